@@ -1,0 +1,224 @@
+//! Raw access to a tree of files: a directory on this machine, or a tar snapshot in memory.
+//!
+//! Nothing here follows symlinks: every operation works on the path it is given, the way
+//! `lstat`/`readlink` do. Resolving a path inside the host root is [`super::resolve`]'s job, so
+//! that a directory and a tar behave the same.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::{self, Read};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// What kind of entry a path names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryKind {
+    File,
+    Dir,
+    Symlink,
+    Other,
+}
+
+/// Metadata of one entry, not following a final symlink.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RawMeta {
+    pub kind: EntryKind,
+    /// Permission bits including setuid/setgid/sticky (`mode & 0o7777`).
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub size: u64,
+}
+
+/// Why a raw read failed.
+#[derive(Debug)]
+pub enum RawReadError {
+    Io(io::Error),
+    /// The file holds more than the cap; the number is the cap.
+    TooLarge(u64),
+}
+
+/// One entry of a tar snapshot.
+#[derive(Debug, Clone)]
+pub struct TarEntry {
+    pub meta: RawMeta,
+    pub data: Vec<u8>,
+    pub link_target: Option<String>,
+}
+
+/// A tar snapshot held in memory, keyed by normalised relative path (`etc/ssh/sshd_config`).
+#[derive(Debug, Default)]
+pub struct TarImage {
+    pub entries: BTreeMap<String, TarEntry>,
+    /// Entries that were refused (an absolute or `..` path), with the reason.
+    pub refused: Vec<String>,
+}
+
+/// A tree of files: the host root, or the proc tree.
+#[derive(Debug, Clone)]
+pub enum Backend {
+    /// A directory of this machine; host paths are joined below it.
+    Dir(PathBuf),
+    /// A tar snapshot; host paths are looked up below `prefix` (`""` or `"proc"`).
+    Tar { image: Arc<TarImage>, prefix: String },
+}
+
+fn not_found() -> io::Error {
+    io::Error::from(io::ErrorKind::NotFound)
+}
+
+impl Backend {
+    /// The key of an absolute host path in a tar image.
+    fn tar_key(prefix: &str, path: &str) -> String {
+        let rel = path.trim_start_matches('/');
+        match (prefix.is_empty(), rel.is_empty()) {
+            (true, _) => rel.to_string(),
+            (false, true) => prefix.to_string(),
+            (false, false) => format!("{prefix}/{rel}"),
+        }
+    }
+
+    fn dir_path(base: &Path, path: &str) -> PathBuf {
+        base.join(path.trim_start_matches('/'))
+    }
+
+    fn tar_entry<'a>(image: &'a TarImage, prefix: &str, path: &str) -> io::Result<&'a TarEntry> {
+        image
+            .entries
+            .get(&Self::tar_key(prefix, path))
+            .ok_or_else(not_found)
+    }
+
+    pub fn lstat(&self, path: &str) -> io::Result<RawMeta> {
+        match self {
+            Backend::Dir(base) => {
+                let md = fs::symlink_metadata(Self::dir_path(base, path))?;
+                let ft = md.file_type();
+                let kind = if ft.is_symlink() {
+                    EntryKind::Symlink
+                } else if ft.is_dir() {
+                    EntryKind::Dir
+                } else if ft.is_file() {
+                    EntryKind::File
+                } else {
+                    EntryKind::Other
+                };
+                Ok(RawMeta {
+                    kind,
+                    mode: md.mode() & 0o7777,
+                    uid: md.uid(),
+                    gid: md.gid(),
+                    size: md.size(),
+                })
+            }
+            Backend::Tar { image, prefix } => {
+                let key = Self::tar_key(prefix, path);
+                if let Some(entry) = image.entries.get(&key) {
+                    return Ok(entry.meta);
+                }
+                // A tar need not carry an entry for every directory: a path that has
+                // entries below it is a directory.
+                let dir_prefix = if key.is_empty() {
+                    String::new()
+                } else {
+                    format!("{key}/")
+                };
+                let has_children = image
+                    .entries
+                    .range(dir_prefix.clone()..)
+                    .next()
+                    .is_some_and(|(k, _)| k.starts_with(&dir_prefix));
+                if has_children || key.is_empty() {
+                    Ok(RawMeta {
+                        kind: EntryKind::Dir,
+                        mode: 0o755,
+                        uid: 0,
+                        gid: 0,
+                        size: 0,
+                    })
+                } else {
+                    Err(not_found())
+                }
+            }
+        }
+    }
+
+    pub fn readlink(&self, path: &str) -> io::Result<String> {
+        match self {
+            Backend::Dir(base) => {
+                let target = fs::read_link(Self::dir_path(base, path))?;
+                Ok(target.to_string_lossy().into_owned())
+            }
+            Backend::Tar { image, prefix } => Self::tar_entry(image, prefix, path)?
+                .link_target
+                .clone()
+                .ok_or_else(|| io::Error::from(io::ErrorKind::InvalidInput)),
+        }
+    }
+
+    /// Reads a regular file (not following a final symlink), refusing more than `cap` bytes.
+    pub fn read(&self, path: &str, cap: u64) -> Result<Vec<u8>, RawReadError> {
+        match self {
+            Backend::Dir(base) => {
+                let file = fs::File::open(Self::dir_path(base, path)).map_err(RawReadError::Io)?;
+                let mut data = Vec::new();
+                file.take(cap + 1)
+                    .read_to_end(&mut data)
+                    .map_err(RawReadError::Io)?;
+                if data.len() as u64 > cap {
+                    return Err(RawReadError::TooLarge(cap));
+                }
+                Ok(data)
+            }
+            Backend::Tar { image, prefix } => {
+                let entry = Self::tar_entry(image, prefix, path).map_err(RawReadError::Io)?;
+                if entry.meta.kind == EntryKind::Dir {
+                    return Err(RawReadError::Io(io::Error::from(
+                        io::ErrorKind::IsADirectory,
+                    )));
+                }
+                if entry.data.len() as u64 > cap {
+                    return Err(RawReadError::TooLarge(cap));
+                }
+                Ok(entry.data.clone())
+            }
+        }
+    }
+
+    /// Names in a directory, sorted.
+    pub fn list(&self, path: &str) -> io::Result<Vec<String>> {
+        let mut names = match self {
+            Backend::Dir(base) => {
+                let mut names = Vec::new();
+                for entry in fs::read_dir(Self::dir_path(base, path))? {
+                    names.push(entry?.file_name().to_string_lossy().into_owned());
+                }
+                names
+            }
+            Backend::Tar { image, prefix } => {
+                let key = Self::tar_key(prefix, path);
+                let dir_prefix = if key.is_empty() {
+                    String::new()
+                } else {
+                    format!("{key}/")
+                };
+                let names: Vec<String> = image
+                    .entries
+                    .range(dir_prefix.clone()..)
+                    .take_while(|(k, _)| k.starts_with(&dir_prefix))
+                    .filter_map(|(k, _)| k[dir_prefix.len()..].split('/').next())
+                    .filter(|n| !n.is_empty())
+                    .map(str::to_string)
+                    .collect();
+                if names.is_empty() && self.lstat(path)?.kind != EntryKind::Dir {
+                    return Err(io::Error::from(io::ErrorKind::NotADirectory));
+                }
+                names
+            }
+        };
+        names.sort();
+        names.dedup();
+        Ok(names)
+    }
+}

@@ -1,0 +1,530 @@
+//! The only code that reads the host.
+//!
+//! A [`Host`] is a root filesystem (a directory, or a `.tar`/`.tar.gz` snapshot) and a proc
+//! tree (`<root>/proc` unless given apart). Every path is a host path (`/etc/ssh/sshd_config`)
+//! and is resolved *inside* the root: a symlink, absolute or relative, never leads out of it,
+//! the way `openat2(RESOLVE_IN_ROOT)` resolves. Reads are capped in size, and every path the
+//! scan touches is recorded so that `nodecheck snapshot` can write exactly what a scan reads.
+//!
+//! User and group names come from the root's own `/etc/passwd` and `/etc/group`, never from the
+//! scanner's user database.
+
+mod backend;
+mod pattern;
+mod resolve;
+pub mod snapshot;
+mod tarball;
+mod users;
+
+pub use backend::{EntryKind, RawMeta};
+pub use pattern::{fnmatch, has_glob_meta};
+pub use tarball::{TarError, is_tar_path};
+pub use users::UserDb;
+
+use backend::{Backend, RawReadError};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// Size cap for configuration files.
+pub const CONFIG_CAP: u64 = 4 * 1024 * 1024;
+/// Size cap for small proc files (status, cmdline, net tables are read with their own cap).
+pub const PROC_CAP: u64 = 1024 * 1024;
+
+/// Why a host file could not be used. Said once, with the path, in findings.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FileError {
+    #[error("{0} does not exist")]
+    NotFound(String),
+    #[error("{0}: permission denied")]
+    PermissionDenied(String),
+    #[error("{path}: symlink loop or more than {max} symlinks")]
+    SymlinkLoop { path: String, max: u32 },
+    #[error("{path} is larger than the {cap}-byte cap")]
+    TooLarge { path: String, cap: u64 },
+    #[error("{0} is not valid UTF-8 text (binary file?)")]
+    NotText(String),
+    #[error("{0} is a directory")]
+    IsDirectory(String),
+    #[error("{path}: {message}")]
+    Io { path: String, message: String },
+}
+
+impl FileError {
+    fn from_io(path: &str, err: &std::io::Error) -> FileError {
+        match err.kind() {
+            std::io::ErrorKind::NotFound => FileError::NotFound(path.to_string()),
+            std::io::ErrorKind::PermissionDenied => FileError::PermissionDenied(path.to_string()),
+            std::io::ErrorKind::IsADirectory => FileError::IsDirectory(path.to_string()),
+            _ => FileError::Io {
+                path: path.to_string(),
+                message: err.to_string(),
+            },
+        }
+    }
+
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, FileError::NotFound(_))
+    }
+}
+
+/// Why the host could not be opened at all (exit code 2).
+#[derive(Debug, thiserror::Error)]
+pub enum HostError {
+    #[error("root {0} is not a directory or a .tar/.tar.gz snapshot")]
+    BadRoot(String),
+    #[error(transparent)]
+    Tar(#[from] TarError),
+}
+
+/// Metadata of a host file, after resolving symlinks inside the root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileMeta {
+    /// The path as asked for.
+    pub path: String,
+    /// The path after resolution inside the root.
+    pub resolved: String,
+    /// Whether the path itself is a symlink (its target's metadata is what follows).
+    pub is_symlink: bool,
+    pub kind: EntryKind,
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub size: u64,
+}
+
+/// What the scan touched, for `nodecheck snapshot`.
+#[derive(Debug, Default)]
+pub(crate) struct Touched {
+    /// Host paths whose content was read.
+    pub read: BTreeSet<String>,
+    /// Host paths whose metadata (or link) was looked at.
+    pub stat: BTreeSet<String>,
+    /// Directories listed.
+    pub listed: BTreeSet<String>,
+    /// Proc paths (relative to the proc root) read, stat'ed or listed.
+    pub proc_read: BTreeSet<String>,
+    pub proc_links: BTreeSet<String>,
+    pub proc_listed: BTreeSet<String>,
+}
+
+/// A host to scan.
+#[derive(Debug)]
+pub struct Host {
+    root: Backend,
+    proc: Backend,
+    description: String,
+    warnings: Vec<String>,
+    users: OnceLock<UserDb>,
+    touched: Option<Mutex<Touched>>,
+}
+
+impl Host {
+    /// Opens `root` (directory or snapshot) with its proc tree at `proc` (default `<root>/proc`).
+    pub fn open(root: &Path, proc: Option<&Path>) -> Result<Host, HostError> {
+        let (root_backend, default_proc, mut warnings) = if is_tar_path(root) && root.is_file() {
+            let image = tarball::load(root)?;
+            let warnings = image
+                .refused
+                .iter()
+                .map(|r| format!("snapshot entry refused: {r}"))
+                .collect();
+            let image = Arc::new(image);
+            let root_backend = Backend::Tar {
+                image: image.clone(),
+                prefix: String::new(),
+            };
+            let proc_backend = Backend::Tar {
+                image,
+                prefix: "proc".into(),
+            };
+            (root_backend, proc_backend, warnings)
+        } else if root.is_dir() {
+            (
+                Backend::Dir(root.to_path_buf()),
+                Backend::Dir(root.join("proc")),
+                Vec::new(),
+            )
+        } else {
+            return Err(HostError::BadRoot(root.display().to_string()));
+        };
+        let proc = match proc {
+            Some(p) if p.is_dir() => Backend::Dir(p.to_path_buf()),
+            Some(p) => {
+                warnings.push(format!(
+                    "proc root {} is not a directory; no process is visible",
+                    p.display()
+                ));
+                Backend::Dir(PathBuf::from("/nonexistent-proc"))
+            }
+            None => default_proc,
+        };
+        Ok(Host {
+            root: root_backend,
+            proc,
+            description: root.display().to_string(),
+            warnings,
+            users: OnceLock::new(),
+            touched: None,
+        })
+    }
+
+    /// Records every path the scan touches, for [`snapshot::write`].
+    pub fn record_touched(mut self) -> Host {
+        self.touched = Some(Mutex::new(Touched::default()));
+        self
+    }
+
+    /// What the root is (path of the directory or snapshot).
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+
+    /// Problems met while opening the host that did not stop the scan.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    pub fn is_snapshot(&self) -> bool {
+        matches!(self.root, Backend::Tar { .. })
+    }
+
+    fn touch(&self, f: impl FnOnce(&mut Touched)) {
+        if let Some(touched) = &self.touched
+            && let Ok(mut t) = touched.lock()
+        {
+            f(&mut t);
+        }
+    }
+
+    pub(crate) fn take_touched(&self) -> Touched {
+        self.touched
+            .as_ref()
+            .and_then(|t| t.lock().ok().map(|mut t| std::mem::take(&mut *t)))
+            .unwrap_or_default()
+    }
+
+    pub(crate) fn root_backend(&self) -> &Backend {
+        &self.root
+    }
+
+    pub(crate) fn proc_backend(&self) -> &Backend {
+        &self.proc
+    }
+
+    /// Resolves a host path inside the root, following every symlink (also the last one).
+    pub fn resolve(&self, path: &str) -> Result<String, FileError> {
+        resolve::resolve(&self.root, path, true, &mut |p| {
+            self.touch(|t| {
+                t.stat.insert(p.to_string());
+            })
+        })
+    }
+
+    /// Metadata of a host file (following symlinks inside the root).
+    pub fn stat(&self, path: &str) -> Result<FileMeta, FileError> {
+        let resolved = self.resolve(path)?;
+        let unfollowed = resolve::resolve(&self.root, path, false, &mut |_| {})?;
+        let is_symlink = self
+            .root
+            .lstat(&unfollowed)
+            .is_ok_and(|m| m.kind == EntryKind::Symlink);
+        let meta = self
+            .root
+            .lstat(&resolved)
+            .map_err(|e| FileError::from_io(path, &e))?;
+        self.touch(|t| {
+            t.stat.insert(resolved.clone());
+        });
+        Ok(FileMeta {
+            path: path.to_string(),
+            resolved,
+            is_symlink,
+            kind: meta.kind,
+            mode: meta.mode,
+            uid: meta.uid,
+            gid: meta.gid,
+            size: meta.size,
+        })
+    }
+
+    /// Whether a host path exists (after resolution).
+    pub fn exists(&self, path: &str) -> bool {
+        self.stat(path).is_ok()
+    }
+
+    /// Reads a host file, refusing more than `cap` bytes.
+    pub fn read(&self, path: &str, cap: u64) -> Result<Vec<u8>, FileError> {
+        let resolved = self.resolve(path)?;
+        let data = self.root.read(&resolved, cap).map_err(|e| match e {
+            RawReadError::Io(e) => FileError::from_io(path, &e),
+            RawReadError::TooLarge(cap) => FileError::TooLarge {
+                path: path.to_string(),
+                cap,
+            },
+        })?;
+        self.touch(|t| {
+            t.read.insert(resolved);
+        });
+        Ok(data)
+    }
+
+    /// Reads a host text file: capped, and refused when it is not UTF-8 or holds NUL bytes.
+    pub fn read_text(&self, path: &str, cap: u64) -> Result<String, FileError> {
+        let data = self.read(path, cap)?;
+        if data.contains(&0) {
+            return Err(FileError::NotText(path.to_string()));
+        }
+        String::from_utf8(data).map_err(|_| FileError::NotText(path.to_string()))
+    }
+
+    /// Names in a host directory, sorted.
+    pub fn list_dir(&self, path: &str) -> Result<Vec<String>, FileError> {
+        let resolved = self.resolve(path)?;
+        let names = self
+            .root
+            .list(&resolved)
+            .map_err(|e| FileError::from_io(path, &e))?;
+        self.touch(|t| {
+            t.listed.insert(resolved);
+        });
+        Ok(names)
+    }
+
+    /// Expands a glob the way `glob(3)` does: sorted, dot files only when the pattern names
+    /// them, no match gives an empty list. Each component is resolved inside the root.
+    pub fn glob(&self, pattern: &str) -> Vec<String> {
+        let mut prefixes = vec![String::new()];
+        let components: Vec<&str> = pattern.split('/').filter(|c| !c.is_empty()).collect();
+        for (i, component) in components.iter().enumerate() {
+            let last = i + 1 == components.len();
+            let mut next = Vec::new();
+            for prefix in &prefixes {
+                if has_glob_meta(component) {
+                    let dir = if prefix.is_empty() { "/" } else { prefix };
+                    let Ok(names) = self.list_dir(dir) else {
+                        continue;
+                    };
+                    for name in names {
+                        if name.starts_with('.') && !component.starts_with('.') {
+                            continue;
+                        }
+                        if fnmatch(component, &name) {
+                            let candidate = format!("{prefix}/{name}");
+                            if last || self.stat(&candidate).is_ok_and(|m| m.kind == EntryKind::Dir)
+                            {
+                                next.push(candidate);
+                            }
+                        }
+                    }
+                } else {
+                    let candidate = format!("{prefix}/{component}");
+                    if self.stat(&candidate).is_ok() {
+                        next.push(candidate);
+                    }
+                }
+            }
+            prefixes = next;
+        }
+        prefixes.sort();
+        prefixes
+    }
+
+    /// The host's users and groups, from the root's `/etc/passwd` and `/etc/group`.
+    pub fn users(&self) -> &UserDb {
+        self.users.get_or_init(|| {
+            let passwd = self.read_text("/etc/passwd", CONFIG_CAP).unwrap_or_default();
+            let group = self.read_text("/etc/group", CONFIG_CAP).unwrap_or_default();
+            UserDb::parse(&passwd, &group)
+        })
+    }
+
+    /// Reads a file of the proc tree (`"1234/status"`), capped.
+    pub fn proc_read(&self, rel: &str, cap: u64) -> Result<Vec<u8>, FileError> {
+        let data = self.proc.read(rel, cap).map_err(|e| match e {
+            RawReadError::Io(e) => FileError::from_io(&format!("/proc/{rel}"), &e),
+            RawReadError::TooLarge(cap) => FileError::TooLarge {
+                path: format!("/proc/{rel}"),
+                cap,
+            },
+        })?;
+        self.touch(|t| {
+            t.proc_read.insert(rel.to_string());
+        });
+        Ok(data)
+    }
+
+    /// Reads a link of the proc tree (`"1234/exe"`, `"1234/fd/3"`) without following it.
+    pub fn proc_readlink(&self, rel: &str) -> Result<String, FileError> {
+        let target = self
+            .proc
+            .readlink(rel)
+            .map_err(|e| FileError::from_io(&format!("/proc/{rel}"), &e))?;
+        self.touch(|t| {
+            t.proc_links.insert(rel.to_string());
+        });
+        Ok(target)
+    }
+
+    /// Names in a directory of the proc tree.
+    pub fn proc_list(&self, rel: &str) -> Result<Vec<String>, FileError> {
+        let names = self
+            .proc
+            .list(rel)
+            .map_err(|e| FileError::from_io(&format!("/proc/{rel}"), &e))?;
+        self.touch(|t| {
+            t.proc_listed.insert(rel.to_string());
+        });
+        Ok(names)
+    }
+}
+
+/// `a/./b/../c` → `/a/c`, without touching the filesystem.
+pub fn normalise_lexically(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            other => parts.push(other),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    //! Fixture roots for unit tests: a temporary directory filled by the test.
+
+    use std::fs;
+    use std::os::unix::fs::PermissionsExt;
+    use std::path::{Path, PathBuf};
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    /// A temporary directory removed on drop.
+    #[derive(Debug)]
+    pub struct TempRoot {
+        pub path: PathBuf,
+    }
+
+    impl TempRoot {
+        pub fn new() -> TempRoot {
+            static NEXT: AtomicU32 = AtomicU32::new(0);
+            let path = std::env::temp_dir().join(format!(
+                "nodecheck-test-{}-{}",
+                std::process::id(),
+                NEXT.fetch_add(1, Ordering::Relaxed)
+            ));
+            let _ = fs::remove_dir_all(&path);
+            fs::create_dir_all(&path).expect("create temp root");
+            TempRoot { path }
+        }
+
+        pub fn file(&self, rel: &str, content: &str, mode: u32) -> &TempRoot {
+            let p = self.join(rel);
+            fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+            fs::write(&p, content).expect("write");
+            fs::set_permissions(&p, fs::Permissions::from_mode(mode)).expect("chmod");
+            self
+        }
+
+        pub fn symlink(&self, rel: &str, target: &str) -> &TempRoot {
+            let p = self.join(rel);
+            fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+            std::os::unix::fs::symlink(target, &p).expect("symlink");
+            self
+        }
+
+        pub fn join(&self, rel: &str) -> PathBuf {
+            self.path.join(rel.trim_start_matches('/'))
+        }
+
+        pub fn host(&self) -> super::Host {
+            super::Host::open(&self.path, None).expect("open host")
+        }
+
+        pub fn path(&self) -> &Path {
+            &self.path
+        }
+    }
+
+    impl Drop for TempRoot {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.path);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::TempRoot;
+    use super::*;
+
+    #[test]
+    fn absolute_symlinks_resolve_inside_the_root() {
+        let root = TempRoot::new();
+        root.file("etc/real", "inside", 0o644)
+            .symlink("etc/link", "/etc/real")
+            .symlink("etc/escape", "../../../../etc/passwd")
+            .symlink("etc/abs-escape", "/../../etc/hostname");
+        let host = root.host();
+        assert_eq!(host.read_text("/etc/link", 100).as_deref(), Ok("inside"));
+        let meta = host.stat("/etc/link").expect("stat");
+        assert!(meta.is_symlink);
+        assert_eq!(meta.resolved, "/etc/real");
+        // `..` at the root stays at the root: /etc/passwd of the fixture, which is missing.
+        assert_eq!(
+            host.read_text("/etc/escape", 100),
+            Err(FileError::NotFound("/etc/escape".into()))
+        );
+        assert!(host.read_text("/etc/abs-escape", 100).is_err());
+    }
+
+    #[test]
+    fn symlink_loops_are_an_error_for_that_file() {
+        let root = TempRoot::new();
+        root.symlink("a", "/b").symlink("b", "/a");
+        let host = root.host();
+        assert!(matches!(
+            host.read_text("/a", 100),
+            Err(FileError::SymlinkLoop { .. })
+        ));
+    }
+
+    #[test]
+    fn size_cap_and_binary_content_are_refused() {
+        let root = TempRoot::new();
+        root.file("big", &"x".repeat(2000), 0o644)
+            .file("bin", "a\0b", 0o644);
+        let host = root.host();
+        assert!(matches!(
+            host.read_text("/big", 1000),
+            Err(FileError::TooLarge { cap: 1000, .. })
+        ));
+        assert_eq!(
+            host.read_text("/bin", 1000),
+            Err(FileError::NotText("/bin".into()))
+        );
+    }
+
+    #[test]
+    fn glob_is_sorted_and_skips_dot_files() {
+        let root = TempRoot::new();
+        root.file("d/b.conf", "", 0o644)
+            .file("d/a.conf", "", 0o644)
+            .file("d/.hidden.conf", "", 0o644)
+            .file("d/c.txt", "", 0o644);
+        let host = root.host();
+        assert_eq!(host.glob("/d/*.conf"), ["/d/a.conf", "/d/b.conf"]);
+        assert!(host.glob("/nothing/*.conf").is_empty());
+        assert_eq!(host.glob("/d/c.txt"), ["/d/c.txt"]);
+    }
+
+    #[test]
+    fn lexical_normalisation() {
+        assert_eq!(normalise_lexically("a/./b/../c"), "/a/c");
+        assert_eq!(normalise_lexically("/../x"), "/x");
+    }
+}

@@ -1,0 +1,231 @@
+//! `nodecheck snapshot`: a `.tar.gz` of exactly what a scan read, so that
+//! `nodecheck scan --root FILE.tar.gz` on another machine gives the same verdicts.
+//!
+//! Content goes in only for files the scan read; files whose metadata alone was judged (private
+//! keys, above all) go in with their mode and owners and no content. As a second guard, any
+//! content that holds a PEM private key is dropped too. Proc entries go under `proc/`.
+
+use super::backend::{Backend, EntryKind, RawMeta};
+use super::{Host, Touched};
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{self, Write};
+use std::path::Path;
+
+/// Why a snapshot could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    #[error("cannot write snapshot {path}: {source}")]
+    Write { path: String, source: io::Error },
+}
+
+/// What a snapshot holds, for the command's summary line.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct SnapshotStats {
+    pub files: usize,
+    pub files_without_content: usize,
+    pub dirs: usize,
+    pub symlinks: usize,
+}
+
+enum Planned {
+    Dir(RawMeta),
+    File(RawMeta, Vec<u8>),
+    Symlink(RawMeta, String),
+}
+
+fn looks_like_private_key(data: &[u8]) -> bool {
+    data.windows(11).any(|w| w == b"PRIVATE KEY")
+}
+
+/// Plans the entries for one tree (root or proc) from what was touched in it.
+fn plan(
+    backend: &Backend,
+    prefix: &str,
+    read: &BTreeSet<String>,
+    others: impl Iterator<Item = String>,
+    plan: &mut BTreeMap<String, Planned>,
+) {
+    let all: BTreeSet<String> = read.iter().cloned().chain(others).collect();
+    for path in &all {
+        // Ancestors first, with their real modes and owners.
+        let mut ancestor = String::new();
+        let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+        for part in parts.iter().take(parts.len().saturating_sub(1)) {
+            ancestor.push('/');
+            ancestor.push_str(part);
+            let key = tar_name(prefix, &ancestor);
+            if plan.contains_key(&key) {
+                continue;
+            }
+            if let Ok(meta) = backend.lstat(&ancestor)
+                && meta.kind == EntryKind::Dir
+            {
+                plan.insert(key, Planned::Dir(meta));
+            }
+        }
+        let Ok(meta) = backend.lstat(path) else {
+            continue;
+        };
+        let key = tar_name(prefix, path);
+        if key.is_empty() {
+            continue;
+        }
+        let entry = match meta.kind {
+            EntryKind::Dir => Planned::Dir(meta),
+            EntryKind::Symlink => match backend.readlink(path) {
+                Ok(target) => Planned::Symlink(meta, target),
+                Err(_) => continue,
+            },
+            EntryKind::File | EntryKind::Other => {
+                let data = if read.contains(path) {
+                    backend
+                        .read(path, super::CONFIG_CAP * 4)
+                        .ok()
+                        .filter(|d| !looks_like_private_key(d))
+                        .unwrap_or_default()
+                } else {
+                    Vec::new()
+                };
+                Planned::File(meta, data)
+            }
+        };
+        plan.insert(key, entry);
+    }
+}
+
+fn tar_name(prefix: &str, path: &str) -> String {
+    let rel = path.trim_start_matches('/');
+    if prefix.is_empty() {
+        rel.to_string()
+    } else if rel.is_empty() {
+        prefix.to_string()
+    } else {
+        format!("{prefix}/{rel}")
+    }
+}
+
+fn proc_path(rel: &str) -> String {
+    format!("/{rel}")
+}
+
+/// Writes what `host` recorded (see [`Host::record_touched`]) as a `.tar.gz` at `out`.
+pub fn write(host: &Host, out: &Path) -> Result<SnapshotStats, SnapshotError> {
+    let touched: Touched = host.take_touched();
+    let mut entries = BTreeMap::new();
+    plan(
+        host.root_backend(),
+        "",
+        &touched.read,
+        touched
+            .stat
+            .iter()
+            .chain(touched.listed.iter())
+            .cloned()
+            .filter(|p| !p.starts_with("/proc/") && p != "/proc"),
+        &mut entries,
+    );
+    let proc_read: BTreeSet<String> = touched.proc_read.iter().map(|r| proc_path(r)).collect();
+    plan(
+        host.proc_backend(),
+        "proc",
+        &proc_read,
+        touched
+            .proc_links
+            .iter()
+            .chain(touched.proc_listed.iter())
+            .map(|r| proc_path(r)),
+        &mut entries,
+    );
+
+    let display = out.display().to_string();
+    let fail = |source| SnapshotError::Write {
+        path: display.clone(),
+        source,
+    };
+    let file = std::fs::File::create(out).map_err(fail)?;
+    let gz = flate2::write::GzEncoder::new(io::BufWriter::new(file), flate2::Compression::default());
+    let mut builder = tar::Builder::new(gz);
+    let mut stats = SnapshotStats::default();
+    for (name, entry) in &entries {
+        let mut header = tar::Header::new_gnu();
+        let meta = match entry {
+            Planned::Dir(m) | Planned::File(m, _) | Planned::Symlink(m, _) => m,
+        };
+        header.set_mode(meta.mode);
+        header.set_uid(u64::from(meta.uid));
+        header.set_gid(u64::from(meta.gid));
+        header.set_mtime(0);
+        match entry {
+            Planned::Dir(_) => {
+                stats.dirs += 1;
+                header.set_entry_type(tar::EntryType::Directory);
+                header.set_size(0);
+                builder
+                    .append_data(&mut header, format!("{name}/"), io::empty())
+                    .map_err(fail)?;
+            }
+            Planned::File(_, data) => {
+                stats.files += 1;
+                if data.is_empty() {
+                    stats.files_without_content += 1;
+                }
+                header.set_entry_type(tar::EntryType::Regular);
+                header.set_size(data.len() as u64);
+                builder
+                    .append_data(&mut header, name, data.as_slice())
+                    .map_err(fail)?;
+            }
+            Planned::Symlink(_, target) => {
+                stats.symlinks += 1;
+                header.set_entry_type(tar::EntryType::Symlink);
+                header.set_size(0);
+                builder
+                    .append_link(&mut header, name, target)
+                    .map_err(fail)?;
+            }
+        }
+    }
+    let gz = builder.into_inner().map_err(fail)?;
+    let mut writer = gz.finish().map_err(fail)?;
+    writer.flush().map_err(fail)?;
+    Ok(stats)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::TempRoot;
+    use super::*;
+
+    #[test]
+    fn snapshot_round_trips_modes_links_and_drops_key_content() {
+        let root = TempRoot::new();
+        root.file("etc/ssh/sshd_config", "PermitRootLogin no\n", 0o600)
+            .file("etc/ssh/ssh_host_ed25519_key", "-----BEGIN OPENSSH PRIVATE KEY-----\nsecret\n", 0o600)
+            .file("etc/ssh/leaked", "-----BEGIN RSA PRIVATE KEY-----\n", 0o644)
+            .symlink("etc/ssh/link.conf", "sshd_config")
+            .file("proc/1/status", "Name:\tinit\n", 0o444);
+        let host = Host::open(root.path(), None).expect("open").record_touched();
+        assert!(host.read_text("/etc/ssh/link.conf", 1000).is_ok());
+        assert!(host.stat("/etc/ssh/ssh_host_ed25519_key").is_ok());
+        assert!(host.read("/etc/ssh/leaked", 1000).is_ok());
+        assert!(host.proc_read("1/status", 1000).is_ok());
+        let out = root.join("snap.tar.gz");
+        let stats = write(&host, &out).expect("write");
+        assert_eq!(stats.symlinks, 1);
+
+        let snap = Host::open(&out, None).expect("open snapshot");
+        assert_eq!(
+            snap.read_text("/etc/ssh/link.conf", 1000).as_deref(),
+            Ok("PermitRootLogin no\n")
+        );
+        let key = snap.stat("/etc/ssh/ssh_host_ed25519_key").expect("key stat");
+        assert_eq!((key.mode, key.size), (0o600, 0));
+        assert_eq!(snap.read("/etc/ssh/ssh_host_ed25519_key", 1000), Ok(vec![]));
+        assert_eq!(snap.read("/etc/ssh/leaked", 1000), Ok(vec![]));
+        assert_eq!(snap.stat("/etc/ssh/sshd_config").map(|m| m.mode), Ok(0o600));
+        assert_eq!(
+            snap.proc_read("1/status", 1000),
+            Ok(b"Name:\tinit\n".to_vec())
+        );
+    }
+}

@@ -1,0 +1,8 @@
+//! nodecheck: judges how hardened a Kubernetes node (or any Linux host) is.
+//!
+//! The data flow, one module each: [`host`] reads the host (the only code that does), [`parse`]
+//! turns file text into models, [`facts`] gathers everything a scan needs once, [`checks`] are
+//! pure functions of the facts, [`registry`] is the one list of checks, [`profile`] selects and
+//! tunes them, [`scan`] runs them into a report, and [`output`] renders it.
+
+pub mod host;

@@ -1,0 +1,434 @@
+//! The nodecheck report format, `nodecheck.report/v1`.
+//!
+//! A report is what one scan of one node produces. It is self-describing: every finding carries
+//! its title, severity, remediation and references, so a collector can show checks that are
+//! newer than itself. The agent and the collector both depend on this crate and on nothing of
+//! each other.
+//!
+//! The JSON Schema in `docs/report.schema.json` is generated from these types
+//! ([`json_schema`]) and kept current by a test.
+//!
+//! Scoring lives here too ([`score`]), so that anyone holding a report can recompute its score
+//! with the same code that made it.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+
+mod score;
+
+pub use score::{AreaTotals, StatusCounts, Summary, score, summarize};
+
+/// The value of the `schema` field of every v1 report.
+pub const SCHEMA_V1: &str = "nodecheck.report/v1";
+
+/// One scan of one node.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Report {
+    /// Always `nodecheck.report/v1`.
+    pub schema: String,
+    /// Unique and sortable (time-ordered); the collector deduplicates on it.
+    pub id: String,
+    pub node: Node,
+    pub agent: Agent,
+    pub profile: ProfileRef,
+    /// When the scan started, RFC 3339 in UTC.
+    pub started_at: String,
+    /// How long the scan took.
+    pub duration_ms: u64,
+    /// `floor(100 × Σ weight(pass) / Σ weight(pass, fail, error))`; null when nothing with a
+    /// weight was judged.
+    pub score: Option<u8>,
+    pub summary: Summary,
+    /// One finding per check that the profile enables, in check ID order.
+    pub findings: Vec<Finding>,
+    pub inventory: Inventory,
+}
+
+/// The node the report is about.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Node {
+    pub name: String,
+    pub cluster: String,
+    /// Detected (or profile-forced) roles: `worker`, `control-plane`, `host`.
+    pub roles: Vec<Role>,
+    /// `PRETTY_NAME` of the host's os-release, when it has one.
+    pub os: Option<String>,
+    /// Kernel release of the host.
+    pub kernel: Option<String>,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+}
+
+/// The program that made the report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Agent {
+    pub version: String,
+    /// Seconds between scheduled reports, when the agent reports on a schedule; the collector
+    /// calls a node stale after three intervals without a report.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval_s: Option<u64>,
+}
+
+/// The profile the findings were judged with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileRef {
+    pub name: String,
+    /// SHA-256 of the resolved profile (after `extends`), hex.
+    pub sha256: String,
+}
+
+/// The role of a node, which decides the checks that apply to it.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    /// A kubelet runs.
+    Worker,
+    /// kube-apiserver or etcd runs, or their static pod manifests exist.
+    ControlPlane,
+    /// Neither: a bastion or any Linux machine.
+    Host,
+}
+
+impl Role {
+    pub const ALL: [Role; 3] = [Role::Worker, Role::ControlPlane, Role::Host];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Worker => "worker",
+            Role::ControlPlane => "control-plane",
+            Role::Host => "host",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How much a failing check matters; also its weight in the score.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    /// From most to least severe.
+    pub const ALL: [Severity; 5] = [
+        Severity::Critical,
+        Severity::High,
+        Severity::Medium,
+        Severity::Low,
+        Severity::Info,
+    ];
+
+    /// Weight in the score: critical 10, high 6, medium 3, low 1, info 0.
+    pub fn weight(self) -> u64 {
+        match self {
+            Severity::Critical => 10,
+            Severity::High => 6,
+            Severity::Medium => 3,
+            Severity::Low => 1,
+            Severity::Info => 0,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Critical => "critical",
+            Severity::High => "high",
+            Severity::Medium => "medium",
+            Severity::Low => "low",
+            Severity::Info => "info",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Severity> {
+        Severity::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The verdict of one check on one node.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Pass,
+    Fail,
+    /// The check does not apply (role, component not installed); the message says why.
+    NotApplicable,
+    /// The check could not be judged (unreadable file, config the component would refuse);
+    /// counts against the score.
+    Error,
+}
+
+impl Status {
+    pub const ALL: [Status; 4] = [
+        Status::Fail,
+        Status::Error,
+        Status::Pass,
+        Status::NotApplicable,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Fail => "fail",
+            Status::NotApplicable => "not_applicable",
+            Status::Error => "error",
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One check's verdict, with everything needed to understand and fix it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Finding {
+    /// Stable check ID, `<area>.<topic>`.
+    pub id: String,
+    pub title: String,
+    pub area: String,
+    /// Severity after profile overrides.
+    pub severity: Severity,
+    pub status: Status,
+    /// One line: what was found.
+    pub message: String,
+    /// What was judged, each item with its observed and expected value and its source.
+    #[serde(default)]
+    pub evidence: Vec<Evidence>,
+    pub remediation: String,
+    #[serde(default)]
+    pub references: Vec<String>,
+    /// Present when a waiver of the profile covers this finding; a waived finding is outside
+    /// the score.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiver: Option<Waiver>,
+}
+
+/// One thing a check judged.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Evidence {
+    /// What was judged, e.g. `PermitRootLogin` or `/etc/ssh/sshd_config mode`.
+    pub subject: String,
+    /// The observed (effective) value; null when nothing was observed.
+    pub observed: Option<String>,
+    /// What the check expects.
+    pub expected: String,
+    /// Whether this item alone passes.
+    pub status: Status,
+    pub source: Source,
+    /// Extra context (a Match block's criteria, a note on defaults).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// Where an observed value came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Source {
+    /// A line of a file on the host (path as seen on the host).
+    File {
+        path: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        line: Option<u32>,
+    },
+    /// A command-line option of a running process.
+    Flag { flag: String, pid: u32 },
+    /// A documented default the component falls back to.
+    Default { description: String },
+    /// Metadata of a file (mode, owner).
+    FileMetadata { path: String },
+    /// A listening socket.
+    Listener { address: String, pid: Option<u32> },
+    /// A process.
+    Process { pid: u32, name: String },
+    /// Nothing to point at (the absence of something).
+    None,
+}
+
+impl Source {
+    pub fn file(path: impl Into<String>, line: Option<u32>) -> Source {
+        Source::File {
+            path: path.into(),
+            line,
+        }
+    }
+
+    pub fn default_value(description: impl Into<String>) -> Source {
+        Source::Default {
+            description: description.into(),
+        }
+    }
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::File {
+                path,
+                line: Some(line),
+            } => write!(f, "{path}:{line}"),
+            Source::File { path, line: None } => f.write_str(path),
+            Source::Flag { flag, pid } => write!(f, "command line {flag} (pid {pid})"),
+            Source::Default { description } => write!(f, "default: {description}"),
+            Source::FileMetadata { path } => write!(f, "metadata of {path}"),
+            Source::Listener {
+                address,
+                pid: Some(pid),
+            } => write!(f, "listener {address} (pid {pid})"),
+            Source::Listener { address, pid: None } => write!(f, "listener {address}"),
+            Source::Process { pid, name } => write!(f, "process {name} (pid {pid})"),
+            Source::None => f.write_str("nothing found"),
+        }
+    }
+}
+
+/// A waiver that applies to a finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Waiver {
+    pub reason: String,
+    /// `YYYY-MM-DD`, the last day the waiver applies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<String>,
+}
+
+/// Facts an operator wants to browse whatever the verdicts.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Inventory {
+    #[serde(default)]
+    pub listeners: Vec<Listener>,
+    #[serde(default)]
+    pub containers: Vec<Container>,
+}
+
+/// A listening socket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Listener {
+    /// `tcp` or `udp`.
+    pub protocol: String,
+    pub address: String,
+    pub port: u16,
+    /// The network namespace (`host`, or the inode of a pod's namespace).
+    pub netns: String,
+    #[serde(default)]
+    pub processes: Vec<ListenerProcess>,
+}
+
+/// A process that holds a listening socket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListenerProcess {
+    pub pid: u32,
+    pub name: String,
+}
+
+/// A container process (filled in by the containers area).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Container {
+    pub pid: u32,
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub uid: u32,
+}
+
+/// The JSON Schema of [`Report`], pretty-printed, as committed in `docs/report.schema.json`.
+pub fn json_schema() -> String {
+    let schema = schemars::schema_for!(Report);
+    let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn severity_weights_follow_the_design() {
+        let weights: Vec<u64> = Severity::ALL.iter().map(|s| s.weight()).collect();
+        assert_eq!(weights, [10, 6, 3, 1, 0]);
+    }
+
+    #[test]
+    fn enums_round_trip_through_their_names() {
+        for role in Role::ALL {
+            assert_eq!(Role::parse(role.as_str()), Some(role));
+            assert_eq!(
+                serde_json::to_string(&role).ok(),
+                Some(format!("\"{role}\""))
+            );
+        }
+        for sev in Severity::ALL {
+            assert_eq!(Severity::parse(sev.as_str()), Some(sev));
+        }
+        for status in Status::ALL {
+            assert_eq!(
+                serde_json::to_string(&status).ok(),
+                Some(format!("\"{status}\""))
+            );
+        }
+    }
+
+    #[test]
+    fn schema_names_the_top_level_fields() {
+        let schema = json_schema();
+        for field in [
+            "schema",
+            "id",
+            "node",
+            "agent",
+            "profile",
+            "started_at",
+            "duration_ms",
+            "score",
+            "summary",
+            "findings",
+            "inventory",
+        ] {
+            assert!(schema.contains(&format!("\"{field}\"")), "{field}");
+        }
+    }
+}
