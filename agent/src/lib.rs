@@ -6,3 +6,5 @@
 //! tunes them, [`scan`] runs them into a report, and [`output`] renders it.
 
 pub mod host;
+pub mod parse;
+pub mod text;
