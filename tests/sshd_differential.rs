@@ -1,1 +1,487 @@
+//! Differential test: nodecheck's effective sshd configuration against the real `sshd -T`.
+//!
+//! For every config of the hand-written corpus (`tests/sshd_corpus/*.conf`) and for at least
+//! 1,000 generated configs per run, every keyword a check judges must print the same in
+//! `sshd -T -f FILE [-C spec]` as in nodecheck's model, and sshd must refuse exactly the
+//! configs nodecheck calls refused.
+//!
+//! Needs root and Debian's openssh-server. Without them the test prints why and passes, unless
+//! `NODECHECK_REQUIRE_TOOLS=1` (set by the README's test command), where it fails instead.
+//! `NODECHECK_DIFF_SEED` replays one generated run; `NODECHECK_DIFF_CASES` changes its size.
 
+use nodecheck::host::{Host, UserDb};
+use nodecheck::parse::sshd::{self, CommandLine, ConnSpec, OpenSshVersion, SshdConfig};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const SSHD: &str = "/usr/sbin/sshd";
+
+/// Keywords the checks judge, as `sshd -T` names them.
+const JUDGED: &[&str] = &[
+    "permitrootlogin",
+    "passwordauthentication",
+    "kbdinteractiveauthentication",
+    "pubkeyauthentication",
+    "usepam",
+    "x11forwarding",
+    "allowtcpforwarding",
+    "allowagentforwarding",
+    "disableforwarding",
+    "gssapiauthentication",
+    "hostbasedauthentication",
+    "ignorerhosts",
+    "permitemptypasswords",
+    "permituserenvironment",
+    "logingracetime",
+    "loglevel",
+    "maxauthtries",
+    "maxsessions",
+    "maxstartups",
+    "clientaliveinterval",
+    "clientalivecountmax",
+    "banner",
+    "ciphers",
+    "macs",
+    "kexalgorithms",
+    "allowusers",
+    "denyusers",
+    "allowgroups",
+    "denygroups",
+    "hostkey",
+];
+
+fn require_tools() -> bool {
+    std::env::var("NODECHECK_REQUIRE_TOOLS").is_ok_and(|v| v == "1")
+}
+
+/// Whether the real sshd can be used here; prints the reason when not.
+fn sshd_available() -> bool {
+    let reason = if !Path::new(SSHD).exists() {
+        Some(format!("{SSHD} is not installed (apt-get install openssh-server)"))
+    } else if !Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0\n"))
+    {
+        Some("sshd -T needs root to load host keys".to_string())
+    } else {
+        None
+    };
+    if let Some(reason) = reason {
+        assert!(
+            !require_tools(),
+            "NODECHECK_REQUIRE_TOOLS=1 but the differential test cannot run: {reason}"
+        );
+        eprintln!("SKIPPED sshd differential test: {reason}");
+        return false;
+    }
+    // sshd -T refuses to run without its privilege separation directory.
+    let _ = std::fs::create_dir_all("/run/sshd");
+    true
+}
+
+fn installed_version() -> OpenSshVersion {
+    let bytes = std::fs::read(SSHD).expect("read sshd binary");
+    OpenSshVersion::find_in_binary(&bytes).expect("sshd binary names its version")
+}
+
+fn host_users() -> UserDb {
+    UserDb::parse(
+        &std::fs::read_to_string("/etc/passwd").unwrap_or_default(),
+        &std::fs::read_to_string("/etc/group").unwrap_or_default(),
+    )
+}
+
+/// `sshd -T` output as keyword → values, or the error text when sshd refuses the config.
+fn run_sshd(file: &Path, conn: Option<&ConnSpec>) -> Result<BTreeMap<String, Vec<String>>, String> {
+    let mut cmd = Command::new(SSHD);
+    cmd.arg("-T").arg("-f").arg(file);
+    if let Some(conn) = conn {
+        cmd.arg("-C").arg(conn.to_test_spec());
+    }
+    let out = cmd.output().expect("run sshd");
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
+    }
+    let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let (key, value) = line.split_once(' ').unwrap_or((line, ""));
+        map.entry(key.to_ascii_lowercase())
+            .or_default()
+            .push(value.to_string());
+    }
+    Ok(map)
+}
+
+fn normalise(key: &str, value: &str) -> String {
+    match (key, value) {
+        ("permitrootlogin", "without-password") => "prohibit-password".into(),
+        // Debian's 9.2 prints the QUIET level as SILENT.
+        ("loglevel", "SILENT") => "QUIET".into(),
+        _ => value.to_string(),
+    }
+}
+
+struct Differ {
+    host: Host,
+    users: UserDb,
+    version: OpenSshVersion,
+    failures: Vec<String>,
+    compared: usize,
+    skipped_test_mode: usize,
+}
+
+impl Differ {
+    fn new() -> Differ {
+        Differ {
+            host: Host::open(Path::new("/"), None).expect("open /"),
+            users: host_users(),
+            version: installed_version(),
+            failures: Vec::new(),
+            compared: 0,
+            skipped_test_mode: 0,
+        }
+    }
+
+    fn load(&self, file: &Path) -> SshdConfig {
+        sshd::load(
+            &self.host,
+            &file.display().to_string(),
+            &CommandLine::default(),
+            Some(self.version.clone()),
+        )
+        .expect("config file readable")
+    }
+
+    /// Compares one config for each connection; records a failure per disagreement.
+    fn compare(&mut self, name: &str, file: &Path, conns: &[Option<ConnSpec>]) {
+        let config = self.load(file);
+        for conn in conns {
+            self.compared += 1;
+            let label = match conn {
+                Some(c) => format!("{name} -C {}", c.to_test_spec()),
+                None => name.to_string(),
+            };
+            let real = run_sshd(file, conn.as_ref());
+            // In test mode sshd 9.x cannot evaluate some criteria without the attribute
+            // (`'Match LocalPort' in configuration but 'lport' not in connection test
+            // specification`); a running daemon always knows it, so there is nothing to compare.
+            if let Err(e) = &real
+                && e.contains("not in connection test specification")
+            {
+                self.skipped_test_mode += 1;
+                continue;
+            }
+            match (&real, config.is_refused()) {
+                (Err(e), true) => {
+                    let _ = e;
+                    continue;
+                }
+                (Err(e), false) => {
+                    self.failures.push(format!(
+                        "{label}: sshd refuses the config ({e}) but nodecheck accepts it\n{}",
+                        std::fs::read_to_string(file).unwrap_or_default()
+                    ));
+                    continue;
+                }
+                (Ok(_), true) => {
+                    self.failures.push(format!(
+                        "{label}: sshd accepts the config but nodecheck refuses it: {:?}\n{}",
+                        config.fatal.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
+                        std::fs::read_to_string(file).unwrap_or_default()
+                    ));
+                    continue;
+                }
+                (Ok(_), false) => {}
+            }
+            let Ok(real) = real else { continue };
+            let effective = config.evaluate(&conn.clone().unwrap_or_default(), &self.users);
+            for key in JUDGED {
+                let expected: Vec<String> = real
+                    .get(*key)
+                    .map(|v| v.iter().map(|x| normalise(key, x)).collect())
+                    .unwrap_or_default();
+                let ours: Vec<String> = effective
+                    .get(key)
+                    .map(|s| s.values.clone())
+                    .unwrap_or_default();
+                if expected != ours {
+                    self.failures.push(format!(
+                        "{label}: {key}: sshd -T {expected:?}, nodecheck {ours:?}\n{}",
+                        std::fs::read_to_string(file).unwrap_or_default()
+                    ));
+                }
+            }
+        }
+    }
+
+    fn finish(self, what: &str) {
+        for failure in &self.failures {
+            eprintln!("DISAGREE {}", failure.lines().next().unwrap_or_default());
+        }
+        eprintln!(
+            "{what}: {} comparisons ({} not comparable in sshd's test mode), {} disagreements",
+            self.compared,
+            self.skipped_test_mode,
+            self.failures.len()
+        );
+        assert!(
+            self.failures.is_empty(),
+            "{} disagreements with sshd -T, first ones:\n{}",
+            self.failures.len(),
+            self.failures
+                .iter()
+                .take(6)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("\n---\n")
+        );
+    }
+}
+
+fn temp_dir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("nodecheck-sshd-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+fn copy_tree(from: &Path, to: &Path, dir_token: &str) {
+    for entry in std::fs::read_dir(from).expect("read corpus") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            std::fs::create_dir_all(&target).expect("mkdir");
+            copy_tree(&entry.path(), &target, dir_token);
+        } else {
+            let text = std::fs::read_to_string(entry.path()).expect("read");
+            std::fs::write(&target, text.replace("@DIR@", dir_token)).expect("write");
+        }
+    }
+}
+
+fn parse_conn(spec: &str) -> ConnSpec {
+    let mut conn = ConnSpec::default();
+    for part in spec.split(',') {
+        let (k, v) = part.split_once('=').expect("key=value");
+        match k {
+            "user" => conn.user = Some(v.into()),
+            "host" => conn.host = Some(v.into()),
+            "addr" => conn.addr = Some(v.into()),
+            "laddr" => conn.laddr = Some(v.into()),
+            "lport" => conn.lport = v.parse().ok(),
+            "rdomain" => conn.rdomain = Some(v.into()),
+            other => panic!("unknown conn key {other}"),
+        }
+    }
+    conn
+}
+
+#[test]
+fn corpus_agrees_with_sshd() {
+    if !sshd_available() {
+        return;
+    }
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/sshd_corpus");
+    let dir = temp_dir("corpus");
+    copy_tree(&corpus, &dir, &dir.display().to_string());
+    let mut names: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("read")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "conf"))
+        .collect();
+    names.sort();
+    assert!(names.len() >= 40, "the corpus holds at least 40 configs");
+    let mut differ = Differ::new();
+    for file in &names {
+        let text = std::fs::read_to_string(file).expect("read");
+        let mut conns = vec![None];
+        for line in text.lines() {
+            if let Some(spec) = line.strip_prefix("# conn: ") {
+                conns.push(Some(parse_conn(spec.trim())));
+            }
+        }
+        let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        differ.compare(&name, file, &conns);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    differ.finish("corpus");
+}
+
+/// A small deterministic generator (xorshift64*), so a failing run can be replayed by seed.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[self.below(items.len())]
+    }
+
+    fn chance(&mut self, percent: u64) -> bool {
+        self.next() % 100 < percent
+    }
+}
+
+fn value_for(rng: &mut Rng, keyword: &str) -> String {
+    let pick = |rng: &mut Rng, items: &[&str]| rng.pick(items).to_string();
+    match keyword {
+        "PermitRootLogin" => pick(rng, &["yes", "no", "prohibit-password", "without-password", "forced-commands-only", "No", "bogus"]),
+        "PasswordAuthentication" | "KbdInteractiveAuthentication" | "ChallengeResponseAuthentication"
+        | "UsePAM" | "X11Forwarding" | "AllowAgentForwarding" | "DisableForwarding"
+        | "GSSAPIAuthentication" | "HostbasedAuthentication" | "PermitEmptyPasswords"
+        | "PubkeyAuthentication" => pick(rng, &["yes", "no", "YES", "No", "maybe"]),
+        "IgnoreRhosts" => pick(rng, &["yes", "no", "shosts-only", "sometimes"]),
+        "AllowTcpForwarding" => pick(rng, &["yes", "no", "all", "local", "remote", "both"]),
+        "PermitUserEnvironment" => pick(rng, &["yes", "no", "LANG,LC_*", "Yes"]),
+        "LoginGraceTime" | "ClientAliveInterval" => pick(rng, &["0", "30", "60", "1m", "1m30s", "2h", "5x", "-1", "45S"]),
+        "MaxAuthTries" | "MaxSessions" | "ClientAliveCountMax" => pick(rng, &["0", "1", "3", "4", "6", "10", "-2", "x", "+5", "2147483648"]),
+        "LogLevel" => pick(rng, &["INFO", "VERBOSE", "debug", "DEBUG1", "DEBUG3", "QUIET", "LOUD"]),
+        "MaxStartups" => pick(rng, &["10:30:60", "10:30:100", "5", "20:50:20", "30:10:20", "10:0:60", "10:30", "3:100:3"]),
+        "Banner" => pick(rng, &["none", "/etc/issue.net", "\"/etc/issue net\"", "None"]),
+        "Ciphers" => pick(rng, &[
+            "aes256-gcm@openssh.com,aes128-ctr", "-chacha20-poly1305@openssh.com", "+aes128-cbc",
+            "^aes256-ctr", "-aes*-cbc,3des-cbc", "aes128-cbc,3des-cbc", "bogus-cipher", "-*ctr",
+        ]),
+        "MACs" => pick(rng, &[
+            "hmac-sha2-512-etm@openssh.com,hmac-sha2-256", "-umac-64*,hmac-sha1*", "+hmac-md5",
+            "^hmac-sha2-512", "hmac-sha1-96", "umac-32", "-*etm@openssh.com",
+        ]),
+        "KexAlgorithms" => pick(rng, &[
+            "curve25519-sha256", "-diffie-hellman-*", "+diffie-hellman-group1-sha1",
+            "^ecdh-sha2-nistp521", "diffie-hellman-group14-sha1,curve25519-sha256", "nope",
+        ]),
+        "AllowUsers" | "DenyUsers" => pick(rng, &["alice", "bob carol", "*", "root@10.0.0.0/8", "\"dave\""]),
+        "AllowGroups" | "DenyGroups" => pick(rng, &["admins", "ops wheel", "root"]),
+        _ => "yes".into(),
+    }
+}
+
+const GLOBAL_ONLY: &[&str] = &["Ciphers", "MACs", "KexAlgorithms", "LoginGraceTime", "UsePAM", "MaxStartups", "PermitUserEnvironment"];
+const ANYWHERE: &[&str] = &[
+    "PermitRootLogin", "PasswordAuthentication", "KbdInteractiveAuthentication",
+    "ChallengeResponseAuthentication", "X11Forwarding", "AllowTcpForwarding",
+    "AllowAgentForwarding", "DisableForwarding", "GSSAPIAuthentication",
+    "HostbasedAuthentication", "IgnoreRhosts", "PermitEmptyPasswords", "MaxAuthTries",
+    "MaxSessions", "ClientAliveInterval", "ClientAliveCountMax", "LogLevel", "Banner",
+    "AllowUsers", "DenyUsers", "AllowGroups", "DenyGroups", "PubkeyAuthentication",
+];
+
+fn spell(rng: &mut Rng, keyword: &str) -> String {
+    match rng.below(4) {
+        0 => keyword.to_ascii_lowercase(),
+        1 => keyword.to_ascii_uppercase(),
+        _ => keyword.to_string(),
+    }
+}
+
+fn line(rng: &mut Rng, in_match: bool) -> String {
+    let keyword = if !in_match && rng.chance(30) {
+        rng.pick(GLOBAL_ONLY)
+    } else if in_match && rng.chance(3) {
+        rng.pick(GLOBAL_ONLY)
+    } else {
+        rng.pick(ANYWHERE)
+    };
+    let sep = rng.pick(&[" ", "=", " = ", "\t", "  "]);
+    let comment = if rng.chance(10) { " # note" } else { "" };
+    let indent = if in_match && rng.chance(50) { "    " } else { "" };
+    format!("{indent}{}{sep}{}{comment}", spell(rng, keyword), value_for(rng, keyword))
+}
+
+fn match_line(rng: &mut Rng) -> String {
+    rng.pick(&[
+        "Match User alice",
+        "Match User *,!root",
+        "Match User !root",
+        "Match Address 10.0.0.0/8",
+        "Match User alice Address 192.168.0.0/16",
+        "Match all",
+        "Match Group root",
+        "Match Host *.example.com",
+        "Match LocalPort 2222",
+    ])
+    .to_string()
+}
+
+fn generate(rng: &mut Rng, dir: &Path, index: usize) -> PathBuf {
+    let include = dir.join(format!("gen-{index}.d"));
+    let mut main = Vec::new();
+    let mut in_match = false;
+    let lines = 1 + rng.below(12);
+    for _ in 0..lines {
+        let roll = rng.below(100);
+        if roll < 12 {
+            main.push(match_line(rng));
+            in_match = true;
+        } else if roll < 18 {
+            std::fs::create_dir_all(&include).expect("mkdir");
+            let mut sub = Vec::new();
+            let mut sub_match = in_match;
+            for _ in 0..1 + rng.below(5) {
+                if rng.chance(15) {
+                    sub.push(match_line(rng));
+                    sub_match = true;
+                } else {
+                    sub.push(line(rng, sub_match));
+                }
+            }
+            let name = format!("{:02}-x.conf", rng.below(100));
+            std::fs::write(include.join(&name), sub.join("\n") + "\n").expect("write include");
+            main.push(format!("Include {}/*.conf", include.display()));
+        } else {
+            main.push(line(rng, in_match));
+        }
+    }
+    let path = dir.join(format!("gen-{index}.conf"));
+    std::fs::write(&path, main.join("\n") + "\n").expect("write config");
+    path
+}
+
+#[test]
+fn generated_configs_agree_with_sshd() {
+    if !sshd_available() {
+        return;
+    }
+    let seed: u64 = std::env::var("NODECHECK_DIFF_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(1, |d| d.as_nanos() as u64)
+                | 1
+        });
+    let cases: usize = std::env::var("NODECHECK_DIFF_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1000);
+    eprintln!("generated sshd configs: seed {seed} (replay with NODECHECK_DIFF_SEED={seed}), {cases} cases");
+    let mut rng = Rng(seed);
+    let dir = temp_dir("generated");
+    let conns = [
+        None,
+        Some(parse_conn("user=alice,host=h.example.com,addr=10.1.2.3")),
+        Some(parse_conn("user=root,addr=192.168.1.5,laddr=127.0.0.1,lport=2222")),
+    ];
+    let mut differ = Differ::new();
+    for index in 0..cases {
+        let file = generate(&mut rng, &dir, index);
+        let text = std::fs::read_to_string(&file).unwrap_or_default();
+        let has_match = text.contains("Match") || text.contains("Include");
+        let conns: &[Option<ConnSpec>] = if has_match { &conns } else { &conns[..1] };
+        differ.compare(&format!("generated #{index} (seed {seed})"), &file, conns);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    differ.finish("generated");
+}

@@ -2,7 +2,7 @@
 //! compiled defaults and the resolution of `+ - ^` algorithm lists.
 
 use super::defaults::{self, AlgorithmClass, OpenSshVersion};
-use super::keywords::{Precedence, precedence};
+use super::keywords::{Precedence, Scope, precedence};
 use super::matching::{chain_matches, match_pattern_list};
 use super::{Directive, Place, SshdConfig};
 use crate::host::UserDb;
@@ -270,6 +270,12 @@ fn fill_defaults(options: &mut Options, config: &SshdConfig) {
         ms.values = vec![joined];
         ms.origins.truncate(1);
     }
+    // `none` (in any case) clears the banner.
+    if let Some(banner) = options.get_mut("banner")
+        && banner.value().eq_ignore_ascii_case("none")
+    {
+        banner.values = vec!["none".into()];
+    }
     for option in ["ciphers", "macs", "kexalgorithms"] {
         let Some(class) = AlgorithmClass::for_option(option) else {
             continue;
@@ -293,9 +299,13 @@ pub fn evaluate(config: &SshdConfig, conn: &ConnSpec, users: &UserDb) -> Effecti
             apply(&mut options, d, config);
         }
     }
+    // The per-connection pass copies only options that may be set in a Match block; a
+    // global-only keyword inside `Match All` took effect in the startup pass above.
     let mut matched = Options::new();
     for d in &config.directives {
-        if d.block.is_some() && chain_matches(config, d.block, Some(conn), users) {
+        let copied = d.keyword.scope == Scope::All
+            || (d.keyword.option == "subsystem" && config.version.at_least(9, 5));
+        if copied && d.block.is_some() && chain_matches(config, d.block, Some(conn), users) {
             apply(&mut matched, d, config);
         }
     }

@@ -343,7 +343,15 @@ impl Loader<'_> {
                 _ => {
                     let global_only = keyword.scope == Scope::Global
                         && !(keyword.option == "subsystem" && self.config.version.at_least(9, 5));
-                    if block.is_some() && global_only {
+                    // sshd refuses a global-only keyword only where it is inactive at
+                    // startup: inside `Match All` it applies like a global line.
+                    let active_at_startup = matching::chain_matches(
+                        &self.config,
+                        block,
+                        None,
+                        &crate::host::UserDb::default(),
+                    );
+                    if global_only && !active_at_startup {
                         self.fatal(
                             place,
                             format!(
