@@ -5,6 +5,7 @@
 //! pure functions of the facts, [`registry`] is the one list of checks, [`profile`] selects and
 //! tunes them, [`scan`] runs them into a report, and [`output`] renders it.
 
+pub mod facts;
 pub mod host;
 pub mod parse;
 pub mod text;

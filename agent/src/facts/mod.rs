@@ -1,0 +1,186 @@
+//! Everything a scan knows about the host, gathered once.
+//!
+//! Checks never touch the host: they are pure functions of [`Facts`], so each is tested with
+//! facts built in memory. Gathering reads the host through [`crate::host::Host`] only.
+
+pub mod listeners;
+pub mod process;
+pub mod sshd;
+
+use crate::host::{FileError, FileMeta, Host, PROC_CAP};
+use nodecheck_report::Role;
+
+pub use listeners::Listener;
+pub use process::Process;
+pub use sshd::SshdFacts;
+
+/// Metadata of one file, with owner names from the host's own user database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileFact {
+    pub path: String,
+    pub meta: Result<FileMeta, FileError>,
+    pub owner: String,
+    pub group: String,
+}
+
+impl FileFact {
+    pub fn stat(host: &Host, path: &str) -> FileFact {
+        let meta = host.stat(path);
+        let (owner, group) = match &meta {
+            Ok(m) => (
+                host.users().user_label(m.uid),
+                host.users().group_label(m.gid),
+            ),
+            Err(_) => (String::new(), String::new()),
+        };
+        FileFact {
+            path: path.to_string(),
+            meta,
+            owner,
+            group,
+        }
+    }
+
+    /// `0644 root:root` (and `(symlink to X)` when the path is a link).
+    pub fn describe(&self) -> String {
+        match &self.meta {
+            Ok(m) => {
+                let mut text = format!("{:04o} {}:{}", m.mode, self.owner, self.group);
+                if m.is_symlink {
+                    text.push_str(&format!(" (symlink to {})", m.resolved));
+                }
+                text
+            }
+            Err(e) => e.to_string(),
+        }
+    }
+}
+
+/// Identity of the host.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HostInfo {
+    pub hostname: Option<String>,
+    pub os: Option<String>,
+    pub kernel: Option<String>,
+}
+
+/// What one scan knows.
+#[derive(Debug, Clone)]
+pub struct Facts {
+    pub host: HostInfo,
+    pub processes: Vec<Process>,
+    pub listeners: Vec<Listener>,
+    pub sshd: SshdFacts,
+    /// Roles detected from processes and manifests.
+    pub detected_roles: Vec<Role>,
+    /// Problems met while gathering that did not stop the scan.
+    pub warnings: Vec<String>,
+}
+
+/// Static pod manifests that make a node a control-plane node.
+pub const CONTROL_PLANE_MANIFESTS: &[&str] = &[
+    "/etc/kubernetes/manifests/kube-apiserver.yaml",
+    "/etc/kubernetes/manifests/etcd.yaml",
+];
+
+/// Roles from the facts: a kubelet makes a worker; kube-apiserver or etcd (process or static
+/// pod manifest) makes a control-plane node; neither makes a plain host.
+pub fn detect_roles(processes: &[Process], manifests_present: bool) -> Vec<Role> {
+    let runs = |names: &[&str]| processes.iter().any(|p| names.contains(&p.program()));
+    let mut roles = Vec::new();
+    if runs(&["kubelet", "hyperkube"])
+        || processes
+            .iter()
+            .any(|p| p.comm == "k3s-agent" || p.comm == "k3s-server")
+    {
+        roles.push(Role::Worker);
+    }
+    if runs(&["kube-apiserver", "etcd"])
+        || manifests_present
+        || processes.iter().any(|p| p.comm == "k3s-server")
+    {
+        roles.push(Role::ControlPlane);
+    }
+    if roles.is_empty() {
+        roles.push(Role::Host);
+    }
+    roles
+}
+
+fn first_line(host: &Host, proc_rel: &str) -> Option<String> {
+    host.proc_read(proc_rel, PROC_CAP)
+        .ok()
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
+fn host_info(host: &Host) -> HostInfo {
+    let os = ["/etc/os-release", "/usr/lib/os-release"]
+        .iter()
+        .find_map(|p| host.read_text(p, PROC_CAP).ok())
+        .and_then(|text| {
+            text.lines()
+                .find_map(|l| l.strip_prefix("PRETTY_NAME="))
+                .map(|v| v.trim_matches('"').to_string())
+        });
+    let hostname = first_line(host, "sys/kernel/hostname").or_else(|| {
+        host.read_text("/etc/hostname", PROC_CAP)
+            .ok()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+    });
+    HostInfo {
+        hostname,
+        os,
+        kernel: first_line(host, "sys/kernel/osrelease"),
+    }
+}
+
+/// Gathers the facts of a host. Never fails: what cannot be read is recorded as such.
+pub fn gather(host: &Host) -> Facts {
+    let mut warnings: Vec<String> = host.warnings().to_vec();
+    let processes = process::read_processes(host);
+    if processes.is_empty() {
+        warnings.push("no process is visible in the proc tree".into());
+    }
+    let listeners = listeners::read_listeners(host, &processes, &mut warnings);
+    let sshd = sshd::gather(host, &processes);
+    let manifests = CONTROL_PLANE_MANIFESTS.iter().any(|m| host.exists(m));
+    Facts {
+        host: host_info(host),
+        detected_roles: detect_roles(&processes, manifests),
+        processes,
+        listeners,
+        sshd,
+        warnings,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn proc(pid: u32, comm: &str) -> Process {
+        Process {
+            pid,
+            comm: comm.into(),
+            argv: vec![format!("/usr/bin/{comm}")],
+            ..Process::default()
+        }
+    }
+
+    #[test]
+    fn roles_come_from_processes_and_manifests() {
+        assert_eq!(detect_roles(&[proc(1, "systemd")], false), [Role::Host]);
+        assert_eq!(detect_roles(&[proc(1, "kubelet")], false), [Role::Worker]);
+        assert_eq!(
+            detect_roles(&[proc(1, "kubelet"), proc(2, "etcd")], false),
+            [Role::Worker, Role::ControlPlane]
+        );
+        assert_eq!(detect_roles(&[], true), [Role::ControlPlane]);
+        // kube-apiserver's argv mentions kubelet flags; only the program name counts.
+        let mut apiserver = proc(3, "kube-apiserver");
+        apiserver.argv.push("--kubelet-client-certificate=/x".into());
+        assert_eq!(detect_roles(&[apiserver], false), [Role::ControlPlane]);
+    }
+}

@@ -1,0 +1,165 @@
+//! Processes, read once from the proc tree.
+//!
+//! A process that exits while it is being read is skipped, never fatal. Only what checks need
+//! is kept; nothing from `environ` is read here.
+
+use crate::host::{Host, PROC_CAP};
+use std::collections::BTreeMap;
+
+/// One process of the host.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Process {
+    pub pid: u32,
+    pub ppid: u32,
+    /// `Name:` of status (the 15-character comm).
+    pub comm: String,
+    /// Target of `/proc/<pid>/exe`, when readable.
+    pub exe: Option<String>,
+    pub argv: Vec<String>,
+    /// Real, effective, saved and filesystem UIDs.
+    pub uids: [u32; 4],
+    pub gids: [u32; 4],
+    pub cap_effective: u64,
+    pub cap_permitted: u64,
+    pub cap_bounding: u64,
+    pub no_new_privs: Option<bool>,
+    /// 0 disabled, 1 strict, 2 filter.
+    pub seccomp: Option<u8>,
+    /// Lines of `/proc/<pid>/cgroup`.
+    pub cgroups: Vec<String>,
+    /// Namespace links (`net` → `net:[4026531840]`).
+    pub namespaces: BTreeMap<String, String>,
+    /// Inodes of the sockets the process holds open.
+    pub socket_inodes: Vec<u64>,
+}
+
+impl Process {
+    /// The program's file name: from `exe` when readable, else argv[0], else comm.
+    pub fn program(&self) -> &str {
+        self.exe
+            .as_deref()
+            .or_else(|| self.argv.first().map(String::as_str))
+            .map(|p| p.rsplit('/').next().unwrap_or(p))
+            .map(|p| p.trim_end_matches(" (deleted)"))
+            .unwrap_or(&self.comm)
+    }
+}
+
+fn parse_status(text: &str, p: &mut Process) {
+    for line in text.lines() {
+        let Some((key, value)) = line.split_once(':') else {
+            continue;
+        };
+        let value = value.trim();
+        let ids = |v: &str| -> [u32; 4] {
+            let mut out = [0u32; 4];
+            for (slot, field) in out.iter_mut().zip(v.split_whitespace()) {
+                *slot = field.parse().unwrap_or(u32::MAX);
+            }
+            out
+        };
+        let hex = |v: &str| u64::from_str_radix(v, 16).unwrap_or(0);
+        match key {
+            "Name" => p.comm = value.to_string(),
+            "PPid" => p.ppid = value.parse().unwrap_or(0),
+            "Uid" => p.uids = ids(value),
+            "Gid" => p.gids = ids(value),
+            "CapEff" => p.cap_effective = hex(value),
+            "CapPrm" => p.cap_permitted = hex(value),
+            "CapBnd" => p.cap_bounding = hex(value),
+            "NoNewPrivs" => p.no_new_privs = Some(value == "1"),
+            "Seccomp" => p.seccomp = value.parse().ok(),
+            _ => {}
+        }
+    }
+}
+
+/// Reads one process; `None` when it is gone or its status cannot be read.
+pub fn read_process(host: &Host, pid: u32) -> Option<Process> {
+    let status = host.proc_read(&format!("{pid}/status"), PROC_CAP).ok()?;
+    let mut p = Process {
+        pid,
+        ..Process::default()
+    };
+    parse_status(&String::from_utf8_lossy(&status), &mut p);
+    if let Ok(cmdline) = host.proc_read(&format!("{pid}/cmdline"), PROC_CAP) {
+        p.argv = cmdline
+            .split(|&b| b == 0)
+            .filter(|s| !s.is_empty())
+            .map(|s| String::from_utf8_lossy(s).into_owned())
+            .collect();
+    }
+    p.exe = host.proc_readlink(&format!("{pid}/exe")).ok();
+    if let Ok(cgroup) = host.proc_read(&format!("{pid}/cgroup"), PROC_CAP) {
+        p.cgroups = String::from_utf8_lossy(&cgroup)
+            .lines()
+            .map(str::to_string)
+            .collect();
+    }
+    for ns in ["net", "pid", "ipc", "user", "mnt", "uts"] {
+        if let Ok(link) = host.proc_readlink(&format!("{pid}/ns/{ns}")) {
+            p.namespaces.insert(ns.to_string(), link);
+        }
+    }
+    // An unreadable fd directory (another user's process without privilege) only means the
+    // process cannot be named as a socket's owner.
+    if let Ok(fds) = host.proc_list(&format!("{pid}/fd")) {
+        for fd in fds {
+            if let Ok(target) = host.proc_readlink(&format!("{pid}/fd/{fd}"))
+                && let Some(inode) = target
+                    .strip_prefix("socket:[")
+                    .and_then(|s| s.strip_suffix(']'))
+                    .and_then(|s| s.parse().ok())
+            {
+                p.socket_inodes.push(inode);
+            }
+        }
+    }
+    Some(p)
+}
+
+/// Every process of the proc tree, in pid order.
+pub fn read_processes(host: &Host) -> Vec<Process> {
+    let Ok(names) = host.proc_list("") else {
+        return Vec::new();
+    };
+    let mut pids: Vec<u32> = names.iter().filter_map(|n| n.parse().ok()).collect();
+    pids.sort_unstable();
+    pids.into_iter()
+        .filter_map(|pid| read_process(host, pid))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::testing::TempRoot;
+
+    #[test]
+    fn status_cmdline_and_sockets_are_read_and_vanished_processes_skipped() {
+        let root = TempRoot::new();
+        root.file(
+            "proc/42/status",
+            "Name:\tsshd\nPPid:\t1\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nCapEff:\t000001ffffffffff\nNoNewPrivs:\t0\nSeccomp:\t2\n",
+            0o444,
+        )
+        .file("proc/42/cmdline", "/usr/sbin/sshd\0-D\0-o\0PermitRootLogin=no\0", 0o444)
+        .symlink("proc/42/exe", "/usr/sbin/sshd")
+        .symlink("proc/42/fd/3", "socket:[12345]")
+        .symlink("proc/42/fd/4", "/dev/null")
+        .symlink("proc/42/ns/net", "net:[4026531840]")
+        .file("proc/43/cmdline", "gone", 0o444);
+        let host = root.host();
+        let procs = read_processes(&host);
+        assert_eq!(procs.len(), 1, "pid 43 has no status and is skipped");
+        let p = &procs[0];
+        assert_eq!(p.comm, "sshd");
+        assert_eq!(p.program(), "sshd");
+        assert_eq!(p.argv, ["/usr/sbin/sshd", "-D", "-o", "PermitRootLogin=no"]);
+        assert_eq!(p.cap_effective, 0x1ff_ffff_ffff);
+        assert_eq!(p.seccomp, Some(2));
+        assert_eq!(p.no_new_privs, Some(false));
+        assert_eq!(p.socket_inodes, [12345]);
+        assert_eq!(p.namespaces.get("net").map(String::as_str), Some("net:[4026531840]"));
+    }
+}
