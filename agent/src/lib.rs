@@ -9,3 +9,5 @@ pub mod facts;
 pub mod host;
 pub mod parse;
 pub mod text;
+pub mod checks;
+pub mod registry;

@@ -1,0 +1,257 @@
+//! Checks: pure functions of the [`Facts`] and the profile's parameters.
+//!
+//! Each check lives in its own file under its area, with its metadata ([`CheckMeta`]) beside
+//! its code, the way ruff keeps a rule and its docs together. [`crate::registry`] is the one
+//! list of all checks. A check returns a [`Verdict`]; roles, severity overrides and waivers
+//! are applied around it by [`crate::scan`].
+
+pub mod sshd;
+
+use crate::facts::Facts;
+use nodecheck_report::{Evidence, Role, Severity, Source, Status};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// The type of a check parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamKind {
+    Bool,
+    Integer,
+    /// A list of strings (CIDRs, globs, names).
+    Strings,
+}
+
+impl fmt::Display for ParamKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ParamKind::Bool => "boolean",
+            ParamKind::Integer => "integer",
+            ParamKind::Strings => "array of strings",
+        })
+    }
+}
+
+/// A parameter's default, as static data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamDefault {
+    Bool(bool),
+    Integer(i64),
+    Strings(&'static [&'static str]),
+}
+
+/// A parameter a check takes from the profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParamSpec {
+    pub name: &'static str,
+    pub default: ParamDefault,
+    pub doc: &'static str,
+}
+
+impl ParamSpec {
+    pub fn kind(&self) -> ParamKind {
+        match self.default {
+            ParamDefault::Bool(_) => ParamKind::Bool,
+            ParamDefault::Integer(_) => ParamKind::Integer,
+            ParamDefault::Strings(_) => ParamKind::Strings,
+        }
+    }
+
+    pub fn default_value(&self) -> ParamValue {
+        match self.default {
+            ParamDefault::Bool(b) => ParamValue::Bool(b),
+            ParamDefault::Integer(i) => ParamValue::Integer(i),
+            ParamDefault::Strings(s) => {
+                ParamValue::Strings(s.iter().map(|x| x.to_string()).collect())
+            }
+        }
+    }
+}
+
+/// A parameter's value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParamValue {
+    Bool(bool),
+    Integer(i64),
+    Strings(Vec<String>),
+}
+
+impl fmt::Display for ParamValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ParamValue::Bool(b) => write!(f, "{b}"),
+            ParamValue::Integer(i) => write!(f, "{i}"),
+            ParamValue::Strings(s) => write!(f, "{s:?}"),
+        }
+    }
+}
+
+/// The parameters of one check, defaults filled in.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Params(pub BTreeMap<String, ParamValue>);
+
+impl Params {
+    /// The check's defaults.
+    pub fn defaults(meta: &CheckMeta) -> Params {
+        Params(
+            meta.params
+                .iter()
+                .map(|p| (p.name.to_string(), p.default_value()))
+                .collect(),
+        )
+    }
+
+    pub fn bool(&self, name: &str) -> bool {
+        matches!(self.0.get(name), Some(ParamValue::Bool(true)))
+    }
+
+    pub fn integer(&self, name: &str) -> Option<i64> {
+        match self.0.get(name) {
+            Some(ParamValue::Integer(i)) => Some(*i),
+            _ => None,
+        }
+    }
+
+    pub fn strings(&self, name: &str) -> &[String] {
+        match self.0.get(name) {
+            Some(ParamValue::Strings(s)) => s,
+            _ => &[],
+        }
+    }
+}
+
+/// What a check declares about itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckMeta {
+    /// Stable ID, `<area>.<topic>`.
+    pub id: &'static str,
+    pub title: &'static str,
+    pub area: &'static str,
+    pub severity: Severity,
+    /// Roles the check applies to; outside them it is `not_applicable`.
+    pub roles: &'static [Role],
+    pub rationale: &'static str,
+    pub remediation: &'static str,
+    pub references: &'static [&'static str],
+    pub params: &'static [ParamSpec],
+}
+
+/// Every role: the check applies to any node.
+pub const ALL_ROLES: &[Role] = &[Role::Worker, Role::ControlPlane, Role::Host];
+
+/// A check: metadata and the function that judges.
+#[derive(Clone, Copy)]
+pub struct Check {
+    pub meta: CheckMeta,
+    pub run: fn(&Ctx<'_>) -> Verdict,
+}
+
+impl fmt::Debug for Check {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Check").field("id", &self.meta.id).finish()
+    }
+}
+
+/// What a check sees.
+#[derive(Debug, Clone, Copy)]
+pub struct Ctx<'a> {
+    pub facts: &'a Facts,
+    pub params: &'a Params,
+    /// The node's roles (detected, or forced by the profile).
+    pub roles: &'a [Role],
+}
+
+impl Ctx<'_> {
+    pub fn has_role(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+}
+
+/// A check's judgement, before profile and waivers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict {
+    pub status: Status,
+    pub message: String,
+    pub evidence: Vec<Evidence>,
+}
+
+impl Verdict {
+    pub fn new(status: Status, message: impl Into<String>, evidence: Vec<Evidence>) -> Verdict {
+        Verdict {
+            status,
+            message: message.into(),
+            evidence,
+        }
+    }
+
+    pub fn not_applicable(message: impl Into<String>) -> Verdict {
+        Verdict::new(Status::NotApplicable, message, Vec::new())
+    }
+
+    pub fn error(message: impl Into<String>, evidence: Vec<Evidence>) -> Verdict {
+        Verdict::new(Status::Error, message, evidence)
+    }
+
+    /// Pass when every item passes, else fail; `error` items make it an error.
+    pub fn from_evidence(
+        evidence: Vec<Evidence>,
+        pass_message: impl Into<String>,
+        fail_message: impl FnOnce(&[&Evidence]) -> String,
+    ) -> Verdict {
+        let failing: Vec<&Evidence> = evidence
+            .iter()
+            .filter(|e| e.status != Status::Pass && e.status != Status::NotApplicable)
+            .collect();
+        if failing.is_empty() {
+            return Verdict::new(Status::Pass, pass_message, evidence);
+        }
+        let status = if failing.iter().any(|e| e.status == Status::Fail) {
+            Status::Fail
+        } else {
+            Status::Error
+        };
+        let message = fail_message(&failing);
+        Verdict::new(status, message, evidence)
+    }
+}
+
+/// Builds an evidence item.
+pub fn evidence(
+    subject: impl Into<String>,
+    observed: Option<String>,
+    expected: impl Into<String>,
+    pass: bool,
+    source: Source,
+) -> Evidence {
+    Evidence {
+        subject: subject.into(),
+        observed,
+        expected: expected.into(),
+        status: if pass { Status::Pass } else { Status::Fail },
+        source,
+        note: None,
+    }
+}
+
+/// File permission judgement shared by the `*-permissions` checks: `mode & !max_mode == 0`
+/// (a bitmask, never a decimal comparison) and owner/group among the allowed ones.
+pub fn mode_within(mode: u32, max_mode: u32) -> bool {
+    mode & !max_mode & 0o7777 == 0
+}
+
+#[cfg(test)]
+pub(crate) mod testing;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn modes_are_compared_as_bitmasks() {
+        assert!(mode_within(0o600, 0o600));
+        assert!(mode_within(0o400, 0o600));
+        assert!(!mode_within(0o444, 0o600), "0444 is not stricter than 0600");
+        assert!(!mode_within(0o570, 0o600));
+        assert!(!mode_within(0o4600, 0o600), "setuid counts");
+        assert!(mode_within(0o640, 0o640));
+    }
+}

@@ -1,0 +1,76 @@
+//! `sshd.ciphers`: No weak ciphers are offered.
+
+use crate::checks::{ALL_ROLES, Check, CheckMeta, Ctx, ParamDefault, ParamSpec, Verdict};
+use nodecheck_report::Severity;
+
+/// Weak Ciphers (patterns with `*`), as CHECKS.md lists them.
+pub const WEAK: &[&str] = &["3des-cbc", "aes128-cbc", "aes192-cbc", "aes256-cbc", "blowfish-cbc", "cast128-cbc", "arcfour*", "rijndael-cbc@lysator.liu.se"];
+
+pub const CHECK: Check = Check {
+    meta: CheckMeta {
+        id: "sshd.ciphers",
+        title: "No weak ciphers are offered",
+        area: super::AREA,
+        severity: Severity::Medium,
+        roles: ALL_ROLES,
+        rationale: "CBC-mode ciphers and 3DES are open to plaintext-recovery attacks; arcfour is broken. The effective list is what matters: `+`, `-` and `^` lists are resolved against the installed version's defaults before judging.",
+        remediation: "Remove the weak ciphers, e.g. `Ciphers -3des-cbc,aes128-cbc,aes192-cbc,aes256-cbc` (or an explicit list of ctr/gcm/chacha20 ciphers), then reload sshd.",
+        references: &["CIS Linux 5.1.6"],
+        params: &[ParamSpec {
+            name: "weak",
+            default: ParamDefault::Strings(WEAK),
+            doc: "Algorithm names (with `*` wildcards) that fail the check.",
+        },
+            ParamSpec {
+                name: "chacha20_before_terrapin_fix",
+                default: ParamDefault::Bool(false),
+                doc: "Also fail chacha20-poly1305@openssh.com when the installed OpenSSH predates 9.6, the release with the Terrapin (CVE-2023-48795) strict key exchange. Distributions backport the fix, so this is off by default; the cis profile turns it on as the CIS audit regex does.",
+            }],
+    },
+    run,
+};
+
+fn run(ctx: &Ctx<'_>) -> Verdict {
+    let mut weak: Vec<String> = ctx.params.strings("weak").to_vec();
+    if ctx.params.bool("chacha20_before_terrapin_fix")
+        && let Ok(sshd) = super::loaded(ctx)
+        && !sshd.config.version.at_least(9, 6)
+    {
+        weak.push("chacha20-poly1305@openssh.com".into());
+    }
+    super::judge_algorithms(ctx, "ciphers", "Ciphers", &weak)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::testing::*;
+    use nodecheck_report::Status;
+
+    #[test]
+    fn verdicts() {
+        assert_cases(
+            &CHECK,
+            &[
+                ("", Status::Pass),
+                ("Ciphers +aes128-cbc\n", Status::Fail),
+                ("Ciphers aes256-gcm@openssh.com,3des-cbc\n", Status::Fail),
+                ("Ciphers -chacha20-poly1305@openssh.com\n", Status::Pass),
+            ],
+        );
+        assert_sshd_na_and_error(&CHECK);
+    }
+
+    #[test]
+    fn chacha20_is_flagged_before_the_terrapin_fix_when_asked() {
+        let facts = sshd_config("");
+        let mut params = crate::checks::Params::defaults(&CHECK.meta);
+        params.0.insert(
+            "chacha20_before_terrapin_fix".into(),
+            crate::checks::ParamValue::Bool(true),
+        );
+        let verdict = judge_with(&CHECK, &facts, &[nodecheck_report::Role::Host], &params);
+        assert_eq!(verdict.status, Status::Fail);
+        assert!(verdict.message.contains("chacha20-poly1305@openssh.com"), "{}", verdict.message);
+    }
+}

@@ -1,0 +1,50 @@
+//! `sshd.kex`: No weak key exchange algorithms are offered.
+
+use crate::checks::{ALL_ROLES, Check, CheckMeta, Ctx, ParamDefault, ParamSpec, Verdict};
+use nodecheck_report::Severity;
+
+/// Weak KexAlgorithms (patterns with `*`), as CHECKS.md lists them.
+pub const WEAK: &[&str] = &["diffie-hellman-group1-sha1", "diffie-hellman-group14-sha1", "diffie-hellman-group-exchange-sha1"];
+
+pub const CHECK: Check = Check {
+    meta: CheckMeta {
+        id: "sshd.kex",
+        title: "No weak key exchange algorithms are offered",
+        area: super::AREA,
+        severity: Severity::Medium,
+        roles: ALL_ROLES,
+        rationale: "SHA-1 based and 1024-bit Diffie-Hellman key exchanges are within reach of well-funded attackers (Logjam) and offer no forward-looking security.",
+        remediation: "Remove them, e.g. `KexAlgorithms -diffie-hellman-group1-sha1,diffie-hellman-group14-sha1,diffie-hellman-group-exchange-sha1`, then reload sshd.",
+        references: &["CIS Linux 5.1.12"],
+        params: &[ParamSpec {
+            name: "weak",
+            default: ParamDefault::Strings(WEAK),
+            doc: "Algorithm names (with `*` wildcards) that fail the check.",
+        }],
+    },
+    run,
+};
+
+fn run(ctx: &Ctx<'_>) -> Verdict {
+    super::judge_algorithms(ctx, "kexalgorithms", "KexAlgorithms", ctx.params.strings("weak"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::testing::*;
+    use nodecheck_report::Status;
+
+    #[test]
+    fn verdicts() {
+        assert_cases(
+            &CHECK,
+            &[
+                ("", Status::Pass),
+                ("KexAlgorithms +diffie-hellman-group14-sha1\n", Status::Fail),
+                ("KexAlgorithms -diffie-hellman-*\n", Status::Pass),
+            ],
+        );
+        assert_sshd_na_and_error(&CHECK);
+    }
+}

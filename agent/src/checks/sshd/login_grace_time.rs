@@ -1,0 +1,56 @@
+//! `sshd.login-grace-time`: unauthenticated connections are dropped quickly.
+
+use crate::checks::{ALL_ROLES, Check, CheckMeta, Ctx, ParamDefault, ParamSpec, Verdict};
+use nodecheck_report::Severity;
+
+pub const CHECK: Check = Check {
+    meta: CheckMeta {
+        id: "sshd.login-grace-time",
+        title: "LoginGraceTime is between 1 and 60 seconds",
+        area: super::AREA,
+        severity: Severity::Low,
+        roles: ALL_ROLES,
+        rationale: "A long grace time lets unauthenticated connections pile up and exhaust MaxStartups; 0 means no limit at all.",
+        remediation: "Set `LoginGraceTime 60` (or lower) in the sshd configuration and reload sshd.",
+        references: &["CIS Linux 5.1.13"],
+        params: &[ParamSpec {
+            name: "max",
+            default: ParamDefault::Integer(60),
+            doc: "Largest accepted LoginGraceTime, in seconds.",
+        }],
+    },
+    run,
+};
+
+fn run(ctx: &Ctx<'_>) -> Verdict {
+    let max = ctx.params.integer("max").unwrap_or(60);
+    super::judge_integer(
+        ctx,
+        "logingracetime",
+        "LoginGraceTime",
+        &format!("1 to {max} seconds"),
+        &|v| (1..=max).contains(&v),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::testing::*;
+    use nodecheck_report::Status;
+
+    #[test]
+    fn verdicts() {
+        assert_cases(
+            &CHECK,
+            &[
+                ("LoginGraceTime 1m\n", Status::Pass),
+                ("LoginGraceTime 30s\n", Status::Pass),
+                ("", Status::Fail),
+                ("LoginGraceTime 0\n", Status::Fail),
+                ("LoginGraceTime 1m1s\n", Status::Fail),
+            ],
+        );
+        assert_sshd_na_and_error(&CHECK);
+    }
+}

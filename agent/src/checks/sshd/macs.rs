@@ -1,0 +1,50 @@
+//! `sshd.macs`: No weak MACs are offered.
+
+use crate::checks::{ALL_ROLES, Check, CheckMeta, Ctx, ParamDefault, ParamSpec, Verdict};
+use nodecheck_report::Severity;
+
+/// Weak MACs (patterns with `*`), as CHECKS.md lists them.
+pub const WEAK: &[&str] = &["hmac-md5", "hmac-md5-96", "hmac-ripemd160", "hmac-sha1-96", "umac-64@openssh.com", "hmac-md5-etm@openssh.com", "hmac-md5-96-etm@openssh.com", "hmac-ripemd160-etm@openssh.com", "hmac-sha1-96-etm@openssh.com", "umac-64-etm@openssh.com"];
+
+pub const CHECK: Check = Check {
+    meta: CheckMeta {
+        id: "sshd.macs",
+        title: "No weak MACs are offered",
+        area: super::AREA,
+        severity: Severity::Medium,
+        roles: ALL_ROLES,
+        rationale: "MD5, RIPEMD-160, truncated SHA-1 and 64-bit UMAC tags are too weak for integrity protection. Every untouched OpenSSH 9.x/10.x offers umac-64: this check fails on a stock sshd until the list is trimmed.",
+        remediation: "Remove them, e.g. `MACs -umac-64*,hmac-md5*,hmac-sha1-96*,hmac-ripemd160*`, then reload sshd.",
+        references: &["CIS Linux 5.1.15"],
+        params: &[ParamSpec {
+            name: "weak",
+            default: ParamDefault::Strings(WEAK),
+            doc: "Algorithm names (with `*` wildcards) that fail the check.",
+        }],
+    },
+    run,
+};
+
+fn run(ctx: &Ctx<'_>) -> Verdict {
+    super::judge_algorithms(ctx, "macs", "MACs", ctx.params.strings("weak"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::testing::*;
+    use nodecheck_report::Status;
+
+    #[test]
+    fn verdicts() {
+        assert_cases(
+            &CHECK,
+            &[
+                ("", Status::Fail),
+                ("MACs -umac-64*\n", Status::Pass),
+                ("MACs hmac-sha2-512-etm@openssh.com,hmac-md5\n", Status::Fail),
+            ],
+        );
+        assert_sshd_na_and_error(&CHECK);
+    }
+}

@@ -1,0 +1,60 @@
+//! `sshd.max-startups`: unauthenticated connections are throttled.
+
+use crate::checks::{ALL_ROLES, Check, CheckMeta, Ctx, ParamDefault, ParamSpec, Verdict};
+use nodecheck_report::Severity;
+
+pub const CHECK: Check = Check {
+    meta: CheckMeta {
+        id: "sshd.max-startups",
+        title: "MaxStartups is 10:30:60 or stricter",
+        area: super::AREA,
+        severity: Severity::Low,
+        roles: ALL_ROLES,
+        rationale: "MaxStartups start:rate:full drops unauthenticated connections beyond `start` with probability `rate`% and all beyond `full`; low values blunt connection-flood denial of service. Unlike most options, the last MaxStartups line wins.",
+        remediation: "Set `MaxStartups 10:30:60` in the sshd configuration and reload sshd.",
+        references: &["CIS Linux 5.1.18"],
+        params: &[ParamSpec {
+            name: "max",
+            default: ParamDefault::Strings(&["10", "30", "60"]),
+            doc: "Upper bounds for start, rate and full, compared field by field.",
+        }],
+    },
+    run,
+};
+
+fn run(ctx: &Ctx<'_>) -> Verdict {
+    let bounds: Vec<i64> = ctx
+        .params
+        .strings("max")
+        .iter()
+        .filter_map(|s| s.parse().ok())
+        .collect();
+    let bounds = if bounds.len() == 3 { bounds } else { vec![10, 30, 60] };
+    let expected = format!("{}:{}:{} or stricter, field by field", bounds[0], bounds[1], bounds[2]);
+    super::judge_option(ctx, "maxstartups", "MaxStartups", &expected, &|s| {
+        let fields: Vec<i64> = s.value().split(':').filter_map(|f| f.parse().ok()).collect();
+        fields.len() == 3 && fields.iter().zip(&bounds).all(|(v, max)| v <= max)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::testing::*;
+    use nodecheck_report::Status;
+
+    #[test]
+    fn verdicts() {
+        assert_cases(
+            &CHECK,
+            &[
+                ("MaxStartups 10:30:60\n", Status::Pass),
+                ("MaxStartups 10:30:60\nMaxStartups 5:20:30\n", Status::Pass),
+                ("MaxStartups 5:20:30\nMaxStartups 10:30:100\n", Status::Fail),
+                ("", Status::Fail),
+                ("MaxStartups 8\n", Status::Pass),
+            ],
+        );
+        assert_sshd_na_and_error(&CHECK);
+    }
+}

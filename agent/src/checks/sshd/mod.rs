@@ -1,0 +1,359 @@
+//! The sshd area: 25 checks on the effective sshd configuration, its files and its listeners.
+//!
+//! A check on an option fails when the global value fails, or when any `Match` block sets a
+//! failing value; each is an evidence item naming its file, line and block. A configuration
+//! sshd would refuse makes these checks `error`: what runs (or will run after the next
+//! restart) is not what the file says.
+
+pub mod access_restriction;
+pub mod banner;
+pub mod ciphers;
+pub mod client_alive;
+pub mod config_permissions;
+pub mod exposure;
+pub mod forwarding;
+pub mod gssapi;
+pub mod host_key_permissions;
+pub mod hostbased_auth;
+pub mod ignore_rhosts;
+pub mod kex;
+pub mod log_level;
+pub mod login_grace_time;
+pub mod macs;
+pub mod max_auth_tries;
+pub mod max_sessions;
+pub mod max_startups;
+pub mod password_authentication;
+pub mod permit_empty_passwords;
+pub mod permit_root_login;
+pub mod permit_user_environment;
+pub mod public_key_permissions;
+pub mod use_pam;
+pub mod x11_forwarding;
+
+use super::{Ctx, Verdict, evidence};
+use crate::facts::FileFact;
+use crate::facts::sshd::LoadedSshd;
+use crate::facts::SshdFacts;
+use crate::parse::sshd::{Place, Setting};
+use nodecheck_report::{Evidence, Source, Status};
+
+pub const AREA: &str = "sshd";
+
+/// The loaded configuration, or the verdict when there is none to judge.
+pub fn loaded<'a>(ctx: &Ctx<'a>) -> Result<&'a LoadedSshd, Verdict> {
+    match &ctx.facts.sshd {
+        SshdFacts::NotInstalled { tried } => Err(Verdict::not_applicable(format!(
+            "sshd is not installed (no configuration or binary at {})",
+            tried.join(", ")
+        ))),
+        SshdFacts::Unreadable { path, error } => Err(Verdict::error(
+            format!("cannot read the sshd configuration: {error}"),
+            vec![Evidence {
+                subject: path.clone(),
+                observed: None,
+                expected: "a readable sshd configuration".into(),
+                status: Status::Error,
+                source: Source::file(path.clone(), None),
+                note: None,
+            }],
+        )),
+        SshdFacts::Loaded(l) => Ok(l),
+    }
+}
+
+/// The loaded configuration when sshd would accept it; otherwise the `error` verdict naming
+/// the first problem.
+pub fn accepted<'a>(ctx: &Ctx<'a>) -> Result<&'a LoadedSshd, Verdict> {
+    let sshd = loaded(ctx)?;
+    if let Some(first) = sshd.config.fatal.first() {
+        let more = match sshd.config.fatal.len() {
+            1 => String::new(),
+            n => format!(" (and {} more problems)", n - 1),
+        };
+        let evidence = sshd
+            .config
+            .fatal
+            .iter()
+            .map(|p| Evidence {
+                subject: "sshd configuration".into(),
+                observed: Some(p.message.clone()),
+                expected: "a configuration sshd accepts".into(),
+                status: Status::Error,
+                source: place_source(&p.place),
+                note: None,
+            })
+            .collect();
+        return Err(Verdict::error(
+            format!("sshd would refuse its configuration: {first}{more}"),
+            evidence,
+        ));
+    }
+    Ok(sshd)
+}
+
+/// Where a value came from, for the report.
+pub fn place_source(place: &Place) -> Source {
+    match place {
+        Place::File { path, line } => Source::file(path.clone(), Some(*line)),
+        Place::CommandLine { option, pid } => Source::Flag {
+            flag: option.clone(),
+            pid: pid.unwrap_or(0),
+        },
+        Place::Default { .. } => Source::default_value(place.to_string()),
+    }
+}
+
+/// The scope of a setting: `global` or the Match block's label.
+fn scope(sshd: &LoadedSshd, setting: &Setting) -> Option<String> {
+    setting
+        .block
+        .and_then(|b| sshd.config.blocks.get(b))
+        .map(|b| b.label())
+}
+
+/// Evidence for the global value and the value of every Match block that sets `option`.
+pub fn option_evidence(
+    sshd: &LoadedSshd,
+    option: &str,
+    display: &str,
+    expected: &str,
+    pass: &dyn Fn(&Setting) -> bool,
+) -> Vec<Evidence> {
+    let mut items = Vec::new();
+    let as_item = |setting: &Setting| {
+        let mut item = evidence(
+            display,
+            Some(setting.values.join(" ")),
+            expected,
+            pass(setting),
+            place_source(setting.origin()),
+        );
+        item.note = scope(sshd, setting);
+        item
+    };
+    match sshd.global.get(option) {
+        Some(setting) => items.push(as_item(setting)),
+        None => {
+            let empty = Setting {
+                values: Vec::new(),
+                origins: vec![Place::Default {
+                    version: sshd.config.version.to_string(),
+                    known: sshd.config.version_known,
+                }],
+                block: None,
+            };
+            let mut item = as_item(&empty);
+            item.observed = None;
+            item.source = Source::None;
+            item.note = Some("not set".into());
+            items.push(item);
+        }
+    }
+    for (_, setting) in sshd.config.block_settings(option) {
+        items.push(as_item(&setting));
+    }
+    items
+}
+
+/// A message naming the failing items: `PermitRootLogin is yes (/etc/ssh/sshd_config:3)`.
+pub fn failing_message(failing: &[&Evidence], expected: &str) -> String {
+    let parts: Vec<String> = failing
+        .iter()
+        .take(3)
+        .map(|e| {
+            let value = e.observed.as_deref().unwrap_or("unset");
+            let scope = e.note.as_deref().map(|n| format!(" in {n}")).unwrap_or_default();
+            format!("{} is {value} ({}){scope}", e.subject, e.source)
+        })
+        .collect();
+    let more = if failing.len() > 3 {
+        format!(" and {} more", failing.len() - 3)
+    } else {
+        String::new()
+    };
+    format!("{}{more}; expected {expected}", parts.join("; "))
+}
+
+/// The whole judgement of one option: not installed, refused, or each value judged.
+pub fn judge_option(
+    ctx: &Ctx<'_>,
+    option: &str,
+    display: &str,
+    expected: &str,
+    pass: &dyn Fn(&Setting) -> bool,
+) -> Verdict {
+    let sshd = match accepted(ctx) {
+        Ok(s) => s,
+        Err(v) => return v,
+    };
+    let items = option_evidence(sshd, option, display, expected, pass);
+    let global_value = items
+        .first()
+        .and_then(|e| e.observed.clone())
+        .unwrap_or_else(|| "unset".into());
+    Verdict::from_evidence(
+        items,
+        format!("{display} is {global_value}"),
+        |failing| failing_message(failing, expected),
+    )
+}
+
+/// Judges options whose value must be one of `allowed`.
+pub fn judge_values(ctx: &Ctx<'_>, option: &str, display: &str, allowed: &[&str]) -> Verdict {
+    let expected = allowed.join(" or ");
+    judge_option(ctx, option, display, &expected, &|s| {
+        allowed.contains(&s.value())
+    })
+}
+
+/// Judges file metadata: `max_mode` or stricter, owned by root, group among `groups` (a group
+/// may bring its own `max_mode`).
+pub fn judge_files(
+    files: &[FileFact],
+    what: &str,
+    rules: &dyn Fn(&FileFact) -> (bool, String),
+) -> Verdict {
+    if files.is_empty() {
+        return Verdict::not_applicable(format!("no {what} to judge"));
+    }
+    let items: Vec<Evidence> = files
+        .iter()
+        .map(|f| match &f.meta {
+            Ok(_) => {
+                let (pass, expected) = rules(f);
+                evidence(
+                    format!("{} permissions", f.path),
+                    Some(f.describe()),
+                    expected,
+                    pass,
+                    Source::FileMetadata {
+                        path: f.path.clone(),
+                    },
+                )
+            }
+            Err(e) if e.is_not_found() => Evidence {
+                subject: format!("{} permissions", f.path),
+                observed: None,
+                expected: "file present".into(),
+                status: Status::NotApplicable,
+                source: Source::FileMetadata {
+                    path: f.path.clone(),
+                },
+                note: Some(e.to_string()),
+            },
+            Err(e) => Evidence {
+                subject: format!("{} permissions", f.path),
+                observed: Some(e.to_string()),
+                expected: "readable metadata".into(),
+                status: Status::Error,
+                source: Source::FileMetadata {
+                    path: f.path.clone(),
+                },
+                note: None,
+            },
+        })
+        .collect();
+    let present = items
+        .iter()
+        .filter(|e| e.status != Status::NotApplicable)
+        .count();
+    if present == 0 {
+        return Verdict::new(
+            Status::NotApplicable,
+            format!("none of the {what} exist"),
+            items,
+        );
+    }
+    Verdict::from_evidence(
+        items,
+        format!("{present} {what} have safe permissions"),
+        |failing| {
+            let names: Vec<String> = failing
+                .iter()
+                .take(3)
+                .map(|e| {
+                    format!(
+                        "{} is {}",
+                        e.subject.trim_end_matches(" permissions"),
+                        e.observed.as_deref().unwrap_or("?")
+                    )
+                })
+                .collect();
+            format!(
+                "{}{}; expected {}",
+                names.join("; "),
+                if failing.len() > 3 {
+                    format!(" and {} more", failing.len() - 3)
+                } else {
+                    String::new()
+                },
+                failing[0].expected
+            )
+        },
+    )
+}
+
+/// A `0600 root:root`-style rule.
+pub fn strict_file_rule(max_mode: u32) -> impl Fn(&FileFact) -> (bool, String) {
+    move |f: &FileFact| {
+        let expected = format!("{max_mode:04o} or stricter, owned by root:root");
+        let pass = match &f.meta {
+            Ok(m) => super::mode_within(m.mode, max_mode) && m.uid == 0 && m.gid == 0,
+            Err(_) => false,
+        };
+        (pass, expected)
+    }
+}
+
+/// Judges a resolved algorithm list against weak-name patterns (`arcfour*`).
+pub fn judge_algorithms(ctx: &Ctx<'_>, option: &str, display: &str, weak: &[String]) -> Verdict {
+    let expected = format!("none of {}", weak.join(", "));
+    let is_weak = |name: &str| weak.iter().any(|w| crate::host::fnmatch(w, name));
+    let sshd = match accepted(ctx) {
+        Ok(s) => s,
+        Err(v) => return v,
+    };
+    let mut items = option_evidence(sshd, option, display, &expected, &|s| {
+        !s.value().split(',').any(is_weak)
+    });
+    for item in &mut items {
+        if item.status == Status::Fail {
+            let found: Vec<&str> = item
+                .observed
+                .as_deref()
+                .unwrap_or_default()
+                .split(',')
+                .filter(|n| is_weak(n))
+                .collect();
+            item.note = Some(format!("weak: {}", found.join(", ")));
+        }
+    }
+    Verdict::from_evidence(items, format!("{display} has no weak algorithm"), |failing| {
+        let notes: Vec<String> = failing
+            .iter()
+            .map(|e| {
+                format!(
+                    "{} allows {} ({})",
+                    e.subject,
+                    e.note.as_deref().unwrap_or_default().trim_start_matches("weak: "),
+                    e.source
+                )
+            })
+            .collect();
+        format!("{}; remove them", notes.join("; "))
+    })
+}
+
+/// Judges an integer option against `ok`.
+pub fn judge_integer(
+    ctx: &Ctx<'_>,
+    option: &str,
+    display: &str,
+    expected: &str,
+    ok: &dyn Fn(i64) -> bool,
+) -> Verdict {
+    judge_option(ctx, option, display, expected, &|s| {
+        s.value().parse::<i64>().is_ok_and(ok)
+    })
+}

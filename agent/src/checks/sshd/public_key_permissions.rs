@@ -1,0 +1,48 @@
+//! `sshd.public-key-permissions`: public host keys cannot be replaced.
+
+use crate::checks::{ALL_ROLES, Check, CheckMeta, Ctx, Verdict};
+use nodecheck_report::Severity;
+
+pub const CHECK: Check = Check {
+    meta: CheckMeta {
+        id: "sshd.public-key-permissions",
+        title: "Public host keys are 0644 root:root",
+        area: super::AREA,
+        severity: Severity::Low,
+        roles: ALL_ROLES,
+        rationale: "A writable public host key can be swapped for an attacker's, which breaks host verification for tools that read it from the node.",
+        remediation: "Run `chown root:root` and `chmod 644` on each /etc/ssh/ssh_host_*_key.pub.",
+        references: &["CIS Linux 5.1.3"],
+        params: &[],
+    },
+    run,
+};
+
+fn run(ctx: &Ctx<'_>) -> Verdict {
+    let sshd = match super::loaded(ctx) {
+        Ok(s) => s,
+        Err(v) => return v,
+    };
+    super::judge_files(
+        &sshd.public_keys,
+        "public host keys",
+        &super::strict_file_rule(0o644),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::testing::*;
+    use nodecheck_report::Status;
+
+    #[test]
+    fn verdicts() {
+        let mut facts = sshd_config("");
+        assert_eq!(judge(&CHECK, &facts).status, Status::Pass);
+        loaded_mut(&mut facts).public_keys[1] =
+            file("/etc/ssh/ssh_host_ecdsa_key.pub", 0o666, "root", "root");
+        assert_eq!(judge(&CHECK, &facts).status, Status::Fail);
+        assert_eq!(judge(&CHECK, &empty_facts()).status, Status::NotApplicable);
+    }
+}

@@ -1,0 +1,155 @@
+//! In-memory facts for check tests: no host is read.
+
+use super::{Check, Ctx, Params, Verdict};
+use crate::facts::sshd::LoadedSshd;
+use crate::facts::{FileFact, Facts, HostInfo, Listener, SshdFacts};
+use crate::host::{EntryKind, FileError, FileMeta, UserDb};
+use crate::parse::sshd::testing::{MemSource, debian_9_2};
+use crate::parse::sshd::{self, CommandLine, ConnSpec};
+use nodecheck_report::{Role, Status};
+
+/// Facts with nothing in them (a host with no sshd).
+pub fn empty_facts() -> Facts {
+    Facts {
+        host: HostInfo::default(),
+        processes: Vec::new(),
+        listeners: Vec::new(),
+        sshd: SshdFacts::NotInstalled {
+            tried: vec!["/etc/ssh/sshd_config".into()],
+        },
+        detected_roles: vec![Role::Host],
+        warnings: Vec::new(),
+    }
+}
+
+/// Metadata of a file that exists.
+pub fn file(path: &str, mode: u32, owner: &str, group: &str) -> FileFact {
+    let id = |name: &str| if name == "root" { 0 } else { 1000 };
+    FileFact {
+        path: path.into(),
+        meta: Ok(FileMeta {
+            path: path.into(),
+            resolved: path.into(),
+            is_symlink: false,
+            kind: EntryKind::File,
+            mode,
+            uid: id(owner),
+            gid: id(group),
+            size: 1,
+        }),
+        owner: owner.into(),
+        group: group.into(),
+    }
+}
+
+/// Metadata of a file that is missing.
+pub fn missing(path: &str) -> FileFact {
+    FileFact {
+        path: path.into(),
+        meta: Err(FileError::NotFound(path.into())),
+        owner: String::new(),
+        group: String::new(),
+    }
+}
+
+/// Facts with an sshd configuration made of `files` (the first is the main file), every file
+/// and host key `0600 root:root`, public keys `0644 root:root`.
+pub fn sshd_facts(files: &[(&str, &str)]) -> Facts {
+    let source = MemSource::new(files);
+    let config = sshd::load(&source, files[0].0, &CommandLine::default(), Some(debian_9_2()))
+        .expect("main file");
+    let global = config.evaluate(&ConnSpec::default(), &UserDb::default());
+    let keys: Vec<String> = global
+        .get("hostkey")
+        .map(|s| s.values.clone())
+        .unwrap_or_default();
+    let loaded = LoadedSshd {
+        config_files: config
+            .files
+            .iter()
+            .map(|f| file(f, 0o600, "root", "root"))
+            .collect(),
+        host_keys: keys.iter().map(|k| file(k, 0o600, "root", "root")).collect(),
+        public_keys: keys
+            .iter()
+            .map(|k| file(&format!("{k}.pub"), 0o644, "root", "root"))
+            .collect(),
+        config,
+        global,
+        process: None,
+        version_source: "test".into(),
+    };
+    Facts {
+        sshd: SshdFacts::Loaded(Box::new(loaded)),
+        ..empty_facts()
+    }
+}
+
+/// The same with one configuration text as `/etc/ssh/sshd_config`.
+pub fn sshd_config(text: &str) -> Facts {
+    sshd_facts(&[("/etc/ssh/sshd_config", text)])
+}
+
+/// Mutable access to the loaded sshd facts.
+pub fn loaded_mut(facts: &mut Facts) -> &mut LoadedSshd {
+    match &mut facts.sshd {
+        SshdFacts::Loaded(l) => l,
+        _ => panic!("no sshd loaded"),
+    }
+}
+
+/// Adds a listener owned by one process.
+pub fn listener(facts: &mut Facts, endpoint: &str, pid: u32, program: &str) {
+    let (addr, port) = endpoint.rsplit_once(':').expect("addr:port");
+    let addr = addr.trim_start_matches('[').trim_end_matches(']');
+    facts.listeners.push(Listener {
+        protocol: "tcp",
+        address: addr.parse().expect("ip"),
+        port: port.parse().expect("port"),
+        inode: 1,
+        owners: vec![(pid, program.into())],
+    });
+}
+
+/// Runs a check with its default parameters on `facts` with `roles`.
+pub fn judge_with(check: &Check, facts: &Facts, roles: &[Role], params: &Params) -> Verdict {
+    (check.run)(&Ctx {
+        facts,
+        params,
+        roles,
+    })
+}
+
+/// Runs a check with its default parameters as a plain host.
+pub fn judge(check: &Check, facts: &Facts) -> Verdict {
+    judge_with(check, facts, &[Role::Host], &Params::defaults(&check.meta))
+}
+
+/// Asserts the status of the check for each configuration text, and that every non-pass
+/// verdict says something and carries evidence.
+pub fn assert_cases(check: &Check, cases: &[(&str, Status)]) {
+    for (text, expected) in cases {
+        let verdict = judge(check, &sshd_config(text));
+        assert_eq!(
+            verdict.status, *expected,
+            "{} on {text:?}: {verdict:#?}",
+            check.meta.id
+        );
+        assert!(!verdict.message.is_empty());
+        if verdict.status == Status::Fail {
+            assert!(
+                verdict.evidence.iter().any(|e| e.status == Status::Fail),
+                "a failing verdict names the failing item: {verdict:#?}"
+            );
+        }
+    }
+}
+
+/// The common not-applicable and error cases of every sshd check.
+pub fn assert_sshd_na_and_error(check: &Check) {
+    let na = judge(check, &empty_facts());
+    assert_eq!(na.status, Status::NotApplicable, "{}", check.meta.id);
+    let refused = judge(check, &sshd_config("PermitRootLogin no\nNoSuchKeyword yes\n"));
+    assert_eq!(refused.status, Status::Error, "{}: {refused:#?}", check.meta.id);
+    assert!(refused.message.contains("NoSuchKeyword"), "{}", refused.message);
+}

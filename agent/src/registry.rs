@@ -1,0 +1,124 @@
+//! The one list of every check nodecheck ships, in ID order.
+//!
+//! Adding a check means adding its file under `checks/<area>/` and one line here; the tests
+//! below keep IDs unique, well formed and documented, and the snapshot of the ID list makes
+//! any rename a visible diff (IDs are a public interface: profiles, waivers and dashboards
+//! refer to them).
+
+use crate::checks::{Check, sshd};
+
+/// Every check, sorted by ID.
+pub static CHECKS: &[Check] = &[
+    sshd::access_restriction::CHECK,
+    sshd::banner::CHECK,
+    sshd::ciphers::CHECK,
+    sshd::client_alive::CHECK,
+    sshd::config_permissions::CHECK,
+    sshd::exposure::CHECK,
+    sshd::forwarding::CHECK,
+    sshd::gssapi::CHECK,
+    sshd::host_key_permissions::CHECK,
+    sshd::hostbased_auth::CHECK,
+    sshd::ignore_rhosts::CHECK,
+    sshd::kex::CHECK,
+    sshd::log_level::CHECK,
+    sshd::login_grace_time::CHECK,
+    sshd::macs::CHECK,
+    sshd::max_auth_tries::CHECK,
+    sshd::max_sessions::CHECK,
+    sshd::max_startups::CHECK,
+    sshd::password_authentication::CHECK,
+    sshd::permit_empty_passwords::CHECK,
+    sshd::permit_root_login::CHECK,
+    sshd::permit_user_environment::CHECK,
+    sshd::public_key_permissions::CHECK,
+    sshd::use_pam::CHECK,
+    sshd::x11_forwarding::CHECK,
+];
+
+/// Looks a check up by ID.
+pub fn find(id: &str) -> Option<&'static Check> {
+    CHECKS.iter().find(|c| c.meta.id == id)
+}
+
+/// All areas, in order of first appearance.
+pub fn areas() -> Vec<&'static str> {
+    let mut areas: Vec<&'static str> = Vec::new();
+    for c in CHECKS {
+        if !areas.contains(&c.meta.area) {
+            areas.push(c.meta.area);
+        }
+    }
+    areas
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The released IDs. Changing this list changes a public interface: never rename or
+    /// reuse an ID without a redirect.
+    const ID_SNAPSHOT: &str = "\
+sshd.access-restriction
+sshd.banner
+sshd.ciphers
+sshd.client-alive
+sshd.config-permissions
+sshd.exposure
+sshd.forwarding
+sshd.gssapi
+sshd.host-key-permissions
+sshd.hostbased-auth
+sshd.ignore-rhosts
+sshd.kex
+sshd.log-level
+sshd.login-grace-time
+sshd.macs
+sshd.max-auth-tries
+sshd.max-sessions
+sshd.max-startups
+sshd.password-authentication
+sshd.permit-empty-passwords
+sshd.permit-root-login
+sshd.permit-user-environment
+sshd.public-key-permissions
+sshd.use-pam
+sshd.x11-forwarding
+";
+
+    #[test]
+    fn ids_are_sorted_unique_and_match_the_snapshot() {
+        let ids: Vec<&str> = CHECKS.iter().map(|c| c.meta.id).collect();
+        let mut sorted = ids.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(ids, sorted, "the registry is in ID order without duplicates");
+        let listed: String = ids.iter().map(|id| format!("{id}\n")).collect();
+        assert_eq!(listed, ID_SNAPSHOT);
+    }
+
+    #[test]
+    fn ids_are_well_formed_and_docs_are_complete() {
+        for check in CHECKS {
+            let m = &check.meta;
+            let (area, topic) = m.id.split_once('.').expect("area.topic");
+            assert_eq!(area, m.area, "{}", m.id);
+            let kebab = |s: &str| {
+                !s.is_empty()
+                    && !s.starts_with('-')
+                    && !s.ends_with('-')
+                    && !s.contains("--")
+                    && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            };
+            assert!(kebab(area) && kebab(topic), "{} is lowercase kebab-case", m.id);
+            assert!(!m.title.is_empty(), "{} has a title", m.id);
+            assert!(m.rationale.len() > 40, "{} explains why", m.id);
+            assert!(m.remediation.len() > 20, "{} says what to change", m.id);
+            assert!(!m.references.is_empty(), "{} has references", m.id);
+            assert!(!m.roles.is_empty(), "{} has roles", m.id);
+            for p in m.params {
+                assert!(!p.doc.is_empty(), "{}.{} is documented", m.id, p.name);
+            }
+        }
+    }
+}
