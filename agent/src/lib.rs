@@ -11,3 +11,5 @@ pub mod parse;
 pub mod text;
 pub mod checks;
 pub mod registry;
+pub mod profile;
+pub mod time;
