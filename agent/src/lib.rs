@@ -13,3 +13,7 @@ pub mod checks;
 pub mod registry;
 pub mod profile;
 pub mod time;
+pub mod output;
+pub mod scan;
+pub mod cli;
+pub mod docs;

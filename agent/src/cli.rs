@@ -1,0 +1,344 @@
+//! The command line: `nodecheck [scan]`, `checks`, `explain`, `snapshot`.
+//!
+//! Exit codes: 0 the verdict passed; 1 the verdict failed (a failing or error finding at or
+//! above `--fail-on`, or a score under `--fail-under`); 2 nodecheck could not do its job.
+//! Errors are one line on stderr, without a backtrace.
+
+use crate::facts;
+use crate::host::{Host, snapshot};
+use crate::output::{self, Format, TextOptions};
+use crate::profile;
+use crate::registry;
+use crate::scan::{self, ScanOptions};
+use anyhow::{Context, anyhow, bail};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use nodecheck_report::{Report, Severity, Status};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "nodecheck",
+    version,
+    about = "Judges how hardened a Kubernetes node (or any Linux host) is: sshd, kubelet, control plane, ports, containers.",
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    scan: ScanArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Scan this host (the default command).
+    Scan(ScanArgs),
+    /// List every check.
+    Checks {
+        #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+        format: ListFormat,
+    },
+    /// Explain one check: why it matters, how to fix it, its parameters.
+    Explain { id: String },
+    /// Write what a scan reads (never private key contents) as a .tar.gz to scan elsewhere.
+    Snapshot {
+        #[arg(long, short)]
+        output: PathBuf,
+        #[command(flatten)]
+        host: HostArgs,
+    },
+    /// Regenerate docs/checks and docs/report.schema.json.
+    #[command(hide = true)]
+    GenerateDocs { dir: PathBuf },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ListFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum FailOn {
+    Critical,
+    High,
+    Medium,
+    Low,
+    None,
+}
+
+impl FailOn {
+    fn threshold(self) -> Option<Severity> {
+        match self {
+            FailOn::Critical => Some(Severity::Critical),
+            FailOn::High => Some(Severity::High),
+            FailOn::Medium => Some(Severity::Medium),
+            FailOn::Low => Some(Severity::Low),
+            FailOn::None => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+struct HostArgs {
+    /// The host's root filesystem: a directory, or a .tar/.tar.gz snapshot.
+    #[arg(long, default_value = "/")]
+    root: PathBuf,
+    /// The host's procfs (default: <root>/proc).
+    #[arg(long)]
+    proc: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+struct ScanArgs {
+    #[command(flatten)]
+    host: HostArgs,
+    /// A built-in profile (default, cis, bastion) or a TOML file.
+    #[arg(long, default_value = "default")]
+    profile: String,
+    /// Run only these areas or check IDs (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// Write the output to a file instead of stdout.
+    #[arg(long, short)]
+    output: Option<PathBuf>,
+    /// Fail (exit 1) on a failing or error finding at or above this severity.
+    #[arg(long, value_enum, default_value_t = FailOn::High)]
+    fail_on: FailOn,
+    /// Fail (exit 1) when the score is under this.
+    #[arg(long, value_parser = clap::value_parser!(u8).range(0..=100))]
+    fail_under: Option<u8>,
+    #[arg(long)]
+    no_color: bool,
+    /// List passing and not-applicable checks too.
+    #[arg(long, short)]
+    verbose: bool,
+    /// Node name (default: $NODE_NAME, then the host's hostname).
+    #[arg(long, env = "NODE_NAME")]
+    node_name: Option<String>,
+    /// Cluster name (default: $NODECHECK_CLUSTER, then `default`).
+    #[arg(long, env = "NODECHECK_CLUSTER", default_value = "default")]
+    cluster: String,
+}
+
+/// Runs the command line; returns the process exit code.
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    init_logging();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            let mut stderr = std::io::stderr().lock();
+            let _ = writeln!(stderr, "nodecheck: error: {e:#}");
+            2
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("NODECHECK_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .without_time()
+        .try_init();
+}
+
+fn run(cli: Cli) -> anyhow::Result<i32> {
+    match cli.command {
+        None => scan_command(cli.scan),
+        Some(Command::Scan(args)) => scan_command(args),
+        Some(Command::Checks { format }) => {
+            list_checks(format);
+            Ok(0)
+        }
+        Some(Command::Explain { id }) => explain(&id),
+        Some(Command::Snapshot { output, host }) => snapshot_command(&output, &host),
+        Some(Command::GenerateDocs { dir }) => {
+            let n = crate::docs::write_all(&dir)
+                .with_context(|| format!("cannot write docs to {}", dir.display()))?;
+            eprintln!("nodecheck: wrote {n} files under {}", dir.display());
+            Ok(0)
+        }
+    }
+}
+
+fn open_host(args: &HostArgs) -> anyhow::Result<Host> {
+    let host = Host::open(&args.root, args.proc.as_deref()).with_context(|| {
+        format!(
+            "cannot scan root {}; give --root a directory or a snapshot made by `nodecheck snapshot`",
+            args.root.display()
+        )
+    })?;
+    Ok(host)
+}
+
+fn warn_all(warnings: &[String]) {
+    let mut stderr = std::io::stderr().lock();
+    for w in warnings {
+        let _ = writeln!(stderr, "nodecheck: warning: {w}");
+    }
+}
+
+fn scan_command(args: ScanArgs) -> anyhow::Result<i32> {
+    let started = crate::time::now();
+    scan::validate_only(&args.only)?;
+    let profile = profile::load(&args.profile).map_err(|e| anyhow!("{e}"))?;
+    warn_all(&profile.warnings);
+    let host = open_host(&args.host)?;
+    let facts = facts::gather(&host);
+    warn_all(&facts.warnings);
+    let node_name = args
+        .node_name
+        .clone()
+        .filter(|n| !n.is_empty())
+        .or_else(|| facts.host.hostname.clone())
+        .unwrap_or_else(|| "unknown".into());
+    let options = ScanOptions {
+        node_name,
+        cluster: args.cluster.clone(),
+        only: args.only.clone(),
+        ..ScanOptions::default()
+    };
+    let report = scan::scan(&facts, &profile, &options, started);
+    let color = !args.no_color
+        && args.output.is_none()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        && std::io::stdout().is_terminal();
+    let rendered = output::render(
+        &report,
+        args.format,
+        TextOptions {
+            color,
+            verbose: args.verbose,
+        },
+    );
+    match &args.output {
+        Some(path) => std::fs::write(path, rendered)
+            .with_context(|| format!("cannot write {}", path.display()))?,
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            // A closed pipe (`nodecheck | head`) is not an error worth reporting.
+            let _ = stdout.write_all(rendered.as_bytes());
+        }
+    }
+    Ok(verdict_code(&report, args.fail_on, args.fail_under))
+}
+
+/// 1 when a failing or error finding (unwaived) is at or above the threshold, or the score
+/// is under `fail_under`; else 0.
+fn verdict_code(report: &Report, fail_on: FailOn, fail_under: Option<u8>) -> i32 {
+    let failing = fail_on.threshold().is_some_and(|threshold| {
+        report.findings.iter().any(|f| {
+            f.waiver.is_none()
+                && matches!(f.status, Status::Fail | Status::Error)
+                && f.severity >= threshold
+        })
+    });
+    let under = match (fail_under, report.score) {
+        (Some(min), Some(score)) => score < min,
+        _ => false,
+    };
+    i32::from(failing || under)
+}
+
+fn list_checks(format: ListFormat) {
+    match format {
+        ListFormat::Text => {
+            let mut out = String::new();
+            for c in registry::CHECKS {
+                out.push_str(&format!(
+                    "{:<32} {:<8} {}\n",
+                    c.meta.id, c.meta.severity, c.meta.title
+                ));
+            }
+            print!("{out}");
+        }
+        ListFormat::Json => {
+            let list: Vec<serde_json::Value> = registry::CHECKS
+                .iter()
+                .map(|c| {
+                    serde_json::json!({
+                        "id": c.meta.id,
+                        "title": c.meta.title,
+                        "area": c.meta.area,
+                        "severity": c.meta.severity,
+                        "roles": c.meta.roles,
+                        "rationale": c.meta.rationale,
+                        "remediation": c.meta.remediation,
+                        "references": c.meta.references,
+                        "params": c.meta.params.iter().map(|p| serde_json::json!({
+                            "name": p.name,
+                            "type": p.kind().to_string(),
+                            "default": p.default_value().to_string(),
+                            "doc": p.doc,
+                        })).collect::<Vec<_>>(),
+                    })
+                })
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&list).unwrap_or_default());
+        }
+    }
+}
+
+fn explain(id: &str) -> anyhow::Result<i32> {
+    let Some(check) = registry::find(id) else {
+        let hint = crate::text::closest(id, registry::CHECKS.iter().map(|c| c.meta.id))
+            .map(|s| format!("; did you mean `{s}`?"))
+            .unwrap_or_default();
+        bail!("unknown check `{id}`{hint} (`nodecheck checks` lists them)");
+    };
+    print!("{}", crate::docs::check_page(check));
+    Ok(0)
+}
+
+fn snapshot_command(output: &std::path::Path, host_args: &HostArgs) -> anyhow::Result<i32> {
+    let host = open_host(host_args)?.record_touched();
+    let facts = facts::gather(&host);
+    warn_all(&facts.warnings);
+    let stats = snapshot::write(&host, output)?;
+    eprintln!(
+        "nodecheck: wrote {} ({} files, {} of them metadata only, {} directories, {} symlinks); scan it with `nodecheck --root {}`",
+        output.display(),
+        stats.files,
+        stats.files_without_content,
+        stats.dirs,
+        stats.symlinks,
+        output.display()
+    );
+    Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::output::fixture;
+
+    #[test]
+    fn exit_code_follows_fail_on_and_fail_under() {
+        let report = fixture::report(); // a high fail, an info error, score 33
+        assert_eq!(verdict_code(&report, FailOn::High, None), 1);
+        assert_eq!(verdict_code(&report, FailOn::Critical, None), 0);
+        assert_eq!(verdict_code(&report, FailOn::None, None), 0);
+        assert_eq!(verdict_code(&report, FailOn::None, Some(34)), 1);
+        assert_eq!(verdict_code(&report, FailOn::None, Some(33)), 0);
+        let mut waived = report.clone();
+        waived.findings[0].waiver = Some(nodecheck_report::Waiver {
+            reason: "r".into(),
+            expires: None,
+        });
+        assert_eq!(verdict_code(&waived, FailOn::High, None), 0);
+        assert_eq!(verdict_code(&waived, FailOn::Low, None), 0, "info error is below low");
+        assert_eq!(verdict_code(&report, FailOn::Low, None), 1);
+    }
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,234 @@
+//! One scan: facts and a profile in, a `nodecheck.report/v1` report out.
+
+use crate::checks::{Check, Ctx, Verdict};
+use crate::facts::Facts;
+use crate::profile::Profile;
+use crate::registry;
+use nodecheck_report::{
+    Agent, Finding, Inventory, Listener, ListenerProcess, Node, ProfileRef, Report, Role,
+    SCHEMA_V1, Status, Waiver,
+};
+use std::collections::BTreeMap;
+
+/// What the caller decides about a scan.
+#[derive(Debug, Clone, Default)]
+pub struct ScanOptions {
+    pub node_name: String,
+    pub cluster: String,
+    /// Areas or check IDs to run; empty runs every enabled check.
+    pub only: Vec<String>,
+    pub labels: BTreeMap<String, String>,
+    pub interval_s: Option<u64>,
+}
+
+/// Why `--only` was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("--only: unknown area or check `{name}`{hint}")]
+pub struct UnknownSelection {
+    pub name: String,
+    pub hint: String,
+}
+
+/// Checks that `--only` names real areas or checks.
+pub fn validate_only(only: &[String]) -> Result<(), UnknownSelection> {
+    let areas = registry::areas();
+    for name in only {
+        if areas.contains(&name.as_str()) || registry::find(name).is_some() {
+            continue;
+        }
+        let candidates = areas
+            .iter()
+            .copied()
+            .chain(registry::CHECKS.iter().map(|c| c.meta.id));
+        let hint = crate::text::closest(name, candidates)
+            .map(|s| format!("; did you mean `{s}`?"))
+            .unwrap_or_default();
+        return Err(UnknownSelection {
+            name: name.clone(),
+            hint,
+        });
+    }
+    Ok(())
+}
+
+fn selected(check: &Check, only: &[String]) -> bool {
+    only.is_empty()
+        || only
+            .iter()
+            .any(|o| o == check.meta.id || o == check.meta.area)
+}
+
+/// The roles the node is judged as: forced by the profile, or detected.
+pub fn roles(facts: &Facts, profile: &Profile) -> Vec<Role> {
+    profile
+        .role
+        .map_or_else(|| facts.detected_roles.clone(), |r| vec![r])
+}
+
+fn judge(check: &Check, facts: &Facts, profile: &Profile, roles: &[Role]) -> Verdict {
+    if !check.meta.roles.iter().any(|r| roles.contains(r)) {
+        let wanted: Vec<&str> = check.meta.roles.iter().map(|r| r.as_str()).collect();
+        let have: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+        return Verdict::not_applicable(format!(
+            "applies to {} nodes; this node is {}",
+            wanted.join(", "),
+            have.join(", ")
+        ));
+    }
+    let params = profile.params_of(check);
+    (check.run)(&Ctx {
+        facts,
+        params: &params,
+        roles,
+    })
+}
+
+/// Runs every selected check and assembles the report.
+pub fn scan(
+    facts: &Facts,
+    profile: &Profile,
+    options: &ScanOptions,
+    started: std::time::Duration,
+) -> Report {
+    let roles = roles(facts, profile);
+    let findings: Vec<Finding> = registry::CHECKS
+        .iter()
+        .filter(|c| profile.is_enabled(c) && selected(c, &options.only))
+        .map(|check| {
+            let verdict = judge(check, facts, profile, &roles);
+            let waiver = profile
+                .waiver_for(check.meta.id, &options.node_name)
+                .filter(|_| matches!(verdict.status, Status::Fail | Status::Error))
+                .map(|w| Waiver {
+                    reason: w.reason.clone(),
+                    expires: w.expires.clone(),
+                });
+            Finding {
+                id: check.meta.id.to_string(),
+                title: check.meta.title.to_string(),
+                area: check.meta.area.to_string(),
+                severity: profile.severity_of(check),
+                status: verdict.status,
+                message: verdict.message,
+                evidence: verdict.evidence,
+                remediation: check.meta.remediation.to_string(),
+                references: check.meta.references.iter().map(|r| r.to_string()).collect(),
+                waiver,
+            }
+        })
+        .collect();
+    let summary = nodecheck_report::summarize(&findings);
+    let duration = crate::time::now().saturating_sub(started);
+    Report {
+        schema: SCHEMA_V1.to_string(),
+        id: crate::time::report_id(started),
+        node: Node {
+            name: options.node_name.clone(),
+            cluster: options.cluster.clone(),
+            roles,
+            os: facts.host.os.clone(),
+            kernel: facts.host.kernel.clone(),
+            labels: options.labels.clone(),
+        },
+        agent: Agent {
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            interval_s: options.interval_s,
+        },
+        profile: ProfileRef {
+            name: profile.name.clone(),
+            sha256: profile.sha256.clone(),
+        },
+        started_at: crate::time::rfc3339(started),
+        duration_ms: u64::try_from(duration.as_millis()).unwrap_or(u64::MAX),
+        score: nodecheck_report::score(&summary),
+        summary,
+        findings,
+        inventory: inventory(facts),
+    }
+}
+
+fn inventory(facts: &Facts) -> Inventory {
+    Inventory {
+        listeners: facts
+            .listeners
+            .iter()
+            .map(|l| Listener {
+                protocol: l.protocol.to_string(),
+                address: l.address.to_string(),
+                port: l.port,
+                netns: "host".into(),
+                processes: l
+                    .owners
+                    .iter()
+                    .map(|(pid, name)| ListenerProcess {
+                        pid: *pid,
+                        name: name.clone(),
+                    })
+                    .collect(),
+            })
+            .collect(),
+        containers: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::testing::{empty_facts, sshd_config};
+
+    fn options() -> ScanOptions {
+        ScanOptions {
+            node_name: "node-1".into(),
+            cluster: "prod".into(),
+            ..ScanOptions::default()
+        }
+    }
+
+    #[test]
+    fn one_finding_per_enabled_check_with_score() {
+        let profile = crate::profile::load("default").expect("profile");
+        let report = scan(&sshd_config("PermitRootLogin no\n"), &profile, &options(), crate::time::now());
+        assert_eq!(report.findings.len(), registry::CHECKS.len());
+        assert!(report.score.is_some());
+        assert_eq!(report.node.roles, [Role::Host]);
+        let prl = report
+            .findings
+            .iter()
+            .find(|f| f.id == "sshd.permit-root-login")
+            .expect("finding");
+        assert_eq!(prl.status, Status::Pass);
+    }
+
+    #[test]
+    fn no_sshd_means_not_applicable_and_no_score() {
+        let profile = crate::profile::load("default").expect("profile");
+        let report = scan(&empty_facts(), &profile, &options(), crate::time::now());
+        assert!(report.findings.iter().all(|f| f.status == Status::NotApplicable));
+        assert_eq!(report.score, None);
+    }
+
+    #[test]
+    fn only_selects_and_validates() {
+        let profile = crate::profile::load("default").expect("profile");
+        let mut opts = options();
+        opts.only = vec!["sshd.banner".into()];
+        let report = scan(&sshd_config(""), &profile, &opts, crate::time::now());
+        assert_eq!(report.findings.len(), 1);
+        assert!(validate_only(&["sshd".into()]).is_ok());
+        let err = validate_only(&["sshd.banr".into()]).expect_err("unknown");
+        assert!(err.to_string().contains("did you mean `sshd.banner`"), "{err}");
+    }
+
+    #[test]
+    fn bastion_profile_forces_role_disables_and_raises() {
+        let profile = crate::profile::load("bastion").expect("profile");
+        let report = scan(&sshd_config(""), &profile, &options(), crate::time::now());
+        assert!(report.findings.iter().all(|f| f.id != "sshd.exposure"));
+        let pa = report
+            .findings
+            .iter()
+            .find(|f| f.id == "sshd.password-authentication")
+            .expect("finding");
+        assert_eq!(pa.severity, nodecheck_report::Severity::Critical);
+    }
+}
