@@ -58,7 +58,9 @@ fn require_tools() -> bool {
 /// Whether the real sshd can be used here; prints the reason when not.
 fn sshd_available() -> bool {
     let reason = if !Path::new(SSHD).exists() {
-        Some(format!("{SSHD} is not installed (apt-get install openssh-server)"))
+        Some(format!(
+            "{SSHD} is not installed (apt-get install openssh-server)"
+        ))
     } else if !Command::new("id")
         .arg("-u")
         .output()
@@ -188,7 +190,11 @@ impl Differ {
                 (Ok(_), true) => {
                     self.failures.push(format!(
                         "{label}: sshd accepts the config but nodecheck refuses it: {:?}\n{}",
-                        config.fatal.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
+                        config
+                            .fatal
+                            .iter()
+                            .map(|p| p.to_string())
+                            .collect::<Vec<_>>(),
                         std::fs::read_to_string(file).unwrap_or_default()
                     ));
                     continue;
@@ -302,7 +308,10 @@ fn corpus_agrees_with_sshd() {
                 conns.push(Some(parse_conn(spec.trim())));
             }
         }
-        let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         differ.compare(&name, file, &conns);
     }
     let _ = std::fs::remove_dir_all(&dir);
@@ -336,45 +345,141 @@ impl Rng {
 fn value_for(rng: &mut Rng, keyword: &str) -> String {
     let pick = |rng: &mut Rng, items: &[&str]| rng.pick(items).to_string();
     match keyword {
-        "PermitRootLogin" => pick(rng, &["yes", "no", "prohibit-password", "without-password", "forced-commands-only", "No", "bogus"]),
-        "PasswordAuthentication" | "KbdInteractiveAuthentication" | "ChallengeResponseAuthentication"
-        | "UsePAM" | "X11Forwarding" | "AllowAgentForwarding" | "DisableForwarding"
-        | "GSSAPIAuthentication" | "HostbasedAuthentication" | "PermitEmptyPasswords"
+        "PermitRootLogin" => pick(
+            rng,
+            &[
+                "yes",
+                "no",
+                "prohibit-password",
+                "without-password",
+                "forced-commands-only",
+                "No",
+                "bogus",
+            ],
+        ),
+        "PasswordAuthentication"
+        | "KbdInteractiveAuthentication"
+        | "ChallengeResponseAuthentication"
+        | "UsePAM"
+        | "X11Forwarding"
+        | "AllowAgentForwarding"
+        | "DisableForwarding"
+        | "GSSAPIAuthentication"
+        | "HostbasedAuthentication"
+        | "PermitEmptyPasswords"
         | "PubkeyAuthentication" => pick(rng, &["yes", "no", "YES", "No", "maybe"]),
         "IgnoreRhosts" => pick(rng, &["yes", "no", "shosts-only", "sometimes"]),
         "AllowTcpForwarding" => pick(rng, &["yes", "no", "all", "local", "remote", "both"]),
         "PermitUserEnvironment" => pick(rng, &["yes", "no", "LANG,LC_*", "Yes"]),
-        "LoginGraceTime" | "ClientAliveInterval" => pick(rng, &["0", "30", "60", "1m", "1m30s", "2h", "5x", "-1", "45S"]),
-        "MaxAuthTries" | "MaxSessions" | "ClientAliveCountMax" => pick(rng, &["0", "1", "3", "4", "6", "10", "-2", "x", "+5", "2147483648"]),
-        "LogLevel" => pick(rng, &["INFO", "VERBOSE", "debug", "DEBUG1", "DEBUG3", "QUIET", "LOUD"]),
-        "MaxStartups" => pick(rng, &["10:30:60", "10:30:100", "5", "20:50:20", "30:10:20", "10:0:60", "10:30", "3:100:3"]),
-        "Banner" => pick(rng, &["none", "/etc/issue.net", "\"/etc/issue net\"", "None"]),
-        "Ciphers" => pick(rng, &[
-            "aes256-gcm@openssh.com,aes128-ctr", "-chacha20-poly1305@openssh.com", "+aes128-cbc",
-            "^aes256-ctr", "-aes*-cbc,3des-cbc", "aes128-cbc,3des-cbc", "bogus-cipher", "-*ctr",
-        ]),
-        "MACs" => pick(rng, &[
-            "hmac-sha2-512-etm@openssh.com,hmac-sha2-256", "-umac-64*,hmac-sha1*", "+hmac-md5",
-            "^hmac-sha2-512", "hmac-sha1-96", "umac-32", "-*etm@openssh.com",
-        ]),
-        "KexAlgorithms" => pick(rng, &[
-            "curve25519-sha256", "-diffie-hellman-*", "+diffie-hellman-group1-sha1",
-            "^ecdh-sha2-nistp521", "diffie-hellman-group14-sha1,curve25519-sha256", "nope",
-        ]),
-        "AllowUsers" | "DenyUsers" => pick(rng, &["alice", "bob carol", "*", "root@10.0.0.0/8", "\"dave\""]),
+        "LoginGraceTime" | "ClientAliveInterval" => pick(
+            rng,
+            &["0", "30", "60", "1m", "1m30s", "2h", "5x", "-1", "45S"],
+        ),
+        "MaxAuthTries" | "MaxSessions" | "ClientAliveCountMax" => pick(
+            rng,
+            &["0", "1", "3", "4", "6", "10", "-2", "x", "+5", "2147483648"],
+        ),
+        "LogLevel" => pick(
+            rng,
+            &[
+                "INFO", "VERBOSE", "debug", "DEBUG1", "DEBUG3", "QUIET", "LOUD",
+            ],
+        ),
+        "MaxStartups" => pick(
+            rng,
+            &[
+                "10:30:60",
+                "10:30:100",
+                "5",
+                "20:50:20",
+                "30:10:20",
+                "10:0:60",
+                "10:30",
+                "3:100:3",
+            ],
+        ),
+        "Banner" => pick(
+            rng,
+            &["none", "/etc/issue.net", "\"/etc/issue net\"", "None"],
+        ),
+        "Ciphers" => pick(
+            rng,
+            &[
+                "aes256-gcm@openssh.com,aes128-ctr",
+                "-chacha20-poly1305@openssh.com",
+                "+aes128-cbc",
+                "^aes256-ctr",
+                "-aes*-cbc,3des-cbc",
+                "aes128-cbc,3des-cbc",
+                "bogus-cipher",
+                "-*ctr",
+            ],
+        ),
+        "MACs" => pick(
+            rng,
+            &[
+                "hmac-sha2-512-etm@openssh.com,hmac-sha2-256",
+                "-umac-64*,hmac-sha1*",
+                "+hmac-md5",
+                "^hmac-sha2-512",
+                "hmac-sha1-96",
+                "umac-32",
+                "-*etm@openssh.com",
+            ],
+        ),
+        "KexAlgorithms" => pick(
+            rng,
+            &[
+                "curve25519-sha256",
+                "-diffie-hellman-*",
+                "+diffie-hellman-group1-sha1",
+                "^ecdh-sha2-nistp521",
+                "diffie-hellman-group14-sha1,curve25519-sha256",
+                "nope",
+            ],
+        ),
+        "AllowUsers" | "DenyUsers" => pick(
+            rng,
+            &["alice", "bob carol", "*", "root@10.0.0.0/8", "\"dave\""],
+        ),
         "AllowGroups" | "DenyGroups" => pick(rng, &["admins", "ops wheel", "root"]),
         _ => "yes".into(),
     }
 }
 
-const GLOBAL_ONLY: &[&str] = &["Ciphers", "MACs", "KexAlgorithms", "LoginGraceTime", "UsePAM", "MaxStartups", "PermitUserEnvironment"];
+const GLOBAL_ONLY: &[&str] = &[
+    "Ciphers",
+    "MACs",
+    "KexAlgorithms",
+    "LoginGraceTime",
+    "UsePAM",
+    "MaxStartups",
+    "PermitUserEnvironment",
+];
 const ANYWHERE: &[&str] = &[
-    "PermitRootLogin", "PasswordAuthentication", "KbdInteractiveAuthentication",
-    "ChallengeResponseAuthentication", "X11Forwarding", "AllowTcpForwarding",
-    "AllowAgentForwarding", "DisableForwarding", "GSSAPIAuthentication",
-    "HostbasedAuthentication", "IgnoreRhosts", "PermitEmptyPasswords", "MaxAuthTries",
-    "MaxSessions", "ClientAliveInterval", "ClientAliveCountMax", "LogLevel", "Banner",
-    "AllowUsers", "DenyUsers", "AllowGroups", "DenyGroups", "PubkeyAuthentication",
+    "PermitRootLogin",
+    "PasswordAuthentication",
+    "KbdInteractiveAuthentication",
+    "ChallengeResponseAuthentication",
+    "X11Forwarding",
+    "AllowTcpForwarding",
+    "AllowAgentForwarding",
+    "DisableForwarding",
+    "GSSAPIAuthentication",
+    "HostbasedAuthentication",
+    "IgnoreRhosts",
+    "PermitEmptyPasswords",
+    "MaxAuthTries",
+    "MaxSessions",
+    "ClientAliveInterval",
+    "ClientAliveCountMax",
+    "LogLevel",
+    "Banner",
+    "AllowUsers",
+    "DenyUsers",
+    "AllowGroups",
+    "DenyGroups",
+    "PubkeyAuthentication",
 ];
 
 fn spell(rng: &mut Rng, keyword: &str) -> String {
@@ -386,17 +491,26 @@ fn spell(rng: &mut Rng, keyword: &str) -> String {
 }
 
 fn line(rng: &mut Rng, in_match: bool) -> String {
-    let keyword = if !in_match && rng.chance(30) {
-        rng.pick(GLOBAL_ONLY)
-    } else if in_match && rng.chance(3) {
+    // Outside Match, global-only keywords are common; inside, rare (sshd refuses most).
+    let global_only_percent = if in_match { 3 } else { 30 };
+    let keyword = if rng.chance(global_only_percent) {
         rng.pick(GLOBAL_ONLY)
     } else {
         rng.pick(ANYWHERE)
     };
+
     let sep = rng.pick(&[" ", "=", " = ", "\t", "  "]);
     let comment = if rng.chance(10) { " # note" } else { "" };
-    let indent = if in_match && rng.chance(50) { "    " } else { "" };
-    format!("{indent}{}{sep}{}{comment}", spell(rng, keyword), value_for(rng, keyword))
+    let indent = if in_match && rng.chance(50) {
+        "    "
+    } else {
+        ""
+    };
+    format!(
+        "{indent}{}{sep}{}{comment}",
+        spell(rng, keyword),
+        value_for(rng, keyword)
+    )
 }
 
 fn match_line(rng: &mut Rng) -> String {
@@ -466,13 +580,17 @@ fn generated_configs_agree_with_sshd() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(1000);
-    eprintln!("generated sshd configs: seed {seed} (replay with NODECHECK_DIFF_SEED={seed}), {cases} cases");
+    eprintln!(
+        "generated sshd configs: seed {seed} (replay with NODECHECK_DIFF_SEED={seed}), {cases} cases"
+    );
     let mut rng = Rng(seed);
     let dir = temp_dir("generated");
     let conns = [
         None,
         Some(parse_conn("user=alice,host=h.example.com,addr=10.1.2.3")),
-        Some(parse_conn("user=root,addr=192.168.1.5,laddr=127.0.0.1,lport=2222")),
+        Some(parse_conn(
+            "user=root,addr=192.168.1.5,laddr=127.0.0.1,lport=2222",
+        )),
     ];
     let mut differ = Differ::new();
     for index in 0..cases {

@@ -280,7 +280,10 @@ fn list_checks(format: ListFormat) {
                     })
                 })
                 .collect();
-            println!("{}", serde_json::to_string_pretty(&list).unwrap_or_default());
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&list).unwrap_or_default()
+            );
         }
     }
 }
@@ -332,7 +335,11 @@ mod tests {
             expires: None,
         });
         assert_eq!(verdict_code(&waived, FailOn::High, None), 0);
-        assert_eq!(verdict_code(&waived, FailOn::Low, None), 0, "info error is below low");
+        assert_eq!(
+            verdict_code(&waived, FailOn::Low, None),
+            0,
+            "info error is below low"
+        );
         assert_eq!(verdict_code(&report, FailOn::Low, None), 1);
     }
 

@@ -14,7 +14,10 @@ fn default_text(d: &ParamDefault) -> String {
         ParamDefault::Integer(i) => i.to_string(),
         ParamDefault::Strings(s) => format!(
             "[{}]",
-            s.iter().map(|x| format!("\"{x}\"")).collect::<Vec<_>>().join(", ")
+            s.iter()
+                .map(|x| format!("\"{x}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     }
 }
@@ -68,7 +71,9 @@ pub fn check_page(check: &Check) -> String {
 
 /// The index of every check.
 pub fn index_page() -> String {
-    let mut out = String::from("# nodecheck checks\n\nEvery check nodecheck ships, by stable ID (see `nodecheck checks`).\n\n| ID | severity | title |\n|---|---|---|\n");
+    let mut out = String::from(
+        "# nodecheck checks\n\nEvery check nodecheck ships, by stable ID (see `nodecheck checks`).\n\n| ID | severity | title |\n|---|---|---|\n",
+    );
     for c in registry::CHECKS {
         let _ = writeln!(
             out,
@@ -83,7 +88,10 @@ pub fn index_page() -> String {
 /// Every generated file: (path relative to the docs directory, content).
 pub fn generated_files() -> Vec<(String, String)> {
     let mut files = vec![
-        ("report.schema.json".to_string(), nodecheck_report::json_schema()),
+        (
+            "report.schema.json".to_string(),
+            nodecheck_report::json_schema(),
+        ),
         ("checks/README.md".to_string(), index_page()),
     ];
     for c in registry::CHECKS {

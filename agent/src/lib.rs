@@ -5,15 +5,15 @@
 //! pure functions of the facts, [`registry`] is the one list of checks, [`profile`] selects and
 //! tunes them, [`scan`] runs them into a report, and [`output`] renders it.
 
-pub mod facts;
-pub mod host;
-pub mod parse;
-pub mod text;
 pub mod checks;
-pub mod registry;
-pub mod profile;
-pub mod time;
-pub mod output;
-pub mod scan;
 pub mod cli;
 pub mod docs;
+pub mod facts;
+pub mod host;
+pub mod output;
+pub mod parse;
+pub mod profile;
+pub mod registry;
+pub mod scan;
+pub mod text;
+pub mod time;

@@ -92,7 +92,10 @@ sshd.x11-forwarding
         let mut sorted = ids.clone();
         sorted.sort_unstable();
         sorted.dedup();
-        assert_eq!(ids, sorted, "the registry is in ID order without duplicates");
+        assert_eq!(
+            ids, sorted,
+            "the registry is in ID order without duplicates"
+        );
         let listed: String = ids.iter().map(|id| format!("{id}\n")).collect();
         assert_eq!(listed, ID_SNAPSHOT);
     }
@@ -108,9 +111,14 @@ sshd.x11-forwarding
                     && !s.starts_with('-')
                     && !s.ends_with('-')
                     && !s.contains("--")
-                    && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                    && s.chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
             };
-            assert!(kebab(area) && kebab(topic), "{} is lowercase kebab-case", m.id);
+            assert!(
+                kebab(area) && kebab(topic),
+                "{} is lowercase kebab-case",
+                m.id
+            );
             assert!(!m.title.is_empty(), "{} has a title", m.id);
             assert!(m.rationale.len() > 40, "{} explains why", m.id);
             assert!(m.remediation.len() > 20, "{} says what to change", m.id);

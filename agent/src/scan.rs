@@ -112,7 +112,12 @@ pub fn scan(
                 message: verdict.message,
                 evidence: verdict.evidence,
                 remediation: check.meta.remediation.to_string(),
-                references: check.meta.references.iter().map(|r| r.to_string()).collect(),
+                references: check
+                    .meta
+                    .references
+                    .iter()
+                    .map(|r| r.to_string())
+                    .collect(),
                 waiver,
             }
         })
@@ -187,7 +192,12 @@ mod tests {
     #[test]
     fn one_finding_per_enabled_check_with_score() {
         let profile = crate::profile::load("default").expect("profile");
-        let report = scan(&sshd_config("PermitRootLogin no\n"), &profile, &options(), crate::time::now());
+        let report = scan(
+            &sshd_config("PermitRootLogin no\n"),
+            &profile,
+            &options(),
+            crate::time::now(),
+        );
         assert_eq!(report.findings.len(), registry::CHECKS.len());
         assert!(report.score.is_some());
         assert_eq!(report.node.roles, [Role::Host]);
@@ -203,7 +213,12 @@ mod tests {
     fn no_sshd_means_not_applicable_and_no_score() {
         let profile = crate::profile::load("default").expect("profile");
         let report = scan(&empty_facts(), &profile, &options(), crate::time::now());
-        assert!(report.findings.iter().all(|f| f.status == Status::NotApplicable));
+        assert!(
+            report
+                .findings
+                .iter()
+                .all(|f| f.status == Status::NotApplicable)
+        );
         assert_eq!(report.score, None);
     }
 
@@ -216,7 +231,10 @@ mod tests {
         assert_eq!(report.findings.len(), 1);
         assert!(validate_only(&["sshd".into()]).is_ok());
         let err = validate_only(&["sshd.banr".into()]).expect_err("unknown");
-        assert!(err.to_string().contains("did you mean `sshd.banner`"), "{err}");
+        assert!(
+            err.to_string().contains("did you mean `sshd.banner`"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -33,7 +33,10 @@ mod tests {
     fn distances() {
         assert_eq!(edit_distance("kitten", "sitting"), 3);
         assert_eq!(edit_distance("", "abc"), 3);
-        assert_eq!(closest("sshd.banenr", ["sshd.banner", "sshd.kex"]), Some("sshd.banner"));
+        assert_eq!(
+            closest("sshd.banenr", ["sshd.banner", "sshd.kex"]),
+            Some("sshd.banner")
+        );
         assert_eq!(closest("zzzzzzzz", ["sshd.banner"]), None);
     }
 }

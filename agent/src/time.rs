@@ -42,7 +42,7 @@ pub fn now() -> std::time::Duration {
 /// base32, like a ULID.
 pub fn report_id(since_epoch: std::time::Duration) -> String {
     const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-    let millis = since_epoch.as_millis() as u128 & ((1 << 48) - 1);
+    let millis = since_epoch.as_millis() & ((1 << 48) - 1);
     let random = random_bits() & ((1u128 << 80) - 1);
     let mut value = (millis << 80) | random;
     let mut out = [0u8; 26];
@@ -80,7 +80,10 @@ mod tests {
 
     #[test]
     fn timestamps_and_ids() {
-        assert_eq!(rfc3339(Duration::from_millis(1_764_205_323_456)), "2025-11-27T01:02:03.456Z");
+        assert_eq!(
+            rfc3339(Duration::from_millis(1_764_205_323_456)),
+            "2025-11-27T01:02:03.456Z"
+        );
         let a = report_id(Duration::from_millis(1000));
         let b = report_id(Duration::from_millis(2000));
         assert_eq!(a.len(), 26);

@@ -268,7 +268,8 @@ pub enum Source {
     },
     /// A command-line option of a running process.
     Flag { flag: String, pid: u32 },
-    /// A documented default the component falls back to.
+    /// A documented default the component falls back to; the description names it
+    /// (`compiled default of OpenSSH 9.2p1`).
     Default { description: String },
     /// Metadata of a file (mode, owner).
     FileMetadata { path: String },
@@ -304,7 +305,7 @@ impl fmt::Display for Source {
             } => write!(f, "{path}:{line}"),
             Source::File { path, line: None } => f.write_str(path),
             Source::Flag { flag, pid } => write!(f, "command line {flag} (pid {pid})"),
-            Source::Default { description } => write!(f, "default: {description}"),
+            Source::Default { description } => f.write_str(description),
             Source::FileMetadata { path } => write!(f, "metadata of {path}"),
             Source::Listener {
                 address,

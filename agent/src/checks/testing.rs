@@ -2,7 +2,7 @@
 
 use super::{Check, Ctx, Params, Verdict};
 use crate::facts::sshd::LoadedSshd;
-use crate::facts::{FileFact, Facts, HostInfo, Listener, SshdFacts};
+use crate::facts::{Facts, FileFact, HostInfo, Listener, SshdFacts};
 use crate::host::{EntryKind, FileError, FileMeta, UserDb};
 use crate::parse::sshd::testing::{MemSource, debian_9_2};
 use crate::parse::sshd::{self, CommandLine, ConnSpec};
@@ -56,8 +56,13 @@ pub fn missing(path: &str) -> FileFact {
 /// and host key `0600 root:root`, public keys `0644 root:root`.
 pub fn sshd_facts(files: &[(&str, &str)]) -> Facts {
     let source = MemSource::new(files);
-    let config = sshd::load(&source, files[0].0, &CommandLine::default(), Some(debian_9_2()))
-        .expect("main file");
+    let config = sshd::load(
+        &source,
+        files[0].0,
+        &CommandLine::default(),
+        Some(debian_9_2()),
+    )
+    .expect("main file");
     let global = config.evaluate(&ConnSpec::default(), &UserDb::default());
     let keys: Vec<String> = global
         .get("hostkey")
@@ -69,7 +74,10 @@ pub fn sshd_facts(files: &[(&str, &str)]) -> Facts {
             .iter()
             .map(|f| file(f, 0o600, "root", "root"))
             .collect(),
-        host_keys: keys.iter().map(|k| file(k, 0o600, "root", "root")).collect(),
+        host_keys: keys
+            .iter()
+            .map(|k| file(k, 0o600, "root", "root"))
+            .collect(),
         public_keys: keys
             .iter()
             .map(|k| file(&format!("{k}.pub"), 0o644, "root", "root"))
@@ -149,7 +157,19 @@ pub fn assert_cases(check: &Check, cases: &[(&str, Status)]) {
 pub fn assert_sshd_na_and_error(check: &Check) {
     let na = judge(check, &empty_facts());
     assert_eq!(na.status, Status::NotApplicable, "{}", check.meta.id);
-    let refused = judge(check, &sshd_config("PermitRootLogin no\nNoSuchKeyword yes\n"));
-    assert_eq!(refused.status, Status::Error, "{}: {refused:#?}", check.meta.id);
-    assert!(refused.message.contains("NoSuchKeyword"), "{}", refused.message);
+    let refused = judge(
+        check,
+        &sshd_config("PermitRootLogin no\nNoSuchKeyword yes\n"),
+    );
+    assert_eq!(
+        refused.status,
+        Status::Error,
+        "{}: {refused:#?}",
+        check.meta.id
+    );
+    assert!(
+        refused.message.contains("NoSuchKeyword"),
+        "{}",
+        refused.message
+    );
 }

@@ -83,7 +83,11 @@ pub fn parse_table(text: &str, protocol: &'static str, v6: bool) -> (Vec<Listene
         let parsed = (|| {
             let (addr_hex, port_hex) = fields[1].split_once(':')?;
             let state = u8::from_str_radix(fields[3], 16).ok()?;
-            let address = if v6 { parse_v6(addr_hex)? } else { parse_v4(addr_hex)? };
+            let address = if v6 {
+                parse_v6(addr_hex)?
+            } else {
+                parse_v4(addr_hex)?
+            };
             let port = u16::from_str_radix(port_hex, 16).ok()?;
             let inode: u64 = fields[9].parse().ok()?;
             let remote_port = fields[2].split_once(':').map(|(_, p)| p)?;
@@ -111,7 +115,11 @@ pub fn parse_table(text: &str, protocol: &'static str, v6: bool) -> (Vec<Listene
 
 /// The listeners of the host network namespace with their owners; the count of malformed
 /// table lines goes to `warnings`.
-pub fn read_listeners(host: &Host, processes: &[Process], warnings: &mut Vec<String>) -> Vec<Listener> {
+pub fn read_listeners(
+    host: &Host,
+    processes: &[Process],
+    warnings: &mut Vec<String>,
+) -> Vec<Listener> {
     let mut all = Vec::new();
     for (file, protocol, v6) in [
         ("tcp", "tcp", false),
@@ -127,7 +135,9 @@ pub fn read_listeners(host: &Host, processes: &[Process], warnings: &mut Vec<Str
         };
         let (listeners, malformed) = parse_table(&String::from_utf8_lossy(&data), protocol, v6);
         if malformed > 0 {
-            warnings.push(format!("/proc/1/net/{file}: {malformed} malformed lines skipped"));
+            warnings.push(format!(
+                "/proc/1/net/{file}: {malformed} malformed lines skipped"
+            ));
         }
         all.extend(listeners);
     }

@@ -180,7 +180,9 @@ mod tests {
         assert_eq!(detect_roles(&[], true), [Role::ControlPlane]);
         // kube-apiserver's argv mentions kubelet flags; only the program name counts.
         let mut apiserver = proc(3, "kube-apiserver");
-        apiserver.argv.push("--kubelet-client-certificate=/x".into());
+        apiserver
+            .argv
+            .push("--kubelet-client-certificate=/x".into());
         assert_eq!(detect_roles(&[apiserver], false), [Role::ControlPlane]);
     }
 }

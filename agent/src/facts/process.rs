@@ -160,6 +160,9 @@ mod tests {
         assert_eq!(p.seccomp, Some(2));
         assert_eq!(p.no_new_privs, Some(false));
         assert_eq!(p.socket_inodes, [12345]);
-        assert_eq!(p.namespaces.get("net").map(String::as_str), Some("net:[4026531840]"));
+        assert_eq!(
+            p.namespaces.get("net").map(String::as_str),
+            Some("net:[4026531840]")
+        );
     }
 }

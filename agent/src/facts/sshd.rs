@@ -26,9 +26,14 @@ pub struct SshdProcess {
 #[derive(Debug, Clone)]
 pub enum SshdFacts {
     /// No sshd configuration and no sshd binary or process.
-    NotInstalled { tried: Vec<String> },
+    NotInstalled {
+        tried: Vec<String>,
+    },
     /// The main configuration file exists but cannot be read.
-    Unreadable { path: String, error: FileError },
+    Unreadable {
+        path: String,
+        error: FileError,
+    },
     Loaded(Box<LoadedSshd>),
 }
 
@@ -77,8 +82,7 @@ pub fn parse_command_line(args: &[String], pid: u32) -> (Option<String>, Command
         let Some(flags) = arg.strip_prefix('-') else {
             continue;
         };
-        let mut chars = flags.char_indices();
-        while let Some((pos, flag)) = chars.next() {
+        for (pos, flag) in flags.char_indices() {
             if !with_value.contains(flag) {
                 continue;
             }
@@ -147,7 +151,11 @@ pub fn gather(host: &Host, processes: &[Process]) -> SshdFacts {
     let main = match process.as_ref().and_then(|p| p.config_path.clone()) {
         Some(path) if path.starts_with('/') => Some(path),
         Some(relative) => Some(format!("/{relative}")),
-        None => CONFIG_PATHS.iter().find(|p| host.exists(p)).map(|p| p.to_string()),
+        // A dangling symlink at the config path is a broken configuration, not "no sshd".
+        None => CONFIG_PATHS
+            .iter()
+            .find(|p| host.exists_unfollowed(p))
+            .map(|p| p.to_string()),
     };
     let Some(main) = main else {
         let binary = BINARY_PATHS.iter().any(|p| host.exists(p));
@@ -214,7 +222,16 @@ mod tests {
     #[test]
     fn command_line_options_are_recovered() {
         let (path, cmd) = parse_command_line(
-            &argv(&["/usr/sbin/sshd", "-D", "-f", "/etc/ssh/alt_config", "-oCiphers=aes256-ctr", "-o", "PermitRootLogin=no", "-p2222"]),
+            &argv(&[
+                "/usr/sbin/sshd",
+                "-D",
+                "-f",
+                "/etc/ssh/alt_config",
+                "-oCiphers=aes256-ctr",
+                "-o",
+                "PermitRootLogin=no",
+                "-p2222",
+            ]),
             7,
         );
         assert_eq!(path.as_deref(), Some("/etc/ssh/alt_config"));
@@ -225,18 +242,37 @@ mod tests {
     #[test]
     fn listener_title_is_split_back_into_arguments() {
         let p = Process {
-            argv: argv(&["sshd: /usr/sbin/sshd -D -o MaxAuthTries=3 [listener] 0 of 10-100 startups"]),
+            argv: argv(&[
+                "sshd: /usr/sbin/sshd -D -o MaxAuthTries=3 [listener] 0 of 10-100 startups",
+            ]),
             ..Process::default()
         };
-        assert_eq!(sshd_arguments(&p), ["/usr/sbin/sshd", "-D", "-o", "MaxAuthTries=3"]);
+        assert_eq!(
+            sshd_arguments(&p),
+            ["/usr/sbin/sshd", "-D", "-o", "MaxAuthTries=3"]
+        );
     }
 
     #[test]
     fn the_listener_is_the_sshd_without_an_sshd_parent() {
         let procs = vec![
-            Process { pid: 1, comm: "systemd".into(), ..Process::default() },
-            Process { pid: 10, ppid: 1, comm: "sshd".into(), ..Process::default() },
-            Process { pid: 20, ppid: 10, comm: "sshd".into(), ..Process::default() },
+            Process {
+                pid: 1,
+                comm: "systemd".into(),
+                ..Process::default()
+            },
+            Process {
+                pid: 10,
+                ppid: 1,
+                comm: "sshd".into(),
+                ..Process::default()
+            },
+            Process {
+                pid: 20,
+                ppid: 10,
+                comm: "sshd".into(),
+                ..Process::default()
+            },
         ];
         assert_eq!(find_sshd(&procs).map(|p| p.pid), Some(10));
     }

@@ -61,7 +61,10 @@ pub enum Backend {
     /// A directory of this machine; host paths are joined below it.
     Dir(PathBuf),
     /// A tar snapshot; host paths are looked up below `prefix` (`""` or `"proc"`).
-    Tar { image: Arc<TarImage>, prefix: String },
+    Tar {
+        image: Arc<TarImage>,
+        prefix: String,
+    },
 }
 
 fn not_found() -> io::Error {

@@ -253,9 +253,35 @@ impl Host {
         self.stat(path).is_ok()
     }
 
+    /// Whether the path itself exists, even as a dangling symlink.
+    pub fn exists_unfollowed(&self, path: &str) -> bool {
+        let recorded = |p: &str| {
+            self.touch(|t| {
+                t.stat.insert(p.to_string());
+            })
+        };
+        resolve::resolve(&self.root, path, false, &mut |p| recorded(p)).is_ok_and(|p| {
+            recorded(&p);
+            self.root.lstat(&p).is_ok()
+        })
+    }
+
     /// Reads a host file, refusing more than `cap` bytes.
     pub fn read(&self, path: &str, cap: u64) -> Result<Vec<u8>, FileError> {
         let resolved = self.resolve(path)?;
+        // Only regular files are read: a FIFO or a device would block or never end.
+        match self.root.lstat(&resolved) {
+            Ok(m) if m.kind == EntryKind::Dir => {
+                return Err(FileError::IsDirectory(path.to_string()));
+            }
+            Ok(m) if m.kind != EntryKind::File => {
+                return Err(FileError::Io {
+                    path: path.to_string(),
+                    message: "not a regular file".into(),
+                });
+            }
+            _ => {}
+        }
         let data = self.root.read(&resolved, cap).map_err(|e| match e {
             RawReadError::Io(e) => FileError::from_io(path, &e),
             RawReadError::TooLarge(cap) => FileError::TooLarge {
@@ -311,7 +337,10 @@ impl Host {
                         }
                         if fnmatch(component, &name) {
                             let candidate = format!("{prefix}/{name}");
-                            if last || self.stat(&candidate).is_ok_and(|m| m.kind == EntryKind::Dir)
+                            if last
+                                || self
+                                    .stat(&candidate)
+                                    .is_ok_and(|m| m.kind == EntryKind::Dir)
                             {
                                 next.push(candidate);
                             }
@@ -333,7 +362,9 @@ impl Host {
     /// The host's users and groups, from the root's `/etc/passwd` and `/etc/group`.
     pub fn users(&self) -> &UserDb {
         self.users.get_or_init(|| {
-            let passwd = self.read_text("/etc/passwd", CONFIG_CAP).unwrap_or_default();
+            let passwd = self
+                .read_text("/etc/passwd", CONFIG_CAP)
+                .unwrap_or_default();
             let group = self.read_text("/etc/group", CONFIG_CAP).unwrap_or_default();
             UserDb::parse(&passwd, &group)
         })
@@ -507,6 +538,16 @@ mod tests {
             host.read_text("/bin", 1000),
             Err(FileError::NotText("/bin".into()))
         );
+    }
+
+    #[test]
+    fn fifos_are_not_read() {
+        let root = TempRoot::new();
+        let fifo = root.join("fifo");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        assert!(made.is_ok_and(|s| s.success()), "mkfifo (coreutils) runs");
+        let host = root.host();
+        assert!(matches!(host.read("/fifo", 10), Err(FileError::Io { .. })));
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! Resolving a host path inside the root, the way `openat2(RESOLVE_IN_ROOT)` does: `..` at the
 //! root stays at the root, and an absolute symlink target starts again at the root.
 
-use super::backend::{Backend, EntryKind};
 use super::FileError;
+use super::backend::{Backend, EntryKind};
 use std::collections::VecDeque;
 
 /// Symlinks followed for one path before it counts as a loop (Linux's own limit).

@@ -120,8 +120,8 @@ pub fn write(host: &Host, out: &Path) -> Result<SnapshotStats, SnapshotError> {
             .stat
             .iter()
             .chain(touched.listed.iter())
-            .cloned()
-            .filter(|p| !p.starts_with("/proc/") && p != "/proc"),
+            .filter(|p| !p.starts_with("/proc/") && *p != "/proc")
+            .cloned(),
         &mut entries,
     );
     let proc_read: BTreeSet<String> = touched.proc_read.iter().map(|r| proc_path(r)).collect();
@@ -143,7 +143,8 @@ pub fn write(host: &Host, out: &Path) -> Result<SnapshotStats, SnapshotError> {
         source,
     };
     let file = std::fs::File::create(out).map_err(fail)?;
-    let gz = flate2::write::GzEncoder::new(io::BufWriter::new(file), flate2::Compression::default());
+    let gz =
+        flate2::write::GzEncoder::new(io::BufWriter::new(file), flate2::Compression::default());
     let mut builder = tar::Builder::new(gz);
     let mut stats = SnapshotStats::default();
     for (name, entry) in &entries {
@@ -200,11 +201,17 @@ mod tests {
     fn snapshot_round_trips_modes_links_and_drops_key_content() {
         let root = TempRoot::new();
         root.file("etc/ssh/sshd_config", "PermitRootLogin no\n", 0o600)
-            .file("etc/ssh/ssh_host_ed25519_key", "-----BEGIN OPENSSH PRIVATE KEY-----\nsecret\n", 0o600)
+            .file(
+                "etc/ssh/ssh_host_ed25519_key",
+                "-----BEGIN OPENSSH PRIVATE KEY-----\nsecret\n",
+                0o600,
+            )
             .file("etc/ssh/leaked", "-----BEGIN RSA PRIVATE KEY-----\n", 0o644)
             .symlink("etc/ssh/link.conf", "sshd_config")
             .file("proc/1/status", "Name:\tinit\n", 0o444);
-        let host = Host::open(root.path(), None).expect("open").record_touched();
+        let host = Host::open(root.path(), None)
+            .expect("open")
+            .record_touched();
         assert!(host.read_text("/etc/ssh/link.conf", 1000).is_ok());
         assert!(host.stat("/etc/ssh/ssh_host_ed25519_key").is_ok());
         assert!(host.read("/etc/ssh/leaked", 1000).is_ok());
@@ -218,7 +225,9 @@ mod tests {
             snap.read_text("/etc/ssh/link.conf", 1000).as_deref(),
             Ok("PermitRootLogin no\n")
         );
-        let key = snap.stat("/etc/ssh/ssh_host_ed25519_key").expect("key stat");
+        let key = snap
+            .stat("/etc/ssh/ssh_host_ed25519_key")
+            .expect("key stat");
         assert_eq!((key.mode, key.size), (0o600, 0));
         assert_eq!(snap.read("/etc/ssh/ssh_host_ed25519_key", 1000), Ok(vec![]));
         assert_eq!(snap.read("/etc/ssh/leaked", 1000), Ok(vec![]));

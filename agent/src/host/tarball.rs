@@ -85,12 +85,25 @@ fn read_image(reader: impl Read, display: &str) -> Result<TarImage, TarError> {
             tar::EntryType::Symlink => EntryKind::Symlink,
             _ => EntryKind::Other,
         };
+        // A header with unreadable numeric fields spoils that entry only.
+        let numbers = (|| -> io::Result<(u32, u64, u64, u64)> {
+            Ok((header.mode()?, header.uid()?, header.gid()?, header.size()?))
+        })();
+        let (mode, uid, gid, size) = match numbers {
+            Ok(n) => n,
+            Err(e) => {
+                image
+                    .refused
+                    .push(format!("{raw_name}: unreadable header ({e})"));
+                continue;
+            }
+        };
         let meta = RawMeta {
             kind,
-            mode: header.mode().map_err(format)? & 0o7777,
-            uid: u32::try_from(header.uid().map_err(format)?).unwrap_or(u32::MAX),
-            gid: u32::try_from(header.gid().map_err(format)?).unwrap_or(u32::MAX),
-            size: header.size().map_err(format)?,
+            mode: mode & 0o7777,
+            uid: u32::try_from(uid).unwrap_or(u32::MAX),
+            gid: u32::try_from(gid).unwrap_or(u32::MAX),
+            size,
         };
         let link_target = if kind == EntryKind::Symlink {
             entry
@@ -158,11 +171,7 @@ mod tests {
 
     #[test]
     fn dot_dot_and_absolute_entries_are_refused_and_named() {
-        let bytes = raw_tar(&[
-            ("../evil", b"x"),
-            ("/etc/abs", b"y"),
-            ("etc/ok", b"z"),
-        ]);
+        let bytes = raw_tar(&[("../evil", b"x"), ("/etc/abs", b"y"), ("etc/ok", b"z")]);
         let image = image_from_bytes(&bytes).expect("loads");
         assert_eq!(image.entries.keys().collect::<Vec<_>>(), ["etc/ok"]);
         assert_eq!(image.refused.len(), 2);
@@ -173,9 +182,6 @@ mod tests {
     #[test]
     fn garbage_is_a_format_error() {
         let err = image_from_bytes(&[0xffu8; 1024][..]).err();
-        assert!(
-            matches!(err, Some(TarError::Format { .. })),
-            "{err:?}"
-        );
+        assert!(matches!(err, Some(TarError::Format { .. })), "{err:?}");
     }
 }

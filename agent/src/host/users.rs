@@ -24,7 +24,9 @@ impl UserDb {
             let (Ok(uid), Ok(gid)) = (fields[2].parse::<u32>(), fields[3].parse::<u32>()) else {
                 continue;
             };
-            db.users_by_id.entry(uid).or_insert_with(|| fields[0].to_string());
+            db.users_by_id
+                .entry(uid)
+                .or_insert_with(|| fields[0].to_string());
             db.users_by_name
                 .entry(fields[0].to_string())
                 .or_insert((uid, gid));
@@ -46,7 +48,9 @@ impl UserDb {
                         .collect()
                 })
                 .unwrap_or_default();
-            db.groups_by_id.entry(gid).or_insert_with(|| fields[0].to_string());
+            db.groups_by_id
+                .entry(gid)
+                .or_insert_with(|| fields[0].to_string());
             db.groups_by_name
                 .entry(fields[0].to_string())
                 .or_insert((gid, members));

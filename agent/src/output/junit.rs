@@ -22,7 +22,10 @@ pub fn render(report: &Report) -> String {
         .filter(|f| f.status == Status::Error && f.waiver.is_none())
         .count();
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let name = xml_escape(&format!("nodecheck {}/{}", report.node.cluster, report.node.name));
+    let name = xml_escape(&format!(
+        "nodecheck {}/{}",
+        report.node.cluster, report.node.name
+    ));
     let _ = writeln!(
         out,
         "<testsuites name=\"{name}\" tests=\"{}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"{skipped}\" time=\"{:.3}\">",

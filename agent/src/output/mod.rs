@@ -65,7 +65,13 @@ pub(crate) mod fixture {
     use nodecheck_report::*;
     use std::collections::BTreeMap;
 
-    fn finding(id: &str, severity: Severity, status: Status, message: &str, evidence: Vec<Evidence>) -> Finding {
+    fn finding(
+        id: &str,
+        severity: Severity,
+        status: Status,
+        message: &str,
+        evidence: Vec<Evidence>,
+    ) -> Finding {
         Finding {
             id: id.into(),
             title: format!("Title of {id}"),
@@ -103,8 +109,20 @@ pub(crate) mod fixture {
                 "sshd would refuse its configuration: <bad> & \"quoted\"",
                 vec![],
             ),
-            finding("sshd.kex", Severity::Medium, Status::Pass, "KexAlgorithms has no weak algorithm", vec![]),
-            finding("sshd.exposure", Severity::High, Status::NotApplicable, "sshd is not installed", vec![]),
+            finding(
+                "sshd.kex",
+                Severity::Medium,
+                Status::Pass,
+                "KexAlgorithms has no weak algorithm",
+                vec![],
+            ),
+            finding(
+                "sshd.exposure",
+                Severity::High,
+                Status::NotApplicable,
+                "sshd is not installed",
+                vec![],
+            ),
         ];
         let summary = summarize(&findings);
         Report {
@@ -118,8 +136,14 @@ pub(crate) mod fixture {
                 kernel: Some("6.1.0-28-amd64".into()),
                 labels: BTreeMap::new(),
             },
-            agent: Agent { version: "0.1.0".into(), interval_s: None },
-            profile: ProfileRef { name: "default".into(), sha256: "ab".repeat(32) },
+            agent: Agent {
+                version: "0.1.0".into(),
+                interval_s: None,
+            },
+            profile: ProfileRef {
+                name: "default".into(),
+                sha256: "ab".repeat(32),
+            },
             started_at: "2026-11-27T01:02:03.000Z".into(),
             duration_ms: 7,
             score: score(&summary),

@@ -126,8 +126,14 @@ mod tests {
             results[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
             "file:///etc/ssh/sshd_config.d/50-cloud-init.conf"
         );
-        assert_eq!(results[0]["locations"][0]["physicalLocation"]["region"]["startLine"], 3);
+        assert_eq!(
+            results[0]["locations"][0]["physicalLocation"]["region"]["startLine"],
+            3
+        );
         assert!(results[1].get("locations").is_none());
-        assert_eq!(doc["runs"][0]["tool"]["driver"]["rules"][0]["id"], "sshd.permit-root-login");
+        assert_eq!(
+            doc["runs"][0]["tool"]["driver"]["rules"][0]["id"],
+            "sshd.permit-root-login"
+        );
     }
 }

@@ -46,7 +46,11 @@ fn detailed(out: &mut String, paint: &Paint, f: &Finding) {
         .waiver
         .as_ref()
         .map(|w| {
-            let until = w.expires.as_deref().map(|e| format!(" until {e}")).unwrap_or_default();
+            let until = w
+                .expires
+                .as_deref()
+                .map(|e| format!(" until {e}"))
+                .unwrap_or_default();
             format!(" [waived{until}: {}]", w.reason)
         })
         .unwrap_or_default();
@@ -68,7 +72,11 @@ fn detailed(out: &mut String, paint: &Paint, f: &Finding) {
             Status::NotApplicable => paint.dim("-"),
         };
         let observed = e.observed.as_deref().unwrap_or("(not set)");
-        let note = e.note.as_deref().map(|n| format!(" — {n}")).unwrap_or_default();
+        let note = e
+            .note
+            .as_deref()
+            .map(|n| format!(" — {n}"))
+            .unwrap_or_default();
         let _ = writeln!(
             out,
             "        {mark} {} = {}  {}{}",
@@ -83,7 +91,9 @@ fn detailed(out: &mut String, paint: &Paint, f: &Finding) {
 
 /// Renders the text verdict.
 pub fn render(report: &Report, options: TextOptions) -> String {
-    let paint = Paint { color: options.color };
+    let paint = Paint {
+        color: options.color,
+    };
     let mut out = String::new();
     let roles: Vec<&str> = report.node.roles.iter().map(|r| r.as_str()).collect();
     let _ = writeln!(
@@ -127,7 +137,11 @@ pub fn render(report: &Report, options: TextOptions) -> String {
         detailed(&mut out, &paint, f);
         let _ = writeln!(out);
     }
-    for f in report.findings.iter().filter(|f| f.status == Status::Pass && f.waiver.is_none()) {
+    for f in report
+        .findings
+        .iter()
+        .filter(|f| f.status == Status::Pass && f.waiver.is_none())
+    {
         if options.verbose {
             let _ = writeln!(
                 out,
@@ -139,7 +153,11 @@ pub fn render(report: &Report, options: TextOptions) -> String {
             );
         }
     }
-    for f in report.findings.iter().filter(|f| f.status == Status::NotApplicable) {
+    for f in report
+        .findings
+        .iter()
+        .filter(|f| f.status == Status::NotApplicable)
+    {
         if options.verbose {
             let _ = writeln!(
                 out,
@@ -198,7 +216,11 @@ pub fn render(report: &Report, options: TextOptions) -> String {
             );
         }
         None => {
-            let _ = writeln!(out, "{} none: no check with a weight was judged", paint.bold("score"));
+            let _ = writeln!(
+                out,
+                "{} none: no check with a weight was judged",
+                paint.bold("score")
+            );
         }
     }
     out
@@ -211,7 +233,13 @@ mod tests {
 
     #[test]
     fn snapshot_without_color() {
-        let text = render(&fixture::report(), TextOptions { color: false, verbose: true });
+        let text = render(
+            &fixture::report(),
+            TextOptions {
+                color: false,
+                verbose: true,
+            },
+        );
         let expected = "\
 nodecheck 0.1.0 · node node-1 · cluster prod · roles worker · profile default
 Debian GNU/Linux 12 (bookworm) · kernel 6.1.0-28-amd64
@@ -239,7 +267,13 @@ weights critical 10, high 6, medium 3, low 1, info 0; errors count against, not-
     fn color_only_when_asked() {
         let plain = render(&fixture::report(), TextOptions::default());
         assert!(!plain.contains('\x1b'));
-        let colored = render(&fixture::report(), TextOptions { color: true, verbose: false });
+        let colored = render(
+            &fixture::report(),
+            TextOptions {
+                color: true,
+                verbose: false,
+            },
+        );
         assert!(colored.contains("\x1b[1;31mFAIL"));
     }
 }

@@ -39,7 +39,10 @@ mod tests {
                 ("Banner \"/etc/issue net\"\n", Status::Pass),
                 ("", Status::Fail),
                 ("Banner None\n", Status::Fail),
-                ("Banner /etc/issue.net\nMatch User x\nBanner none\n", Status::Fail),
+                (
+                    "Banner /etc/issue.net\nMatch User x\nBanner none\n",
+                    Status::Fail,
+                ),
             ],
         );
         assert_sshd_na_and_error(&CHECK);

@@ -4,7 +4,16 @@ use crate::checks::{ALL_ROLES, Check, CheckMeta, Ctx, ParamDefault, ParamSpec, V
 use nodecheck_report::Severity;
 
 /// Weak Ciphers (patterns with `*`), as CHECKS.md lists them.
-pub const WEAK: &[&str] = &["3des-cbc", "aes128-cbc", "aes192-cbc", "aes256-cbc", "blowfish-cbc", "cast128-cbc", "arcfour*", "rijndael-cbc@lysator.liu.se"];
+pub const WEAK: &[&str] = &[
+    "3des-cbc",
+    "aes128-cbc",
+    "aes192-cbc",
+    "aes256-cbc",
+    "blowfish-cbc",
+    "cast128-cbc",
+    "arcfour*",
+    "rijndael-cbc@lysator.liu.se",
+];
 
 pub const CHECK: Check = Check {
     meta: CheckMeta {
@@ -16,16 +25,18 @@ pub const CHECK: Check = Check {
         rationale: "CBC-mode ciphers and 3DES are open to plaintext-recovery attacks; arcfour is broken. The effective list is what matters: `+`, `-` and `^` lists are resolved against the installed version's defaults before judging.",
         remediation: "Remove the weak ciphers, e.g. `Ciphers -3des-cbc,aes128-cbc,aes192-cbc,aes256-cbc` (or an explicit list of ctr/gcm/chacha20 ciphers), then reload sshd.",
         references: &["CIS Linux 5.1.6"],
-        params: &[ParamSpec {
-            name: "weak",
-            default: ParamDefault::Strings(WEAK),
-            doc: "Algorithm names (with `*` wildcards) that fail the check.",
-        },
+        params: &[
+            ParamSpec {
+                name: "weak",
+                default: ParamDefault::Strings(WEAK),
+                doc: "Algorithm names (with `*` wildcards) that fail the check.",
+            },
             ParamSpec {
                 name: "chacha20_before_terrapin_fix",
                 default: ParamDefault::Bool(false),
                 doc: "Also fail chacha20-poly1305@openssh.com when the installed OpenSSH predates 9.6, the release with the Terrapin (CVE-2023-48795) strict key exchange. Distributions backport the fix, so this is off by default; the cis profile turns it on as the CIS audit regex does.",
-            }],
+            },
+        ],
     },
     run,
 };
@@ -71,6 +82,10 @@ mod tests {
         );
         let verdict = judge_with(&CHECK, &facts, &[nodecheck_report::Role::Host], &params);
         assert_eq!(verdict.status, Status::Fail);
-        assert!(verdict.message.contains("chacha20-poly1305@openssh.com"), "{}", verdict.message);
+        assert!(
+            verdict.message.contains("chacha20-poly1305@openssh.com"),
+            "{}",
+            verdict.message
+        );
     }
 }

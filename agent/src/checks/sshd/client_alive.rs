@@ -36,8 +36,10 @@ fn run(ctx: &Ctx<'_>) -> Verdict {
         Ok(s) => s,
         Err(v) => return v,
     };
-    let in_range = |max: i64| move |s: &crate::parse::sshd::Setting| {
-        s.value().parse::<i64>().is_ok_and(|v| v > 0 && v <= max)
+    let in_range = |max: i64| {
+        move |s: &crate::parse::sshd::Setting| {
+            s.value().parse::<i64>().is_ok_and(|v| v > 0 && v <= max)
+        }
     };
     let interval_expected = format!("1 to {max_interval} seconds (0 disables the probe)");
     let count_expected = format!("1 to {max_count}");
@@ -77,11 +79,20 @@ mod tests {
         assert_cases(
             &CHECK,
             &[
-                ("ClientAliveInterval 5m\nClientAliveCountMax 3\n", Status::Pass),
+                (
+                    "ClientAliveInterval 5m\nClientAliveCountMax 3\n",
+                    Status::Pass,
+                ),
                 ("", Status::Fail),
-                ("ClientAliveInterval 300\nClientAliveCountMax 0\n", Status::Fail),
+                (
+                    "ClientAliveInterval 300\nClientAliveCountMax 0\n",
+                    Status::Fail,
+                ),
                 ("ClientAliveInterval 900\n", Status::Fail),
-                ("ClientAliveInterval 60\nMatch User x\nClientAliveInterval 0\n", Status::Fail),
+                (
+                    "ClientAliveInterval 60\nMatch User x\nClientAliveInterval 0\n",
+                    Status::Fail,
+                ),
             ],
         );
         assert_sshd_na_and_error(&CHECK);

@@ -39,7 +39,10 @@ mod tests {
     #[test]
     fn verdicts() {
         let mut facts = sshd_facts(&[
-            ("/etc/ssh/sshd_config", "Include /etc/ssh/sshd_config.d/*.conf\n"),
+            (
+                "/etc/ssh/sshd_config",
+                "Include /etc/ssh/sshd_config.d/*.conf\n",
+            ),
             ("/etc/ssh/sshd_config.d/a.conf", "PermitRootLogin no\n"),
         ]);
         assert_eq!(judge(&CHECK, &facts).status, Status::Pass);
@@ -47,7 +50,11 @@ mod tests {
             file("/etc/ssh/sshd_config.d/a.conf", 0o644, "root", "root");
         let v = judge(&CHECK, &facts);
         assert_eq!(v.status, Status::Fail);
-        assert!(v.message.contains("a.conf is 0644 root:root"), "{}", v.message);
+        assert!(
+            v.message.contains("a.conf is 0644 root:root"),
+            "{}",
+            v.message
+        );
         loaded_mut(&mut facts).config_files[1] =
             file("/etc/ssh/sshd_config.d/a.conf", 0o600, "admin", "root");
         assert_eq!(judge(&CHECK, &facts).status, Status::Fail);

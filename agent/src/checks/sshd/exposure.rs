@@ -28,18 +28,30 @@ fn parse_cidr(text: &str) -> Option<(IpAddr, u8)> {
     let (addr, len) = text.split_once('/').unwrap_or((text, ""));
     let ip: IpAddr = addr.parse().ok()?;
     let max = if ip.is_ipv4() { 32 } else { 128 };
-    let len = if len.is_empty() { max } else { len.parse().ok()? };
+    let len = if len.is_empty() {
+        max
+    } else {
+        len.parse().ok()?
+    };
     (len <= max).then_some((ip, len))
 }
 
 fn in_network(ip: IpAddr, (net, len): (IpAddr, u8)) -> bool {
     match (ip, net) {
         (IpAddr::V4(a), IpAddr::V4(n)) => {
-            let mask = if len == 0 { 0 } else { u32::MAX << (32 - u32::from(len)) };
+            let mask = if len == 0 {
+                0
+            } else {
+                u32::MAX << (32 - u32::from(len))
+            };
             u32::from(a) & mask == u32::from(n) & mask
         }
         (IpAddr::V6(a), IpAddr::V6(n)) => {
-            let mask = if len == 0 { 0 } else { u128::MAX << (128 - u32::from(len)) };
+            let mask = if len == 0 {
+                0
+            } else {
+                u128::MAX << (128 - u32::from(len))
+            };
             u128::from(a) & mask == u128::from(n) & mask
         }
         _ => false,
@@ -48,12 +60,18 @@ fn in_network(ip: IpAddr, (net, len): (IpAddr, u8)) -> bool {
 
 fn is_private(ip: IpAddr) -> bool {
     match ip {
-        IpAddr::V4(a) => a.is_private() || a.is_loopback() || a.is_link_local() || a.octets()[0] == 100 && (a.octets()[1] & 0xc0) == 64,
+        IpAddr::V4(a) => {
+            a.is_private()
+                || a.is_loopback()
+                || a.is_link_local()
+                || a.octets()[0] == 100 && (a.octets()[1] & 0xc0) == 64
+        }
         IpAddr::V6(a) => {
             a.is_loopback()
                 || (a.segments()[0] & 0xfe00) == 0xfc00
                 || (a.segments()[0] & 0xffc0) == 0xfe80
-                || a.to_ipv4_mapped().is_some_and(|v4| is_private(IpAddr::V4(v4)))
+                || a.to_ipv4_mapped()
+                    .is_some_and(|v4| is_private(IpAddr::V4(v4)))
         }
     }
 }
@@ -125,16 +143,20 @@ fn run(ctx: &Ctx<'_>) -> Verdict {
             )
         })
         .collect();
-    Verdict::from_evidence(items, "sshd listens only on private or allowed addresses", |failing| {
-        let endpoints: Vec<&str> = failing
-            .iter()
-            .filter_map(|e| e.observed.as_deref())
-            .collect();
-        format!(
-            "sshd listens on {} on a Kubernetes node; bind it with ListenAddress to a private address or list the network in allowed_networks",
-            endpoints.join(", ")
-        )
-    })
+    Verdict::from_evidence(
+        items,
+        "sshd listens only on private or allowed addresses",
+        |failing| {
+            let endpoints: Vec<&str> = failing
+                .iter()
+                .filter_map(|e| e.observed.as_deref())
+                .collect();
+            format!(
+                "sshd listens on {} on a Kubernetes node; bind it with ListenAddress to a private address or list the network in allowed_networks",
+                endpoints.join(", ")
+            )
+        },
+    )
 }
 
 #[cfg(test)]
@@ -164,14 +186,29 @@ mod tests {
         assert_eq!(judge(&["0.0.0.0:22"], &worker, &[]).status, Status::Fail);
         assert_eq!(judge(&["[::]:22"], &worker, &[]).status, Status::Fail);
         assert_eq!(judge(&["10.0.0.5:22"], &worker, &[]).status, Status::Pass);
-        assert_eq!(judge(&["203.0.113.7:22"], &worker, &[]).status, Status::Fail);
-        assert_eq!(judge(&["203.0.113.7:22"], &worker, &["203.0.113.0/24"]).status, Status::Pass);
-        assert_eq!(judge(&["0.0.0.0:22"], &worker, &["0.0.0.0/0"]).status, Status::Pass);
-        assert_eq!(judge(&["0.0.0.0:22"], &[Role::Host], &[]).status, Status::Pass);
+        assert_eq!(
+            judge(&["203.0.113.7:22"], &worker, &[]).status,
+            Status::Fail
+        );
+        assert_eq!(
+            judge(&["203.0.113.7:22"], &worker, &["203.0.113.0/24"]).status,
+            Status::Pass
+        );
+        assert_eq!(
+            judge(&["0.0.0.0:22"], &worker, &["0.0.0.0/0"]).status,
+            Status::Pass
+        );
+        assert_eq!(
+            judge(&["0.0.0.0:22"], &[Role::Host], &[]).status,
+            Status::Pass
+        );
         assert_eq!(judge(&[], &worker, &[]).status, Status::Pass);
         let v = judge(&["0.0.0.0:22", "127.0.0.1:22"], &worker, &[]);
         assert!(v.message.contains("0.0.0.0:22"), "{}", v.message);
         assert!(!v.message.contains("127.0.0.1"), "{}", v.message);
-        assert_eq!(crate::checks::testing::judge(&CHECK, &empty_facts()).status, Status::NotApplicable);
+        assert_eq!(
+            crate::checks::testing::judge(&CHECK, &empty_facts()).status,
+            Status::NotApplicable
+        );
     }
 }

@@ -69,7 +69,12 @@ fn run(ctx: &Ctx<'_>) -> Verdict {
     };
     let allow_tcp = ctx.params.bool("allow_tcp_forwarding");
     let mut items = Vec::new();
-    judge_view(&|o| sshd.global.get(o).cloned(), allow_tcp, None, &mut items);
+    judge_view(
+        &|o| sshd.global.get(o).cloned(),
+        allow_tcp,
+        None,
+        &mut items,
+    );
     // Each Match block is judged as the options it sets over the global ones.
     let mut blocks: Vec<usize> = OPTIONS
         .iter()
@@ -116,10 +121,19 @@ mod tests {
             &CHECK,
             &[
                 ("DisableForwarding yes\n", Status::Pass),
-                ("AllowTcpForwarding no\nX11Forwarding no\nAllowAgentForwarding no\n", Status::Pass),
+                (
+                    "AllowTcpForwarding no\nX11Forwarding no\nAllowAgentForwarding no\n",
+                    Status::Pass,
+                ),
                 ("", Status::Fail),
-                ("AllowTcpForwarding no\nAllowAgentForwarding no\nX11Forwarding yes\n", Status::Fail),
-                ("DisableForwarding yes\nMatch User x\nDisableForwarding no\nAllowTcpForwarding yes\n", Status::Fail),
+                (
+                    "AllowTcpForwarding no\nAllowAgentForwarding no\nX11Forwarding yes\n",
+                    Status::Fail,
+                ),
+                (
+                    "DisableForwarding yes\nMatch User x\nDisableForwarding no\nAllowTcpForwarding yes\n",
+                    Status::Fail,
+                ),
             ],
         );
         assert_sshd_na_and_error(&CHECK);
@@ -128,10 +142,18 @@ mod tests {
     #[test]
     fn bastions_may_forward_tcp_only() {
         let mut params = Params::defaults(&CHECK.meta);
-        params.0.insert("allow_tcp_forwarding".into(), ParamValue::Bool(true));
+        params
+            .0
+            .insert("allow_tcp_forwarding".into(), ParamValue::Bool(true));
         let ok = sshd_config("X11Forwarding no\nAllowAgentForwarding no\n");
-        assert_eq!(judge_with(&CHECK, &ok, &[Role::Host], &params).status, Status::Pass);
+        assert_eq!(
+            judge_with(&CHECK, &ok, &[Role::Host], &params).status,
+            Status::Pass
+        );
         let agent = sshd_config("X11Forwarding no\n");
-        assert_eq!(judge_with(&CHECK, &agent, &[Role::Host], &params).status, Status::Fail);
+        assert_eq!(
+            judge_with(&CHECK, &agent, &[Role::Host], &params).status,
+            Status::Fail
+        );
     }
 }

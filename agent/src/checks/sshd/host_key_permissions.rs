@@ -26,8 +26,7 @@ fn rule(f: &FileFact) -> (bool, String) {
     let pass = match &f.meta {
         Ok(m) => {
             let key_group = f.group == "ssh_keys" || f.group == "_ssh";
-            m.uid == 0
-                && (mode_within(m.mode, 0o600) || (key_group && mode_within(m.mode, 0o640)))
+            m.uid == 0 && (mode_within(m.mode, 0o600) || (key_group && mode_within(m.mode, 0o640)))
         }
         Err(_) => false,
     };
@@ -60,7 +59,11 @@ mod tests {
         loaded_mut(&mut facts).host_keys[0] = file(key, 0o644, "root", "root");
         assert_eq!(judge(&CHECK, &facts).status, Status::Fail);
         loaded_mut(&mut facts).host_keys[0] = missing(key);
-        assert_eq!(judge(&CHECK, &facts).status, Status::Pass, "a missing default key is not judged");
+        assert_eq!(
+            judge(&CHECK, &facts).status,
+            Status::Pass,
+            "a missing default key is not judged"
+        );
         let sshd = loaded_mut(&mut facts);
         sshd.host_keys = sshd.host_keys.iter().map(|k| missing(&k.path)).collect();
         assert_eq!(judge(&CHECK, &facts).status, Status::NotApplicable);

@@ -19,7 +19,12 @@ pub const CHECK: Check = Check {
 };
 
 fn run(ctx: &Ctx<'_>) -> Verdict {
-    super::judge_values(ctx, "hostbasedauthentication", "HostbasedAuthentication", &["no"])
+    super::judge_values(
+        ctx,
+        "hostbasedauthentication",
+        "HostbasedAuthentication",
+        &["no"],
+    )
 }
 
 #[cfg(test)]
@@ -35,7 +40,10 @@ mod tests {
             &[
                 ("", Status::Pass),
                 ("HostbasedAuthentication yes\n", Status::Fail),
-                ("Match Address 10.0.0.0/8\nHostbasedAuthentication yes\n", Status::Fail),
+                (
+                    "Match Address 10.0.0.0/8\nHostbasedAuthentication yes\n",
+                    Status::Fail,
+                ),
             ],
         );
         assert_sshd_na_and_error(&CHECK);

@@ -4,7 +4,11 @@ use crate::checks::{ALL_ROLES, Check, CheckMeta, Ctx, ParamDefault, ParamSpec, V
 use nodecheck_report::Severity;
 
 /// Weak KexAlgorithms (patterns with `*`), as CHECKS.md lists them.
-pub const WEAK: &[&str] = &["diffie-hellman-group1-sha1", "diffie-hellman-group14-sha1", "diffie-hellman-group-exchange-sha1"];
+pub const WEAK: &[&str] = &[
+    "diffie-hellman-group1-sha1",
+    "diffie-hellman-group14-sha1",
+    "diffie-hellman-group-exchange-sha1",
+];
 
 pub const CHECK: Check = Check {
     meta: CheckMeta {
@@ -26,7 +30,12 @@ pub const CHECK: Check = Check {
 };
 
 fn run(ctx: &Ctx<'_>) -> Verdict {
-    super::judge_algorithms(ctx, "kexalgorithms", "KexAlgorithms", ctx.params.strings("weak"))
+    super::judge_algorithms(
+        ctx,
+        "kexalgorithms",
+        "KexAlgorithms",
+        ctx.params.strings("weak"),
+    )
 }
 
 #[cfg(test)]

@@ -4,7 +4,18 @@ use crate::checks::{ALL_ROLES, Check, CheckMeta, Ctx, ParamDefault, ParamSpec, V
 use nodecheck_report::Severity;
 
 /// Weak MACs (patterns with `*`), as CHECKS.md lists them.
-pub const WEAK: &[&str] = &["hmac-md5", "hmac-md5-96", "hmac-ripemd160", "hmac-sha1-96", "umac-64@openssh.com", "hmac-md5-etm@openssh.com", "hmac-md5-96-etm@openssh.com", "hmac-ripemd160-etm@openssh.com", "hmac-sha1-96-etm@openssh.com", "umac-64-etm@openssh.com"];
+pub const WEAK: &[&str] = &[
+    "hmac-md5",
+    "hmac-md5-96",
+    "hmac-ripemd160",
+    "hmac-sha1-96",
+    "umac-64@openssh.com",
+    "hmac-md5-etm@openssh.com",
+    "hmac-md5-96-etm@openssh.com",
+    "hmac-ripemd160-etm@openssh.com",
+    "hmac-sha1-96-etm@openssh.com",
+    "umac-64-etm@openssh.com",
+];
 
 pub const CHECK: Check = Check {
     meta: CheckMeta {
@@ -42,7 +53,10 @@ mod tests {
             &[
                 ("", Status::Fail),
                 ("MACs -umac-64*\n", Status::Pass),
-                ("MACs hmac-sha2-512-etm@openssh.com,hmac-md5\n", Status::Fail),
+                (
+                    "MACs hmac-sha2-512-etm@openssh.com,hmac-md5\n",
+                    Status::Fail,
+                ),
             ],
         );
         assert_sshd_na_and_error(&CHECK);

@@ -24,9 +24,13 @@ pub const CHECK: Check = Check {
 
 fn run(ctx: &Ctx<'_>) -> Verdict {
     let max = ctx.params.integer("max").unwrap_or(4);
-    super::judge_integer(ctx, "maxauthtries", "MaxAuthTries", &format!("{max} or less"), &|v| {
-        v <= max
-    })
+    super::judge_integer(
+        ctx,
+        "maxauthtries",
+        "MaxAuthTries",
+        &format!("{max} or less"),
+        &|v| v <= max,
+    )
 }
 
 #[cfg(test)]
@@ -42,7 +46,10 @@ mod tests {
             &[
                 ("MaxAuthTries 3\n", Status::Pass),
                 ("", Status::Fail),
-                ("MaxAuthTries 3\nMatch User x\nMaxAuthTries 10\n", Status::Fail),
+                (
+                    "MaxAuthTries 3\nMatch User x\nMaxAuthTries 10\n",
+                    Status::Fail,
+                ),
             ],
         );
         assert_sshd_na_and_error(&CHECK);

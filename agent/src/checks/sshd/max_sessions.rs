@@ -24,9 +24,13 @@ pub const CHECK: Check = Check {
 
 fn run(ctx: &Ctx<'_>) -> Verdict {
     let max = ctx.params.integer("max").unwrap_or(10);
-    super::judge_integer(ctx, "maxsessions", "MaxSessions", &format!("{max} or less"), &|v| {
-        v <= max
-    })
+    super::judge_integer(
+        ctx,
+        "maxsessions",
+        "MaxSessions",
+        &format!("{max} or less"),
+        &|v| v <= max,
+    )
 }
 
 #[cfg(test)]

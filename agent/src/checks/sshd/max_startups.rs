@@ -29,10 +29,21 @@ fn run(ctx: &Ctx<'_>) -> Verdict {
         .iter()
         .filter_map(|s| s.parse().ok())
         .collect();
-    let bounds = if bounds.len() == 3 { bounds } else { vec![10, 30, 60] };
-    let expected = format!("{}:{}:{} or stricter, field by field", bounds[0], bounds[1], bounds[2]);
+    let bounds = if bounds.len() == 3 {
+        bounds
+    } else {
+        vec![10, 30, 60]
+    };
+    let expected = format!(
+        "{}:{}:{} or stricter, field by field",
+        bounds[0], bounds[1], bounds[2]
+    );
     super::judge_option(ctx, "maxstartups", "MaxStartups", &expected, &|s| {
-        let fields: Vec<i64> = s.value().split(':').filter_map(|f| f.parse().ok()).collect();
+        let fields: Vec<i64> = s
+            .value()
+            .split(':')
+            .filter_map(|f| f.parse().ok())
+            .collect();
         fields.len() == 3 && fields.iter().zip(&bounds).all(|(v, max)| v <= max)
     })
 }

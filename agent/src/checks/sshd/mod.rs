@@ -33,8 +33,8 @@ pub mod x11_forwarding;
 
 use super::{Ctx, Verdict, evidence};
 use crate::facts::FileFact;
-use crate::facts::sshd::LoadedSshd;
 use crate::facts::SshdFacts;
+use crate::facts::sshd::LoadedSshd;
 use crate::parse::sshd::{Place, Setting};
 use nodecheck_report::{Evidence, Source, Status};
 
@@ -163,7 +163,11 @@ pub fn failing_message(failing: &[&Evidence], expected: &str) -> String {
         .take(3)
         .map(|e| {
             let value = e.observed.as_deref().unwrap_or("unset");
-            let scope = e.note.as_deref().map(|n| format!(" in {n}")).unwrap_or_default();
+            let scope = e
+                .note
+                .as_deref()
+                .map(|n| format!(" in {n}"))
+                .unwrap_or_default();
             format!("{} is {value} ({}){scope}", e.subject, e.source)
         })
         .collect();
@@ -192,11 +196,9 @@ pub fn judge_option(
         .first()
         .and_then(|e| e.observed.clone())
         .unwrap_or_else(|| "unset".into());
-    Verdict::from_evidence(
-        items,
-        format!("{display} is {global_value}"),
-        |failing| failing_message(failing, expected),
-    )
+    Verdict::from_evidence(items, format!("{display} is {global_value}"), |failing| {
+        failing_message(failing, expected)
+    })
 }
 
 /// Judges options whose value must be one of `allowed`.
@@ -329,20 +331,27 @@ pub fn judge_algorithms(ctx: &Ctx<'_>, option: &str, display: &str, weak: &[Stri
             item.note = Some(format!("weak: {}", found.join(", ")));
         }
     }
-    Verdict::from_evidence(items, format!("{display} has no weak algorithm"), |failing| {
-        let notes: Vec<String> = failing
-            .iter()
-            .map(|e| {
-                format!(
-                    "{} allows {} ({})",
-                    e.subject,
-                    e.note.as_deref().unwrap_or_default().trim_start_matches("weak: "),
-                    e.source
-                )
-            })
-            .collect();
-        format!("{}; remove them", notes.join("; "))
-    })
+    Verdict::from_evidence(
+        items,
+        format!("{display} has no weak algorithm"),
+        |failing| {
+            let notes: Vec<String> = failing
+                .iter()
+                .map(|e| {
+                    format!(
+                        "{} allows {} ({})",
+                        e.subject,
+                        e.note
+                            .as_deref()
+                            .unwrap_or_default()
+                            .trim_start_matches("weak: "),
+                        e.source
+                    )
+                })
+                .collect();
+            format!("{}; remove them", notes.join("; "))
+        },
+    )
 }
 
 /// Judges an integer option against `ok`.

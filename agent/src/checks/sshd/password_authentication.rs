@@ -63,8 +63,14 @@ mod tests {
         assert_cases(
             &CHECK,
             &[
-                ("PasswordAuthentication no\nKbdInteractiveAuthentication no\n", Status::Pass),
-                ("PasswordAuthentication no\nChallengeResponseAuthentication no\n", Status::Pass),
+                (
+                    "PasswordAuthentication no\nKbdInteractiveAuthentication no\n",
+                    Status::Pass,
+                ),
+                (
+                    "PasswordAuthentication no\nChallengeResponseAuthentication no\n",
+                    Status::Pass,
+                ),
                 ("PasswordAuthentication no\n", Status::Fail),
                 ("KbdInteractiveAuthentication no\n", Status::Fail),
                 (

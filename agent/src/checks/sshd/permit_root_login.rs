@@ -50,7 +50,10 @@ mod tests {
                 ("PermitRootLogin no\n", Status::Pass),
                 ("", Status::Fail),
                 ("PermitRootLogin without-password\n", Status::Fail),
-                ("PermitRootLogin no\nMatch Address 10.0.0.0/8\nPermitRootLogin yes\n", Status::Fail),
+                (
+                    "PermitRootLogin no\nMatch Address 10.0.0.0/8\nPermitRootLogin yes\n",
+                    Status::Fail,
+                ),
             ],
         );
         assert_sshd_na_and_error(&CHECK);
@@ -62,24 +65,40 @@ mod tests {
         params
             .0
             .insert("allow_prohibit_password".into(), ParamValue::Bool(true));
-        for text in ["", "PermitRootLogin without-password\n", "PermitRootLogin prohibit-password\n"] {
+        for text in [
+            "",
+            "PermitRootLogin without-password\n",
+            "PermitRootLogin prohibit-password\n",
+        ] {
             let v = judge_with(&CHECK, &sshd_config(text), &[Role::Host], &params);
             assert_eq!(v.status, Status::Pass, "{text}");
         }
-        let v = judge_with(&CHECK, &sshd_config("PermitRootLogin yes\n"), &[Role::Host], &params);
+        let v = judge_with(
+            &CHECK,
+            &sshd_config("PermitRootLogin yes\n"),
+            &[Role::Host],
+            &params,
+        );
         assert_eq!(v.status, Status::Fail);
     }
 
     #[test]
     fn message_names_the_file_and_line() {
         let facts = sshd_facts(&[
-            ("/etc/ssh/sshd_config", "Include /etc/ssh/sshd_config.d/*.conf\nPermitRootLogin no\n"),
-            ("/etc/ssh/sshd_config.d/50-cloud-init.conf", "PermitRootLogin yes\n"),
+            (
+                "/etc/ssh/sshd_config",
+                "Include /etc/ssh/sshd_config.d/*.conf\nPermitRootLogin no\n",
+            ),
+            (
+                "/etc/ssh/sshd_config.d/50-cloud-init.conf",
+                "PermitRootLogin yes\n",
+            ),
         ]);
         let v = judge(&CHECK, &facts);
         assert_eq!(v.status, Status::Fail);
         assert!(
-            v.message.contains("/etc/ssh/sshd_config.d/50-cloud-init.conf:1"),
+            v.message
+                .contains("/etc/ssh/sshd_config.d/50-cloud-init.conf:1"),
             "{}",
             v.message
         );

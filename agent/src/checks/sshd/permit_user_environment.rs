@@ -19,7 +19,12 @@ pub const CHECK: Check = Check {
 };
 
 fn run(ctx: &Ctx<'_>) -> Verdict {
-    super::judge_values(ctx, "permituserenvironment", "PermitUserEnvironment", &["no"])
+    super::judge_values(
+        ctx,
+        "permituserenvironment",
+        "PermitUserEnvironment",
+        &["no"],
+    )
 }
 
 #[cfg(test)]

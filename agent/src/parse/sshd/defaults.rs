@@ -77,7 +77,10 @@ impl OpenSshVersion {
             let text = String::from_utf8_lossy(&bytes[start..end]);
             if let Some(v) = OpenSshVersion::parse(&text) {
                 // Prefer the string that carries the vendor suffix.
-                if best.as_ref().is_none_or(|b| b.vendor.is_none() && v.vendor.is_some()) {
+                if best
+                    .as_ref()
+                    .is_none_or(|b| b.vendor.is_none() && v.vendor.is_some())
+                {
                     best = Some(v);
                 }
             }
@@ -102,14 +105,35 @@ pub fn default_value(option: &str, v: &OpenSshVersion) -> Option<Vec<String>> {
     let one = |s: &str| Some(vec![s.to_string()]);
     match option {
         "permitrootlogin" => one("prohibit-password"),
-        "passwordauthentication" | "kbdinteractiveauthentication" | "pubkeyauthentication"
-        | "allowagentforwarding" | "ignorerhosts" | "x11uselocalhost" | "permittty"
-        | "permituserrc" | "strictmodes" | "tcpkeepalive" | "printmotd" | "printlastlog"
-        | "allowstreamlocalforwarding" | "allowtcpforwarding" | "compression" => one("yes"),
-        "usepam" | "x11forwarding" | "disableforwarding" | "gssapiauthentication"
-        | "hostbasedauthentication" | "permitemptypasswords" | "permituserenvironment"
-        | "kerberosauthentication" | "ignoreuserknownhosts" | "gatewayports" | "usedns"
-        | "permittunnel" | "exposeauthinfo" | "streamlocalbindunlink" => one("no"),
+        "passwordauthentication"
+        | "kbdinteractiveauthentication"
+        | "pubkeyauthentication"
+        | "allowagentforwarding"
+        | "ignorerhosts"
+        | "x11uselocalhost"
+        | "permittty"
+        | "permituserrc"
+        | "strictmodes"
+        | "tcpkeepalive"
+        | "printmotd"
+        | "printlastlog"
+        | "allowstreamlocalforwarding"
+        | "allowtcpforwarding"
+        | "compression" => one("yes"),
+        "usepam"
+        | "x11forwarding"
+        | "disableforwarding"
+        | "gssapiauthentication"
+        | "hostbasedauthentication"
+        | "permitemptypasswords"
+        | "permituserenvironment"
+        | "kerberosauthentication"
+        | "ignoreuserknownhosts"
+        | "gatewayports"
+        | "usedns"
+        | "permittunnel"
+        | "exposeauthinfo"
+        | "streamlocalbindunlink" => one("no"),
         "logingracetime" => one("120"),
         "loglevel" => one("INFO"),
         "syslogfacility" => one("AUTH"),

@@ -109,13 +109,7 @@ fn apply(options: &mut Options, d: &Directive, config: &SshdConfig) {
             [n] => vec![n.clone(), rate.unwrap_or_default(), n.clone()],
             _ => return,
         };
-        options.insert(
-            option,
-            Setting {
-                values,
-                ..fresh()
-            },
-        );
+        options.insert(option, Setting { values, ..fresh() });
         return;
     }
     match precedence(option) {
@@ -329,9 +323,15 @@ pub fn block_settings(config: &SshdConfig, option: &str) -> Vec<(usize, Setting)
     per_block
         .into_iter()
         .filter_map(|(block, mut options)| {
-            options
-                .remove(option)
-                .map(|s| (block, Setting { block: Some(block), ..s }))
+            options.remove(option).map(|s| {
+                (
+                    block,
+                    Setting {
+                        block: Some(block),
+                        ..s
+                    },
+                )
+            })
         })
         .collect()
 }
@@ -357,7 +357,10 @@ mod tests {
     #[test]
     fn first_value_wins_case_insensitive_and_equals() {
         let e = eval(
-            &[("/etc/ssh/sshd_config", "permitrootlogin=no\nPermitRootLogin yes\n")],
+            &[(
+                "/etc/ssh/sshd_config",
+                "permitrootlogin=no\nPermitRootLogin yes\n",
+            )],
             ConnSpec::default(),
         );
         assert_eq!(e.value("permitrootlogin"), "no");
@@ -371,9 +374,15 @@ mod tests {
     fn drop_ins_included_first_override_the_main_file() {
         let e = eval(
             &[
-                ("/etc/ssh/sshd_config", "Include /etc/ssh/sshd_config.d/*.conf\nMaxAuthTries 6\nPasswordAuthentication yes\n"),
+                (
+                    "/etc/ssh/sshd_config",
+                    "Include /etc/ssh/sshd_config.d/*.conf\nMaxAuthTries 6\nPasswordAuthentication yes\n",
+                ),
                 ("/etc/ssh/sshd_config.d/10-a.conf", "MaxAuthTries 3\n"),
-                ("/etc/ssh/sshd_config.d/20-b.conf", "MaxAuthTries 4\nPasswordAuthentication no\nMatch User zed\nX11Forwarding yes\n"),
+                (
+                    "/etc/ssh/sshd_config.d/20-b.conf",
+                    "MaxAuthTries 4\nPasswordAuthentication no\nMatch User zed\nX11Forwarding yes\n",
+                ),
             ],
             ConnSpec::default(),
         );
@@ -388,7 +397,10 @@ mod tests {
             "/etc/ssh/sshd_config",
             "Match User foo\nX11Forwarding yes\nPermitRootLogin no\n",
         )];
-        assert_eq!(eval(&files, ConnSpec::default()).value("permitrootlogin"), "prohibit-password");
+        assert_eq!(
+            eval(&files, ConnSpec::default()).value("permitrootlogin"),
+            "prohibit-password"
+        );
         assert_eq!(eval(&files, user("foo")).value("permitrootlogin"), "no");
         assert_eq!(eval(&files, user("foo")).value("x11forwarding"), "yes");
     }
@@ -396,7 +408,10 @@ mod tests {
     #[test]
     fn match_all_applies_without_a_connection() {
         let e = eval(
-            &[("/etc/ssh/sshd_config", "PasswordAuthentication yes\nMatch all\nPasswordAuthentication no\n")],
+            &[(
+                "/etc/ssh/sshd_config",
+                "PasswordAuthentication yes\nMatch all\nPasswordAuthentication no\n",
+            )],
             ConnSpec::default(),
         );
         assert_eq!(e.value("passwordauthentication"), "no");
@@ -409,11 +424,15 @@ mod tests {
             "AllowUsers alice\nAllowUsers bob carol\nMatch User dave\nAllowUsers dave\n",
         )];
         assert_eq!(
-            eval(&files, ConnSpec::default()).get("allowusers").map(|s| s.values.clone()),
+            eval(&files, ConnSpec::default())
+                .get("allowusers")
+                .map(|s| s.values.clone()),
             Some(vec!["alice".into(), "bob".into(), "carol".into()])
         );
         assert_eq!(
-            eval(&files, user("dave")).get("allowusers").map(|s| s.values.clone()),
+            eval(&files, user("dave"))
+                .get("allowusers")
+                .map(|s| s.values.clone()),
             Some(vec!["dave".into()])
         );
     }
@@ -421,18 +440,27 @@ mod tests {
     #[test]
     fn last_value_wins_for_maxstartups() {
         let e = eval(
-            &[("/etc/ssh/sshd_config", "MaxStartups 10:30:60\nMaxStartups 5:20:30\n")],
+            &[(
+                "/etc/ssh/sshd_config",
+                "MaxStartups 10:30:60\nMaxStartups 5:20:30\n",
+            )],
             ConnSpec::default(),
         );
         assert_eq!(e.value("maxstartups"), "5:20:30");
-        let e = eval(&[("/etc/ssh/sshd_config", "MaxStartups 20\n")], ConnSpec::default());
+        let e = eval(
+            &[("/etc/ssh/sshd_config", "MaxStartups 20\n")],
+            ConnSpec::default(),
+        );
         assert_eq!(e.value("maxstartups"), "20:30:20");
     }
 
     #[test]
     fn algorithm_lists_resolve_against_defaults() {
         let e = eval(
-            &[("/etc/ssh/sshd_config", "Ciphers -chacha20-poly1305@openssh.com,aes128-ctr\nMACs -umac-64*,hmac-sha1*\n")],
+            &[(
+                "/etc/ssh/sshd_config",
+                "Ciphers -chacha20-poly1305@openssh.com,aes128-ctr\nMACs -umac-64*,hmac-sha1*\n",
+            )],
             ConnSpec::default(),
         );
         assert_eq!(
@@ -443,31 +471,59 @@ mod tests {
             e.value("macs"),
             "umac-128-etm@openssh.com,hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com,umac-128@openssh.com,hmac-sha2-256,hmac-sha2-512"
         );
-        let e = eval(&[("/etc/ssh/sshd_config", "Ciphers +aes128-cbc\n")], ConnSpec::default());
+        let e = eval(
+            &[("/etc/ssh/sshd_config", "Ciphers +aes128-cbc\n")],
+            ConnSpec::default(),
+        );
         assert!(e.value("ciphers").ends_with(",aes128-cbc"));
-        let e = eval(&[("/etc/ssh/sshd_config", "Ciphers ^aes256-ctr\n")], ConnSpec::default());
+        let e = eval(
+            &[("/etc/ssh/sshd_config", "Ciphers ^aes256-ctr\n")],
+            ConnSpec::default(),
+        );
         assert!(e.value("ciphers").starts_with("aes256-ctr,chacha20"));
     }
 
     #[test]
     fn include_inside_match_is_conditional() {
         let files = [
-            ("/etc/ssh/sshd_config", "Match User alice\nInclude inc2/*.conf\n"),
+            (
+                "/etc/ssh/sshd_config",
+                "Match User alice\nInclude inc2/*.conf\n",
+            ),
             ("/etc/ssh/inc2/a.conf", "PermitEmptyPasswords yes\n"),
         ];
-        assert_eq!(eval(&files, ConnSpec::default()).value("permitemptypasswords"), "no");
-        assert_eq!(eval(&files, user("alice")).value("permitemptypasswords"), "yes");
+        assert_eq!(
+            eval(&files, ConnSpec::default()).value("permitemptypasswords"),
+            "no"
+        );
+        assert_eq!(
+            eval(&files, user("alice")).value("permitemptypasswords"),
+            "yes"
+        );
     }
 
     #[test]
     fn fatal_problems_are_collected() {
-        let config = load_mem(&[
-            ("/etc/ssh/sshd_config", "PermitRootLogin bogus\nUnknownThing yes\nMatch User x\nPort 22\nInclude /etc/ssh/sshd_config\n"),
-        ]);
+        let config = load_mem(&[(
+            "/etc/ssh/sshd_config",
+            "PermitRootLogin bogus\nUnknownThing yes\nMatch User x\nPort 22\nInclude /etc/ssh/sshd_config\n",
+        )]);
         let messages: Vec<String> = config.fatal.iter().map(|p| p.to_string()).collect();
-        assert!(messages[0].contains("unsupported option \"bogus\""), "{messages:?}");
-        assert!(messages[1].contains("Bad configuration option: UnknownThing"), "{messages:?}");
-        assert!(messages[2].contains("not allowed within a Match block"), "{messages:?}");
-        assert!(messages.iter().any(|m| m.contains("Too many recursive")), "{messages:?}");
+        assert!(
+            messages[0].contains("unsupported option \"bogus\""),
+            "{messages:?}"
+        );
+        assert!(
+            messages[1].contains("Bad configuration option: UnknownThing"),
+            "{messages:?}"
+        );
+        assert!(
+            messages[2].contains("not allowed within a Match block"),
+            "{messages:?}"
+        );
+        assert!(
+            messages.iter().any(|m| m.contains("Too many recursive")),
+            "{messages:?}"
+        );
     }
 }

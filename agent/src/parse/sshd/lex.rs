@@ -49,8 +49,12 @@ pub fn strdelim(s: &str) -> Option<(String, &str)> {
     Some((token, rest))
 }
 
+/// An unterminated quote in an argument list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnterminatedQuote;
+
 /// Splits arguments as `argv_split(…, terminate_on_comment = 1)`.
-pub fn argv_split(s: &str) -> Result<Vec<String>, ()> {
+pub fn argv_split(s: &str) -> Result<Vec<String>, UnterminatedQuote> {
     let chars: Vec<char> = s.chars().collect();
     let mut args = Vec::new();
     let mut i = 0;
@@ -91,7 +95,7 @@ pub fn argv_split(s: &str) -> Result<Vec<String>, ()> {
             i += 1;
         }
         if quote.is_some() {
-            return Err(());
+            return Err(UnterminatedQuote);
         }
         args.push(arg);
     }
@@ -115,7 +119,8 @@ pub fn lex_line(line: &str) -> Result<Option<LexedLine>, LexError> {
     if rest.is_empty() {
         return Err(LexError::NoArgument(keyword));
     }
-    let args = argv_split(rest).map_err(|()| LexError::InvalidQuotes(keyword.clone()))?;
+    let args =
+        argv_split(rest).map_err(|UnterminatedQuote| LexError::InvalidQuotes(keyword.clone()))?;
     Ok(Some(LexedLine {
         keyword,
         args,
@@ -150,7 +155,10 @@ mod tests {
         assert_eq!(lex("Banner \"\"").1, [""]);
         assert_eq!(lex_line("# comment"), Ok(None));
         assert_eq!(lex_line("   "), Ok(None));
-        assert!(matches!(lex_line("Banner \"abc"), Err(LexError::InvalidQuotes(_))));
+        assert!(matches!(
+            lex_line("Banner \"abc"),
+            Err(LexError::InvalidQuotes(_))
+        ));
         assert!(matches!(lex_line("Banner"), Err(LexError::NoArgument(_))));
     }
 }

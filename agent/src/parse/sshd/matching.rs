@@ -1,9 +1,9 @@
 //! `Match` criteria: parsing (`match_cfg_line` syntax) and evaluation against a connection
 //! (`match_pattern_list`, `addr_match_list`, group membership from the host's files).
 
+use super::SshdConfig;
 use super::eval::ConnSpec;
 use super::lex::strdelim;
-use super::SshdConfig;
 use crate::host::UserDb;
 use std::net::IpAddr;
 
@@ -127,7 +127,9 @@ fn parse_cidr(entry: &str) -> Result<Option<(IpAddr, u8)>, String> {
         },
     };
     if masked(ip, len) != ip {
-        return Err(format!("inconsistent mask length for match network '{entry}'"));
+        return Err(format!(
+            "inconsistent mask length for match network '{entry}'"
+        ));
     }
     Ok(Some((ip, len)))
 }
@@ -136,12 +138,20 @@ fn masked(ip: IpAddr, len: u8) -> IpAddr {
     match ip {
         IpAddr::V4(v4) => {
             let bits = u32::from(v4);
-            let mask = if len == 0 { 0 } else { u32::MAX << (32 - u32::from(len)) };
+            let mask = if len == 0 {
+                0
+            } else {
+                u32::MAX << (32 - u32::from(len))
+            };
             IpAddr::V4((bits & mask).into())
         }
         IpAddr::V6(v6) => {
             let bits = u128::from(v6);
-            let mask = if len == 0 { 0 } else { u128::MAX << (128 - u32::from(len)) };
+            let mask = if len == 0 {
+                0
+            } else {
+                u128::MAX << (128 - u32::from(len))
+            };
             IpAddr::V6((bits & mask).into())
         }
     }
@@ -168,9 +178,9 @@ pub fn addr_match_list(addr: &str, list: &str) -> i32 {
             None => (false, entry),
         };
         let found = match parse_cidr(entry) {
-            Ok(Some((net, len))) => ip.is_some_and(|ip| {
-                ip.is_ipv4() == net.is_ipv4() && masked(ip, len) == net
-            }),
+            Ok(Some((net, len))) => {
+                ip.is_some_and(|ip| ip.is_ipv4() == net.is_ipv4() && masked(ip, len) == net)
+            }
             Ok(None) => match_pattern(addr, entry),
             Err(_) => false,
         };

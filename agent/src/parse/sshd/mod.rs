@@ -38,11 +38,20 @@ pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
 /// Where a directive or value came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Place {
-    File { path: String, line: u32 },
+    File {
+        path: String,
+        line: u32,
+    },
     /// An `-o` option (or `-p`) on the running sshd's command line.
-    CommandLine { option: String, pid: Option<u32> },
+    CommandLine {
+        option: String,
+        pid: Option<u32>,
+    },
     /// The compiled default of the OpenSSH version in use.
-    Default { version: String, known: bool },
+    Default {
+        version: String,
+        known: bool,
+    },
 }
 
 impl fmt::Display for Place {
@@ -51,7 +60,7 @@ impl fmt::Display for Place {
             Place::File { path, line } => write!(f, "{path}:{line}"),
             Place::CommandLine { option, .. } => write!(f, "sshd command line {option}"),
             Place::Default { version, known } => {
-                write!(f, "default of {version}")?;
+                write!(f, "compiled default of {version}")?;
                 if !known {
                     f.write_str(" (installed version unknown)")?;
                 }
@@ -226,14 +235,20 @@ impl Loader<'_> {
                 let Some(keyword) = keywords::lookup(&line.keyword) else {
                     self.fatal(
                         place,
-                        format!("command-line line 0: Bad configuration option: {}", line.keyword),
+                        format!(
+                            "command-line line 0: Bad configuration option: {}",
+                            line.keyword
+                        ),
                     );
                     return;
                 };
                 if keyword.option == "include" || keyword.option == "match" {
                     self.fatal(
                         place,
-                        format!("{} directive not supported as a command-line option", line.keyword),
+                        format!(
+                            "{} directive not supported as a command-line option",
+                            line.keyword
+                        ),
                     );
                     return;
                 }
@@ -439,7 +454,12 @@ impl SshdConfig {
 
     /// Whether a block, and every block it was included from, matches the connection
     /// (`None`: sshd's startup pass, where only `Match All` matches).
-    pub fn chain_matches(&self, block: usize, conn: Option<&ConnSpec>, users: &crate::host::UserDb) -> bool {
+    pub fn chain_matches(
+        &self,
+        block: usize,
+        conn: Option<&ConnSpec>,
+        users: &crate::host::UserDb,
+    ) -> bool {
         matching::chain_matches(self, Some(block), conn, users)
     }
 }

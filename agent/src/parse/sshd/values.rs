@@ -73,7 +73,7 @@ pub fn parse_time(arg: &str) -> Option<i64> {
             return None;
         }
         let secs: i64 = arg[start..i].parse().ok()?;
-        if secs < 0 || secs >= INT_MAX {
+        if !(0..INT_MAX).contains(&secs) {
             return None;
         }
         let multiplier = match bytes.get(i) {
@@ -139,9 +139,15 @@ pub fn validate(
 ) -> Result<Vec<String>, String> {
     let single = |value: String| Ok(vec![value]);
     match keyword.option {
-        "passwordauthentication" | "kbdinteractiveauthentication" | "usepam"
-        | "x11forwarding" | "allowagentforwarding" | "disableforwarding"
-        | "gssapiauthentication" | "hostbasedauthentication" | "permitemptypasswords"
+        "passwordauthentication"
+        | "kbdinteractiveauthentication"
+        | "usepam"
+        | "x11forwarding"
+        | "allowagentforwarding"
+        | "disableforwarding"
+        | "gssapiauthentication"
+        | "hostbasedauthentication"
+        | "permitemptypasswords"
         | "pubkeyauthentication" => single(multistate(spelled, one_arg(spelled, args)?, FLAG)?),
         "ignorerhosts" => single(multistate(
             spelled,
