@@ -121,12 +121,24 @@ pub fn read_listeners(
     warnings: &mut Vec<String>,
 ) -> Vec<Listener> {
     let mut all = Vec::new();
-    for (file, protocol, v6) in [
+    let live = host.live_listeners();
+    if let Some(sockets) = &live {
+        all.extend(sockets.iter().map(|(protocol, s)| Listener {
+            protocol,
+            address: s.address,
+            port: s.port,
+            inode: s.inode,
+            owners: Vec::new(),
+        }));
+    }
+    const TABLES: &[(&str, &str, bool)] = &[
         ("tcp", "tcp", false),
         ("tcp6", "tcp", true),
         ("udp", "udp", false),
         ("udp6", "udp", true),
-    ] {
+    ];
+    let tables = if live.is_some() { &[][..] } else { TABLES };
+    for &(file, protocol, v6) in tables {
         let data = host
             .proc_read(&format!("1/net/{file}"), NET_TABLE_CAP)
             .or_else(|_| host.proc_read(&format!("net/{file}"), NET_TABLE_CAP));

@@ -31,6 +31,8 @@ pub struct Process {
     pub namespaces: BTreeMap<String, String>,
     /// Inodes of the sockets the process holds open.
     pub socket_inodes: Vec<u64>,
+    /// A kernel thread: no program, no files, no namespaces of its own worth reading.
+    pub kernel_thread: bool,
 }
 
 impl Process {
@@ -69,6 +71,7 @@ fn parse_status(text: &str, p: &mut Process) {
             "CapBnd" => p.cap_bounding = hex(value),
             "NoNewPrivs" => p.no_new_privs = Some(value == "1"),
             "Seccomp" => p.seccomp = value.parse().ok(),
+            "Kthread" => p.kernel_thread = value == "1",
             _ => {}
         }
     }
@@ -82,6 +85,14 @@ pub fn read_process(host: &Host, pid: u32) -> Option<Process> {
         ..Process::default()
     };
     parse_status(&String::from_utf8_lossy(&status), &mut p);
+    // Older kernels have no `Kthread:` line; kthreadd (pid 2) is the parent of every kernel
+    // thread.
+    if pid == 2 || p.ppid == 2 {
+        p.kernel_thread = true;
+    }
+    if p.kernel_thread {
+        return Some(p);
+    }
     if let Ok(cmdline) = host.proc_read(&format!("{pid}/cmdline"), PROC_CAP) {
         p.argv = cmdline
             .split(|&b| b == 0)
@@ -97,19 +108,28 @@ pub fn read_process(host: &Host, pid: u32) -> Option<Process> {
             .collect();
     }
     for ns in ["net", "pid", "ipc", "user", "mnt", "uts"] {
-        if let Ok(link) = host.proc_readlink(&format!("{pid}/ns/{ns}")) {
-            p.namespaces.insert(ns.to_string(), link);
+        match host.proc_readlink(&format!("{pid}/ns/{ns}")) {
+            Ok(link) => {
+                p.namespaces.insert(ns.to_string(), link);
+            }
+            Err(crate::host::FileError::PermissionDenied(_)) => break,
+            Err(_) => {}
         }
     }
     // An unreadable fd directory (another user's process without privilege) only means the
     // process cannot be named as a socket's owner.
     if let Ok(fds) = host.proc_list(&format!("{pid}/fd")) {
         for fd in fds {
-            if let Ok(target) = host.proc_readlink(&format!("{pid}/fd/{fd}"))
-                && let Some(inode) = target
-                    .strip_prefix("socket:[")
-                    .and_then(|s| s.strip_suffix(']'))
-                    .and_then(|s| s.parse().ok())
+            let target = match host.proc_readlink(&format!("{pid}/fd/{fd}")) {
+                Ok(target) => target,
+                // Denied for one fd means denied for all of them (ptrace access mode).
+                Err(crate::host::FileError::PermissionDenied(_)) => break,
+                Err(_) => continue,
+            };
+            if let Some(inode) = target
+                .strip_prefix("socket:[")
+                .and_then(|s| s.strip_suffix(']'))
+                .and_then(|s| s.parse().ok())
             {
                 p.socket_inodes.push(inode);
             }

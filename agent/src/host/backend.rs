@@ -165,7 +165,11 @@ impl Backend {
         match self {
             Backend::Dir(base) => {
                 let file = fs::File::open(Self::dir_path(base, path)).map_err(RawReadError::Io)?;
-                let mut data = Vec::new();
+                // Size the buffer up front so a file is read in one or two syscalls (proc
+                // files report size 0: a page covers almost all of them).
+                let hint = file.metadata().map_or(0, |m| m.len());
+                let initial = if hint == 0 { 4096 } else { hint.min(cap) + 1 };
+                let mut data = Vec::with_capacity(usize::try_from(initial).unwrap_or(4096));
                 file.take(cap + 1)
                     .read_to_end(&mut data)
                     .map_err(RawReadError::Io)?;

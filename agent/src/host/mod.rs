@@ -13,11 +13,13 @@ mod backend;
 mod pattern;
 mod resolve;
 pub mod snapshot;
+mod sock_diag;
 mod tarball;
 mod users;
 
 pub use backend::{EntryKind, RawMeta};
 pub use pattern::{fnmatch, has_glob_meta};
+pub use sock_diag::DiagSocket;
 pub use tarball::{TarError, is_tar_path};
 pub use users::UserDb;
 
@@ -395,6 +397,37 @@ impl Host {
             t.proc_links.insert(rel.to_string());
         });
         Ok(target)
+    }
+
+    /// Listening sockets through netlink `sock_diag`, when that sees exactly what
+    /// `/proc/1/net/*` would: the root is the live `/`, the proc tree is the live `/proc`,
+    /// nodecheck shares pid 1's network namespace, and no snapshot is being recorded (a
+    /// snapshot must hold the proc tables). `None` means: read the tables.
+    pub fn live_listeners(&self) -> Option<Vec<(&'static str, DiagSocket)>> {
+        use std::os::unix::fs::MetadataExt;
+        if self.touched.is_some() {
+            return None;
+        }
+        let (Backend::Dir(root), Backend::Dir(proc)) = (&self.root, &self.proc) else {
+            return None;
+        };
+        if root != Path::new("/") || proc != Path::new("/proc") {
+            return None;
+        }
+        // Each network namespace has its own proc entry for net/tcp: equal inodes mean one
+        // namespace.
+        let inode = |p: &str| std::fs::metadata(p).map(|m| m.ino()).ok();
+        let host = inode("/proc/1/net/tcp")?;
+        if Some(host) != inode("/proc/self/net/tcp") {
+            return None;
+        }
+        match sock_diag::listening() {
+            Ok(sockets) => Some(sockets),
+            Err(e) => {
+                tracing::debug!("{e}; reading /proc/1/net instead");
+                None
+            }
+        }
     }
 
     /// Names in a directory of the proc tree.

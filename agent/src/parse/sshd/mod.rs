@@ -464,42 +464,43 @@ impl SshdConfig {
     }
 }
 
+/// An in-memory configuration tree (path → text), for tests, fuzzing and benchmarks.
+#[derive(Debug, Default, Clone)]
+pub struct MemorySource(pub std::collections::BTreeMap<String, String>);
+
+impl MemorySource {
+    pub fn new(files: &[(&str, &str)]) -> MemorySource {
+        MemorySource(
+            files
+                .iter()
+                .map(|(p, t)| (p.to_string(), t.to_string()))
+                .collect(),
+        )
+    }
+}
+
+impl ConfigSource for MemorySource {
+    fn read_config(&self, path: &str) -> Result<String, FileError> {
+        self.0
+            .get(path)
+            .cloned()
+            .ok_or_else(|| FileError::NotFound(path.to_string()))
+    }
+
+    fn glob(&self, pattern: &str) -> Vec<String> {
+        self.0
+            .keys()
+            .filter(|p| crate::host::fnmatch(pattern, p))
+            .cloned()
+            .collect()
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod testing {
     use super::*;
-    use std::collections::BTreeMap;
 
-    /// An in-memory configuration tree.
-    #[derive(Debug, Default)]
-    pub struct MemSource(pub BTreeMap<String, String>);
-
-    impl MemSource {
-        pub fn new(files: &[(&str, &str)]) -> MemSource {
-            MemSource(
-                files
-                    .iter()
-                    .map(|(p, t)| (p.to_string(), t.to_string()))
-                    .collect(),
-            )
-        }
-    }
-
-    impl ConfigSource for MemSource {
-        fn read_config(&self, path: &str) -> Result<String, FileError> {
-            self.0
-                .get(path)
-                .cloned()
-                .ok_or_else(|| FileError::NotFound(path.to_string()))
-        }
-
-        fn glob(&self, pattern: &str) -> Vec<String> {
-            self.0
-                .keys()
-                .filter(|p| crate::host::fnmatch(pattern, p))
-                .cloned()
-                .collect()
-        }
-    }
+    pub use super::MemorySource as MemSource;
 
     pub fn debian_9_2() -> OpenSshVersion {
         OpenSshVersion::parse("OpenSSH_9.2p1 Debian-2+deb12u6").expect("version")
@@ -513,5 +514,47 @@ pub(crate) mod testing {
             Some(debian_9_2()),
         )
         .expect("main file exists")
+    }
+
+    /// Arbitrary bytes never make the parser panic or hang (a stable-toolchain companion of
+    /// the cargo-fuzz target in fuzz/).
+    #[test]
+    fn random_input_never_panics() {
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let alphabet: &[u8] = b"PermitRootLogin Match User All Include = \"'#\n\t\\*?,!/:0123456789yesnoCiphers+-^aes128-ctr";
+        let users = crate::host::UserDb::default();
+        for _ in 0..2000 {
+            let len = (next() % 200) as usize;
+            let text: String = (0..len)
+                .map(|_| {
+                    let r = next();
+                    if r % 10 == 0 {
+                        char::from((r >> 8) as u8)
+                    } else {
+                        char::from(alphabet[(r >> 8) as usize % alphabet.len()])
+                    }
+                })
+                .collect();
+            let config = load(
+                &MemSource::new(&[("/etc/ssh/sshd_config", &text)]),
+                "/etc/ssh/sshd_config",
+                &CommandLine::default(),
+                Some(debian_9_2()),
+            )
+            .expect("main file exists");
+            let conn = ConnSpec {
+                user: Some("alice".into()),
+                addr: Some("10.1.2.3".into()),
+                ..ConnSpec::default()
+            };
+            let _ = config.evaluate(&conn, &users);
+            let _ = config.block_settings("permitrootlogin");
+        }
     }
 }

@@ -1,0 +1,61 @@
+//! Criterion benchmarks of a scan: the sshd area and a full scan of the machine running the
+//! benchmark (read through the same host layer as `nodecheck`), and the sshd model alone on
+//! Debian 12's stock configuration held in memory.
+//!
+//! `cd bench && cargo bench`. `scripts/bench-sshd.sh` times the binary next to `sshd -T`.
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use nodecheck::host::{Host, UserDb};
+use nodecheck::parse::sshd::{self, CommandLine, ConnSpec, MemorySource, OpenSshVersion};
+use nodecheck::scan::{ScanOptions, scan};
+use std::hint::black_box;
+use std::path::Path;
+
+const DEBIAN_STOCK: &str = "Include /etc/ssh/sshd_config.d/*.conf\nKbdInteractiveAuthentication no\nUsePAM yes\nX11Forwarding yes\nPrintMotd no\nAcceptEnv LANG LC_*\nSubsystem sftp /usr/lib/openssh/sftp-server\n";
+
+fn benches(c: &mut Criterion) {
+    let profile = nodecheck::profile::load("default").expect("default profile");
+    let options = |only: &[&str]| ScanOptions {
+        node_name: "bench".into(),
+        cluster: "bench".into(),
+        only: only.iter().map(|s| s.to_string()).collect(),
+        ..ScanOptions::default()
+    };
+    let sshd_only = options(&["sshd"]);
+    let everything = options(&[]);
+    c.bench_function("scan this machine, --only sshd", |b| {
+        b.iter(|| {
+            let host = Host::open(Path::new("/"), None).expect("open /");
+            let facts = nodecheck::facts::gather(&host);
+            black_box(scan(&facts, &profile, &sshd_only, nodecheck::time::now()))
+        })
+    });
+    c.bench_function("full scan of this machine", |b| {
+        b.iter(|| {
+            let host = Host::open(Path::new("/"), None).expect("open /");
+            let facts = nodecheck::facts::gather(&host);
+            black_box(scan(&facts, &profile, &everything, nodecheck::time::now()))
+        })
+    });
+    let source = MemorySource::new(&[
+        ("/etc/ssh/sshd_config", DEBIAN_STOCK),
+        ("/etc/ssh/sshd_config.d/50-cloud-init.conf", "PasswordAuthentication no\n"),
+    ]);
+    let version = OpenSshVersion::parse("OpenSSH_9.2p1 Debian-2+deb12u6");
+    let users = UserDb::default();
+    c.bench_function("sshd model: load and evaluate Debian 12 stock config", |b| {
+        b.iter(|| {
+            let config = sshd::load(
+                &source,
+                "/etc/ssh/sshd_config",
+                &CommandLine::default(),
+                version.clone(),
+            )
+            .expect("load");
+            black_box(config.evaluate(&ConnSpec::default(), &users))
+        })
+    });
+}
+
+criterion_group!(scan_benches, benches);
+criterion_main!(scan_benches);
