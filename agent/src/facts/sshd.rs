@@ -129,13 +129,42 @@ fn detect_version(host: &Host, process: Option<&Process>) -> (Option<OpenSshVers
             return (Some(v), format!("version string in {path}"));
         }
     }
+    if let Ok(status) = host.read_text(DPKG_STATUS, BINARY_CAP)
+        && let Some(v) = version_from_dpkg(&status)
+    {
+        return (Some(v), format!("openssh-server in {DPKG_STATUS}"));
+    }
     (
         None,
         format!(
-            "no OpenSSH version string found in {}; newest known defaults used",
+            "no OpenSSH version string found in {} or {DPKG_STATUS}; newest known defaults used",
             candidates.join(", ")
         ),
     )
+}
+
+const DPKG_STATUS: &str = "/var/lib/dpkg/status";
+
+/// The installed openssh-server's version from dpkg's database (`Version: 1:9.2p1-2+deb12u6`).
+pub fn version_from_dpkg(status: &str) -> Option<OpenSshVersion> {
+    let stanza = status
+        .split("\n\n")
+        .find(|s| s.lines().any(|l| l == "Package: openssh-server"))?;
+    if !stanza
+        .lines()
+        .any(|l| l.starts_with("Status:") && l.ends_with(" installed"))
+    {
+        return None;
+    }
+    let version = stanza.lines().find_map(|l| l.strip_prefix("Version: "))?;
+    let version = version.split_once(':').map_or(version, |(_, v)| v);
+    let (upstream, revision) = version.split_once('-').unwrap_or((version, ""));
+    let vendor = if revision.is_empty() {
+        String::new()
+    } else {
+        format!(" Debian-{revision}")
+    };
+    OpenSshVersion::parse(&format!("OpenSSH_{upstream}{vendor}"))
 }
 
 /// Gathers the sshd facts.
@@ -251,6 +280,17 @@ mod tests {
             sshd_arguments(&p),
             ["/usr/sbin/sshd", "-D", "-o", "MaxAuthTries=3"]
         );
+    }
+
+    #[test]
+    fn version_from_the_package_database() {
+        let status = "Package: openssh-client\nStatus: install ok installed\nVersion: 1:9.2p1-2+deb12u6\n\nPackage: openssh-server\nStatus: install ok installed\nVersion: 1:9.2p1-2+deb12u6\n\n";
+        let v = version_from_dpkg(status).expect("found");
+        assert_eq!((v.major, v.minor, v.portable), (9, 2, 1));
+        assert_eq!(v.vendor.as_deref(), Some("Debian-2+deb12u6"));
+        let removed =
+            "Package: openssh-server\nStatus: deinstall ok config-files\nVersion: 1:9.2p1-2\n";
+        assert!(version_from_dpkg(removed).is_none());
     }
 
     #[test]

@@ -153,3 +153,44 @@ pub(crate) mod fixture {
         }
     }
 }
+
+#[cfg(test)]
+mod snapshot_tests {
+    //! The json and sarif renderings of the fixture report, compared with committed files.
+    //! `NODECHECK_BLESS=1 cargo test` rewrites them after an intended change.
+
+    use super::*;
+    use std::path::PathBuf;
+
+    fn check(name: &str, rendered: &str) {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../tests/snapshots")
+            .join(name);
+        if std::env::var_os("NODECHECK_BLESS").is_some() {
+            std::fs::create_dir_all(path.parent().expect("dir")).expect("mkdir");
+            std::fs::write(&path, rendered).expect("bless");
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert_eq!(
+            committed, rendered,
+            "{name} changed; review and run NODECHECK_BLESS=1 cargo test to accept"
+        );
+    }
+
+    #[test]
+    fn json_and_sarif_snapshots() {
+        let report = fixture::report();
+        check(
+            "report.json",
+            &render(&report, Format::Json, TextOptions::default()),
+        );
+        check(
+            "report.sarif",
+            &render(&report, Format::Sarif, TextOptions::default()),
+        );
+        // The JSON is the report itself: it reads back unchanged.
+        let json = render(&report, Format::Json, TextOptions::default());
+        let back: Report = serde_json::from_str(&json).expect("parses");
+        assert_eq!(back, report);
+    }
+}
