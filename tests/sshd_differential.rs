@@ -10,46 +10,14 @@
 //! `NODECHECK_DIFF_SEED` replays one generated run; `NODECHECK_DIFF_CASES` changes its size.
 
 use nodecheck::host::{Host, UserDb};
-use nodecheck::parse::sshd::{self, CommandLine, ConnSpec, OpenSshVersion, SshdConfig};
+use nodecheck::parse::sshd::{
+    self, CommandLine, ConnSpec, JUDGED_OPTIONS as JUDGED, OpenSshVersion, SshdConfig,
+};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const SSHD: &str = "/usr/sbin/sshd";
-
-/// Keywords the checks judge, as `sshd -T` names them.
-const JUDGED: &[&str] = &[
-    "permitrootlogin",
-    "passwordauthentication",
-    "kbdinteractiveauthentication",
-    "pubkeyauthentication",
-    "usepam",
-    "x11forwarding",
-    "allowtcpforwarding",
-    "allowagentforwarding",
-    "disableforwarding",
-    "gssapiauthentication",
-    "hostbasedauthentication",
-    "ignorerhosts",
-    "permitemptypasswords",
-    "permituserenvironment",
-    "logingracetime",
-    "loglevel",
-    "maxauthtries",
-    "maxsessions",
-    "maxstartups",
-    "clientaliveinterval",
-    "clientalivecountmax",
-    "banner",
-    "ciphers",
-    "macs",
-    "kexalgorithms",
-    "allowusers",
-    "denyusers",
-    "allowgroups",
-    "denygroups",
-    "hostkey",
-];
 
 fn require_tools() -> bool {
     std::env::var("NODECHECK_REQUIRE_TOOLS").is_ok_and(|v| v == "1")

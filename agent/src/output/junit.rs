@@ -80,19 +80,15 @@ pub fn render(report: &Report) -> String {
                     xml_escape(&f.message)
                 );
             }
-            Status::Fail => {
+            Status::Fail | Status::Error => {
+                let tag = if f.status == Status::Fail {
+                    "failure"
+                } else {
+                    "error"
+                };
                 let _ = writeln!(
                     out,
-                    ">\n      <failure message=\"{}\" type=\"{}\">{}</failure>\n    </testcase>",
-                    xml_escape(&f.message),
-                    f.severity,
-                    details()
-                );
-            }
-            Status::Error => {
-                let _ = writeln!(
-                    out,
-                    ">\n      <error message=\"{}\" type=\"{}\">{}</error>\n    </testcase>",
+                    ">\n      <{tag} message=\"{}\" type=\"{}\">{}</{tag}>\n    </testcase>",
                     xml_escape(&f.message),
                     f.severity,
                     details()

@@ -137,28 +137,16 @@ pub fn render(report: &Report, options: TextOptions) -> String {
         detailed(&mut out, &paint, f);
         let _ = writeln!(out);
     }
-    for f in report
-        .findings
-        .iter()
-        .filter(|f| f.status == Status::Pass && f.waiver.is_none())
-    {
-        if options.verbose {
-            let _ = writeln!(
-                out,
-                "{} {} {}  {}",
-                paint.status(f.status),
-                severity_label(f.severity),
-                f.id,
-                paint.dim(&f.message)
-            );
-        }
-    }
-    for f in report
-        .findings
-        .iter()
-        .filter(|f| f.status == Status::NotApplicable)
-    {
-        if options.verbose {
+    if options.verbose {
+        let quiet = [Status::Pass, Status::NotApplicable]
+            .into_iter()
+            .flat_map(|status| {
+                report
+                    .findings
+                    .iter()
+                    .filter(move |f| f.status == status && f.waiver.is_none())
+            });
+        for f in quiet {
             let _ = writeln!(
                 out,
                 "{} {} {}  {}",

@@ -19,15 +19,13 @@ pub const CHECK: Check = Check {
 };
 
 fn run(ctx: &Ctx<'_>) -> Verdict {
-    let sshd = match super::loaded(ctx) {
-        Ok(s) => s,
-        Err(v) => return v,
-    };
-    super::judge_files(
-        &sshd.config_files,
-        "sshd configuration files",
-        &super::strict_file_rule(0o600),
-    )
+    super::with_loaded(ctx, |sshd| {
+        super::judge_files(
+            &sshd.config_files,
+            "sshd configuration files",
+            &super::strict_file_rule(0o600),
+        )
+    })
 }
 
 #[cfg(test)]

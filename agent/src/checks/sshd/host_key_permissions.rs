@@ -34,11 +34,9 @@ fn rule(f: &FileFact) -> (bool, String) {
 }
 
 fn run(ctx: &Ctx<'_>) -> Verdict {
-    let sshd = match super::loaded(ctx) {
-        Ok(s) => s,
-        Err(v) => return v,
-    };
-    super::judge_files(&sshd.host_keys, "private host keys", &rule)
+    super::with_loaded(ctx, |sshd| {
+        super::judge_files(&sshd.host_keys, "private host keys", &rule)
+    })
 }
 
 #[cfg(test)]

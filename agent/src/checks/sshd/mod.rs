@@ -92,6 +92,16 @@ pub fn accepted<'a>(ctx: &Ctx<'a>) -> Result<&'a LoadedSshd, Verdict> {
     Ok(sshd)
 }
 
+/// Runs `judge` on the loaded configuration, or returns the verdict that there is none.
+pub fn with_loaded(ctx: &Ctx<'_>, judge: impl FnOnce(&LoadedSshd) -> Verdict) -> Verdict {
+    loaded(ctx).map_or_else(|verdict| verdict, judge)
+}
+
+/// Runs `judge` on a configuration sshd would accept, or returns the verdict why not.
+pub fn with_accepted(ctx: &Ctx<'_>, judge: impl FnOnce(&LoadedSshd) -> Verdict) -> Verdict {
+    accepted(ctx).map_or_else(|verdict| verdict, judge)
+}
+
 /// Where a value came from, for the report.
 pub fn place_source(place: &Place) -> Source {
     match place {

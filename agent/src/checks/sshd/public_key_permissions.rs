@@ -19,15 +19,13 @@ pub const CHECK: Check = Check {
 };
 
 fn run(ctx: &Ctx<'_>) -> Verdict {
-    let sshd = match super::loaded(ctx) {
-        Ok(s) => s,
-        Err(v) => return v,
-    };
-    super::judge_files(
-        &sshd.public_keys,
-        "public host keys",
-        &super::strict_file_rule(0o644),
-    )
+    super::with_loaded(ctx, |sshd| {
+        super::judge_files(
+            &sshd.public_keys,
+            "public host keys",
+            &super::strict_file_rule(0o644),
+        )
+    })
 }
 
 #[cfg(test)]

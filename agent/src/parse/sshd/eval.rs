@@ -200,36 +200,10 @@ pub fn assemble_algorithms(configured: &str, defaults: &[&str], supported: &[&st
 
 fn fill_defaults(options: &mut Options, config: &SshdConfig) {
     let version: &OpenSshVersion = &config.version;
-    for option in [
-        "permitrootlogin",
-        "passwordauthentication",
-        "kbdinteractiveauthentication",
-        "pubkeyauthentication",
-        "usepam",
-        "x11forwarding",
-        "allowtcpforwarding",
-        "allowagentforwarding",
-        "disableforwarding",
-        "gssapiauthentication",
-        "hostbasedauthentication",
-        "ignorerhosts",
-        "permitemptypasswords",
-        "permituserenvironment",
-        "logingracetime",
-        "loglevel",
-        "maxauthtries",
-        "maxsessions",
-        "maxstartups",
-        "clientaliveinterval",
-        "clientalivecountmax",
-        "banner",
-        "port",
-        "addressfamily",
-        "hostkey",
-        "ciphers",
-        "macs",
-        "kexalgorithms",
-    ] {
+    for &option in super::JUDGED_OPTIONS
+        .iter()
+        .chain(&["port", "addressfamily"])
+    {
         if options.contains_key(option) {
             continue;
         }

@@ -27,6 +27,41 @@ use crate::host::FileError;
 use keywords::{Keyword, Scope};
 use std::fmt;
 
+/// The options the sshd checks judge, as `sshd -T` names them. Their compiled defaults are
+/// filled in when unset, and the differential test compares each with `sshd -T`.
+pub const JUDGED_OPTIONS: &[&str] = &[
+    "permitrootlogin",
+    "passwordauthentication",
+    "kbdinteractiveauthentication",
+    "pubkeyauthentication",
+    "usepam",
+    "x11forwarding",
+    "allowtcpforwarding",
+    "allowagentforwarding",
+    "disableforwarding",
+    "gssapiauthentication",
+    "hostbasedauthentication",
+    "ignorerhosts",
+    "permitemptypasswords",
+    "permituserenvironment",
+    "logingracetime",
+    "loglevel",
+    "maxauthtries",
+    "maxsessions",
+    "maxstartups",
+    "clientaliveinterval",
+    "clientalivecountmax",
+    "banner",
+    "ciphers",
+    "macs",
+    "kexalgorithms",
+    "allowusers",
+    "denyusers",
+    "allowgroups",
+    "denygroups",
+    "hostkey",
+];
+
 /// Maximum include depth (`SERVCONF_MAX_DEPTH`).
 pub const MAX_INCLUDE_DEPTH: u32 = 16;
 /// Files an sshd configuration may pull in before nodecheck stops reading (a guard against
