@@ -355,6 +355,28 @@ impl Loader<'_> {
                 );
                 continue;
             }
+            // sshd refuses a global-only keyword (deprecated ones too) where it is inactive at
+            // startup: inside `Match All` it applies like a global line.
+            let global_only = keyword.scope == Scope::Global
+                && !(keyword.option == "subsystem" && self.config.version.at_least(9, 5));
+            if global_only
+                && block.is_some()
+                && !matching::chain_matches(
+                    &self.config,
+                    block,
+                    None,
+                    &crate::host::UserDb::default(),
+                )
+            {
+                self.fatal(
+                    place,
+                    format!(
+                        "Directive '{}' is not allowed within a Match block",
+                        line.keyword
+                    ),
+                );
+                continue;
+            }
             match keyword.kind {
                 keywords::Kind::Normal => {}
                 keywords::Kind::Deprecated => {
@@ -390,29 +412,7 @@ impl Loader<'_> {
                     }
                 },
                 "include" => self.include(&line.args, place, depth, block),
-                _ => {
-                    let global_only = keyword.scope == Scope::Global
-                        && !(keyword.option == "subsystem" && self.config.version.at_least(9, 5));
-                    // sshd refuses a global-only keyword only where it is inactive at
-                    // startup: inside `Match All` it applies like a global line.
-                    let active_at_startup = matching::chain_matches(
-                        &self.config,
-                        block,
-                        None,
-                        &crate::host::UserDb::default(),
-                    );
-                    if global_only && !active_at_startup {
-                        self.fatal(
-                            place,
-                            format!(
-                                "Directive '{}' is not allowed within a Match block",
-                                line.keyword
-                            ),
-                        );
-                        continue;
-                    }
-                    self.directive(keyword, &line.keyword, line.args, place, block);
-                }
+                _ => self.directive(keyword, &line.keyword, line.args, place, block),
             }
         }
     }
