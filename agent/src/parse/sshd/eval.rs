@@ -477,6 +477,36 @@ mod tests {
     }
 
     #[test]
+    fn include_depth_limit_is_sixteen_hops_as_in_sshd() {
+        let chain = |hops: usize| -> Vec<(String, String)> {
+            (0..=hops)
+                .map(|i| {
+                    let text = if i < hops {
+                        format!("Include /c{}\n", i + 1)
+                    } else {
+                        "PermitRootLogin no\n".to_string()
+                    };
+                    (format!("/c{i}"), text)
+                })
+                .collect()
+        };
+        for (hops, refused) in [(16, false), (17, true)] {
+            let files = chain(hops);
+            let refs: Vec<(&str, &str)> = files
+                .iter()
+                .map(|(p, t)| (p.as_str(), t.as_str()))
+                .collect();
+            let config = load_mem(&refs);
+            assert_eq!(
+                config.is_refused(),
+                refused,
+                "{hops} hops: {:?}",
+                config.fatal
+            );
+        }
+    }
+
+    #[test]
     fn fatal_problems_are_collected() {
         let config = load_mem(&[(
             "/etc/ssh/sshd_config",
