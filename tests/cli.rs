@@ -384,6 +384,13 @@ fn snapshot_round_trip_gives_the_same_verdicts_without_key_contents() {
         "ssh-ed25519 AAAA",
         0o644,
     );
+    // A binary that mentions the PEM marker (as sshd does) keeps its content: the version
+    // string in it decides the defaults.
+    w(
+        "usr/sbin/sshd",
+        "\u{7f}ELF\0-----BEGIN OPENSSH PRIVATE KEY-----\0OpenSSH_9.2p1 Debian-2+deb12u6\0",
+        0o755,
+    );
     std::fs::create_dir_all(root.join("proc")).expect("proc");
     let snap = dir.join("snap.tar.gz");
     let out = run(&[
@@ -421,6 +428,14 @@ fn snapshot_round_trip_gives_the_same_verdicts_without_key_contents() {
         v
     };
     let (live, live_code) = json_scan(&root, &["--node-name", "x"]);
+    let banner = finding(&live, "sshd.banner").clone();
+    assert!(
+        banner["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("OpenSSH 9.2p1"),
+        "{banner}"
+    );
     let (from_snapshot, snap_code) = json_scan(&snap, &["--node-name", "x"]);
     assert_eq!(live_code, snap_code);
     assert_eq!(strip(live), strip(from_snapshot));

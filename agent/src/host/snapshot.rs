@@ -33,8 +33,10 @@ enum Planned {
     Symlink(RawMeta, String),
 }
 
+/// A text file holding a PEM private key block. Binaries that merely mention the marker
+/// (sshd itself parses keys) hold NUL bytes and are not keys.
 fn looks_like_private_key(data: &[u8]) -> bool {
-    data.windows(11).any(|w| w == b"PRIVATE KEY")
+    !data.contains(&0) && data.windows(16).any(|w| w == b"PRIVATE KEY-----")
 }
 
 /// Plans the entries for one tree (root or proc) from what was touched in it.
