@@ -1,3 +1,5 @@
 //! Parsers: file text in, models out. Nothing here reads the host; callers hand in text.
 
+pub mod flags;
 pub mod sshd;
+pub mod yaml;
