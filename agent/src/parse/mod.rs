@@ -1,5 +1,6 @@
 //! Parsers: file text in, models out. Nothing here reads the host; callers hand in text.
 
 pub mod flags;
+pub mod kubelet;
 pub mod sshd;
 pub mod yaml;
