@@ -5,10 +5,29 @@
 //! any rename a visible diff (IDs are a public interface: profiles, waivers and dashboards
 //! refer to them).
 
-use crate::checks::{Check, sshd};
+use crate::checks::{Check, kubelet, sshd};
 
 /// Every check, sorted by ID.
 pub static CHECKS: &[Check] = &[
+    kubelet::anonymous_auth::CHECK,
+    kubelet::authorization_mode::CHECK,
+    kubelet::ca_file_permissions::CHECK,
+    kubelet::client_ca_file::CHECK,
+    kubelet::config_file_permissions::CHECK,
+    kubelet::event_qps::CHECK,
+    kubelet::hostname_override::CHECK,
+    kubelet::iptables_util_chains::CHECK,
+    kubelet::kubeconfig_permissions::CHECK,
+    kubelet::pod_pids_limit::CHECK,
+    kubelet::protect_kernel_defaults::CHECK,
+    kubelet::read_only_port::CHECK,
+    kubelet::rotate_certificates::CHECK,
+    kubelet::seccomp_default::CHECK,
+    kubelet::server_cert_rotation::CHECK,
+    kubelet::service_file_permissions::CHECK,
+    kubelet::streaming_idle_timeout::CHECK,
+    kubelet::tls_cert::CHECK,
+    kubelet::tls_cipher_suites::CHECK,
     sshd::access_restriction::CHECK,
     sshd::banner::CHECK,
     sshd::ciphers::CHECK,
@@ -59,6 +78,25 @@ mod tests {
     /// The released IDs. Changing this list changes a public interface: never rename or
     /// reuse an ID without a redirect.
     const ID_SNAPSHOT: &str = "\
+kubelet.anonymous-auth
+kubelet.authorization-mode
+kubelet.ca-file-permissions
+kubelet.client-ca-file
+kubelet.config-file-permissions
+kubelet.event-qps
+kubelet.hostname-override
+kubelet.iptables-util-chains
+kubelet.kubeconfig-permissions
+kubelet.pod-pids-limit
+kubelet.protect-kernel-defaults
+kubelet.read-only-port
+kubelet.rotate-certificates
+kubelet.seccomp-default
+kubelet.server-cert-rotation
+kubelet.service-file-permissions
+kubelet.streaming-idle-timeout
+kubelet.tls-cert
+kubelet.tls-cipher-suites
 sshd.access-restriction
 sshd.banner
 sshd.ciphers

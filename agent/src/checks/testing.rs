@@ -17,6 +17,7 @@ pub fn empty_facts() -> Facts {
         sshd: SshdFacts::NotInstalled {
             tried: vec!["/etc/ssh/sshd_config".into()],
         },
+        kubelet: None,
         detected_roles: vec![Role::Host],
         warnings: Vec::new(),
     }
@@ -169,6 +170,86 @@ pub fn assert_sshd_na_and_error(check: &Check) {
     );
     assert!(
         refused.message.contains("NoSuchKeyword"),
+        "{}",
+        refused.message
+    );
+}
+
+/// The head every kubelet config file needs.
+pub const KUBELET_HEAD: &str =
+    "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n";
+
+/// Facts of a worker whose kubelet runs with `args` on a fixture root holding `files`.
+pub fn kubelet_facts(files: &[(&str, &str)], args: &[&str]) -> Facts {
+    let root = crate::host::testing::TempRoot::new();
+    for (path, text) in files {
+        root.file(path, text, 0o600);
+    }
+    let mut argv = vec!["/usr/bin/kubelet".to_string()];
+    argv.extend(args.iter().map(|s| s.to_string()));
+    let process = crate::facts::Process {
+        pid: 4242,
+        comm: "kubelet".into(),
+        exe: Some("/usr/bin/kubelet".into()),
+        cwd: Some("/".into()),
+        argv,
+        ..crate::facts::Process::default()
+    };
+    let host = root.host();
+    let kubelet = crate::facts::kubelet::gather(&host, &[process], "node-1");
+    Facts {
+        kubelet,
+        detected_roles: vec![Role::Worker],
+        ..empty_facts()
+    }
+}
+
+/// A kubelet with `--config=/var/lib/kubelet/config.yaml` holding `config` (after the head),
+/// plus `extra` flags.
+pub fn kubelet_config(config: &str, extra: &[&str]) -> Facts {
+    let text = format!("{KUBELET_HEAD}{config}");
+    let mut args = vec!["--config=/var/lib/kubelet/config.yaml"];
+    args.extend_from_slice(extra);
+    kubelet_facts(&[("/var/lib/kubelet/config.yaml", text.as_str())], &args)
+}
+
+/// Runs a check as a worker.
+pub fn judge_worker(check: &Check, facts: &Facts) -> Verdict {
+    judge_with(
+        check,
+        facts,
+        &[Role::Worker],
+        &Params::defaults(&check.meta),
+    )
+}
+
+/// Asserts the status for each (config, extra flags) case, and the common not-applicable
+/// (no kubelet) and error (refused configuration) cases.
+pub fn assert_kubelet_cases(check: &Check, cases: &[(&str, &[&str], Status)]) {
+    for (config, extra, expected) in cases {
+        let verdict = judge_worker(check, &kubelet_config(config, extra));
+        assert_eq!(
+            verdict.status, *expected,
+            "{} on {config:?} {extra:?}: {verdict:#?}",
+            check.meta.id
+        );
+        assert!(!verdict.message.is_empty());
+    }
+    let na = judge_worker(check, &empty_facts());
+    assert_eq!(na.status, Status::NotApplicable, "{}", check.meta.id);
+}
+
+/// A kubelet whose config file the kubelet would refuse: configuration checks are `error`.
+pub fn assert_kubelet_refused_is_error(check: &Check) {
+    let refused = judge_worker(check, &kubelet_config("readOnlyPort: \"zero\"\n", &[]));
+    assert_eq!(
+        refused.status,
+        Status::Error,
+        "{}: {refused:#?}",
+        check.meta.id
+    );
+    assert!(
+        refused.message.contains("kubelet would not start"),
         "{}",
         refused.message
     );

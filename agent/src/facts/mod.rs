@@ -3,6 +3,7 @@
 //! Checks never touch the host: they are pure functions of [`Facts`], so each is tested with
 //! facts built in memory. Gathering reads the host through [`crate::host::Host`] only.
 
+pub mod kubelet;
 pub mod listeners;
 pub mod process;
 pub mod sshd;
@@ -71,6 +72,8 @@ pub struct Facts {
     pub processes: Vec<Process>,
     pub listeners: Vec<Listener>,
     pub sshd: SshdFacts,
+    /// The kubelet, when one runs.
+    pub kubelet: Option<kubelet::KubeletFacts>,
     /// Roles detected from processes and manifests.
     pub detected_roles: Vec<Role>,
     /// Problems met while gathering that did not stop the scan.
@@ -145,9 +148,16 @@ pub fn gather(host: &Host) -> Facts {
     }
     let listeners = listeners::read_listeners(host, &processes, &mut warnings);
     let sshd = sshd::gather(host, &processes);
+    let info = host_info(host);
+    let kubelet = kubelet::gather(
+        host,
+        &processes,
+        info.hostname.as_deref().unwrap_or_default(),
+    );
     let manifests = CONTROL_PLANE_MANIFESTS.iter().any(|m| host.exists(m));
     Facts {
-        host: host_info(host),
+        host: info,
+        kubelet,
         detected_roles: detect_roles(&processes, manifests),
         processes,
         listeners,

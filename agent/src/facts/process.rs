@@ -15,6 +15,8 @@ pub struct Process {
     pub comm: String,
     /// Target of `/proc/<pid>/exe`, when readable.
     pub exe: Option<String>,
+    /// Target of `/proc/<pid>/cwd`, when readable (relative paths in argv resolve to it).
+    pub cwd: Option<String>,
     pub argv: Vec<String>,
     /// Real, effective, saved and filesystem UIDs.
     pub uids: [u32; 4],
@@ -101,6 +103,7 @@ pub fn read_process(host: &Host, pid: u32) -> Option<Process> {
             .collect();
     }
     p.exe = host.proc_readlink(&format!("{pid}/exe")).ok();
+    p.cwd = host.proc_readlink(&format!("{pid}/cwd")).ok();
     if let Ok(cgroup) = host.proc_read(&format!("{pid}/cgroup"), PROC_CAP) {
         p.cgroups = String::from_utf8_lossy(&cgroup)
             .lines()

@@ -32,7 +32,7 @@ pub mod use_pam;
 pub mod x11_forwarding;
 
 use super::{Ctx, Verdict, evidence};
-use crate::facts::FileFact;
+pub use super::{judge_files, strict_file_rule};
 use crate::facts::SshdFacts;
 use crate::facts::sshd::LoadedSshd;
 use crate::parse::sshd::{Place, Setting};
@@ -217,105 +217,6 @@ pub fn judge_values(ctx: &Ctx<'_>, option: &str, display: &str, allowed: &[&str]
     judge_option(ctx, option, display, &expected, &|s| {
         allowed.contains(&s.value())
     })
-}
-
-/// Judges file metadata: `max_mode` or stricter, owned by root, group among `groups` (a group
-/// may bring its own `max_mode`).
-pub fn judge_files(
-    files: &[FileFact],
-    what: &str,
-    rules: &dyn Fn(&FileFact) -> (bool, String),
-) -> Verdict {
-    if files.is_empty() {
-        return Verdict::not_applicable(format!("no {what} to judge"));
-    }
-    let items: Vec<Evidence> = files
-        .iter()
-        .map(|f| match &f.meta {
-            Ok(_) => {
-                let (pass, expected) = rules(f);
-                evidence(
-                    format!("{} permissions", f.path),
-                    Some(f.describe()),
-                    expected,
-                    pass,
-                    Source::FileMetadata {
-                        path: f.path.clone(),
-                    },
-                )
-            }
-            Err(e) if e.is_not_found() => Evidence {
-                subject: format!("{} permissions", f.path),
-                observed: None,
-                expected: "file present".into(),
-                status: Status::NotApplicable,
-                source: Source::FileMetadata {
-                    path: f.path.clone(),
-                },
-                note: Some(e.to_string()),
-            },
-            Err(e) => Evidence {
-                subject: format!("{} permissions", f.path),
-                observed: Some(e.to_string()),
-                expected: "readable metadata".into(),
-                status: Status::Error,
-                source: Source::FileMetadata {
-                    path: f.path.clone(),
-                },
-                note: None,
-            },
-        })
-        .collect();
-    let present = items
-        .iter()
-        .filter(|e| e.status != Status::NotApplicable)
-        .count();
-    if present == 0 {
-        return Verdict::new(
-            Status::NotApplicable,
-            format!("none of the {what} exist"),
-            items,
-        );
-    }
-    Verdict::from_evidence(
-        items,
-        format!("{present} {what} have safe permissions"),
-        |failing| {
-            let names: Vec<String> = failing
-                .iter()
-                .take(3)
-                .map(|e| {
-                    format!(
-                        "{} is {}",
-                        e.subject.trim_end_matches(" permissions"),
-                        e.observed.as_deref().unwrap_or("?")
-                    )
-                })
-                .collect();
-            format!(
-                "{}{}; expected {}",
-                names.join("; "),
-                if failing.len() > 3 {
-                    format!(" and {} more", failing.len() - 3)
-                } else {
-                    String::new()
-                },
-                failing[0].expected
-            )
-        },
-    )
-}
-
-/// A `0600 root:root`-style rule.
-pub fn strict_file_rule(max_mode: u32) -> impl Fn(&FileFact) -> (bool, String) {
-    move |f: &FileFact| {
-        let expected = format!("{max_mode:04o} or stricter, owned by root:root");
-        let pass = match &f.meta {
-            Ok(m) => super::mode_within(m.mode, max_mode) && m.uid == 0 && m.gid == 0,
-            Err(_) => false,
-        };
-        (pass, expected)
-    }
 }
 
 /// Judges a resolved algorithm list against weak-name patterns (`arcfour*`).

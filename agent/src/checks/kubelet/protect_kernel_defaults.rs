@@ -1,0 +1,45 @@
+//! `kubelet.protect-kernel-defaults`: The kubelet refuses to run on unexpected kernel tunables.
+
+use crate::checks::{Check, CheckMeta, Ctx, Verdict};
+use crate::parse::kubelet::KValue;
+use nodecheck_report::Severity;
+
+pub const CHECK: Check = Check {
+    meta: CheckMeta {
+        id: "kubelet.protect-kernel-defaults",
+        title: "The kubelet refuses to run on unexpected kernel tunables",
+        area: super::AREA,
+        severity: Severity::Low,
+        roles: super::ROLES,
+        rationale: "With protectKernelDefaults the kubelet fails instead of silently running with kernel settings (vm.overcommit_memory, kernel.panic, …) that differ from what it needs. Dropped from CIS 1.7 and later, kept as low severity.",
+        remediation: "Set the kernel tunables the kubelet expects, then `protectKernelDefaults: true` in the kubelet config file, and restart the kubelet.",
+        references: &["CIS K8s 1.24 4.2.6"],
+        params: &[],
+    },
+    run,
+};
+
+fn run(ctx: &Ctx<'_>) -> Verdict {
+    super::judge_field(ctx, "protectKernelDefaults", "true", &|v| {
+        matches!(v, Some(KValue::Bool(true)))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::testing::*;
+    use nodecheck_report::Status;
+
+    #[test]
+    fn verdicts() {
+        assert_kubelet_cases(
+            &CHECK,
+            &[
+                ("", &[], Status::Fail),
+                ("protectKernelDefaults: true\n", &[], Status::Pass),
+            ],
+        );
+        assert_kubelet_refused_is_error(&CHECK);
+    }
+}

@@ -1,0 +1,50 @@
+//! `kubelet.rotate-certificates`: The kubelet rotates its client certificate.
+
+use crate::checks::{Check, CheckMeta, Ctx, Verdict};
+use crate::parse::kubelet::KValue;
+use nodecheck_report::Severity;
+
+pub const CHECK: Check = Check {
+    meta: CheckMeta {
+        id: "kubelet.rotate-certificates",
+        title: "The kubelet rotates its client certificate",
+        area: super::AREA,
+        severity: Severity::Medium,
+        roles: super::ROLES,
+        rationale: "Without rotation the kubelet's client certificate expires and the node drops out, or someone issues long-lived certificates to avoid that. rotateCertificates defaults to false in every mode; kubeadm sets it, EKS, GKE and k3s do not (they authenticate or renew otherwise).",
+        remediation: "Set `rotateCertificates: true` in the kubelet config file and restart the kubelet.",
+        references: &["CIS K8s 4.2.10"],
+        params: &[],
+    },
+    run,
+};
+
+fn run(ctx: &Ctx<'_>) -> Verdict {
+    super::judge_field(ctx, "rotateCertificates", "true", &|v| {
+        matches!(v, Some(KValue::Bool(true)))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::testing::*;
+    use nodecheck_report::Status;
+
+    #[test]
+    fn verdicts() {
+        assert_kubelet_cases(
+            &CHECK,
+            &[
+                ("", &[], Status::Fail),
+                ("rotateCertificates: true\n", &[], Status::Pass),
+                (
+                    "rotateCertificates: true\n",
+                    &["--rotate-certificates=false"],
+                    Status::Fail,
+                ),
+            ],
+        );
+        assert_kubelet_refused_is_error(&CHECK);
+    }
+}
