@@ -299,7 +299,7 @@ pub fn judge_files(
     }
     Verdict::from_evidence(
         items,
-        format!("{present} {what} have safe permissions"),
+        format!("{what} have safe permissions ({present} checked)"),
         |failing| {
             let names: Vec<String> = failing
                 .iter()

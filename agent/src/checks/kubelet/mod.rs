@@ -87,10 +87,10 @@ pub fn origin_source(origin: &Origin, kubelet: &KubeletFacts) -> (Source, Option
         ),
         Origin::Recovered { spelled, how } => (
             Source::Flag {
-                flag: spelled.clone(),
+                flag: format!("{spelled} [{how}; not visible in /proc]"),
                 pid: kubelet.pid,
             },
-            Some(format!("not visible in /proc: {how}")),
+            Some(format!("recovered: {how}")),
         ),
         Origin::Redefaulted {
             path,

@@ -1,0 +1,140 @@
+//! Fixture hosts of real distributions (tests/fixtures/hosts/<name>): each is built into a
+//! tar snapshot with the owners and modes its MANIFEST gives, scanned by the real binary, and
+//! its full verdict list compared with the hand-reviewed `verdicts.txt` beside it (the
+//! fixture's README says why each verdict is what that distribution really runs with).
+//!
+//! `NODECHECK_BLESS=1 cargo test --test distributions` rewrites verdicts.txt after an intended
+//! change; review the diff against the README before committing it.
+
+use serde_json::Value;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/hosts")
+}
+
+/// Builds `<fixture>.tar.gz` from its MANIFEST.
+fn build_snapshot(fixture: &Path, out: &Path) {
+    let manifest = std::fs::read_to_string(fixture.join("MANIFEST")).expect("MANIFEST");
+    let file = std::fs::File::create(out).expect("create snapshot");
+    let gz = flate2::write::GzEncoder::new(file, flate2::Compression::fast());
+    let mut builder = tar::Builder::new(gz);
+    for line in manifest
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    {
+        let mut header = tar::Header::new_gnu();
+        header.set_mtime(0);
+        if let Some((path, target)) = line.split_once(" -> ") {
+            header.set_entry_type(tar::EntryType::Symlink);
+            header.set_mode(0o777);
+            header.set_uid(0);
+            header.set_gid(0);
+            header.set_size(0);
+            builder
+                .append_link(&mut header, path.trim(), target.trim())
+                .expect("link");
+            continue;
+        }
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let [path, mode, uid, gid] = fields[..] else {
+            panic!("bad MANIFEST line in {}: {line}", fixture.display());
+        };
+        let data = std::fs::read(fixture.join("files").join(path))
+            .unwrap_or_else(|e| panic!("{}: {path}: {e}", fixture.display()));
+        header.set_entry_type(tar::EntryType::Regular);
+        header.set_mode(u32::from_str_radix(mode, 8).expect("octal mode"));
+        header.set_uid(uid.parse().expect("uid"));
+        header.set_gid(gid.parse().expect("gid"));
+        header.set_size(data.len() as u64);
+        builder
+            .append_data(&mut header, path, data.as_slice())
+            .expect("append");
+    }
+    builder
+        .into_inner()
+        .expect("tar")
+        .finish()
+        .expect("gz")
+        .flush()
+        .expect("flush");
+}
+
+/// `status id — message` for every finding.
+fn verdict_list(report: &Value) -> String {
+    let mut out = String::new();
+    for f in report["findings"].as_array().expect("findings") {
+        out.push_str(&format!(
+            "{:<14} {:<34} {}\n",
+            f["status"].as_str().unwrap_or_default(),
+            f["id"].as_str().unwrap_or_default(),
+            f["message"].as_str().unwrap_or_default()
+        ));
+    }
+    out
+}
+
+fn scan(snapshot: &Path) -> Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_nodecheck"))
+        .args([
+            "--root",
+            &snapshot.display().to_string(),
+            "--format",
+            "json",
+            "--node-name",
+            "fixture",
+        ])
+        .env_remove("NODECHECK_CLUSTER")
+        .output()
+        .expect("run nodecheck");
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "{}: {}",
+        snapshot.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("json report")
+}
+
+#[test]
+fn distribution_fixtures_match_their_reviewed_verdicts() {
+    let tmp = std::env::temp_dir().join(format!("nodecheck-distributions-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).expect("temp");
+    let mut names: Vec<PathBuf> = std::fs::read_dir(fixtures_dir())
+        .expect("fixtures")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.join("MANIFEST").exists())
+        .collect();
+    names.sort();
+    assert!(
+        names.len() >= 6,
+        "every distribution of issue 3 has a fixture"
+    );
+    let bless = std::env::var_os("NODECHECK_BLESS").is_some();
+    let mut stale = Vec::new();
+    for fixture in &names {
+        let name = fixture
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let snapshot = tmp.join(format!("{name}.tar.gz"));
+        build_snapshot(fixture, &snapshot);
+        let report = scan(&snapshot);
+        let listed = verdict_list(&report);
+        let path = fixture.join("verdicts.txt");
+        if bless {
+            std::fs::write(&path, &listed).expect("bless");
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        if committed != listed {
+            stale.push(format!(
+                "{name}:\n--- committed\n{committed}\n+++ now\n{listed}"
+            ));
+        }
+    }
+    let _ = std::fs::remove_dir_all(&tmp);
+    assert!(stale.is_empty(), "verdicts changed:\n{}", stale.join("\n"));
+}
