@@ -18,6 +18,8 @@ pub fn empty_facts() -> Facts {
             tried: vec!["/etc/ssh/sshd_config".into()],
         },
         kubelet: None,
+        apiserver: None,
+        etcd: None,
         detected_roles: vec![Role::Host],
         warnings: Vec::new(),
     }

@@ -3,6 +3,7 @@
 //! Checks never touch the host: they are pure functions of [`Facts`], so each is tested with
 //! facts built in memory. Gathering reads the host through [`crate::host::Host`] only.
 
+pub mod control_plane;
 pub mod kubelet;
 pub mod listeners;
 pub mod process;
@@ -74,6 +75,10 @@ pub struct Facts {
     pub sshd: SshdFacts,
     /// The kubelet, when one runs.
     pub kubelet: Option<kubelet::KubeletFacts>,
+    /// kube-apiserver, from its process or static pod manifest.
+    pub apiserver: Option<control_plane::ApiServerFacts>,
+    /// etcd, from its process, k3s's embedded config, or its static pod manifest.
+    pub etcd: Option<control_plane::EtcdFacts>,
     /// Roles detected from processes and manifests.
     pub detected_roles: Vec<Role>,
     /// Problems met while gathering that did not stop the scan.
@@ -155,9 +160,13 @@ pub fn gather(host: &Host) -> Facts {
         info.hostname.as_deref().unwrap_or_default(),
     );
     let manifests = CONTROL_PLANE_MANIFESTS.iter().any(|m| host.exists(m));
+    let apiserver = control_plane::apiserver(host, &processes);
+    let etcd = control_plane::etcd(host, &processes);
     Facts {
         host: info,
         kubelet,
+        apiserver,
+        etcd,
         detected_roles: detect_roles(&processes, manifests),
         processes,
         listeners,

@@ -84,6 +84,13 @@ fn plan(
                         .read(path, super::CONFIG_CAP * 4)
                         .ok()
                         .filter(|d| !looks_like_private_key(d))
+                        .map(|d| {
+                            if path.ends_with("/environ") {
+                                only_etcd_variables(&d)
+                            } else {
+                                d
+                            }
+                        })
                         .unwrap_or_default()
                 } else {
                     Vec::new()
@@ -93,6 +100,20 @@ fn plan(
         };
         plan.insert(key, entry);
     }
+}
+
+/// A process environment reduced to the `ETCD_*` variables the scan uses: the rest may hold
+/// secrets and never goes into a snapshot.
+fn only_etcd_variables(environ: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for entry in environ
+        .split(|&b| b == 0)
+        .filter(|e| e.starts_with(b"ETCD_"))
+    {
+        out.extend_from_slice(entry);
+        out.push(0);
+    }
+    out
 }
 
 fn tar_name(prefix: &str, path: &str) -> String {
@@ -210,7 +231,12 @@ mod tests {
             )
             .file("etc/ssh/leaked", "-----BEGIN RSA PRIVATE KEY-----\n", 0o644)
             .symlink("etc/ssh/link.conf", "sshd_config")
-            .file("proc/1/status", "Name:\tinit\n", 0o444);
+            .file("proc/1/status", "Name:\tinit\n", 0o444)
+            .file(
+                "proc/1/environ",
+                "AWS_SECRET_ACCESS_KEY=x\0ETCD_DATA_DIR=/d\0",
+                0o400,
+            );
         let host = Host::open(root.path(), None)
             .expect("open")
             .record_touched();
@@ -218,6 +244,7 @@ mod tests {
         assert!(host.stat("/etc/ssh/ssh_host_ed25519_key").is_ok());
         assert!(host.read("/etc/ssh/leaked", 1000).is_ok());
         assert!(host.proc_read("1/status", 1000).is_ok());
+        assert!(host.proc_read("1/environ", 1000).is_ok());
         let out = root.join("snap.tar.gz");
         let stats = write(&host, &out).expect("write");
         assert_eq!(stats.symlinks, 1);
@@ -234,6 +261,10 @@ mod tests {
         assert_eq!(snap.read("/etc/ssh/ssh_host_ed25519_key", 1000), Ok(vec![]));
         assert_eq!(snap.read("/etc/ssh/leaked", 1000), Ok(vec![]));
         assert_eq!(snap.stat("/etc/ssh/sshd_config").map(|m| m.mode), Ok(0o600));
+        assert_eq!(
+            snap.proc_read("1/environ", 1000),
+            Ok(b"ETCD_DATA_DIR=/d\0".to_vec())
+        );
         assert_eq!(
             snap.proc_read("1/status", 1000),
             Ok(b"Name:\tinit\n".to_vec())

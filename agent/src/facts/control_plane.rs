@@ -1,0 +1,602 @@
+//! kube-apiserver and etcd: their settings from the running process (command line; for etcd
+//! also its `ETCD_*` variables and `--config-file`), or from their static pod manifests when
+//! the process is not visible (a snapshot, a stopped component); the files they name.
+//!
+//! Each component's flags are parsed with its own flag library's rules and kept apart: the
+//! apiserver's `--kubelet-*` and `--requestheader-client-ca-file` never stand for anything
+//! else. Every value keeps its source: flag and pid, manifest line, variable, or config line.
+
+use super::FileFact;
+use super::process::Process;
+use crate::host::{Host, PROC_CAP};
+use crate::parse::flags::{self, Flag, FlagSyntax, Flags};
+use crate::parse::yaml::{self, Node, Value};
+use nodecheck_report::Source;
+
+pub const MANIFEST_DIR: &str = "/etc/kubernetes/manifests";
+pub const APISERVER_MANIFEST: &str = "/etc/kubernetes/manifests/kube-apiserver.yaml";
+pub const ETCD_MANIFEST: &str = "/etc/kubernetes/manifests/etcd.yaml";
+/// k3s's embedded etcd writes its configuration here.
+pub const K3S_ETCD_CONFIG: &str = "/var/lib/rancher/k3s/server/db/etcd/config";
+const MANIFEST_CAP: u64 = 4 * 1024 * 1024;
+
+pub const APISERVER_SYNTAX: FlagSyntax = FlagSyntax {
+    bools: &[
+        "anonymous-auth",
+        "profiling",
+        "allow-privileged",
+        "enable-bootstrap-token-auth",
+        "enable-aggregator-routing",
+        "enable-garbage-collector",
+        "enable-priority-and-fairness",
+        "endpoint-reconciler-type",
+        "event-ttl",
+        "kubelet-https",
+        "logtostderr",
+        "v",
+    ],
+    normalise_underscores: true,
+    single_dash_long: false,
+};
+
+pub const ETCD_SYNTAX: FlagSyntax = FlagSyntax {
+    bools: &[
+        "client-cert-auth",
+        "peer-client-cert-auth",
+        "auto-tls",
+        "peer-auto-tls",
+        "strict-reconfig-check",
+        "enable-v2",
+        "enable-pprof",
+        "experimental-initial-corrupt-check",
+        "force-new-cluster",
+        "debug",
+    ],
+    normalise_underscores: false,
+    single_dash_long: true,
+};
+
+/// A component's settings, each with its source.
+#[derive(Debug, Clone, Default)]
+pub struct ComponentArgs {
+    pub flags: Flags,
+    /// Parallel to `flags.flags`.
+    pub sources: Vec<Source>,
+    pub pid: Option<u32>,
+    /// Where the settings came from, for messages (`process 812`, `manifest …`).
+    pub origin: String,
+    /// Why the settings could not be read completely.
+    pub problems: Vec<String>,
+}
+
+impl ComponentArgs {
+    fn push(&mut self, flag: Flag, source: Source) {
+        self.flags.flags.push(flag);
+        self.sources.push(source);
+    }
+
+    /// The effective (last) value of a flag and its source.
+    pub fn value(&self, name: &str) -> Option<(&str, &Source)> {
+        let index = self.flags.flags.iter().rposition(|f| f.name == name)?;
+        Some((self.flags.flags[index].value.as_str(), &self.sources[index]))
+    }
+
+    /// A boolean flag: `Some(Some(b))` when set and valid, `Some(None)` when set to a value
+    /// that is not a boolean.
+    pub fn bool(&self, name: &str) -> Option<(Option<bool>, &Source)> {
+        self.value(name).map(|(v, s)| (flags::parse_bool(v), s))
+    }
+
+    /// Comma-separated values of a flag (last occurrence).
+    pub fn list(&self, name: &str) -> Option<(Vec<String>, &Source)> {
+        self.value(name).map(|(v, s)| {
+            (
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|x| !x.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+                s,
+            )
+        })
+    }
+}
+
+fn from_process(p: &Process, syntax: &FlagSyntax, skip: usize) -> ComponentArgs {
+    let parsed = flags::parse(
+        &p.argv.iter().skip(skip).cloned().collect::<Vec<_>>(),
+        syntax,
+    );
+    let mut args = ComponentArgs {
+        pid: Some(p.pid),
+        origin: format!("process {} (pid {})", p.program(), p.pid),
+        ..ComponentArgs::default()
+    };
+    for flag in parsed.flags {
+        let source = Source::Flag {
+            flag: flag.spelled.clone(),
+            pid: p.pid,
+        };
+        args.push(flag, source);
+    }
+    args.flags.positional = parsed.positional;
+    args.flags.errors = parsed.errors;
+    args
+}
+
+/// The first container's command and args of a static pod manifest.
+pub fn from_manifest(
+    host: &Host,
+    path: &str,
+    syntax: &FlagSyntax,
+) -> Result<ComponentArgs, String> {
+    let text = host
+        .read_text(path, MANIFEST_CAP)
+        .map_err(|e| e.to_string())?;
+    let doc = yaml::parse(&text).map_err(|e| format!("{path}: malformed YAML at {e}"))?;
+    let kind = doc.get("kind").and_then(Node::as_str);
+    if kind != Some("Pod") {
+        return Err(format!(
+            "{path}: not a Pod manifest (kind is {})",
+            kind.unwrap_or("missing")
+        ));
+    }
+    let container = doc
+        .path("spec.containers")
+        .and_then(Node::as_seq)
+        .and_then(|c| c.first())
+        .ok_or_else(|| format!("{path}: the Pod has no containers"))?;
+    let mut words: Vec<&Node> = Vec::new();
+    for key in ["command", "args"] {
+        if let Some(items) = container.get(key).and_then(Node::as_seq) {
+            words.extend(items.iter());
+        }
+    }
+    let mut args = ComponentArgs {
+        origin: format!("static pod manifest {path}"),
+        ..ComponentArgs::default()
+    };
+    // The program name, then one flag per word (manifests put `--flag=value` in one item).
+    for node in words.iter().skip(1) {
+        let Some(word) = node.as_str() else { continue };
+        let parsed = flags::parse(&[word.to_string()], syntax);
+        for flag in parsed.flags {
+            args.push(flag, Source::file(path, Some(node.line)));
+        }
+        args.flags.positional.extend(parsed.positional);
+    }
+    Ok(args)
+}
+
+/// The kube-apiserver's facts.
+#[derive(Debug, Clone)]
+pub struct ApiServerFacts {
+    pub args: ComponentArgs,
+    pub manifest_file: Option<FileFact>,
+    /// The `--encryption-provider-config` file and what it says about secrets.
+    pub encryption: Option<EncryptionFacts>,
+    pub audit_policy_file: Option<FileFact>,
+    /// `/etc/kubernetes/pki/*.key`.
+    pub pki_keys: Vec<FileFact>,
+}
+
+/// What an EncryptionConfiguration says about secrets (never its keys).
+#[derive(Debug, Clone)]
+pub struct EncryptionFacts {
+    pub file: FileFact,
+    /// The first provider for `secrets` and its line, or why the file is unusable.
+    pub first_secret_provider: Result<Option<(String, u32)>, String>,
+}
+
+/// Reads an EncryptionConfiguration: only provider names are kept, never `keys[].secret`.
+pub fn encryption_config(host: &Host, path: &str) -> EncryptionFacts {
+    let file = FileFact::stat(host, path);
+    let first_secret_provider = (|| {
+        let text = host
+            .read_text(path, MANIFEST_CAP)
+            .map_err(|e| e.to_string())?;
+        let doc = yaml::parse(&text).map_err(|e| format!("malformed YAML at {e}"))?;
+        let kind = doc.get("kind").and_then(Node::as_str);
+        if kind != Some("EncryptionConfiguration") && kind != Some("EncryptionConfig") {
+            return Err(format!(
+                "not an EncryptionConfiguration (kind is {})",
+                kind.unwrap_or("missing")
+            ));
+        }
+        let Some(resources) = doc.get("resources").and_then(Node::as_seq) else {
+            return Err("no resources list".into());
+        };
+        for entry in resources {
+            let names = entry
+                .get("resources")
+                .and_then(Node::as_seq)
+                .unwrap_or_default();
+            let covers_secrets = names
+                .iter()
+                .filter_map(Node::as_str)
+                .any(|r| r == "secrets" || r == "*.*" || r == "*.");
+            if !covers_secrets {
+                continue;
+            }
+            let first = entry
+                .get("providers")
+                .and_then(Node::as_seq)
+                .and_then(|p| p.first())
+                .and_then(|p| match &p.value {
+                    Value::Map(entries) => entries
+                        .first()
+                        .map(|(name, node)| (name.clone(), node.line)),
+                    _ => None,
+                });
+            return Ok(first);
+        }
+        Ok(None)
+    })();
+    EncryptionFacts {
+        file,
+        first_secret_provider,
+    }
+}
+
+/// Gathers the apiserver's facts: the process, else its manifest.
+pub fn apiserver(host: &Host, processes: &[Process]) -> Option<ApiServerFacts> {
+    let process = processes
+        .iter()
+        .find(|p| p.program() == "kube-apiserver" || p.comm == "kube-apiserver");
+    let manifest_exists = host.exists_unfollowed(APISERVER_MANIFEST);
+    let args = match process {
+        Some(p) => from_process(p, &APISERVER_SYNTAX, 1),
+        None if manifest_exists => match from_manifest(host, APISERVER_MANIFEST, &APISERVER_SYNTAX)
+        {
+            Ok(args) => args,
+            Err(problem) => ComponentArgs {
+                origin: format!("static pod manifest {APISERVER_MANIFEST}"),
+                problems: vec![problem],
+                ..ComponentArgs::default()
+            },
+        },
+        None => return None,
+    };
+    let encryption = args
+        .value("encryption-provider-config")
+        .map(|(path, _)| encryption_config(host, path));
+    let audit_policy_file = args
+        .value("audit-policy-file")
+        .map(|(path, _)| FileFact::stat(host, path));
+    let pki_keys = host
+        .glob("/etc/kubernetes/pki/*.key")
+        .iter()
+        .map(|p| FileFact::stat(host, p))
+        .collect();
+    Some(ApiServerFacts {
+        manifest_file: manifest_exists.then(|| FileFact::stat(host, APISERVER_MANIFEST)),
+        args,
+        encryption,
+        audit_policy_file,
+        pki_keys,
+    })
+}
+
+/// The etcd's facts.
+#[derive(Debug, Clone)]
+pub struct EtcdFacts {
+    pub args: ComponentArgs,
+    /// Set when a `--config-file` replaced flags and variables.
+    pub config_file: Option<String>,
+    pub data_dir: Option<(String, Source)>,
+    pub data_dir_file: Option<FileFact>,
+    /// The user etcd runs as (effective uid), named from the host's passwd.
+    pub run_as: Option<(u32, String)>,
+    pub manifest_file: Option<FileFact>,
+    /// TLS private keys it names.
+    pub key_files: Vec<FileFact>,
+    /// Whether this etcd is embedded in k3s.
+    pub embedded_in_k3s: bool,
+}
+
+/// `ETCD_*` variables of a process as flags (`ETCD_CERT_FILE` → `cert-file`); nothing else of
+/// the environment is kept.
+fn etcd_environment(host: &Host, pid: u32) -> Vec<(Flag, Source)> {
+    let Ok(bytes) = host.proc_read(&format!("{pid}/environ"), PROC_CAP) else {
+        return Vec::new();
+    };
+    bytes
+        .split(|&b| b == 0)
+        .filter_map(|entry| {
+            let entry = String::from_utf8_lossy(entry);
+            let (key, value) = entry.split_once('=')?;
+            let name = key
+                .strip_prefix("ETCD_")?
+                .to_ascii_lowercase()
+                .replace('_', "-");
+            if name == "unsupported-arch" {
+                return None;
+            }
+            Some((
+                Flag {
+                    name,
+                    value: value.to_string(),
+                    spelled: format!("{key}={value}"),
+                },
+                Source::Flag {
+                    flag: format!("environment {key}"),
+                    pid,
+                },
+            ))
+        })
+        .collect()
+}
+
+/// An etcd YAML config file as flags (`client-transport-security.cert-file` → `cert-file`).
+pub fn etcd_config_file(host: &Host, path: &str) -> Result<Vec<(Flag, Source)>, String> {
+    let text = host
+        .read_text(path, MANIFEST_CAP)
+        .map_err(|e| e.to_string())?;
+    let doc = yaml::parse(&text).map_err(|e| format!("{path}: malformed YAML at {e}"))?;
+    let Value::Map(entries) = &doc.value else {
+        return Err(format!(
+            "{path}: not an etcd configuration (expected a mapping)"
+        ));
+    };
+    let mut out = Vec::new();
+    let mut push = |name: String, node: &Node| {
+        if let Some(value) = node.scalar_text() {
+            out.push((
+                Flag {
+                    spelled: format!("{name}: {value}"),
+                    name,
+                    value,
+                },
+                Source::file(path, Some(node.line)),
+            ));
+        }
+    };
+    for (key, node) in entries {
+        match (key.as_str(), &node.value) {
+            ("client-transport-security", Value::Map(inner)) => {
+                for (k, v) in inner {
+                    push(k.clone(), v);
+                }
+            }
+            ("peer-transport-security", Value::Map(inner)) => {
+                for (k, v) in inner {
+                    push(format!("peer-{k}"), v);
+                }
+            }
+            _ => push(key.clone(), node),
+        }
+    }
+    Ok(out)
+}
+
+/// Gathers the etcd's facts: the process (flags, variables, or its config file), k3s's
+/// embedded etcd config, else the static pod manifest.
+pub fn etcd(host: &Host, processes: &[Process]) -> Option<EtcdFacts> {
+    let process = processes
+        .iter()
+        .find(|p| p.program() == "etcd" || p.comm == "etcd");
+    let k3s = processes.iter().find(|p| p.comm == "k3s-server");
+    let manifest_exists = host.exists_unfollowed(ETCD_MANIFEST);
+    let mut embedded_in_k3s = false;
+    let mut config_file = None;
+    let mut args = match (process, k3s) {
+        (Some(p), _) => {
+            let cli = from_process(p, &ETCD_SYNTAX, 1);
+            // Flags beat variables: variables first, so the last occurrence is the flag.
+            let mut args = ComponentArgs {
+                pid: cli.pid,
+                origin: cli.origin.clone(),
+                ..ComponentArgs::default()
+            };
+            for (flag, source) in etcd_environment(host, p.pid) {
+                args.push(flag, source);
+            }
+            for (flag, source) in cli.flags.flags.into_iter().zip(cli.sources) {
+                args.push(flag, source);
+            }
+            args.flags.positional = cli.flags.positional;
+            args
+        }
+        (None, Some(p)) if host.exists(K3S_ETCD_CONFIG) => {
+            embedded_in_k3s = true;
+            ComponentArgs {
+                pid: Some(p.pid),
+                origin: format!(
+                    "etcd embedded in k3s-server (pid {}), {K3S_ETCD_CONFIG}",
+                    p.pid
+                ),
+                flags: Flags {
+                    flags: vec![Flag {
+                        name: "config-file".into(),
+                        value: K3S_ETCD_CONFIG.into(),
+                        spelled: format!("--config-file={K3S_ETCD_CONFIG}"),
+                    }],
+                    ..Flags::default()
+                },
+                sources: vec![Source::default_value("k3s's embedded etcd configuration")],
+                problems: Vec::new(),
+            }
+        }
+        (None, _) if manifest_exists => match from_manifest(host, ETCD_MANIFEST, &ETCD_SYNTAX) {
+            Ok(args) => args,
+            Err(problem) => ComponentArgs {
+                origin: format!("static pod manifest {ETCD_MANIFEST}"),
+                problems: vec![problem],
+                ..ComponentArgs::default()
+            },
+        },
+        _ => return None,
+    };
+    // With --config-file, etcd ignores every other flag and variable.
+    if let Some((path, _)) = args.value("config-file") {
+        let path = path.to_string();
+        match etcd_config_file(host, &path) {
+            Ok(entries) => {
+                let mut replaced = ComponentArgs {
+                    pid: args.pid,
+                    origin: format!("{} (--config-file {path})", args.origin),
+                    ..ComponentArgs::default()
+                };
+                for (flag, source) in entries {
+                    replaced.push(flag, source);
+                }
+                args = replaced;
+            }
+            Err(problem) => args.problems.push(problem),
+        }
+        config_file = Some(path);
+    }
+    let cwd = process
+        .and_then(|p| p.cwd.clone())
+        .unwrap_or_else(|| "/".into());
+    let data_dir = match args.value("data-dir") {
+        Some((dir, source)) => Some((absolute(&cwd, dir), source.clone())),
+        None if process.is_some() => {
+            let name = args.value("name").map_or("default", |(n, _)| n);
+            Some((
+                absolute(&cwd, &format!("{name}.etcd")),
+                Source::default_value(
+                    "etcd default data dir ${name}.etcd in its working directory",
+                ),
+            ))
+        }
+        None => None,
+    };
+    let data_dir_file = data_dir.as_ref().map(|(d, _)| FileFact::stat(host, d));
+    let run_as = process.map(|p| (p.uids[1], host.users().user_label(p.uids[1])));
+    let key_files = ["key-file", "peer-key-file"]
+        .iter()
+        .filter_map(|k| args.value(k).map(|(path, _)| FileFact::stat(host, path)))
+        .collect();
+    Some(EtcdFacts {
+        manifest_file: manifest_exists.then(|| FileFact::stat(host, ETCD_MANIFEST)),
+        args,
+        config_file,
+        data_dir,
+        data_dir_file,
+        run_as,
+        key_files,
+        embedded_in_k3s,
+    })
+}
+
+fn absolute(cwd: &str, path: &str) -> String {
+    if path.starts_with('/') {
+        path.to_string()
+    } else {
+        format!("{}/{path}", cwd.trim_end_matches('/'))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::testing::TempRoot;
+
+    #[test]
+    fn manifests_give_flags_with_lines_and_refuse_non_pods() {
+        let root = TempRoot::new();
+        root.file(
+            "etc/kubernetes/manifests/kube-apiserver.yaml",
+            "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - command:\n    - kube-apiserver\n    - --authorization-mode=Node,RBAC\n    - --kubelet-client-certificate=/x\n    - \"--profiling=false\"\n",
+            0o600,
+        )
+        .file("not-a-pod.yaml", "apiVersion: v1\nkind: ConfigMap\n", 0o600);
+        let host = root.host();
+        let args = from_manifest(&host, APISERVER_MANIFEST, &APISERVER_SYNTAX).expect("pod");
+        let (modes, source) = args.list("authorization-mode").expect("set");
+        assert_eq!(modes, ["Node", "RBAC"]);
+        assert_eq!(
+            source.to_string(),
+            "/etc/kubernetes/manifests/kube-apiserver.yaml:7"
+        );
+        assert_eq!(args.bool("profiling").map(|(b, _)| b), Some(Some(false)));
+        assert!(args.value("client-certificate").is_none());
+        let err =
+            from_manifest(&host, "/not-a-pod.yaml", &APISERVER_SYNTAX).expect_err("not a pod");
+        assert!(
+            err.contains("not a Pod manifest (kind is ConfigMap)"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn etcd_flags_beat_variables_and_config_file_replaces_both() {
+        let root = TempRoot::new();
+        root.file(
+            "proc/77/environ",
+            "PATH=/bin\0ETCD_CLIENT_CERT_AUTH=false\0ETCD_DATA_DIR=/var/lib/etcd\0SECRET=hunter2\0",
+            0o400,
+        )
+        .file(
+            "etc/etcd.yaml",
+            "data-dir: /data\nclient-transport-security:\n  cert-file: /c.crt\n  client-cert-auth: true\npeer-transport-security:\n  auto-tls: true\n",
+            0o600,
+        );
+        let host = root.host();
+        let p = Process {
+            pid: 77,
+            comm: "etcd".into(),
+            argv: vec![
+                "etcd".into(),
+                "--client-cert-auth".into(),
+                "--name=m1".into(),
+            ],
+            cwd: Some("/var/lib".into()),
+            ..Process::default()
+        };
+        let facts = etcd(&host, std::slice::from_ref(&p)).expect("etcd");
+        assert_eq!(
+            facts.args.bool("client-cert-auth").map(|(b, _)| b),
+            Some(Some(true))
+        );
+        assert_eq!(
+            facts.data_dir.as_ref().map(|(d, _)| d.as_str()),
+            Some("/var/lib/etcd")
+        );
+        assert!(facts.args.value("secret").is_none() && facts.args.value("path").is_none());
+        let with_config = Process {
+            argv: vec![
+                "etcd".into(),
+                "--config-file=/etc/etcd.yaml".into(),
+                "--auto-tls".into(),
+            ],
+            ..p
+        };
+        let facts = etcd(&host, &[with_config]).expect("etcd");
+        assert_eq!(facts.config_file.as_deref(), Some("/etc/etcd.yaml"));
+        assert_eq!(
+            facts.args.value("cert-file").map(|(v, _)| v),
+            Some("/c.crt")
+        );
+        assert_eq!(
+            facts.args.value("peer-auto-tls").map(|(v, _)| v),
+            Some("true")
+        );
+        assert!(
+            facts.args.value("auto-tls").is_none(),
+            "the flag is ignored with --config-file"
+        );
+        assert_eq!(
+            facts.data_dir.as_ref().map(|(d, _)| d.as_str()),
+            Some("/data")
+        );
+    }
+
+    #[test]
+    fn encryption_config_keeps_provider_names_only() {
+        let root = TempRoot::new();
+        root.file(
+            "enc.yaml",
+            "apiVersion: apiserver.config.k8s.io/v1\nkind: EncryptionConfiguration\nresources:\n- resources:\n  - secrets\n  providers:\n  - identity: {}\n  - aescbc:\n      keys:\n      - name: k1\n        secret: c2VjcmV0\n",
+            0o600,
+        );
+        let host = root.host();
+        let facts = encryption_config(&host, "/enc.yaml");
+        assert_eq!(
+            facts.first_secret_provider,
+            Ok(Some(("identity".into(), 7)))
+        );
+        assert!(!format!("{facts:?}").contains("c2VjcmV0"));
+    }
+}
