@@ -5,10 +5,32 @@
 //! any rename a visible diff (IDs are a public interface: profiles, waivers and dashboards
 //! refer to them).
 
-use crate::checks::{Check, kubelet, sshd};
+use crate::checks::{Check, apiserver, etcd, kubelet, sshd};
 
 /// Every check, sorted by ID.
 pub static CHECKS: &[Check] = &[
+    apiserver::anonymous_auth::CHECK,
+    apiserver::audit_log::CHECK,
+    apiserver::authorization_mode::CHECK,
+    apiserver::encryption_at_rest::CHECK,
+    apiserver::etcd_tls::CHECK,
+    apiserver::file_permissions::CHECK,
+    apiserver::insecure_serving::CHECK,
+    apiserver::node_restriction::CHECK,
+    apiserver::profiling::CHECK,
+    apiserver::token_auth_file::CHECK,
+    etcd::auto_tls::CHECK,
+    etcd::client_cert_auth::CHECK,
+    etcd::client_tls::CHECK,
+    etcd::data_dir_owner::CHECK,
+    etcd::data_dir_permissions::CHECK,
+    etcd::exposure::CHECK,
+    etcd::key_permissions::CHECK,
+    etcd::manifest_permissions::CHECK,
+    etcd::peer_auto_tls::CHECK,
+    etcd::peer_client_cert_auth::CHECK,
+    etcd::peer_tls::CHECK,
+    etcd::trusted_ca::CHECK,
     kubelet::anonymous_auth::CHECK,
     kubelet::authorization_mode::CHECK,
     kubelet::ca_file_permissions::CHECK,
@@ -78,6 +100,28 @@ mod tests {
     /// The released IDs. Changing this list changes a public interface: never rename or
     /// reuse an ID without a redirect.
     const ID_SNAPSHOT: &str = "\
+apiserver.anonymous-auth
+apiserver.audit-log
+apiserver.authorization-mode
+apiserver.encryption-at-rest
+apiserver.etcd-tls
+apiserver.file-permissions
+apiserver.insecure-serving
+apiserver.node-restriction
+apiserver.profiling
+apiserver.token-auth-file
+etcd.auto-tls
+etcd.client-cert-auth
+etcd.client-tls
+etcd.data-dir-owner
+etcd.data-dir-permissions
+etcd.exposure
+etcd.key-permissions
+etcd.manifest-permissions
+etcd.peer-auto-tls
+etcd.peer-client-cert-auth
+etcd.peer-tls
+etcd.trusted-ca
 kubelet.anonymous-auth
 kubelet.authorization-mode
 kubelet.ca-file-permissions

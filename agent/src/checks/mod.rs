@@ -5,6 +5,8 @@
 //! list of all checks. A check returns a [`Verdict`]; roles, severity overrides and waivers
 //! are applied around it by [`crate::scan`].
 
+pub mod apiserver;
+pub mod etcd;
 pub mod kubelet;
 pub mod sshd;
 

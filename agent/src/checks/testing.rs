@@ -256,3 +256,85 @@ pub fn assert_kubelet_refused_is_error(check: &Check) {
         refused.message
     );
 }
+
+/// Facts of a control-plane node whose kube-apiserver runs with `args` on a fixture root
+/// holding `files` (path, text).
+pub fn apiserver_facts(files: &[(&str, &str)], args: &[&str]) -> Facts {
+    control_plane_facts(files, "kube-apiserver", args)
+}
+
+/// The same for etcd.
+pub fn etcd_facts(files: &[(&str, &str)], args: &[&str]) -> Facts {
+    control_plane_facts(files, "etcd", args)
+}
+
+fn control_plane_facts(files: &[(&str, &str)], program: &str, args: &[&str]) -> Facts {
+    let root = crate::host::testing::TempRoot::new();
+    root.file(
+        "etc/passwd",
+        "root:x:0:0::/root:/bin/sh\netcd:x:997:997::/var/lib/etcd:/usr/sbin/nologin\n",
+        0o644,
+    )
+    .file("etc/group", "root:x:0:\netcd:x:997:\n", 0o644);
+    for (path, text) in files {
+        root.file(path, text, 0o600);
+    }
+    let mut argv = vec![program.to_string()];
+    argv.extend(args.iter().map(|s| s.to_string()));
+    let process = crate::facts::Process {
+        pid: 900,
+        comm: program.into(),
+        exe: Some(format!("/usr/local/bin/{program}")),
+        cwd: Some("/".into()),
+        argv,
+        ..crate::facts::Process::default()
+    };
+    let host = root.host();
+    let processes = [process];
+    Facts {
+        apiserver: crate::facts::control_plane::apiserver(&host, &processes),
+        etcd: crate::facts::control_plane::etcd(&host, &processes),
+        detected_roles: vec![Role::ControlPlane],
+        ..empty_facts()
+    }
+}
+
+/// Runs a check as a control-plane node.
+pub fn judge_control_plane(check: &Check, facts: &Facts) -> Verdict {
+    judge_with(
+        check,
+        facts,
+        &[Role::ControlPlane],
+        &Params::defaults(&check.meta),
+    )
+}
+
+/// Asserts the status for each kube-apiserver command line, and not-applicable without one.
+pub fn assert_apiserver_cases(check: &Check, cases: &[(&[&str], Status)]) {
+    for (args, expected) in cases {
+        let verdict = judge_control_plane(check, &apiserver_facts(&[], args));
+        assert_eq!(
+            verdict.status, *expected,
+            "{} on {args:?}: {verdict:#?}",
+            check.meta.id
+        );
+        assert!(!verdict.message.is_empty());
+    }
+    let na = judge_control_plane(check, &empty_facts());
+    assert_eq!(na.status, Status::NotApplicable, "{}", check.meta.id);
+}
+
+/// Asserts the status for each etcd command line, and not-applicable without etcd.
+pub fn assert_etcd_cases(check: &Check, cases: &[(&[&str], Status)]) {
+    for (args, expected) in cases {
+        let verdict = judge_control_plane(check, &etcd_facts(&[], args));
+        assert_eq!(
+            verdict.status, *expected,
+            "{} on {args:?}: {verdict:#?}",
+            check.meta.id
+        );
+        assert!(!verdict.message.is_empty());
+    }
+    let na = judge_control_plane(check, &empty_facts());
+    assert_eq!(na.status, Status::NotApplicable, "{}", check.meta.id);
+}

@@ -244,8 +244,20 @@ pub fn apiserver(host: &Host, processes: &[Process]) -> Option<ApiServerFacts> {
         .iter()
         .find(|p| p.program() == "kube-apiserver" || p.comm == "kube-apiserver");
     let manifest_exists = host.exists_unfollowed(APISERVER_MANIFEST);
+    let k3s = processes.iter().find(|p| p.comm == "k3s-server");
     let args = match process {
         Some(p) => from_process(p, &APISERVER_SYNTAX, 1),
+        // k3s runs the apiserver in-process and overwrites its argv: it runs, but its
+        // arguments cannot be read here. Unverifiable is not "not applicable".
+        None if !manifest_exists && k3s.is_some() => ComponentArgs {
+            pid: k3s.map(|p| p.pid),
+            origin: "kube-apiserver embedded in k3s-server".into(),
+            problems: vec![format!(
+                "kube-apiserver runs embedded in k3s-server (pid {}) and k3s overwrites its argv; its arguments are in the k3s journal (`Running kube-apiserver …`), which nodecheck does not read yet",
+                k3s.map_or(0, |p| p.pid)
+            )],
+            ..ComponentArgs::default()
+        },
         None if manifest_exists => match from_manifest(host, APISERVER_MANIFEST, &APISERVER_SYNTAX)
         {
             Ok(args) => args,

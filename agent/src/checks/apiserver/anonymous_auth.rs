@@ -1,0 +1,49 @@
+//! `apiserver.anonymous-auth`: Anonymous requests to the API server are refused.
+
+use crate::checks::{Check, CheckMeta, Ctx, Verdict};
+use crate::parse::flags::parse_bool;
+use nodecheck_report::Severity;
+
+pub const CHECK: Check = Check {
+    meta: CheckMeta {
+        id: "apiserver.anonymous-auth",
+        title: "Anonymous requests to the API server are refused",
+        area: super::AREA,
+        severity: Severity::Medium,
+        roles: super::ROLES,
+        rationale: "Anonymous requests reach the API server as system:anonymous; RBAC usually grants that user little, but every mistake in a binding then becomes public. The default is on.",
+        remediation: "Add `--anonymous-auth=false` to the kube-apiserver command (the static pod manifest on kubeadm nodes).",
+        references: &["CIS K8s 1.2.1"],
+        params: &[],
+    },
+    run,
+};
+
+fn run(ctx: &Ctx<'_>) -> Verdict {
+    super::judge_flag(
+        ctx,
+        "anonymous-auth",
+        Some("true"),
+        "false",
+        &|v| matches!(v, Some(b) if parse_bool(b) == Some(false)),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::testing::*;
+    use nodecheck_report::Status;
+
+    #[test]
+    fn verdicts() {
+        assert_apiserver_cases(
+            &CHECK,
+            &[
+                (&[], Status::Fail),
+                (&["--anonymous-auth=false"], Status::Pass),
+                (&["--anonymous-auth"], Status::Fail),
+            ],
+        );
+    }
+}

@@ -1,0 +1,67 @@
+//! `apiserver.etcd-tls`: the API server talks to etcd over authenticated TLS.
+
+use crate::checks::{Check, CheckMeta, Ctx, Verdict};
+use nodecheck_report::Severity;
+
+pub const CHECK: Check = Check {
+    meta: CheckMeta {
+        id: "apiserver.etcd-tls",
+        title: "The API server authenticates to etcd with TLS",
+        area: super::AREA,
+        severity: Severity::High,
+        roles: super::ROLES,
+        rationale: "Without a client certificate and a CA for etcd, the API server's traffic to the store of every secret is unauthenticated or unverified.",
+        remediation: "Set `--etcd-certfile`, `--etcd-keyfile` and `--etcd-cafile` on the kube-apiserver (kubeadm: /etc/kubernetes/pki/apiserver-etcd-client.{crt,key} and etcd/ca.crt).",
+        references: &["CIS K8s 1.2.23", "CIS K8s 1.2.26"],
+        params: &[],
+    },
+    run,
+};
+
+fn run(ctx: &Ctx<'_>) -> Verdict {
+    let apiserver = match super::found(ctx) {
+        Ok(a) => a,
+        Err(v) => return v,
+    };
+    let items = ["etcd-certfile", "etcd-keyfile", "etcd-cafile"]
+        .iter()
+        .map(|flag| {
+            let set = apiserver
+                .args
+                .value(flag)
+                .is_some_and(|(v, _)| !v.is_empty());
+            super::flag_evidence(&apiserver.args, flag, None, "set", set)
+        })
+        .collect();
+    Verdict::from_evidence(
+        items,
+        "etcd client certificate, key and CA are set",
+        |failing| super::failing_message(failing, "all three set"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::testing::*;
+    use nodecheck_report::Status;
+
+    #[test]
+    fn verdicts() {
+        assert_apiserver_cases(
+            &CHECK,
+            &[
+                (
+                    &[
+                        "--etcd-certfile=/c",
+                        "--etcd-keyfile=/k",
+                        "--etcd-cafile=/ca",
+                    ],
+                    Status::Pass,
+                ),
+                (&["--etcd-certfile=/c", "--etcd-keyfile=/k"], Status::Fail),
+                (&[], Status::Fail),
+            ],
+        );
+    }
+}

@@ -1,0 +1,86 @@
+//! `apiserver.insecure-serving`: no unauthenticated plain-HTTP port.
+
+use crate::checks::{Check, CheckMeta, Ctx, Verdict, evidence};
+use nodecheck_report::{Severity, Source};
+
+pub const CHECK: Check = Check {
+    meta: CheckMeta {
+        id: "apiserver.insecure-serving",
+        title: "The API server has no insecure port",
+        area: super::AREA,
+        severity: Severity::Critical,
+        roles: super::ROLES,
+        rationale: "The insecure port (removed in 1.24, 8080 on older versions) serves the whole API without authentication or authorization: anyone who reaches it is cluster-admin.",
+        remediation: "Set `--insecure-port=0` on older API servers (remove the flag on 1.24+), and make sure no kube-apiserver listener serves plain HTTP.",
+        references: &["CIS K8s (older) 1.2.19 --insecure-port=0"],
+        params: &[],
+    },
+    run,
+};
+
+fn run(ctx: &Ctx<'_>) -> Verdict {
+    let apiserver = match super::found(ctx) {
+        Ok(a) => a,
+        Err(v) => return v,
+    };
+    let port = apiserver
+        .args
+        .value("insecure-port")
+        .and_then(|(v, _)| v.parse::<u16>().ok())
+        .unwrap_or(0);
+    let mut items = vec![super::flag_evidence(
+        &apiserver.args,
+        "insecure-port",
+        None,
+        "0 or not set",
+        port == 0,
+    )];
+    if port > 0 {
+        for l in ctx
+            .facts
+            .listeners
+            .iter()
+            .filter(|l| l.protocol == "tcp" && l.port == port)
+        {
+            items.push(evidence(
+                "insecure API listener",
+                Some(l.endpoint()),
+                "nothing listening",
+                false,
+                Source::Listener {
+                    address: l.endpoint(),
+                    pid: l.owners.first().map(|(p, _)| *p),
+                },
+            ));
+        }
+    }
+    Verdict::from_evidence(items, "no insecure port is configured", |failing| {
+        super::failing_message(failing, "no insecure port")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::testing::*;
+    use nodecheck_report::Status;
+
+    #[test]
+    fn verdicts() {
+        assert_apiserver_cases(
+            &CHECK,
+            &[
+                (&[], Status::Pass),
+                (&["--insecure-port=0"], Status::Pass),
+                (&["--insecure-port=8080"], Status::Fail),
+            ],
+        );
+        let mut facts = apiserver_facts(
+            &[],
+            &["--insecure-port=8080", "--insecure-bind-address=0.0.0.0"],
+        );
+        listener(&mut facts, "0.0.0.0:8080", 900, "kube-apiserver");
+        let v = judge_control_plane(&CHECK, &facts);
+        assert!(v.message.contains("0.0.0.0:8080"), "{}", v.message);
+    }
+}

@@ -1,0 +1,42 @@
+//! `etcd.auto-tls`: etcd does not use self-signed client certificates.
+
+use crate::checks::{Check, CheckMeta, Ctx, Verdict};
+use nodecheck_report::Severity;
+
+pub const CHECK: Check = Check {
+    meta: CheckMeta {
+        id: "etcd.auto-tls",
+        title: "etcd does not use self-signed client certificates",
+        area: super::AREA,
+        severity: Severity::High,
+        roles: super::ROLES,
+        rationale: "--auto-tls makes etcd generate a self-signed certificate that no client can verify, which invites clients that do not verify at all.",
+        remediation: "Remove `--auto-tls` (or set it false) and give etcd a certificate from the etcd CA.",
+        references: &["CIS K8s 2.3"],
+        params: &[],
+    },
+    run,
+};
+
+fn run(ctx: &Ctx<'_>) -> Verdict {
+    super::judge_bool(ctx, "auto-tls", false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::testing::*;
+    use nodecheck_report::Status;
+
+    #[test]
+    fn verdicts() {
+        assert_etcd_cases(
+            &CHECK,
+            &[
+                (&[], Status::Pass),
+                (&["--auto-tls=false"], Status::Pass),
+                (&["--auto-tls"], Status::Fail),
+            ],
+        );
+    }
+}

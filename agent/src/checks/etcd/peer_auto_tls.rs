@@ -1,0 +1,41 @@
+//! `etcd.peer-auto-tls`: etcd peers do not use self-signed certificates.
+
+use crate::checks::{Check, CheckMeta, Ctx, Verdict};
+use nodecheck_report::Severity;
+
+pub const CHECK: Check = Check {
+    meta: CheckMeta {
+        id: "etcd.peer-auto-tls",
+        title: "etcd peers do not use self-signed certificates",
+        area: super::AREA,
+        severity: Severity::High,
+        roles: super::ROLES,
+        rationale: "--peer-auto-tls makes members use self-signed certificates that other members cannot verify.",
+        remediation: "Remove `--peer-auto-tls` and give each member a peer certificate from the etcd CA.",
+        references: &["CIS K8s 2.6"],
+        params: &[],
+    },
+    run,
+};
+
+fn run(ctx: &Ctx<'_>) -> Verdict {
+    super::judge_bool(ctx, "peer-auto-tls", false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::testing::*;
+    use nodecheck_report::Status;
+
+    #[test]
+    fn verdicts() {
+        assert_etcd_cases(
+            &CHECK,
+            &[
+                (&[], Status::Pass),
+                (&["--peer-auto-tls=true"], Status::Fail),
+            ],
+        );
+    }
+}

@@ -1,0 +1,41 @@
+//! `etcd.peer-client-cert-auth`: etcd peers authenticate with certificates.
+
+use crate::checks::{Check, CheckMeta, Ctx, Verdict};
+use nodecheck_report::Severity;
+
+pub const CHECK: Check = Check {
+    meta: CheckMeta {
+        id: "etcd.peer-client-cert-auth",
+        title: "etcd peers authenticate with certificates",
+        area: super::AREA,
+        severity: Severity::High,
+        roles: super::ROLES,
+        rationale: "Without peer client certificate authentication anything that reaches port 2380 can join the cluster as a member and receive its data.",
+        remediation: "Set `--peer-client-cert-auth=true` and `--peer-trusted-ca-file` on every etcd member.",
+        references: &["CIS K8s 2.5"],
+        params: &[],
+    },
+    run,
+};
+
+fn run(ctx: &Ctx<'_>) -> Verdict {
+    super::judge_bool(ctx, "peer-client-cert-auth", true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::testing::*;
+    use nodecheck_report::Status;
+
+    #[test]
+    fn verdicts() {
+        assert_etcd_cases(
+            &CHECK,
+            &[
+                (&["--peer-client-cert-auth=true"], Status::Pass),
+                (&[], Status::Fail),
+            ],
+        );
+    }
+}
