@@ -43,12 +43,20 @@ fn build_snapshot(fixture: &Path, out: &Path) {
         let [path, mode, uid, gid] = fields[..] else {
             panic!("bad MANIFEST line in {}: {line}", fixture.display());
         };
-        let data = std::fs::read(fixture.join("files").join(path))
-            .unwrap_or_else(|e| panic!("{}: {path}: {e}", fixture.display()));
-        header.set_entry_type(tar::EntryType::Regular);
         header.set_mode(u32::from_str_radix(mode, 8).expect("octal mode"));
         header.set_uid(uid.parse().expect("uid"));
         header.set_gid(gid.parse().expect("gid"));
+        if path.ends_with('/') {
+            header.set_entry_type(tar::EntryType::Directory);
+            header.set_size(0);
+            builder
+                .append_data(&mut header, path, std::io::empty())
+                .expect("dir");
+            continue;
+        }
+        let data = std::fs::read(fixture.join("files").join(path))
+            .unwrap_or_else(|e| panic!("{}: {path}: {e}", fixture.display()));
+        header.set_entry_type(tar::EntryType::Regular);
         header.set_size(data.len() as u64);
         builder
             .append_data(&mut header, path, data.as_slice())

@@ -78,7 +78,7 @@ pub fn failing_message(failing: &[&Evidence], expected: &str) -> String {
         .iter()
         .map(|e| match &e.observed {
             Some(v) => format!("{} is {v} ({})", e.subject, e.source),
-            None => format!("{} is not set ({})", e.subject, e.source),
+            None => format!("{} is not set", e.subject),
         })
         .collect();
     format!("{}; expected {expected}", parts.join("; "))

@@ -1,0 +1,277 @@
+//! A real etcd (Debian's etcd-server) on loopback, judged from its live process: once with
+//! TLS, client certificate authentication and a 0700 data dir; once with neither and the data
+//! dir opened to 0755. The etcd verdicts must flip accordingly.
+//!
+//! Without etcd or openssl the test prints why and passes, unless NODECHECK_REQUIRE_TOOLS=1.
+
+use serde_json::Value;
+use std::io::Write;
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const ETCD: &str = "/usr/bin/etcd";
+
+fn available() -> bool {
+    let missing: Vec<&str> = [ETCD, "/usr/bin/openssl"]
+        .into_iter()
+        .filter(|p| !Path::new(p).exists())
+        .collect();
+    if missing.is_empty() {
+        return true;
+    }
+    let reason = format!(
+        "{} not installed (apt-get install etcd-server openssl)",
+        missing.join(", ")
+    );
+    assert!(
+        std::env::var("NODECHECK_REQUIRE_TOOLS").as_deref() != Ok("1"),
+        "NODECHECK_REQUIRE_TOOLS=1 but the etcd test cannot run: {reason}"
+    );
+    let _ = writeln!(std::io::stderr(), "SKIPPED etcd test: {reason}");
+    false
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run openssl");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A CA and a server/client certificate for 127.0.0.1.
+fn certificates(dir: &Path) {
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.crt",
+            "-subj",
+            "/CN=nodecheck-test-ca",
+            "-days",
+            "1",
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=etcd",
+        ],
+    );
+    std::fs::write(
+        dir.join("ext.cnf"),
+        "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n",
+    )
+    .expect("ext");
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.crt",
+            "-days",
+            "1",
+            "-extfile",
+            "ext.cnf",
+        ],
+    );
+}
+
+/// An etcd we started, killed by pid when dropped.
+struct Etcd {
+    child: Child,
+}
+
+impl Drop for Etcd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(dir: &Path, tls: bool) -> Etcd {
+    let client = free_port();
+    let peer = free_port();
+    let scheme = if tls { "https" } else { "http" };
+    let data = dir.join("data");
+    let mut cmd = Command::new(ETCD);
+    cmd.arg("--name=nodecheck-test")
+        .arg(format!("--data-dir={}", data.display()))
+        .arg(format!(
+            "--listen-client-urls={scheme}://127.0.0.1:{client}"
+        ))
+        .arg(format!(
+            "--advertise-client-urls={scheme}://127.0.0.1:{client}"
+        ))
+        .arg(format!("--listen-peer-urls=http://127.0.0.1:{peer}"))
+        .arg(format!(
+            "--initial-advertise-peer-urls=http://127.0.0.1:{peer}"
+        ))
+        .arg(format!(
+            "--initial-cluster=nodecheck-test=http://127.0.0.1:{peer}"
+        ))
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    if tls {
+        cmd.arg(format!("--cert-file={}", dir.join("server.crt").display()))
+            .arg(format!("--key-file={}", dir.join("server.key").display()))
+            .arg(format!(
+                "--trusted-ca-file={}",
+                dir.join("ca.crt").display()
+            ))
+            .arg("--client-cert-auth=true");
+    }
+    let etcd = Etcd {
+        child: cmd.spawn().expect("start etcd"),
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(("127.0.0.1", client)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "etcd did not listen on 127.0.0.1:{client} within 20 s"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // etcd creates its data dir before it serves.
+    while !data.join("member").exists() {
+        assert!(
+            Instant::now() < deadline,
+            "etcd did not create its data dir"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    etcd
+}
+
+fn etcd_verdicts(pid: u32) -> Vec<(String, String, String)> {
+    let out = Command::new(env!("CARGO_BIN_EXE_nodecheck"))
+        .args(["--format", "json", "--only", "etcd"])
+        .output()
+        .expect("run nodecheck");
+    let report: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let findings = report["findings"].as_array().cloned().unwrap_or_default();
+    let mentions_pid = findings.iter().any(|f| {
+        let text = f.to_string();
+        text.contains(&format!("\"pid\":{pid}")) || text.contains(&format!("(pid {pid})"))
+    });
+    assert!(
+        mentions_pid,
+        "the verdicts come from etcd pid {pid}: {findings:?}"
+    );
+    findings
+        .iter()
+        .map(|f| {
+            (
+                f["id"].as_str().unwrap_or_default().to_string(),
+                f["status"].as_str().unwrap_or_default().to_string(),
+                f["message"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn status<'a>(verdicts: &'a [(String, String, String)], id: &str) -> &'a str {
+    verdicts
+        .iter()
+        .find(|(i, _, _)| i == id)
+        .map(|(_, s, _)| s.as_str())
+        .unwrap_or_else(|| panic!("{id} in {verdicts:?}"))
+}
+
+fn temp(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("nodecheck-etcd-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp");
+    dir
+}
+
+#[test]
+fn live_etcd_verdicts_flip_with_its_configuration() {
+    if !available() {
+        return;
+    }
+    let secure_dir = temp("secure");
+    certificates(&secure_dir);
+    {
+        let etcd = start(&secure_dir, true);
+        let verdicts = etcd_verdicts(etcd.child.id());
+        for id in [
+            "etcd.client-tls",
+            "etcd.client-cert-auth",
+            "etcd.data-dir-permissions",
+            "etcd.auto-tls",
+            "etcd.exposure",
+        ] {
+            assert_eq!(status(&verdicts, id), "pass", "{id}: {verdicts:?}");
+        }
+        assert_eq!(status(&verdicts, "etcd.trusted-ca"), "pass", "{verdicts:?}");
+    }
+    let open_dir = temp("open");
+    {
+        let etcd = start(&open_dir, false);
+        // etcd refuses to start on a data dir that is not 0700, so it is opened afterwards.
+        let data = open_dir.join("data");
+        std::fs::set_permissions(&data, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .expect("chmod");
+        let verdicts = etcd_verdicts(etcd.child.id());
+        for id in [
+            "etcd.client-tls",
+            "etcd.client-cert-auth",
+            "etcd.data-dir-permissions",
+            "etcd.trusted-ca",
+        ] {
+            assert_eq!(status(&verdicts, id), "fail", "{id}: {verdicts:?}");
+        }
+        let message = verdicts
+            .iter()
+            .find(|(i, _, _)| i == "etcd.data-dir-permissions")
+            .map(|(_, _, m)| m.clone())
+            .unwrap_or_default();
+        assert!(message.contains("0755"), "{message}");
+    }
+    let _ = std::fs::remove_dir_all(&secure_dir);
+    let _ = std::fs::remove_dir_all(&open_dir);
+}
