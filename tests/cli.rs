@@ -585,3 +585,106 @@ fn tar_with_dot_dot_entries_is_scanned_with_a_warning() {
         "nothing is extracted"
     );
 }
+
+/// A kubelet (and an apiserver manifest) whose files are broken in one way each: the
+/// affected checks are `error` with a precise message; sshd and the other areas still run.
+#[test]
+fn kubernetes_bad_input_gives_specific_errors() {
+    let mut bomb = String::from(
+        "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\na0: &a0 [x, x, x, x, x, x, x, x, x, x]\n",
+    );
+    for i in 1..12 {
+        let refs = vec![format!("*a{}", i - 1); 10].join(", ");
+        bomb.push_str(&format!("a{i}: &a{i} [{refs}]\n"));
+    }
+    let big = format!(
+        "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n#{}\n",
+        "x".repeat(50 * 1024 * 1024)
+    );
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "malformed-yaml",
+            b"authentication: [unclosed\n".to_vec(),
+            "malformed YAML/JSON",
+        ),
+        (
+            "malformed-json",
+            b"{\"kind\": \"KubeletConfiguration\", \"apiVersion\": \"kubelet.config.k8s.io/v1beta1\",".to_vec(),
+            "malformed YAML/JSON",
+        ),
+        ("alias-bomb", bomb.into_bytes(), "alias bomb"),
+        ("big", big.into_bytes(), "larger than"),
+        (
+            "unknown-api",
+            b"apiVersion: kubelet.config.k8s.io/v2\nkind: KubeletConfiguration\n".to_vec(),
+            "expected apiVersion kubelet.config.k8s.io/v1beta1",
+        ),
+    ];
+    for (tag, config, expected) in cases {
+        let (status, message) = judge_kubelet_config(tag, Some(&config), "kubelet.anonymous-auth");
+        assert_eq!(status, "error", "{tag}: {message}");
+        assert!(message.contains(expected), "{tag}: {message}");
+    }
+    let (status, message) = judge_kubelet_config("directory", None, "kubelet.anonymous-auth");
+    assert_eq!(status, "error");
+    assert!(message.contains("is a directory"), "{message}");
+}
+
+/// Status and message of `id` on a worker whose kubelet reads /etc/k/config (a file with
+/// `config`, or a directory when `None`), next to a ConfigMap posing as the apiserver manifest.
+fn judge_kubelet_config(tag: &str, config: Option<&[u8]>, id: &str) -> (String, String) {
+    let dir = temp_dir(&format!("k8s-{tag}"));
+    let path = dir.join("host.tar.gz");
+    let mut entries = vec![
+        Entry::File("etc/passwd", PASSWD, 0o644, 0, 0),
+        Entry::File("etc/group", GROUP, 0o644, 0, 0),
+        Entry::File(
+            "proc/300/status",
+            b"Name:\tkubelet\nPPid:\t1\nUid:\t0\t0\t0\t0\n",
+            0o444,
+            0,
+            0,
+        ),
+        Entry::File(
+            "proc/300/cmdline",
+            b"/usr/bin/kubelet\0--config=/etc/k/config\0",
+            0o444,
+            0,
+            0,
+        ),
+        Entry::File(
+            "etc/kubernetes/manifests/kube-apiserver.yaml",
+            b"apiVersion: v1\nkind: ConfigMap\n",
+            0o600,
+            0,
+            0,
+        ),
+        Entry::File("etc/ssh/sshd_config", b"PermitRootLogin no\n", 0o600, 0, 0),
+    ];
+    match config {
+        Some(bytes) => entries.push(Entry::File("etc/k/config", bytes, 0o600, 0, 0)),
+        None => entries.push(Entry::File("etc/k/config/inside", b"", 0o600, 0, 0)),
+    }
+    tar_gz(&path, &entries);
+    let (report, code) = json_scan(&path, &[]);
+    assert!(code == 0 || code == 1);
+    assert_eq!(
+        finding(&report, "sshd.permit-root-login")["status"],
+        "pass",
+        "the rest of the scan is intact"
+    );
+    let api = finding(&report, "apiserver.authorization-mode");
+    assert_eq!(api["status"], "error");
+    assert!(
+        api["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("not a Pod manifest (kind is ConfigMap)"),
+        "{api}"
+    );
+    let f = finding(&report, id);
+    (
+        f["status"].as_str().unwrap_or_default().to_string(),
+        f["message"].as_str().unwrap_or_default().to_string(),
+    )
+}
