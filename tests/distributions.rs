@@ -7,7 +7,6 @@
 //! change; review the diff against the README before committing it.
 
 use serde_json::Value;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -17,58 +16,8 @@ fn fixtures_dir() -> PathBuf {
 
 /// Builds `<fixture>.tar.gz` from its MANIFEST.
 fn build_snapshot(fixture: &Path, out: &Path) {
-    let manifest = std::fs::read_to_string(fixture.join("MANIFEST")).expect("MANIFEST");
-    let file = std::fs::File::create(out).expect("create snapshot");
-    let gz = flate2::write::GzEncoder::new(file, flate2::Compression::fast());
-    let mut builder = tar::Builder::new(gz);
-    for line in manifest
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-    {
-        let mut header = tar::Header::new_gnu();
-        header.set_mtime(0);
-        if let Some((path, target)) = line.split_once(" -> ") {
-            header.set_entry_type(tar::EntryType::Symlink);
-            header.set_mode(0o777);
-            header.set_uid(0);
-            header.set_gid(0);
-            header.set_size(0);
-            builder
-                .append_link(&mut header, path.trim(), target.trim())
-                .expect("link");
-            continue;
-        }
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        let [path, mode, uid, gid] = fields[..] else {
-            panic!("bad MANIFEST line in {}: {line}", fixture.display());
-        };
-        header.set_mode(u32::from_str_radix(mode, 8).expect("octal mode"));
-        header.set_uid(uid.parse().expect("uid"));
-        header.set_gid(gid.parse().expect("gid"));
-        if path.ends_with('/') {
-            header.set_entry_type(tar::EntryType::Directory);
-            header.set_size(0);
-            builder
-                .append_data(&mut header, path, std::io::empty())
-                .expect("dir");
-            continue;
-        }
-        let data = std::fs::read(fixture.join("files").join(path))
-            .unwrap_or_else(|e| panic!("{}: {path}: {e}", fixture.display()));
-        header.set_entry_type(tar::EntryType::Regular);
-        header.set_size(data.len() as u64);
-        builder
-            .append_data(&mut header, path, data.as_slice())
-            .expect("append");
-    }
-    builder
-        .into_inner()
-        .expect("tar")
-        .finish()
-        .expect("gz")
-        .flush()
-        .expect("flush");
+    nodecheck::host::fixture::build_snapshot(fixture, out)
+        .unwrap_or_else(|e| panic!("{}: {e}", fixture.display()));
 }
 
 /// `status id — message` for every finding.

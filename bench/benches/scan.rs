@@ -37,6 +37,19 @@ fn benches(c: &mut Criterion) {
             black_box(scan(&facts, &profile, &everything, nodecheck::time::now()))
         })
     });
+    // The three Kubernetes areas on the kubeadm control-plane fixture (tar snapshot in memory).
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/hosts/kubeadm-control-plane");
+    let snapshot = std::env::temp_dir().join(format!("nodecheck-bench-{}.tar.gz", std::process::id()));
+    nodecheck::host::fixture::build_snapshot(&fixture, &snapshot).expect("fixture snapshot");
+    let control_plane = Host::open(&snapshot, None).expect("open snapshot");
+    let k8s_only = options(&["kubelet", "apiserver", "etcd"]);
+    c.bench_function("kubelet + apiserver + etcd on the kubeadm control-plane fixture", |b| {
+        b.iter(|| {
+            let facts = nodecheck::facts::gather(&control_plane);
+            black_box(scan(&facts, &profile, &k8s_only, nodecheck::time::now()))
+        })
+    });
+    let _ = std::fs::remove_file(&snapshot);
     let source = MemorySource::new(&[
         ("/etc/ssh/sshd_config", DEBIAN_STOCK),
         ("/etc/ssh/sshd_config.d/50-cloud-init.conf", "PasswordAuthentication no\n"),

@@ -10,6 +10,7 @@
 //! scanner's user database.
 
 mod backend;
+pub mod fixture;
 mod pattern;
 mod resolve;
 pub mod snapshot;
