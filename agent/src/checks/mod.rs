@@ -235,6 +235,38 @@ pub fn evidence(
     }
 }
 
+/// Evidence for one setting of a control-plane component: its value and source, or the
+/// component's default (`component` names it: `kube-apiserver`, `etcd`).
+pub fn setting_evidence(
+    args: &crate::facts::control_plane::ComponentArgs,
+    name: &str,
+    default: Option<&str>,
+    component: &str,
+    expected: &str,
+    pass: bool,
+) -> Evidence {
+    let subject = format!("--{name}");
+    match args.value(name) {
+        Some((value, source)) => evidence(
+            subject,
+            Some(value.to_string()),
+            expected,
+            pass,
+            source.clone(),
+        ),
+        None => evidence(
+            subject,
+            default.map(str::to_string),
+            expected,
+            pass,
+            Source::default_value(match default {
+                Some(d) => format!("not set: {component} default {d}"),
+                None => "not set".into(),
+            }),
+        ),
+    }
+}
+
 /// File permission judgement shared by the `*-permissions` checks: `mode & !max_mode == 0`
 /// (a bitmask, never a decimal comparison) and owner/group among the allowed ones.
 pub fn mode_within(mode: u32, max_mode: u32) -> bool {

@@ -34,6 +34,14 @@ impl Listener {
         }
     }
 
+    /// The listener as the source of an evidence item.
+    pub fn source(&self) -> nodecheck_report::Source {
+        nodecheck_report::Source::Listener {
+            address: self.endpoint(),
+            pid: self.owners.first().map(|(pid, _)| *pid),
+        }
+    }
+
     pub fn is_loopback(&self) -> bool {
         match self.address {
             IpAddr::V4(a) => a.is_loopback(),

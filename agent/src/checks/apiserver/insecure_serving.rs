@@ -1,7 +1,7 @@
 //! `apiserver.insecure-serving`: no unauthenticated plain-HTTP port.
 
 use crate::checks::{Check, CheckMeta, Ctx, Verdict, evidence};
-use nodecheck_report::{Severity, Source};
+use nodecheck_report::Severity;
 
 pub const CHECK: Check = Check {
     meta: CheckMeta {
@@ -47,10 +47,7 @@ fn run(ctx: &Ctx<'_>) -> Verdict {
                 Some(l.endpoint()),
                 "nothing listening",
                 false,
-                Source::Listener {
-                    address: l.endpoint(),
-                    pid: l.owners.first().map(|(p, _)| *p),
-                },
+                l.source(),
             ));
         }
     }

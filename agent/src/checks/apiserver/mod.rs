@@ -13,7 +13,7 @@ pub mod node_restriction;
 pub mod profiling;
 pub mod token_auth_file;
 
-use super::{Ctx, Verdict, evidence};
+use super::{Ctx, Verdict};
 use crate::facts::control_plane::{ApiServerFacts, ComponentArgs};
 use nodecheck_report::{Evidence, Role, Source, Status};
 
@@ -44,32 +44,7 @@ pub fn flag_evidence(
     expected: &str,
     pass: bool,
 ) -> Evidence {
-    let subject = format!("--{name}");
-    match args.value(name) {
-        Some((value, source)) => evidence(
-            subject,
-            Some(value.to_string()),
-            expected,
-            pass,
-            source.clone(),
-        ),
-        None => {
-            let mut item = evidence(
-                subject,
-                default.map(str::to_string),
-                expected,
-                pass,
-                Source::default_value(match default {
-                    Some(d) => format!("not set: kube-apiserver default {d}"),
-                    None => "not set".into(),
-                }),
-            );
-            if default.is_none() {
-                item.note = Some("not set".into());
-            }
-            item
-        }
-    }
+    super::setting_evidence(args, name, default, "kube-apiserver", expected, pass)
 }
 
 /// `--name is value (source); expected …` for the failing items.

@@ -1,7 +1,7 @@
 //! `etcd.exposure`: etcd is not reachable off the host without client certificates.
 
 use crate::checks::{Check, CheckMeta, Ctx, Verdict, evidence};
-use nodecheck_report::{Role, Severity, Source, Status};
+use nodecheck_report::{Role, Severity, Status};
 
 pub const CHECK: Check = Check {
     meta: CheckMeta {
@@ -38,10 +38,7 @@ fn run(ctx: &Ctx<'_>) -> Verdict {
                     Some(l.endpoint()),
                     "nothing listening on 2379/2380",
                     false,
-                    Source::Listener {
-                        address: l.endpoint(),
-                        pid: l.owners.first().map(|(p, _)| *p),
-                    },
+                    l.source(),
                 )
             })
             .collect();
@@ -78,10 +75,7 @@ fn run(ctx: &Ctx<'_>) -> Verdict {
             Some(l.endpoint()),
             "loopback, or client-cert-auth on",
             cert_auth,
-            Source::Listener {
-                address: l.endpoint(),
-                pid: l.owners.first().map(|(p, _)| *p),
-            },
+            l.source(),
         );
         item.note = Some(format!("client-cert-auth is {cert_auth}"));
         items.push(item);

@@ -15,10 +15,10 @@ pub mod peer_client_cert_auth;
 pub mod peer_tls;
 pub mod trusted_ca;
 
-use super::{Ctx, Verdict, evidence};
+use super::{Ctx, Verdict};
 use crate::facts::control_plane::{ComponentArgs, EtcdFacts};
 use crate::parse::flags::parse_bool;
-use nodecheck_report::{Evidence, Role, Source};
+use nodecheck_report::{Evidence, Role};
 
 pub const AREA: &str = "etcd";
 pub const ROLES: &[Role] = &[Role::ControlPlane];
@@ -47,26 +47,7 @@ pub fn setting_evidence(
     expected: &str,
     pass: bool,
 ) -> Evidence {
-    let subject = format!("--{name}");
-    match args.value(name) {
-        Some((value, source)) => evidence(
-            subject,
-            Some(value.to_string()),
-            expected,
-            pass,
-            source.clone(),
-        ),
-        None => evidence(
-            subject,
-            default.map(str::to_string),
-            expected,
-            pass,
-            Source::default_value(match default {
-                Some(d) => format!("not set: etcd default {d}"),
-                None => "not set".into(),
-            }),
-        ),
-    }
+    super::setting_evidence(args, name, default, "etcd", expected, pass)
 }
 
 /// Whether a boolean setting is true.

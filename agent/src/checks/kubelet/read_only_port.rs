@@ -2,7 +2,7 @@
 
 use crate::checks::{Check, CheckMeta, Ctx, Verdict, evidence};
 use crate::parse::kubelet::KValue;
-use nodecheck_report::{Severity, Source};
+use nodecheck_report::Severity;
 
 pub const CHECK: Check = Check {
     meta: CheckMeta {
@@ -50,10 +50,7 @@ fn run(ctx: &Ctx<'_>) -> Verdict {
             Some(listener.endpoint()),
             "nothing listening",
             false,
-            Source::Listener {
-                address: listener.endpoint(),
-                pid: listener.owners.first().map(|(pid, _)| *pid),
-            },
+            listener.source(),
         ));
     }
     Verdict::from_evidence(items, "the read-only port is disabled", |failing| {

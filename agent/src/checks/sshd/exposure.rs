@@ -2,7 +2,7 @@
 
 use crate::checks::{ALL_ROLES, Check, CheckMeta, Ctx, ParamDefault, ParamSpec, Verdict, evidence};
 use crate::facts::Listener;
-use nodecheck_report::{Role, Severity, Source};
+use nodecheck_report::{Role, Severity};
 use std::net::IpAddr;
 
 pub const CHECK: Check = Check {
@@ -136,10 +136,7 @@ fn run(ctx: &Ctx<'_>) -> Verdict {
                 Some(l.endpoint()),
                 "a private address or one in allowed_networks (not a wildcard)",
                 pass,
-                Source::Listener {
-                    address: l.endpoint(),
-                    pid: l.owners.first().map(|(pid, _)| *pid),
-                },
+                l.source(),
             )
         })
         .collect();
