@@ -161,7 +161,7 @@ fn inventory(facts: &Facts) -> Inventory {
                 protocol: l.protocol.to_string(),
                 address: l.address.to_string(),
                 port: l.port,
-                netns: "host".into(),
+                netns: l.netns.clone(),
                 processes: l
                     .owners
                     .iter()

@@ -20,6 +20,7 @@ pub fn empty_facts() -> Facts {
         kubelet: None,
         apiserver: None,
         etcd: None,
+        containers: Vec::new(),
         detected_roles: vec![Role::Host],
         warnings: Vec::new(),
     }
@@ -119,6 +120,7 @@ pub fn listener(facts: &mut Facts, endpoint: &str, pid: u32, program: &str) {
         port: port.parse().expect("port"),
         inode: 1,
         owners: vec![(pid, program.into())],
+        netns: "host".into(),
     });
 }
 

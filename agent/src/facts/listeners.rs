@@ -23,6 +23,8 @@ pub struct Listener {
     pub inode: u64,
     /// Processes holding the socket: (pid, program name).
     pub owners: Vec<(u32, String)>,
+    /// `host`, or the identifier of a pod's network namespace.
+    pub netns: String,
 }
 
 impl Listener {
@@ -32,6 +34,11 @@ impl Listener {
             IpAddr::V4(a) => format!("{a}:{}", self.port),
             IpAddr::V6(a) => format!("[{a}]:{}", self.port),
         }
+    }
+
+    /// In the host's network namespace (not a pod's).
+    pub fn is_host(&self) -> bool {
+        self.netns == "host"
     }
 
     /// The listener as the source of an evidence item.
@@ -113,6 +120,7 @@ pub fn parse_table(text: &str, protocol: &'static str, v6: bool) -> (Vec<Listene
                 port,
                 inode,
                 owners: Vec::new(),
+                netns: "host".into(),
             }),
             Some((false, ..)) => {}
             None => malformed += 1,
@@ -137,6 +145,7 @@ pub fn read_listeners(
             port: s.port,
             inode: s.inode,
             owners: Vec::new(),
+            netns: "host".into(),
         }));
     }
     const TABLES: &[(&str, &str, bool)] = &[
@@ -161,6 +170,7 @@ pub fn read_listeners(
         }
         all.extend(listeners);
     }
+    all.extend(pod_namespace_listeners(host, processes, warnings));
     let mut owners: HashMap<u64, Vec<(u32, String)>> = HashMap::new();
     for p in processes {
         for inode in &p.socket_inodes {
@@ -177,6 +187,53 @@ pub fn read_listeners(
     }
     all.sort_by(|a, b| (a.protocol, a.port, a.address).cmp(&(b.protocol, b.port, b.address)));
     all
+}
+
+/// Listeners of every network namespace other than the host's, each read through one
+/// process in it (`/proc/<pid>/net/*`): no hostNetwork needed.
+fn pod_namespace_listeners(
+    host: &Host,
+    processes: &[Process],
+    warnings: &mut Vec<String>,
+) -> Vec<Listener> {
+    let Some(host_ns) = host.netns_id(1) else {
+        return Vec::new();
+    };
+    let mut seen: HashMap<String, u32> = HashMap::new();
+    for p in processes.iter().filter(|p| !p.kernel_thread) {
+        if let Some(ns) = host.netns_id(p.pid)
+            && ns != host_ns
+        {
+            seen.entry(ns).or_insert(p.pid);
+        }
+    }
+    let mut out = Vec::new();
+    let mut namespaces: Vec<(String, u32)> = seen.into_iter().collect();
+    namespaces.sort();
+    for (ns, pid) in namespaces {
+        for (file, protocol, v6) in [
+            ("tcp", "tcp", false),
+            ("tcp6", "tcp", true),
+            ("udp", "udp", false),
+            ("udp6", "udp", true),
+        ] {
+            // A process may exit between being listed and being read: skip it quietly.
+            let Ok(data) = host.proc_read(&format!("{pid}/net/{file}"), NET_TABLE_CAP) else {
+                continue;
+            };
+            let (listeners, malformed) = parse_table(&String::from_utf8_lossy(&data), protocol, v6);
+            if malformed > 0 {
+                warnings.push(format!(
+                    "/proc/{pid}/net/{file}: {malformed} malformed lines skipped"
+                ));
+            }
+            out.extend(listeners.into_iter().map(|l| Listener {
+                netns: ns.clone(),
+                ..l
+            }));
+        }
+    }
+    out
 }
 
 #[cfg(test)]

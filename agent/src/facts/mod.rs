@@ -3,6 +3,7 @@
 //! Checks never touch the host: they are pure functions of [`Facts`], so each is tested with
 //! facts built in memory. Gathering reads the host through [`crate::host::Host`] only.
 
+pub mod containers;
 pub mod control_plane;
 pub mod kubelet;
 pub mod listeners;
@@ -79,6 +80,8 @@ pub struct Facts {
     pub apiserver: Option<control_plane::ApiServerFacts>,
     /// etcd, from its process, k3s's embedded config, or its static pod manifest.
     pub etcd: Option<control_plane::EtcdFacts>,
+    /// Every container process.
+    pub containers: Vec<containers::ContainerProcess>,
     /// Roles detected from processes and manifests.
     pub detected_roles: Vec<Role>,
     /// Problems met while gathering that did not stop the scan.
@@ -162,11 +165,13 @@ pub fn gather(host: &Host) -> Facts {
     let manifests = CONTROL_PLANE_MANIFESTS.iter().any(|m| host.exists(m));
     let apiserver = control_plane::apiserver(host, &processes);
     let etcd = control_plane::etcd(host, &processes);
+    let containers = containers::gather(host, &processes);
     Facts {
         host: info,
         kubelet,
         apiserver,
         etcd,
+        containers,
         detected_roles: detect_roles(&processes, manifests),
         processes,
         listeners,

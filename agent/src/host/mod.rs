@@ -432,6 +432,48 @@ impl Host {
         }
     }
 
+    /// An identifier of a process's network namespace, equal for processes that share one.
+    /// On a live proc tree it is the inode of `<pid>/net/tcp` (each namespace has its own
+    /// entry), which needs no ptrace access to the process; in a snapshot, the `ns/net` link.
+    pub fn netns_id(&self, pid: u32) -> Option<String> {
+        use std::os::unix::fs::MetadataExt;
+        match &self.proc {
+            Backend::Dir(base) if self.touched.is_none() => {
+                std::fs::metadata(base.join(format!("{pid}/net/tcp")))
+                    .ok()
+                    .map(|m| format!("net:[{}]", m.ino()))
+            }
+            _ => self.proc_readlink(&format!("{pid}/ns/net")).ok(),
+        }
+    }
+
+    /// Whether `path` exists inside the root filesystem of process `pid`
+    /// (`/proc/<pid>/root`), resolved inside that root: an absolute symlink in a container
+    /// image points into the image, never to the host.
+    pub fn exists_in_process_root(&self, pid: u32, path: &str) -> Result<bool, FileError> {
+        let backend = match &self.proc {
+            Backend::Dir(base) => Backend::Dir(base.join(format!("{pid}/root"))),
+            Backend::Tar { image, prefix } => Backend::Tar {
+                image: image.clone(),
+                prefix: format!("{prefix}/{pid}/root"),
+            },
+        };
+        let record = |p: &str| {
+            self.touch(|t| {
+                t.proc_links.insert(format!("{pid}/root{p}"));
+            })
+        };
+        let resolved = resolve::resolve(&backend, path, true, &mut |p| record(p))?;
+        match backend.lstat(&resolved) {
+            Ok(_) => {
+                record(&resolved);
+                Ok(true)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(FileError::from_io(path, &e)),
+        }
+    }
+
     /// Names in a directory of the proc tree.
     pub fn proc_list(&self, rel: &str) -> Result<Vec<String>, FileError> {
         let names = self

@@ -40,6 +40,7 @@ fn run(ctx: &Ctx<'_>) -> Verdict {
             .facts
             .listeners
             .iter()
+            .filter(|l| l.is_host())
             .filter(|l| l.protocol == "tcp" && l.port == port)
         {
             items.push(evidence(

@@ -31,6 +31,7 @@ fn run(ctx: &Ctx<'_>) -> Verdict {
             .facts
             .listeners
             .iter()
+            .filter(|l| l.is_host())
             .filter(etcd_like)
             .map(|l| {
                 evidence(
@@ -67,6 +68,7 @@ fn run(ctx: &Ctx<'_>) -> Verdict {
         .facts
         .listeners
         .iter()
+        .filter(|l| l.is_host())
         .filter(etcd_like)
         .filter(|l| !l.is_loopback())
     {

@@ -43,6 +43,7 @@ fn run(ctx: &Ctx<'_>) -> Verdict {
         .facts
         .listeners
         .iter()
+        .filter(|l| l.is_host())
         .filter(|l| l.protocol == "tcp" && l.port == watched)
     {
         items.push(evidence(

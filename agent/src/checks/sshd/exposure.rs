@@ -81,6 +81,7 @@ fn sshd_listeners<'a>(ctx: &Ctx<'a>, ports: &[String]) -> Vec<&'a Listener> {
     ctx.facts
         .listeners
         .iter()
+        .filter(|l| l.is_host())
         .filter(|l| l.protocol == "tcp")
         .filter(|l| {
             l.owners.iter().any(|(_, name)| name == "sshd")
