@@ -5,7 +5,7 @@
 //! any rename a visible diff (IDs are a public interface: profiles, waivers and dashboards
 //! refer to them).
 
-use crate::checks::{Check, apiserver, etcd, kubelet, sshd};
+use crate::checks::{Check, apiserver, containers, etcd, kubelet, ports, sshd};
 
 /// Every check, sorted by ID.
 pub static CHECKS: &[Check] = &[
@@ -19,6 +19,14 @@ pub static CHECKS: &[Check] = &[
     apiserver::node_restriction::CHECK,
     apiserver::profiling::CHECK,
     apiserver::token_auth_file::CHECK,
+    containers::host_namespaces::CHECK,
+    containers::memory_limit::CHECK,
+    containers::no_new_privs::CHECK,
+    containers::package_manager::CHECK,
+    containers::privileged::CHECK,
+    containers::root_user::CHECK,
+    containers::seccomp::CHECK,
+    containers::shell_in_image::CHECK,
     etcd::auto_tls::CHECK,
     etcd::client_cert_auth::CHECK,
     etcd::client_tls::CHECK,
@@ -50,6 +58,10 @@ pub static CHECKS: &[Check] = &[
     kubelet::streaming_idle_timeout::CHECK,
     kubelet::tls_cert::CHECK,
     kubelet::tls_cipher_suites::CHECK,
+    ports::container_runtime_api::CHECK,
+    ports::insecure_apiserver::CHECK,
+    ports::kubelet_read_only::CHECK,
+    ports::unexpected_listener::CHECK,
     sshd::access_restriction::CHECK,
     sshd::banner::CHECK,
     sshd::ciphers::CHECK,
@@ -110,6 +122,14 @@ apiserver.insecure-serving
 apiserver.node-restriction
 apiserver.profiling
 apiserver.token-auth-file
+containers.host-namespaces
+containers.memory-limit
+containers.no-new-privs
+containers.package-manager
+containers.privileged
+containers.root-user
+containers.seccomp
+containers.shell-in-image
 etcd.auto-tls
 etcd.client-cert-auth
 etcd.client-tls
@@ -141,6 +161,10 @@ kubelet.service-file-permissions
 kubelet.streaming-idle-timeout
 kubelet.tls-cert
 kubelet.tls-cipher-suites
+ports.container-runtime-api
+ports.insecure-apiserver
+ports.kubelet-read-only
+ports.unexpected-listener
 sshd.access-restriction
 sshd.banner
 sshd.ciphers

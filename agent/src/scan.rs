@@ -172,7 +172,29 @@ fn inventory(facts: &Facts) -> Inventory {
                     .collect(),
             })
             .collect(),
-        containers: Vec::new(),
+        containers: facts
+            .containers
+            .iter()
+            .map(|c| nodecheck_report::Container {
+                pid: c.pid,
+                id: c.placement.container_id.clone(),
+                runtime: c.placement.runtime.to_string(),
+                namespace: c.namespace.clone(),
+                pod: c.pod.clone(),
+                name: c.name.clone(),
+                program: c.program.clone(),
+                uid: c.uid,
+                gid: c.gid,
+                user_namespace_root: c.user_ns_root,
+                capabilities: crate::facts::containers::capability_names(c.cap_effective),
+                no_new_privs: c.no_new_privs,
+                seccomp: c.seccomp,
+                host_namespaces: c.host_namespaces.iter().map(|s| s.to_string()).collect(),
+                memory_limit: c.memory_limit.clone().ok().flatten(),
+                shell: c.shell.clone().ok().flatten(),
+                package_manager: c.package_manager.clone().ok().flatten(),
+            })
+            .collect(),
     }
 }
 
@@ -210,16 +232,18 @@ mod tests {
     }
 
     #[test]
-    fn no_sshd_means_not_applicable_and_no_score() {
+    fn an_empty_host_has_nothing_to_judge_but_its_ports() {
         let profile = crate::profile::load("default").expect("profile");
         let report = scan(&empty_facts(), &profile, &options(), crate::time::now());
-        assert!(
-            report
-                .findings
-                .iter()
-                .all(|f| f.status == Status::NotApplicable)
-        );
-        assert_eq!(report.score, None);
+        for f in &report.findings {
+            let expected = if f.area == "ports" { Status::Pass } else { Status::NotApplicable };
+            assert_eq!(f.status, expected, "{}: {}", f.id, f.message);
+        }
+        assert_eq!(report.score, Some(100));
+        let mut only_sshd = options();
+        only_sshd.only = vec!["sshd".into()];
+        let report = scan(&empty_facts(), &profile, &only_sshd, crate::time::now());
+        assert_eq!(report.score, None, "no judged weight, no score");
     }
 
     #[test]

@@ -360,19 +360,50 @@ pub struct ListenerProcess {
     pub name: String,
 }
 
-/// A container process (filled in by the containers area).
+/// A container process.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Container {
     pub pid: u32,
+    /// The container id (64 hex digits).
     pub id: String,
+    /// `containerd`, `cri-o`, `docker`, or `containerd or cri-o` (cgroupfs driver).
+    pub runtime: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pod: Option<String>,
+    /// The container's name; absent for a pod sandbox.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    pub program: String,
+    /// Host UID and GID (effective).
     pub uid: u32,
+    pub gid: u32,
+    /// Set when the process runs in a user namespace: the host UID its UID 0 maps to (null
+    /// when 0 is not mapped).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_namespace_root: Option<Option<u32>>,
+    /// Effective capabilities by name.
+    #[serde(default)]
+    pub capabilities: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub no_new_privs: Option<bool>,
+    /// 0 disabled, 1 strict, 2 filter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seccomp: Option<u8>,
+    /// Host namespaces shared: `net`, `pid`, `ipc`.
+    #[serde(default)]
+    pub host_namespaces: Vec<String>,
+    /// Memory limit in bytes; null when unlimited or unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_limit: Option<u64>,
+    /// A shell found in its root filesystem.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shell: Option<String>,
+    /// A package manager found in its root filesystem.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub package_manager: Option<String>,
 }
 
 /// The JSON Schema of [`Report`], pretty-printed, as committed in `docs/report.schema.json`.

@@ -6,8 +6,10 @@
 //! are applied around it by [`crate::scan`].
 
 pub mod apiserver;
+pub mod containers;
 pub mod etcd;
 pub mod kubelet;
+pub mod ports;
 pub mod sshd;
 
 use crate::facts::{Facts, FileFact};
