@@ -91,6 +91,14 @@ fn distribution_fixtures_match_their_reviewed_verdicts() {
                 "{name}:\n--- committed\n{committed}\n+++ now\n{listed}"
             ));
         }
+        let inventory = serde_json::to_string_pretty(&report["inventory"]).expect("json") + "\n";
+        let inventory_path = fixture.join("inventory.json");
+        if bless {
+            std::fs::write(&inventory_path, &inventory).expect("bless");
+        }
+        if std::fs::read_to_string(&inventory_path).unwrap_or_default() != inventory {
+            stale.push(format!("{name}: inventory.json differs:\n{inventory}"));
+        }
     }
     let _ = std::fs::remove_dir_all(&tmp);
     assert!(stale.is_empty(), "verdicts changed:\n{}", stale.join("\n"));

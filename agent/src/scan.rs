@@ -236,7 +236,11 @@ mod tests {
         let profile = crate::profile::load("default").expect("profile");
         let report = scan(&empty_facts(), &profile, &options(), crate::time::now());
         for f in &report.findings {
-            let expected = if f.area == "ports" { Status::Pass } else { Status::NotApplicable };
+            let expected = if f.area == "ports" {
+                Status::Pass
+            } else {
+                Status::NotApplicable
+            };
             assert_eq!(f.status, expected, "{}: {}", f.id, f.message);
         }
         assert_eq!(report.score, Some(100));

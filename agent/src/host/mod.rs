@@ -463,7 +463,11 @@ impl Host {
                 t.proc_links.insert(format!("{pid}/root{p}"));
             })
         };
-        let resolved = resolve::resolve(&backend, path, true, &mut |p| record(p))?;
+        let resolved = match resolve::resolve(&backend, path, true, &mut |p| record(p)) {
+            Ok(resolved) => resolved,
+            Err(FileError::NotFound(_)) => return Ok(false),
+            Err(e) => return Err(e),
+        };
         match backend.lstat(&resolved) {
             Ok(_) => {
                 record(&resolved);
