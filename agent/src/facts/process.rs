@@ -6,6 +6,17 @@
 use crate::host::{Host, PROC_CAP};
 use std::collections::BTreeMap;
 
+/// Programs whose working directory is read (relative `--config`, etcd's default data dir).
+const COMPONENTS: &[&str] = &[
+    "kubelet",
+    "hyperkube",
+    "etcd",
+    "kube-apiserver",
+    "k3s-server",
+    "k3s-agent",
+    "k3s",
+];
+
 /// One process of the host.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Process {
@@ -103,14 +114,23 @@ pub fn read_process(host: &Host, pid: u32) -> Option<Process> {
             .collect();
     }
     p.exe = host.proc_readlink(&format!("{pid}/exe")).ok();
-    p.cwd = host.proc_readlink(&format!("{pid}/cwd")).ok();
+    // The working directory matters only to components whose argv holds relative paths.
+    if COMPONENTS.contains(&p.program()) || COMPONENTS.contains(&p.comm.as_str()) {
+        p.cwd = host.proc_readlink(&format!("{pid}/cwd")).ok();
+    }
     if let Ok(cgroup) = host.proc_read(&format!("{pid}/cgroup"), PROC_CAP) {
         p.cgroups = String::from_utf8_lossy(&cgroup)
             .lines()
             .map(str::to_string)
             .collect();
     }
-    for ns in ["net", "pid", "ipc", "user", "mnt", "uts"] {
+    // Namespace links are compared for container processes against pid 1's; on a node with
+    // thousands of processes the rest would cost six syscalls each for nothing.
+    let wanted = pid == 1 || super::containers::placement(&p.cgroups).is_some();
+    for ns in ["net", "pid", "ipc", "user", "mnt", "uts"]
+        .iter()
+        .filter(|_| wanted)
+    {
         match host.proc_readlink(&format!("{pid}/ns/{ns}")) {
             Ok(link) => {
                 p.namespaces.insert(ns.to_string(), link);
@@ -170,6 +190,11 @@ mod tests {
         .symlink("proc/42/exe", "/usr/sbin/sshd")
         .symlink("proc/42/fd/3", "socket:[12345]")
         .symlink("proc/42/fd/4", "/dev/null")
+        .file(
+            "proc/42/cgroup",
+            "0::/kubepods/pod1b4e5c1a-7d2e-4b8a-9f3c-2a1b0c9d8e7f/0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n",
+            0o444,
+        )
         .symlink("proc/42/ns/net", "net:[4026531840]")
         .file("proc/43/cmdline", "gone", 0o444);
         let host = root.host();
