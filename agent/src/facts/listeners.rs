@@ -200,7 +200,12 @@ fn pod_namespace_listeners(
         return Vec::new();
     };
     let mut seen: HashMap<String, u32> = HashMap::new();
-    for p in processes.iter().filter(|p| !p.kernel_thread) {
+    // Pod namespaces hold container processes; asking every process would cost a syscall
+    // each on nodes with thousands of them.
+    let in_containers = processes
+        .iter()
+        .filter(|p| !p.kernel_thread && super::containers::placement(&p.cgroups).is_some());
+    for p in in_containers {
         if let Some(ns) = host.netns_id(p.pid)
             && ns != host_ns
         {

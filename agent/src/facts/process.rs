@@ -6,6 +6,24 @@
 use crate::host::{Host, PROC_CAP};
 use std::collections::BTreeMap;
 
+/// Programs whose command line is read: their flags are judged (or name what runs).
+const ARGV_PROGRAMS: &[&str] = &[
+    "kubelet",
+    "hyperkube",
+    "kube-apiserver",
+    "etcd",
+    "sshd",
+    "dockerd",
+    "containerd",
+    "crio",
+    "k3s",
+    "k3s-server",
+    "k3s-agent",
+    "kube-proxy",
+    "kube-controller-manager",
+    "kube-scheduler",
+];
+
 /// Programs whose working directory is read (relative `--config`, etcd's default data dir).
 const COMPONENTS: &[&str] = &[
     "kubelet",
@@ -106,14 +124,24 @@ pub fn read_process(host: &Host, pid: u32) -> Option<Process> {
     if p.kernel_thread {
         return Some(p);
     }
-    if let Ok(cmdline) = host.proc_read(&format!("{pid}/cmdline"), PROC_CAP) {
+    p.exe = host.proc_readlink(&format!("{pid}/exe")).ok();
+    // The command line is read for the programs whose flags are judged, and whenever the
+    // executable cannot be named (argv[0] then names the program).
+    let exe_name = p.exe.as_deref().map(|e| {
+        e.rsplit('/')
+            .next()
+            .unwrap_or(e)
+            .trim_end_matches(" (deleted)")
+    });
+    let wanted = exe_name.is_none_or(|n| ARGV_PROGRAMS.contains(&n))
+        || ARGV_PROGRAMS.contains(&p.comm.as_str());
+    if wanted && let Ok(cmdline) = host.proc_read(&format!("{pid}/cmdline"), PROC_CAP) {
         p.argv = cmdline
             .split(|&b| b == 0)
             .filter(|s| !s.is_empty())
             .map(|s| String::from_utf8_lossy(s).into_owned())
             .collect();
     }
-    p.exe = host.proc_readlink(&format!("{pid}/exe")).ok();
     // The working directory matters only to components whose argv holds relative paths.
     if COMPONENTS.contains(&p.program()) || COMPONENTS.contains(&p.comm.as_str()) {
         p.cwd = host.proc_readlink(&format!("{pid}/cwd")).ok();
@@ -168,9 +196,35 @@ pub fn read_processes(host: &Host) -> Vec<Process> {
     };
     let mut pids: Vec<u32> = names.iter().filter_map(|n| n.parse().ok()).collect();
     pids.sort_unstable();
-    pids.into_iter()
-        .filter_map(|pid| read_process(host, pid))
-        .collect()
+    // Reading a process costs a dozen syscalls; on a node with thousands of processes the
+    // kernel time dominates the scan, so big process tables are read on every core.
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(4);
+    if pids.len() < 512 || threads < 2 {
+        return pids
+            .into_iter()
+            .filter_map(|pid| read_process(host, pid))
+            .collect();
+    }
+    let chunk = pids.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = pids
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .filter_map(|&pid| read_process(host, pid))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        // A worker cannot panic short of a bug; its processes are then missing, not the scan.
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap_or_default())
+            .collect()
+    })
 }
 
 #[cfg(test)]

@@ -164,13 +164,22 @@ impl Backend {
     pub fn read(&self, path: &str, cap: u64) -> Result<Vec<u8>, RawReadError> {
         match self {
             Backend::Dir(base) => {
-                let file = fs::File::open(Self::dir_path(base, path)).map_err(RawReadError::Io)?;
-                // Size the buffer up front so a file is read in one or two syscalls (proc
-                // files report size 0: a page covers almost all of them).
-                let hint = file.metadata().map_or(0, |m| m.len());
-                let initial = if hint == 0 { 4096 } else { hint.min(cap) + 1 };
-                let mut data = Vec::with_capacity(usize::try_from(initial).unwrap_or(4096));
-                file.take(cap + 1)
+                let mut file =
+                    fs::File::open(Self::dir_path(base, path)).map_err(RawReadError::Io)?;
+                // One read usually does it. A proc file is generated per read: a seq_file
+                // hands out at most a page of whole records per call (so a short read
+                // near a page is not the end), but a read that returns less than half a
+                // page is the whole file. Skipping the end-of-file read matters on nodes
+                // with thousands of processes (and the socket tables are walked again by
+                // the kernel for every read).
+                let first_len = usize::try_from(cap.saturating_add(1).min(8192)).unwrap_or(8192);
+                let mut data = vec![0u8; first_len];
+                let first = file.read(&mut data).map_err(RawReadError::Io)?;
+                data.truncate(first);
+                if first < 2048 && self.is_proc_like(base) {
+                    return Ok(data);
+                }
+                file.take((cap + 1).saturating_sub(first as u64))
                     .read_to_end(&mut data)
                     .map_err(RawReadError::Io)?;
                 if data.len() as u64 > cap {
@@ -191,6 +200,11 @@ impl Backend {
                 Ok(entry.data.clone())
             }
         }
+    }
+
+    /// Whether a directory backend is a procfs, whose files are generated whole per read.
+    fn is_proc_like(&self, base: &Path) -> bool {
+        base.ends_with("proc") || base.starts_with("/proc")
     }
 
     /// Names in a directory, sorted.
