@@ -72,7 +72,7 @@ fn pid_with_marker(marker: &str) -> Option<u32> {
         };
         let args: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
         if args.first().is_some_and(|a| a.ends_with(b"python3"))
-            && args.iter().any(|a| *a == marker.as_bytes())
+            && args.contains(&marker.as_bytes())
         {
             return Some(pid);
         }
