@@ -235,9 +235,13 @@ mod tests {
     #[test]
     fn an_unreadable_fd_directory_only_loses_socket_owners() {
         let root = TempRoot::new();
-        root.file("proc/7/status", "Name:\tagent\nPPid:\t1\nUid:\t0\t0\t0\t0\n", 0o444)
-            // Not a directory: listing it fails the way an unreadable one does.
-            .file("proc/7/fd", "", 0o000);
+        root.file(
+            "proc/7/status",
+            "Name:\tagent\nPPid:\t1\nUid:\t0\t0\t0\t0\n",
+            0o444,
+        )
+        // Not a directory: listing it fails the way an unreadable one does.
+        .file("proc/7/fd", "", 0o000);
         let procs = read_processes(&root.host());
         assert_eq!(procs.len(), 1);
         assert_eq!(procs[0].comm, "agent");
