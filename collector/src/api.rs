@@ -1,0 +1,499 @@
+//! The HTTP API under `/api/v1`, plus `/metrics`, `/healthz` and `/readyz`.
+//!
+//! Ingest accepts a `nodecheck.report/v1` report, gzip or not, capped in size before and after
+//! decompression, validated field by field (a 400 names what is wrong and which schema
+//! versions are supported), refused for nodes outside the agent token's scope, and
+//! acknowledged only once its transaction is durable. Reads need a viewer token unless the
+//! collector runs with `--anonymous-read`.
+
+use crate::auth::{self, Role};
+use crate::store::{Ingested, NodeFilter, Store, StoreError};
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use nodecheck_report::{Report, SCHEMA_V1};
+use serde::Deserialize;
+use std::io::Read;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Largest request body accepted, compressed or not.
+pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+/// Largest report after decompression (a gzip bomb stops here).
+pub const MAX_REPORT_BYTES: u64 = 32 * 1024 * 1024;
+
+/// Shared state of the server.
+#[derive(Debug)]
+pub struct App {
+    pub store: Store,
+    pub anonymous_read: bool,
+    pub ingested: AtomicU64,
+    pub duplicates: AtomicU64,
+    pub rejected: AtomicU64,
+}
+
+impl App {
+    pub fn new(store: Store, anonymous_read: bool) -> App {
+        App {
+            store,
+            anonymous_read,
+            ingested: AtomicU64::new(0),
+            duplicates: AtomicU64::new(0),
+            rejected: AtomicU64::new(0),
+        }
+    }
+}
+
+type Shared = Arc<App>;
+
+/// An error response: a status and one clear message, as JSON.
+#[derive(Debug)]
+pub struct ApiError(StatusCode, String);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.0, Json(serde_json::json!({ "error": self.1 }))).into_response()
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> ApiError {
+        tracing::error!("store: {e}");
+        ApiError(StatusCode::INTERNAL_SERVER_ERROR, "storage error".into())
+    }
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// The token of a request, checked: its row when valid and live.
+async fn authenticate(
+    app: &Shared,
+    headers: &HeaderMap,
+) -> Result<Option<crate::store::TokenRow>, ApiError> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let token = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(|| {
+            ApiError(
+                StatusCode::UNAUTHORIZED,
+                "Authorization must be `Bearer <token>`".into(),
+            )
+        })?
+        .trim()
+        .to_string();
+    let app = app.clone();
+    let row = tokio::task::spawn_blocking(move || app.store.find_token(&auth::hash(&token)))
+        .await
+        .map_err(|_| ApiError(StatusCode::INTERNAL_SERVER_ERROR, "internal error".into()))??;
+    match row {
+        Some(row) if row.revoked => Err(ApiError(StatusCode::UNAUTHORIZED, "token revoked".into())),
+        Some(row) => Ok(Some(row)),
+        None => Err(ApiError(StatusCode::UNAUTHORIZED, "unknown token".into())),
+    }
+}
+
+async fn require_reader(app: &Shared, headers: &HeaderMap) -> Result<(), ApiError> {
+    match authenticate(app, headers).await? {
+        Some(row) if Role::parse(&row.role).is_some_and(Role::can_read) => Ok(()),
+        Some(_) => Err(ApiError(
+            StatusCode::FORBIDDEN,
+            "this token may not read (agent tokens only post reports)".into(),
+        )),
+        None if app.anonymous_read => Ok(()),
+        None => Err(ApiError(
+            StatusCode::UNAUTHORIZED,
+            "a viewer token is required (Authorization: Bearer <token>)".into(),
+        )),
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    app: &Shared,
+    f: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let app = app.clone();
+    tokio::task::spawn_blocking(move || f(&app.store))
+        .await
+        .map_err(|_| ApiError(StatusCode::INTERNAL_SERVER_ERROR, "internal error".into()))?
+        .map_err(ApiError::from)
+}
+
+fn bad(message: impl Into<String>) -> ApiError {
+    ApiError(StatusCode::BAD_REQUEST, message.into())
+}
+
+/// Validates a name used as a path segment and a label.
+fn valid_name(what: &str, name: &str) -> Result<(), ApiError> {
+    if name.is_empty() || name.len() > 253 {
+        return Err(bad(format!("{what} must be 1 to 253 characters")));
+    }
+    if name == "."
+        || name == ".."
+        || name.contains(['/', '\\'])
+        || name.chars().any(char::is_control)
+    {
+        return Err(bad(format!(
+            "{what} {name:?} must not contain '/', '\\\\', control characters or be '.' or '..'"
+        )));
+    }
+    Ok(())
+}
+
+/// Decodes, caps and validates an ingest body.
+pub fn parse_report(headers: &HeaderMap, body: &[u8]) -> Result<Report, ApiError> {
+    let gzip = headers
+        .get(header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("gzip"));
+    let mut text = Vec::new();
+    if gzip {
+        flate2::read::GzDecoder::new(body)
+            .take(MAX_REPORT_BYTES + 1)
+            .read_to_end(&mut text)
+            .map_err(|e| bad(format!("body is not valid gzip: {e}")))?;
+        if text.len() as u64 > MAX_REPORT_BYTES {
+            return Err(ApiError(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("decompressed report is larger than {MAX_REPORT_BYTES} bytes"),
+            ));
+        }
+    } else {
+        text.extend_from_slice(body);
+    }
+    let value: serde_json::Value =
+        serde_json::from_slice(&text).map_err(|e| bad(format!("body is not valid JSON: {e}")))?;
+    match value.get("schema").and_then(|s| s.as_str()) {
+        Some(SCHEMA_V1) => {}
+        Some(other) => {
+            return Err(bad(format!(
+                "unsupported schema {other:?}; this collector accepts {SCHEMA_V1:?}"
+            )));
+        }
+        None => {
+            return Err(bad(format!(
+                "missing `schema` (this collector accepts {SCHEMA_V1:?})"
+            )));
+        }
+    }
+    let report: Report = serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        bad(format!(
+            "report does not match {SCHEMA_V1}: at `{path}`: {}",
+            e.into_inner()
+        ))
+    })?;
+    valid_name("node.name", &report.node.name)?;
+    valid_name("node.cluster", &report.node.cluster)?;
+    if report.id.is_empty()
+        || report.id.len() > 64
+        || !report
+            .id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err(bad("id must be 1 to 64 letters, digits, '-' or '_'"));
+    }
+    Ok(report)
+}
+
+async fn post_report(
+    State(app): State<Shared>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let result: Result<Response, ApiError> = async {
+        let token = authenticate(&app, &headers).await?.ok_or_else(|| {
+            ApiError(
+                StatusCode::UNAUTHORIZED,
+                "an agent token is required (Authorization: Bearer <token>)".into(),
+            )
+        })?;
+        if !Role::parse(&token.role).is_some_and(Role::can_post) {
+            return Err(ApiError(
+                StatusCode::FORBIDDEN,
+                "this token may not post reports".into(),
+            ));
+        }
+        let report = parse_report(&headers, &body)?;
+        if !auth::in_scope(&token, &report.node.cluster, &report.node.name) {
+            return Err(ApiError(
+                StatusCode::FORBIDDEN,
+                format!(
+                    "token {:?} may not post for {}/{}",
+                    token.name, report.node.cluster, report.node.name
+                ),
+            ));
+        }
+        let id = report.id.clone();
+        let outcome = blocking(&app, move |store| store.ingest(&report, now())).await?;
+        Ok(match outcome {
+            Ingested::Stored => {
+                app.ingested.fetch_add(1, Ordering::Relaxed);
+                (
+                    StatusCode::CREATED,
+                    Json(serde_json::json!({ "id": id, "status": "stored" })),
+                )
+                    .into_response()
+            }
+            Ingested::Duplicate => {
+                app.duplicates.fetch_add(1, Ordering::Relaxed);
+                (
+                    StatusCode::OK,
+                    Json(serde_json::json!({ "id": id, "status": "duplicate" })),
+                )
+                    .into_response()
+            }
+        })
+    }
+    .await;
+    if result.is_err() {
+        app.rejected.fetch_add(1, Ordering::Relaxed);
+    }
+    result
+}
+
+async fn summary(
+    State(app): State<Shared>,
+    headers: HeaderMap,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    require_reader(&app, &headers).await?;
+    Ok(Json(blocking(&app, |s| s.summary(now())).await?))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NodesQuery {
+    cluster: Option<String>,
+    role: Option<String>,
+    stale: Option<bool>,
+    min_score: Option<i64>,
+    max_score: Option<i64>,
+    limit: Option<usize>,
+    /// `cluster/name` of the last node of the previous page.
+    cursor: Option<String>,
+}
+
+fn filter(query: NodesQuery) -> Result<NodeFilter, ApiError> {
+    let after = match query.cursor {
+        Some(c) => Some(
+            c.split_once('/')
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .ok_or_else(|| bad("cursor must be `cluster/name` as returned in next_cursor"))?,
+        ),
+        None => None,
+    };
+    Ok(NodeFilter {
+        cluster: query.cluster,
+        role: query.role,
+        stale: query.stale,
+        min_score: query.min_score,
+        max_score: query.max_score,
+        after,
+        limit: query.limit.unwrap_or(100).clamp(1, 1000),
+    })
+}
+
+async fn nodes(
+    State(app): State<Shared>,
+    headers: HeaderMap,
+    Query(query): Query<NodesQuery>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    require_reader(&app, &headers).await?;
+    let filter = filter(query)?;
+    let limit = filter.limit;
+    let rows = blocking(&app, move |s| s.nodes(&filter, now())).await?;
+    let next = (rows.len() == limit)
+        .then(|| rows.last().map(|r| format!("{}/{}", r.cluster, r.name)))
+        .flatten();
+    Ok(Json(
+        serde_json::json!({ "nodes": rows, "next_cursor": next }),
+    ))
+}
+
+async fn nodes_csv(
+    State(app): State<Shared>,
+    headers: HeaderMap,
+    Query(query): Query<NodesQuery>,
+) -> Result<Response, ApiError> {
+    require_reader(&app, &headers).await?;
+    let mut filter = filter(query)?;
+    filter.limit = usize::MAX;
+    let rows = blocking(&app, move |s| s.nodes(&filter, now())).await?;
+    let field = |s: &str| {
+        // CSV-quote, and defuse spreadsheet formulas from node-supplied strings.
+        let s = if s.starts_with(['=', '+', '-', '@']) {
+            format!("'{s}")
+        } else {
+            s.to_string()
+        };
+        format!("\"{}\"", s.replace('"', "\"\""))
+    };
+    let mut out = String::from("cluster,name,roles,score,failing,last_seen,stale,agent_version\n");
+    for r in rows {
+        out.push_str(&format!(
+            "{},{},{},{},{},{},{},{}\n",
+            field(&r.cluster),
+            field(&r.name),
+            field(&r.roles.join(" ")),
+            r.score.map(|s| s.to_string()).unwrap_or_default(),
+            r.failing,
+            r.last_seen,
+            r.stale,
+            field(&r.agent_version)
+        ));
+    }
+    Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], out).into_response())
+}
+
+async fn node(
+    State(app): State<Shared>,
+    headers: HeaderMap,
+    Path((cluster, name)): Path<(String, String)>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    require_reader(&app, &headers).await?;
+    let found = blocking(&app, move |s| s.node(&cluster, &name)).await?;
+    let (report, history) =
+        found.ok_or_else(|| ApiError(StatusCode::NOT_FOUND, "no such node".into()))?;
+    let history: Vec<serde_json::Value> = history
+        .into_iter()
+        .map(|(at, score)| serde_json::json!({ "at": at, "score": score }))
+        .collect();
+    Ok(Json(
+        serde_json::json!({ "report": report, "score_history": history }),
+    ))
+}
+
+async fn checks(
+    State(app): State<Shared>,
+    headers: HeaderMap,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    require_reader(&app, &headers).await?;
+    Ok(Json(
+        serde_json::json!({ "checks": blocking(&app, |s| s.checks()).await? }),
+    ))
+}
+
+async fn check(
+    State(app): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    require_reader(&app, &headers).await?;
+    let found = blocking(&app, move |s| s.check(&id, 1000)).await?;
+    let (row, failing) =
+        found.ok_or_else(|| ApiError(StatusCode::NOT_FOUND, "no such check".into()))?;
+    let failing: Vec<serde_json::Value> = failing
+        .into_iter()
+        .map(|(cluster, name, message)| serde_json::json!({ "cluster": cluster, "name": name, "message": message }))
+        .collect();
+    Ok(Json(
+        serde_json::json!({ "check": row, "failing_nodes": failing }),
+    ))
+}
+
+/// Escapes an OpenMetrics label value.
+fn label(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+async fn metrics(State(app): State<Shared>, headers: HeaderMap) -> Result<Response, ApiError> {
+    require_reader(&app, &headers).await?;
+    let data = blocking(&app, |s| {
+        let filter = NodeFilter {
+            limit: usize::MAX,
+            ..NodeFilter::default()
+        };
+        Ok((s.nodes(&filter, now())?, s.checks()?, s.report_count()?))
+    })
+    .await?;
+    let (nodes, checks, reports) = data;
+    let mut out = String::new();
+    out.push_str("# TYPE nodecheck_node_score gauge\n# HELP nodecheck_node_score Latest score of a node (0-100).\n");
+    for n in &nodes {
+        if let Some(score) = n.score {
+            out.push_str(&format!(
+                "nodecheck_node_score{{cluster=\"{}\",node=\"{}\"}} {score}\n",
+                label(&n.cluster),
+                label(&n.name)
+            ));
+        }
+    }
+    out.push_str(
+        "# TYPE nodecheck_nodes gauge\n# HELP nodecheck_nodes Nodes known to the collector.\n",
+    );
+    out.push_str(&format!("nodecheck_nodes {}\n", nodes.len()));
+    out.push_str("# TYPE nodecheck_stale_nodes gauge\n# HELP nodecheck_stale_nodes Nodes not heard from for three report intervals.\n");
+    out.push_str(&format!(
+        "nodecheck_stale_nodes {}\n",
+        nodes.iter().filter(|n| n.stale).count()
+    ));
+    out.push_str("# TYPE nodecheck_check_failing_nodes gauge\n# HELP nodecheck_check_failing_nodes Nodes failing a check.\n");
+    for c in &checks {
+        out.push_str(&format!(
+            "nodecheck_check_failing_nodes{{check=\"{}\"}} {}\n",
+            label(&c.id),
+            c.failing_nodes
+        ));
+    }
+    out.push_str("# TYPE nodecheck_reports_stored gauge\n# HELP nodecheck_reports_stored Full reports kept.\n");
+    out.push_str(&format!("nodecheck_reports_stored {reports}\n"));
+    out.push_str("# TYPE nodecheck_ingest counter\n# HELP nodecheck_ingest Reports received by outcome since start.\n");
+    for (outcome, counter) in [
+        ("stored", &app.ingested),
+        ("duplicate", &app.duplicates),
+        ("rejected", &app.rejected),
+    ] {
+        out.push_str(&format!(
+            "nodecheck_ingest_total{{outcome=\"{outcome}\"}} {}\n",
+            counter.load(Ordering::Relaxed)
+        ));
+    }
+    out.push_str("# EOF\n");
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        out,
+    )
+        .into_response())
+}
+
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+async fn readyz(State(app): State<Shared>) -> Result<&'static str, ApiError> {
+    blocking(&app, |s| s.report_count().map(|_| ())).await?;
+    Ok("ready\n")
+}
+
+/// The router.
+pub fn router(app: Shared) -> Router {
+    Router::new()
+        .route("/api/v1/reports", post(post_report))
+        .route("/api/v1/summary", get(summary))
+        .route("/api/v1/nodes", get(nodes))
+        .route("/api/v1/nodes.csv", get(nodes_csv))
+        .route("/api/v1/nodes/{cluster}/{name}", get(node))
+        .route("/api/v1/checks", get(checks))
+        .route("/api/v1/checks/{id}", get(check))
+        .route("/metrics", get(metrics))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(app)
+}

@@ -1,0 +1,393 @@
+//! In-process tests of the API: every route, every refusal, on an in-memory store.
+
+use crate::api::{App, router};
+use crate::auth::{self, Role};
+use crate::store::Store;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use nodecheck_report::*;
+use std::io::Write;
+use std::sync::Arc;
+use tower::ServiceExt;
+
+struct Fixture {
+    app: Arc<App>,
+    agent: String,
+    scoped: String,
+    viewer: String,
+}
+
+fn fixture(anonymous_read: bool) -> Fixture {
+    let store = Store::in_memory().expect("store");
+    let agent = auth::create(&store, Role::Agent, "agents", None, None, 0).expect("token");
+    let scoped = auth::create(
+        &store,
+        Role::Agent,
+        "prod-web",
+        Some("prod"),
+        Some("web-*"),
+        0,
+    )
+    .expect("token");
+    let viewer = auth::create(&store, Role::Viewer, "viewer", None, None, 0).expect("token");
+    Fixture {
+        app: Arc::new(App::new(store, anonymous_read)),
+        agent,
+        scoped,
+        viewer,
+    }
+}
+
+fn finding(id: &str, severity: Severity, status: Status, message: &str) -> Finding {
+    Finding {
+        id: id.into(),
+        title: format!("Title of {id}"),
+        area: id.split('.').next().unwrap_or_default().into(),
+        severity,
+        status,
+        message: message.into(),
+        evidence: vec![],
+        remediation: "fix it".into(),
+        references: vec![],
+        waiver: None,
+    }
+}
+
+fn report(id: &str, cluster: &str, name: &str, failing: bool) -> Report {
+    let findings = vec![
+        finding(
+            "sshd.permit-root-login",
+            Severity::High,
+            if failing { Status::Fail } else { Status::Pass },
+            "PermitRootLogin is yes",
+        ),
+        finding(
+            "kubelet.anonymous-auth",
+            Severity::Critical,
+            Status::Pass,
+            "off",
+        ),
+    ];
+    let summary = summarize(&findings);
+    Report {
+        schema: SCHEMA_V1.into(),
+        id: id.into(),
+        node: Node {
+            name: name.into(),
+            cluster: cluster.into(),
+            roles: vec![Role_::Worker],
+            os: None,
+            kernel: None,
+            labels: Default::default(),
+        },
+        agent: Agent {
+            version: "0.1.0".into(),
+            interval_s: Some(600),
+        },
+        profile: ProfileRef {
+            name: "default".into(),
+            sha256: "00".repeat(32),
+        },
+        started_at: "2026-11-27T00:00:00.000Z".into(),
+        duration_ms: 3,
+        score: score(&summary),
+        summary,
+        findings,
+        inventory: Inventory::default(),
+    }
+}
+
+use nodecheck_report::Role as Role_;
+
+async fn call(app: &Arc<App>, request: Request<Body>) -> (StatusCode, String) {
+    let response = router(app.clone())
+        .oneshot(request)
+        .await
+        .expect("response");
+    let status = response.status();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+fn post(token: Option<&str>, body: Vec<u8>, gzip: bool) -> Request<Body> {
+    let mut r = Request::post("/api/v1/reports").header("content-type", "application/json");
+    if let Some(t) = token {
+        r = r.header("authorization", format!("Bearer {t}"));
+    }
+    if gzip {
+        r = r.header("content-encoding", "gzip");
+    }
+    r.body(Body::from(body)).expect("request")
+}
+
+fn get(path: &str, token: Option<&str>) -> Request<Body> {
+    let mut r = Request::get(path);
+    if let Some(t) = token {
+        r = r.header("authorization", format!("Bearer {t}"));
+    }
+    r.body(Body::empty()).expect("request")
+}
+
+fn json(r: &Report) -> Vec<u8> {
+    serde_json::to_vec(r).expect("json")
+}
+
+#[tokio::test]
+async fn ingest_is_authenticated_scoped_and_idempotent() {
+    let f = fixture(false);
+    let r = report("01AAA", "prod", "web-1", true);
+    assert_eq!(
+        call(&f.app, post(None, json(&r), false)).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        call(&f.app, post(Some(&f.viewer), json(&r), false)).await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        call(&f.app, post(Some("nct_bogus"), json(&r), false))
+            .await
+            .0,
+        StatusCode::UNAUTHORIZED
+    );
+    let (status, body) = call(&f.app, post(Some(&f.scoped), json(&r), false)).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, body) = call(&f.app, post(Some(&f.agent), json(&r), false)).await;
+    assert_eq!(
+        (status, body.contains("duplicate")),
+        (StatusCode::OK, true),
+        "{body}"
+    );
+    let outside = report("01AAB", "prod", "db-1", false);
+    let (status, body) = call(&f.app, post(Some(&f.scoped), json(&outside), false)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(body.contains("may not post for prod/db-1"), "{body}");
+    // Gzip is accepted.
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&json(&report("01AAC", "prod", "web-2", false)))
+        .expect("gzip");
+    let (status, _) = call(
+        &f.app,
+        post(Some(&f.agent), gz.finish().expect("gzip"), true),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    // Revoked tokens stop working.
+    let id = f
+        .app
+        .store
+        .tokens()
+        .expect("tokens")
+        .iter()
+        .find(|t| t.name == "agents")
+        .map(|t| t.id)
+        .expect("id");
+    assert!(f.app.store.revoke_token(id, 1).expect("revoke"));
+    let (status, body) = call(
+        &f.app,
+        post(
+            Some(&f.agent),
+            json(&report("01AAD", "prod", "web-3", false)),
+            false,
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(body.contains("revoked"), "{body}");
+}
+
+#[tokio::test]
+async fn hostile_input_is_refused_precisely_and_nothing_is_stored() {
+    let f = fixture(false);
+    let good = report("01BBB", "prod", "web-1", false);
+    let mut wrong_type = serde_json::to_value(&good).expect("value");
+    wrong_type["duration_ms"] = serde_json::json!("soon");
+    let mut unknown_schema = serde_json::to_value(&good).expect("value");
+    unknown_schema["schema"] = serde_json::json!("nodecheck.report/v9");
+    let traversal = report("01BBC", "prod", "../../etc", false);
+    let mut bomb = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    bomb.write_all(&vec![b' '; 64 * 1024 * 1024]).expect("bomb");
+    let bomb = bomb.finish().expect("bomb");
+    let cases: Vec<(Vec<u8>, bool, StatusCode, &str)> = vec![
+        (
+            b"{not json".to_vec(),
+            false,
+            StatusCode::BAD_REQUEST,
+            "not valid JSON",
+        ),
+        (
+            serde_json::to_vec(&wrong_type).expect("json"),
+            false,
+            StatusCode::BAD_REQUEST,
+            "at `duration_ms`: invalid type: string",
+        ),
+        (
+            serde_json::to_vec(&unknown_schema).expect("json"),
+            false,
+            StatusCode::BAD_REQUEST,
+            "this collector accepts",
+        ),
+        (
+            json(&traversal),
+            false,
+            StatusCode::BAD_REQUEST,
+            "must not contain '/'",
+        ),
+        (
+            vec![b'{'; 100 * 1024 * 1024],
+            false,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "",
+        ),
+        (
+            bomb,
+            true,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "decompressed report is larger",
+        ),
+        (
+            b"\x1f\x8b garbage".to_vec(),
+            true,
+            StatusCode::BAD_REQUEST,
+            "not valid gzip",
+        ),
+    ];
+    for (body, gzip, expected, message) in cases {
+        let (status, text) = call(&f.app, post(Some(&f.agent), body, gzip)).await;
+        assert_eq!(status, expected, "{text}");
+        assert!(text.contains(message), "{message} in {text}");
+    }
+    assert_eq!(
+        f.app.store.report_count().expect("count"),
+        0,
+        "nothing stored"
+    );
+    // The server is unaffected.
+    assert_eq!(
+        call(&f.app, post(Some(&f.agent), json(&good), false))
+            .await
+            .0,
+        StatusCode::CREATED
+    );
+}
+
+#[tokio::test]
+async fn reads_aggregates_csv_and_metrics() {
+    let f = fixture(false);
+    for (i, (name, failing)) in [("web-1", true), ("web-2", false), ("db-1", true)]
+        .iter()
+        .enumerate()
+    {
+        let r = report(&format!("01C{i}"), "prod", name, *failing);
+        assert_eq!(
+            call(&f.app, post(Some(&f.agent), json(&r), false)).await.0,
+            StatusCode::CREATED
+        );
+    }
+    // web-1 is fixed: the failing count follows.
+    assert_eq!(
+        call(
+            &f.app,
+            post(
+                Some(&f.agent),
+                json(&report("01C9", "prod", "web-1", false)),
+                false
+            )
+        )
+        .await
+        .0,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        call(&f.app, get("/api/v1/summary", None)).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        call(&f.app, get("/api/v1/summary", Some(&f.agent))).await.0,
+        StatusCode::FORBIDDEN
+    );
+    let (status, body) = call(&f.app, get("/api/v1/summary", Some(&f.viewer))).await;
+    assert_eq!(status, StatusCode::OK);
+    let summary: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(summary["nodes"], 3);
+    assert_eq!(
+        summary["score_distribution"]
+            .as_array()
+            .map(|d| d.iter().filter_map(|v| v.as_i64()).sum::<i64>()),
+        Some(3)
+    );
+    let (_, body) = call(
+        &f.app,
+        get("/api/v1/checks/sshd.permit-root-login", Some(&f.viewer)),
+    )
+    .await;
+    let check: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(check["check"]["failing_nodes"], 1, "{body}");
+    assert_eq!(check["failing_nodes"][0]["name"], "db-1");
+    let (_, body) = call(&f.app, get("/api/v1/nodes?limit=2", Some(&f.viewer))).await;
+    let page: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(page["nodes"].as_array().map(Vec::len), Some(2));
+    let cursor = page["next_cursor"].as_str().expect("cursor").to_string();
+    let (_, body) = call(
+        &f.app,
+        get(
+            &format!("/api/v1/nodes?limit=2&cursor={cursor}"),
+            Some(&f.viewer),
+        ),
+    )
+    .await;
+    let next: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(next["nodes"].as_array().map(Vec::len), Some(1));
+    let (status, body) = call(
+        &f.app,
+        get(
+            "/api/v1/nodes?cluster=x%27%20OR%201%3D1%20--",
+            Some(&f.viewer),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        body.contains("\"nodes\":[]"),
+        "SQL-looking values are only values: {body}"
+    );
+    let (status, body) = call(&f.app, get("/api/v1/nodes/prod/web-1", Some(&f.viewer))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        body.contains("\"score_history\"") && body.contains("01C9"),
+        "{body}"
+    );
+    assert_eq!(
+        call(&f.app, get("/api/v1/nodes/prod/nope", Some(&f.viewer)))
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
+    let (_, csv) = call(&f.app, get("/api/v1/nodes.csv", Some(&f.viewer))).await;
+    assert!(
+        csv.starts_with("cluster,name,") && csv.lines().count() == 4,
+        "{csv}"
+    );
+    let (_, metrics) = call(&f.app, get("/metrics", Some(&f.viewer))).await;
+    assert!(
+        metrics.contains("nodecheck_nodes 3")
+            && metrics
+                .contains("nodecheck_check_failing_nodes{check=\"sshd.permit-root-login\"} 1")
+            && metrics.ends_with("# EOF\n"),
+        "{metrics}"
+    );
+    assert_eq!(call(&f.app, get("/healthz", None)).await.0, StatusCode::OK);
+    assert_eq!(call(&f.app, get("/readyz", None)).await.0, StatusCode::OK);
+    let open = fixture(true);
+    assert_eq!(
+        call(&open.app, get("/api/v1/summary", None)).await.0,
+        StatusCode::OK,
+        "--anonymous-read"
+    );
+}

@@ -1,0 +1,11 @@
+//! nodecheck-collector: stores reports from a fleet of nodes and serves the aggregated view.
+//!
+//! [`store`] keeps reports durably with the per-node state and fleet aggregates maintained at
+//! ingest; [`api`] serves them over HTTP; [`auth`] holds the tokens.
+
+pub mod api;
+pub mod auth;
+pub mod store;
+
+#[cfg(test)]
+mod api_tests;

@@ -1,0 +1,234 @@
+//! `nodecheck-collector`: receives nodecheck reports from a fleet, stores them durably,
+//! aggregates them, and serves a JSON API, CSV and Prometheus metrics.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use nodecheck_collector::api::{self, App};
+use nodecheck_collector::auth::{self, Role};
+use nodecheck_collector::store::Store;
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "nodecheck-collector",
+    version,
+    about = "Collects nodecheck reports and shows the fleet"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the API.
+    Serve {
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+        #[arg(long, default_value = "/var/lib/nodecheck-collector")]
+        data_dir: PathBuf,
+        /// Let anyone read the API without a token.
+        #[arg(long)]
+        anonymous_read: bool,
+        /// Days full reports are kept (node state and score history stay).
+        #[arg(long, default_value_t = 30)]
+        retention_days: i64,
+    },
+    /// Manage tokens.
+    Token {
+        #[arg(long, default_value = "/var/lib/nodecheck-collector")]
+        data_dir: PathBuf,
+        #[command(subcommand)]
+        action: TokenAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenAction {
+    /// Create a token and print it (shown once).
+    Create {
+        #[arg(long)]
+        role: String,
+        #[arg(long, default_value = "token")]
+        name: String,
+        /// Agent tokens: the only cluster they may post for.
+        #[arg(long)]
+        cluster: Option<String>,
+        /// Agent tokens: node-name globs they may post for (comma-separated).
+        #[arg(long)]
+        nodes: Option<String>,
+    },
+    /// List tokens (never their secrets).
+    List,
+    /// Revoke a token by id.
+    Revoke { id: i64 },
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+fn open_store(data_dir: &Path) -> anyhow::Result<Store> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(data_dir)
+        .with_context(|| format!("cannot create data dir {}", data_dir.display()))?;
+    let path = data_dir.join("collector.db");
+    // Reports say where each node is weak: the database (and the WAL files SQLite creates
+    // with its mode) are private to the collector's user.
+    if !path.exists() {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+            .with_context(|| format!("cannot create database {}", path.display()))?;
+    }
+    Store::open(&path).with_context(|| format!("cannot open database {}", path.display()))
+}
+
+/// On an empty installation, creates one agent and one viewer token into 0600 files.
+fn first_start_tokens(store: &Store, data_dir: &Path) -> anyhow::Result<()> {
+    if store.has_tokens()? {
+        return Ok(());
+    }
+    for (role, file) in [(Role::Agent, "agent.token"), (Role::Viewer, "viewer.token")] {
+        let token = auth::create(
+            store,
+            role,
+            &format!("first-start {}", role.as_str()),
+            None,
+            None,
+            now(),
+        )?;
+        let path = data_dir.join(file);
+        let mut out = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        writeln!(out, "{token}")?;
+        tracing::info!(
+            "created the first {} token in {}",
+            role.as_str(),
+            path.display()
+        );
+    }
+    Ok(())
+}
+
+async fn serve(
+    listen: &str,
+    data_dir: &Path,
+    anonymous_read: bool,
+    retention_days: i64,
+) -> anyhow::Result<()> {
+    let store = open_store(data_dir)?;
+    first_start_tokens(&store, data_dir)?;
+    let app = Arc::new(App::new(store, anonymous_read));
+    let pruner = app.clone();
+    tokio::spawn(async move {
+        loop {
+            let app = pruner.clone();
+            let cutoff = now() - retention_days * 86_400;
+            match tokio::task::spawn_blocking(move || app.store.prune(cutoff)).await {
+                Ok(Ok(n)) if n > 0 => {
+                    tracing::info!("pruned {n} reports older than {retention_days} days")
+                }
+                Ok(Err(e)) => tracing::warn!("pruning failed: {e}"),
+                _ => {}
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+        }
+    });
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    tracing::info!("listening on http://{listen}");
+    axum::serve(listener, api::router(app))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve {
+            listen,
+            data_dir,
+            anonymous_read,
+            retention_days,
+        } => {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(serve(&listen, &data_dir, anonymous_read, retention_days))
+        }
+        Command::Token { data_dir, action } => {
+            let store = open_store(&data_dir)?;
+            match action {
+                TokenAction::Create {
+                    role,
+                    name,
+                    cluster,
+                    nodes,
+                } => {
+                    let role = Role::parse(&role).with_context(|| {
+                        format!("unknown role {role:?}: expected agent, viewer or admin")
+                    })?;
+                    let token = auth::create(
+                        &store,
+                        role,
+                        &name,
+                        cluster.as_deref(),
+                        nodes.as_deref(),
+                        now(),
+                    )?;
+                    println!("{token}");
+                }
+                TokenAction::List => {
+                    for t in store.tokens()? {
+                        println!(
+                            "{}\t{}\t{}\t{}\t{}{}",
+                            t.id,
+                            t.role,
+                            t.name,
+                            t.scope_cluster.as_deref().unwrap_or("*"),
+                            t.scope_nodes.as_deref().unwrap_or("*"),
+                            if t.revoked { "\trevoked" } else { "" }
+                        );
+                    }
+                }
+                TokenAction::Revoke { id } => {
+                    anyhow::ensure!(store.revoke_token(id, now())?, "no live token with id {id}");
+                    println!("revoked token {id}");
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+fn main() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("NODECHECK_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .try_init();
+    if let Err(e) = run(Cli::parse()) {
+        eprintln!("nodecheck-collector: error: {e:#}");
+        std::process::exit(2);
+    }
+}

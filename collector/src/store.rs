@@ -1,0 +1,619 @@
+//! Durable storage of reports, per-node state and fleet aggregates.
+//!
+//! SQLite in WAL mode with `synchronous=FULL`: a report is acknowledged only after its
+//! transaction is on disk. Ingest keeps, in the same transaction, the node's latest state, the
+//! latest status of each of its checks, its score history, and the fleet aggregates (failing
+//! nodes per check, the score distribution, the daily fleet trend), so that reads never scan
+//! every node. Migrations are versioned and applied at open.
+
+use nodecheck_report::{Report, Status};
+use rusqlite::{Connection, OptionalExtension, params};
+use std::path::Path;
+use std::sync::Mutex;
+
+/// Why the store failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("stored report is not readable: {0}")]
+    Corrupt(String),
+    #[error("database lock poisoned")]
+    Poisoned,
+}
+
+/// Migrations, in order; `schema_version` records how many have run.
+const MIGRATIONS: &[&str] = &["CREATE TABLE tokens (
+        id INTEGER PRIMARY KEY,
+        hash TEXT NOT NULL UNIQUE,
+        role TEXT NOT NULL,
+        name TEXT NOT NULL,
+        scope_cluster TEXT,
+        scope_nodes TEXT,
+        created_at INTEGER NOT NULL,
+        revoked_at INTEGER
+     );
+     CREATE TABLE reports (
+        id TEXT PRIMARY KEY,
+        cluster TEXT NOT NULL,
+        node TEXT NOT NULL,
+        received_at INTEGER NOT NULL,
+        score INTEGER,
+        body TEXT NOT NULL
+     );
+     CREATE INDEX reports_by_node ON reports (cluster, node, received_at);
+     CREATE INDEX reports_by_time ON reports (received_at);
+     CREATE TABLE nodes (
+        cluster TEXT NOT NULL,
+        name TEXT NOT NULL,
+        first_seen INTEGER NOT NULL,
+        last_seen INTEGER NOT NULL,
+        roles TEXT NOT NULL,
+        labels TEXT NOT NULL,
+        agent_version TEXT NOT NULL,
+        interval_s INTEGER,
+        score INTEGER,
+        failing INTEGER NOT NULL,
+        last_report TEXT NOT NULL,
+        PRIMARY KEY (cluster, name)
+     );
+     CREATE INDEX nodes_by_score ON nodes (score);
+     CREATE TABLE node_checks (
+        cluster TEXT NOT NULL,
+        name TEXT NOT NULL,
+        check_id TEXT NOT NULL,
+        status TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        message TEXT NOT NULL,
+        PRIMARY KEY (cluster, name, check_id)
+     );
+     CREATE INDEX node_checks_by_check ON node_checks (check_id, status);
+     CREATE TABLE score_history (
+        cluster TEXT NOT NULL,
+        name TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        score INTEGER,
+        report_id TEXT NOT NULL
+     );
+     CREATE INDEX score_history_by_node ON score_history (cluster, name, at);
+     CREATE TABLE checks (
+        id TEXT PRIMARY KEY,
+        title TEXT NOT NULL,
+        area TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        remediation TEXT NOT NULL,
+        failing_nodes INTEGER NOT NULL DEFAULT 0
+     );
+     CREATE TABLE score_buckets (
+        bucket INTEGER PRIMARY KEY,
+        nodes INTEGER NOT NULL
+     );
+     CREATE TABLE fleet_daily (
+        day INTEGER PRIMARY KEY,
+        score_sum INTEGER NOT NULL,
+        reports INTEGER NOT NULL
+     );"];
+
+/// The outcome of an ingest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ingested {
+    Stored,
+    /// The report id was already stored: nothing changed.
+    Duplicate,
+}
+
+/// A node as listed.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct NodeRow {
+    pub cluster: String,
+    pub name: String,
+    pub roles: Vec<String>,
+    pub score: Option<i64>,
+    pub failing: i64,
+    pub first_seen: i64,
+    pub last_seen: i64,
+    pub agent_version: String,
+    pub interval_s: Option<i64>,
+    pub stale: bool,
+}
+
+/// A check as listed, with how many nodes fail it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CheckRow {
+    pub id: String,
+    pub title: String,
+    pub area: String,
+    pub severity: String,
+    pub failing_nodes: i64,
+}
+
+/// Filters of the node list.
+#[derive(Debug, Clone, Default)]
+pub struct NodeFilter {
+    pub cluster: Option<String>,
+    pub role: Option<String>,
+    pub stale: Option<bool>,
+    pub min_score: Option<i64>,
+    pub max_score: Option<i64>,
+    /// Continue after this (cluster, name), in the order of `sort`.
+    pub after: Option<(String, String)>,
+    pub limit: usize,
+}
+
+/// The store.
+#[derive(Debug)]
+pub struct Store {
+    connection: Mutex<Connection>,
+}
+
+/// A node is stale after three intervals without a report (one hour when it declares none).
+pub const STALE_INTERVALS: i64 = 3;
+pub const DEFAULT_INTERVAL_S: i64 = 3600;
+
+fn is_stale(last_seen: i64, interval_s: Option<i64>, now: i64) -> bool {
+    now - last_seen > STALE_INTERVALS * interval_s.unwrap_or(DEFAULT_INTERVAL_S)
+}
+
+fn day_of(unix: i64) -> i64 {
+    unix.div_euclid(86_400)
+}
+
+impl Store {
+    /// Opens (creating and migrating) the database at `path`.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let connection = Connection::open(path)?;
+        Store::init(connection)
+    }
+
+    /// An in-memory store, for tests.
+    pub fn in_memory() -> Result<Store, StoreError> {
+        Store::init(Connection::open_in_memory()?)
+    }
+
+    fn init(connection: Connection) -> Result<Store, StoreError> {
+        connection.pragma_update(None, "journal_mode", "WAL")?;
+        connection.pragma_update(None, "synchronous", "FULL")?;
+        connection.pragma_update(None, "foreign_keys", "ON")?;
+        connection.busy_timeout(std::time::Duration::from_secs(5))?;
+        connection.execute_batch(
+            "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)",
+        )?;
+        let version: i64 = connection
+            .query_row("SELECT version FROM schema_version", [], |r| r.get(0))
+            .optional()?
+            .unwrap_or(0);
+        for (index, migration) in MIGRATIONS
+            .iter()
+            .enumerate()
+            .skip(usize::try_from(version).unwrap_or(0))
+        {
+            let tx = connection.unchecked_transaction()?;
+            tx.execute_batch(migration)?;
+            tx.execute("DELETE FROM schema_version", [])?;
+            tx.execute(
+                "INSERT INTO schema_version (version) VALUES (?1)",
+                [index as i64 + 1],
+            )?;
+            tx.commit()?;
+        }
+        Ok(Store {
+            connection: Mutex::new(connection),
+        })
+    }
+
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Connection>, StoreError> {
+        self.connection.lock().map_err(|_| StoreError::Poisoned)
+    }
+
+    /// Stores a report durably and updates the node and the aggregates; idempotent by id.
+    pub fn ingest(&self, report: &Report, now: i64) -> Result<Ingested, StoreError> {
+        let body = serde_json::to_string(report).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let mut connection = self.lock()?;
+        let tx = connection.transaction()?;
+        let inserted = tx.execute(
+            "INSERT OR IGNORE INTO reports (id, cluster, node, received_at, score, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![report.id, report.node.cluster, report.node.name, now, report.score.map(i64::from), body],
+        )?;
+        if inserted == 0 {
+            return Ok(Ingested::Duplicate);
+        }
+        let (cluster, name) = (&report.node.cluster, &report.node.name);
+        let previous_score: Option<Option<i64>> = tx
+            .query_row(
+                "SELECT score FROM nodes WHERE cluster = ?1 AND name = ?2",
+                params![cluster, name],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let failing = report
+            .findings
+            .iter()
+            .filter(|f| f.status == Status::Fail && f.waiver.is_none())
+            .count() as i64;
+        let roles: Vec<&str> = report.node.roles.iter().map(|r| r.as_str()).collect();
+        tx.execute(
+            "INSERT INTO nodes (cluster, name, first_seen, last_seen, roles, labels, agent_version, interval_s, score, failing, last_report)
+             VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+             ON CONFLICT (cluster, name) DO UPDATE SET last_seen = ?3, roles = ?4, labels = ?5, agent_version = ?6,
+                interval_s = ?7, score = ?8, failing = ?9, last_report = ?10",
+            params![
+                cluster,
+                name,
+                now,
+                roles.join(","),
+                serde_json::to_string(&report.node.labels).unwrap_or_default(),
+                report.agent.version,
+                report.agent.interval_s.map(|s| s as i64),
+                report.score.map(i64::from),
+                failing,
+                report.id
+            ],
+        )?;
+        // Score distribution: move the node from its old bucket to its new one.
+        let bucket = |score: Option<i64>| score.map_or(-1, |s| (s / 10).min(9));
+        if let Some(old) = previous_score {
+            tx.execute(
+                "UPDATE score_buckets SET nodes = nodes - 1 WHERE bucket = ?1",
+                [bucket(old)],
+            )?;
+        }
+        tx.execute(
+            "INSERT INTO score_buckets (bucket, nodes) VALUES (?1, 1) ON CONFLICT (bucket) DO UPDATE SET nodes = nodes + 1",
+            [bucket(report.score.map(i64::from))],
+        )?;
+        // Failing nodes per check: compare with the node's previous statuses.
+        for finding in &report.findings {
+            tx.execute(
+                "INSERT INTO checks (id, title, area, severity, remediation) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (id) DO UPDATE SET title = ?2, area = ?3, severity = ?4, remediation = ?5",
+                params![finding.id, finding.title, finding.area, finding.severity.as_str(), finding.remediation],
+            )?;
+            let before: Option<String> = tx
+                .query_row(
+                    "SELECT status FROM node_checks WHERE cluster = ?1 AND name = ?2 AND check_id = ?3",
+                    params![cluster, name, finding.id],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let was_failing = before.as_deref() == Some("fail");
+            let status = if finding.waiver.is_some() {
+                "waived"
+            } else {
+                finding.status.as_str()
+            };
+            let now_failing = status == "fail";
+            if was_failing != now_failing {
+                tx.execute(
+                    "UPDATE checks SET failing_nodes = failing_nodes + ?2 WHERE id = ?1",
+                    params![finding.id, if now_failing { 1 } else { -1 }],
+                )?;
+            }
+            tx.execute(
+                "INSERT INTO node_checks (cluster, name, check_id, status, severity, message) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (cluster, name, check_id) DO UPDATE SET status = ?4, severity = ?5, message = ?6",
+                params![cluster, name, finding.id, status, finding.severity.as_str(), finding.message],
+            )?;
+        }
+        tx.execute(
+            "INSERT INTO score_history (cluster, name, at, score, report_id) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![cluster, name, now, report.score.map(i64::from), report.id],
+        )?;
+        if let Some(score) = report.score {
+            tx.execute(
+                "INSERT INTO fleet_daily (day, score_sum, reports) VALUES (?1, ?2, 1)
+                 ON CONFLICT (day) DO UPDATE SET score_sum = score_sum + ?2, reports = reports + 1",
+                params![day_of(now), i64::from(score)],
+            )?;
+        }
+        tx.commit()?;
+        Ok(Ingested::Stored)
+    }
+
+    /// Fleet summary: node counts, mean score, stale nodes, distribution and trend.
+    pub fn summary(&self, now: i64) -> Result<serde_json::Value, StoreError> {
+        let connection = self.lock()?;
+        let (nodes, mean): (i64, Option<f64>) =
+            connection.query_row("SELECT COUNT(*), AVG(score) FROM nodes", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?;
+        let stale: i64 = connection.query_row(
+            "SELECT COUNT(*) FROM nodes WHERE ?1 - last_seen > ?2 * COALESCE(interval_s, ?3)",
+            params![now, STALE_INTERVALS, DEFAULT_INTERVAL_S],
+            |r| r.get(0),
+        )?;
+        let mut distribution = vec![0i64; 10];
+        let mut unscored = 0;
+        let mut statement = connection.prepare("SELECT bucket, nodes FROM score_buckets")?;
+        for row in statement.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))? {
+            let (bucket, count) = row?;
+            match usize::try_from(bucket) {
+                Ok(b) if b < 10 => distribution[b] = count,
+                _ => unscored = count,
+            }
+        }
+        let mut trend = Vec::new();
+        let mut statement = connection.prepare(
+            "SELECT day, score_sum, reports FROM fleet_daily ORDER BY day DESC LIMIT 30",
+        )?;
+        for row in statement.query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        })? {
+            let (day, sum, reports) = row?;
+            trend.push(serde_json::json!({ "day": day * 86_400, "mean_score": sum as f64 / reports.max(1) as f64, "reports": reports }));
+        }
+        trend.reverse();
+        Ok(serde_json::json!({
+            "nodes": nodes,
+            "fleet_score": mean.map(|m| m.floor() as i64),
+            "stale_nodes": stale,
+            "score_distribution": distribution,
+            "unscored_nodes": unscored,
+            "trend": trend,
+        }))
+    }
+
+    /// Nodes, filtered, ordered by (cluster, name), from `after` on.
+    pub fn nodes(&self, filter: &NodeFilter, now: i64) -> Result<Vec<NodeRow>, StoreError> {
+        let connection = self.lock()?;
+        let mut sql = String::from(
+            "SELECT cluster, name, roles, score, failing, first_seen, last_seen, agent_version, interval_s FROM nodes WHERE 1 = 1",
+        );
+        let mut values: Vec<rusqlite::types::Value> = Vec::new();
+        let mut push = |clause: &str, value: rusqlite::types::Value, sql: &mut String| {
+            values.push(value);
+            sql.push_str(&clause.replace('?', &format!("?{}", values.len())));
+        };
+        if let Some(c) = &filter.cluster {
+            push(" AND cluster = ?", c.clone().into(), &mut sql);
+        }
+        if let Some(r) = &filter.role {
+            push(
+                " AND (',' || roles || ',') LIKE ?",
+                format!("%,{r},%").into(),
+                &mut sql,
+            );
+        }
+        if let Some(min) = filter.min_score {
+            push(" AND score >= ?", min.into(), &mut sql);
+        }
+        if let Some(max) = filter.max_score {
+            push(" AND score <= ?", max.into(), &mut sql);
+        }
+        if let Some((c, n)) = &filter.after {
+            values.push(c.clone().into());
+            values.push(n.clone().into());
+            sql.push_str(&format!(
+                " AND (cluster, name) > (?{}, ?{})",
+                values.len() - 1,
+                values.len()
+            ));
+        }
+        sql.push_str(" ORDER BY cluster, name");
+        let mut statement = connection.prepare(&sql)?;
+        let rows = statement.query_map(rusqlite::params_from_iter(values.iter()), |r| {
+            let roles: String = r.get(2)?;
+            let last_seen: i64 = r.get(6)?;
+            let interval_s: Option<i64> = r.get(8)?;
+            Ok(NodeRow {
+                cluster: r.get(0)?,
+                name: r.get(1)?,
+                roles: roles
+                    .split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+                score: r.get(3)?,
+                failing: r.get(4)?,
+                first_seen: r.get(5)?,
+                last_seen,
+                agent_version: r.get(7)?,
+                interval_s,
+                stale: is_stale(last_seen, interval_s, now),
+            })
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let row = row?;
+            if filter.stale.is_some_and(|s| s != row.stale) {
+                continue;
+            }
+            out.push(row);
+            if out.len() >= filter.limit {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// A node's latest report and score history.
+    pub fn node(
+        &self,
+        cluster: &str,
+        name: &str,
+    ) -> Result<Option<(Report, ScoreHistory)>, StoreError> {
+        let connection = self.lock()?;
+        let body: Option<String> = connection
+            .query_row(
+                "SELECT r.body FROM nodes n JOIN reports r ON r.id = n.last_report WHERE n.cluster = ?1 AND n.name = ?2",
+                params![cluster, name],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let Some(body) = body else { return Ok(None) };
+        let report: Report =
+            serde_json::from_str(&body).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let mut statement = connection.prepare(
+            "SELECT at, score FROM score_history WHERE cluster = ?1 AND name = ?2 ORDER BY at DESC LIMIT 500",
+        )?;
+        let mut history: Vec<(i64, Option<i64>)> = statement
+            .query_map(params![cluster, name], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        history.reverse();
+        Ok(Some((report, history)))
+    }
+
+    /// Every check seen, most failed first.
+    pub fn checks(&self) -> Result<Vec<CheckRow>, StoreError> {
+        let connection = self.lock()?;
+        let mut statement = connection.prepare(
+            "SELECT id, title, area, severity, failing_nodes FROM checks ORDER BY failing_nodes DESC, id",
+        )?;
+        let rows = statement
+            .query_map([], |r| {
+                Ok(CheckRow {
+                    id: r.get(0)?,
+                    title: r.get(1)?,
+                    area: r.get(2)?,
+                    severity: r.get(3)?,
+                    failing_nodes: r.get(4)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
+    /// One check and the nodes failing it, with their messages.
+    pub fn check(
+        &self,
+        id: &str,
+        limit: usize,
+    ) -> Result<Option<(CheckRow, Vec<FailingNode>)>, StoreError> {
+        let connection = self.lock()?;
+        let row = connection
+            .query_row(
+                "SELECT id, title, area, severity, failing_nodes FROM checks WHERE id = ?1",
+                [id],
+                |r| {
+                    Ok(CheckRow {
+                        id: r.get(0)?,
+                        title: r.get(1)?,
+                        area: r.get(2)?,
+                        severity: r.get(3)?,
+                        failing_nodes: r.get(4)?,
+                    })
+                },
+            )
+            .optional()?;
+        let Some(row) = row else { return Ok(None) };
+        let mut statement = connection.prepare(
+            "SELECT cluster, name, message FROM node_checks WHERE check_id = ?1 AND status = 'fail' ORDER BY cluster, name LIMIT ?2",
+        )?;
+        let failing = statement
+            .query_map(params![id, limit as i64], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(Some((row, failing)))
+    }
+
+    /// Stores a token hash with its role and scope.
+    pub fn add_token(
+        &self,
+        hash: &str,
+        role: &str,
+        name: &str,
+        scope_cluster: Option<&str>,
+        scope_nodes: Option<&str>,
+        now: i64,
+    ) -> Result<i64, StoreError> {
+        let connection = self.lock()?;
+        connection.execute(
+            "INSERT INTO tokens (hash, role, name, scope_cluster, scope_nodes, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![hash, role, name, scope_cluster, scope_nodes, now],
+        )?;
+        Ok(connection.last_insert_rowid())
+    }
+
+    /// The live token with this hash: (id, role, scope cluster, scope node globs).
+    pub fn find_token(&self, hash: &str) -> Result<Option<TokenRow>, StoreError> {
+        let connection = self.lock()?;
+        Ok(connection
+            .query_row(
+                "SELECT id, role, name, scope_cluster, scope_nodes, revoked_at FROM tokens WHERE hash = ?1",
+                [hash],
+                |r| {
+                    Ok(TokenRow {
+                        id: r.get(0)?,
+                        role: r.get(1)?,
+                        name: r.get(2)?,
+                        scope_cluster: r.get(3)?,
+                        scope_nodes: r.get(4)?,
+                        revoked: r.get::<_, Option<i64>>(5)?.is_some(),
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    /// Every token (without hashes).
+    pub fn tokens(&self) -> Result<Vec<TokenRow>, StoreError> {
+        let connection = self.lock()?;
+        let mut statement = connection.prepare(
+            "SELECT id, role, name, scope_cluster, scope_nodes, revoked_at FROM tokens ORDER BY id",
+        )?;
+        let rows = statement
+            .query_map([], |r| {
+                Ok(TokenRow {
+                    id: r.get(0)?,
+                    role: r.get(1)?,
+                    name: r.get(2)?,
+                    scope_cluster: r.get(3)?,
+                    scope_nodes: r.get(4)?,
+                    revoked: r.get::<_, Option<i64>>(5)?.is_some(),
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
+    /// Revokes a token; false when there is no such live token.
+    pub fn revoke_token(&self, id: i64, now: i64) -> Result<bool, StoreError> {
+        let connection = self.lock()?;
+        Ok(connection.execute(
+            "UPDATE tokens SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+            params![id, now],
+        )? == 1)
+    }
+
+    /// Whether any token exists (an empty installation has none).
+    pub fn has_tokens(&self) -> Result<bool, StoreError> {
+        let connection = self.lock()?;
+        Ok(connection.query_row("SELECT EXISTS (SELECT 1 FROM tokens)", [], |r| r.get(0))?)
+    }
+
+    /// Deletes full reports older than `before` (node state and history stay).
+    pub fn prune(&self, before: i64) -> Result<usize, StoreError> {
+        let connection = self.lock()?;
+        Ok(connection.execute(
+            "DELETE FROM reports WHERE received_at < ?1 AND id NOT IN (SELECT last_report FROM nodes)",
+            [before],
+        )?)
+    }
+
+    /// Counts for /metrics: reports stored.
+    pub fn report_count(&self) -> Result<i64, StoreError> {
+        let connection = self.lock()?;
+        Ok(connection.query_row("SELECT COUNT(*) FROM reports", [], |r| r.get(0))?)
+    }
+}
+
+/// A node's scores over time: (unix time, score).
+pub type ScoreHistory = Vec<(i64, Option<i64>)>;
+
+/// A node failing a check: (cluster, name, message).
+pub type FailingNode = (String, String, String);
+
+/// A token as stored (never its secret).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TokenRow {
+    pub id: i64,
+    pub role: String,
+    pub name: String,
+    pub scope_cluster: Option<String>,
+    pub scope_nodes: Option<String>,
+    pub revoked: bool,
+}
