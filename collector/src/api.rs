@@ -33,6 +33,8 @@ pub struct App {
     pub ingested: AtomicU64,
     pub duplicates: AtomicU64,
     pub rejected: AtomicU64,
+    /// Dashboard sessions.
+    pub sessions: crate::dashboard::Sessions,
 }
 
 impl App {
@@ -43,6 +45,7 @@ impl App {
             ingested: AtomicU64::new(0),
             duplicates: AtomicU64::new(0),
             rejected: AtomicU64::new(0),
+            sessions: crate::dashboard::Sessions::default(),
         }
     }
 }
@@ -495,5 +498,6 @@ pub fn router(app: Shared) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .with_state(app)
+        .with_state(app.clone())
+        .merge(crate::dashboard::router(app))
 }

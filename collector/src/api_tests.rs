@@ -391,3 +391,90 @@ async fn reads_aggregates_csv_and_metrics() {
         "--anonymous-read"
     );
 }
+
+fn form_login(token: &str) -> Request<Body> {
+    Request::post("/login")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::from(format!("token={token}")))
+        .expect("request")
+}
+
+#[tokio::test]
+async fn dashboard_needs_a_session_and_escapes_everything_from_nodes() {
+    let f = fixture(false);
+    let hostile = "<img src=x onerror=alert(1)>";
+    let mut r = report("01DDD", "prod", hostile, true);
+    r.findings[0].message = "<script>alert('m')</script>".into();
+    r.findings[0].evidence.push(Evidence {
+        subject: "\"><svg onload=alert(2)>".into(),
+        observed: Some("<b>bold</b>".into()),
+        expected: "no".into(),
+        status: Status::Fail,
+        source: Source::file("/etc/<x>", Some(1)),
+        note: Some("<i>".into()),
+    });
+    assert_eq!(
+        call(&f.app, post(Some(&f.agent), json(&r), false)).await.0,
+        StatusCode::CREATED
+    );
+    // Not logged in: to the login form.
+    let response = router(f.app.clone())
+        .oneshot(get("/", None))
+        .await
+        .expect("response");
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    // An agent token cannot log in; a viewer token gets a strict session cookie.
+    assert_eq!(
+        call(&f.app, form_login(&f.agent)).await.0,
+        StatusCode::FORBIDDEN
+    );
+    let response = router(f.app.clone())
+        .oneshot(form_login(&f.viewer))
+        .await
+        .expect("response");
+    let cookie = response
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .expect("cookie")
+        .to_string();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    let session = cookie.split(';').next().expect("pair").to_string();
+    let with_cookie = |path: &str| {
+        Request::get(path)
+            .header("cookie", session.clone())
+            .body(Body::empty())
+            .expect("request")
+    };
+    let (status, html) = call(&f.app, with_cookie("/")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("Fleet score") && html.contains("<svg"),
+        "overview renders"
+    );
+    let encoded = "%3Cimg%20src%3Dx%20onerror%3Dalert%281%29%3E";
+    let (status, html) = call(&f.app, with_cookie(&format!("/nodes/prod/{encoded}"))).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    let (_, overview) = call(&f.app, with_cookie("/")).await;
+    let (_, check) = call(&f.app, with_cookie("/checks/sshd.permit-root-login")).await;
+    for page in [&html, &overview, &check] {
+        assert!(
+            !page.contains("<img src=x")
+                && !page.contains("<script>alert")
+                && !page.contains("<svg onload")
+                && !page.contains("<b>bold"),
+            "unescaped: {page}"
+        );
+    }
+    assert!(
+        html.contains("&lt;img src=x onerror=alert(1)&gt;") && html.contains("&lt;script&gt;"),
+        "{html}"
+    );
+    assert!(
+        check.contains(&format!("/nodes/prod/{encoded}")),
+        "links percent-encode node names: {check}"
+    );
+}

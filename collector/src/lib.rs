@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod dashboard;
 pub mod store;
 
 #[cfg(test)]

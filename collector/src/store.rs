@@ -429,6 +429,51 @@ impl Store {
         Ok(out)
     }
 
+    /// The lowest-scored nodes.
+    pub fn worst_nodes(&self, limit: usize, now: i64) -> Result<Vec<NodeRow>, StoreError> {
+        self.select_nodes(
+            "WHERE score IS NOT NULL ORDER BY score ASC, cluster, name LIMIT ?1",
+            limit,
+            now,
+        )
+    }
+
+    /// Nodes not heard from for three report intervals, oldest first.
+    pub fn stale_nodes(&self, limit: usize, now: i64) -> Result<Vec<NodeRow>, StoreError> {
+        let rows = self.select_nodes("ORDER BY last_seen ASC LIMIT ?1", usize::MAX, now)?;
+        Ok(rows.into_iter().filter(|r| r.stale).take(limit).collect())
+    }
+
+    fn select_nodes(&self, tail: &str, limit: usize, now: i64) -> Result<Vec<NodeRow>, StoreError> {
+        let connection = self.lock()?;
+        let sql = format!(
+            "SELECT cluster, name, roles, score, failing, first_seen, last_seen, agent_version, interval_s FROM nodes {tail}"
+        );
+        let mut statement = connection.prepare(&sql)?;
+        let rows = statement.query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
+            let roles: String = r.get(2)?;
+            let last_seen: i64 = r.get(6)?;
+            let interval_s: Option<i64> = r.get(8)?;
+            Ok(NodeRow {
+                cluster: r.get(0)?,
+                name: r.get(1)?,
+                roles: roles
+                    .split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+                score: r.get(3)?,
+                failing: r.get(4)?,
+                first_seen: r.get(5)?,
+                last_seen,
+                agent_version: r.get(7)?,
+                interval_s,
+                stale: is_stale(last_seen, interval_s, now),
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// A node's latest report and score history.
     pub fn node(
         &self,

@@ -1,0 +1,545 @@
+//! The dashboard: server-rendered HTML that needs no JavaScript, at stable URLs (`/`,
+//! `/nodes/{cluster}/{name}`, `/checks/{id}`, `/login`), with inline SVG charts.
+//!
+//! Everything that came from a node (names, labels, messages, evidence) is HTML-escaped, and
+//! URL path segments built from it are percent-encoded. The login form trades a viewer token
+//! for an HttpOnly, SameSite=Strict session cookie.
+
+use crate::api::App;
+use crate::auth::{self, Role};
+use crate::store::NodeRow;
+use axum::Router;
+use axum::extract::{Form, Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::get;
+use nodecheck_report::{Severity, Status};
+use std::collections::HashMap;
+use std::fmt::Write;
+use std::sync::{Arc, Mutex};
+
+/// Sessions of logged-in viewers: cookie value → (token id, expiry).
+#[derive(Debug, Default)]
+pub struct Sessions(Mutex<HashMap<String, (i64, i64)>>);
+
+const SESSION_COOKIE: &str = "nc_session";
+const SESSION_SECONDS: i64 = 12 * 3600;
+
+type Shared = Arc<App>;
+
+/// HTML-escapes text.
+pub fn esc(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Percent-encodes a URL path segment.
+pub fn seg(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+fn page(title: &str, body: &str) -> Html<String> {
+    Html(format!(
+        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>{title} · nodecheck</title><style>
+body{{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;background:#f5f6f8;color:#1d2330}}
+header{{background:#1d2330;color:#fff;padding:10px 24px;display:flex;gap:24px;align-items:center}}
+header a{{color:#cfd6e4;text-decoration:none}} header strong{{color:#fff;font-size:16px}}
+main{{padding:20px 24px;max-width:1280px;margin:auto}} h1{{font-size:20px;margin:0 0 16px}} h2{{font-size:15px;margin:0 0 10px}}
+.grid{{display:grid;grid-template-columns:repeat(auto-fit,minmax(300px,1fr));gap:16px}}
+.card{{background:#fff;border:1px solid #e2e5eb;border-radius:8px;padding:14px 16px}}
+.big{{font-size:42px;font-weight:700}} .muted{{color:#6b7385}}
+table{{border-collapse:collapse;width:100%}} td,th{{text-align:left;padding:5px 8px;border-bottom:1px solid #eef0f4;vertical-align:top}}
+th{{font-weight:600;color:#4a5266;font-size:12px;text-transform:uppercase}}
+.sev{{font-size:11px;font-weight:700;padding:1px 6px;border-radius:4px;color:#fff}}
+.critical{{background:#8b1a1a}} .high{{background:#c0392b}} .medium{{background:#d68910}} .low{{background:#7f8c8d}} .info{{background:#95a5a6}}
+.fail{{color:#c0392b;font-weight:600}} .error{{color:#b9770e;font-weight:600}} .pass{{color:#1e8449}} .na{{color:#95a5a6}}
+code{{background:#f0f2f5;padding:1px 4px;border-radius:3px;word-break:break-all}} details{{margin:4px 0}}
+a{{color:#2457c5}}
+</style></head><body><header><strong>nodecheck</strong><a href="/">Fleet</a><a href="/api/v1/summary">API</a><a href="/api/v1/nodes.csv">CSV</a></header>
+<main>{body}</main></body></html>"#,
+        title = esc(title)
+    ))
+}
+
+fn score_color(score: Option<i64>) -> &'static str {
+    match score {
+        Some(s) if s >= 90 => "#1e8449",
+        Some(s) if s >= 70 => "#d68910",
+        Some(_) => "#c0392b",
+        None => "#95a5a6",
+    }
+}
+
+/// A bar chart of the score distribution.
+fn histogram(buckets: &[i64]) -> String {
+    let max = buckets.iter().copied().max().unwrap_or(0).max(1);
+    let mut svg = String::from(
+        r#"<svg viewBox="0 0 300 120" width="100%" role="img" aria-label="score distribution">"#,
+    );
+    for (i, count) in buckets.iter().enumerate() {
+        let h = (*count as f64 / max as f64 * 90.0).round();
+        let x = i as f64 * 30.0 + 2.0;
+        let color = score_color(Some(i as i64 * 10));
+        let _ = write!(
+            svg,
+            r##"<rect x="{x}" y="{y}" width="26" height="{h}" fill="{color}"><title>{lo}-{hi}: {count} nodes</title></rect><text x="{tx}" y="115" font-size="9" text-anchor="middle" fill="#6b7385">{lo}</text>"##,
+            y = 100.0 - h,
+            lo = i * 10,
+            hi = i * 10 + 9 + usize::from(i == 9),
+            tx = x + 13.0
+        );
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+/// A line chart of (time, score) points on a 0-100 scale.
+fn trend(points: &[(i64, f64)]) -> String {
+    if points.len() < 2 {
+        return "<p class=\"muted\">Not enough history yet.</p>".into();
+    }
+    let (t0, t1) = (points[0].0, points[points.len() - 1].0.max(points[0].0 + 1));
+    let coords: Vec<String> = points
+        .iter()
+        .map(|(t, s)| {
+            format!(
+                "{:.1},{:.1}",
+                (t - t0) as f64 / (t1 - t0) as f64 * 296.0 + 2.0,
+                100.0 - s.clamp(0.0, 100.0) * 0.96
+            )
+        })
+        .collect();
+    format!(
+        r##"<svg viewBox="0 0 300 104" width="100%" role="img" aria-label="score trend"><line x1="0" y1="4" x2="300" y2="4" stroke="#eef0f4"/><line x1="0" y1="52" x2="300" y2="52" stroke="#eef0f4"/><polyline fill="none" stroke="#2457c5" stroke-width="2" points="{}"/></svg>"##,
+        coords.join(" ")
+    )
+}
+
+fn node_link(n: &NodeRow) -> String {
+    format!(
+        r#"<a href="/nodes/{}/{}">{}/{}</a>"#,
+        seg(&n.cluster),
+        seg(&n.name),
+        esc(&n.cluster),
+        esc(&n.name)
+    )
+}
+
+fn score_cell(score: Option<i64>) -> String {
+    format!(
+        r##"<span style="color:{};font-weight:700">{}</span>"##,
+        score_color(score),
+        score.map_or("–".to_string(), |s| s.to_string())
+    )
+}
+
+/// Whether the request may see the dashboard: a session cookie, a viewer bearer token, or
+/// `--anonymous-read`.
+async fn allowed(app: &Shared, headers: &HeaderMap) -> bool {
+    if app.anonymous_read {
+        return true;
+    }
+    let cookie = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|c| {
+            c.trim()
+                .strip_prefix(&format!("{SESSION_COOKIE}="))
+                .map(str::to_string)
+        });
+    if let Some(cookie) = cookie
+        && let Ok(sessions) = app.sessions.0.lock()
+        && sessions
+            .get(&cookie)
+            .is_some_and(|(_, expiry)| *expiry > now())
+    {
+        return true;
+    }
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::to_string);
+    if let Some(token) = bearer {
+        let app = app.clone();
+        let row =
+            tokio::task::spawn_blocking(move || app.store.find_token(&auth::hash(&token))).await;
+        return matches!(row, Ok(Ok(Some(r))) if !r.revoked && Role::parse(&r.role).is_some_and(Role::can_read));
+    }
+    false
+}
+
+fn login_redirect() -> Response {
+    Redirect::to("/login").into_response()
+}
+
+fn internal(e: impl std::fmt::Display) -> Response {
+    tracing::error!("dashboard: {e}");
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        page(
+            "Error",
+            "<h1>Storage error</h1><p>See the collector's log.</p>",
+        ),
+    )
+        .into_response()
+}
+
+async fn overview(State(app): State<Shared>, headers: HeaderMap) -> Response {
+    if !allowed(&app, &headers).await {
+        return login_redirect();
+    }
+    let store_app = app.clone();
+    let data = tokio::task::spawn_blocking(move || {
+        let s = &store_app.store;
+        let now = now();
+        Ok::<_, crate::store::StoreError>((
+            s.summary(now)?,
+            s.worst_nodes(10, now)?,
+            s.checks()?,
+            s.stale_nodes(20, now)?,
+        ))
+    })
+    .await;
+    let (summary, worst, checks, stale) = match data {
+        Ok(Ok(d)) => d,
+        Ok(Err(e)) => return internal(e),
+        Err(e) => return internal(e),
+    };
+    let buckets: Vec<i64> = summary["score_distribution"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|v| v.as_i64()).collect())
+        .unwrap_or_default();
+    let points: Vec<(i64, f64)> = summary["trend"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|p| Some((p["day"].as_i64()?, p["mean_score"].as_f64()?)))
+                .collect()
+        })
+        .unwrap_or_default();
+    let fleet = summary["fleet_score"].as_i64();
+    let mut body = String::from("<h1>Fleet</h1><div class=\"grid\">");
+    let _ = write!(
+        body,
+        r##"<div class="card"><h2>Fleet score</h2><div class="big" style="color:{}">{}</div><div class="muted">{} nodes · {} stale</div></div>"##,
+        score_color(fleet),
+        fleet.map_or("–".into(), |s| s.to_string()),
+        summary["nodes"].as_i64().unwrap_or(0),
+        summary["stale_nodes"].as_i64().unwrap_or(0)
+    );
+    let _ = write!(
+        body,
+        r#"<div class="card"><h2>Score distribution</h2>{}</div>"#,
+        histogram(&buckets)
+    );
+    let _ = write!(
+        body,
+        r#"<div class="card"><h2>Fleet trend (30 days)</h2>{}</div></div><div class="grid" style="margin-top:16px">"#,
+        trend(&points)
+    );
+    body.push_str(r#"<div class="card"><h2>Worst nodes</h2><table><tr><th>Node</th><th>Score</th><th>Failing</th></tr>"#);
+    for n in &worst {
+        let _ = write!(
+            body,
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            node_link(n),
+            score_cell(n.score),
+            n.failing
+        );
+    }
+    body.push_str(r#"</table></div><div class="card"><h2>Most-failed checks</h2><table><tr><th>Check</th><th>Severity</th><th>Nodes</th></tr>"#);
+    for c in checks.iter().filter(|c| c.failing_nodes > 0).take(10) {
+        let _ = write!(
+            body,
+            r#"<tr><td><a href="/checks/{}">{}</a><div class="muted">{}</div></td><td><span class="sev {}">{}</span></td><td>{}</td></tr>"#,
+            seg(&c.id),
+            esc(&c.id),
+            esc(&c.title),
+            esc(&c.severity),
+            esc(&c.severity),
+            c.failing_nodes
+        );
+    }
+    body.push_str(r#"</table></div><div class="card"><h2>Stale nodes</h2>"#);
+    if stale.is_empty() {
+        body.push_str("<p class=\"muted\">Every node reported within three of its intervals.</p>");
+    } else {
+        body.push_str("<table><tr><th>Node</th><th>Last seen</th></tr>");
+        for n in &stale {
+            let _ = write!(
+                body,
+                "<tr><td>{}</td><td>{} min ago</td></tr>",
+                node_link(n),
+                (now() - n.last_seen) / 60
+            );
+        }
+        body.push_str("</table>");
+    }
+    body.push_str("</div></div>");
+    page("Fleet", &body).into_response()
+}
+
+fn status_class(status: Status) -> &'static str {
+    match status {
+        Status::Fail => "fail",
+        Status::Error => "error",
+        Status::Pass => "pass",
+        Status::NotApplicable => "na",
+    }
+}
+
+async fn node_page(
+    State(app): State<Shared>,
+    headers: HeaderMap,
+    Path((cluster, name)): Path<(String, String)>,
+) -> Response {
+    if !allowed(&app, &headers).await {
+        return login_redirect();
+    }
+    let store_app = app.clone();
+    let (c, n) = (cluster.clone(), name.clone());
+    let found = match tokio::task::spawn_blocking(move || store_app.store.node(&c, &n)).await {
+        Ok(Ok(found)) => found,
+        Ok(Err(e)) => return internal(e),
+        Err(e) => return internal(e),
+    };
+    let Some((report, history)) = found else {
+        return (
+            StatusCode::NOT_FOUND,
+            page("Not found", "<h1>No such node</h1>"),
+        )
+            .into_response();
+    };
+    let mut body = format!(
+        r#"<h1>{}/{} {}</h1><p class="muted">{} · roles {} · agent {} · profile {} · report <a href="/api/v1/nodes/{}/{}">{}</a> at {}</p><div class="grid"><div class="card"><h2>Score trend</h2>{}</div></div>"#,
+        esc(&report.node.cluster),
+        esc(&report.node.name),
+        score_cell(report.score.map(i64::from)),
+        esc(report.node.os.as_deref().unwrap_or("unknown OS")),
+        esc(&report
+            .node
+            .roles
+            .iter()
+            .map(|r| r.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")),
+        esc(&report.agent.version),
+        esc(&report.profile.name),
+        seg(&cluster),
+        seg(&name),
+        esc(&report.id),
+        esc(&report.started_at),
+        trend(
+            &history
+                .iter()
+                .filter_map(|(t, s)| Some((*t, (*s)? as f64)))
+                .collect::<Vec<_>>()
+        )
+    );
+    for severity in Severity::ALL {
+        let findings: Vec<_> = report
+            .findings
+            .iter()
+            .filter(|f| f.severity == severity && matches!(f.status, Status::Fail | Status::Error))
+            .collect();
+        if findings.is_empty() {
+            continue;
+        }
+        let _ = write!(
+            body,
+            r#"<div class="card" style="margin-top:16px"><h2><span class="sev {s}">{s}</span> {} failing</h2>"#,
+            findings.len(),
+            s = severity.as_str()
+        );
+        for f in findings {
+            let waiver = f
+                .waiver
+                .as_ref()
+                .map(|w| format!(" <span class=\"muted\">waived: {}</span>", esc(&w.reason)))
+                .unwrap_or_default();
+            let _ = write!(
+                body,
+                r#"<details open><summary><span class="{}">{}</span> <a href="/checks/{}"><code>{}</code></a> {}{}</summary><p>{}</p><table><tr><th>Subject</th><th>Observed</th><th>Expected</th><th>Source</th></tr>"#,
+                status_class(f.status),
+                f.status.as_str(),
+                seg(&f.id),
+                esc(&f.id),
+                esc(&f.title),
+                waiver,
+                esc(&f.message)
+            );
+            for e in &f.evidence {
+                let _ = write!(
+                    body,
+                    r#"<tr><td class="{}">{}</td><td><code>{}</code></td><td>{}</td><td>{}{}</td></tr>"#,
+                    status_class(e.status),
+                    esc(&e.subject),
+                    esc(e.observed.as_deref().unwrap_or("(not set)")),
+                    esc(&e.expected),
+                    esc(&e.source.to_string()),
+                    e.note
+                        .as_deref()
+                        .map(|n| format!("<div class=\"muted\">{}</div>", esc(n)))
+                        .unwrap_or_default()
+                );
+            }
+            let _ = write!(
+                body,
+                "</table><p><strong>Fix:</strong> {}</p></details>",
+                esc(&f.remediation)
+            );
+        }
+        body.push_str("</div>");
+    }
+    let passed = report
+        .findings
+        .iter()
+        .filter(|f| f.status == Status::Pass)
+        .count();
+    let _ = write!(
+        body,
+        r#"<p class="muted">{passed} checks pass; {} do not apply.</p>"#,
+        report
+            .findings
+            .iter()
+            .filter(|f| f.status == Status::NotApplicable)
+            .count()
+    );
+    page(
+        &format!("{}/{}", report.node.cluster, report.node.name),
+        &body,
+    )
+    .into_response()
+}
+
+async fn check_page(
+    State(app): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if !allowed(&app, &headers).await {
+        return login_redirect();
+    }
+    let store_app = app.clone();
+    let found = match tokio::task::spawn_blocking(move || store_app.store.check(&id, 500)).await {
+        Ok(Ok(found)) => found,
+        Ok(Err(e)) => return internal(e),
+        Err(e) => return internal(e),
+    };
+    let Some((check, failing)) = found else {
+        return (
+            StatusCode::NOT_FOUND,
+            page("Not found", "<h1>No such check</h1>"),
+        )
+            .into_response();
+    };
+    let mut body = format!(
+        r#"<h1><code>{}</code> <span class="sev {sev}">{sev}</span></h1><p>{}</p><div class="card"><h2>{} failing nodes</h2><table><tr><th>Node</th><th>Why</th></tr>"#,
+        esc(&check.id),
+        esc(&check.title),
+        check.failing_nodes,
+        sev = esc(&check.severity)
+    );
+    for (cluster, name, message) in &failing {
+        let _ = write!(
+            body,
+            r#"<tr><td><a href="/nodes/{}/{}">{}/{}</a></td><td>{}</td></tr>"#,
+            seg(cluster),
+            seg(name),
+            esc(cluster),
+            esc(name),
+            esc(message)
+        );
+    }
+    body.push_str("</table></div>");
+    page(&check.id, &body).into_response()
+}
+
+async fn login_form() -> Html<String> {
+    page(
+        "Log in",
+        r#"<h1>Log in</h1><div class="card" style="max-width:420px"><form method="post" action="/login"><p><label>Viewer token<br><input name="token" type="password" autocomplete="off" style="width:100%"></label></p><p><button type="submit">Log in</button></p></form></div>"#,
+    )
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct LoginForm {
+    token: String,
+}
+
+async fn login(State(app): State<Shared>, Form(form): Form<LoginForm>) -> Response {
+    let store_app = app.clone();
+    let token = form.token.trim().to_string();
+    let row =
+        tokio::task::spawn_blocking(move || store_app.store.find_token(&auth::hash(&token))).await;
+    let Ok(Ok(Some(row))) = row else {
+        return (
+            StatusCode::UNAUTHORIZED,
+            page(
+                "Log in",
+                "<h1>Unknown token</h1><p><a href=\"/login\">Try again</a></p>",
+            ),
+        )
+            .into_response();
+    };
+    if row.revoked || !Role::parse(&row.role).is_some_and(Role::can_read) {
+        return (
+            StatusCode::FORBIDDEN,
+            page(
+                "Log in",
+                "<h1>This token may not read</h1><p><a href=\"/login\">Try again</a></p>",
+            ),
+        )
+            .into_response();
+    }
+    let Ok(session) = auth::generate() else {
+        return internal("no randomness for a session id");
+    };
+    if let Ok(mut sessions) = app.sessions.0.lock() {
+        let now = now();
+        sessions.retain(|_, (_, expiry)| *expiry > now);
+        sessions.insert(session.clone(), (row.id, now + SESSION_SECONDS));
+    }
+    (
+        [(header::SET_COOKIE, format!("{SESSION_COOKIE}={session}; HttpOnly; SameSite=Strict; Path=/; Max-Age={SESSION_SECONDS}"))],
+        Redirect::to("/"),
+    )
+        .into_response()
+}
+
+/// The dashboard routes.
+pub fn router(app: Shared) -> Router {
+    Router::new()
+        .route("/", get(overview))
+        .route("/nodes/{cluster}/{name}", get(node_page))
+        .route("/checks/{id}", get(check_page))
+        .route("/login", get(login_form).post(login))
+        .with_state(app)
+}
