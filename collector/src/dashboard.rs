@@ -386,7 +386,7 @@ async fn node_page(
                 .unwrap_or_default();
             let _ = write!(
                 body,
-                r#"<details open><summary><span class="{}">{}</span> <a href="/checks/{}"><code>{}</code></a> {}{}</summary><p>{}</p><table><tr><th>Subject</th><th>Observed</th><th>Expected</th><th>Source</th></tr>"#,
+                r#"<details open><summary><span class="{}">{}</span> <a href="/checks/{}"><code>{}</code></a> {}{}</summary><p>{}</p>"#,
                 status_class(f.status),
                 f.status.as_str(),
                 seg(&f.id),
@@ -395,6 +395,9 @@ async fn node_page(
                 waiver,
                 esc(&f.message)
             );
+            if !f.evidence.is_empty() {
+                body.push_str("<table><tr><th>Subject</th><th>Observed</th><th>Expected</th><th>Source</th></tr>");
+            }
             for e in &f.evidence {
                 let _ = write!(
                     body,
@@ -410,9 +413,12 @@ async fn node_page(
                         .unwrap_or_default()
                 );
             }
+            if !f.evidence.is_empty() {
+                body.push_str("</table>");
+            }
             let _ = write!(
                 body,
-                "</table><p><strong>Fix:</strong> {}</p></details>",
+                "<p><strong>Fix:</strong> {}</p></details>",
                 esc(&f.remediation)
             );
         }
