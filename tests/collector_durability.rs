@@ -1,0 +1,218 @@
+//! Durability: the collector is killed with SIGKILL while agents are posting; after a restart
+//! every report it had acknowledged is there, and none twice.
+
+use nodecheck_report::*;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_nodecheck-collector");
+
+struct Collector(Child);
+
+impl Drop for Collector {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("port")
+}
+
+fn start(data: &Path, port: u16) -> Collector {
+    let child = Command::new(BIN)
+        .args([
+            "serve",
+            "--data-dir",
+            &data.display().to_string(),
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start collector");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while request(port, "GET", "/healthz", "", "").is_err() {
+        assert!(Instant::now() < deadline, "collector did not come up");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Collector(child)
+}
+
+/// A minimal HTTP/1.1 request: (status, body).
+fn request(
+    port: u16,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: &str,
+) -> std::io::Result<(u16, String)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| std::io::Error::other("no status line"))?;
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    Ok((status, body))
+}
+
+fn report(id: &str) -> String {
+    let findings: Vec<Finding> = (0..80)
+        .map(|i| Finding {
+            id: format!("sshd.check-{i:02}"),
+            title: "A check".into(),
+            area: "sshd".into(),
+            severity: Severity::Medium,
+            status: if i % 3 == 0 {
+                Status::Fail
+            } else {
+                Status::Pass
+            },
+            message: "message".into(),
+            evidence: vec![],
+            remediation: "fix".into(),
+            references: vec![],
+            waiver: None,
+        })
+        .collect();
+    let summary = summarize(&findings);
+    serde_json::to_string(&Report {
+        schema: SCHEMA_V1.into(),
+        id: id.into(),
+        node: Node {
+            name: id.into(),
+            cluster: "durability".into(),
+            roles: vec![Role::Worker],
+            os: None,
+            kernel: None,
+            labels: Default::default(),
+        },
+        agent: Agent {
+            version: "0.1.0".into(),
+            interval_s: Some(600),
+        },
+        profile: ProfileRef {
+            name: "default".into(),
+            sha256: "00".repeat(32),
+        },
+        started_at: "2026-11-27T00:00:00.000Z".into(),
+        duration_ms: 1,
+        score: score(&summary),
+        summary,
+        findings,
+        inventory: Inventory::default(),
+    })
+    .expect("json")
+}
+
+#[test]
+fn acknowledged_reports_survive_sigkill_exactly_once() {
+    let data = std::env::temp_dir().join(format!("nodecheck-durability-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
+    let port = free_port();
+    let mut collector = start(&data, port);
+    let agent = std::fs::read_to_string(data.join("agent.token"))
+        .expect("agent token")
+        .trim()
+        .to_string();
+    let acknowledged = Arc::new(Mutex::new(Vec::new()));
+    let workers: Vec<_> = (0..8)
+        .map(|worker| {
+            let (agent, acknowledged) = (agent.clone(), acknowledged.clone());
+            std::thread::spawn(move || {
+                for i in 0..2000 {
+                    let id = format!("w{worker}-{i:05}");
+                    match request(port, "POST", "/api/v1/reports", &agent, &report(&id)) {
+                        Ok((201, _)) => acknowledged.lock().expect("lock").push(id),
+                        Ok((status, body)) => panic!("unexpected {status}: {body}"),
+                        Err(_) => return, // the collector is gone
+                    }
+                }
+            })
+        })
+        .collect();
+    // Kill it in the middle of the posting.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while acknowledged.lock().expect("lock").len() < 200 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let _ = collector.0.kill(); // SIGKILL
+    let _ = collector.0.wait();
+    for w in workers {
+        let _ = w.join();
+    }
+    let acknowledged = acknowledged.lock().expect("lock").clone();
+    assert!(
+        acknowledged.len() >= 200,
+        "posting was under way when the collector died"
+    );
+
+    let port = free_port();
+    let _collector = start(&data, port);
+    let viewer = std::fs::read_to_string(data.join("viewer.token"))
+        .expect("viewer token")
+        .trim()
+        .to_string();
+    let (status, body) = request(
+        port,
+        "GET",
+        "/api/v1/nodes?cluster=durability&limit=1000",
+        &viewer,
+        "",
+    )
+    .expect("nodes");
+    assert_eq!(status, 200, "{body}");
+    let mut seen: Vec<String> = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/api/v1/nodes?cluster=durability&limit=1000&cursor={c}"),
+            None => "/api/v1/nodes?cluster=durability&limit=1000".to_string(),
+        };
+        let (_, body) = request(port, "GET", &path, &viewer, "").expect("nodes");
+        let page: serde_json::Value = serde_json::from_str(&body).expect("json");
+        for n in page["nodes"].as_array().cloned().unwrap_or_default() {
+            seen.push(n["name"].as_str().unwrap_or_default().to_string());
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => break,
+        }
+    }
+    for id in &acknowledged {
+        assert!(seen.contains(id), "acknowledged report {id} was lost");
+    }
+    let (_, metrics) = request(port, "GET", "/metrics", &viewer, "").expect("metrics");
+    let stored: usize = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("nodecheck_reports_stored "))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("reports_stored");
+    assert_eq!(
+        stored,
+        seen.len(),
+        "one report per node: nothing stored twice"
+    );
+    let _ = std::fs::remove_dir_all(&data);
+}
