@@ -35,6 +35,80 @@ pub struct App {
     pub rejected: AtomicU64,
     /// Dashboard sessions.
     pub sessions: crate::dashboard::Sessions,
+    /// The ingest queue of the group-commit writer, started on first use.
+    writer: std::sync::OnceLock<tokio::sync::mpsc::Sender<IngestJob>>,
+}
+
+/// A report waiting for the writer, and where to send its outcome.
+type IngestJob = (
+    Report,
+    tokio::sync::oneshot::Sender<Result<Ingested, String>>,
+);
+
+/// Reports committed in one transaction at most.
+const MAX_BATCH: usize = 256;
+
+/// The group-commit writer: takes every report waiting, stores them in one transaction (one
+/// disk flush), then acknowledges each. Under load batches grow by themselves; alone, a
+/// report is committed at once.
+async fn writer(app: Arc<App>, mut queue: tokio::sync::mpsc::Receiver<IngestJob>) {
+    while let Some(first) = queue.recv().await {
+        let mut jobs = vec![first];
+        while jobs.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(job) => jobs.push(job),
+                Err(_) => break,
+            }
+        }
+        let (reports, replies): (Vec<Report>, Vec<_>) = jobs.into_iter().unzip();
+        let store_app = app.clone();
+        let result =
+            tokio::task::spawn_blocking(move || store_app.store.ingest_batch(&reports, now()))
+                .await;
+        match result {
+            Ok(Ok(outcomes)) => {
+                for (reply, outcome) in replies.into_iter().zip(outcomes) {
+                    let _ = reply.send(Ok(outcome));
+                }
+            }
+            Ok(Err(e)) => {
+                tracing::error!("store: {e}");
+                for reply in replies {
+                    let _ = reply.send(Err(e.to_string()));
+                }
+            }
+            Err(e) => {
+                for reply in replies {
+                    let _ = reply.send(Err(e.to_string()));
+                }
+            }
+        }
+    }
+}
+
+impl App {
+    /// Queues a report for the writer and waits until it is durable.
+    async fn ingest(self: &Arc<Self>, report: Report) -> Result<Ingested, ApiError> {
+        let queue = self.writer.get_or_init(|| {
+            let (sender, receiver) = tokio::sync::mpsc::channel(4096);
+            tokio::spawn(writer(self.clone(), receiver));
+            sender
+        });
+        let (reply, outcome) = tokio::sync::oneshot::channel();
+        queue.send((report, reply)).await.map_err(|_| {
+            ApiError(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the writer has stopped".into(),
+            )
+        })?;
+        match outcome.await {
+            Ok(Ok(o)) => Ok(o),
+            _ => Err(ApiError(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "storage error".into(),
+            )),
+        }
+    }
 }
 
 impl App {
@@ -46,6 +120,7 @@ impl App {
             duplicates: AtomicU64::new(0),
             rejected: AtomicU64::new(0),
             sessions: crate::dashboard::Sessions::default(),
+            writer: std::sync::OnceLock::new(),
         }
     }
 }
@@ -239,7 +314,7 @@ async fn post_report(
             ));
         }
         let id = report.id.clone();
-        let outcome = blocking(&app, move |store| store.ingest(&report, now())).await?;
+        let outcome = app.ingest(report).await?;
         Ok(match outcome {
             Ingested::Stored => {
                 app.ingested.fetch_add(1, Ordering::Relaxed);

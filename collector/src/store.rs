@@ -207,106 +207,20 @@ impl Store {
 
     /// Stores a report durably and updates the node and the aggregates; idempotent by id.
     pub fn ingest(&self, report: &Report, now: i64) -> Result<Ingested, StoreError> {
-        let body = serde_json::to_string(report).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let mut outcomes = self.ingest_batch(std::slice::from_ref(report), now)?;
+        Ok(outcomes.pop().unwrap_or(Ingested::Duplicate))
+    }
+
+    /// Stores several reports in one transaction (one disk flush for all of them).
+    pub fn ingest_batch(&self, reports: &[Report], now: i64) -> Result<Vec<Ingested>, StoreError> {
         let mut connection = self.lock()?;
         let tx = connection.transaction()?;
-        let inserted = tx.execute(
-            "INSERT OR IGNORE INTO reports (id, cluster, node, received_at, score, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![report.id, report.node.cluster, report.node.name, now, report.score.map(i64::from), body],
-        )?;
-        if inserted == 0 {
-            return Ok(Ingested::Duplicate);
-        }
-        let (cluster, name) = (&report.node.cluster, &report.node.name);
-        let previous_score: Option<Option<i64>> = tx
-            .query_row(
-                "SELECT score FROM nodes WHERE cluster = ?1 AND name = ?2",
-                params![cluster, name],
-                |r| r.get(0),
-            )
-            .optional()?;
-        let failing = report
-            .findings
-            .iter()
-            .filter(|f| f.status == Status::Fail && f.waiver.is_none())
-            .count() as i64;
-        let roles: Vec<&str> = report.node.roles.iter().map(|r| r.as_str()).collect();
-        tx.execute(
-            "INSERT INTO nodes (cluster, name, first_seen, last_seen, roles, labels, agent_version, interval_s, score, failing, last_report)
-             VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
-             ON CONFLICT (cluster, name) DO UPDATE SET last_seen = ?3, roles = ?4, labels = ?5, agent_version = ?6,
-                interval_s = ?7, score = ?8, failing = ?9, last_report = ?10",
-            params![
-                cluster,
-                name,
-                now,
-                roles.join(","),
-                serde_json::to_string(&report.node.labels).unwrap_or_default(),
-                report.agent.version,
-                report.agent.interval_s.map(|s| s as i64),
-                report.score.map(i64::from),
-                failing,
-                report.id
-            ],
-        )?;
-        // Score distribution: move the node from its old bucket to its new one.
-        let bucket = |score: Option<i64>| score.map_or(-1, |s| (s / 10).min(9));
-        if let Some(old) = previous_score {
-            tx.execute(
-                "UPDATE score_buckets SET nodes = nodes - 1 WHERE bucket = ?1",
-                [bucket(old)],
-            )?;
-        }
-        tx.execute(
-            "INSERT INTO score_buckets (bucket, nodes) VALUES (?1, 1) ON CONFLICT (bucket) DO UPDATE SET nodes = nodes + 1",
-            [bucket(report.score.map(i64::from))],
-        )?;
-        // Failing nodes per check: compare with the node's previous statuses.
-        for finding in &report.findings {
-            tx.execute(
-                "INSERT INTO checks (id, title, area, severity, remediation) VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (id) DO UPDATE SET title = ?2, area = ?3, severity = ?4, remediation = ?5",
-                params![finding.id, finding.title, finding.area, finding.severity.as_str(), finding.remediation],
-            )?;
-            let before: Option<String> = tx
-                .query_row(
-                    "SELECT status FROM node_checks WHERE cluster = ?1 AND name = ?2 AND check_id = ?3",
-                    params![cluster, name, finding.id],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            let was_failing = before.as_deref() == Some("fail");
-            let status = if finding.waiver.is_some() {
-                "waived"
-            } else {
-                finding.status.as_str()
-            };
-            let now_failing = status == "fail";
-            if was_failing != now_failing {
-                tx.execute(
-                    "UPDATE checks SET failing_nodes = failing_nodes + ?2 WHERE id = ?1",
-                    params![finding.id, if now_failing { 1 } else { -1 }],
-                )?;
-            }
-            tx.execute(
-                "INSERT INTO node_checks (cluster, name, check_id, status, severity, message) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                 ON CONFLICT (cluster, name, check_id) DO UPDATE SET status = ?4, severity = ?5, message = ?6",
-                params![cluster, name, finding.id, status, finding.severity.as_str(), finding.message],
-            )?;
-        }
-        tx.execute(
-            "INSERT INTO score_history (cluster, name, at, score, report_id) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![cluster, name, now, report.score.map(i64::from), report.id],
-        )?;
-        if let Some(score) = report.score {
-            tx.execute(
-                "INSERT INTO fleet_daily (day, score_sum, reports) VALUES (?1, ?2, 1)
-                 ON CONFLICT (day) DO UPDATE SET score_sum = score_sum + ?2, reports = reports + 1",
-                params![day_of(now), i64::from(score)],
-            )?;
+        let mut outcomes = Vec::with_capacity(reports.len());
+        for report in reports {
+            outcomes.push(ingest_one(&tx, report, now)?);
         }
         tx.commit()?;
-        Ok(Ingested::Stored)
+        Ok(outcomes)
     }
 
     /// Fleet summary: node counts, mean score, stale nodes, distribution and trend.
@@ -481,7 +395,7 @@ impl Store {
         name: &str,
     ) -> Result<Option<(Report, ScoreHistory)>, StoreError> {
         let connection = self.lock()?;
-        let body: Option<String> = connection
+        let body: Option<Vec<u8>> = connection
             .query_row(
                 "SELECT r.body FROM nodes n JOIN reports r ON r.id = n.last_report WHERE n.cluster = ?1 AND n.name = ?2",
                 params![cluster, name],
@@ -489,8 +403,8 @@ impl Store {
             )
             .optional()?;
         let Some(body) = body else { return Ok(None) };
-        let report: Report =
-            serde_json::from_str(&body).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let report: Report = serde_json::from_slice(&decompress(&body)?)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let mut statement = connection.prepare(
             "SELECT at, score FROM score_history WHERE cluster = ?1 AND name = ?2 ORDER BY at DESC LIMIT 500",
         )?;
@@ -644,6 +558,158 @@ impl Store {
         let connection = self.lock()?;
         Ok(connection.query_row("SELECT COUNT(*) FROM reports", [], |r| r.get(0))?)
     }
+}
+
+/// Gzip for stored report bodies (a report compresses about tenfold).
+fn compress(data: &[u8]) -> Result<Vec<u8>, StoreError> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder
+        .write_all(data)
+        .and_then(|()| encoder.finish())
+        .map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// A stored body: gzip, or plain JSON from before bodies were compressed.
+fn decompress(data: &[u8]) -> Result<Vec<u8>, StoreError> {
+    use std::io::Read;
+    if !data.starts_with(&[0x1f, 0x8b]) {
+        return Ok(data.to_vec());
+    }
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(data)
+        .read_to_end(&mut out)
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    Ok(out)
+}
+
+/// Cached prepared statements for the hot ingest path.
+trait CachedExecute {
+    fn prepare_cached_execute<P: rusqlite::Params>(
+        &self,
+        sql: &str,
+        params: P,
+    ) -> rusqlite::Result<usize>;
+}
+
+impl CachedExecute for rusqlite::Transaction<'_> {
+    fn prepare_cached_execute<P: rusqlite::Params>(
+        &self,
+        sql: &str,
+        params: P,
+    ) -> rusqlite::Result<usize> {
+        self.prepare_cached(sql)?.execute(params)
+    }
+}
+
+fn ingest_one(
+    tx: &rusqlite::Transaction<'_>,
+    report: &Report,
+    now: i64,
+) -> Result<Ingested, StoreError> {
+    let body =
+        compress(&serde_json::to_vec(report).map_err(|e| StoreError::Corrupt(e.to_string()))?)?;
+    let inserted = tx.prepare_cached_execute(
+        "INSERT OR IGNORE INTO reports (id, cluster, node, received_at, score, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![report.id, report.node.cluster, report.node.name, now, report.score.map(i64::from), body],
+    )?;
+    if inserted == 0 {
+        return Ok(Ingested::Duplicate);
+    }
+    let (cluster, name) = (&report.node.cluster, &report.node.name);
+    let previous_score: Option<Option<i64>> = tx
+        .query_row(
+            "SELECT score FROM nodes WHERE cluster = ?1 AND name = ?2",
+            params![cluster, name],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let failing = report
+        .findings
+        .iter()
+        .filter(|f| f.status == Status::Fail && f.waiver.is_none())
+        .count() as i64;
+    let roles: Vec<&str> = report.node.roles.iter().map(|r| r.as_str()).collect();
+    tx.prepare_cached_execute(
+        "INSERT INTO nodes (cluster, name, first_seen, last_seen, roles, labels, agent_version, interval_s, score, failing, last_report)
+         VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+         ON CONFLICT (cluster, name) DO UPDATE SET last_seen = ?3, roles = ?4, labels = ?5, agent_version = ?6,
+            interval_s = ?7, score = ?8, failing = ?9, last_report = ?10",
+        params![
+            cluster,
+            name,
+            now,
+            roles.join(","),
+            serde_json::to_string(&report.node.labels).unwrap_or_default(),
+            report.agent.version,
+            report.agent.interval_s.map(|s| s as i64),
+            report.score.map(i64::from),
+            failing,
+            report.id
+        ],
+    )?;
+    // Score distribution: move the node from its old bucket to its new one.
+    let bucket = |score: Option<i64>| score.map_or(-1, |s| (s / 10).min(9));
+    if let Some(old) = previous_score {
+        tx.prepare_cached_execute(
+            "UPDATE score_buckets SET nodes = nodes - 1 WHERE bucket = ?1",
+            [bucket(old)],
+        )?;
+    }
+    tx.prepare_cached_execute(
+        "INSERT INTO score_buckets (bucket, nodes) VALUES (?1, 1) ON CONFLICT (bucket) DO UPDATE SET nodes = nodes + 1",
+        [bucket(report.score.map(i64::from))],
+    )?;
+    // Failing nodes per check: compare with the node's previous statuses (one query).
+    let mut before: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+    {
+        let mut statement = tx.prepare_cached(
+            "SELECT check_id, status FROM node_checks WHERE cluster = ?1 AND name = ?2",
+        )?;
+        let rows = statement.query_map(params![cluster, name], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        for row in rows {
+            let (id, status): (String, String) = row?;
+            before.insert(id, status);
+        }
+    }
+    for finding in &report.findings {
+        tx.prepare_cached_execute(
+            "INSERT INTO checks (id, title, area, severity, remediation) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (id) DO UPDATE SET title = ?2, area = ?3, severity = ?4, remediation = ?5
+             WHERE title != ?2 OR area != ?3 OR severity != ?4 OR remediation != ?5",
+            params![finding.id, finding.title, finding.area, finding.severity.as_str(), finding.remediation],
+        )?;
+        let status = if finding.waiver.is_some() {
+            "waived"
+        } else {
+            finding.status.as_str()
+        };
+        let was_failing = before.get(&finding.id).is_some_and(|s| s == "fail");
+        let now_failing = status == "fail";
+        if was_failing != now_failing {
+            tx.prepare_cached_execute(
+                "UPDATE checks SET failing_nodes = failing_nodes + ?2 WHERE id = ?1",
+                params![finding.id, if now_failing { 1 } else { -1 }],
+            )?;
+        }
+        tx.prepare_cached_execute(
+            "INSERT INTO node_checks (cluster, name, check_id, status, severity, message) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (cluster, name, check_id) DO UPDATE SET status = ?4, severity = ?5, message = ?6",
+            params![cluster, name, finding.id, status, finding.severity.as_str(), finding.message],
+        )?;
+    }
+    tx.prepare_cached_execute(
+        "INSERT INTO score_history (cluster, name, at, score, report_id) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![cluster, name, now, report.score.map(i64::from), report.id],
+    )?;
+    if let Some(score) = report.score {
+        tx.prepare_cached_execute(
+            "INSERT INTO fleet_daily (day, score_sum, reports) VALUES (?1, ?2, 1)
+             ON CONFLICT (day) DO UPDATE SET score_sum = score_sum + ?2, reports = reports + 1",
+            params![day_of(now), i64::from(score)],
+        )?;
+    }
+    Ok(Ingested::Stored)
 }
 
 /// A node's scores over time: (unix time, score).
