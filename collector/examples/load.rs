@@ -4,10 +4,13 @@
 //! starts a collector on a free loopback port with a fresh data dir, posts REPORTS reports of
 //! 80 findings from CLIENTS concurrent clients over NODES node names (acknowledged = durable),
 //! then times the read endpoints and the overview page; prints throughput, latency
-//! percentiles and the database size.
+//! percentiles and the database size. Each client keeps its connection alive; with
+//! `NODECHECK_LOAD_CLOSE=1` every report opens a new connection instead. One report in ten
+//! differs from its node's previous one (a changed finding message), so both the unchanged
+//! path and the changed path are measured.
 
 use nodecheck_report::*;
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -17,11 +20,11 @@ use std::time::{Duration, Instant};
 fn request(port: u16, method: &str, path: &str, token: &str, body: &str) -> std::io::Result<u16> {
     let mut stream = TcpStream::connect(("127.0.0.1", port))?;
     stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-    write!(
-        stream,
+    let request = format!(
         "{method} {path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
-    )?;
+    );
+    stream.write_all(request.as_bytes())?;
     let mut response = Vec::new();
     stream.read_to_end(&mut response)?;
     let text = String::from_utf8_lossy(&response[..response.len().min(64)]).into_owned();
@@ -29,6 +32,74 @@ fn request(port: u16, method: &str, path: &str, token: &str, body: &str) -> std:
         .nth(1)
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| std::io::Error::other("no status"))
+}
+
+/// One client's HTTP/1.1 connection, kept alive between requests (reopened when the server
+/// closes it), as an agent behind a connection pool would post.
+struct Client {
+    port: u16,
+    connection: Option<BufReader<TcpStream>>,
+}
+
+impl Client {
+    fn post(&mut self, path: &str, token: &str, body: &str) -> std::io::Result<u16> {
+        if std::env::var_os("NODECHECK_LOAD_CLOSE").is_some() {
+            return request(self.port, "POST", path, token, body);
+        }
+        for attempt in 0..2 {
+            match self.try_post(path, token, body) {
+                Ok(status) => return Ok(status),
+                Err(e) if attempt == 1 => return Err(e),
+                Err(_) => self.connection = None,
+            }
+        }
+        Err(std::io::Error::other("unreachable"))
+    }
+
+    fn try_post(&mut self, path: &str, token: &str, body: &str) -> std::io::Result<u16> {
+        if self.connection.is_none() {
+            let stream = TcpStream::connect(("127.0.0.1", self.port))?;
+            stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+            self.connection = Some(BufReader::new(stream));
+        }
+        let reader = self
+            .connection
+            .as_mut()
+            .ok_or_else(|| std::io::Error::other("no connection"))?;
+        // One write per request: pieces written separately would meet Nagle's algorithm and
+        // delayed acknowledgements on a kept-alive connection, and measure those instead.
+        let request = format!(
+            "POST {path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        reader.get_mut().write_all(request.as_bytes())?;
+        let mut line = String::new();
+        reader.read_line(&mut line)?;
+        let status = line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| std::io::Error::other("no status"))?;
+        let mut length = 0usize;
+        loop {
+            line.clear();
+            if reader.read_line(&mut line)? == 0 {
+                return Err(std::io::Error::other("connection closed"));
+            }
+            let header = line.trim_end();
+            if header.is_empty() {
+                break;
+            }
+            if let Some((name, value)) = header.split_once(':')
+                && name.eq_ignore_ascii_case("content-length")
+            {
+                length = value.trim().parse().unwrap_or(0);
+            }
+        }
+        let mut response = vec![0; length];
+        reader.read_exact(&mut response)?;
+        Ok(status)
+    }
 }
 
 fn report(id: &str, node: usize) -> String {
@@ -95,6 +166,100 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
     sorted[index].as_secs_f64() * 1000.0
 }
 
+/// Posts the reports numbered `ids` from `clients` threads and prints throughput and
+/// acknowledgement latency.
+fn post_reports(
+    port: u16,
+    agent: &str,
+    bodies: &Arc<Vec<String>>,
+    ids: std::ops::Range<usize>,
+    clients: usize,
+    label: &str,
+) -> usize {
+    let next = Arc::new(AtomicUsize::new(ids.start));
+    let latencies = Arc::new(Mutex::new(Vec::with_capacity(ids.len())));
+    let stop_at = Instant::now() + Duration::from_secs(600);
+    let started = Instant::now();
+    let workers: Vec<_> = (0..clients)
+        .map(|_| {
+            let (next, latencies, agent, bodies) = (
+                next.clone(),
+                latencies.clone(),
+                agent.to_string(),
+                bodies.clone(),
+            );
+            let end = ids.end;
+            std::thread::spawn(move || {
+                let mut client = Client {
+                    port,
+                    connection: None,
+                };
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= end || Instant::now() > stop_at {
+                        return;
+                    }
+                    let mut body = bodies[i % bodies.len()].replacen(
+                        "\"template\"",
+                        &format!("\"r{i:08}\""),
+                        1,
+                    );
+                    // Churn: one report in ten differs from its node's previous one.
+                    if i % 10 == 0 {
+                        body = body.replacen(
+                            "observed value and",
+                            &format!("observed value {i} and"),
+                            1,
+                        );
+                    }
+                    let t = Instant::now();
+                    match client.post("/api/v1/reports", &agent, &body) {
+                        Ok(201) => latencies
+                            .lock()
+                            .map(|mut l| l.push(t.elapsed()))
+                            .unwrap_or(()),
+                        Ok(status) => eprintln!("status {status}"),
+                        Err(e) => eprintln!("error {e}"),
+                    }
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        let _ = w.join();
+    }
+    let elapsed = started.elapsed();
+    let mut lat = latencies.lock().map(|l| l.clone()).unwrap_or_default();
+    lat.sort();
+    println!(
+        "ingest, {label}: {} reports of 80 findings from {clients} clients in {:.1} s = {:.0} reports/s durable; ack latency p50 {:.1} ms, p99 {:.1} ms",
+        lat.len(),
+        elapsed.as_secs_f64(),
+        lat.len() as f64 / elapsed.as_secs_f64(),
+        percentile(&lat, 0.5),
+        percentile(&lat, 0.99)
+    );
+    lat.len()
+}
+
+/// Bytes the database uses: its pages in use after a checkpoint (the write-ahead log is
+/// bounded and reused, so it is not history).
+fn used_bytes(data: &std::path::Path) -> u64 {
+    let measure = || -> rusqlite::Result<u64> {
+        let connection = rusqlite::Connection::open(data.join("collector.db"))?;
+        connection.busy_timeout(Duration::from_secs(10))?;
+        connection.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        let pages: i64 = connection.query_row("PRAGMA page_count", [], |r| r.get(0))?;
+        let free: i64 = connection.query_row("PRAGMA freelist_count", [], |r| r.get(0))?;
+        let size: i64 = connection.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+        Ok(u64::try_from((pages - free) * size).unwrap_or(0))
+    };
+    measure().unwrap_or_else(|e| {
+        eprintln!("cannot measure the database: {e}");
+        0
+    })
+}
+
 fn main() {
     let args: Vec<usize> = std::env::args()
         .skip(1)
@@ -148,58 +313,29 @@ fn main() {
         .unwrap_or_default()
         .trim()
         .to_string();
-    let bodies: Vec<String> = (0..nodes.min(reports))
-        .map(|n| report("template", n))
-        .collect();
-    let next = Arc::new(AtomicUsize::new(0));
-    let latencies = Arc::new(Mutex::new(Vec::with_capacity(reports)));
-    let stop_at = Instant::now() + Duration::from_secs(600);
-    let started = Instant::now();
-    let workers: Vec<_> = (0..clients)
-        .map(|_| {
-            let (next, latencies, agent, bodies) = (
-                next.clone(),
-                latencies.clone(),
-                agent.clone(),
-                bodies.clone(),
-            );
-            std::thread::spawn(move || {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= reports || Instant::now() > stop_at {
-                        return;
-                    }
-                    let body = bodies[i % bodies.len()].replacen(
-                        "\"template\"",
-                        &format!("\"r{i:08}\""),
-                        1,
-                    );
-                    let t = Instant::now();
-                    match request(port, "POST", "/api/v1/reports", &agent, &body) {
-                        Ok(201) => latencies
-                            .lock()
-                            .map(|mut l| l.push(t.elapsed()))
-                            .unwrap_or(()),
-                        Ok(status) => eprintln!("status {status}"),
-                        Err(e) => eprintln!("error {e}"),
-                    }
-                }
-            })
-        })
-        .collect();
-    for w in workers {
-        let _ = w.join();
-    }
-    let elapsed = started.elapsed();
-    let mut lat = latencies.lock().map(|l| l.clone()).unwrap_or_default();
-    lat.sort();
-    println!(
-        "ingest: {} reports of 80 findings from {clients} clients in {:.1} s = {:.0} reports/s durable; ack latency p50 {:.1} ms, p99 {:.1} ms",
-        lat.len(),
-        elapsed.as_secs_f64(),
-        lat.len() as f64 / elapsed.as_secs_f64(),
-        percentile(&lat, 0.5),
-        percentile(&lat, 0.99)
+    let bodies: Arc<Vec<String>> = Arc::new(
+        (0..nodes.min(reports))
+            .map(|n| report("template", n))
+            .collect(),
+    );
+    // First contact: one report per node, every row new. Then the steady state the fleet
+    // lives in: nodes reporting again, most statuses unchanged.
+    let first = post_reports(
+        port,
+        &agent,
+        &bodies,
+        0..nodes.min(reports),
+        clients,
+        "first contact",
+    );
+    let after_first = used_bytes(&data);
+    let stored_steady = post_reports(
+        port,
+        &agent,
+        &bodies,
+        nodes.min(reports)..nodes.min(reports) + reports,
+        clients,
+        "steady state",
     );
     for path in [
         "/api/v1/summary",
@@ -221,18 +357,15 @@ fn main() {
             nodes.min(reports)
         );
     }
-    let size: u64 = std::fs::read_dir(&data)
-        .map(|d| {
-            d.filter_map(|e| e.ok()?.metadata().ok())
-                .map(|m| m.len())
-                .sum()
-        })
-        .unwrap_or(0);
+    let after_all = used_bytes(&data);
+    let per_report = after_all.saturating_sub(after_first) as f64 / stored_steady.max(1) as f64;
     println!(
-        "database: {:.1} MiB for {} reports = {:.1} KiB per report (a node reporting every 10 minutes keeps 144 a day)",
-        size as f64 / 1048576.0,
-        lat.len(),
-        size as f64 / 1024.0 / lat.len().max(1) as f64
+        "database: {:.1} MiB after first contact of {first} nodes ({:.1} KiB per node); {:.1} MiB after {stored_steady} more reports = {:.2} KiB per further report = {:.2} MiB per node per day at one report every 10 minutes",
+        after_first as f64 / 1048576.0,
+        after_first as f64 / 1024.0 / first.max(1) as f64,
+        after_all as f64 / 1048576.0,
+        per_report / 1024.0,
+        per_report * 144.0 / 1048576.0
     );
     let _ = collector.kill();
     let _ = collector.wait();

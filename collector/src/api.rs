@@ -7,7 +7,7 @@
 //! collector runs with `--anonymous-read`.
 
 use crate::auth::{self, Role};
-use crate::store::{Ingested, NodeFilter, Store, StoreError};
+use crate::store::{Incoming, Ingested, NodeFilter, Store, StoreError};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -41,7 +41,7 @@ pub struct App {
 
 /// A report waiting for the writer, and where to send its outcome.
 type IngestJob = (
-    Report,
+    Incoming,
     tokio::sync::oneshot::Sender<Result<Ingested, String>>,
 );
 
@@ -60,7 +60,7 @@ async fn writer(app: Arc<App>, mut queue: tokio::sync::mpsc::Receiver<IngestJob>
                 Err(_) => break,
             }
         }
-        let (reports, replies): (Vec<Report>, Vec<_>) = jobs.into_iter().unzip();
+        let (reports, replies): (Vec<Incoming>, Vec<_>) = jobs.into_iter().unzip();
         let store_app = app.clone();
         let result =
             tokio::task::spawn_blocking(move || store_app.store.ingest_batch(&reports, now()))
@@ -88,7 +88,7 @@ async fn writer(app: Arc<App>, mut queue: tokio::sync::mpsc::Receiver<IngestJob>
 
 impl App {
     /// Queues a report for the writer and waits until it is durable.
-    async fn ingest(self: &Arc<Self>, report: Report) -> Result<Ingested, ApiError> {
+    async fn ingest(self: &Arc<Self>, report: Incoming) -> Result<Ingested, ApiError> {
         let queue = self.writer.get_or_init(|| {
             let (sender, receiver) = tokio::sync::mpsc::channel(4096);
             tokio::spawn(writer(self.clone(), receiver));
@@ -229,7 +229,7 @@ fn valid_name(what: &str, name: &str) -> Result<(), ApiError> {
 }
 
 /// Decodes, caps and validates an ingest body.
-pub fn parse_report(headers: &HeaderMap, body: &[u8]) -> Result<Report, ApiError> {
+pub fn parse_report(headers: &HeaderMap, body: &[u8]) -> Result<Incoming, ApiError> {
     let gzip = headers
         .get(header::CONTENT_ENCODING)
         .and_then(|v| v.to_str().ok())
@@ -249,9 +249,20 @@ pub fn parse_report(headers: &HeaderMap, body: &[u8]) -> Result<Report, ApiError
     } else {
         text.extend_from_slice(body);
     }
-    let value: serde_json::Value =
-        serde_json::from_slice(&text).map_err(|e| bad(format!("body is not valid JSON: {e}")))?;
-    match value.get("schema").and_then(|s| s.as_str()) {
+    // The schema version is read first, on its own, so that a report of another version gets
+    // "unsupported schema" rather than a complaint about some field that version changed.
+    #[derive(serde::Deserialize)]
+    struct Envelope<'a> {
+        #[serde(borrow)]
+        schema: Option<std::borrow::Cow<'a, str>>,
+    }
+    let envelope: Envelope = serde_json::from_slice(&text).map_err(|e| match e.classify() {
+        serde_json::error::Category::Data => bad(format!(
+            "body must be a JSON object with `schema` {SCHEMA_V1:?}: {e}"
+        )),
+        _ => bad(format!("body is not valid JSON: {e}")),
+    })?;
+    match envelope.schema.as_deref() {
         Some(SCHEMA_V1) => {}
         Some(other) => {
             return Err(bad(format!(
@@ -264,7 +275,8 @@ pub fn parse_report(headers: &HeaderMap, body: &[u8]) -> Result<Report, ApiError
             )));
         }
     }
-    let report: Report = serde_path_to_error::deserialize(value).map_err(|e| {
+    let mut deserializer = serde_json::Deserializer::from_slice(&text);
+    let report: Report = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
         let path = e.path().to_string();
         bad(format!(
             "report does not match {SCHEMA_V1}: at `{path}`: {}",
@@ -282,7 +294,12 @@ pub fn parse_report(headers: &HeaderMap, body: &[u8]) -> Result<Report, ApiError
     {
         return Err(bad("id must be 1 to 64 letters, digits, '-' or '_'"));
     }
-    Ok(report)
+    Incoming::new(report).map_err(|e| {
+        ApiError(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("could not compress the report: {e}"),
+        )
+    })
 }
 
 async fn post_report(
@@ -303,7 +320,20 @@ async fn post_report(
                 "this token may not post reports".into(),
             ));
         }
-        let report = parse_report(&headers, &body)?;
+        // Decompressing, parsing and compressing a report is CPU work of up to tens of
+        // milliseconds for the largest; it runs off the async workers.
+        let incoming = {
+            let headers = headers.clone();
+            tokio::task::spawn_blocking(move || parse_report(&headers, &body))
+                .await
+                .map_err(|e| {
+                    ApiError(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        format!("report parser failed: {e}"),
+                    )
+                })??
+        };
+        let report = &incoming.report;
         if !auth::in_scope(&token, &report.node.cluster, &report.node.name) {
             return Err(ApiError(
                 StatusCode::FORBIDDEN,
@@ -314,7 +344,7 @@ async fn post_report(
             ));
         }
         let id = report.id.clone();
-        let outcome = app.ingest(report).await?;
+        let outcome = app.ingest(incoming).await?;
         Ok(match outcome {
             Ingested::Stored => {
                 app.ingested.fetch_add(1, Ordering::Relaxed);

@@ -478,3 +478,83 @@ async fn dashboard_needs_a_session_and_escapes_everything_from_nodes() {
         "links percent-encode node names: {check}"
     );
 }
+
+/// The ingest path skips rewriting unchanged rows; the aggregates must still follow every
+/// transition of a node's statuses, messages included.
+#[test]
+fn aggregates_follow_status_transitions_and_skip_nothing_that_changed() {
+    let store = Store::in_memory().expect("store");
+    let failing = |store: &Store| {
+        let (row, nodes) = store
+            .check("sshd.permit-root-login", 10)
+            .expect("check")
+            .expect("known check");
+        (row.failing_nodes, nodes)
+    };
+    let ingest = |report: Report, at: i64| store.ingest(report, at).expect("ingest");
+
+    ingest(report("r1", "prod", "a", true), 100);
+    ingest(report("r2", "prod", "b", true), 100);
+    assert_eq!(failing(&store).0, 2);
+    // Same statuses again: nothing moves.
+    ingest(report("r3", "prod", "a", true), 200);
+    assert_eq!(failing(&store).0, 2);
+    // a is fixed.
+    ingest(report("r4", "prod", "a", false), 300);
+    let (count, nodes) = failing(&store);
+    assert_eq!(count, 1);
+    assert_eq!(
+        nodes,
+        vec![("prod".into(), "b".into(), "PermitRootLogin is yes".into())]
+    );
+    // b still fails, with another message: the message shown must be the new one.
+    let mut changed = report("r5", "prod", "b", true);
+    changed.findings[0].message = "PermitRootLogin is without-password".into();
+    ingest(changed, 400);
+    let (count, nodes) = failing(&store);
+    assert_eq!(count, 1);
+    assert_eq!(nodes[0].2, "PermitRootLogin is without-password");
+    // A waiver takes b out of the failing count; the same id again is a duplicate.
+    let mut waived = report("r6", "prod", "b", true);
+    waived.findings[0].waiver = Some(nodecheck_report::Waiver {
+        reason: "ticket 42".into(),
+        expires: None,
+    });
+    assert_eq!(ingest(waived, 500), crate::store::Ingested::Stored);
+    assert_eq!(failing(&store).0, 0);
+    assert_eq!(
+        ingest(report("r6", "prod", "b", true), 600),
+        crate::store::Ingested::Duplicate
+    );
+    assert_eq!(failing(&store).0, 0);
+}
+
+/// A node that reports the same findings every interval has its body kept once; each report
+/// keeps its own id, start time and duration, and pruning frees bodies no report uses.
+#[test]
+fn unchanged_reports_share_one_body_and_keep_their_own_identity() {
+    let store = Store::in_memory().expect("store");
+    let mut first = report("r1", "prod", "a", true);
+    first.started_at = "2026-11-27T00:00:00.000Z".into();
+    first.duration_ms = 7;
+    let mut second = report("r2", "prod", "a", true);
+    second.started_at = "2026-11-27T00:10:00.000Z".into();
+    second.duration_ms = 9;
+    store.ingest(first, 100).expect("ingest");
+    store.ingest(second.clone(), 700).expect("ingest");
+    assert_eq!(store.report_count().expect("count"), 2);
+    assert_eq!(store.body_count().expect("bodies"), 1, "one body for both");
+    let (latest, _) = store.node("prod", "a").expect("node").expect("known");
+    assert_eq!(latest, second, "the latest report comes back whole");
+
+    // A change makes a new body; pruning the old reports frees the old body only.
+    store
+        .ingest(report("r3", "prod", "a", false), 1300)
+        .expect("ingest");
+    assert_eq!(store.body_count().expect("bodies"), 2);
+    assert_eq!(store.prune(1000).expect("prune"), 2);
+    assert_eq!(store.report_count().expect("count"), 1);
+    assert_eq!(store.body_count().expect("bodies"), 1);
+    let (latest, _) = store.node("prod", "a").expect("node").expect("known");
+    assert_eq!(latest.id, "r3");
+}

@@ -23,7 +23,8 @@ pub enum StoreError {
 }
 
 /// Migrations, in order; `schema_version` records how many have run.
-const MIGRATIONS: &[&str] = &["CREATE TABLE tokens (
+const MIGRATIONS: &[&str] = &[
+    "CREATE TABLE tokens (
         id INTEGER PRIMARY KEY,
         hash TEXT NOT NULL UNIQUE,
         role TEXT NOT NULL,
@@ -92,7 +93,19 @@ const MIGRATIONS: &[&str] = &["CREATE TABLE tokens (
         day INTEGER PRIMARY KEY,
         score_sum INTEGER NOT NULL,
         reports INTEGER NOT NULL
-     );"];
+     );",
+    // Report bodies deduplicated by content: a node whose findings and inventory have not
+    // changed sends the same body every interval, and it is kept once. The per-report parts
+    // (id, start time, duration) move to the report row.
+    "CREATE TABLE report_bodies (
+        hash BLOB PRIMARY KEY,
+        body BLOB NOT NULL
+     );
+     ALTER TABLE reports ADD COLUMN body_hash BLOB;
+     ALTER TABLE reports ADD COLUMN started_at TEXT;
+     ALTER TABLE reports ADD COLUMN duration_ms INTEGER;
+     CREATE INDEX reports_by_body ON reports (body_hash);",
+];
 
 /// The outcome of an ingest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -174,6 +187,10 @@ impl Store {
         connection.pragma_update(None, "journal_mode", "WAL")?;
         connection.pragma_update(None, "synchronous", "FULL")?;
         connection.pragma_update(None, "foreign_keys", "ON")?;
+        // 64 MiB of page cache: the per-node check rows of a large fleet stay in memory
+        // instead of being read back through the kernel on every ingest.
+        connection.pragma_update(None, "cache_size", -65_536)?;
+        connection.set_prepared_statement_cache_capacity(64);
         connection.busy_timeout(std::time::Duration::from_secs(5))?;
         connection.execute_batch(
             "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)",
@@ -206,18 +223,22 @@ impl Store {
     }
 
     /// Stores a report durably and updates the node and the aggregates; idempotent by id.
-    pub fn ingest(&self, report: &Report, now: i64) -> Result<Ingested, StoreError> {
-        let mut outcomes = self.ingest_batch(std::slice::from_ref(report), now)?;
+    pub fn ingest(&self, report: Report, now: i64) -> Result<Ingested, StoreError> {
+        let mut outcomes = self.ingest_batch(&[Incoming::new(report)?], now)?;
         Ok(outcomes.pop().unwrap_or(Ingested::Duplicate))
     }
 
     /// Stores several reports in one transaction (one disk flush for all of them).
-    pub fn ingest_batch(&self, reports: &[Report], now: i64) -> Result<Vec<Ingested>, StoreError> {
+    pub fn ingest_batch(
+        &self,
+        reports: &[Incoming],
+        now: i64,
+    ) -> Result<Vec<Ingested>, StoreError> {
         let mut connection = self.lock()?;
         let tx = connection.transaction()?;
         let mut outcomes = Vec::with_capacity(reports.len());
-        for report in reports {
-            outcomes.push(ingest_one(&tx, report, now)?);
+        for incoming in reports {
+            outcomes.push(ingest_one(&tx, incoming, now)?);
         }
         tx.commit()?;
         Ok(outcomes)
@@ -395,16 +416,28 @@ impl Store {
         name: &str,
     ) -> Result<Option<(Report, ScoreHistory)>, StoreError> {
         let connection = self.lock()?;
-        let body: Option<Vec<u8>> = connection
+        let stored: Option<StoredReport> = connection
             .query_row(
-                "SELECT r.body FROM nodes n JOIN reports r ON r.id = n.last_report WHERE n.cluster = ?1 AND n.name = ?2",
+                "SELECT r.id, r.body, b.body, r.started_at, r.duration_ms FROM nodes n
+                 JOIN reports r ON r.id = n.last_report
+                 LEFT JOIN report_bodies b ON b.hash = r.body_hash
+                 WHERE n.cluster = ?1 AND n.name = ?2",
                 params![cluster, name],
-                |r| r.get(0),
+                |r| {
+                    Ok(StoredReport {
+                        id: r.get(0)?,
+                        inline_body: r.get(1)?,
+                        shared_body: r.get(2)?,
+                        started_at: r.get(3)?,
+                        duration_ms: r.get(4)?,
+                    })
+                },
             )
             .optional()?;
-        let Some(body) = body else { return Ok(None) };
-        let report: Report = serde_json::from_slice(&decompress(&body)?)
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let Some(stored) = stored else {
+            return Ok(None);
+        };
+        let report = stored.into_report()?;
         let mut statement = connection.prepare(
             "SELECT at, score FROM score_history WHERE cluster = ?1 AND name = ?2 ORDER BY at DESC LIMIT 500",
         )?;
@@ -546,17 +579,61 @@ impl Store {
 
     /// Deletes full reports older than `before` (node state and history stay).
     pub fn prune(&self, before: i64) -> Result<usize, StoreError> {
-        let connection = self.lock()?;
-        Ok(connection.execute(
+        let mut connection = self.lock()?;
+        let tx = connection.transaction()?;
+        let pruned = tx.execute(
             "DELETE FROM reports WHERE received_at < ?1 AND id NOT IN (SELECT last_report FROM nodes)",
             [before],
-        )?)
+        )?;
+        if pruned > 0 {
+            tx.execute(
+                "DELETE FROM report_bodies
+                 WHERE NOT EXISTS (SELECT 1 FROM reports WHERE reports.body_hash = report_bodies.hash)",
+                [],
+            )?;
+        }
+        tx.commit()?;
+        Ok(pruned)
+    }
+
+    /// How many distinct report bodies are kept (for tests and metrics).
+    pub fn body_count(&self) -> Result<i64, StoreError> {
+        let connection = self.lock()?;
+        Ok(connection.query_row("SELECT COUNT(*) FROM report_bodies", [], |r| r.get(0))?)
     }
 
     /// Counts for /metrics: reports stored.
     pub fn report_count(&self) -> Result<i64, StoreError> {
         let connection = self.lock()?;
         Ok(connection.query_row("SELECT COUNT(*) FROM reports", [], |r| r.get(0))?)
+    }
+}
+
+/// A report as kept: its row, and its body either shared (deduplicated) or, for reports
+/// stored before bodies were shared, inline and whole.
+struct StoredReport {
+    id: String,
+    inline_body: Vec<u8>,
+    shared_body: Option<Vec<u8>>,
+    started_at: Option<String>,
+    duration_ms: Option<i64>,
+}
+
+impl StoredReport {
+    fn into_report(self) -> Result<Report, StoreError> {
+        let shared = self.shared_body.is_some();
+        let body = self.shared_body.unwrap_or(self.inline_body);
+        let mut report: Report = serde_json::from_slice(&decompress(&body)?)
+            .map_err(|e| StoreError::Corrupt(format!("report {}: {e}", self.id)))?;
+        if shared {
+            report.id = self.id;
+            report.started_at = self.started_at.unwrap_or_default();
+            report.duration_ms = self
+                .duration_ms
+                .and_then(|d| u64::try_from(d).ok())
+                .unwrap_or(0);
+        }
+        Ok(report)
     }
 }
 
@@ -602,28 +679,77 @@ impl CachedExecute for rusqlite::Transaction<'_> {
     }
 }
 
+/// A validated report and the form it is kept in: its body without the per-report parts
+/// (id, start time, duration), gzip-compressed, and the SHA-256 of that body.
+///
+/// Built where the report is parsed (in the request handlers, in parallel), so the single
+/// writer only writes.
+#[derive(Debug)]
+pub struct Incoming {
+    pub report: Report,
+    body: Vec<u8>,
+    hash: [u8; 32],
+}
+
+impl Incoming {
+    pub fn new(mut report: Report) -> Result<Self, StoreError> {
+        let id = std::mem::take(&mut report.id);
+        let started_at = std::mem::take(&mut report.started_at);
+        let duration_ms = std::mem::replace(&mut report.duration_ms, 0);
+        let json = serde_json::to_vec(&report);
+        report.id = id;
+        report.started_at = started_at;
+        report.duration_ms = duration_ms;
+        let json = json.map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        use sha2::Digest;
+        Ok(Self {
+            hash: sha2::Sha256::digest(&json).into(),
+            body: compress(&json)?,
+            report,
+        })
+    }
+}
+
 fn ingest_one(
     tx: &rusqlite::Transaction<'_>,
-    report: &Report,
+    incoming: &Incoming,
     now: i64,
 ) -> Result<Ingested, StoreError> {
-    let body =
-        compress(&serde_json::to_vec(report).map_err(|e| StoreError::Corrupt(e.to_string()))?)?;
+    let report = &incoming.report;
     let inserted = tx.prepare_cached_execute(
-        "INSERT OR IGNORE INTO reports (id, cluster, node, received_at, score, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![report.id, report.node.cluster, report.node.name, now, report.score.map(i64::from), body],
+        "INSERT OR IGNORE INTO reports (id, cluster, node, received_at, score, body, body_hash, started_at, duration_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, X'', ?6, ?7, ?8)",
+        params![
+            report.id,
+            report.node.cluster,
+            report.node.name,
+            now,
+            report.score.map(i64::from),
+            incoming.hash,
+            report.started_at,
+            i64::try_from(report.duration_ms).unwrap_or(i64::MAX)
+        ],
     )?;
     if inserted == 0 {
         return Ok(Ingested::Duplicate);
     }
+    tx.prepare_cached_execute(
+        "INSERT OR IGNORE INTO report_bodies (hash, body) VALUES (?1, ?2)",
+        params![incoming.hash, incoming.body],
+    )?;
     let (cluster, name) = (&report.node.cluster, &report.node.name);
-    let previous_score: Option<Option<i64>> = tx
+    let previous: Option<(Option<i64>, String)> = tx
         .query_row(
-            "SELECT score FROM nodes WHERE cluster = ?1 AND name = ?2",
+            "SELECT score, agent_version FROM nodes WHERE cluster = ?1 AND name = ?2",
             params![cluster, name],
-            |r| r.get(0),
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?;
+    // A new agent version may bring new check titles or remediations.
+    let agent_changed = previous
+        .as_ref()
+        .is_none_or(|(_, version)| *version != report.agent.version);
+    let previous_score = previous.map(|(score, _)| score);
     let failing = report
         .findings
         .iter()
@@ -660,31 +786,40 @@ fn ingest_one(
         "INSERT INTO score_buckets (bucket, nodes) VALUES (?1, 1) ON CONFLICT (bucket) DO UPDATE SET nodes = nodes + 1",
         [bucket(report.score.map(i64::from))],
     )?;
-    // Failing nodes per check: compare with the node's previous statuses (one query).
-    let mut before: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+    // Failing nodes per check: compare with the node's previous statuses (one query). A node's
+    // statuses rarely change between reports, so rows that are unchanged are not rewritten,
+    // and check metadata is written only for checks new to this node.
+    let mut before: std::collections::HashMap<String, (String, String, String)> =
+        std::collections::HashMap::new();
     {
         let mut statement = tx.prepare_cached(
-            "SELECT check_id, status FROM node_checks WHERE cluster = ?1 AND name = ?2",
+            "SELECT check_id, status, severity, message FROM node_checks WHERE cluster = ?1 AND name = ?2",
         )?;
-        let rows = statement.query_map(params![cluster, name], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let rows = statement.query_map(params![cluster, name], |r| {
+            Ok((r.get(0)?, (r.get(1)?, r.get(2)?, r.get(3)?)))
+        })?;
         for row in rows {
-            let (id, status): (String, String) = row?;
-            before.insert(id, status);
+            let (id, previous): (String, (String, String, String)) = row?;
+            before.insert(id, previous);
         }
     }
     for finding in &report.findings {
-        tx.prepare_cached_execute(
-            "INSERT INTO checks (id, title, area, severity, remediation) VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT (id) DO UPDATE SET title = ?2, area = ?3, severity = ?4, remediation = ?5
-             WHERE title != ?2 OR area != ?3 OR severity != ?4 OR remediation != ?5",
-            params![finding.id, finding.title, finding.area, finding.severity.as_str(), finding.remediation],
-        )?;
         let status = if finding.waiver.is_some() {
             "waived"
         } else {
             finding.status.as_str()
         };
-        let was_failing = before.get(&finding.id).is_some_and(|s| s == "fail");
+        let severity = finding.severity.as_str();
+        let previous = before.get(&finding.id);
+        if previous.is_none() || agent_changed {
+            tx.prepare_cached_execute(
+                "INSERT INTO checks (id, title, area, severity, remediation) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (id) DO UPDATE SET title = ?2, area = ?3, severity = ?4, remediation = ?5
+                 WHERE title != ?2 OR area != ?3 OR severity != ?4 OR remediation != ?5",
+                params![finding.id, finding.title, finding.area, severity, finding.remediation],
+            )?;
+        }
+        let was_failing = previous.is_some_and(|(s, _, _)| s == "fail");
         let now_failing = status == "fail";
         if was_failing != now_failing {
             tx.prepare_cached_execute(
@@ -692,11 +827,15 @@ fn ingest_one(
                 params![finding.id, if now_failing { 1 } else { -1 }],
             )?;
         }
-        tx.prepare_cached_execute(
-            "INSERT INTO node_checks (cluster, name, check_id, status, severity, message) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-             ON CONFLICT (cluster, name, check_id) DO UPDATE SET status = ?4, severity = ?5, message = ?6",
-            params![cluster, name, finding.id, status, finding.severity.as_str(), finding.message],
-        )?;
+        let unchanged = previous
+            .is_some_and(|(s, sev, m)| s == status && sev == severity && *m == finding.message);
+        if !unchanged {
+            tx.prepare_cached_execute(
+                "INSERT INTO node_checks (cluster, name, check_id, status, severity, message) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (cluster, name, check_id) DO UPDATE SET status = ?4, severity = ?5, message = ?6",
+                params![cluster, name, finding.id, status, severity, finding.message],
+            )?;
+        }
     }
     tx.prepare_cached_execute(
         "INSERT INTO score_history (cluster, name, at, score, report_id) VALUES (?1, ?2, ?3, ?4, ?5)",
