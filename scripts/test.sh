@@ -9,6 +9,7 @@ need=()
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 [ -x /usr/bin/etcd ] || need+=(etcd-server)
 command -v openssl >/dev/null || need+=(openssl)
+command -v chromium >/dev/null || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "scripts/test.sh: missing ${need[*]}; run as root or install them with apt-get" >&2

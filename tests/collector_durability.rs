@@ -2,80 +2,12 @@
 //! every report it had acknowledged is there, and none twice.
 
 use nodecheck_report::*;
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_nodecheck-collector");
-
-struct Collector(Child);
-
-impl Drop for Collector {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("port")
-}
-
-fn start(data: &Path, port: u16) -> Collector {
-    let child = Command::new(BIN)
-        .args([
-            "serve",
-            "--data-dir",
-            &data.display().to_string(),
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start collector");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while request(port, "GET", "/healthz", "", "").is_err() {
-        assert!(Instant::now() < deadline, "collector did not come up");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Collector(child)
-}
-
-/// A minimal HTTP/1.1 request: (status, body).
-fn request(
-    port: u16,
-    method: &str,
-    path: &str,
-    token: &str,
-    body: &str,
-) -> std::io::Result<(u16, String)> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
-    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response)?;
-    let status = response
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| std::io::Error::other("no status line"))?;
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    Ok((status, body))
-}
+#[path = "support/collector.rs"]
+mod support;
+use support::{free_port, request, start, token};
 
 fn report(id: &str) -> String {
     let findings: Vec<Finding> = (0..80)
@@ -132,10 +64,7 @@ fn acknowledged_reports_survive_sigkill_exactly_once() {
     let _ = std::fs::remove_dir_all(&data);
     let port = free_port();
     let mut collector = start(&data, port);
-    let agent = std::fs::read_to_string(data.join("agent.token"))
-        .expect("agent token")
-        .trim()
-        .to_string();
+    let agent = token(&data, "agent");
     let acknowledged = Arc::new(Mutex::new(Vec::new()));
     let workers: Vec<_> = (0..8)
         .map(|worker| {
@@ -170,10 +99,7 @@ fn acknowledged_reports_survive_sigkill_exactly_once() {
 
     let port = free_port();
     let _collector = start(&data, port);
-    let viewer = std::fs::read_to_string(data.join("viewer.token"))
-        .expect("viewer token")
-        .trim()
-        .to_string();
+    let viewer = token(&data, "viewer");
     let (status, body) = request(
         port,
         "GET",

@@ -1,0 +1,294 @@
+//! A real browser against a real collector: headless Chromium (Debian's `chromium`) loads the
+//! overview, a node page and a check page of a collector holding reports, one of them from a
+//! node named `<img src=x onerror=alert(1)>` whose labels, messages, evidence, check titles and
+//! remediations are hostile too. The DOM Chromium ends with, after its scripts would have run,
+//! must show that content as text and contain no element or attribute that came from a node.
+//!
+//! Skipped (with a message) when Chromium is missing, unless `NODECHECK_REQUIRE_TOOLS=1`, as
+//! `scripts/test.sh` sets after installing it.
+
+use nodecheck_report::*;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+#[path = "support/collector.rs"]
+mod support;
+use support::{free_port, request, start_with, token};
+
+const HOSTILE_NODE: &str = "<img src=x onerror=alert(1)>";
+
+/// Every payload marks the page if it ever runs: `data-pwned="…"` on the body or a changed
+/// title. Serialized text never contains `="` after an attribute name it set itself.
+const PAYLOAD_MESSAGE: &str = "<script>document.body.setAttribute('data-pwned','message')</script>";
+const PAYLOAD_EVIDENCE: &str =
+    "\"><img src=x onerror=\"document.body.setAttribute('data-pwned','evidence')\">";
+const PAYLOAD_TITLE: &str = "</title><script>document.title='pwned'</script>";
+const PAYLOAD_REMEDIATION: &str =
+    "<a href=\"javascript:document.body.setAttribute('data-pwned','link')\">fix</a>";
+const PAYLOAD_LABEL: &str = "'><svg onload=\"document.body.setAttribute('data-pwned','label')\">";
+
+fn chromium() -> Option<PathBuf> {
+    ["chromium", "chromium-browser", "google-chrome"]
+        .iter()
+        .flat_map(|name| {
+            std::env::var_os("PATH")
+                .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+                .unwrap_or_default()
+                .into_iter()
+                .map(move |dir| dir.join(name))
+        })
+        .find(|candidate| candidate.is_file())
+}
+
+fn finding(id: &str, status: Status, hostile: bool) -> Finding {
+    Finding {
+        id: id.into(),
+        title: if hostile {
+            format!("Title {PAYLOAD_TITLE}")
+        } else {
+            format!("Title of {id}")
+        },
+        area: "sshd".into(),
+        severity: Severity::High,
+        status,
+        message: if hostile {
+            format!("PermitRootLogin is yes {PAYLOAD_MESSAGE}")
+        } else {
+            "PermitRootLogin is yes".into()
+        },
+        evidence: vec![Evidence {
+            subject: "PermitRootLogin".into(),
+            observed: Some(if hostile {
+                format!("yes{PAYLOAD_EVIDENCE}")
+            } else {
+                "yes".into()
+            }),
+            expected: "no".into(),
+            status,
+            source: Source::file("/etc/ssh/sshd_config", Some(3)),
+            note: None,
+        }],
+        remediation: if hostile {
+            format!("Set PermitRootLogin no {PAYLOAD_REMEDIATION}")
+        } else {
+            "Set PermitRootLogin no".into()
+        },
+        references: vec![],
+        waiver: None,
+    }
+}
+
+fn report(id: &str, name: &str, hostile: bool) -> String {
+    let findings = vec![
+        finding("sshd.permit-root-login", Status::Fail, hostile),
+        finding("sshd.password-authentication", Status::Pass, false),
+    ];
+    let summary = summarize(&findings);
+    let mut labels = std::collections::BTreeMap::new();
+    if hostile {
+        labels.insert("team".to_string(), PAYLOAD_LABEL.to_string());
+    }
+    serde_json::to_string(&Report {
+        schema: SCHEMA_V1.into(),
+        id: id.into(),
+        node: Node {
+            name: name.into(),
+            cluster: "prod".into(),
+            roles: vec![Role::Worker],
+            os: None,
+            kernel: None,
+            labels: labels.into_iter().collect(),
+        },
+        agent: Agent {
+            version: "0.1.0".into(),
+            interval_s: Some(600),
+        },
+        profile: ProfileRef {
+            name: "default".into(),
+            sha256: "00".repeat(32),
+        },
+        started_at: "2026-11-27T00:00:00.000Z".into(),
+        duration_ms: 4,
+        score: score(&summary),
+        summary,
+        findings,
+        inventory: Inventory::default(),
+    })
+    .expect("json")
+}
+
+/// Percent-encodes a path segment the way a careful link would.
+fn segment(raw: &str) -> String {
+    raw.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// The DOM after load, as Chromium serializes it (bounded in time).
+fn dump_dom(browser: &Path, profile: &Path, url: &str) -> String {
+    let mut child = Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--no-first-run",
+            "--virtual-time-budget=3000",
+            &format!("--user-data-dir={}", profile.display()),
+            "--dump-dom",
+            url,
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start chromium");
+    // A local page loads in a second or two; a page that never finishes is one held open by a
+    // script dialog, i.e. injected markup ran `alert`.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        if child.try_wait().expect("wait").is_some() {
+            break;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "chromium did not finish loading {url} in 30 s: a script dialog (alert from \
+                 injected markup) holds a headless page open"
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let output = child.wait_with_output().expect("chromium output");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Every tag of a serialized DOM. In Chromium's serialization a `<` in text is always `&lt;`,
+/// so every raw `<` starts a real element.
+fn tags(dom: &str) -> Vec<&str> {
+    dom.split('<')
+        .skip(1)
+        .filter_map(|rest| rest.split_once('>').map(|(tag, _)| tag))
+        .collect()
+}
+
+/// Nothing from a node became markup: no script, image, frame or object, no event handler,
+/// no `javascript:` link, no mark left by a payload.
+fn assert_inert(page: &str, dom: &str) {
+    assert!(
+        dom.contains("</html>"),
+        "{page}: Chromium did not render a page:\n{dom}"
+    );
+    for tag in tags(dom) {
+        let lower = tag.to_ascii_lowercase();
+        let name = lower
+            .trim_start_matches('/')
+            .split(|c: char| c.is_whitespace())
+            .next()
+            .unwrap_or_default();
+        assert!(
+            !["script", "img", "iframe", "object", "embed"].contains(&name),
+            "{page}: a <{name}> element was injected: <{tag}>"
+        );
+        assert!(
+            !lower
+                .split_whitespace()
+                .any(|attribute| attribute.starts_with("on") && attribute.contains('=')),
+            "{page}: an event handler was injected: <{tag}>"
+        );
+        assert!(
+            !lower.contains("javascript:"),
+            "{page}: a javascript: link was injected: <{tag}>"
+        );
+        assert!(
+            !lower.contains("data-pwned"),
+            "{page}: a payload ran: <{tag}>"
+        );
+    }
+    let title = dom
+        .split_once("<title>")
+        .and_then(|(_, rest)| rest.split_once("</title>"))
+        .map(|(title, _)| title)
+        .unwrap_or_default();
+    assert!(
+        title.ends_with("nodecheck") && !title.contains("pwned"),
+        "{page}: the title was changed to {title:?}"
+    );
+}
+
+#[test]
+fn chromium_renders_hostile_node_data_as_text_and_runs_none_of_it() {
+    let Some(browser) = chromium() else {
+        assert!(
+            std::env::var_os("NODECHECK_REQUIRE_TOOLS").is_none(),
+            "chromium is required (NODECHECK_REQUIRE_TOOLS is set) but not installed"
+        );
+        eprintln!("skipped: chromium is not installed (apt-get install chromium)");
+        return;
+    };
+    let data = std::env::temp_dir().join(format!("nodecheck-browser-{}", std::process::id()));
+    let profile = data.with_extension("chromium");
+    let _ = std::fs::remove_dir_all(&data);
+    let _ = std::fs::remove_dir_all(&profile);
+    let port = free_port();
+    let _collector = start_with(&data, port, &["--anonymous-read"]);
+    let agent = token(&data, "agent");
+    for (id, name, hostile) in [
+        ("r1", "web-1", false),
+        ("r2", "web-2", false),
+        ("r3", HOSTILE_NODE, true),
+    ] {
+        let (status, body) = request(
+            port,
+            "POST",
+            "/api/v1/reports",
+            &agent,
+            &report(id, name, hostile),
+        )
+        .expect("post");
+        assert_eq!(status, 201, "{name}: {body}");
+    }
+    let base = format!("http://127.0.0.1:{port}");
+    let escaped_node = "&lt;img src=x onerror=alert(1)&gt;";
+
+    let overview = dump_dom(&browser, &profile, &format!("{base}/"));
+    assert_inert("overview", &overview);
+    assert!(
+        overview.contains(escaped_node),
+        "overview lists the hostile node as text:\n{overview}"
+    );
+    assert!(overview.contains("web-1") && overview.contains("<svg"));
+
+    let node_url = format!("{base}/nodes/prod/{}", segment(HOSTILE_NODE));
+    let node = dump_dom(&browser, &profile, &node_url);
+    assert_inert("node page", &node);
+    for text in [
+        escaped_node,
+        "PermitRootLogin is yes &lt;script&gt;document.body.setAttribute('data-pwned','message')&lt;/script&gt;",
+        "yes\"&gt;&lt;img src=x onerror=\"document.body.setAttribute('data-pwned','evidence')\"&gt;",
+        "Set PermitRootLogin no &lt;a href=\"javascript:document.body.setAttribute('data-pwned','link')\"&gt;fix&lt;/a&gt;",
+        "/etc/ssh/sshd_config",
+    ] {
+        assert!(node.contains(text), "node page shows {text:?}:\n{node}");
+    }
+
+    let check = dump_dom(
+        &browser,
+        &profile,
+        &format!("{base}/checks/sshd.permit-root-login"),
+    );
+    assert_inert("check page", &check);
+    for text in [escaped_node, "web-1", "web-2"] {
+        assert!(check.contains(text), "check page lists {text:?}:\n{check}");
+    }
+
+    let _ = std::fs::remove_dir_all(&data);
+    let _ = std::fs::remove_dir_all(&profile);
+}

@@ -1,0 +1,94 @@
+//! A real `nodecheck-collector` process on a loopback port, for the integration tests, and a
+//! minimal HTTP/1.1 client to talk to it.
+#![allow(dead_code)] // each test uses its own part of it
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_nodecheck-collector");
+
+/// The collector process; killed (SIGKILL) and reaped when dropped.
+pub struct Collector(pub Child);
+
+impl Drop for Collector {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("port")
+}
+
+/// Starts `serve --data-dir DATA --listen 127.0.0.1:PORT` and waits until it answers.
+pub fn start(data: &Path, port: u16) -> Collector {
+    start_with(data, port, &[])
+}
+
+/// As [`start`], with more arguments.
+pub fn start_with(data: &Path, port: u16, extra: &[&str]) -> Collector {
+    let child = Command::new(BIN)
+        .args([
+            "serve",
+            "--data-dir",
+            &data.display().to_string(),
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start collector");
+    let collector = Collector(child);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while request(port, "GET", "/healthz", "", "").is_err() {
+        assert!(Instant::now() < deadline, "collector did not come up");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    collector
+}
+
+/// A token the collector wrote into its data dir on first start.
+pub fn token(data: &Path, role: &str) -> String {
+    std::fs::read_to_string(data.join(format!("{role}.token")))
+        .expect("token file")
+        .trim()
+        .to_string()
+}
+
+/// A minimal HTTP/1.1 request: (status, body).
+pub fn request(
+    port: u16,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: &str,
+) -> std::io::Result<(u16, String)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes())?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| std::io::Error::other("no status line"))?;
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    Ok((status, body))
+}
