@@ -37,6 +37,51 @@ pub struct App {
     pub sessions: crate::dashboard::Sessions,
     /// The ingest queue of the group-commit writer, started on first use.
     writer: std::sync::OnceLock<tokio::sync::mpsc::Sender<IngestJob>>,
+    /// Time from a report's arrival to its acknowledgement (stored or duplicate).
+    pub ingest_latency: LatencyHistogram,
+}
+
+/// A fixed-bucket histogram of durations for /metrics, updated without locks.
+#[derive(Debug, Default)]
+pub struct LatencyHistogram {
+    /// Counts per bucket of [`LATENCY_BUCKETS_S`] (not cumulative), then the +Inf bucket.
+    counts: [AtomicU64; LATENCY_BUCKETS_S.len() + 1],
+    sum_us: AtomicU64,
+}
+
+/// Upper bounds of the latency buckets, in seconds.
+pub const LATENCY_BUCKETS_S: [f64; 10] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0];
+
+impl LatencyHistogram {
+    pub fn observe(&self, elapsed: std::time::Duration) {
+        let seconds = elapsed.as_secs_f64();
+        let bucket = LATENCY_BUCKETS_S
+            .iter()
+            .position(|bound| seconds <= *bound)
+            .unwrap_or(LATENCY_BUCKETS_S.len());
+        self.counts[bucket].fetch_add(1, Ordering::Relaxed);
+        self.sum_us.fetch_add(
+            u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+    }
+
+    /// The histogram as an OpenMetrics family.
+    fn render(&self, name: &str, help: &str, out: &mut String) {
+        out.push_str(&format!("# TYPE {name} histogram\n# HELP {name} {help}\n"));
+        let mut cumulative = 0;
+        for (index, count) in self.counts.iter().enumerate() {
+            cumulative += count.load(Ordering::Relaxed);
+            let bound = LATENCY_BUCKETS_S
+                .get(index)
+                .map_or("+Inf".to_string(), |b| b.to_string());
+            out.push_str(&format!("{name}_bucket{{le=\"{bound}\"}} {cumulative}\n"));
+        }
+        out.push_str(&format!(
+            "{name}_sum {}\n{name}_count {cumulative}\n",
+            self.sum_us.load(Ordering::Relaxed) as f64 / 1e6
+        ));
+    }
 }
 
 /// A report waiting for the writer, and where to send its outcome.
@@ -121,6 +166,7 @@ impl App {
             rejected: AtomicU64::new(0),
             sessions: crate::dashboard::Sessions::default(),
             writer: std::sync::OnceLock::new(),
+            ingest_latency: LatencyHistogram::default(),
         }
     }
 }
@@ -307,6 +353,7 @@ async fn post_report(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    let arrived = std::time::Instant::now();
     let result: Result<Response, ApiError> = async {
         let token = authenticate(&app, &headers).await?.ok_or_else(|| {
             ApiError(
@@ -345,6 +392,7 @@ async fn post_report(
         }
         let id = report.id.clone();
         let outcome = app.ingest(incoming).await?;
+        app.ingest_latency.observe(arrived.elapsed());
         Ok(match outcome {
             Ingested::Stored => {
                 app.ingested.fetch_add(1, Ordering::Relaxed);
@@ -569,6 +617,11 @@ async fn metrics(State(app): State<Shared>, headers: HeaderMap) -> Result<Respon
             counter.load(Ordering::Relaxed)
         ));
     }
+    app.ingest_latency.render(
+        "nodecheck_ingest_duration_seconds",
+        "Time from a report's whole body being received to its acknowledgement (durable).",
+        &mut out,
+    );
     out.push_str("# EOF\n");
     Ok((
         [(
@@ -585,7 +638,7 @@ async fn healthz() -> &'static str {
 }
 
 async fn readyz(State(app): State<Shared>) -> Result<&'static str, ApiError> {
-    blocking(&app, |s| s.report_count().map(|_| ())).await?;
+    blocking(&app, |s| s.ping()).await?;
     Ok("ready\n")
 }
 

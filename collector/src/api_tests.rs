@@ -382,6 +382,24 @@ async fn reads_aggregates_csv_and_metrics() {
             && metrics.ends_with("# EOF\n"),
         "{metrics}"
     );
+    // Four reports stored and acknowledged; the latency histogram is cumulative and ends in
+    // +Inf with every observation.
+    for line in [
+        "nodecheck_reports_stored 4\n",
+        "nodecheck_ingest_total{outcome=\"stored\"} 4\n",
+        "# TYPE nodecheck_ingest_duration_seconds histogram\n",
+        "nodecheck_ingest_duration_seconds_bucket{le=\"+Inf\"} 4\n",
+        "nodecheck_ingest_duration_seconds_count 4\n",
+    ] {
+        assert!(metrics.contains(line), "{line} in {metrics}");
+    }
+    let buckets: Vec<u64> = metrics
+        .lines()
+        .filter(|l| l.starts_with("nodecheck_ingest_duration_seconds_bucket"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse().ok())
+        .collect();
+    assert_eq!(buckets.len(), 11);
+    assert!(buckets.windows(2).all(|w| w[0] <= w[1]), "{buckets:?}");
     assert_eq!(call(&f.app, get("/healthz", None)).await.0, StatusCode::OK);
     assert_eq!(call(&f.app, get("/readyz", None)).await.0, StatusCode::OK);
     let open = fixture(true);
