@@ -16,4 +16,5 @@ pub mod profile;
 pub mod registry;
 pub mod scan;
 pub mod text;
-pub mod time;
+/// Dates, timestamps and report IDs live with the report format, shared with the collector.
+pub use nodecheck_report::time;

@@ -7,7 +7,7 @@
 //! collector runs with `--anonymous-read`.
 
 use crate::auth::{self, Role};
-use crate::store::{Incoming, Ingested, NodeFilter, Store, StoreError};
+use crate::store::{Incoming, Ingested, NodeFilter, Store, StoreError, TokenSpec};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -222,6 +222,17 @@ async fn authenticate(
         .map_err(|_| ApiError(StatusCode::INTERNAL_SERVER_ERROR, "internal error".into()))??;
     match row {
         Some(row) if row.revoked => Err(ApiError(StatusCode::UNAUTHORIZED, "token revoked".into())),
+        Some(row) if row.expired(now()) => Err(ApiError(
+            StatusCode::UNAUTHORIZED,
+            format!(
+                "token expired at {}",
+                nodecheck_report::time::rfc3339(std::time::Duration::from_secs(
+                    row.expires_at
+                        .and_then(|at| u64::try_from(at).ok())
+                        .unwrap_or(0)
+                ))
+            ),
+        )),
         Some(row) => Ok(Some(row)),
         None => Err(ApiError(StatusCode::UNAUTHORIZED, "unknown token".into())),
     }
@@ -238,6 +249,20 @@ async fn require_reader(app: &Shared, headers: &HeaderMap) -> Result<(), ApiErro
         None => Err(ApiError(
             StatusCode::UNAUTHORIZED,
             "a viewer token is required (Authorization: Bearer <token>)".into(),
+        )),
+    }
+}
+
+async fn require_admin(app: &Shared, headers: &HeaderMap) -> Result<(), ApiError> {
+    match authenticate(app, headers).await? {
+        Some(row) if Role::parse(&row.role) == Some(Role::Admin) => Ok(()),
+        Some(_) => Err(ApiError(
+            StatusCode::FORBIDDEN,
+            "managing tokens needs an admin token".into(),
+        )),
+        None => Err(ApiError(
+            StatusCode::UNAUTHORIZED,
+            "an admin token is required (Authorization: Bearer <token>)".into(),
         )),
     }
 }
@@ -633,6 +658,111 @@ async fn metrics(State(app): State<Shared>, headers: HeaderMap) -> Result<Respon
         .into_response())
 }
 
+/// A token as the API shows it: never its secret or hash.
+#[derive(serde::Serialize)]
+struct TokenView {
+    #[serde(flatten)]
+    row: crate::store::TokenRow,
+    state: &'static str,
+}
+
+async fn list_tokens(
+    State(app): State<Shared>,
+    headers: HeaderMap,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    require_admin(&app, &headers).await?;
+    let rows = blocking(&app, |s| s.tokens()).await?;
+    let now = now();
+    let tokens: Vec<TokenView> = rows
+        .into_iter()
+        .map(|row| {
+            let state = if row.revoked {
+                "revoked"
+            } else if row.expired(now) {
+                "expired"
+            } else {
+                "live"
+            };
+            TokenView { row, state }
+        })
+        .collect();
+    Ok(Json(serde_json::json!({ "tokens": tokens })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewToken {
+    role: String,
+    name: String,
+    cluster: Option<String>,
+    nodes: Option<String>,
+    expires_in_days: Option<u32>,
+}
+
+async fn create_token(
+    State(app): State<Shared>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    require_admin(&app, &headers).await?;
+    let request: NewToken = serde_json::from_slice(&body).map_err(|e| {
+        bad(format!(
+            "expected {{\"role\", \"name\", \"cluster\"?, \"nodes\"?, \"expires_in_days\"?}}: {e}"
+        ))
+    })?;
+    if request.expires_in_days.is_some_and(|d| d == 0 || d > 3650) {
+        return Err(bad("expires_in_days must be 1 to 3650"));
+    }
+    let now = now();
+    let spec = TokenSpec {
+        role: request.role,
+        name: request.name,
+        scope_cluster: request.cluster,
+        scope_nodes: request.nodes,
+        expires_at: request
+            .expires_in_days
+            .map(|days| now + i64::from(days) * 86_400),
+    };
+    let store_app = app.clone();
+    let created = tokio::task::spawn_blocking(move || auth::create(&store_app.store, &spec, now))
+        .await
+        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    match created {
+        Ok((id, token)) => Ok((
+            StatusCode::CREATED,
+            Json(serde_json::json!({ "id": id, "token": token })),
+        )
+            .into_response()),
+        Err(auth::CreateError::Invalid(message)) => Err(bad(message)),
+        Err(e) => {
+            tracing::error!("creating a token: {e}");
+            Err(ApiError(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "could not create the token".into(),
+            ))
+        }
+    }
+}
+
+async fn revoke_token(
+    State(app): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    require_admin(&app, &headers).await?;
+    let id: i64 = id
+        .parse()
+        .map_err(|_| bad(format!("token id {id:?} is not a number")))?;
+    if blocking(&app, move |s| s.revoke_token(id, now())).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError(
+            StatusCode::NOT_FOUND,
+            format!("no live token with id {id}"),
+        ))
+    }
+}
+
 async fn healthz() -> &'static str {
     "ok\n"
 }
@@ -651,6 +781,8 @@ pub fn router(app: Shared) -> Router {
         .route("/api/v1/nodes.csv", get(nodes_csv))
         .route("/api/v1/nodes/{cluster}/{name}", get(node))
         .route("/api/v1/checks", get(checks))
+        .route("/api/v1/tokens", get(list_tokens).post(create_token))
+        .route("/api/v1/tokens/{id}", axum::routing::delete(revoke_token))
         .route("/api/v1/checks/{id}", get(check))
         .route("/metrics", get(metrics))
         .route("/healthz", get(healthz))

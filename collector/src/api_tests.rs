@@ -2,7 +2,7 @@
 
 use crate::api::{App, router};
 use crate::auth::{self, Role};
-use crate::store::Store;
+use crate::store::{Store, TokenSpec};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
@@ -20,17 +20,19 @@ struct Fixture {
 
 fn fixture(anonymous_read: bool) -> Fixture {
     let store = Store::in_memory().expect("store");
-    let agent = auth::create(&store, Role::Agent, "agents", None, None, 0).expect("token");
-    let scoped = auth::create(
-        &store,
-        Role::Agent,
-        "prod-web",
-        Some("prod"),
-        Some("web-*"),
-        0,
-    )
-    .expect("token");
-    let viewer = auth::create(&store, Role::Viewer, "viewer", None, None, 0).expect("token");
+    let create = |role: Role, name: &str, cluster: Option<&str>, nodes: Option<&str>| {
+        let spec = TokenSpec {
+            role: role.as_str().into(),
+            name: name.into(),
+            scope_cluster: cluster.map(String::from),
+            scope_nodes: nodes.map(String::from),
+            expires_at: None,
+        };
+        auth::create(&store, &spec, 0).expect("token").1
+    };
+    let agent = create(Role::Agent, "agents", None, None);
+    let scoped = create(Role::Agent, "prod-web", Some("prod"), Some("web-*"));
+    let viewer = create(Role::Viewer, "viewer", None, None);
     Fixture {
         app: Arc::new(App::new(store, anonymous_read)),
         agent,
@@ -495,6 +497,21 @@ async fn dashboard_needs_a_session_and_escapes_everything_from_nodes() {
         check.contains(&format!("/nodes/prod/{encoded}")),
         "links percent-encode node names: {check}"
     );
+    // Revoking the viewer token (here as the command line does, straight in the store) ends
+    // its session on the next page.
+    let viewer_id = f
+        .app
+        .store
+        .find_token(&auth::hash(&f.viewer))
+        .expect("find")
+        .expect("viewer")
+        .id;
+    assert!(f.app.store.revoke_token(viewer_id, 1).expect("revoke"));
+    assert_eq!(
+        call(&f.app, with_cookie("/")).await.0,
+        StatusCode::SEE_OTHER,
+        "a revoked token's session no longer opens pages"
+    );
 }
 
 /// The ingest path skips rewriting unchanged rows; the aggregates must still follow every
@@ -575,4 +592,143 @@ fn unchanged_reports_share_one_body_and_keep_their_own_identity() {
     assert_eq!(store.body_count().expect("bodies"), 1);
     let (latest, _) = store.node("prod", "a").expect("node").expect("known");
     assert_eq!(latest.id, "r3");
+}
+
+fn admin_request(method: &str, path: &str, token: &str, body: &str) -> Request<Body> {
+    Request::builder()
+        .method(method)
+        .uri(path)
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_string()))
+        .expect("request")
+}
+
+#[tokio::test]
+async fn admins_manage_tokens_and_expired_or_revoked_tokens_are_refused() {
+    let f = fixture(false);
+    let admin = {
+        let spec = TokenSpec {
+            role: "admin".into(),
+            name: "ops".into(),
+            ..TokenSpec::default()
+        };
+        auth::create(&f.app.store, &spec, 0).expect("admin").1
+    };
+    // Only admins manage tokens.
+    for (token, expected) in [
+        (&f.viewer, StatusCode::FORBIDDEN),
+        (&f.agent, StatusCode::FORBIDDEN),
+    ] {
+        let (status, body) = call(&f.app, get("/api/v1/tokens", Some(token))).await;
+        assert_eq!(status, expected, "{body}");
+    }
+    assert_eq!(
+        call(&f.app, get("/api/v1/tokens", None)).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    // Bad specs are refused with the reason, and create nothing.
+    for (body, message) in [
+        (r#"{"role":"root","name":"x"}"#, "unknown role"),
+        (
+            r#"{"role":"viewer","name":"x","cluster":"prod"}"#,
+            "cannot be scoped",
+        ),
+        (
+            r#"{"role":"agent","name":"x","expires_in_days":0}"#,
+            "1 to 3650",
+        ),
+        (
+            r#"{"role":"agent","name":"x","admin":true}"#,
+            "unknown field",
+        ),
+        (r#"{"role":"agent"}"#, "missing field `name`"),
+    ] {
+        let (status, text) = call(
+            &f.app,
+            admin_request("POST", "/api/v1/tokens", &admin, body),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {text}");
+        assert!(text.contains(message), "{message} in {text}");
+    }
+    // A scoped, expiring agent token: shown once, works within its scope.
+    let (status, text) = call(
+        &f.app,
+        admin_request(
+            "POST",
+            "/api/v1/tokens",
+            &admin,
+            r#"{"role":"agent","name":"staging nodes","cluster":"staging","nodes":"node-*","expires_in_days":30}"#,
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{text}");
+    let created: serde_json::Value = serde_json::from_str(&text).expect("json");
+    let secret = created["token"].as_str().expect("secret").to_string();
+    let id = created["id"].as_i64().expect("id");
+    let r = report("01T1", "staging", "node-1", false);
+    assert_eq!(
+        call(&f.app, post(Some(&secret), json(&r), false)).await.0,
+        StatusCode::CREATED
+    );
+    let outside = report("01T2", "prod", "node-1", false);
+    assert_eq!(
+        call(&f.app, post(Some(&secret), json(&outside), false))
+            .await
+            .0,
+        StatusCode::FORBIDDEN
+    );
+    // The list never shows a secret or a hash.
+    let (_, list) = call(&f.app, get("/api/v1/tokens", Some(&admin))).await;
+    assert!(list.contains("staging nodes") && list.contains("\"state\":\"live\""));
+    assert!(!list.contains(&secret) && !list.contains(&auth::hash(&secret)));
+    // Revoked: refused, and revoking again is a 404.
+    let path = format!("/api/v1/tokens/{id}");
+    assert_eq!(
+        call(&f.app, admin_request("DELETE", &path, &admin, ""))
+            .await
+            .0,
+        StatusCode::NO_CONTENT
+    );
+    let (status, text) = call(&f.app, post(Some(&secret), json(&r), false)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(text.contains("token revoked"), "{text}");
+    assert_eq!(
+        call(&f.app, admin_request("DELETE", &path, &admin, ""))
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        call(
+            &f.app,
+            admin_request("DELETE", "/api/v1/tokens/x", &admin, "")
+        )
+        .await
+        .0,
+        StatusCode::BAD_REQUEST
+    );
+    // Expired (stored directly: the API refuses expiries in the past).
+    let expired = "nct_expired_for_the_test";
+    f.app
+        .store
+        .add_token(
+            &auth::hash(expired),
+            &TokenSpec {
+                role: "viewer".into(),
+                name: "old".into(),
+                expires_at: Some(1_000),
+                ..TokenSpec::default()
+            },
+            0,
+        )
+        .expect("token");
+    let (status, text) = call(&f.app, get("/api/v1/summary", Some(expired))).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(
+        text.contains("token expired at 1970-01-01T00:16:40"),
+        "{text}"
+    );
+    assert_eq!(f.app.store.report_count().expect("count"), 1);
 }

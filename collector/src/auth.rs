@@ -2,7 +2,7 @@
 //! (`agent` may only post reports, `viewer` reads, `admin` does both and manages tokens) and,
 //! for agents, an optional scope (a cluster and node-name globs).
 
-use crate::store::{Store, StoreError, TokenRow};
+use crate::store::{Store, StoreError, TokenRow, TokenSpec};
 use sha2::{Digest, Sha256};
 use std::io::Read;
 
@@ -59,29 +59,55 @@ pub fn generate() -> std::io::Result<String> {
     ))
 }
 
-/// Creates a token and returns its secret (shown once).
-pub fn create(
-    store: &Store,
-    role: Role,
-    name: &str,
-    scope_cluster: Option<&str>,
-    scope_nodes: Option<&str>,
-    now: i64,
-) -> Result<String, CreateError> {
+/// Creates a token after checking what it asks for; returns its id and its secret (shown
+/// once, never stored).
+pub fn create(store: &Store, spec: &TokenSpec, now: i64) -> Result<(i64, String), CreateError> {
+    validate(spec, now).map_err(CreateError::Invalid)?;
     let token = generate().map_err(CreateError::Random)?;
-    store.add_token(
-        &hash(&token),
-        role.as_str(),
-        name,
-        scope_cluster,
-        scope_nodes,
-        now,
-    )?;
-    Ok(token)
+    let id = store.add_token(&hash(&token), spec, now)?;
+    Ok((id, token))
+}
+
+/// Why a token spec cannot be created, if it cannot.
+fn validate(spec: &TokenSpec, now: i64) -> Result<(), String> {
+    let role = Role::parse(&spec.role).ok_or_else(|| {
+        format!(
+            "unknown role {:?}: expected agent, viewer or admin",
+            spec.role
+        )
+    })?;
+    if spec.name.trim().is_empty()
+        || spec.name.chars().count() > 100
+        || spec.name.chars().any(char::is_control)
+    {
+        return Err("name must be 1 to 100 characters without control characters".into());
+    }
+    if role != Role::Agent && (spec.scope_cluster.is_some() || spec.scope_nodes.is_some()) {
+        return Err(format!(
+            "a {} token cannot be scoped: cluster and node scopes apply to agent tokens",
+            role.as_str()
+        ));
+    }
+    if spec.scope_cluster.as_deref().is_some_and(str::is_empty) {
+        return Err("the cluster scope must not be empty".into());
+    }
+    if let Some(globs) = &spec.scope_nodes
+        && globs.split(',').any(|g| g.trim().is_empty())
+    {
+        return Err(format!(
+            "node globs {globs:?} contain an empty pattern (comma-separated, e.g. \"web-*,db-?\")"
+        ));
+    }
+    if spec.expires_at.is_some_and(|at| at <= now) {
+        return Err("the expiry must be in the future".into());
+    }
+    Ok(())
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum CreateError {
+    #[error("{0}")]
+    Invalid(String),
     #[error("cannot read random bytes: {0}")]
     Random(std::io::Error),
     #[error(transparent)]
@@ -138,11 +164,73 @@ mod tests {
             name: "t".into(),
             scope_cluster: Some("prod".into()),
             scope_nodes: Some("web-*, api-?".into()),
+            created_at: 0,
+            expires_at: None,
             revoked: false,
         };
         assert!(in_scope(&token, "prod", "web-3"));
         assert!(in_scope(&token, "prod", "api-1"));
         assert!(!in_scope(&token, "prod", "db-1"));
         assert!(!in_scope(&token, "staging", "web-3"));
+    }
+
+    #[test]
+    fn token_specs_are_checked_before_anything_is_stored() {
+        let store = Store::in_memory().expect("store");
+        let spec = |role: &str| TokenSpec {
+            role: role.into(),
+            name: "ci".into(),
+            ..TokenSpec::default()
+        };
+        for (bad, message) in [
+            (spec("root"), "unknown role \"root\""),
+            (
+                TokenSpec {
+                    name: " ".into(),
+                    ..spec("agent")
+                },
+                "name must be",
+            ),
+            (
+                TokenSpec {
+                    scope_cluster: Some("prod".into()),
+                    ..spec("viewer")
+                },
+                "cannot be scoped",
+            ),
+            (
+                TokenSpec {
+                    scope_nodes: Some("web-*,".into()),
+                    ..spec("agent")
+                },
+                "empty pattern",
+            ),
+            (
+                TokenSpec {
+                    expires_at: Some(100),
+                    ..spec("agent")
+                },
+                "in the future",
+            ),
+        ] {
+            let error = create(&store, &bad, 100).expect_err("refused").to_string();
+            assert!(error.contains(message), "{message} in {error}");
+        }
+        assert!(!store.has_tokens().expect("tokens"), "nothing stored");
+        let (id, secret) = create(
+            &store,
+            &TokenSpec {
+                expires_at: Some(200),
+                ..spec("agent")
+            },
+            100,
+        )
+        .expect("created");
+        let row = store
+            .find_token(&hash(&secret))
+            .expect("find")
+            .expect("row");
+        assert_eq!((row.id, row.expires_at), (id, Some(200)));
+        assert!(!row.expired(199) && row.expired(200));
     }
 }

@@ -173,13 +173,19 @@ async fn allowed(app: &Shared, headers: &HeaderMap) -> bool {
                 .strip_prefix(&format!("{SESSION_COOKIE}="))
                 .map(str::to_string)
         });
-    if let Some(cookie) = cookie
-        && let Ok(sessions) = app.sessions.0.lock()
-        && sessions
+    let session_token = cookie.and_then(|cookie| {
+        let sessions = app.sessions.0.lock().ok()?;
+        sessions
             .get(&cookie)
-            .is_some_and(|(_, expiry)| *expiry > now())
-    {
-        return true;
+            .filter(|(_, expiry)| *expiry > now())
+            .map(|(token_id, _)| *token_id)
+    });
+    if let Some(token_id) = session_token {
+        // The token behind a session is checked on every page, so revoking it anywhere (the
+        // API, the command line, another replica) ends its sessions at once.
+        let app = app.clone();
+        let row = tokio::task::spawn_blocking(move || app.store.token_by_id(token_id)).await;
+        return matches!(row, Ok(Ok(Some(r))) if !r.revoked && !r.expired(now()));
     }
     let bearer = headers
         .get(header::AUTHORIZATION)
@@ -190,7 +196,8 @@ async fn allowed(app: &Shared, headers: &HeaderMap) -> bool {
         let app = app.clone();
         let row =
             tokio::task::spawn_blocking(move || app.store.find_token(&auth::hash(&token))).await;
-        return matches!(row, Ok(Ok(Some(r))) if !r.revoked && Role::parse(&r.role).is_some_and(Role::can_read));
+        return matches!(row, Ok(Ok(Some(r)))
+            if !r.revoked && !r.expired(now()) && Role::parse(&r.role).is_some_and(Role::can_read));
     }
     false
 }
@@ -515,7 +522,17 @@ async fn login(State(app): State<Shared>, Form(form): Form<LoginForm>) -> Respon
         )
             .into_response();
     };
-    if row.revoked || !Role::parse(&row.role).is_some_and(Role::can_read) {
+    if row.revoked || row.expired(now()) {
+        return (
+            StatusCode::FORBIDDEN,
+            page(
+                "Log in",
+                "<h1>This token is revoked or has expired</h1><p><a href=\"/login\">Try again</a></p>",
+            ),
+        )
+            .into_response();
+    }
+    if !Role::parse(&row.role).is_some_and(Role::can_read) {
         return (
             StatusCode::FORBIDDEN,
             page(
@@ -531,7 +548,11 @@ async fn login(State(app): State<Shared>, Form(form): Form<LoginForm>) -> Respon
     if let Ok(mut sessions) = app.sessions.0.lock() {
         let now = now();
         sessions.retain(|_, (_, expiry)| *expiry > now);
-        sessions.insert(session.clone(), (row.id, now + SESSION_SECONDS));
+        // A session never outlives its token.
+        let expiry = row
+            .expires_at
+            .map_or(now + SESSION_SECONDS, |at| at.min(now + SESSION_SECONDS));
+        sessions.insert(session.clone(), (row.id, expiry));
     }
     (
         [(header::SET_COOKIE, format!("{SESSION_COOKIE}={session}; HttpOnly; SameSite=Strict; Path=/; Max-Age={SESSION_SECONDS}"))],

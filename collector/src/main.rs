@@ -5,7 +5,8 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use nodecheck_collector::api::{self, App};
 use nodecheck_collector::auth::{self, Role};
-use nodecheck_collector::store::Store;
+use nodecheck_collector::store::{Store, TokenSpec};
+use nodecheck_report::time::rfc3339;
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
@@ -60,6 +61,9 @@ enum TokenAction {
         /// Agent tokens: node-name globs they may post for (comma-separated).
         #[arg(long)]
         nodes: Option<String>,
+        /// Refuse the token this many days from now.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=3650))]
+        expires_in_days: Option<u32>,
     },
     /// List tokens (never their secrets).
     List,
@@ -100,14 +104,12 @@ fn first_start_tokens(store: &Store, data_dir: &Path) -> anyhow::Result<()> {
         return Ok(());
     }
     for (role, file) in [(Role::Agent, "agent.token"), (Role::Viewer, "viewer.token")] {
-        let token = auth::create(
-            store,
-            role,
-            &format!("first-start {}", role.as_str()),
-            None,
-            None,
-            now(),
-        )?;
+        let spec = TokenSpec {
+            role: role.as_str().into(),
+            name: format!("first-start {}", role.as_str()),
+            ..TokenSpec::default()
+        };
+        let (_, token) = auth::create(store, &spec, now())?;
         let path = data_dir.join(file);
         let mut out = std::fs::OpenOptions::new()
             .write(true)
@@ -182,30 +184,42 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     name,
                     cluster,
                     nodes,
+                    expires_in_days,
                 } => {
-                    let role = Role::parse(&role).with_context(|| {
-                        format!("unknown role {role:?}: expected agent, viewer or admin")
-                    })?;
-                    let token = auth::create(
-                        &store,
+                    let spec = TokenSpec {
                         role,
-                        &name,
-                        cluster.as_deref(),
-                        nodes.as_deref(),
-                        now(),
-                    )?;
+                        name,
+                        scope_cluster: cluster,
+                        scope_nodes: nodes,
+                        expires_at: expires_in_days.map(|days| now() + i64::from(days) * 86_400),
+                    };
+                    let (id, token) = auth::create(&store, &spec, now())?;
+                    eprintln!("created token {id}; it is shown once:");
                     println!("{token}");
                 }
                 TokenAction::List => {
+                    println!("id\trole\tname\tcluster\tnodes\texpires\tstate");
+                    let now = now();
                     for t in store.tokens()? {
+                        let expires = t.expires_at.map_or("never".to_string(), |at| {
+                            rfc3339(std::time::Duration::from_secs(
+                                u64::try_from(at).unwrap_or(0),
+                            ))
+                        });
+                        let state = if t.revoked {
+                            "revoked"
+                        } else if t.expired(now) {
+                            "expired"
+                        } else {
+                            "live"
+                        };
                         println!(
-                            "{}\t{}\t{}\t{}\t{}{}",
+                            "{}\t{}\t{}\t{}\t{}\t{expires}\t{state}",
                             t.id,
                             t.role,
                             t.name,
                             t.scope_cluster.as_deref().unwrap_or("*"),
                             t.scope_nodes.as_deref().unwrap_or("*"),
-                            if t.revoked { "\trevoked" } else { "" }
                         );
                     }
                 }

@@ -109,6 +109,7 @@ const MIGRATIONS: &[&str] = &[
     // slow for every scrape of /metrics.
     "CREATE TABLE counts (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
      INSERT INTO counts (name, value) SELECT 'reports', COUNT(*) FROM reports;",
+    "ALTER TABLE tokens ADD COLUMN expires_at INTEGER;",
 ];
 
 /// The outcome of an ingest.
@@ -511,41 +512,45 @@ impl Store {
         Ok(Some((row, failing)))
     }
 
-    /// Stores a token hash with its role and scope.
-    pub fn add_token(
-        &self,
-        hash: &str,
-        role: &str,
-        name: &str,
-        scope_cluster: Option<&str>,
-        scope_nodes: Option<&str>,
-        now: i64,
-    ) -> Result<i64, StoreError> {
+    /// Stores a token hash with its role, scope and expiry; returns its id.
+    pub fn add_token(&self, hash: &str, spec: &TokenSpec, now: i64) -> Result<i64, StoreError> {
         let connection = self.lock()?;
         connection.execute(
-            "INSERT INTO tokens (hash, role, name, scope_cluster, scope_nodes, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![hash, role, name, scope_cluster, scope_nodes, now],
+            "INSERT INTO tokens (hash, role, name, scope_cluster, scope_nodes, created_at, expires_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                hash,
+                spec.role,
+                spec.name,
+                spec.scope_cluster,
+                spec.scope_nodes,
+                now,
+                spec.expires_at
+            ],
         )?;
         Ok(connection.last_insert_rowid())
     }
 
-    /// The live token with this hash: (id, role, scope cluster, scope node globs).
+    /// The token with this hash, live or not.
     pub fn find_token(&self, hash: &str) -> Result<Option<TokenRow>, StoreError> {
         let connection = self.lock()?;
         Ok(connection
             .query_row(
-                "SELECT id, role, name, scope_cluster, scope_nodes, revoked_at FROM tokens WHERE hash = ?1",
+                &format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE hash = ?1"),
                 [hash],
-                |r| {
-                    Ok(TokenRow {
-                        id: r.get(0)?,
-                        role: r.get(1)?,
-                        name: r.get(2)?,
-                        scope_cluster: r.get(3)?,
-                        scope_nodes: r.get(4)?,
-                        revoked: r.get::<_, Option<i64>>(5)?.is_some(),
-                    })
-                },
+                TokenRow::from_row,
+            )
+            .optional()?)
+    }
+
+    /// The token with this id, live or not.
+    pub fn token_by_id(&self, id: i64) -> Result<Option<TokenRow>, StoreError> {
+        let connection = self.lock()?;
+        Ok(connection
+            .query_row(
+                &format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE id = ?1"),
+                [id],
+                TokenRow::from_row,
             )
             .optional()?)
     }
@@ -553,20 +558,10 @@ impl Store {
     /// Every token (without hashes).
     pub fn tokens(&self) -> Result<Vec<TokenRow>, StoreError> {
         let connection = self.lock()?;
-        let mut statement = connection.prepare(
-            "SELECT id, role, name, scope_cluster, scope_nodes, revoked_at FROM tokens ORDER BY id",
-        )?;
+        let mut statement =
+            connection.prepare(&format!("SELECT {TOKEN_COLUMNS} FROM tokens ORDER BY id"))?;
         let rows = statement
-            .query_map([], |r| {
-                Ok(TokenRow {
-                    id: r.get(0)?,
-                    role: r.get(1)?,
-                    name: r.get(2)?,
-                    scope_cluster: r.get(3)?,
-                    scope_nodes: r.get(4)?,
-                    revoked: r.get::<_, Option<i64>>(5)?.is_some(),
-                })
-            })?
+            .query_map([], TokenRow::from_row)?
             .collect::<Result<_, _>>()?;
         Ok(rows)
     }
@@ -888,5 +883,43 @@ pub struct TokenRow {
     pub name: String,
     pub scope_cluster: Option<String>,
     pub scope_nodes: Option<String>,
+    pub created_at: i64,
+    pub expires_at: Option<i64>,
     pub revoked: bool,
+}
+
+const TOKEN_COLUMNS: &str =
+    "id, role, name, scope_cluster, scope_nodes, created_at, expires_at, revoked_at";
+
+impl TokenRow {
+    fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TokenRow> {
+        Ok(TokenRow {
+            id: r.get(0)?,
+            role: r.get(1)?,
+            name: r.get(2)?,
+            scope_cluster: r.get(3)?,
+            scope_nodes: r.get(4)?,
+            created_at: r.get(5)?,
+            expires_at: r.get(6)?,
+            revoked: r.get::<_, Option<i64>>(7)?.is_some(),
+        })
+    }
+
+    /// Whether the token has expired at `now`.
+    pub fn expired(&self, now: i64) -> bool {
+        self.expires_at.is_some_and(|at| at <= now)
+    }
+}
+
+/// What a new token may do, for whom, and until when.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TokenSpec {
+    pub role: String,
+    pub name: String,
+    /// Agent tokens: the only cluster they may post for.
+    pub scope_cluster: Option<String>,
+    /// Agent tokens: comma-separated node-name globs they may post for.
+    pub scope_nodes: Option<String>,
+    /// Unix time after which the token is refused.
+    pub expires_at: Option<i64>,
 }

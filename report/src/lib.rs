@@ -17,6 +17,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 mod score;
+pub mod time;
 
 pub use score::{AreaTotals, StatusCounts, Summary, score, summarize};
 
