@@ -7,7 +7,9 @@
 //! collector runs with `--anonymous-read`.
 
 use crate::auth::{self, Role};
-use crate::store::{Incoming, Ingested, NodeFilter, Store, StoreError, TokenSpec};
+use crate::store::{
+    Incoming, Ingested, NodeCursor, NodeFilter, NodeSort, Store, StoreError, TokenSpec,
+};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -453,6 +455,7 @@ async fn summary(
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct NodesQuery {
     cluster: Option<String>,
     role: Option<String>,
@@ -460,20 +463,31 @@ pub struct NodesQuery {
     min_score: Option<i64>,
     max_score: Option<i64>,
     limit: Option<usize>,
-    /// `cluster/name` of the last node of the previous page.
+    /// `name` (default), `score`, `-score` or `last_seen`.
+    sort: Option<String>,
+    /// `next_cursor` of the previous page.
     cursor: Option<String>,
 }
 
 fn filter(query: NodesQuery) -> Result<NodeFilter, ApiError> {
+    let sort = match query.sort.as_deref() {
+        None => NodeSort::Name,
+        Some(text) => NodeSort::parse(text).ok_or_else(|| {
+            bad(format!(
+                "unknown sort {text:?}: expected one of {}",
+                NodeSort::NAMES
+            ))
+        })?,
+    };
     let after = match query.cursor {
         Some(c) => Some(
-            c.split_once('/')
-                .map(|(a, b)| (a.to_string(), b.to_string()))
-                .ok_or_else(|| bad("cursor must be `cluster/name` as returned in next_cursor"))?,
+            NodeCursor::decode(&c, sort)
+                .ok_or_else(|| bad("cursor must be a next_cursor returned for the same sort"))?,
         ),
         None => None,
     };
     Ok(NodeFilter {
+        sort,
         cluster: query.cluster,
         role: query.role,
         stale: query.stale,
@@ -491,10 +505,19 @@ async fn nodes(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     require_reader(&app, &headers).await?;
     let filter = filter(query)?;
-    let limit = filter.limit;
+    let (limit, sort) = (filter.limit, filter.sort);
     let rows = blocking(&app, move |s| s.nodes(&filter, now())).await?;
     let next = (rows.len() == limit)
-        .then(|| rows.last().map(|r| format!("{}/{}", r.cluster, r.name)))
+        .then(|| {
+            rows.last().map(|r| {
+                NodeCursor {
+                    key: sort.key_of(r),
+                    cluster: r.cluster.clone(),
+                    name: r.name.clone(),
+                }
+                .encode()
+            })
+        })
         .flatten();
     Ok(Json(
         serde_json::json!({ "nodes": rows, "next_cursor": next }),

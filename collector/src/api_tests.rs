@@ -732,3 +732,67 @@ async fn admins_manage_tokens_and_expired_or_revoked_tokens_are_refused() {
     );
     assert_eq!(f.app.store.report_count().expect("count"), 1);
 }
+
+#[tokio::test]
+async fn nodes_sort_and_paginate_without_losing_or_repeating_a_node() {
+    let f = fixture(false);
+    // Scores tie (every failing node has the same score), so the cursor must break ties.
+    for i in 0..23 {
+        let r = report(
+            &format!("01S{i:02}"),
+            "prod",
+            &format!("n{i:02}"),
+            i % 3 == 0,
+        );
+        assert_eq!(
+            call(&f.app, post(Some(&f.agent), json(&r), false)).await.0,
+            StatusCode::CREATED
+        );
+    }
+    for sort in ["name", "score", "-score", "last_seen"] {
+        let mut seen: Vec<(i64, String)> = Vec::new();
+        let mut cursor: Option<String> = None;
+        for _ in 0..10 {
+            let mut path = format!("/api/v1/nodes?limit=5&sort={sort}");
+            if let Some(c) = &cursor {
+                path.push_str(&format!("&cursor={}", crate::dashboard::seg(c)));
+            }
+            let (status, text) = call(&f.app, get(&path, Some(&f.viewer))).await;
+            assert_eq!(status, StatusCode::OK, "{path}: {text}");
+            let page: serde_json::Value = serde_json::from_str(&text).expect("json");
+            for node in page["nodes"].as_array().expect("nodes") {
+                seen.push((
+                    node["score"].as_i64().expect("score"),
+                    node["name"].as_str().expect("name").to_string(),
+                ));
+            }
+            match page["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_string()),
+                None => break,
+            }
+        }
+        let mut names: Vec<&String> = seen.iter().map(|(_, n)| n).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), 23, "{sort}: every node once: {seen:?}");
+        assert_eq!(seen.len(), 23, "{sort}: no node twice");
+        let scores: Vec<i64> = seen.iter().map(|(s, _)| *s).collect();
+        match sort {
+            "score" => assert!(scores.windows(2).all(|w| w[0] <= w[1]), "{scores:?}"),
+            "-score" => assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}"),
+            _ => {}
+        }
+    }
+    for (path, message) in [
+        (
+            "/api/v1/nodes?sort=height",
+            "expected one of name, score, -score, last_seen",
+        ),
+        ("/api/v1/nodes?sort=score&cursor=prod/n01", "next_cursor"),
+        ("/api/v1/nodes?clutser=prod", "unknown field `clutser`"),
+    ] {
+        let (status, text) = call(&f.app, get(path, Some(&f.viewer))).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {text}");
+        assert!(text.contains(message), "{message} in {text}");
+    }
+}

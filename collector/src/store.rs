@@ -153,9 +153,94 @@ pub struct NodeFilter {
     pub stale: Option<bool>,
     pub min_score: Option<i64>,
     pub max_score: Option<i64>,
-    /// Continue after this (cluster, name), in the order of `sort`.
-    pub after: Option<(String, String)>,
+    pub sort: NodeSort,
+    /// Continue after this node, in the order of `sort`.
+    pub after: Option<NodeCursor>,
     pub limit: usize,
+}
+
+/// The orders the node list can be read in; every one ends in (cluster, name), so that a
+/// cursor names one place in it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum NodeSort {
+    /// By cluster, then name.
+    #[default]
+    Name,
+    /// Lowest score first; unscored nodes last.
+    Score,
+    /// Highest score first; unscored nodes last.
+    ScoreDescending,
+    /// Longest unheard-from first.
+    LastSeen,
+}
+
+impl NodeSort {
+    pub const NAMES: &str = "name, score, -score, last_seen";
+
+    pub fn parse(text: &str) -> Option<NodeSort> {
+        match text {
+            "name" => Some(NodeSort::Name),
+            "score" => Some(NodeSort::Score),
+            "-score" => Some(NodeSort::ScoreDescending),
+            "last_seen" => Some(NodeSort::LastSeen),
+            _ => None,
+        }
+    }
+
+    /// The sort key expression, and whether it runs descending.
+    fn key(self) -> Option<(&'static str, bool)> {
+        match self {
+            NodeSort::Name => None,
+            NodeSort::Score => Some(("COALESCE(score, 101)", false)),
+            NodeSort::ScoreDescending => Some(("COALESCE(score, -1)", true)),
+            NodeSort::LastSeen => Some(("last_seen", false)),
+        }
+    }
+
+    /// This row's key, as a cursor carries it.
+    pub fn key_of(self, row: &NodeRow) -> Option<i64> {
+        match self {
+            NodeSort::Name => None,
+            NodeSort::Score => Some(row.score.unwrap_or(101)),
+            NodeSort::ScoreDescending => Some(row.score.unwrap_or(-1)),
+            NodeSort::LastSeen => Some(row.last_seen),
+        }
+    }
+}
+
+/// A place in the node list: the last node of the previous page and its sort key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeCursor {
+    pub key: Option<i64>,
+    pub cluster: String,
+    pub name: String,
+}
+
+impl NodeCursor {
+    /// `cluster/name`, or `key/cluster/name` when the sort has a key (node and cluster names
+    /// never contain '/').
+    pub fn encode(&self) -> String {
+        match self.key {
+            Some(key) => format!("{key}/{}/{}", self.cluster, self.name),
+            None => format!("{}/{}", self.cluster, self.name),
+        }
+    }
+
+    pub fn decode(text: &str, sort: NodeSort) -> Option<NodeCursor> {
+        let (key, rest) = match sort.key() {
+            Some(_) => {
+                let (key, rest) = text.split_once('/')?;
+                (Some(key.parse().ok()?), rest)
+            }
+            None => (None, text),
+        };
+        let (cluster, name) = rest.split_once('/')?;
+        Some(NodeCursor {
+            key,
+            cluster: cluster.into(),
+            name: name.into(),
+        })
+    }
 }
 
 /// The store.
@@ -328,16 +413,30 @@ impl Store {
         if let Some(max) = filter.max_score {
             push(" AND score <= ?", max.into(), &mut sql);
         }
-        if let Some((c, n)) = &filter.after {
-            values.push(c.clone().into());
-            values.push(n.clone().into());
-            sql.push_str(&format!(
-                " AND (cluster, name) > (?{}, ?{})",
-                values.len() - 1,
-                values.len()
-            ));
+        let key = filter.sort.key();
+        if let Some(after) = &filter.after {
+            values.push(after.cluster.clone().into());
+            values.push(after.name.clone().into());
+            let (c, n) = (values.len() - 1, values.len());
+            match (key, after.key) {
+                (Some((expression, descending)), Some(k)) => {
+                    values.push(k.into());
+                    let k = values.len();
+                    let beyond = if descending { "<" } else { ">" };
+                    sql.push_str(&format!(
+                        " AND ({expression} {beyond} ?{k} OR ({expression} = ?{k} AND (cluster, name) > (?{c}, ?{n})))"
+                    ));
+                }
+                _ => sql.push_str(&format!(" AND (cluster, name) > (?{c}, ?{n})")),
+            }
         }
-        sql.push_str(" ORDER BY cluster, name");
+        match key {
+            Some((expression, descending)) => sql.push_str(&format!(
+                " ORDER BY {expression} {}, cluster, name",
+                if descending { "DESC" } else { "ASC" }
+            )),
+            None => sql.push_str(" ORDER BY cluster, name"),
+        }
         let mut statement = connection.prepare(&sql)?;
         let rows = statement.query_map(rusqlite::params_from_iter(values.iter()), |r| {
             let roles: String = r.get(2)?;
