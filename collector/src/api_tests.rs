@@ -796,3 +796,74 @@ async fn nodes_sort_and_paginate_without_losing_or_repeating_a_node() {
         assert!(text.contains(message), "{message} in {text}");
     }
 }
+
+/// docs/collector-api.openapi.json stays true: every documented operation is routed, and the
+/// documented node fields are the ones the API returns.
+#[tokio::test]
+async fn the_openapi_document_matches_the_router() {
+    let doc: serde_json::Value =
+        serde_json::from_str(include_str!("../../docs/collector-api.openapi.json"))
+            .expect("the OpenAPI document is JSON");
+    let f = fixture(false);
+    let admin = {
+        let spec = TokenSpec {
+            role: "admin".into(),
+            name: "docs".into(),
+            ..TokenSpec::default()
+        };
+        auth::create(&f.app.store, &spec, 0).expect("admin").1
+    };
+    let r = report("01D1", "prod", "web-1", true);
+    assert_eq!(
+        call(&f.app, post(Some(&f.agent), json(&r), false)).await.0,
+        StatusCode::CREATED
+    );
+    let paths = doc["paths"].as_object().expect("paths");
+    assert!(paths.len() >= 12, "every endpoint is documented");
+    for (path, operations) in paths {
+        let concrete = path
+            .replace("{cluster}", "prod")
+            .replace("{name}", "web-1")
+            .replace(
+                "{id}",
+                if path.contains("tokens") {
+                    "999"
+                } else {
+                    "sshd.permit-root-login"
+                },
+            );
+        for method in operations.as_object().expect("operations").keys() {
+            let body = if concrete.ends_with("/reports") {
+                String::from_utf8(json(&r)).expect("utf-8")
+            } else {
+                String::new()
+            };
+            let request = admin_request(&method.to_uppercase(), &concrete, &admin, &body);
+            let (status, text) = call(&f.app, request).await;
+            assert_ne!(
+                status,
+                StatusCode::METHOD_NOT_ALLOWED,
+                "{method} {path} is documented but not routed"
+            );
+            assert!(
+                !(status == StatusCode::NOT_FOUND && text.is_empty()),
+                "{method} {path} is documented but not routed"
+            );
+        }
+    }
+    let (_, text) = call(&f.app, get("/api/v1/nodes", Some(&f.viewer))).await;
+    let page: serde_json::Value = serde_json::from_str(&text).expect("json");
+    let mut returned: Vec<&String> = page["nodes"][0]
+        .as_object()
+        .expect("a node")
+        .keys()
+        .collect();
+    let mut documented: Vec<&String> = doc["components"]["schemas"]["Node"]["properties"]
+        .as_object()
+        .expect("Node")
+        .keys()
+        .collect();
+    returned.sort();
+    documented.sort();
+    assert_eq!(returned, documented, "Node fields in the document");
+}
