@@ -37,6 +37,8 @@ pub struct App {
     pub rejected: AtomicU64,
     /// Dashboard sessions.
     pub sessions: crate::dashboard::Sessions,
+    /// Served over TLS: session cookies are marked `Secure`.
+    pub tls: bool,
     /// The ingest queue of the group-commit writer, started on first use.
     writer: std::sync::OnceLock<tokio::sync::mpsc::Sender<IngestJob>>,
     /// Time from a report's arrival to its acknowledgement (stored or duplicate).
@@ -167,6 +169,7 @@ impl App {
             duplicates: AtomicU64::new(0),
             rejected: AtomicU64::new(0),
             sessions: crate::dashboard::Sessions::default(),
+            tls: false,
             writer: std::sync::OnceLock::new(),
             ingest_latency: LatencyHistogram::default(),
         }

@@ -555,7 +555,13 @@ async fn login(State(app): State<Shared>, Form(form): Form<LoginForm>) -> Respon
         sessions.insert(session.clone(), (row.id, expiry));
     }
     (
-        [(header::SET_COOKIE, format!("{SESSION_COOKIE}={session}; HttpOnly; SameSite=Strict; Path=/; Max-Age={SESSION_SECONDS}"))],
+        [(
+            header::SET_COOKIE,
+            format!(
+                "{SESSION_COOKIE}={session}; HttpOnly; SameSite=Strict; Path=/; Max-Age={SESSION_SECONDS}{}",
+                if app.tls { "; Secure" } else { "" }
+            ),
+        )],
         Redirect::to("/"),
     )
         .into_response()

@@ -7,6 +7,7 @@ pub mod api;
 pub mod auth;
 pub mod dashboard;
 pub mod store;
+pub mod tls;
 
 #[cfg(test)]
 mod api_tests;

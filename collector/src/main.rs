@@ -35,8 +35,14 @@ enum Command {
         #[arg(long)]
         anonymous_read: bool,
         /// Days full reports are kept (node state and score history stay).
-        #[arg(long, default_value_t = 30)]
+        #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(i64).range(1..=3650))]
         retention_days: i64,
+        /// Serve HTTPS with this PEM certificate chain (leaf first).
+        #[arg(long, requires = "tls_key", value_name = "FILE")]
+        tls_cert: Option<PathBuf>,
+        /// The PEM private key of --tls-cert.
+        #[arg(long, requires = "tls_cert", value_name = "FILE")]
+        tls_key: Option<PathBuf>,
     },
     /// Manage tokens.
     Token {
@@ -127,15 +133,31 @@ fn first_start_tokens(store: &Store, data_dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Where and how to listen.
+struct Listen {
+    address: String,
+    /// Certificate and key files, for HTTPS.
+    tls: Option<(PathBuf, PathBuf)>,
+}
+
 async fn serve(
-    listen: &str,
+    listen: Listen,
     data_dir: &Path,
     anonymous_read: bool,
     retention_days: i64,
 ) -> anyhow::Result<()> {
+    // The certificate is checked before anything else, so a bad one stops the start.
+    let tls = match &listen.tls {
+        Some((certificate, key)) => {
+            Some(nodecheck_collector::tls::server_config(certificate, key)?)
+        }
+        None => None,
+    };
     let store = open_store(data_dir)?;
     first_start_tokens(&store, data_dir)?;
-    let app = Arc::new(App::new(store, anonymous_read));
+    let mut app = App::new(store, anonymous_read);
+    app.tls = tls.is_some();
+    let app = Arc::new(app);
     let pruner = app.clone();
     tokio::spawn(async move {
         loop {
@@ -151,16 +173,44 @@ async fn serve(
             tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
         }
     });
-    let listener = tokio::net::TcpListener::bind(listen)
+    let address = &listen.address;
+    let listener = tokio::net::TcpListener::bind(address)
         .await
-        .with_context(|| format!("cannot listen on {listen}"))?;
-    tracing::info!("listening on http://{listen}");
-    axum::serve(listener, api::router(app))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+        .with_context(|| format!("cannot listen on {address}"))?;
+    let router = api::router(app);
+    match tls {
+        Some(config) => {
+            tracing::info!("listening on https://{address}");
+            let listener = nodecheck_collector::tls::TlsListener::new(listener, config)?;
+            axum::serve(listener, router)
+                .with_graceful_shutdown(shutdown())
+                .await?;
+        }
+        None => {
+            tracing::info!("listening on http://{address}");
+            axum::serve(listener, router)
+                .with_graceful_shutdown(shutdown())
+                .await?;
+        }
+    }
     Ok(())
+}
+
+/// SIGTERM (what Kubernetes sends) or SIGINT: stop accepting, finish what is in flight.
+async fn shutdown() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down");
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
@@ -170,11 +220,17 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             data_dir,
             anonymous_read,
             retention_days,
+            tls_cert,
+            tls_key,
         } => {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;
-            runtime.block_on(serve(&listen, &data_dir, anonymous_read, retention_days))
+            let listen = Listen {
+                address: listen,
+                tls: tls_cert.zip(tls_key),
+            };
+            runtime.block_on(serve(listen, &data_dir, anonymous_read, retention_days))
         }
         Command::Token { data_dir, action } => {
             let store = open_store(&data_dir)?;

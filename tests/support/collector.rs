@@ -34,6 +34,17 @@ pub fn start(data: &Path, port: u16) -> Collector {
 
 /// As [`start`], with more arguments.
 pub fn start_with(data: &Path, port: u16, extra: &[&str]) -> Collector {
+    let collector = spawn(data, port, extra);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while request(port, "GET", "/healthz", "", "").is_err() {
+        assert!(Instant::now() < deadline, "collector did not come up");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    collector
+}
+
+/// Starts the collector without waiting for it (for servers plain HTTP cannot reach).
+pub fn spawn(data: &Path, port: u16, extra: &[&str]) -> Collector {
     let child = Command::new(BIN)
         .args([
             "serve",
@@ -47,13 +58,7 @@ pub fn start_with(data: &Path, port: u16, extra: &[&str]) -> Collector {
         .stderr(Stdio::null())
         .spawn()
         .expect("start collector");
-    let collector = Collector(child);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while request(port, "GET", "/healthz", "", "").is_err() {
-        assert!(Instant::now() < deadline, "collector did not come up");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    collector
+    Collector(child)
 }
 
 /// A token the collector wrote into its data dir on first start.

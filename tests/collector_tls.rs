@@ -1,0 +1,316 @@
+//! HTTPS through rustls: a real collector serves a certificate made with openssl, a rustls
+//! client that trusts only the test CA talks to it, and plain HTTP, a silent client and bad
+//! certificate files are each handled as an operator would expect.
+//!
+//! Skipped (with a message) when openssl is missing, unless `NODECHECK_REQUIRE_TOOLS=1`.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[path = "support/collector.rs"]
+mod support;
+use support::{BIN, free_port, spawn, token};
+
+fn openssl(dir: &Path, args: &[&str]) {
+    let output = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run openssl");
+    assert!(
+        output.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// A test CA and a server certificate for 127.0.0.1 signed by it.
+fn certificates(dir: &Path) {
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n",
+    )
+    .expect("ext");
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    openssl(
+        dir,
+        &[
+            &["req", "-x509"][..],
+            &ec,
+            &[
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.pem",
+                "-subj",
+                "/CN=nodecheck test CA",
+                "-days",
+                "2",
+            ],
+        ]
+        .concat(),
+    );
+    openssl(
+        dir,
+        &[
+            &["req"][..],
+            &ec,
+            &[
+                "-keyout",
+                "server.key",
+                "-out",
+                "server.csr",
+                "-subj",
+                "/CN=localhost",
+            ],
+        ]
+        .concat(),
+    );
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "server.ext",
+        ],
+    );
+}
+
+fn client_config(ca: &Path) -> Arc<rustls::ClientConfig> {
+    let mut roots = rustls::RootCertStore::empty();
+    use rustls_pki_types::pem::PemObject;
+    for certificate in rustls_pki_types::CertificateDer::pem_file_iter(ca).expect("ca") {
+        roots.add(certificate.expect("ca pem")).expect("ca cert");
+    }
+    Arc::new(
+        rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth(),
+    )
+}
+
+/// One HTTPS request: (status, headers and body).
+fn https(
+    config: &Arc<rustls::ClientConfig>,
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &str,
+    body: &str,
+) -> std::io::Result<(u16, String)> {
+    let server = rustls_pki_types::ServerName::try_from("127.0.0.1")
+        .map_err(std::io::Error::other)?
+        .to_owned();
+    let connection =
+        rustls::ClientConnection::new(config.clone(), server).map_err(std::io::Error::other)?;
+    let tcp = TcpStream::connect(("127.0.0.1", port))?;
+    tcp.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let mut stream = rustls::StreamOwned::new(connection, tcp);
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes())?;
+    let mut response = String::new();
+    match stream.read_to_string(&mut response) {
+        Ok(_) => {}
+        // Servers may close without close_notify after Connection: close.
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof && !response.is_empty() => {}
+        Err(e) => return Err(e),
+    }
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| std::io::Error::other(format!("no status line in {response:?}")))?;
+    Ok((status, response))
+}
+
+fn report_json() -> String {
+    use nodecheck_report::*;
+    let findings = vec![];
+    let summary = summarize(&findings);
+    serde_json::to_string(&Report {
+        schema: SCHEMA_V1.into(),
+        id: "01TLS".into(),
+        node: Node {
+            name: "web-1".into(),
+            cluster: "prod".into(),
+            roles: vec![Role::Worker],
+            os: None,
+            kernel: None,
+            labels: Default::default(),
+        },
+        agent: Agent {
+            version: "0.1.0".into(),
+            interval_s: Some(600),
+        },
+        profile: ProfileRef {
+            name: "default".into(),
+            sha256: "00".repeat(32),
+        },
+        started_at: "2026-11-27T00:00:00.000Z".into(),
+        duration_ms: 1,
+        score: score(&summary),
+        summary,
+        findings,
+        inventory: Inventory::default(),
+    })
+    .expect("json")
+}
+
+#[test]
+fn https_with_rustls_and_clear_errors_for_bad_certificates() {
+    if Command::new("openssl").arg("version").output().is_err() {
+        assert!(
+            std::env::var_os("NODECHECK_REQUIRE_TOOLS").is_none(),
+            "openssl is required (NODECHECK_REQUIRE_TOOLS is set) but not installed"
+        );
+        eprintln!("skipped: openssl is not installed");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("nodecheck-tls-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    certificates(&dir);
+    let data = dir.join("data");
+    let port = free_port();
+    let (cert, key) = (dir.join("server.pem"), dir.join("server.key"));
+    let _collector = spawn(
+        &data,
+        port,
+        &[
+            "--tls-cert",
+            &cert.display().to_string(),
+            "--tls-key",
+            &key.display().to_string(),
+        ],
+    );
+    let config = client_config(&dir.join("ca.pem"));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let (status, response) = loop {
+        match https(&config, port, "GET", "/healthz", "", "") {
+            Ok(answer) => break answer,
+            Err(e) => {
+                assert!(Instant::now() < deadline, "no HTTPS answer: {e}");
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    };
+    assert_eq!(status, 200, "{response}");
+
+    // A client that connects and says nothing does not hold up anyone else.
+    let silent = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    let agent = token(&data, "agent");
+    let (status, response) = https(
+        &config,
+        port,
+        "POST",
+        "/api/v1/reports",
+        &format!("Authorization: Bearer {agent}\r\nContent-Type: application/json\r\n"),
+        &report_json(),
+    )
+    .expect("post over https");
+    assert_eq!(status, 201, "{response}");
+    drop(silent);
+
+    // Session cookies over HTTPS are Secure.
+    let viewer = token(&data, "viewer");
+    let (status, response) = https(
+        &config,
+        port,
+        "POST",
+        "/login",
+        "Content-Type: application/x-www-form-urlencoded\r\n",
+        &format!("token={viewer}"),
+    )
+    .expect("login");
+    assert_eq!(status, 303, "{response}");
+    let cookie = response
+        .lines()
+        .find(|l| l.to_ascii_lowercase().starts_with("set-cookie:"))
+        .expect("a session cookie");
+    assert!(
+        cookie.contains("; Secure") && cookie.contains("HttpOnly"),
+        "{cookie}"
+    );
+
+    // Plain HTTP to the HTTPS port gets no HTTP answer.
+    let plain = support::request(port, "GET", "/healthz", "", "");
+    assert!(
+        !matches!(plain, Ok((200, _))),
+        "plain HTTP must not be served: {plain:?}"
+    );
+
+    // A client that does not trust the CA is refused by its own verifier.
+    let stranger = Arc::new(
+        rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_root_certificates(rustls::RootCertStore::empty())
+        .with_no_client_auth(),
+    );
+    assert!(https(&stranger, port, "GET", "/healthz", "", "").is_err());
+
+    // Bad certificate files stop the start with a clear message.
+    let mismatched = dir.join("ca.key");
+    let missing = dir.join("missing.key");
+    for (certificate, key, message) in [
+        (&cert, &mismatched, "cannot be used together"),
+        (&cert, &missing, "cannot read the TLS key"),
+        (&dir.join("server.ext"), &key, "no PEM certificate"),
+    ] {
+        let output = Command::new(BIN)
+            .args([
+                "serve",
+                "--data-dir",
+                &dir.join("other").display().to_string(),
+                "--listen",
+                &format!("127.0.0.1:{}", free_port()),
+                "--tls-cert",
+                &certificate.display().to_string(),
+                "--tls-key",
+                &key.display().to_string(),
+            ])
+            .output()
+            .expect("run");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{message}: started anyway");
+        assert!(stderr.contains(message), "{message} in {stderr}");
+    }
+    let output = Command::new(BIN)
+        .args(["serve", "--tls-cert", &cert.display().to_string()])
+        .output()
+        .expect("run");
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--tls-key"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
