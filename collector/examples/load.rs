@@ -7,7 +7,8 @@
 //! percentiles and the database size. Each client keeps its connection alive; with
 //! `NODECHECK_LOAD_CLOSE=1` every report opens a new connection instead. One report in ten
 //! differs from its node's previous one (a changed finding message), so both the unchanged
-//! path and the changed path are measured.
+//! path and the changed path are measured. `NODECHECK_LOAD_HISTORY_DAYS=30` adds that many days
+//! of hourly history for every node before the reads are timed.
 
 use nodecheck_report::*;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -260,6 +261,45 @@ fn used_bytes(data: &std::path::Path) -> u64 {
     })
 }
 
+/// Adds `days` of hourly reports and scores for every node, older than anything posted: the
+/// rows a collector holds after a month, sharing stored bodies as unchanged reports do.
+fn seed_history(data: &std::path::Path, days: i64) -> rusqlite::Result<usize> {
+    let connection = rusqlite::Connection::open(data.join("collector.db"))?;
+    connection.busy_timeout(Duration::from_secs(30))?;
+    let hours = days * 24;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let tx = connection.unchecked_transaction()?;
+    let reports = tx.execute(
+        "WITH RECURSIVE hours(h) AS (SELECT 1 UNION ALL SELECT h + 1 FROM hours WHERE h < ?1)
+         INSERT INTO reports (id, cluster, node, received_at, score, body, body_hash, started_at, duration_ms)
+         SELECT printf('history-%s-%05d', n.name, h), n.cluster, n.name, ?2 - h * 3600, n.score, X'',
+                (SELECT hash FROM report_bodies LIMIT 1), '2026-01-01T00:00:00.000Z', 1
+         FROM nodes n, hours",
+        rusqlite::params![hours, now],
+    )?;
+    tx.execute(
+        "WITH RECURSIVE hours(h) AS (SELECT 1 UNION ALL SELECT h + 1 FROM hours WHERE h < ?1)
+         INSERT INTO score_history (cluster, name, at, score, report_id)
+         SELECT n.cluster, n.name, ?2 - h * 3600, n.score, printf('history-%s-%05d', n.name, h)
+         FROM nodes n, hours",
+        rusqlite::params![hours, now],
+    )?;
+    tx.execute(
+        "WITH RECURSIVE d(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM d WHERE i < ?1)
+         INSERT OR IGNORE INTO fleet_daily (day, score_sum, reports)
+         SELECT ?2 / 86400 - i, (SELECT COALESCE(SUM(score), 0) FROM nodes) * 24, (SELECT COUNT(*) FROM nodes) * 24 FROM d",
+        rusqlite::params![days, now],
+    )?;
+    tx.execute(
+        "UPDATE counts SET value = value + ?1 WHERE name = 'reports'",
+        [reports as i64],
+    )?;
+    tx.commit()?;
+    Ok(reports)
+}
+
 fn main() {
     let args: Vec<usize> = std::env::args()
         .skip(1)
@@ -337,26 +377,6 @@ fn main() {
         clients,
         "steady state",
     );
-    for path in [
-        "/api/v1/summary",
-        "/api/v1/nodes?limit=100",
-        "/api/v1/checks/area0.check-00",
-        "/",
-    ] {
-        let mut times = Vec::new();
-        for _ in 0..200 {
-            let t = Instant::now();
-            let _ = request(port, "GET", path, &viewer, "");
-            times.push(t.elapsed());
-        }
-        times.sort();
-        println!(
-            "GET {path}: p50 {:.1} ms, p99 {:.1} ms ({} nodes)",
-            percentile(&times, 0.5),
-            percentile(&times, 0.99),
-            nodes.min(reports)
-        );
-    }
     let after_all = used_bytes(&data);
     let per_report = after_all.saturating_sub(after_first) as f64 / stored_steady.max(1) as f64;
     println!(
@@ -367,6 +387,59 @@ fn main() {
         per_report / 1024.0,
         per_report * 144.0 / 1048576.0
     );
+    // History: NODECHECK_LOAD_HISTORY_DAYS=30 adds that many days of hourly reports and scores
+    // for every node, straight into the database (posting them would take hours), before the
+    // reads are timed.
+    let history_days: i64 = std::env::var("NODECHECK_LOAD_HISTORY_DAYS")
+        .ok()
+        .and_then(|d| d.parse().ok())
+        .unwrap_or(0)
+        .clamp(0, 90);
+    let history = if history_days > 0 {
+        let started = Instant::now();
+        match seed_history(&data, history_days) {
+            Ok(rows) => {
+                println!(
+                    "history: {rows} hourly reports and scores over {history_days} days added in {:.0} s; database now {:.1} MiB",
+                    started.elapsed().as_secs_f64(),
+                    used_bytes(&data) as f64 / 1048576.0
+                );
+                format!(", {history_days} days of hourly history")
+            }
+            Err(e) => {
+                eprintln!("cannot add history: {e}");
+                String::new()
+            }
+        }
+    } else {
+        String::new()
+    };
+    for path in [
+        "/api/v1/summary",
+        "/api/v1/nodes?limit=100",
+        "/api/v1/checks/area0.check-00",
+        "/api/v1/nodes/load/node-00001",
+        "/",
+        "/nodes/load/node-00001",
+    ] {
+        let mut times = Vec::new();
+        for _ in 0..200 {
+            let t = Instant::now();
+            match request(port, "GET", path, &viewer, "") {
+                Ok(200) => {}
+                Ok(status) => eprintln!("GET {path}: status {status}"),
+                Err(e) => eprintln!("GET {path}: {e}"),
+            }
+            times.push(t.elapsed());
+        }
+        times.sort();
+        println!(
+            "GET {path}: p50 {:.1} ms, p99 {:.1} ms ({} nodes{history})",
+            percentile(&times, 0.5),
+            percentile(&times, 0.99),
+            nodes.min(reports)
+        );
+    }
     let _ = collector.kill();
     let _ = collector.wait();
     let _ = std::fs::remove_dir_all(&data);
