@@ -79,43 +79,22 @@ fn finding(id: &str, status: Status, hostile: bool) -> Finding {
     }
 }
 
+#[path = "support/report.rs"]
+mod sample;
+
 fn report(id: &str, name: &str, hostile: bool) -> String {
     let findings = vec![
         finding("sshd.permit-root-login", Status::Fail, hostile),
         finding("sshd.password-authentication", Status::Pass, false),
     ];
-    let summary = summarize(&findings);
-    let mut labels = std::collections::BTreeMap::new();
+    let mut report = sample::report(id, "prod", name, findings);
     if hostile {
-        labels.insert("team".to_string(), PAYLOAD_LABEL.to_string());
+        report
+            .node
+            .labels
+            .insert("team".to_string(), PAYLOAD_LABEL.to_string());
     }
-    serde_json::to_string(&Report {
-        schema: SCHEMA_V1.into(),
-        id: id.into(),
-        node: Node {
-            name: name.into(),
-            cluster: "prod".into(),
-            roles: vec![Role::Worker],
-            os: None,
-            kernel: None,
-            labels: labels.into_iter().collect(),
-        },
-        agent: Agent {
-            version: "0.1.0".into(),
-            interval_s: Some(600),
-        },
-        profile: ProfileRef {
-            name: "default".into(),
-            sha256: "00".repeat(32),
-        },
-        started_at: "2026-11-27T00:00:00.000Z".into(),
-        duration_ms: 4,
-        score: score(&summary),
-        summary,
-        findings,
-        inventory: Inventory::default(),
-    })
-    .expect("json")
+    sample::json(&report)
 }
 
 /// Percent-encodes a path segment the way a careful link would.

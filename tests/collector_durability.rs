@@ -9,53 +9,27 @@ use std::time::{Duration, Instant};
 mod support;
 use support::{free_port, request, start, token};
 
+#[path = "support/report.rs"]
+mod sample;
+
+/// A report of 80 findings, a third of them failing; the node is named after the report.
 fn report(id: &str) -> String {
     let findings: Vec<Finding> = (0..80)
-        .map(|i| Finding {
-            id: format!("sshd.check-{i:02}"),
-            title: "A check".into(),
-            area: "sshd".into(),
-            severity: Severity::Medium,
-            status: if i % 3 == 0 {
+        .map(|i| {
+            let status = if i % 3 == 0 {
                 Status::Fail
             } else {
                 Status::Pass
-            },
-            message: "message".into(),
-            evidence: vec![],
-            remediation: "fix".into(),
-            references: vec![],
-            waiver: None,
+            };
+            sample::finding(
+                &format!("sshd.check-{i:02}"),
+                Severity::Medium,
+                status,
+                "message",
+            )
         })
         .collect();
-    let summary = summarize(&findings);
-    serde_json::to_string(&Report {
-        schema: SCHEMA_V1.into(),
-        id: id.into(),
-        node: Node {
-            name: id.into(),
-            cluster: "durability".into(),
-            roles: vec![Role::Worker],
-            os: None,
-            kernel: None,
-            labels: Default::default(),
-        },
-        agent: Agent {
-            version: "0.1.0".into(),
-            interval_s: Some(600),
-        },
-        profile: ProfileRef {
-            name: "default".into(),
-            sha256: "00".repeat(32),
-        },
-        started_at: "2026-11-27T00:00:00.000Z".into(),
-        duration_ms: 1,
-        score: score(&summary),
-        summary,
-        findings,
-        inventory: Inventory::default(),
-    })
-    .expect("json")
+    sample::json(&sample::report(id, "durability", id, findings))
 }
 
 #[test]

@@ -15,88 +15,9 @@ use std::time::{Duration, Instant};
 mod support;
 use support::{BIN, free_port, spawn, token};
 
-fn openssl(dir: &Path, args: &[&str]) {
-    let output = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run openssl");
-    assert!(
-        output.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
-/// A test CA and a server certificate for 127.0.0.1 signed by it.
-fn certificates(dir: &Path) {
-    std::fs::write(
-        dir.join("server.ext"),
-        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n",
-    )
-    .expect("ext");
-    let ec = [
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-    ];
-    openssl(
-        dir,
-        &[
-            &["req", "-x509"][..],
-            &ec,
-            &[
-                "-keyout",
-                "ca.key",
-                "-out",
-                "ca.pem",
-                "-subj",
-                "/CN=nodecheck test CA",
-                "-days",
-                "2",
-            ],
-        ]
-        .concat(),
-    );
-    openssl(
-        dir,
-        &[
-            &["req"][..],
-            &ec,
-            &[
-                "-keyout",
-                "server.key",
-                "-out",
-                "server.csr",
-                "-subj",
-                "/CN=localhost",
-            ],
-        ]
-        .concat(),
-    );
-    openssl(
-        dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "server.csr",
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-out",
-            "server.pem",
-            "-days",
-            "2",
-            "-extfile",
-            "server.ext",
-        ],
-    );
-}
+#[path = "support/pki.rs"]
+mod pki;
+use pki::certificates;
 
 fn client_config(ca: &Path) -> Arc<rustls::ClientConfig> {
     let mut roots = rustls::RootCertStore::empty();
@@ -152,37 +73,11 @@ fn https(
     Ok((status, response))
 }
 
+#[path = "support/report.rs"]
+mod sample;
+
 fn report_json() -> String {
-    use nodecheck_report::*;
-    let findings = vec![];
-    let summary = summarize(&findings);
-    serde_json::to_string(&Report {
-        schema: SCHEMA_V1.into(),
-        id: "01TLS".into(),
-        node: Node {
-            name: "web-1".into(),
-            cluster: "prod".into(),
-            roles: vec![Role::Worker],
-            os: None,
-            kernel: None,
-            labels: Default::default(),
-        },
-        agent: Agent {
-            version: "0.1.0".into(),
-            interval_s: Some(600),
-        },
-        profile: ProfileRef {
-            name: "default".into(),
-            sha256: "00".repeat(32),
-        },
-        started_at: "2026-11-27T00:00:00.000Z".into(),
-        duration_ms: 1,
-        score: score(&summary),
-        summary,
-        findings,
-        inventory: Inventory::default(),
-    })
-    .expect("json")
+    sample::json(&sample::report("01TLS", "prod", "web-1", vec![]))
 }
 
 #[test]
@@ -201,7 +96,7 @@ fn https_with_rustls_and_clear_errors_for_bad_certificates() {
     certificates(&dir);
     let data = dir.join("data");
     let port = free_port();
-    let (cert, key) = (dir.join("server.pem"), dir.join("server.key"));
+    let (cert, key) = (dir.join("server.crt"), dir.join("server.key"));
     let _collector = spawn(
         &data,
         port,
@@ -212,7 +107,7 @@ fn https_with_rustls_and_clear_errors_for_bad_certificates() {
             &key.display().to_string(),
         ],
     );
-    let config = client_config(&dir.join("ca.pem"));
+    let config = client_config(&dir.join("ca.crt"));
     let deadline = Instant::now() + Duration::from_secs(20);
     let (status, response) = loop {
         match https(&config, port, "GET", "/healthz", "", "") {
@@ -286,7 +181,7 @@ fn https_with_rustls_and_clear_errors_for_bad_certificates() {
     for (certificate, key, message) in [
         (&cert, &mismatched, "cannot be used together"),
         (&cert, &missing, "cannot read the TLS key"),
-        (&dir.join("server.ext"), &key, "no PEM certificate"),
+        (&dir.join("ext.cnf"), &key, "no PEM certificate"),
     ] {
         let output = Command::new(BIN)
             .args([

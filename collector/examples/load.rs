@@ -11,6 +11,9 @@
 //! of hourly history for every node before the reads are timed.
 
 use nodecheck_report::*;
+
+#[path = "../../tests/support/report.rs"]
+mod sample;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Command, Stdio};
@@ -18,21 +21,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+#[path = "../../tests/support/http.rs"]
+mod http;
+
+/// One request on a new connection: its status.
 fn request(port: u16, method: &str, path: &str, token: &str, body: &str) -> std::io::Result<u16> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
-    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-    let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes())?;
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response)?;
-    let text = String::from_utf8_lossy(&response[..response.len().min(64)]).into_owned();
-    text.split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| std::io::Error::other("no status"))
+    http::request(port, method, path, token, body).map(|(status, _)| status)
 }
 
 /// One client's HTTP/1.1 connection, kept alive between requests (reopened when the server
@@ -129,34 +123,12 @@ fn report(id: &str, node: usize) -> String {
             waiver: None,
         })
         .collect();
-    let summary = summarize(&findings);
-    serde_json::to_string(&Report {
-        schema: SCHEMA_V1.into(),
-        id: id.into(),
-        node: Node {
-            name: format!("node-{node:05}"),
-            cluster: "load".into(),
-            roles: vec![Role::Worker],
-            os: None,
-            kernel: None,
-            labels: Default::default(),
-        },
-        agent: Agent {
-            version: "0.1.0".into(),
-            interval_s: Some(600),
-        },
-        profile: ProfileRef {
-            name: "default".into(),
-            sha256: "00".repeat(32),
-        },
-        started_at: "2026-11-27T00:00:00.000Z".into(),
-        duration_ms: 1,
-        score: score(&summary),
-        summary,
+    sample::json(&sample::report(
+        id,
+        "load",
+        &format!("node-{node:05}"),
         findings,
-        inventory: Inventory::default(),
-    })
-    .unwrap_or_default()
+    ))
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {

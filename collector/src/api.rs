@@ -701,15 +701,9 @@ async fn list_tokens(
     let now = now();
     let tokens: Vec<TokenView> = rows
         .into_iter()
-        .map(|row| {
-            let state = if row.revoked {
-                "revoked"
-            } else if row.expired(now) {
-                "expired"
-            } else {
-                "live"
-            };
-            TokenView { row, state }
+        .map(|row| TokenView {
+            state: row.state(now),
+            row,
         })
         .collect();
     Ok(Json(serde_json::json!({ "tokens": tokens })))

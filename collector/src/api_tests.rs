@@ -41,20 +41,9 @@ fn fixture(anonymous_read: bool) -> Fixture {
     }
 }
 
-fn finding(id: &str, severity: Severity, status: Status, message: &str) -> Finding {
-    Finding {
-        id: id.into(),
-        title: format!("Title of {id}"),
-        area: id.split('.').next().unwrap_or_default().into(),
-        severity,
-        status,
-        message: message.into(),
-        evidence: vec![],
-        remediation: "fix it".into(),
-        references: vec![],
-        waiver: None,
-    }
-}
+#[path = "../../tests/support/report.rs"]
+mod sample;
+use sample::finding;
 
 fn report(id: &str, cluster: &str, name: &str, failing: bool) -> Report {
     let findings = vec![
@@ -71,36 +60,8 @@ fn report(id: &str, cluster: &str, name: &str, failing: bool) -> Report {
             "off",
         ),
     ];
-    let summary = summarize(&findings);
-    Report {
-        schema: SCHEMA_V1.into(),
-        id: id.into(),
-        node: Node {
-            name: name.into(),
-            cluster: cluster.into(),
-            roles: vec![Role_::Worker],
-            os: None,
-            kernel: None,
-            labels: Default::default(),
-        },
-        agent: Agent {
-            version: "0.1.0".into(),
-            interval_s: Some(600),
-        },
-        profile: ProfileRef {
-            name: "default".into(),
-            sha256: "00".repeat(32),
-        },
-        started_at: "2026-11-27T00:00:00.000Z".into(),
-        duration_ms: 3,
-        score: score(&summary),
-        summary,
-        findings,
-        inventory: Inventory::default(),
-    }
+    sample::report(id, cluster, name, findings)
 }
-
-use nodecheck_report::Role as Role_;
 
 async fn call(app: &Arc<App>, request: Request<Body>) -> (StatusCode, String) {
     let response = router(app.clone())

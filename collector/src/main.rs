@@ -262,13 +262,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                                 u64::try_from(at).unwrap_or(0),
                             ))
                         });
-                        let state = if t.revoked {
-                            "revoked"
-                        } else if t.expired(now) {
-                            "expired"
-                        } else {
-                            "live"
-                        };
+                        let state = t.state(now);
                         println!(
                             "{}\t{}\t{}\t{}\t{}\t{expires}\t{state}",
                             t.id,

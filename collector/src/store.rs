@@ -1008,6 +1008,17 @@ impl TokenRow {
     pub fn expired(&self, now: i64) -> bool {
         self.expires_at.is_some_and(|at| at <= now)
     }
+
+    /// `live`, `expired` or `revoked`, as listings show it.
+    pub fn state(&self, now: i64) -> &'static str {
+        if self.revoked {
+            "revoked"
+        } else if self.expired(now) {
+            "expired"
+        } else {
+            "live"
+        }
+    }
 }
 
 /// What a new token may do, for whom, and until when.
