@@ -11,6 +11,7 @@ use crate::store::{
     Incoming, Ingested, NodeCursor, NodeFilter, NodeSort, Store, StoreError, TokenSpec,
 };
 use axum::body::Bytes;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -472,7 +473,15 @@ pub struct NodesQuery {
     cursor: Option<String>,
 }
 
-fn filter(query: NodesQuery) -> Result<NodeFilter, ApiError> {
+/// The node filter of a query string; a bad one is refused (after authentication, in the
+/// API's JSON error shape) with what is wrong in it.
+fn filter(query: Result<Query<NodesQuery>, QueryRejection>) -> Result<NodeFilter, ApiError> {
+    let Query(query) = query.map_err(|rejection| {
+        let detail = rejection.body_text();
+        bad(detail
+            .strip_prefix("Failed to deserialize query string: ")
+            .map_or(detail.clone(), |d| format!("bad query string: {d}")))
+    })?;
     let sort = match query.sort.as_deref() {
         None => NodeSort::Name,
         Some(text) => NodeSort::parse(text).ok_or_else(|| {
@@ -504,7 +513,7 @@ fn filter(query: NodesQuery) -> Result<NodeFilter, ApiError> {
 async fn nodes(
     State(app): State<Shared>,
     headers: HeaderMap,
-    Query(query): Query<NodesQuery>,
+    query: Result<Query<NodesQuery>, QueryRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     require_reader(&app, &headers).await?;
     let filter = filter(query)?;
@@ -530,7 +539,7 @@ async fn nodes(
 async fn nodes_csv(
     State(app): State<Shared>,
     headers: HeaderMap,
-    Query(query): Query<NodesQuery>,
+    query: Result<Query<NodesQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     require_reader(&app, &headers).await?;
     let mut filter = filter(query)?;

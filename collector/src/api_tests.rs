@@ -751,11 +751,21 @@ async fn nodes_sort_and_paginate_without_losing_or_repeating_a_node() {
         ),
         ("/api/v1/nodes?sort=score&cursor=prod/n01", "next_cursor"),
         ("/api/v1/nodes?clutser=prod", "unknown field `clutser`"),
+        ("/api/v1/nodes?limit=abc", "bad query string: limit"),
     ] {
         let (status, text) = call(&f.app, get(path, Some(&f.viewer))).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {text}");
         assert!(text.contains(message), "{message} in {text}");
+        let error: serde_json::Value = serde_json::from_str(&text).expect("a JSON error");
+        assert!(error["error"].is_string(), "{text}");
     }
+    // Authentication comes first: no token, no word about the query.
+    assert_eq!(
+        call(&f.app, get("/api/v1/nodes?clutser=prod", None))
+            .await
+            .0,
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 /// docs/collector-api.openapi.json stays true: every documented operation is routed, and the
