@@ -75,6 +75,11 @@ fn finding(id: &str, status: Status, hostile: bool) -> Finding {
             "Set PermitRootLogin no".into()
         },
         references: vec![],
+        rationale: if hostile {
+            format!("Why it matters {PAYLOAD_TITLE}")
+        } else {
+            String::new()
+        },
         waiver: None,
     }
 }
@@ -264,7 +269,13 @@ fn chromium_renders_hostile_node_data_as_text_and_runs_none_of_it() {
         &format!("{base}/checks/sshd.permit-root-login"),
     );
     assert_inert("check page", &check);
-    for text in [escaped_node, "web-1", "web-2"] {
+    for text in [
+        escaped_node,
+        "web-1",
+        "web-2",
+        "Why it matters &lt;/title&gt;&lt;script&gt;document.title='pwned'&lt;/script&gt;",
+        "yes\"&gt;&lt;img src=x onerror=",
+    ] {
         assert!(check.contains(text), "check page lists {text:?}:\n{check}");
     }
 

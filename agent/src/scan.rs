@@ -112,6 +112,7 @@ pub fn scan(
                 message: verdict.message,
                 evidence: verdict.evidence,
                 remediation: check.meta.remediation.to_string(),
+                rationale: check.meta.rationale.to_string(),
                 references: check
                     .meta
                     .references

@@ -120,6 +120,7 @@ fn report(id: &str, node: usize) -> String {
             }],
             remediation: "Change the setting and restart the component.".into(),
             references: vec!["CIS 1.2.3".into()],
+            rationale: String::new(),
             waiver: None,
         })
         .collect();

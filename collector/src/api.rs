@@ -608,10 +608,6 @@ async fn check(
     let found = blocking(&app, move |s| s.check(&id, 1000)).await?;
     let (row, failing) =
         found.ok_or_else(|| ApiError(StatusCode::NOT_FOUND, "no such check".into()))?;
-    let failing: Vec<serde_json::Value> = failing
-        .into_iter()
-        .map(|(cluster, name, message)| serde_json::json!({ "cluster": cluster, "name": name, "message": message }))
-        .collect();
     Ok(Json(
         serde_json::json!({ "check": row, "failing_nodes": failing }),
     ))

@@ -499,17 +499,18 @@ fn aggregates_follow_status_transitions_and_skip_nothing_that_changed() {
     ingest(report("r4", "prod", "a", false), 300);
     let (count, nodes) = failing(&store);
     assert_eq!(count, 1);
-    assert_eq!(
-        nodes,
-        vec![("prod".into(), "b".into(), "PermitRootLogin is yes".into())]
-    );
+    let listed: Vec<(&str, &str, &str)> = nodes
+        .iter()
+        .map(|n| (n.cluster.as_str(), n.name.as_str(), n.message.as_str()))
+        .collect();
+    assert_eq!(listed, vec![("prod", "b", "PermitRootLogin is yes")]);
     // b still fails, with another message: the message shown must be the new one.
     let mut changed = report("r5", "prod", "b", true);
     changed.findings[0].message = "PermitRootLogin is without-password".into();
     ingest(changed, 400);
     let (count, nodes) = failing(&store);
     assert_eq!(count, 1);
-    assert_eq!(nodes[0].2, "PermitRootLogin is without-password");
+    assert_eq!(nodes[0].message, "PermitRootLogin is without-password");
     // A waiver takes b out of the failing count; the same id again is a duplicate.
     let mut waived = report("r6", "prod", "b", true);
     waived.findings[0].waiver = Some(nodecheck_report::Waiver {
@@ -837,4 +838,51 @@ async fn the_openapi_document_matches_the_router() {
     returned.sort();
     documented.sort();
     assert_eq!(returned, documented, "Node fields in the document");
+}
+
+/// A check page has what it needs without opening reports: the rationale and remediation
+/// the agent sent, and each failing node's own evidence, kept current when only it changes.
+#[tokio::test]
+async fn check_detail_carries_rationale_remediation_and_each_nodes_evidence() {
+    let f = fixture(false);
+    let with_evidence = |id: &str, observed: &str| {
+        let mut r = report(id, "prod", "web-1", true);
+        r.findings[0].rationale = "Root logins skip the audit trail of personal accounts.".into();
+        r.findings[0].evidence = vec![Evidence {
+            subject: "PermitRootLogin".into(),
+            observed: Some(observed.into()),
+            expected: "no".into(),
+            status: Status::Fail,
+            source: Source::file("/etc/ssh/sshd_config", Some(3)),
+            note: None,
+        }];
+        r
+    };
+    for r in [
+        with_evidence("01E1", "yes"),
+        with_evidence("01E2", "prohibit-password"),
+    ] {
+        assert_eq!(
+            call(&f.app, post(Some(&f.agent), json(&r), false)).await.0,
+            StatusCode::CREATED
+        );
+    }
+    let (status, text) = call(
+        &f.app,
+        get("/api/v1/checks/sshd.permit-root-login", Some(&f.viewer)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let detail: serde_json::Value = serde_json::from_str(&text).expect("json");
+    assert_eq!(
+        detail["check"]["rationale"],
+        "Root logins skip the audit trail of personal accounts."
+    );
+    assert_eq!(detail["check"]["remediation"], "fix it");
+    let evidence = &detail["failing_nodes"][0]["evidence"][0];
+    assert_eq!(
+        evidence["observed"], "prohibit-password",
+        "the latest evidence"
+    );
+    assert_eq!(evidence["source"]["path"], "/etc/ssh/sshd_config");
 }

@@ -402,26 +402,13 @@ async fn node_page(
                 waiver,
                 esc(&f.message)
             );
-            if !f.evidence.is_empty() {
-                body.push_str("<table><tr><th>Subject</th><th>Observed</th><th>Expected</th><th>Source</th></tr>");
-            }
-            for e in &f.evidence {
+            body.push_str(&evidence_table(&f.evidence));
+            if !f.rationale.is_empty() {
                 let _ = write!(
                     body,
-                    r#"<tr><td class="{}">{}</td><td><code>{}</code></td><td>{}</td><td>{}{}</td></tr>"#,
-                    status_class(e.status),
-                    esc(&e.subject),
-                    esc(e.observed.as_deref().unwrap_or("(not set)")),
-                    esc(&e.expected),
-                    esc(&e.source.to_string()),
-                    e.note
-                        .as_deref()
-                        .map(|n| format!("<div class=\"muted\">{}</div>", esc(n)))
-                        .unwrap_or_default()
+                    "<p class=\"muted\"><strong>Why it matters:</strong> {}</p>",
+                    esc(&f.rationale)
                 );
-            }
-            if !f.evidence.is_empty() {
-                body.push_str("</table>");
             }
             let _ = write!(
                 body,
@@ -474,25 +461,65 @@ async fn check_page(
             .into_response();
     };
     let mut body = format!(
-        r#"<h1><code>{}</code> <span class="sev {sev}">{sev}</span></h1><p>{}</p><div class="card"><h2>{} failing nodes</h2><table><tr><th>Node</th><th>Why</th></tr>"#,
+        r#"<h1><code>{}</code> <span class="sev {sev}">{sev}</span></h1><p>{}</p>"#,
         esc(&check.id),
         esc(&check.title),
-        check.failing_nodes,
         sev = esc(&check.severity)
     );
-    for (cluster, name, message) in &failing {
+    if !check.rationale.is_empty() {
         let _ = write!(
             body,
-            r#"<tr><td><a href="/nodes/{}/{}">{}/{}</a></td><td>{}</td></tr>"#,
-            seg(cluster),
-            seg(name),
-            esc(cluster),
-            esc(name),
-            esc(message)
+            "<p><strong>Why it matters:</strong> {}</p>",
+            esc(&check.rationale)
+        );
+    }
+    let _ = write!(
+        body,
+        r#"<p><strong>Fix:</strong> {}</p><div class="card"><h2>{} failing nodes</h2><table><tr><th>Node</th><th>Why</th></tr>"#,
+        esc(&check.remediation),
+        check.failing_nodes,
+    );
+    for node in &failing {
+        let _ = write!(
+            body,
+            r#"<tr><td><a href="/nodes/{}/{}">{}/{}</a></td><td>{}{}</td></tr>"#,
+            seg(&node.cluster),
+            seg(&node.name),
+            esc(&node.cluster),
+            esc(&node.name),
+            esc(&node.message),
+            evidence_table(&node.evidence)
         );
     }
     body.push_str("</table></div>");
     page(&check.id, &body).into_response()
+}
+
+/// Evidence as a table: subject, observed, expected, source (empty when there is none).
+fn evidence_table(evidence: &[nodecheck_report::Evidence]) -> String {
+    if evidence.is_empty() {
+        return String::new();
+    }
+    let mut table = String::from(
+        "<table><tr><th>Subject</th><th>Observed</th><th>Expected</th><th>Source</th></tr>",
+    );
+    for e in evidence {
+        let _ = write!(
+            table,
+            r#"<tr><td class="{}">{}</td><td><code>{}</code></td><td>{}</td><td>{}{}</td></tr>"#,
+            status_class(e.status),
+            esc(&e.subject),
+            esc(e.observed.as_deref().unwrap_or("(not set)")),
+            esc(&e.expected),
+            esc(&e.source.to_string()),
+            e.note
+                .as_deref()
+                .map(|n| format!("<div class=\"muted\">{}</div>", esc(n)))
+                .unwrap_or_default()
+        );
+    }
+    table.push_str("</table>");
+    table
 }
 
 async fn login_form() -> Html<String> {

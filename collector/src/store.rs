@@ -110,6 +110,10 @@ const MIGRATIONS: &[&str] = &[
     "CREATE TABLE counts (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
      INSERT INTO counts (name, value) SELECT 'reports', COUNT(*) FROM reports;",
     "ALTER TABLE tokens ADD COLUMN expires_at INTEGER;",
+    // Why a check matters, and the evidence of each node failing it (for failing and erring
+    // checks only: nothing shows the evidence of a pass without the whole report).
+    "ALTER TABLE checks ADD COLUMN rationale TEXT NOT NULL DEFAULT '';
+     ALTER TABLE node_checks ADD COLUMN evidence TEXT NOT NULL DEFAULT '';",
 ];
 
 /// The outcome of an ingest.
@@ -143,6 +147,25 @@ pub struct CheckRow {
     pub area: String,
     pub severity: String,
     pub failing_nodes: i64,
+    pub remediation: String,
+    /// Empty when no agent sent one.
+    pub rationale: String,
+}
+
+const CHECK_COLUMNS: &str = "id, title, area, severity, failing_nodes, remediation, rationale";
+
+impl CheckRow {
+    fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CheckRow> {
+        Ok(CheckRow {
+            id: r.get(0)?,
+            title: r.get(1)?,
+            area: r.get(2)?,
+            severity: r.get(3)?,
+            failing_nodes: r.get(4)?,
+            remediation: r.get(5)?,
+            rationale: r.get(6)?,
+        })
+    }
 }
 
 /// Filters of the node list.
@@ -560,24 +583,16 @@ impl Store {
     /// Every check seen, most failed first.
     pub fn checks(&self) -> Result<Vec<CheckRow>, StoreError> {
         let connection = self.lock()?;
-        let mut statement = connection.prepare(
-            "SELECT id, title, area, severity, failing_nodes FROM checks ORDER BY failing_nodes DESC, id",
-        )?;
+        let mut statement = connection.prepare(&format!(
+            "SELECT {CHECK_COLUMNS} FROM checks ORDER BY failing_nodes DESC, id"
+        ))?;
         let rows = statement
-            .query_map([], |r| {
-                Ok(CheckRow {
-                    id: r.get(0)?,
-                    title: r.get(1)?,
-                    area: r.get(2)?,
-                    severity: r.get(3)?,
-                    failing_nodes: r.get(4)?,
-                })
-            })?
+            .query_map([], CheckRow::from_row)?
             .collect::<Result<_, _>>()?;
         Ok(rows)
     }
 
-    /// One check and the nodes failing it, with their messages.
+    /// One check and the nodes failing it, with their messages and evidence.
     pub fn check(
         &self,
         id: &str,
@@ -586,26 +601,25 @@ impl Store {
         let connection = self.lock()?;
         let row = connection
             .query_row(
-                "SELECT id, title, area, severity, failing_nodes FROM checks WHERE id = ?1",
+                &format!("SELECT {CHECK_COLUMNS} FROM checks WHERE id = ?1"),
                 [id],
-                |r| {
-                    Ok(CheckRow {
-                        id: r.get(0)?,
-                        title: r.get(1)?,
-                        area: r.get(2)?,
-                        severity: r.get(3)?,
-                        failing_nodes: r.get(4)?,
-                    })
-                },
+                CheckRow::from_row,
             )
             .optional()?;
         let Some(row) = row else { return Ok(None) };
         let mut statement = connection.prepare(
-            "SELECT cluster, name, message FROM node_checks WHERE check_id = ?1 AND status = 'fail' ORDER BY cluster, name LIMIT ?2",
+            "SELECT cluster, name, message, evidence FROM node_checks WHERE check_id = ?1 AND status = 'fail' ORDER BY cluster, name LIMIT ?2",
         )?;
         let failing = statement
             .query_map(params![id, limit as i64], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                let evidence: String = r.get(3)?;
+                Ok(FailingNode {
+                    cluster: r.get(0)?,
+                    name: r.get(1)?,
+                    message: r.get(2)?,
+                    // Rows from before evidence was kept have none.
+                    evidence: serde_json::from_str(&evidence).unwrap_or_default(),
+                })
             })?
             .collect::<Result<_, _>>()?;
         Ok(Some((row, failing)))
@@ -827,6 +841,14 @@ impl Incoming {
     }
 }
 
+/// A node's stored row for one check, as the last report left it.
+struct PreviousCheck {
+    status: String,
+    severity: String,
+    message: String,
+    evidence: String,
+}
+
 fn ingest_one(
     tx: &rusqlite::Transaction<'_>,
     incoming: &Incoming,
@@ -906,17 +928,25 @@ fn ingest_one(
     // Failing nodes per check: compare with the node's previous statuses (one query). A node's
     // statuses rarely change between reports, so rows that are unchanged are not rewritten,
     // and check metadata is written only for checks new to this node.
-    let mut before: std::collections::HashMap<String, (String, String, String)> =
+    let mut before: std::collections::HashMap<String, PreviousCheck> =
         std::collections::HashMap::new();
     {
         let mut statement = tx.prepare_cached(
-            "SELECT check_id, status, severity, message FROM node_checks WHERE cluster = ?1 AND name = ?2",
+            "SELECT check_id, status, severity, message, evidence FROM node_checks WHERE cluster = ?1 AND name = ?2",
         )?;
         let rows = statement.query_map(params![cluster, name], |r| {
-            Ok((r.get(0)?, (r.get(1)?, r.get(2)?, r.get(3)?)))
+            Ok((
+                r.get::<_, String>(0)?,
+                PreviousCheck {
+                    status: r.get(1)?,
+                    severity: r.get(2)?,
+                    message: r.get(3)?,
+                    evidence: r.get(4)?,
+                },
+            ))
         })?;
         for row in rows {
-            let (id, previous): (String, (String, String, String)) = row?;
+            let (id, previous) = row?;
             before.insert(id, previous);
         }
     }
@@ -927,16 +957,29 @@ fn ingest_one(
             finding.status.as_str()
         };
         let severity = finding.severity.as_str();
+        // Evidence is kept where a check page shows it: for failing and erring checks.
+        let evidence = if matches!(status, "fail" | "error") && !finding.evidence.is_empty() {
+            serde_json::to_string(&finding.evidence).unwrap_or_default()
+        } else {
+            String::new()
+        };
         let previous = before.get(&finding.id);
         if previous.is_none() || agent_changed {
             tx.prepare_cached_execute(
-                "INSERT INTO checks (id, title, area, severity, remediation) VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (id) DO UPDATE SET title = ?2, area = ?3, severity = ?4, remediation = ?5
-                 WHERE title != ?2 OR area != ?3 OR severity != ?4 OR remediation != ?5",
-                params![finding.id, finding.title, finding.area, severity, finding.remediation],
+                "INSERT INTO checks (id, title, area, severity, remediation, rationale) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (id) DO UPDATE SET title = ?2, area = ?3, severity = ?4, remediation = ?5, rationale = ?6
+                 WHERE title != ?2 OR area != ?3 OR severity != ?4 OR remediation != ?5 OR rationale != ?6",
+                params![
+                    finding.id,
+                    finding.title,
+                    finding.area,
+                    severity,
+                    finding.remediation,
+                    finding.rationale
+                ],
             )?;
         }
-        let was_failing = previous.is_some_and(|(s, _, _)| s == "fail");
+        let was_failing = previous.is_some_and(|p| p.status == "fail");
         let now_failing = status == "fail";
         if was_failing != now_failing {
             tx.prepare_cached_execute(
@@ -944,13 +987,17 @@ fn ingest_one(
                 params![finding.id, if now_failing { 1 } else { -1 }],
             )?;
         }
-        let unchanged = previous
-            .is_some_and(|(s, sev, m)| s == status && sev == severity && *m == finding.message);
+        let unchanged = previous.is_some_and(|p| {
+            p.status == status
+                && p.severity == severity
+                && p.message == finding.message
+                && p.evidence == evidence
+        });
         if !unchanged {
             tx.prepare_cached_execute(
-                "INSERT INTO node_checks (cluster, name, check_id, status, severity, message) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                 ON CONFLICT (cluster, name, check_id) DO UPDATE SET status = ?4, severity = ?5, message = ?6",
-                params![cluster, name, finding.id, status, severity, finding.message],
+                "INSERT INTO node_checks (cluster, name, check_id, status, severity, message, evidence) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT (cluster, name, check_id) DO UPDATE SET status = ?4, severity = ?5, message = ?6, evidence = ?7",
+                params![cluster, name, finding.id, status, severity, finding.message, evidence],
             )?;
         }
     }
@@ -971,8 +1018,14 @@ fn ingest_one(
 /// A node's scores over time: (unix time, score).
 pub type ScoreHistory = Vec<(i64, Option<i64>)>;
 
-/// A node failing a check: (cluster, name, message).
-pub type FailingNode = (String, String, String);
+/// A node failing a check, with what it said and what it saw.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct FailingNode {
+    pub cluster: String,
+    pub name: String,
+    pub message: String,
+    pub evidence: Vec<nodecheck_report::Evidence>,
+}
 
 /// A token as stored (never its secret).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

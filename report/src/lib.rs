@@ -231,6 +231,10 @@ pub struct Finding {
     #[serde(default)]
     pub evidence: Vec<Evidence>,
     pub remediation: String,
+    /// Why the check matters: what an attacker gains when it fails. Empty in reports from
+    /// agents that did not send it.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub rationale: String,
     #[serde(default)]
     pub references: Vec<String>,
     /// Present when a waiver of the profile covers this finding; a waived finding is outside

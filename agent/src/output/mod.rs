@@ -82,6 +82,7 @@ pub(crate) mod fixture {
             evidence,
             remediation: format!("Fix {id}."),
             references: vec!["CIS Linux 5.1.20".into()],
+            rationale: String::new(),
             waiver: None,
         }
     }
