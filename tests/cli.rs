@@ -9,11 +9,12 @@ use std::process::{Command, Output};
 
 const BIN: &str = env!("CARGO_BIN_EXE_nodecheck");
 
-fn temp_dir(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("nodecheck-cli-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
+#[path = "support/scratch.rs"]
+mod scratch;
+
+/// An empty scratch directory, removed when the test ends.
+fn temp_dir(tag: &str) -> scratch::Scratch {
+    scratch::Scratch::new(&format!("cli-{tag}"))
 }
 
 /// One entry of a fixture host.

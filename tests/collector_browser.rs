@@ -217,10 +217,8 @@ fn chromium_renders_hostile_node_data_as_text_and_runs_none_of_it() {
         eprintln!("skipped: chromium is not installed (apt-get install chromium)");
         return;
     };
-    let data = std::env::temp_dir().join(format!("nodecheck-browser-{}", std::process::id()));
-    let profile = data.with_extension("chromium");
-    let _ = std::fs::remove_dir_all(&data);
-    let _ = std::fs::remove_dir_all(&profile);
+    let scratch = support::Scratch::new("browser");
+    let (data, profile) = (scratch.0.join("data"), scratch.0.join("chromium"));
     let port = free_port();
     let _collector = start_with(&data, port, &["--anonymous-read"]);
     let agent = token(&data, "agent");
@@ -278,7 +276,4 @@ fn chromium_renders_hostile_node_data_as_text_and_runs_none_of_it() {
     ] {
         assert!(check.contains(text), "check page lists {text:?}:\n{check}");
     }
-
-    let _ = std::fs::remove_dir_all(&data);
-    let _ = std::fs::remove_dir_all(&profile);
 }

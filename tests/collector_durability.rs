@@ -34,8 +34,8 @@ fn report(id: &str) -> String {
 
 #[test]
 fn acknowledged_reports_survive_sigkill_exactly_once() {
-    let data = std::env::temp_dir().join(format!("nodecheck-durability-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&data);
+    let scratch = support::Scratch::new("durability");
+    let data = scratch.0.join("data");
     let port = free_port();
     let mut collector = start(&data, port);
     let agent = token(&data, "agent");
@@ -114,5 +114,4 @@ fn acknowledged_reports_survive_sigkill_exactly_once() {
         seen.len(),
         "one report per node: nothing stored twice"
     );
-    let _ = std::fs::remove_dir_all(&data);
 }

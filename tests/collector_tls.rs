@@ -90,9 +90,8 @@ fn https_with_rustls_and_clear_errors_for_bad_certificates() {
         eprintln!("skipped: openssl is not installed");
         return;
     }
-    let dir = std::env::temp_dir().join(format!("nodecheck-tls-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("dir");
+    let scratch = support::Scratch::new("tls");
+    let dir = scratch.0.clone();
     certificates(&dir);
     let data = dir.join("data");
     let port = free_port();
@@ -207,5 +206,4 @@ fn https_with_rustls_and_clear_errors_for_bad_certificates() {
         .expect("run");
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("--tls-key"));
-    let _ = std::fs::remove_dir_all(&dir);
 }

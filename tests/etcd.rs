@@ -7,7 +7,7 @@
 use serde_json::Value;
 use std::io::Write;
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -146,11 +146,12 @@ fn status<'a>(verdicts: &'a [(String, String, String)], id: &str) -> &'a str {
         .unwrap_or_else(|| panic!("{id} in {verdicts:?}"))
 }
 
-fn temp(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("nodecheck-etcd-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp");
-    dir
+#[path = "support/scratch.rs"]
+mod scratch;
+
+/// An empty scratch directory, removed when the test ends.
+fn temp(tag: &str) -> scratch::Scratch {
+    scratch::Scratch::new(&format!("etcd-{tag}"))
 }
 
 #[test]
@@ -197,6 +198,4 @@ fn live_etcd_verdicts_flip_with_its_configuration() {
             .unwrap_or_default();
         assert!(message.contains("0755"), "{message}");
     }
-    let _ = std::fs::remove_dir_all(&secure_dir);
-    let _ = std::fs::remove_dir_all(&open_dir);
 }

@@ -293,7 +293,24 @@ fn main() {
         .ok()
         .and_then(|p| p.parent()?.parent().map(|d| d.join("nodecheck-collector")))
         .unwrap_or_default();
-    let mut collector = match Command::new(&binary)
+    // If the load generator is killed (a timeout, ^C), its collector goes with it instead of
+    // living on as an orphan: util-linux's setpriv sets the parent-death signal and execs it.
+    if !binary.is_file() {
+        eprintln!(
+            "no collector at {} (cargo build --release -p nodecheck-collector --bins --examples)",
+            binary.display()
+        );
+        std::process::exit(2);
+    }
+    let setpriv = std::path::Path::new("/usr/bin/setpriv");
+    let mut command = if setpriv.exists() {
+        let mut command = Command::new(setpriv);
+        command.args(["--pdeathsig", "KILL", "--"]).arg(&binary);
+        command
+    } else {
+        Command::new(&binary)
+    };
+    command
         .args([
             "serve",
             "--data-dir",
@@ -302,9 +319,8 @@ fn main() {
             &format!("127.0.0.1:{port}"),
         ])
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-    {
+        .stderr(Stdio::null());
+    let mut collector = match command.spawn() {
         Ok(c) => c,
         Err(e) => {
             eprintln!(

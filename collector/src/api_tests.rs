@@ -886,3 +886,27 @@ async fn check_detail_carries_rationale_remediation_and_each_nodes_evidence() {
     );
     assert_eq!(evidence["source"]["path"], "/etc/ssh/sshd_config");
 }
+
+/// Check rows are written only when a report describes the check differently; when one does
+/// (a newer agent), the new description wins.
+#[test]
+fn a_check_described_anew_is_updated() {
+    let store = Store::in_memory().expect("store");
+    store
+        .ingest(report("01M1", "prod", "a", true), 100)
+        .expect("ingest");
+    store
+        .ingest(report("01M2", "prod", "b", true), 100)
+        .expect("ingest");
+    let mut newer = report("01M3", "prod", "c", true);
+    newer.findings[0].title = "Root cannot log in over SSH".into();
+    newer.findings[0].rationale = "Shared root logins leave no trail.".into();
+    store.ingest(newer, 200).expect("ingest");
+    let (row, failing) = store
+        .check("sshd.permit-root-login", 10)
+        .expect("check")
+        .expect("known");
+    assert_eq!(row.title, "Root cannot log in over SSH");
+    assert_eq!(row.rationale, "Shared root logins leave no trail.");
+    assert_eq!((row.failing_nodes, failing.len()), (3, 3));
+}

@@ -270,7 +270,14 @@ impl NodeCursor {
 #[derive(Debug)]
 pub struct Store {
     connection: Mutex<Connection>,
+    /// Check metadata as this process last wrote it, so that the ingest path writes a check's
+    /// row only when a report describes it differently (a new check, a new agent version).
+    /// Emptied when a batch fails, since its writes were rolled back.
+    known_checks: Mutex<KnownChecks>,
 }
+
+/// Check id → (title, area, severity, remediation, rationale) as stored.
+type KnownChecks = std::collections::HashMap<String, [String; 5]>;
 
 /// A node is stale after three intervals without a report (one hour when it declares none).
 pub const STALE_INTERVALS: i64 = 3;
@@ -328,6 +335,7 @@ impl Store {
         }
         Ok(Store {
             connection: Mutex::new(connection),
+            known_checks: Mutex::new(KnownChecks::new()),
         })
     }
 
@@ -348,18 +356,26 @@ impl Store {
         now: i64,
     ) -> Result<Vec<Ingested>, StoreError> {
         let mut connection = self.lock()?;
-        let tx = connection.transaction()?;
-        let mut outcomes = Vec::with_capacity(reports.len());
-        for incoming in reports {
-            outcomes.push(ingest_one(&tx, incoming, now)?);
+        let mut known = self.known_checks.lock().map_err(|_| StoreError::Poisoned)?;
+        let mut write = || -> Result<Vec<Ingested>, StoreError> {
+            let tx = connection.transaction()?;
+            let mut outcomes = Vec::with_capacity(reports.len());
+            for incoming in reports {
+                outcomes.push(ingest_one(&tx, incoming, now, &mut known)?);
+            }
+            let stored = outcomes.iter().filter(|o| **o == Ingested::Stored).count();
+            tx.prepare_cached_execute(
+                "UPDATE counts SET value = value + ?1 WHERE name = 'reports'",
+                [stored as i64],
+            )?;
+            tx.commit()?;
+            Ok(outcomes)
+        };
+        let result = write();
+        if result.is_err() {
+            known.clear();
         }
-        let stored = outcomes.iter().filter(|o| **o == Ingested::Stored).count();
-        tx.prepare_cached_execute(
-            "UPDATE counts SET value = value + ?1 WHERE name = 'reports'",
-            [stored as i64],
-        )?;
-        tx.commit()?;
-        Ok(outcomes)
+        result
     }
 
     /// Fleet summary: node counts, mean score, stale nodes, distribution and trend.
@@ -853,6 +869,7 @@ fn ingest_one(
     tx: &rusqlite::Transaction<'_>,
     incoming: &Incoming,
     now: i64,
+    known: &mut KnownChecks,
 ) -> Result<Ingested, StoreError> {
     let report = &incoming.report;
     let inserted = tx.prepare_cached_execute(
@@ -877,18 +894,13 @@ fn ingest_one(
         params![incoming.hash, incoming.body],
     )?;
     let (cluster, name) = (&report.node.cluster, &report.node.name);
-    let previous: Option<(Option<i64>, String)> = tx
+    let previous_score: Option<Option<i64>> = tx
         .query_row(
-            "SELECT score, agent_version FROM nodes WHERE cluster = ?1 AND name = ?2",
+            "SELECT score FROM nodes WHERE cluster = ?1 AND name = ?2",
             params![cluster, name],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            |r| r.get(0),
         )
         .optional()?;
-    // A new agent version may bring new check titles or remediations.
-    let agent_changed = previous
-        .as_ref()
-        .is_none_or(|(_, version)| *version != report.agent.version);
-    let previous_score = previous.map(|(score, _)| score);
     let failing = report
         .findings
         .iter()
@@ -964,7 +976,18 @@ fn ingest_one(
             String::new()
         };
         let previous = before.get(&finding.id);
-        if previous.is_none() || agent_changed {
+        let described_as = [
+            finding.title.as_str(),
+            finding.area.as_str(),
+            severity,
+            finding.remediation.as_str(),
+            finding.rationale.as_str(),
+        ];
+        if known
+            .get(&finding.id)
+            .is_none_or(|stored| stored != &described_as)
+        {
+            known.insert(finding.id.clone(), described_as.map(str::to_string));
             tx.prepare_cached_execute(
                 "INSERT INTO checks (id, title, area, severity, remediation, rationale) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                  ON CONFLICT (id) DO UPDATE SET title = ?2, area = ?3, severity = ?4, remediation = ?5, rationale = ?6

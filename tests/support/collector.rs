@@ -10,6 +10,9 @@ use std::time::{Duration, Instant};
 #[path = "http.rs"]
 mod http;
 pub use http::request;
+#[path = "scratch.rs"]
+mod scratch;
+pub use scratch::Scratch;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_nodecheck-collector");
 
