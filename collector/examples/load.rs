@@ -8,7 +8,8 @@
 //! `NODECHECK_LOAD_CLOSE=1` every report opens a new connection instead. One report in ten
 //! differs from its node's previous one (a changed finding message), so both the unchanged
 //! path and the changed path are measured. `NODECHECK_LOAD_HISTORY_DAYS=30` adds that many days
-//! of hourly history for every node before the reads are timed.
+//! of hourly history for every node before the reads are timed; `NODECHECK_LOAD_READ_DURING=1`
+//! times reads made while the steady state is posted.
 
 use nodecheck_report::*;
 
@@ -358,6 +359,26 @@ fn main() {
         "first contact",
     );
     let after_first = used_bytes(&data);
+    // With NODECHECK_LOAD_READ_DURING=1, while the steady state is posted a reader keeps
+    // asking for the summary and the overview: what an operator's dashboard sees during ingest
+    // (it takes CPU from the ingest on a small machine, so it is off by default).
+    let read_during = std::env::var_os("NODECHECK_LOAD_READ_DURING").is_some();
+    let ingesting = Arc::new(std::sync::atomic::AtomicBool::new(read_during));
+    let reader = {
+        let (ingesting, viewer) = (ingesting.clone(), viewer.clone());
+        std::thread::spawn(move || {
+            let mut times = Vec::new();
+            while ingesting.load(Ordering::Relaxed) && times.len() < 100_000 {
+                for path in ["/api/v1/summary", "/"] {
+                    let t = Instant::now();
+                    let _ = request(port, "GET", path, &viewer, "");
+                    times.push(t.elapsed());
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            times
+        })
+    };
     let stored_steady = post_reports(
         port,
         &agent,
@@ -366,6 +387,17 @@ fn main() {
         clients,
         "steady state",
     );
+    ingesting.store(false, Ordering::Relaxed);
+    let mut during = reader.join().unwrap_or_default();
+    during.sort();
+    if read_during {
+        println!(
+            "reads during the steady state (summary and overview, {} requests): p50 {:.1} ms, p99 {:.1} ms",
+            during.len(),
+            percentile(&during, 0.5),
+            percentile(&during, 0.99)
+        );
+    }
     let after_all = used_bytes(&data);
     let per_report = after_all.saturating_sub(after_first) as f64 / stored_steady.max(1) as f64;
     println!(

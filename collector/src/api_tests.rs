@@ -910,3 +910,37 @@ fn a_check_described_anew_is_updated() {
     assert_eq!(row.rationale, "Shared root logins leave no trail.");
     assert_eq!((row.failing_nodes, failing.len()), (3, 3));
 }
+
+/// On disk, reads go through a second, read-only connection: what the writer committed is
+/// what it reads, tokens included.
+#[test]
+fn the_read_connection_sees_every_commit() {
+    let dir = std::env::temp_dir().join(format!("nodecheck-store-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let check = || {
+        let store = Store::open(&dir.join("collector.db")).expect("open");
+        for i in 0..3 {
+            let r = report(&format!("01R{i}"), "prod", "a", i % 2 == 0);
+            store.ingest(r, 100 + i).expect("ingest");
+            let (latest, history) = store.node("prod", "a").expect("read").expect("node");
+            assert_eq!(
+                latest.id,
+                format!("01R{i}"),
+                "the reader sees the last commit"
+            );
+            assert_eq!(history.len() as i64, i + 1);
+        }
+        let spec = TokenSpec {
+            role: "viewer".into(),
+            name: "v".into(),
+            ..TokenSpec::default()
+        };
+        let (id, secret) = auth::create(&store, &spec, 0).expect("token");
+        let found = store.find_token(&auth::hash(&secret)).expect("find");
+        assert_eq!(found.map(|t| t.id), Some(id));
+        assert_eq!(store.report_count().expect("count"), 3);
+    };
+    check();
+    let _ = std::fs::remove_dir_all(&dir);
+}

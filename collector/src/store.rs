@@ -269,7 +269,12 @@ impl NodeCursor {
 /// The store.
 #[derive(Debug)]
 pub struct Store {
+    /// The one connection that writes.
     connection: Mutex<Connection>,
+    /// A read-only connection to the same file: in WAL mode it reads the last commit while a
+    /// batch is being written, so pages, the API and token checks never wait for ingest.
+    /// In memory there is only the writer.
+    reader: Option<Mutex<Connection>>,
     /// Check metadata as this process last wrote it, so that the ingest path writes a check's
     /// row only when a report describes it differently (a new check, a new agent version).
     /// Emptied when a batch fails, since its writes were rolled back.
@@ -295,7 +300,16 @@ impl Store {
     /// Opens (creating and migrating) the database at `path`.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         let connection = Connection::open(path)?;
-        Store::init(connection)
+        let mut store = Store::init(connection)?;
+        // Opened after the migrations, so it never sees a half-made schema.
+        let reader = Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        reader.busy_timeout(std::time::Duration::from_secs(5))?;
+        reader.pragma_update(None, "cache_size", -65_536)?;
+        store.reader = Some(Mutex::new(reader));
+        Ok(store)
     }
 
     /// An in-memory store, for tests.
@@ -335,12 +349,22 @@ impl Store {
         }
         Ok(Store {
             connection: Mutex::new(connection),
+            reader: None,
             known_checks: Mutex::new(KnownChecks::new()),
         })
     }
 
+    /// The writer.
     fn lock(&self) -> Result<std::sync::MutexGuard<'_, Connection>, StoreError> {
         self.connection.lock().map_err(|_| StoreError::Poisoned)
+    }
+
+    /// The reader, or the writer where there is no reader.
+    fn read(&self) -> Result<std::sync::MutexGuard<'_, Connection>, StoreError> {
+        match &self.reader {
+            Some(reader) => reader.lock().map_err(|_| StoreError::Poisoned),
+            None => self.lock(),
+        }
     }
 
     /// Stores a report durably and updates the node and the aggregates; idempotent by id.
@@ -380,7 +404,7 @@ impl Store {
 
     /// Fleet summary: node counts, mean score, stale nodes, distribution and trend.
     pub fn summary(&self, now: i64) -> Result<serde_json::Value, StoreError> {
-        let connection = self.lock()?;
+        let connection = self.read()?;
         let (nodes, mean): (i64, Option<f64>) =
             connection.query_row("SELECT COUNT(*), AVG(score) FROM nodes", [], |r| {
                 Ok((r.get(0)?, r.get(1)?))
@@ -427,7 +451,7 @@ impl Store {
 
     /// Nodes, filtered, ordered by (cluster, name), from `after` on.
     pub fn nodes(&self, filter: &NodeFilter, now: i64) -> Result<Vec<NodeRow>, StoreError> {
-        let connection = self.lock()?;
+        let connection = self.read()?;
         let mut sql = String::from(
             "SELECT cluster, name, roles, score, failing, first_seen, last_seen, agent_version, interval_s FROM nodes WHERE 1 = 1",
         );
@@ -528,7 +552,7 @@ impl Store {
     }
 
     fn select_nodes(&self, tail: &str, limit: usize, now: i64) -> Result<Vec<NodeRow>, StoreError> {
-        let connection = self.lock()?;
+        let connection = self.read()?;
         let sql = format!(
             "SELECT cluster, name, roles, score, failing, first_seen, last_seen, agent_version, interval_s FROM nodes {tail}"
         );
@@ -563,7 +587,7 @@ impl Store {
         cluster: &str,
         name: &str,
     ) -> Result<Option<(Report, ScoreHistory)>, StoreError> {
-        let connection = self.lock()?;
+        let connection = self.read()?;
         let stored: Option<StoredReport> = connection
             .query_row(
                 "SELECT r.id, r.body, b.body, r.started_at, r.duration_ms FROM nodes n
@@ -598,7 +622,7 @@ impl Store {
 
     /// Every check seen, most failed first.
     pub fn checks(&self) -> Result<Vec<CheckRow>, StoreError> {
-        let connection = self.lock()?;
+        let connection = self.read()?;
         let mut statement = connection.prepare(&format!(
             "SELECT {CHECK_COLUMNS} FROM checks ORDER BY failing_nodes DESC, id"
         ))?;
@@ -614,7 +638,7 @@ impl Store {
         id: &str,
         limit: usize,
     ) -> Result<Option<(CheckRow, Vec<FailingNode>)>, StoreError> {
-        let connection = self.lock()?;
+        let connection = self.read()?;
         let row = connection
             .query_row(
                 &format!("SELECT {CHECK_COLUMNS} FROM checks WHERE id = ?1"),
@@ -662,7 +686,7 @@ impl Store {
 
     /// The token with this hash, live or not.
     pub fn find_token(&self, hash: &str) -> Result<Option<TokenRow>, StoreError> {
-        let connection = self.lock()?;
+        let connection = self.read()?;
         Ok(connection
             .query_row(
                 &format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE hash = ?1"),
@@ -674,7 +698,7 @@ impl Store {
 
     /// The token with this id, live or not.
     pub fn token_by_id(&self, id: i64) -> Result<Option<TokenRow>, StoreError> {
-        let connection = self.lock()?;
+        let connection = self.read()?;
         Ok(connection
             .query_row(
                 &format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE id = ?1"),
@@ -686,7 +710,7 @@ impl Store {
 
     /// Every token (without hashes).
     pub fn tokens(&self) -> Result<Vec<TokenRow>, StoreError> {
-        let connection = self.lock()?;
+        let connection = self.read()?;
         let mut statement =
             connection.prepare(&format!("SELECT {TOKEN_COLUMNS} FROM tokens ORDER BY id"))?;
         let rows = statement
@@ -706,7 +730,7 @@ impl Store {
 
     /// Whether any token exists (an empty installation has none).
     pub fn has_tokens(&self) -> Result<bool, StoreError> {
-        let connection = self.lock()?;
+        let connection = self.read()?;
         Ok(connection.query_row("SELECT EXISTS (SELECT 1 FROM tokens)", [], |r| r.get(0))?)
     }
 
@@ -735,19 +759,19 @@ impl Store {
 
     /// Whether the database answers (for /readyz).
     pub fn ping(&self) -> Result<(), StoreError> {
-        let connection = self.lock()?;
+        let connection = self.read()?;
         Ok(connection.query_row("SELECT 1", [], |_| Ok(()))?)
     }
 
     /// How many distinct report bodies are kept (for tests and metrics).
     pub fn body_count(&self) -> Result<i64, StoreError> {
-        let connection = self.lock()?;
+        let connection = self.read()?;
         Ok(connection.query_row("SELECT COUNT(*) FROM report_bodies", [], |r| r.get(0))?)
     }
 
     /// Reports stored (kept at ingest and prune, not counted).
     pub fn report_count(&self) -> Result<i64, StoreError> {
-        let connection = self.lock()?;
+        let connection = self.read()?;
         Ok(
             connection.query_row("SELECT value FROM counts WHERE name = 'reports'", [], |r| {
                 r.get(0)
