@@ -944,3 +944,54 @@ fn the_read_connection_sees_every_commit() {
     check();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Staleness is judged in SQL (counts, lists, filters) and in Rust (each row's flag); both
+/// must say the same, from the same constants.
+#[test]
+fn stale_nodes_agree_everywhere() {
+    assert_eq!(
+        crate::store::STALE_SQL,
+        format!(
+            "?now - last_seen > {} * COALESCE(interval_s, {})",
+            crate::store::STALE_INTERVALS,
+            crate::store::DEFAULT_INTERVAL_S
+        )
+    );
+    let store = Store::in_memory().expect("store");
+    // Interval 600 s: stale after 1800 s of silence.
+    for (i, last_seen) in [0, 1000, 1199, 1200, 2500].into_iter().enumerate() {
+        let r = report(&format!("01T{i}"), "prod", &format!("n{i}"), false);
+        store.ingest(r, last_seen).expect("ingest");
+    }
+    let now = 3000;
+    let expected = vec!["n0".to_string(), "n1".to_string(), "n2".to_string()];
+    let listed: Vec<String> = store
+        .stale_nodes(10, now)
+        .expect("stale")
+        .into_iter()
+        .map(|n| n.name)
+        .collect();
+    assert_eq!(listed, expected);
+    let filter = crate::store::NodeFilter {
+        stale: Some(true),
+        limit: 10,
+        ..Default::default()
+    };
+    let filtered: Vec<String> = store
+        .nodes(&filter, now)
+        .expect("nodes")
+        .into_iter()
+        .map(|n| {
+            assert!(n.stale, "{} flagged", n.name);
+            n.name
+        })
+        .collect();
+    assert_eq!(filtered, expected);
+    let fresh = crate::store::NodeFilter {
+        stale: Some(false),
+        limit: 10,
+        ..Default::default()
+    };
+    assert_eq!(store.nodes(&fresh, now).expect("nodes").len(), 2);
+    assert_eq!(store.summary(now).expect("summary")["stale_nodes"], 3);
+}

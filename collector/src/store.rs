@@ -288,6 +288,9 @@ type KnownChecks = std::collections::HashMap<String, [String; 5]>;
 pub const STALE_INTERVALS: i64 = 3;
 pub const DEFAULT_INTERVAL_S: i64 = 3600;
 
+/// [`is_stale`] in SQL, with `?now` for the current time.
+pub const STALE_SQL: &str = "?now - last_seen > 3 * COALESCE(interval_s, 3600)";
+
 fn is_stale(last_seen: i64, interval_s: Option<i64>, now: i64) -> bool {
     now - last_seen > STALE_INTERVALS * interval_s.unwrap_or(DEFAULT_INTERVAL_S)
 }
@@ -410,8 +413,11 @@ impl Store {
                 Ok((r.get(0)?, r.get(1)?))
             })?;
         let stale: i64 = connection.query_row(
-            "SELECT COUNT(*) FROM nodes WHERE ?1 - last_seen > ?2 * COALESCE(interval_s, ?3)",
-            params![now, STALE_INTERVALS, DEFAULT_INTERVAL_S],
+            &format!(
+                "SELECT COUNT(*) FROM nodes WHERE {}",
+                STALE_SQL.replace("?now", "?1")
+            ),
+            [now],
             |r| r.get(0),
         )?;
         let mut distribution = vec![0i64; 10];
@@ -476,6 +482,14 @@ impl Store {
         if let Some(max) = filter.max_score {
             push(" AND score <= ?", max.into(), &mut sql);
         }
+        if let Some(stale) = filter.stale {
+            values.push(now.into());
+            values.push(stale.into());
+            sql.push_str(
+                &format!(" AND ({STALE_SQL}) = ?{}", values.len())
+                    .replace("?now", &format!("?{}", values.len() - 1)),
+            );
+        }
         let key = filter.sort.key();
         if let Some(after) = &filter.after {
             values.push(after.cluster.clone().into());
@@ -524,11 +538,7 @@ impl Store {
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let row = row?;
-            if filter.stale.is_some_and(|s| s != row.stale) {
-                continue;
-            }
-            out.push(row);
+            out.push(row?);
             if out.len() >= filter.limit {
                 break;
             }
@@ -547,8 +557,13 @@ impl Store {
 
     /// Nodes not heard from for three report intervals, oldest first.
     pub fn stale_nodes(&self, limit: usize, now: i64) -> Result<Vec<NodeRow>, StoreError> {
-        let rows = self.select_nodes("ORDER BY last_seen ASC LIMIT ?1", usize::MAX, now)?;
-        Ok(rows.into_iter().filter(|r| r.stale).take(limit).collect())
+        // `now` is a number the collector made, not input, so it can stand in the statement.
+        let stale = STALE_SQL.replace("?now", &now.to_string());
+        self.select_nodes(
+            &format!("WHERE {stale} ORDER BY last_seen ASC LIMIT ?1"),
+            limit,
+            now,
+        )
     }
 
     fn select_nodes(&self, tail: &str, limit: usize, now: i64) -> Result<Vec<NodeRow>, StoreError> {
