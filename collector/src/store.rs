@@ -139,6 +139,34 @@ pub struct NodeRow {
     pub stale: bool,
 }
 
+const NODE_COLUMNS: &str =
+    "cluster, name, roles, score, failing, first_seen, last_seen, agent_version, interval_s";
+
+impl NodeRow {
+    /// A row of `SELECT {NODE_COLUMNS}`, judged stale or not at `now`.
+    fn from_row(r: &rusqlite::Row<'_>, now: i64) -> rusqlite::Result<NodeRow> {
+        let roles: String = r.get(2)?;
+        let last_seen: i64 = r.get(6)?;
+        let interval_s: Option<i64> = r.get(8)?;
+        Ok(NodeRow {
+            cluster: r.get(0)?,
+            name: r.get(1)?,
+            roles: roles
+                .split(',')
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect(),
+            score: r.get(3)?,
+            failing: r.get(4)?,
+            first_seen: r.get(5)?,
+            last_seen,
+            agent_version: r.get(7)?,
+            interval_s,
+            stale: is_stale(last_seen, interval_s, now),
+        })
+    }
+}
+
 /// A check as listed, with how many nodes fail it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct CheckRow {
@@ -458,9 +486,7 @@ impl Store {
     /// Nodes, filtered, ordered by (cluster, name), from `after` on.
     pub fn nodes(&self, filter: &NodeFilter, now: i64) -> Result<Vec<NodeRow>, StoreError> {
         let connection = self.read()?;
-        let mut sql = String::from(
-            "SELECT cluster, name, roles, score, failing, first_seen, last_seen, agent_version, interval_s FROM nodes WHERE 1 = 1",
-        );
+        let mut sql = format!("SELECT {NODE_COLUMNS} FROM nodes WHERE 1 = 1");
         let mut values: Vec<rusqlite::types::Value> = Vec::new();
         let mut push = |clause: &str, value: rusqlite::types::Value, sql: &mut String| {
             values.push(value);
@@ -516,25 +542,7 @@ impl Store {
         }
         let mut statement = connection.prepare(&sql)?;
         let rows = statement.query_map(rusqlite::params_from_iter(values.iter()), |r| {
-            let roles: String = r.get(2)?;
-            let last_seen: i64 = r.get(6)?;
-            let interval_s: Option<i64> = r.get(8)?;
-            Ok(NodeRow {
-                cluster: r.get(0)?,
-                name: r.get(1)?,
-                roles: roles
-                    .split(',')
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_string)
-                    .collect(),
-                score: r.get(3)?,
-                failing: r.get(4)?,
-                first_seen: r.get(5)?,
-                last_seen,
-                agent_version: r.get(7)?,
-                interval_s,
-                stale: is_stale(last_seen, interval_s, now),
-            })
+            NodeRow::from_row(r, now)
         })?;
         let mut out = Vec::new();
         for row in rows {
@@ -568,30 +576,10 @@ impl Store {
 
     fn select_nodes(&self, tail: &str, limit: usize, now: i64) -> Result<Vec<NodeRow>, StoreError> {
         let connection = self.read()?;
-        let sql = format!(
-            "SELECT cluster, name, roles, score, failing, first_seen, last_seen, agent_version, interval_s FROM nodes {tail}"
-        );
+        let sql = format!("SELECT {NODE_COLUMNS} FROM nodes {tail}");
         let mut statement = connection.prepare(&sql)?;
         let rows = statement.query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
-            let roles: String = r.get(2)?;
-            let last_seen: i64 = r.get(6)?;
-            let interval_s: Option<i64> = r.get(8)?;
-            Ok(NodeRow {
-                cluster: r.get(0)?,
-                name: r.get(1)?,
-                roles: roles
-                    .split(',')
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_string)
-                    .collect(),
-                score: r.get(3)?,
-                failing: r.get(4)?,
-                first_seen: r.get(5)?,
-                last_seen,
-                agent_version: r.get(7)?,
-                interval_s,
-                stale: is_stale(last_seen, interval_s, now),
-            })
+            NodeRow::from_row(r, now)
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }

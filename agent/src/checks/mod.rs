@@ -237,6 +237,24 @@ pub fn evidence(
     }
 }
 
+/// A control-plane component's facts, or why there is nothing to judge (`absent`) or nothing
+/// readable (the first problem reading its settings).
+pub fn component_found<'a, T>(
+    facts: Option<&'a T>,
+    args: impl Fn(&T) -> &crate::facts::control_plane::ComponentArgs,
+    component: &str,
+    absent: &str,
+) -> Result<&'a T, Verdict> {
+    let facts = facts.ok_or_else(|| Verdict::not_applicable(absent))?;
+    if let Some(problem) = args(facts).problems.first() {
+        return Err(Verdict::error(
+            format!("cannot read the {component} settings: {problem}"),
+            Vec::new(),
+        ));
+    }
+    Ok(facts)
+}
+
 /// Evidence for one setting of a control-plane component: its value and source, or the
 /// component's default (`component` names it: `kube-apiserver`, `etcd`).
 pub fn setting_evidence(

@@ -313,23 +313,23 @@ pub fn judge_control_plane(check: &Check, facts: &Facts) -> Verdict {
 
 /// Asserts the status for each kube-apiserver command line, and not-applicable without one.
 pub fn assert_apiserver_cases(check: &Check, cases: &[(&[&str], Status)]) {
-    for (args, expected) in cases {
-        let verdict = judge_control_plane(check, &apiserver_facts(&[], args));
-        assert_eq!(
-            verdict.status, *expected,
-            "{} on {args:?}: {verdict:#?}",
-            check.meta.id
-        );
-        assert!(!verdict.message.is_empty());
-    }
-    let na = judge_control_plane(check, &empty_facts());
-    assert_eq!(na.status, Status::NotApplicable, "{}", check.meta.id);
+    assert_component_cases(check, cases, |args| apiserver_facts(&[], args));
 }
 
 /// Asserts the status for each etcd command line, and not-applicable without etcd.
 pub fn assert_etcd_cases(check: &Check, cases: &[(&[&str], Status)]) {
+    assert_component_cases(check, cases, |args| etcd_facts(&[], args));
+}
+
+/// Asserts the status for each command line of a control-plane component, and
+/// not-applicable when the component is absent.
+fn assert_component_cases(
+    check: &Check,
+    cases: &[(&[&str], Status)],
+    facts_for: impl Fn(&[&str]) -> Facts,
+) {
     for (args, expected) in cases {
-        let verdict = judge_control_plane(check, &etcd_facts(&[], args));
+        let verdict = judge_control_plane(check, &facts_for(args));
         assert_eq!(
             verdict.status, *expected,
             "{} on {args:?}: {verdict:#?}",

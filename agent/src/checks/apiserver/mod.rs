@@ -22,18 +22,12 @@ pub const ROLES: &[Role] = &[Role::ControlPlane];
 
 /// The apiserver's facts, or why there is nothing (or nothing readable) to judge.
 pub fn found<'a>(ctx: &Ctx<'a>) -> Result<&'a ApiServerFacts, Verdict> {
-    let Some(apiserver) = ctx.facts.apiserver.as_ref() else {
-        return Err(Verdict::not_applicable(
-            "no kube-apiserver process or static pod manifest on this node",
-        ));
-    };
-    if let Some(problem) = apiserver.args.problems.first() {
-        return Err(Verdict::error(
-            format!("cannot read the kube-apiserver settings: {problem}"),
-            Vec::new(),
-        ));
-    }
-    Ok(apiserver)
+    super::component_found(
+        ctx.facts.apiserver.as_ref(),
+        |apiserver| &apiserver.args,
+        "kube-apiserver",
+        "no kube-apiserver process or static pod manifest on this node",
+    )
 }
 
 /// Evidence for one flag: its value and source, or its default.

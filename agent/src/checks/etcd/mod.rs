@@ -25,18 +25,12 @@ pub const ROLES: &[Role] = &[Role::ControlPlane];
 
 /// etcd's facts, or why there is nothing (or nothing readable) to judge.
 pub fn found<'a>(ctx: &Ctx<'a>) -> Result<&'a EtcdFacts, Verdict> {
-    let Some(etcd) = ctx.facts.etcd.as_ref() else {
-        return Err(Verdict::not_applicable(
-            "no etcd process, embedded etcd or static pod manifest on this node",
-        ));
-    };
-    if let Some(problem) = etcd.args.problems.first() {
-        return Err(Verdict::error(
-            format!("cannot read the etcd settings: {problem}"),
-            Vec::new(),
-        ));
-    }
-    Ok(etcd)
+    super::component_found(
+        ctx.facts.etcd.as_ref(),
+        |etcd| &etcd.args,
+        "etcd",
+        "no etcd process, embedded etcd or static pod manifest on this node",
+    )
 }
 
 /// Evidence for one setting, or its etcd default.
