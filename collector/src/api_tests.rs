@@ -838,6 +838,21 @@ async fn the_openapi_document_matches_the_router() {
     returned.sort();
     documented.sort();
     assert_eq!(returned, documented, "Node fields in the document");
+    let (_, text) = call(&f.app, get("/api/v1/checks", Some(&f.viewer))).await;
+    let listed: serde_json::Value = serde_json::from_str(&text).expect("json");
+    let mut returned: Vec<&String> = listed["checks"][0]
+        .as_object()
+        .expect("a check")
+        .keys()
+        .collect();
+    let mut documented: Vec<&String> = doc["components"]["schemas"]["Check"]["properties"]
+        .as_object()
+        .expect("Check")
+        .keys()
+        .collect();
+    returned.sort();
+    documented.sort();
+    assert_eq!(returned, documented, "Check fields in the document");
 }
 
 /// A check page has what it needs without opening reports: the rationale and remediation
