@@ -10,6 +10,7 @@ need=()
 [ -x /usr/bin/etcd ] || need+=(etcd-server)
 command -v openssl >/dev/null || need+=(openssl)
 command -v chromium >/dev/null || need+=(chromium)
+compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || need+=(postgresql)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "scripts/test.sh: missing ${need[*]}; run as root or install them with apt-get" >&2
@@ -18,8 +19,8 @@ if [ ${#need[@]} -gt 0 ]; then
   echo "scripts/test.sh: installing ${need[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  # policy-rc.d keeps the package from starting a real sshd on this machine (only ours is
-  # removed afterwards).
+  # policy-rc.d keeps the packages from starting a real sshd or PostgreSQL on this machine
+  # (the tests start their own, on loopback; only our policy-rc.d is removed afterwards).
   if [ ! -e /usr/sbin/policy-rc.d ]; then
     printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
     trap 'rm -f /usr/sbin/policy-rc.d' EXIT

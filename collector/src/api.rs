@@ -36,8 +36,6 @@ pub struct App {
     pub ingested: AtomicU64,
     pub duplicates: AtomicU64,
     pub rejected: AtomicU64,
-    /// Dashboard sessions.
-    pub sessions: crate::dashboard::Sessions,
     /// Served over TLS: session cookies are marked `Secure`.
     pub tls: bool,
     /// The ingest queue of the group-commit writer, started on first use.
@@ -169,7 +167,6 @@ impl App {
             ingested: AtomicU64::new(0),
             duplicates: AtomicU64::new(0),
             rejected: AtomicU64::new(0),
-            sessions: crate::dashboard::Sessions::default(),
             tls: false,
             writer: std::sync::OnceLock::new(),
             ingest_latency: LatencyHistogram::default(),
@@ -371,11 +368,12 @@ pub fn parse_report(headers: &HeaderMap, body: &[u8]) -> Result<Incoming, ApiErr
     {
         return Err(bad("id must be 1 to 64 letters, digits, '-' or '_'"));
     }
-    Incoming::new(report).map_err(|e| {
-        ApiError(
+    Incoming::new(report).map_err(|e| match e {
+        StoreError::NulInText(_) => bad(format!("report does not match {SCHEMA_V1}: {e}")),
+        e => ApiError(
             StatusCode::INTERNAL_SERVER_ERROR,
             format!("could not compress the report: {e}"),
-        )
+        ),
     })
 }
 

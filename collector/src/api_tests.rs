@@ -1,4 +1,5 @@
-//! In-process tests of the API: every route, every refusal, on an in-memory store.
+//! In-process tests of the API: every route, every refusal, on an in-memory store. The store
+//! itself is tested on every backend by tests/collector_storage.rs.
 
 use crate::api::{App, router};
 use crate::auth::{self, Role};
@@ -475,87 +476,6 @@ async fn dashboard_needs_a_session_and_escapes_everything_from_nodes() {
     );
 }
 
-/// The ingest path skips rewriting unchanged rows; the aggregates must still follow every
-/// transition of a node's statuses, messages included.
-#[test]
-fn aggregates_follow_status_transitions_and_skip_nothing_that_changed() {
-    let store = Store::in_memory().expect("store");
-    let failing = |store: &Store| {
-        let (row, nodes) = store
-            .check("sshd.permit-root-login", 10)
-            .expect("check")
-            .expect("known check");
-        (row.failing_nodes, nodes)
-    };
-    let ingest = |report: Report, at: i64| store.ingest(report, at).expect("ingest");
-
-    ingest(report("r1", "prod", "a", true), 100);
-    ingest(report("r2", "prod", "b", true), 100);
-    assert_eq!(failing(&store).0, 2);
-    // Same statuses again: nothing moves.
-    ingest(report("r3", "prod", "a", true), 200);
-    assert_eq!(failing(&store).0, 2);
-    // a is fixed.
-    ingest(report("r4", "prod", "a", false), 300);
-    let (count, nodes) = failing(&store);
-    assert_eq!(count, 1);
-    let listed: Vec<(&str, &str, &str)> = nodes
-        .iter()
-        .map(|n| (n.cluster.as_str(), n.name.as_str(), n.message.as_str()))
-        .collect();
-    assert_eq!(listed, vec![("prod", "b", "PermitRootLogin is yes")]);
-    // b still fails, with another message: the message shown must be the new one.
-    let mut changed = report("r5", "prod", "b", true);
-    changed.findings[0].message = "PermitRootLogin is without-password".into();
-    ingest(changed, 400);
-    let (count, nodes) = failing(&store);
-    assert_eq!(count, 1);
-    assert_eq!(nodes[0].message, "PermitRootLogin is without-password");
-    // A waiver takes b out of the failing count; the same id again is a duplicate.
-    let mut waived = report("r6", "prod", "b", true);
-    waived.findings[0].waiver = Some(nodecheck_report::Waiver {
-        reason: "ticket 42".into(),
-        expires: None,
-    });
-    assert_eq!(ingest(waived, 500), crate::store::Ingested::Stored);
-    assert_eq!(failing(&store).0, 0);
-    assert_eq!(
-        ingest(report("r6", "prod", "b", true), 600),
-        crate::store::Ingested::Duplicate
-    );
-    assert_eq!(failing(&store).0, 0);
-}
-
-/// A node that reports the same findings every interval has its body kept once; each report
-/// keeps its own id, start time and duration, and pruning frees bodies no report uses.
-#[test]
-fn unchanged_reports_share_one_body_and_keep_their_own_identity() {
-    let store = Store::in_memory().expect("store");
-    let mut first = report("r1", "prod", "a", true);
-    first.started_at = "2026-11-27T00:00:00.000Z".into();
-    first.duration_ms = 7;
-    let mut second = report("r2", "prod", "a", true);
-    second.started_at = "2026-11-27T00:10:00.000Z".into();
-    second.duration_ms = 9;
-    store.ingest(first, 100).expect("ingest");
-    store.ingest(second.clone(), 700).expect("ingest");
-    assert_eq!(store.report_count().expect("count"), 2);
-    assert_eq!(store.body_count().expect("bodies"), 1, "one body for both");
-    let (latest, _) = store.node("prod", "a").expect("node").expect("known");
-    assert_eq!(latest, second, "the latest report comes back whole");
-
-    // A change makes a new body; pruning the old reports frees the old body only.
-    store
-        .ingest(report("r3", "prod", "a", false), 1300)
-        .expect("ingest");
-    assert_eq!(store.body_count().expect("bodies"), 2);
-    assert_eq!(store.prune(1000).expect("prune"), 2);
-    assert_eq!(store.report_count().expect("count"), 1);
-    assert_eq!(store.body_count().expect("bodies"), 1);
-    let (latest, _) = store.node("prod", "a").expect("node").expect("known");
-    assert_eq!(latest.id, "r3");
-}
-
 fn admin_request(method: &str, path: &str, token: &str, body: &str) -> Request<Body> {
     Request::builder()
         .method(method)
@@ -902,30 +822,6 @@ async fn check_detail_carries_rationale_remediation_and_each_nodes_evidence() {
     assert_eq!(evidence["source"]["path"], "/etc/ssh/sshd_config");
 }
 
-/// Check rows are written only when a report describes the check differently; when one does
-/// (a newer agent), the new description wins.
-#[test]
-fn a_check_described_anew_is_updated() {
-    let store = Store::in_memory().expect("store");
-    store
-        .ingest(report("01M1", "prod", "a", true), 100)
-        .expect("ingest");
-    store
-        .ingest(report("01M2", "prod", "b", true), 100)
-        .expect("ingest");
-    let mut newer = report("01M3", "prod", "c", true);
-    newer.findings[0].title = "Root cannot log in over SSH".into();
-    newer.findings[0].rationale = "Shared root logins leave no trail.".into();
-    store.ingest(newer, 200).expect("ingest");
-    let (row, failing) = store
-        .check("sshd.permit-root-login", 10)
-        .expect("check")
-        .expect("known");
-    assert_eq!(row.title, "Root cannot log in over SSH");
-    assert_eq!(row.rationale, "Shared root logins leave no trail.");
-    assert_eq!((row.failing_nodes, failing.len()), (3, 3));
-}
-
 /// On disk, reads go through a second, read-only connection: what the writer committed is
 /// what it reads, tokens included.
 #[test]
@@ -958,55 +854,4 @@ fn the_read_connection_sees_every_commit() {
     };
     check();
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-/// Staleness is judged in SQL (counts, lists, filters) and in Rust (each row's flag); both
-/// must say the same, from the same constants.
-#[test]
-fn stale_nodes_agree_everywhere() {
-    assert_eq!(
-        crate::store::STALE_SQL,
-        format!(
-            "?now - last_seen > {} * COALESCE(interval_s, {})",
-            crate::store::STALE_INTERVALS,
-            crate::store::DEFAULT_INTERVAL_S
-        )
-    );
-    let store = Store::in_memory().expect("store");
-    // Interval 600 s: stale after 1800 s of silence.
-    for (i, last_seen) in [0, 1000, 1199, 1200, 2500].into_iter().enumerate() {
-        let r = report(&format!("01T{i}"), "prod", &format!("n{i}"), false);
-        store.ingest(r, last_seen).expect("ingest");
-    }
-    let now = 3000;
-    let expected = vec!["n0".to_string(), "n1".to_string(), "n2".to_string()];
-    let listed: Vec<String> = store
-        .stale_nodes(10, now)
-        .expect("stale")
-        .into_iter()
-        .map(|n| n.name)
-        .collect();
-    assert_eq!(listed, expected);
-    let filter = crate::store::NodeFilter {
-        stale: Some(true),
-        limit: 10,
-        ..Default::default()
-    };
-    let filtered: Vec<String> = store
-        .nodes(&filter, now)
-        .expect("nodes")
-        .into_iter()
-        .map(|n| {
-            assert!(n.stale, "{} flagged", n.name);
-            n.name
-        })
-        .collect();
-    assert_eq!(filtered, expected);
-    let fresh = crate::store::NodeFilter {
-        stale: Some(false),
-        limit: 10,
-        ..Default::default()
-    };
-    assert_eq!(store.nodes(&fresh, now).expect("nodes").len(), 2);
-    assert_eq!(store.summary(now).expect("summary")["stale_nodes"], 3);
 }

@@ -14,13 +14,8 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use nodecheck_report::{Severity, Status};
-use std::collections::HashMap;
 use std::fmt::Write;
-use std::sync::{Arc, Mutex};
-
-/// Sessions of logged-in viewers: cookie value → (token id, expiry).
-#[derive(Debug, Default)]
-pub struct Sessions(Mutex<HashMap<String, (i64, i64)>>);
+use std::sync::Arc;
 
 const SESSION_COOKIE: &str = "nc_session";
 const SESSION_SECONDS: i64 = 12 * 3600;
@@ -173,18 +168,19 @@ async fn allowed(app: &Shared, headers: &HeaderMap) -> bool {
                 .strip_prefix(&format!("{SESSION_COOKIE}="))
                 .map(str::to_string)
         });
-    let session_token = cookie.and_then(|cookie| {
-        let sessions = app.sessions.0.lock().ok()?;
-        sessions
-            .get(&cookie)
-            .filter(|(_, expiry)| *expiry > now())
-            .map(|(token_id, _)| *token_id)
-    });
-    if let Some(token_id) = session_token {
-        // The token behind a session is checked on every page, so revoking it anywhere (the
+    if let Some(cookie) = cookie {
+        // Sessions are kept in the database (by the hash of their id), so every replica knows
+        // them; the token behind one is checked on every page, so revoking it anywhere (the
         // API, the command line, another replica) ends its sessions at once.
         let app = app.clone();
-        let row = tokio::task::spawn_blocking(move || app.store.token_by_id(token_id)).await;
+        let row = tokio::task::spawn_blocking(move || {
+            let now = now();
+            match app.store.session_token(&auth::hash(&cookie), now)? {
+                Some(token_id) => app.store.token_by_id(token_id),
+                None => Ok(None),
+            }
+        })
+        .await;
         return matches!(row, Ok(Ok(Some(r))) if !r.revoked && !r.expired(now()));
     }
     let bearer = headers
@@ -572,14 +568,23 @@ async fn login(State(app): State<Shared>, Form(form): Form<LoginForm>) -> Respon
     let Ok(session) = auth::generate() else {
         return internal("no randomness for a session id");
     };
-    if let Ok(mut sessions) = app.sessions.0.lock() {
-        let now = now();
-        sessions.retain(|_, (_, expiry)| *expiry > now);
-        // A session never outlives its token.
-        let expiry = row
-            .expires_at
-            .map_or(now + SESSION_SECONDS, |at| at.min(now + SESSION_SECONDS));
-        sessions.insert(session.clone(), (row.id, expiry));
+    let now = now();
+    // A session never outlives its token.
+    let expiry = row
+        .expires_at
+        .map_or(now + SESSION_SECONDS, |at| at.min(now + SESSION_SECONDS));
+    let session_hash = auth::hash(&session);
+    let store_app = app.clone();
+    let stored = tokio::task::spawn_blocking(move || {
+        store_app
+            .store
+            .add_session(&session_hash, row.id, expiry, now)
+    })
+    .await;
+    match stored {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => return internal(e),
+        Err(e) => return internal(e),
     }
     (
         [(

@@ -6,6 +6,7 @@
 pub mod api;
 pub mod auth;
 pub mod dashboard;
+pub mod db;
 pub mod store;
 pub mod tls;
 

@@ -29,8 +29,8 @@ enum Command {
     Serve {
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: String,
-        #[arg(long, default_value = "/var/lib/nodecheck-collector")]
-        data_dir: PathBuf,
+        #[command(flatten)]
+        storage: Storage,
         /// Let anyone read the API without a token.
         #[arg(long)]
         anonymous_read: bool,
@@ -46,11 +46,31 @@ enum Command {
     },
     /// Manage tokens.
     Token {
-        #[arg(long, default_value = "/var/lib/nodecheck-collector")]
-        data_dir: PathBuf,
+        #[command(flatten)]
+        storage: Storage,
         #[command(subcommand)]
         action: TokenAction,
     },
+}
+
+/// Where the collector keeps its data.
+#[derive(Debug, clap::Args)]
+struct Storage {
+    /// The collector's own files: the SQLite database (unless --database says otherwise) and,
+    /// on first start, agent.token and viewer.token.
+    #[arg(long, global = true, default_value = "/var/lib/nodecheck-collector")]
+    data_dir: PathBuf,
+    /// A PostgreSQL database instead of SQLite, e.g. postgres://user:password@host/db
+    /// (several collectors may share one). Better passed in the environment than on the
+    /// command line, where every user of the machine can read it.
+    #[arg(
+        long,
+        global = true,
+        env = "NODECHECK_COLLECTOR_DATABASE",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    database: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -83,13 +103,38 @@ fn now() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
-fn open_store(data_dir: &Path) -> anyhow::Result<Store> {
+/// `url` with its password, if any, hidden.
+fn redacted(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return "(not a URL)".into();
+    };
+    match rest.rsplit_once('@') {
+        Some((credentials, place)) => match credentials.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{place}"),
+            None => url.to_string(),
+        },
+        None => url.to_string(),
+    }
+}
+
+fn open_store(storage: &Storage) -> anyhow::Result<Store> {
     use std::os::unix::fs::DirBuilderExt;
+    let data_dir = &storage.data_dir;
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
         .create(data_dir)
         .with_context(|| format!("cannot create data dir {}", data_dir.display()))?;
+    if let Some(url) = &storage.database {
+        anyhow::ensure!(
+            nodecheck_collector::store::is_postgres_url(url),
+            "--database must be a postgres:// or postgresql:// URL (SQLite lives in --data-dir)"
+        );
+        let store = Store::connect(url)
+            .with_context(|| format!("cannot use PostgreSQL at {}", redacted(url)))?;
+        tracing::info!("storing in PostgreSQL at {}", redacted(url));
+        return Ok(store);
+    }
     let path = data_dir.join("collector.db");
     // Reports say where each node is weak: the database (and the WAL files SQLite creates
     // with its mode) are private to the collector's user.
@@ -142,19 +187,16 @@ struct Listen {
 
 async fn serve(
     listen: Listen,
-    data_dir: &Path,
+    store: Store,
     anonymous_read: bool,
     retention_days: i64,
 ) -> anyhow::Result<()> {
-    // The certificate is checked before anything else, so a bad one stops the start.
     let tls = match &listen.tls {
         Some((certificate, key)) => {
             Some(nodecheck_collector::tls::server_config(certificate, key)?)
         }
         None => None,
     };
-    let store = open_store(data_dir)?;
-    first_start_tokens(&store, data_dir)?;
     let mut app = App::new(store, anonymous_read);
     app.tls = tls.is_some();
     let app = Arc::new(app);
@@ -217,12 +259,21 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve {
             listen,
-            data_dir,
+            storage,
             anonymous_read,
             retention_days,
             tls_cert,
             tls_key,
         } => {
+            // The certificate is checked before anything else, so a bad one stops the start.
+            if let (Some(certificate), Some(key)) = (&tls_cert, &tls_key) {
+                nodecheck_collector::tls::server_config(certificate, key)?;
+            }
+            // Opened before the runtime starts: the PostgreSQL client blocks on a runtime of
+            // its own, which cannot run inside another; from then on the store is used only
+            // on blocking threads.
+            let store = open_store(&storage)?;
+            first_start_tokens(&store, &storage.data_dir)?;
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;
@@ -230,10 +281,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 address: listen,
                 tls: tls_cert.zip(tls_key),
             };
-            runtime.block_on(serve(listen, &data_dir, anonymous_read, retention_days))
+            runtime.block_on(serve(listen, store, anonymous_read, retention_days))
         }
-        Command::Token { data_dir, action } => {
-            let store = open_store(&data_dir)?;
+        Command::Token { storage, action } => {
+            let store = open_store(&storage)?;
             match action {
                 TokenAction::Create {
                     role,
@@ -296,5 +347,26 @@ fn main() {
     if let Err(e) = run(Cli::parse()) {
         eprintln!("nodecheck-collector: error: {e:#}");
         std::process::exit(2);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_never_reach_the_log() {
+        assert_eq!(
+            super::redacted("postgres://collector:hunter2@db.internal:5432/nodecheck"),
+            "postgres://collector:***@db.internal:5432/nodecheck"
+        );
+        assert_eq!(
+            super::redacted("postgres://collector@db/nodecheck"),
+            "postgres://collector@db/nodecheck"
+        );
+        // A password holding '@' is still hidden whole.
+        assert_eq!(
+            super::redacted("postgresql://u:p@ss@db/x"),
+            "postgresql://u:***@db/x"
+        );
+        assert_eq!(super::redacted("host=db password=x"), "(not a URL)");
     }
 }

@@ -1,0 +1,910 @@
+//! The collector's storage test suite, run unchanged against every backend: SQLite in memory,
+//! SQLite on disk (reads through its second, read-only connection), and a real PostgreSQL
+//! (Debian's, started privately on loopback). Then what only PostgreSQL has: several replicas
+//! writing one database at once, and its errors.
+//!
+//! Without PostgreSQL installed the PostgreSQL tests say why and pass, unless
+//! `NODECHECK_REQUIRE_TOOLS=1` (as `scripts/test.sh`, which installs it, sets).
+
+use nodecheck_collector::auth;
+use nodecheck_collector::store::{
+    Ingested, NodeCursor, NodeFilter, NodeRow, NodeSort, Store, StoreError, TokenSpec,
+};
+use nodecheck_report::*;
+use std::cell::Cell;
+
+#[path = "support/report.rs"]
+mod sample;
+
+#[path = "support/postgres.rs"]
+mod postgres_server;
+use postgres_server::Postgres;
+
+#[path = "support/scratch.rs"]
+mod scratch;
+use scratch::Scratch;
+
+/// Where a case gets its stores: `fresh` names a new, empty database; `open` opens (and
+/// reopens) one.
+struct Backend<'a> {
+    name: &'static str,
+    fresh: &'a dyn Fn() -> String,
+    open: &'a dyn Fn(&str) -> Store,
+    /// Whether a database outlives its store (not so in memory).
+    durable: bool,
+}
+
+impl Backend<'_> {
+    fn store(&self) -> Store {
+        (self.open)(&(self.fresh)())
+    }
+}
+
+type Case = fn(&Backend<'_>);
+
+const CASES: &[(&str, Case)] = &[
+    (
+        "aggregates follow status transitions",
+        aggregates_follow_status_transitions,
+    ),
+    (
+        "unchanged reports share one body",
+        unchanged_reports_share_one_body,
+    ),
+    (
+        "a check described anew is updated",
+        a_check_described_anew_is_updated,
+    ),
+    ("stale nodes agree everywhere", stale_nodes_agree_everywhere),
+    (
+        "every sort pages through every node once",
+        every_sort_pages_through_every_node_once,
+    ),
+    (
+        "summary, history and check detail",
+        summary_history_and_check_detail,
+    ),
+    ("tokens and sessions", tokens_and_sessions),
+    ("hostile text is data", hostile_text_is_data),
+    (
+        "prune keeps latest reports and counts",
+        prune_keeps_latest_reports_and_counts,
+    ),
+    (
+        "reopening migrates nothing twice",
+        reopening_migrates_nothing_twice,
+    ),
+];
+
+fn run_suite(backend: &Backend<'_>) {
+    for (name, case) in CASES {
+        eprintln!("storage suite on {}: {name}", backend.name);
+        case(backend);
+    }
+}
+
+#[test]
+fn storage_suite_on_sqlite_in_memory() {
+    run_suite(&Backend {
+        name: "SQLite in memory",
+        fresh: &|| ":memory:".into(),
+        open: &|_| Store::in_memory().expect("store"),
+        durable: false,
+    });
+}
+
+#[test]
+fn storage_suite_on_sqlite_on_disk() {
+    let dir = Scratch::new("storage-sqlite");
+    let counter = Cell::new(0);
+    run_suite(&Backend {
+        name: "SQLite on disk",
+        fresh: &|| {
+            counter.set(counter.get() + 1);
+            dir.join(format!("case-{}.db", counter.get()))
+                .display()
+                .to_string()
+        },
+        open: &|path| Store::open(std::path::Path::new(path)).expect("open"),
+        durable: true,
+    });
+}
+
+/// A PostgreSQL server, or `None` (with the reason printed) when it cannot run here and the
+/// run does not require it.
+fn postgres() -> Option<Postgres> {
+    // Tests of one binary run in parallel, each with its own server.
+    static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    match Postgres::start_in(Scratch::new(&format!("postgres-{n}"))) {
+        Ok(server) => Some(server),
+        Err(reason) => {
+            assert!(
+                std::env::var("NODECHECK_REQUIRE_TOOLS").as_deref() != Ok("1"),
+                "NODECHECK_REQUIRE_TOOLS=1 but PostgreSQL cannot run: {reason}"
+            );
+            eprintln!("skipped: {reason}");
+            None
+        }
+    }
+}
+
+#[test]
+fn storage_suite_on_postgres() {
+    let Some(server) = postgres() else { return };
+    let counter = Cell::new(0);
+    run_suite(&Backend {
+        name: "PostgreSQL",
+        fresh: &|| {
+            counter.set(counter.get() + 1);
+            server.create_database(&format!("case_{}", counter.get()))
+        },
+        open: &|url| Store::connect(url).expect("connect"),
+        durable: true,
+    });
+}
+
+// ---- the cases --------------------------------------------------------------------------
+
+/// Two findings: `sshd.permit-root-login` (failing or not) and a passing kubelet check.
+fn report(id: &str, cluster: &str, name: &str, failing: bool) -> Report {
+    let findings = vec![
+        sample::finding(
+            "sshd.permit-root-login",
+            Severity::High,
+            if failing { Status::Fail } else { Status::Pass },
+            "PermitRootLogin is yes",
+        ),
+        sample::finding(
+            "kubelet.anonymous-auth",
+            Severity::Critical,
+            Status::Pass,
+            "off",
+        ),
+    ];
+    sample::report(id, cluster, name, findings)
+}
+
+fn failing_of(store: &Store, check: &str) -> (i64, Vec<(String, String, String)>) {
+    let (row, nodes) = store
+        .check(check, 100)
+        .expect("check")
+        .expect("known check");
+    (
+        row.failing_nodes,
+        nodes
+            .into_iter()
+            .map(|n| (n.cluster, n.name, n.message))
+            .collect(),
+    )
+}
+
+/// The ingest path skips rewriting unchanged rows; the aggregates must still follow every
+/// transition of a node's statuses, messages included.
+fn aggregates_follow_status_transitions(backend: &Backend<'_>) {
+    let store = backend.store();
+    let ingest = |report: Report, at: i64| store.ingest(report, at).expect("ingest");
+    let check = "sshd.permit-root-login";
+    ingest(report("r1", "prod", "a", true), 100);
+    ingest(report("r2", "prod", "b", true), 100);
+    assert_eq!(failing_of(&store, check).0, 2);
+    // Same statuses again: nothing moves.
+    ingest(report("r3", "prod", "a", true), 200);
+    assert_eq!(failing_of(&store, check).0, 2);
+    // a is fixed.
+    ingest(report("r4", "prod", "a", false), 300);
+    assert_eq!(
+        failing_of(&store, check),
+        (
+            1,
+            vec![("prod".into(), "b".into(), "PermitRootLogin is yes".into())]
+        )
+    );
+    // b still fails, with another message: the message shown must be the new one.
+    let mut changed = report("r5", "prod", "b", true);
+    changed.findings[0].message = "PermitRootLogin is without-password".into();
+    ingest(changed, 400);
+    let (count, nodes) = failing_of(&store, check);
+    assert_eq!(count, 1);
+    assert_eq!(nodes[0].2, "PermitRootLogin is without-password");
+    // A waiver takes b out of the failing count; the same id again is a duplicate.
+    let mut waived = report("r6", "prod", "b", true);
+    waived.findings[0].waiver = Some(Waiver {
+        reason: "ticket 42".into(),
+        expires: None,
+    });
+    assert_eq!(ingest(waived, 500), Ingested::Stored);
+    assert_eq!(failing_of(&store, check).0, 0);
+    assert_eq!(
+        ingest(report("r6", "prod", "b", true), 600),
+        Ingested::Duplicate
+    );
+    assert_eq!(failing_of(&store, check).0, 0);
+    assert_eq!(store.report_count().expect("count"), 6);
+}
+
+/// A node that reports the same findings every interval has its body kept once; each report
+/// keeps its own id, start time and duration, and pruning frees bodies no report uses.
+fn unchanged_reports_share_one_body(backend: &Backend<'_>) {
+    let store = backend.store();
+    let mut first = report("r1", "prod", "a", true);
+    first.started_at = "2026-11-27T00:00:00.000Z".into();
+    first.duration_ms = 7;
+    let mut second = report("r2", "prod", "a", true);
+    second.started_at = "2026-11-27T00:10:00.000Z".into();
+    second.duration_ms = 9;
+    store.ingest(first, 100).expect("ingest");
+    store.ingest(second.clone(), 700).expect("ingest");
+    assert_eq!(store.report_count().expect("count"), 2);
+    assert_eq!(store.body_count().expect("bodies"), 1, "one body for both");
+    let (latest, _) = store.node("prod", "a").expect("node").expect("known");
+    assert_eq!(latest, second, "the latest report comes back whole");
+
+    // A change makes a new body; pruning the old reports frees the old body only.
+    store
+        .ingest(report("r3", "prod", "a", false), 1300)
+        .expect("ingest");
+    assert_eq!(store.body_count().expect("bodies"), 2);
+    assert_eq!(store.prune(1000).expect("prune"), 2);
+    assert_eq!(store.report_count().expect("count"), 1);
+    assert_eq!(store.body_count().expect("bodies"), 1);
+    let (latest, _) = store.node("prod", "a").expect("node").expect("known");
+    assert_eq!(latest.id, "r3");
+}
+
+/// Check rows are written only when a report describes the check differently; when one does
+/// (a newer agent), the new description wins.
+fn a_check_described_anew_is_updated(backend: &Backend<'_>) {
+    let store = backend.store();
+    store
+        .ingest(report("01M1", "prod", "a", true), 100)
+        .expect("ingest");
+    store
+        .ingest(report("01M2", "prod", "b", true), 100)
+        .expect("ingest");
+    let mut newer = report("01M3", "prod", "c", true);
+    newer.findings[0].title = "Root cannot log in over SSH".into();
+    newer.findings[0].rationale = "Shared root logins leave no trail.".into();
+    store.ingest(newer, 200).expect("ingest");
+    let (row, failing) = store
+        .check("sshd.permit-root-login", 10)
+        .expect("check")
+        .expect("known");
+    assert_eq!(row.title, "Root cannot log in over SSH");
+    assert_eq!(row.rationale, "Shared root logins leave no trail.");
+    assert_eq!((row.failing_nodes, failing.len()), (3, 3));
+}
+
+/// Staleness is judged in SQL (counts, lists, filters) and in Rust (each row's flag); both
+/// must say the same, from the same constants.
+fn stale_nodes_agree_everywhere(backend: &Backend<'_>) {
+    use nodecheck_collector::store::{DEFAULT_INTERVAL_S, STALE_INTERVALS, STALE_SQL};
+    assert_eq!(
+        STALE_SQL,
+        format!(
+            "?now - last_seen > {STALE_INTERVALS} * COALESCE(interval_s, {DEFAULT_INTERVAL_S})"
+        )
+    );
+    let store = backend.store();
+    // Interval 600 s: stale after 1800 s of silence.
+    for (i, last_seen) in [0, 1000, 1199, 1200, 2500].into_iter().enumerate() {
+        let r = report(&format!("01T{i}"), "prod", &format!("n{i}"), false);
+        store.ingest(r, last_seen).expect("ingest");
+    }
+    let now = 3000;
+    let expected = vec!["n0".to_string(), "n1".to_string(), "n2".to_string()];
+    let names = |rows: Vec<NodeRow>| rows.into_iter().map(|n| n.name).collect::<Vec<_>>();
+    assert_eq!(names(store.stale_nodes(10, now).expect("stale")), expected);
+    let filter = NodeFilter {
+        stale: Some(true),
+        limit: 10,
+        ..Default::default()
+    };
+    let filtered = store.nodes(&filter, now).expect("nodes");
+    assert!(filtered.iter().all(|n| n.stale), "{filtered:?}");
+    assert_eq!(names(filtered), expected);
+    let fresh = NodeFilter {
+        stale: Some(false),
+        limit: 10,
+        ..Default::default()
+    };
+    assert_eq!(store.nodes(&fresh, now).expect("nodes").len(), 2);
+    assert_eq!(store.summary(now).expect("summary")["stale_nodes"], 3);
+}
+
+/// Names both databases order the same way only if both compare bytes: upper case before
+/// lower case, ASCII before the rest.
+const NAMES: &[&str] = &[
+    "alpha", "Beta", "beta-2", "zeta", "Zulu", "äpfel", "node-10", "node-2", "node_1", "n",
+];
+
+/// Every sort, read a page of three at a time with the cursor of the last row, lists every
+/// node exactly once, in the order the sort promises — the same on every backend.
+fn every_sort_pages_through_every_node_once(backend: &Backend<'_>) {
+    let store = backend.store();
+    let mut expected: Vec<(String, String, Option<i64>)> = Vec::new();
+    for (i, name) in NAMES.iter().enumerate() {
+        let cluster = if i % 3 == 0 { "dev" } else { "prod" };
+        // Scores repeat (ties are ordered by cluster and name), one node is unscored.
+        let mut r = sample::report(
+            &format!("01P{i}"),
+            cluster,
+            name,
+            vec![sample::finding(
+                "sshd.permit-root-login",
+                Severity::High,
+                if i % 2 == 0 {
+                    Status::Fail
+                } else {
+                    Status::Pass
+                },
+                "m",
+            )],
+        );
+        if i == 4 {
+            r.score = None;
+        }
+        if i == 5 {
+            r.node.roles = vec![Role::ControlPlane];
+        }
+        store
+            .ingest(r.clone(), 1000 + (i as i64 % 4))
+            .expect("ingest");
+        expected.push((cluster.into(), name.to_string(), r.score.map(i64::from)));
+    }
+    for sort in [
+        NodeSort::Name,
+        NodeSort::Score,
+        NodeSort::ScoreDescending,
+        NodeSort::LastSeen,
+    ] {
+        let mut listed: Vec<NodeRow> = Vec::new();
+        let mut after: Option<NodeCursor> = None;
+        for _ in 0..20 {
+            let page = store
+                .nodes(
+                    &NodeFilter {
+                        sort,
+                        after: after.clone(),
+                        limit: 3,
+                        ..Default::default()
+                    },
+                    2000,
+                )
+                .expect("page");
+            let Some(last) = page.last() else { break };
+            // The cursor goes through its text form, as clients carry it.
+            let cursor = NodeCursor {
+                key: sort.key_of(last),
+                cluster: last.cluster.clone(),
+                name: last.name.clone(),
+            };
+            after = Some(NodeCursor::decode(&cursor.encode(), sort).expect("cursor"));
+            listed.extend(page);
+        }
+        let mut want = listed.clone();
+        want.sort_by(|a, b| {
+            let key = |n: &NodeRow| sort.key_of(n);
+            let by_key = match sort {
+                NodeSort::ScoreDescending => key(b).cmp(&key(a)),
+                _ => key(a).cmp(&key(b)),
+            };
+            by_key.then_with(|| {
+                (a.cluster.as_bytes(), a.name.as_bytes())
+                    .cmp(&(b.cluster.as_bytes(), b.name.as_bytes()))
+            })
+        });
+        assert_eq!(listed, want, "{sort:?} order");
+        let mut names: Vec<(String, String)> = listed
+            .iter()
+            .map(|n| (n.cluster.clone(), n.name.clone()))
+            .collect();
+        names.sort();
+        let mut all: Vec<(String, String)> = expected
+            .iter()
+            .map(|(c, n, _)| (c.clone(), n.clone()))
+            .collect();
+        all.sort();
+        assert_eq!(names, all, "{sort:?} lists every node once");
+    }
+    // Filters.
+    let count = |filter: NodeFilter| {
+        store
+            .nodes(
+                &NodeFilter {
+                    limit: 100,
+                    ..filter
+                },
+                2000,
+            )
+            .expect("nodes")
+            .len()
+    };
+    assert_eq!(
+        count(NodeFilter {
+            cluster: Some("dev".into()),
+            ..Default::default()
+        }),
+        expected.iter().filter(|(c, _, _)| c == "dev").count()
+    );
+    assert_eq!(
+        count(NodeFilter {
+            role: Some("control-plane".into()),
+            ..Default::default()
+        }),
+        1
+    );
+    let scored =
+        |f: &dyn Fn(i64) -> bool| expected.iter().filter(|(_, _, s)| s.is_some_and(f)).count();
+    assert_eq!(
+        count(NodeFilter {
+            min_score: Some(50),
+            ..Default::default()
+        }),
+        scored(&|s| s >= 50)
+    );
+    assert_eq!(
+        count(NodeFilter {
+            max_score: Some(49),
+            ..Default::default()
+        }),
+        scored(&|s| s <= 49)
+    );
+}
+
+/// The summary's distribution and trend, a node's report and history, and a check's failing
+/// nodes with their evidence.
+fn summary_history_and_check_detail(backend: &Backend<'_>) {
+    let store = backend.store();
+    let day = 86_400;
+    let mut failing = report("01S1", "prod", "a", true);
+    failing.findings[0].evidence = vec![Evidence {
+        subject: "PermitRootLogin".into(),
+        observed: Some("yes".into()),
+        expected: "no".into(),
+        status: Status::Fail,
+        source: Source::file("/etc/ssh/sshd_config", Some(12)),
+        note: Some("it's \"quoted\" ✓".into()),
+    }];
+    store.ingest(failing.clone(), day + 10).expect("ingest");
+    store
+        .ingest(report("01S2", "prod", "b", false), day + 20)
+        .expect("ingest");
+    store
+        .ingest(report("01S3", "prod", "b", false), 2 * day + 5)
+        .expect("ingest");
+    let summary = store.summary(2 * day + 10).expect("summary");
+    assert_eq!(summary["nodes"], 2);
+    let (fail_score, pass_score) = (
+        i64::from(failing.score.expect("scored")),
+        i64::from(report("x", "p", "b", false).score.expect("scored")),
+    );
+    assert_eq!(
+        summary["fleet_score"],
+        (fail_score + pass_score).div_euclid(2)
+    );
+    let distribution: Vec<i64> =
+        serde_json::from_value(summary["score_distribution"].clone()).expect("distribution");
+    assert_eq!(distribution.iter().sum::<i64>(), 2, "{distribution:?}");
+    assert!(distribution[(fail_score / 10).min(9) as usize] >= 1);
+    let trend = summary["trend"].as_array().expect("trend");
+    assert_eq!(trend.len(), 2, "{trend:?}");
+    assert_eq!(trend[0]["day"], day);
+    assert_eq!(trend[0]["reports"], 2);
+    assert_eq!(trend[1]["reports"], 1);
+
+    let (latest, history) = store.node("prod", "b").expect("node").expect("known");
+    assert_eq!(latest.id, "01S3");
+    assert_eq!(
+        history,
+        vec![
+            (day + 20, Some(pass_score)),
+            (2 * day + 5, Some(pass_score))
+        ]
+    );
+    assert!(store.node("prod", "nobody").expect("node").is_none());
+
+    let (row, nodes) = store
+        .check("sshd.permit-root-login", 10)
+        .expect("check")
+        .expect("known");
+    assert_eq!((row.failing_nodes, row.severity.as_str()), (1, "high"));
+    assert_eq!(nodes.len(), 1);
+    assert_eq!(nodes[0].evidence, failing.findings[0].evidence);
+    assert!(store.check("no.such-check", 10).expect("check").is_none());
+    let checks = store.checks().expect("checks");
+    assert_eq!(checks[0].id, "sshd.permit-root-login", "most failed first");
+    assert_eq!(
+        store
+            .worst_nodes(1, 0)
+            .expect("worst")
+            .first()
+            .map(|n| n.name.as_str()),
+        Some("a")
+    );
+}
+
+fn tokens_and_sessions(backend: &Backend<'_>) {
+    let store = backend.store();
+    assert!(!store.has_tokens().expect("has"));
+    let spec = TokenSpec {
+        role: "agent".into(),
+        name: "prod agents".into(),
+        scope_cluster: Some("prod".into()),
+        scope_nodes: Some("web-*,db-?".into()),
+        expires_at: Some(5_000),
+    };
+    let (agent, secret) = auth::create(&store, &spec, 100).expect("create");
+    let viewer_spec = TokenSpec {
+        role: "viewer".into(),
+        name: "screen".into(),
+        ..TokenSpec::default()
+    };
+    let (viewer, _) = auth::create(&store, &viewer_spec, 100).expect("create");
+    assert!(store.has_tokens().expect("has"));
+    assert!(viewer > agent, "ids grow");
+    let found = store
+        .find_token(&auth::hash(&secret))
+        .expect("find")
+        .expect("known");
+    assert_eq!(
+        (found.id, found.role.as_str(), found.scope_nodes.as_deref()),
+        (agent, "agent", Some("web-*,db-?"))
+    );
+    assert_eq!((found.expired(4_999), found.expired(5_000)), (false, true));
+    assert!(store.find_token("not-a-hash").expect("find").is_none());
+    assert_eq!(
+        store
+            .tokens()
+            .expect("list")
+            .iter()
+            .map(|t| t.id)
+            .collect::<Vec<_>>(),
+        vec![agent, viewer]
+    );
+    assert!(store.revoke_token(agent, 200).expect("revoke"));
+    assert!(
+        !store.revoke_token(agent, 300).expect("revoke"),
+        "revoked once"
+    );
+    assert!(
+        !store.revoke_token(9_999, 300).expect("revoke"),
+        "no such token"
+    );
+    assert!(
+        store
+            .token_by_id(agent)
+            .expect("by id")
+            .expect("kept")
+            .revoked
+    );
+
+    // Sessions: found while live, not after they expire, not by another id.
+    store
+        .add_session(&auth::hash("session-1"), viewer, 1_000, 100)
+        .expect("session");
+    assert_eq!(
+        store
+            .session_token(&auth::hash("session-1"), 999)
+            .expect("session"),
+        Some(viewer)
+    );
+    assert_eq!(
+        store
+            .session_token(&auth::hash("session-1"), 1_000)
+            .expect("session"),
+        None
+    );
+    assert_eq!(
+        store
+            .session_token(&auth::hash("session-2"), 500)
+            .expect("session"),
+        None
+    );
+    // Adding a session forgets the expired ones.
+    store
+        .add_session(&auth::hash("session-2"), viewer, 9_000, 2_000)
+        .expect("session");
+    assert_eq!(
+        store
+            .session_token(&auth::hash("session-2"), 2_000)
+            .expect("session"),
+        Some(viewer)
+    );
+}
+
+/// Whatever text a node sends is stored and returned exactly, never read as SQL or as a
+/// parameter; text no database can keep (NUL) is refused with the field named.
+fn hostile_text_is_data(backend: &Backend<'_>) {
+    let store = backend.store();
+    let name = "x'); DROP TABLE nodes; --";
+    let mut r = report("01H1", "prod ?1 $1", name, true);
+    r.findings[0].message = "it's ?2 and $2 and '' \" \\ ; -- /* */ ✓".into();
+    r.node.labels.insert("team".into(), "o'brien \"?3\"".into());
+    store.ingest(r.clone(), 100).expect("ingest");
+    let (latest, _) = store
+        .node("prod ?1 $1", name)
+        .expect("node")
+        .expect("known");
+    assert_eq!(latest, r);
+    let (_, failing) = failing_of(&store, "sshd.permit-root-login");
+    assert_eq!(
+        failing,
+        vec![(
+            "prod ?1 $1".into(),
+            name.into(),
+            r.findings[0].message.clone()
+        )]
+    );
+    let filtered = store
+        .nodes(
+            &NodeFilter {
+                cluster: Some("' OR 1=1 --".into()),
+                limit: 10,
+                ..Default::default()
+            },
+            100,
+        )
+        .expect("nodes");
+    assert!(
+        filtered.is_empty(),
+        "a filter value is a value: {filtered:?}"
+    );
+    let mut nul = report("01H2", "prod", "b", true);
+    nul.findings[1].message = "a\0b".into();
+    match store.ingest(nul, 100) {
+        Err(StoreError::NulInText(field)) => assert_eq!(field, "findings[1].message"),
+        other => panic!("NUL must be refused before the database: {other:?}"),
+    }
+    assert!(store.node("prod", "b").expect("node").is_none());
+    assert_eq!(store.report_count().expect("count"), 1);
+}
+
+/// Prune deletes full reports older than the cut-off except each node's latest, in chunks,
+/// keeping the count of reports exact.
+fn prune_keeps_latest_reports_and_counts(backend: &Backend<'_>) {
+    let store = backend.store();
+    // 3 nodes × 4 reports, one every 100 s; bodies alternate so several are kept.
+    for round in 0..4 {
+        for node in ["a", "b", "c"] {
+            let r = report(&format!("01X{round}{node}"), "prod", node, round % 2 == 0);
+            store.ingest(r, 100 * (round + 1)).expect("ingest");
+        }
+    }
+    assert_eq!(store.report_count().expect("count"), 12);
+    assert_eq!(store.prune(50).expect("prune"), 0, "nothing that old");
+    // Rounds 0–2 are older than 350; round 3 is every node's latest.
+    assert_eq!(store.prune(350).expect("prune"), 9);
+    assert_eq!(store.report_count().expect("count"), 3);
+    assert_eq!(
+        store.prune(10_000).expect("prune"),
+        0,
+        "latest reports stay"
+    );
+    for node in ["a", "b", "c"] {
+        let (latest, history) = store.node("prod", node).expect("node").expect("known");
+        assert_eq!(latest.id, format!("01X3{node}"));
+        assert_eq!(history.len(), 4, "history outlives full reports");
+    }
+    assert_eq!(store.body_count().expect("bodies"), 3);
+}
+
+/// Opening a database again runs no migration twice and keeps everything; a database from a
+/// newer collector is refused, not damaged.
+fn reopening_migrates_nothing_twice(backend: &Backend<'_>) {
+    if !backend.durable {
+        return;
+    }
+    let target = (backend.fresh)();
+    {
+        let store = (backend.open)(&target);
+        store
+            .ingest(report("01O1", "prod", "a", true), 100)
+            .expect("ingest");
+    }
+    let store = (backend.open)(&target);
+    assert_eq!(store.report_count().expect("count"), 1);
+    assert_eq!(failing_of(&store, "sshd.permit-root-login").0, 1);
+    store
+        .ingest(report("01O2", "prod", "a", false), 200)
+        .expect("ingest after reopening");
+    drop(store);
+    // A collector from the future migrated this database further.
+    {
+        let store = (backend.open)(&target);
+        drop(store);
+    }
+    bump_schema_version(&target);
+    let refused = if target.starts_with("postgres") {
+        Store::connect(&target)
+    } else {
+        Store::open(std::path::Path::new(&target))
+    };
+    match refused {
+        Err(e @ StoreError::SchemaTooNew { .. }) => {
+            assert!(e.to_string().contains("newer than this collector"), "{e}")
+        }
+        other => panic!("a newer schema must be refused: {other:?}"),
+    }
+}
+
+fn bump_schema_version(target: &str) {
+    let sql = "UPDATE schema_version SET version = version + 1";
+    if target.starts_with("postgres") {
+        let mut client = postgres::Client::connect(target, postgres::NoTls).expect("connect");
+        client.batch_execute(sql).expect("bump");
+    } else {
+        let connection = rusqlite::Connection::open(target).expect("open");
+        connection.execute_batch(sql).expect("bump");
+    }
+}
+
+// ---- PostgreSQL only --------------------------------------------------------------------
+
+/// Three replicas write one database at once, each from several threads, reports of
+/// overlapping nodes whose statuses flip: every aggregate must equal what the per-node rows
+/// say, and every report must be stored exactly once.
+#[test]
+fn postgres_replicas_write_concurrently_and_aggregates_stay_exact() {
+    let Some(server) = postgres() else { return };
+    let url = server.create_database("replicas");
+    let replicas: Vec<Store> = (0..3)
+        .map(|_| Store::connect(&url).expect("connect"))
+        .collect();
+    let nodes = 12;
+    let per_thread = 40;
+    std::thread::scope(|scope| {
+        for (r, store) in replicas.iter().enumerate() {
+            for t in 0..2 {
+                scope.spawn(move || {
+                    for i in 0..per_thread {
+                        // Batches of 3 reports for nodes in varying order, so that replicas
+                        // meet on the same nodes and checks from different sides.
+                        let batch: Vec<_> = (0..3)
+                            .map(|k| {
+                                let node = (i * 5 + k * 7 + r * 3 + t) % nodes;
+                                let failing = (i + k + r) % 3 == 0;
+                                let mut rep = report(
+                                    &format!("01C{r}{t}{i:03}{k}"),
+                                    "prod",
+                                    &format!("n{node:02}"),
+                                    failing,
+                                );
+                                rep.findings[1].status = if (i + r) % 2 == 0 {
+                                    Status::Fail
+                                } else {
+                                    Status::Pass
+                                };
+                                rep.score = Some(((i * 7 + k * 13) % 101) as u8);
+                                nodecheck_collector::store::Incoming::new(rep).expect("incoming")
+                            })
+                            .collect();
+                        let stored = store
+                            .ingest_batch(&batch, 1_000 + i as i64)
+                            .expect("ingest batch");
+                        assert!(stored.iter().all(|s| *s == Ingested::Stored));
+                    }
+                });
+            }
+        }
+    });
+    // The same reports again, through another replica: all duplicates.
+    let again: Vec<_> = (0..3)
+        .map(|k| {
+            nodecheck_collector::store::Incoming::new(report(
+                &format!("01C00000{k}"),
+                "prod",
+                "n00",
+                true,
+            ))
+            .expect("incoming")
+        })
+        .collect();
+    let outcomes = replicas[2].ingest_batch(&again, 5_000).expect("again");
+    assert!(
+        outcomes.iter().all(|o| *o == Ingested::Duplicate),
+        "{outcomes:?}"
+    );
+
+    let total = (3 * 2 * per_thread * 3) as i64;
+    let mut client = server.client("replicas");
+    let one = |client: &mut postgres::Client, sql: &str| -> i64 {
+        client.query_one(sql, &[]).expect(sql).get(0)
+    };
+    assert_eq!(one(&mut client, "SELECT COUNT(*) FROM reports"), total);
+    assert_eq!(replicas[0].report_count().expect("count"), total);
+    assert_eq!(
+        one(&mut client, "SELECT SUM(reports)::BIGINT FROM fleet_daily"),
+        total
+    );
+    assert_eq!(one(&mut client, "SELECT COUNT(*) FROM nodes"), nodes as i64);
+    // Failing nodes per check = node rows failing it.
+    for row in client
+        .query(
+            "SELECT c.id, c.failing_nodes,
+                    (SELECT COUNT(*) FROM node_checks n WHERE n.check_id = c.id AND n.status = 'fail')
+             FROM checks c",
+            &[],
+        )
+        .expect("checks")
+    {
+        let (id, kept, counted): (String, i64, i64) = (row.get(0), row.get(1), row.get(2));
+        assert_eq!(kept, counted, "failing nodes of {id}");
+    }
+    // Score buckets = nodes by their latest score.
+    for row in client
+        .query(
+            "SELECT b.bucket, b.nodes,
+                    (SELECT COUNT(*) FROM nodes n WHERE COALESCE(LEAST(n.score / 10, 9), -1) = b.bucket)
+             FROM score_buckets b",
+            &[],
+        )
+        .expect("buckets")
+    {
+        let (bucket, kept, counted): (i64, i64, i64) = (row.get(0), row.get(1), row.get(2));
+        assert_eq!(kept, counted, "nodes in bucket {bucket}");
+    }
+    assert_eq!(
+        one(&mut client, "SELECT SUM(nodes)::BIGINT FROM score_buckets"),
+        nodes as i64
+    );
+    // Each node's row was written whole by the batch that last wrote it: its last report is
+    // the one received when it was last seen, and its failing count is its failing rows'.
+    assert_eq!(
+        one(
+            &mut client,
+            "SELECT COUNT(*) FROM nodes n JOIN reports r ON r.id = n.last_report
+             WHERE r.received_at = n.last_seen AND r.cluster = n.cluster AND r.node = n.name
+               AND n.failing = (SELECT COUNT(*) FROM node_checks c
+                                WHERE c.cluster = n.cluster AND c.name = n.name AND c.status = 'fail')"
+        ),
+        nodes as i64
+    );
+    // Replicas started together migrate once.
+    let racing = server.create_database("racing");
+    let racers: Vec<_> = (0..4)
+        .map(|_| {
+            let url = racing.clone();
+            std::thread::spawn(move || Store::connect(&url).map(|_| ()))
+        })
+        .collect();
+    for racer in racers {
+        racer
+            .join()
+            .expect("thread")
+            .expect("concurrent first start");
+    }
+}
+
+/// Errors name the problem and never repeat the password.
+#[test]
+fn postgres_errors_are_clear_and_never_show_the_password() {
+    let Some(server) = postgres() else { return };
+    let wrong_password = format!(
+        "postgres://{}:not-the-password@127.0.0.1:{}/postgres",
+        postgres_server::USER,
+        server.port()
+    );
+    let e = Store::connect(&wrong_password).expect_err("wrong password");
+    let text = e.to_string();
+    assert!(text.contains("password authentication failed"), "{text}");
+    assert!(!text.contains("not-the-password"), "{text}");
+
+    let missing = server.url("no_such_database");
+    let text = Store::connect(&missing).expect_err("missing").to_string();
+    assert!(text.contains("does not exist"), "{text}");
+    assert!(!text.contains(postgres_server::PASSWORD), "{text}");
+
+    let malformed = "postgres://user:hunter2@127.0.0.1:notaport/db";
+    let text = Store::connect(malformed)
+        .expect_err("malformed")
+        .to_string();
+    assert!(text.starts_with("invalid PostgreSQL address"), "{text}");
+    assert!(!text.contains("hunter2"), "{text}");
+
+    // Nothing listens on port 1 of loopback: refused at once, not a hang.
+    let text = Store::connect("postgres://u:p@127.0.0.1:1/db")
+        .expect_err("refused")
+        .to_string();
+    assert!(!text.is_empty());
+}
