@@ -653,10 +653,24 @@ fn hostile_text_is_data(backend: &Backend<'_>) {
     let mut nul = report("01H2", "prod", "b", true);
     nul.findings[1].message = "a\0b".into();
     match store.ingest(nul, 100) {
-        Err(StoreError::NulInText(field)) => assert_eq!(field, "findings[1].message"),
+        Err(StoreError::Invalid(why)) => assert!(
+            why.starts_with("`findings[1].message` contains a NUL"),
+            "{why}"
+        ),
         other => panic!("NUL must be refused before the database: {other:?}"),
     }
+    // A check reported twice would be counted twice.
+    let mut twice = report("01H3", "prod", "c", true);
+    twice.findings[1].id = twice.findings[0].id.clone();
+    match store.ingest(twice, 100) {
+        Err(StoreError::Invalid(why)) => assert!(
+            why.starts_with("`findings[1].id` repeats \"sshd.permit-root-login\" of findings[0]"),
+            "{why}"
+        ),
+        other => panic!("a repeated check must be refused: {other:?}"),
+    }
     assert!(store.node("prod", "b").expect("node").is_none());
+    assert!(store.node("prod", "c").expect("node").is_none());
     assert_eq!(store.report_count().expect("count"), 1);
 }
 
@@ -737,6 +751,47 @@ fn bump_schema_version(target: &str) {
         let connection = rusqlite::Connection::open(target).expect("open");
         connection.execute_batch(sql).expect("bump");
     }
+}
+
+/// A report of 45 checks (written in groups of rows on PostgreSQL: 32 + 8 + 5 × 1), then one
+/// where 9 of them changed: every check row and count follows.
+fn a_node_with_many_checks(backend: &Backend<'_>) {
+    let store = backend.store();
+    let findings = |round: usize| -> Vec<Finding> {
+        (0..45)
+            .map(|i| {
+                let failing = (i + round * (i % 5 == 0) as usize) % 2 == 0;
+                let mut f = sample::finding(
+                    &format!("area.check-{i:02}"),
+                    Severity::Medium,
+                    if failing { Status::Fail } else { Status::Pass },
+                    &format!("message {i} in round {round}"),
+                );
+                f.message = if i % 5 == 0 {
+                    format!("message {i} in round {round}")
+                } else {
+                    format!("message {i}")
+                };
+                f
+            })
+            .collect()
+    };
+    for (round, at) in [(0, 100), (1, 200)] {
+        let r = sample::report(&format!("01N{round}"), "prod", "big", findings(round));
+        store.ingest(r, at).expect("ingest");
+        for (i, finding) in findings(round).iter().enumerate() {
+            let (failing, nodes) = failing_of(&store, &finding.id);
+            let fails = finding.status == Status::Fail;
+            assert_eq!(failing, i64::from(fails), "{} in round {round}", finding.id);
+            let want: Vec<(String, String, String)> = if fails {
+                vec![("prod".into(), "big".into(), finding.message.clone())]
+            } else {
+                vec![]
+            };
+            assert_eq!(nodes, want, "{} in round {round}", finding.id);
+        }
+    }
+    assert_eq!(store.checks().expect("checks").len(), 45);
 }
 
 // ---- PostgreSQL only --------------------------------------------------------------------

@@ -220,6 +220,19 @@ fn post_reports(
 /// Bytes the database uses: its pages in use after a checkpoint (the write-ahead log is
 /// bounded and reused, so it is not history).
 fn used_bytes(data: &std::path::Path) -> u64 {
+    if let Ok(url) = std::env::var("NODECHECK_LOAD_DATABASE") {
+        let measure = || -> Result<u64, postgres::Error> {
+            let mut client = postgres::Client::connect(&url, postgres::NoTls)?;
+            let size: i64 = client
+                .query_one("SELECT pg_database_size(current_database())", &[])?
+                .get(0);
+            Ok(u64::try_from(size).unwrap_or(0))
+        };
+        return measure().unwrap_or_else(|e| {
+            eprintln!("cannot measure the database: {e}");
+            0
+        });
+    }
     let measure = || -> rusqlite::Result<u64> {
         let connection = rusqlite::Connection::open(data.join("collector.db"))?;
         connection.busy_timeout(Duration::from_secs(10))?;
@@ -311,6 +324,12 @@ fn main() {
     } else {
         Command::new(&binary)
     };
+    // NODECHECK_LOAD_DATABASE=postgres://… measures PostgreSQL instead of SQLite (the
+    // database must exist and be empty).
+    let database = std::env::var("NODECHECK_LOAD_DATABASE").ok();
+    if let Some(url) = &database {
+        command.env("NODECHECK_COLLECTOR_DATABASE", url);
+    }
     command
         .args([
             "serve",
@@ -416,7 +435,10 @@ fn main() {
         .and_then(|d| d.parse().ok())
         .unwrap_or(0)
         .clamp(0, 90);
-    let history = if history_days > 0 {
+    if history_days > 0 && database.is_some() {
+        eprintln!("NODECHECK_LOAD_HISTORY_DAYS is for SQLite only; no history added");
+    }
+    let history = if history_days > 0 && database.is_none() {
         let started = Instant::now();
         match seed_history(&data, history_days) {
             Ok(rows) => {

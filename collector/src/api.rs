@@ -369,7 +369,7 @@ pub fn parse_report(headers: &HeaderMap, body: &[u8]) -> Result<Incoming, ApiErr
         return Err(bad("id must be 1 to 64 letters, digits, '-' or '_'"));
     }
     Incoming::new(report).map_err(|e| match e {
-        StoreError::NulInText(_) => bad(format!("report does not match {SCHEMA_V1}: {e}")),
+        StoreError::Invalid(_) => bad(format!("report does not match {SCHEMA_V1}: {e}")),
         e => ApiError(
             StatusCode::INTERNAL_SERVER_ERROR,
             format!("could not compress the report: {e}"),

@@ -178,7 +178,23 @@ async fn hostile_input_is_refused_precisely_and_nothing_is_stored() {
     let mut bomb = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
     bomb.write_all(&vec![b' '; 64 * 1024 * 1024]).expect("bomb");
     let bomb = bomb.finish().expect("bomb");
+    let mut nul = report("01BBD", "prod", "web-1", false);
+    nul.findings[0].message = "a\u{0}b".into();
+    let mut repeated = report("01BBE", "prod", "web-1", false);
+    repeated.findings[1].id = repeated.findings[0].id.clone();
     let cases: Vec<(Vec<u8>, bool, StatusCode, &str)> = vec![
+        (
+            json(&nul),
+            false,
+            StatusCode::BAD_REQUEST,
+            "`findings[0].message` contains a NUL character",
+        ),
+        (
+            json(&repeated),
+            false,
+            StatusCode::BAD_REQUEST,
+            "`findings[1].id` repeats",
+        ),
         (
             b"{not json".to_vec(),
             false,
