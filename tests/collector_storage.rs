@@ -74,6 +74,7 @@ const CASES: &[(&str, Case)] = &[
         "reopening migrates nothing twice",
         reopening_migrates_nothing_twice,
     ),
+    ("a node with many checks", a_node_with_many_checks),
 ];
 
 fn run_suite(backend: &Backend<'_>) {
@@ -779,7 +780,7 @@ fn a_node_with_many_checks(backend: &Backend<'_>) {
     for (round, at) in [(0, 100), (1, 200)] {
         let r = sample::report(&format!("01N{round}"), "prod", "big", findings(round));
         store.ingest(r, at).expect("ingest");
-        for (i, finding) in findings(round).iter().enumerate() {
+        for finding in &findings(round) {
             let (failing, nodes) = failing_of(&store, &finding.id);
             let fails = finding.status == Status::Fail;
             assert_eq!(failing, i64::from(fails), "{} in round {round}", finding.id);
