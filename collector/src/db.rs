@@ -24,13 +24,14 @@ pub enum Dialect {
     Postgres,
 }
 
-/// Why a statement failed.
+/// Why a statement failed. The driver's error is part of the message, not a `source`, so a
+/// chain printed with `{:#}` says it once.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
     #[error("{0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Sqlite(rusqlite::Error),
     #[error("{}", postgres_message(.0))]
-    Postgres(#[from] postgres::Error),
+    Postgres(postgres::Error),
     #[error("column {column}: expected {expected}, found {found}")]
     Type {
         column: usize,
@@ -43,6 +44,18 @@ pub enum DbError {
     NoRow,
 }
 
+impl From<rusqlite::Error> for DbError {
+    fn from(e: rusqlite::Error) -> Self {
+        DbError::Sqlite(e)
+    }
+}
+
+impl From<postgres::Error> for DbError {
+    fn from(e: postgres::Error) -> Self {
+        DbError::Postgres(e)
+    }
+}
+
 /// PostgreSQL's own message, with its detail, instead of the driver's "db error".
 fn postgres_message(error: &postgres::Error) -> String {
     match error.as_db_error() {
@@ -50,7 +63,16 @@ fn postgres_message(error: &postgres::Error) -> String {
             Some(detail) => format!("{} ({}): {detail}", db.message(), db.code().code()),
             None => format!("{} ({})", db.message(), db.code().code()),
         },
-        None => error.to_string(),
+        // The driver's kind ("error connecting to server") with its causes, all on one line.
+        None => {
+            let mut message = error.to_string();
+            let mut cause = std::error::Error::source(error);
+            while let Some(inner) = cause {
+                message.push_str(&format!(": {inner}"));
+                cause = inner.source();
+            }
+            message
+        }
     }
 }
 

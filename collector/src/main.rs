@@ -5,6 +5,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use nodecheck_collector::api::{self, App};
 use nodecheck_collector::auth::{self, Role};
+use nodecheck_collector::config::FileConfig;
 use nodecheck_collector::store::{Store, TokenSpec};
 use nodecheck_report::time::rfc3339;
 use std::io::Write;
@@ -27,16 +28,17 @@ struct Cli {
 enum Command {
     /// Serve the API.
     Serve {
-        #[arg(long, default_value = "127.0.0.1:8080")]
-        listen: String,
+        /// Where to listen [default: 127.0.0.1:8080].
+        #[arg(long, value_name = "HOST:PORT")]
+        listen: Option<String>,
         #[command(flatten)]
         storage: Storage,
         /// Let anyone read the API without a token.
         #[arg(long)]
         anonymous_read: bool,
-        /// Days full reports are kept (node state and score history stay).
-        #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(i64).range(1..=3650))]
-        retention_days: i64,
+        /// Days full reports are kept (node state and score history stay) [default: 30].
+        #[arg(long, value_parser = clap::value_parser!(i64).range(1..=3650))]
+        retention_days: Option<i64>,
         /// Serve HTTPS with this PEM certificate chain (leaf first).
         #[arg(long, requires = "tls_key", value_name = "FILE")]
         tls_cert: Option<PathBuf>,
@@ -53,13 +55,17 @@ enum Command {
     },
 }
 
-/// Where the collector keeps its data.
+/// Where the collector keeps its data, and its configuration file.
 #[derive(Debug, clap::Args)]
 struct Storage {
+    /// Settings in TOML (listen, data_dir, database, anonymous_read, retention_days,
+    /// tls_cert, tls_key); flags given here win over it.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
     /// The collector's own files: the SQLite database (unless --database says otherwise) and,
-    /// on first start, agent.token and viewer.token.
-    #[arg(long, global = true, default_value = "/var/lib/nodecheck-collector")]
-    data_dir: PathBuf,
+    /// on first start, agent.token and viewer.token [default: /var/lib/nodecheck-collector].
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
     /// A PostgreSQL database instead of SQLite, e.g. postgres://user:password@host/db
     /// (several collectors may share one). Better passed in the environment than on the
     /// command line, where every user of the machine can read it.
@@ -103,6 +109,37 @@ fn now() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
+const DEFAULT_DATA_DIR: &str = "/var/lib/nodecheck-collector";
+const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+const DEFAULT_RETENTION_DAYS: i64 = 30;
+
+/// Where the data is, once the command line, the environment and the file are combined.
+struct Place {
+    data_dir: PathBuf,
+    database: Option<String>,
+}
+
+impl Storage {
+    /// The configuration file's settings (none without --config).
+    fn file(&self) -> anyhow::Result<FileConfig> {
+        Ok(match &self.config {
+            Some(path) => FileConfig::load(path)?,
+            None => FileConfig::default(),
+        })
+    }
+
+    fn place(&self, file: &FileConfig) -> Place {
+        Place {
+            data_dir: self
+                .data_dir
+                .clone()
+                .or_else(|| file.data_dir.clone())
+                .unwrap_or_else(|| DEFAULT_DATA_DIR.into()),
+            database: self.database.clone().or_else(|| file.database.clone()),
+        }
+    }
+}
+
 /// `url` with its password, if any, hidden.
 fn redacted(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
@@ -117,7 +154,7 @@ fn redacted(url: &str) -> String {
     }
 }
 
-fn open_store(storage: &Storage) -> anyhow::Result<Store> {
+fn open_store(storage: &Place) -> anyhow::Result<Store> {
     use std::os::unix::fs::DirBuilderExt;
     let data_dir = &storage.data_dir;
     std::fs::DirBuilder::new()
@@ -265,6 +302,20 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             tls_cert,
             tls_key,
         } => {
+            let file = storage.file()?;
+            let place = storage.place(&file);
+            let listen = listen
+                .or(file.listen)
+                .unwrap_or_else(|| DEFAULT_LISTEN.into());
+            let anonymous_read = anonymous_read || file.anonymous_read.unwrap_or(false);
+            let retention_days = retention_days
+                .or(file.retention_days)
+                .unwrap_or(DEFAULT_RETENTION_DAYS);
+            // The certificate and key come together, from the command line or the file.
+            let (tls_cert, tls_key) = match (tls_cert, tls_key) {
+                (Some(cert), Some(key)) => (Some(cert), Some(key)),
+                _ => (file.tls_cert, file.tls_key),
+            };
             // The certificate is checked before anything else, so a bad one stops the start.
             if let (Some(certificate), Some(key)) = (&tls_cert, &tls_key) {
                 nodecheck_collector::tls::server_config(certificate, key)?;
@@ -272,8 +323,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             // Opened before the runtime starts: the PostgreSQL client blocks on a runtime of
             // its own, which cannot run inside another; from then on the store is used only
             // on blocking threads.
-            let store = open_store(&storage)?;
-            first_start_tokens(&store, &storage.data_dir)?;
+            let store = open_store(&place)?;
+            first_start_tokens(&store, &place.data_dir)?;
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;
@@ -284,7 +335,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             runtime.block_on(serve(listen, store, anonymous_read, retention_days))
         }
         Command::Token { storage, action } => {
-            let store = open_store(&storage)?;
+            let store = open_store(&storage.place(&storage.file()?))?;
             match action {
                 TokenAction::Create {
                     role,
@@ -352,6 +403,32 @@ fn main() {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_wins_over_the_file_and_the_file_over_the_defaults() {
+        let file = FileConfig {
+            data_dir: Some("/from/file".into()),
+            database: Some("postgres://from-file/db".into()),
+            ..FileConfig::default()
+        };
+        let flags = Storage {
+            config: None,
+            data_dir: Some("/from/flag".into()),
+            database: None,
+        };
+        let place = flags.place(&file);
+        assert_eq!(place.data_dir, PathBuf::from("/from/flag"));
+        assert_eq!(place.database.as_deref(), Some("postgres://from-file/db"));
+        let nothing = Storage {
+            config: None,
+            data_dir: None,
+            database: None,
+        }
+        .place(&FileConfig::default());
+        assert_eq!(nothing.data_dir, PathBuf::from(DEFAULT_DATA_DIR));
+        assert_eq!(nothing.database, None);
+    }
     #[test]
     fn passwords_never_reach_the_log() {
         assert_eq!(

@@ -27,8 +27,9 @@ use std::sync::Mutex;
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// Said once: the database error is in the message, not a `source`.
     #[error("database: {0}")]
-    Database(#[from] DbError),
+    Database(DbError),
     #[error("stored report is not readable: {0}")]
     Corrupt(String),
     #[error("database lock poisoned")]
@@ -44,6 +45,12 @@ pub enum StoreError {
          run a collector at least as new as the one that last migrated it"
     )]
     SchemaTooNew { found: i64, known: i64 },
+}
+
+impl From<DbError> for StoreError {
+    fn from(e: DbError) -> Self {
+        StoreError::Database(e)
+    }
 }
 
 impl From<rusqlite::Error> for StoreError {
