@@ -355,6 +355,13 @@ impl Connection {
             config.connect_timeout(std::time::Duration::from_secs(10));
         }
         config.keepalives(true);
+        // A report is acknowledged once its commit is durable, whatever the server's default:
+        // `synchronous_commit = off` there would acknowledge commits a crash can lose.
+        let options = match config.get_options() {
+            Some(given) => format!("{given} -c synchronous_commit=on"),
+            None => "-c synchronous_commit=on".to_string(),
+        };
+        config.options(&options);
         let client = config.connect(postgres::NoTls)?;
         Ok(Connection {
             backend: Backend::Postgres(Box::new(PostgresConnection {
