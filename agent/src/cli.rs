@@ -1,9 +1,11 @@
-//! The command line: `nodecheck [scan]`, `checks`, `explain`, `snapshot`.
+//! The command line: `nodecheck [scan]`, `push`, `checks`, `explain`, `snapshot`.
 //!
 //! Exit codes: 0 the verdict passed; 1 the verdict failed (a failing or error finding at or
-//! above `--fail-on`, or a score under `--fail-under`); 2 nodecheck could not do its job.
-//! Errors are one line on stderr, without a backtrace.
+//! above `--fail-on`, or a score under `--fail-under`); 2 nodecheck could not do its job
+//! (for `push`: the upload failed, whatever the verdict). Errors are one line on stderr,
+//! without a backtrace.
 
+use crate::daemon::client::{Ack, Client, ClientOptions};
 use crate::facts;
 use crate::host::{Host, snapshot};
 use crate::output::{self, Format, TextOptions};
@@ -34,6 +36,13 @@ pub struct Cli {
 enum Command {
     /// Scan this host (the default command).
     Scan(ScanArgs),
+    /// Scan this host once and send the report to a collector.
+    Push {
+        #[command(flatten)]
+        scan: ScanArgs,
+        #[command(flatten)]
+        collector: CollectorArgs,
+    },
     /// List every check.
     Checks {
         #[arg(long, value_enum, default_value_t = ListFormat::Text)]
@@ -88,6 +97,64 @@ struct HostArgs {
     /// The host's procfs (default: <root>/proc).
     #[arg(long)]
     proc: Option<PathBuf>,
+}
+
+/// How to reach the collector.
+#[derive(Debug, Clone, Args)]
+struct CollectorArgs {
+    /// The collector's URL, e.g. https://nodecheck-collector:8443.
+    #[arg(long, env = "NODECHECK_COLLECTOR", value_name = "URL")]
+    collector: String,
+    /// File holding the token (re-read for every request, so rotated tokens work).
+    #[arg(long, env = "NODECHECK_TOKEN_FILE", value_name = "FILE")]
+    token_file: PathBuf,
+    /// PEM bundle of the CAs to trust for the collector (instead of the public roots).
+    #[arg(long, value_name = "FILE")]
+    ca: Option<PathBuf>,
+    /// PEM client certificate chain to present to the collector.
+    #[arg(long, requires = "client_key", value_name = "FILE")]
+    client_cert: Option<PathBuf>,
+    /// The private key of --client-cert.
+    #[arg(long, requires = "client_cert", value_name = "FILE")]
+    client_key: Option<PathBuf>,
+    /// Time allowed for each request to the collector, e.g. 30s.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    timeout: std::time::Duration,
+}
+
+impl CollectorArgs {
+    fn client(&self) -> anyhow::Result<Client> {
+        Ok(Client::new(&ClientOptions {
+            collector: self.collector.clone(),
+            token_file: self.token_file.clone(),
+            ca: self.ca.clone(),
+            client_cert: self.client_cert.clone().zip(self.client_key.clone()),
+            timeout: self.timeout,
+        })?)
+    }
+}
+
+/// `90s`, `10m`, `1h`, or plain seconds.
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(at) => text.split_at(at),
+        None => (text, "s"),
+    };
+    let value: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration (like 30s, 10m or 1h)"))?;
+    let seconds = match unit {
+        "ms" => return Ok(std::time::Duration::from_millis(value)),
+        "s" => value,
+        "m" => value.saturating_mul(60),
+        "h" => value.saturating_mul(3600),
+        _ => return Err(format!("{text:?}: unit must be ms, s, m or h")),
+    };
+    if seconds == 0 {
+        return Err("a duration must be more than zero".into());
+    }
+    Ok(std::time::Duration::from_secs(seconds))
 }
 
 #[derive(Debug, Clone, Args)]
@@ -152,6 +219,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
         None => scan_command(cli.scan),
         Some(Command::Scan(args)) => scan_command(args),
+        Some(Command::Push { scan, collector }) => push_command(scan, &collector),
         Some(Command::Checks { format }) => {
             list_checks(format);
             Ok(0)
@@ -185,6 +253,37 @@ fn warn_all(warnings: &[String]) {
 }
 
 fn scan_command(args: ScanArgs) -> anyhow::Result<i32> {
+    let report = scan_and_show(&args)?;
+    Ok(verdict_code(&report, args.fail_on, args.fail_under))
+}
+
+/// One scan, one upload, no spool: exit 2 when the upload failed, else the verdict's code.
+fn push_command(args: ScanArgs, collector: &CollectorArgs) -> anyhow::Result<i32> {
+    // The collector settings are checked before the scan, so a typo costs no scan.
+    let client = collector.client()?;
+    let report = scan_and_show(&args)?;
+    let json = serde_json::to_vec(&report).context("cannot serialize the report")?;
+    match client.post_report(&json) {
+        Ok(ack) => {
+            let what = match ack {
+                Ack::Stored => "stored",
+                Ack::Duplicate => "already stored",
+            };
+            eprintln!(
+                "nodecheck: report {} of {}/{} {what} by {}",
+                report.id, report.node.cluster, report.node.name, collector.collector
+            );
+            Ok(verdict_code(&report, args.fail_on, args.fail_under))
+        }
+        Err(e) => {
+            eprintln!("nodecheck: error: report {} not sent: {e}", report.id);
+            Ok(2)
+        }
+    }
+}
+
+/// Scans as the arguments say, writes the rendered result, and returns the report.
+fn scan_and_show(args: &ScanArgs) -> anyhow::Result<Report> {
     let started = crate::time::now();
     scan::validate_only(&args.only)?;
     let profile = profile::load(&args.profile).map_err(|e| anyhow!("{e}"))?;
@@ -226,7 +325,7 @@ fn scan_command(args: ScanArgs) -> anyhow::Result<i32> {
             let _ = stdout.write_all(rendered.as_bytes());
         }
     }
-    Ok(verdict_code(&report, args.fail_on, args.fail_under))
+    Ok(report)
 }
 
 /// 1 when a failing or error finding (unwaived) is at or above the threshold, or the score
@@ -341,6 +440,22 @@ mod tests {
             "info error is below low"
         );
         assert_eq!(verdict_code(&report, FailOn::Low, None), 1);
+    }
+
+    #[test]
+    fn durations_read_as_people_write_them() {
+        use std::time::Duration;
+        assert_eq!(parse_duration("10m"), Ok(Duration::from_secs(600)));
+        assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("ten").is_err());
+        assert!(
+            parse_duration("5d")
+                .expect_err("days")
+                .contains("unit must be")
+        );
     }
 
     #[test]

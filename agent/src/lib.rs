@@ -7,6 +7,7 @@
 
 pub mod checks;
 pub mod cli;
+pub mod daemon;
 pub mod docs;
 pub mod facts;
 pub mod host;

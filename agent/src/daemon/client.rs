@@ -1,0 +1,361 @@
+//! The collector's HTTP client.
+//!
+//! Outcomes are sorted by what the caller should do next: an acknowledgement (stored, or
+//! already there), a refusal that sending again will not change (400, 401, 403, 413: a
+//! malformed report, a bad or revoked token, a report too big), or a failure worth retrying
+//! later (the collector unreachable, a TLS handshake that failed, a 5xx, a 429, a token file
+//! not there yet).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// How to reach the collector.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// Base URL, e.g. `https://nodecheck-collector.nodecheck.svc:8443`.
+    pub collector: String,
+    /// File holding the bearer token (re-read for every request).
+    pub token_file: PathBuf,
+    /// PEM bundle of the CAs to trust instead of the public roots.
+    pub ca: Option<PathBuf>,
+    /// PEM client certificate chain and its key, presented to the collector.
+    pub client_cert: Option<(PathBuf, PathBuf)>,
+    /// Time allowed for a whole request.
+    pub timeout: Duration,
+}
+
+/// Why a request did not get an answer the caller can use.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClientError {
+    #[error("invalid collector URL {url:?}: {reason}")]
+    Url { url: String, reason: String },
+    #[error("cannot use {}: {reason}", path.display())]
+    Certificates { path: PathBuf, reason: String },
+    #[error("token file {}: {reason}", path.display())]
+    Token { path: PathBuf, reason: String },
+    #[error("collector {url} unreachable: {reason}")]
+    Unreachable { url: String, reason: String },
+    #[error("collector refused the request ({status}): {message}")]
+    Refused { status: u16, message: String },
+    #[error("collector failed ({status}): {message}")]
+    Server { status: u16, message: String },
+}
+
+impl ClientError {
+    /// Whether the same request may succeed later without anyone changing anything.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            ClientError::Unreachable { .. }
+                | ClientError::Server { .. }
+                | ClientError::Token { .. }
+        )
+    }
+
+    /// A short label for metrics (`unreachable`, `refused_401`, …).
+    pub fn kind(&self) -> String {
+        match self {
+            ClientError::Url { .. } => "url".into(),
+            ClientError::Certificates { .. } => "certificates".into(),
+            ClientError::Token { .. } => "token".into(),
+            ClientError::Unreachable { .. } => "unreachable".into(),
+            ClientError::Refused { status, .. } => format!("refused_{status}"),
+            ClientError::Server { status, .. } => format!("server_{status}"),
+        }
+    }
+}
+
+/// What the collector said about a report it took.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ack {
+    Stored,
+    /// The collector had it already (sent before, acknowledged or not).
+    Duplicate,
+}
+
+/// A client of one collector.
+#[derive(Debug)]
+pub struct Client {
+    base: String,
+    token_file: PathBuf,
+    agent: ureq::Agent,
+}
+
+/// The error bodies the collector sends: `{"error": "…"}`.
+#[derive(serde::Deserialize)]
+struct ErrorBody {
+    error: String,
+}
+
+/// Responses are small JSON documents; a bigger one is not the collector.
+const MAX_RESPONSE_BYTES: u64 = 16 * 1024 * 1024;
+
+impl Client {
+    pub fn new(options: &ClientOptions) -> Result<Client, ClientError> {
+        let url = options.collector.trim();
+        let url_error = |reason: &str| ClientError::Url {
+            url: options.collector.clone(),
+            reason: reason.into(),
+        };
+        let rest = url
+            .strip_prefix("https://")
+            .or_else(|| url.strip_prefix("http://"))
+            .ok_or_else(|| url_error("must start with http:// or https://"))?;
+        if rest.is_empty() || rest.starts_with('/') {
+            return Err(url_error("names no host"));
+        }
+        if rest.contains(['?', '#']) {
+            return Err(url_error("must not carry a query or fragment"));
+        }
+        let base = url.trim_end_matches('/').to_string();
+        let mut tls = ureq::tls::TlsConfig::builder();
+        if let Some(path) = &options.ca {
+            let certificates = read_certificates(path)?;
+            tls = tls.root_certs(ureq::tls::RootCerts::new_with_certs(&certificates));
+        }
+        if let Some((chain, key)) = &options.client_cert {
+            let certificates = read_certificates(chain)?;
+            let key = read_key(key)?;
+            tls = tls.client_cert(Some(ureq::tls::ClientCert::new_with_certs(
+                &certificates,
+                key,
+            )));
+        }
+        let config = ureq::Agent::config_builder()
+            .tls_config(tls.build())
+            .timeout_global(Some(options.timeout))
+            .timeout_connect(Some(options.timeout.min(Duration::from_secs(10))))
+            .http_status_as_error(false)
+            .user_agent(format!("nodecheck/{}", env!("CARGO_PKG_VERSION")))
+            .build();
+        Ok(Client {
+            base,
+            token_file: options.token_file.clone(),
+            agent: config.into(),
+        })
+    }
+
+    /// The token, read now (trimmed; an empty file is an error, not an empty token).
+    fn token(&self) -> Result<String, ClientError> {
+        let error = |reason: String| ClientError::Token {
+            path: self.token_file.clone(),
+            reason,
+        };
+        let text = std::fs::read_to_string(&self.token_file).map_err(|e| error(e.to_string()))?;
+        let token = text.trim();
+        if token.is_empty() {
+            return Err(error("is empty".into()));
+        }
+        if token.contains(char::is_whitespace) {
+            return Err(error(
+                "holds more than one word; it must hold the token alone".into(),
+            ));
+        }
+        Ok(token.to_string())
+    }
+
+    /// Posts one report (its JSON), gzip-compressed.
+    pub fn post_report(&self, json: &[u8]) -> Result<Ack, ClientError> {
+        let token = self.token()?;
+        let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        let body = gzip
+            .write_all(json)
+            .and_then(|()| gzip.finish())
+            .map_err(|e| ClientError::Server {
+                status: 0,
+                message: format!("cannot compress the report: {e}"),
+            })?;
+        let url = format!("{}/api/v1/reports", self.base);
+        let response = self
+            .agent
+            .post(&url)
+            .header("Authorization", &format!("Bearer {token}"))
+            .header("Content-Type", "application/json")
+            .header("Content-Encoding", "gzip")
+            .send(&body[..])
+            .map_err(|e| self.unreachable(&e))?;
+        let status = response.status().as_u16();
+        let text = read_body(response);
+        match status {
+            201 => Ok(Ack::Stored),
+            200 => Ok(Ack::Duplicate),
+            _ => Err(classify(status, &text)),
+        }
+    }
+
+    /// GETs `path` (e.g. `/api/v1/nodes?limit=100`) and parses its JSON.
+    pub fn get_json(&self, path: &str) -> Result<serde_json::Value, ClientError> {
+        let token = self.token()?;
+        let url = format!("{}{path}", self.base);
+        let response = self
+            .agent
+            .get(&url)
+            .header("Authorization", &format!("Bearer {token}"))
+            .header("Accept", "application/json")
+            .call()
+            .map_err(|e| self.unreachable(&e))?;
+        let status = response.status().as_u16();
+        let text = read_body(response);
+        if status != 200 {
+            return Err(classify(status, &text));
+        }
+        serde_json::from_str(&text).map_err(|e| ClientError::Server {
+            status,
+            message: format!(
+                "answer is not JSON ({e}); is {} a nodecheck collector?",
+                self.base
+            ),
+        })
+    }
+
+    fn unreachable(&self, error: &ureq::Error) -> ClientError {
+        ClientError::Unreachable {
+            url: self.base.clone(),
+            reason: error.to_string(),
+        }
+    }
+}
+
+fn read_body(response: ureq::http::Response<ureq::Body>) -> String {
+    response
+        .into_body()
+        .with_config()
+        .limit(MAX_RESPONSE_BYTES)
+        .read_to_string()
+        .unwrap_or_default()
+}
+
+/// A non-success answer: refused for good (4xx but 429) or failed for now.
+fn classify(status: u16, body: &str) -> ClientError {
+    let message = serde_json::from_str::<ErrorBody>(body)
+        .map(|b| b.error)
+        .unwrap_or_else(|_| {
+            let text: String = body.chars().take(200).collect();
+            if text.trim().is_empty() {
+                "no message".into()
+            } else {
+                text.trim().to_string()
+            }
+        });
+    if (400..500).contains(&status) && status != 408 && status != 429 {
+        ClientError::Refused { status, message }
+    } else {
+        ClientError::Server { status, message }
+    }
+}
+
+fn read_certificates(path: &Path) -> Result<Vec<ureq::tls::Certificate<'static>>, ClientError> {
+    let error = |reason: String| ClientError::Certificates {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let pem = std::fs::read(path).map_err(|e| error(e.to_string()))?;
+    let mut certificates = Vec::new();
+    for item in ureq::tls::parse_pem(&pem) {
+        if let ureq::tls::PemItem::Certificate(c) = item.map_err(|e| error(e.to_string()))? {
+            certificates.push(c);
+        }
+    }
+    if certificates.is_empty() {
+        return Err(error("holds no PEM certificate".into()));
+    }
+    Ok(certificates)
+}
+
+fn read_key(path: &Path) -> Result<ureq::tls::PrivateKey<'static>, ClientError> {
+    let error = |reason: String| ClientError::Certificates {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let pem = std::fs::read(path).map_err(|e| error(e.to_string()))?;
+    for item in ureq::tls::parse_pem(&pem) {
+        if let ureq::tls::PemItem::PrivateKey(key) = item.map_err(|e| error(e.to_string()))? {
+            return Ok(key);
+        }
+    }
+    Err(error("holds no PEM private key".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options(collector: &str) -> ClientOptions {
+        ClientOptions {
+            collector: collector.into(),
+            token_file: "/nonexistent/token".into(),
+            ca: None,
+            client_cert: None,
+            timeout: Duration::from_secs(5),
+        }
+    }
+
+    #[test]
+    fn collector_urls_are_checked() {
+        for (url, reason) in [
+            ("collector:8080", "must start with http:// or https://"),
+            ("https://", "names no host"),
+            ("http:///x", "names no host"),
+            ("https://c:8443/?x=1", "must not carry a query"),
+        ] {
+            match Client::new(&options(url)) {
+                Err(ClientError::Url { reason: r, .. }) => {
+                    assert!(r.contains(reason), "{url}: {r}")
+                }
+                other => panic!("{url}: {other:?}"),
+            }
+        }
+        assert!(Client::new(&options("https://collector.example:8443/")).is_ok());
+    }
+
+    #[test]
+    fn answers_are_sorted_by_what_to_do_next() {
+        let refused = classify(401, r#"{"error":"this token was revoked"}"#);
+        assert_eq!(
+            refused,
+            ClientError::Refused {
+                status: 401,
+                message: "this token was revoked".into()
+            }
+        );
+        assert!(!refused.is_transient());
+        assert!(!classify(413, "").is_transient());
+        assert!(classify(429, "").is_transient());
+        assert!(classify(503, "<html>busy</html>").is_transient());
+        assert_eq!(
+            classify(500, "").to_string(),
+            "collector failed (500): no message"
+        );
+        assert_eq!(classify(403, "").kind(), "refused_403");
+    }
+
+    #[test]
+    fn token_files_are_read_for_every_request_and_checked() {
+        let dir = std::env::temp_dir().join(format!("nodecheck-client-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("token");
+        let client = Client::new(&ClientOptions {
+            token_file: path.clone(),
+            ..options("http://127.0.0.1:9")
+        })
+        .expect("client");
+        assert!(matches!(client.token(), Err(ClientError::Token { .. })));
+        std::fs::write(&path, " \n").expect("write");
+        assert!(
+            client
+                .token()
+                .expect_err("empty")
+                .to_string()
+                .ends_with("is empty")
+        );
+        std::fs::write(&path, "first\n").expect("write");
+        assert_eq!(client.token().expect("token"), "first");
+        // Rotated in place: the next request uses the new one.
+        std::fs::write(&path, "second").expect("write");
+        assert_eq!(client.token().expect("token"), "second");
+        std::fs::write(&path, "two words").expect("write");
+        assert!(client.token().is_err());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
