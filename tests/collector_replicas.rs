@@ -11,7 +11,7 @@ use std::time::Duration;
 
 #[path = "support/collector.rs"]
 mod support;
-use support::{BIN, Scratch, free_port, request, start_with, token};
+use support::{Scratch, bin, free_port, request, start_with, token};
 
 #[path = "support/postgres.rs"]
 mod postgres_server;
@@ -139,7 +139,7 @@ fn replicas_share_tokens_reports_and_sessions_and_outlive_a_database_restart() {
 
     // Revoked from the command line, against the database: the session ends on both.
     let cli = |args: &[&str]| -> String {
-        let out = std::process::Command::new(BIN)
+        let out = std::process::Command::new(bin())
             .arg("token")
             .args(args)
             .arg("--data-dir")

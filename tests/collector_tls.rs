@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 #[path = "support/collector.rs"]
 mod support;
-use support::{BIN, free_port, spawn, token};
+use support::{bin, free_port, spawn, token};
 
 #[path = "support/pki.rs"]
 mod pki;
@@ -182,7 +182,7 @@ fn https_with_rustls_and_clear_errors_for_bad_certificates() {
         (&cert, &missing, "cannot read the TLS key"),
         (&dir.join("ext.cnf"), &key, "no PEM certificate"),
     ] {
-        let output = Command::new(BIN)
+        let output = Command::new(bin())
             .args([
                 "serve",
                 "--data-dir",
@@ -200,7 +200,7 @@ fn https_with_rustls_and_clear_errors_for_bad_certificates() {
         assert!(!output.status.success(), "{message}: started anyway");
         assert!(stderr.contains(message), "{message} in {stderr}");
     }
-    let output = Command::new(BIN)
+    let output = Command::new(bin())
         .args(["serve", "--tls-cert", &cert.display().to_string()])
         .output()
         .expect("run");

@@ -36,6 +36,9 @@ pub struct Cli {
 enum Command {
     /// Scan this host (the default command).
     Scan(ScanArgs),
+    /// Run as the node's agent: scan at start, every --interval and when watched
+    /// configuration changes; spool each report and send it to the collector.
+    Agent(AgentArgs),
     /// Scan this host once and send the report to a collector.
     Push {
         #[command(flatten)]
@@ -117,21 +120,70 @@ struct CollectorArgs {
     /// The private key of --client-cert.
     #[arg(long, requires = "client_cert", value_name = "FILE")]
     client_key: Option<PathBuf>,
-    /// Time allowed for each request to the collector, e.g. 30s.
-    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    /// Time allowed for each request to the collector, e.g. 30s (the agent handles a stop
+    /// signal once the request in flight ends, so keep it short).
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
     timeout: std::time::Duration,
 }
 
 impl CollectorArgs {
-    fn client(&self) -> anyhow::Result<Client> {
-        Ok(Client::new(&ClientOptions {
+    fn options(&self) -> ClientOptions {
+        ClientOptions {
             collector: self.collector.clone(),
             token_file: self.token_file.clone(),
             ca: self.ca.clone(),
             client_cert: self.client_cert.clone().zip(self.client_key.clone()),
             timeout: self.timeout,
-        })?)
+        }
     }
+
+    fn client(&self) -> anyhow::Result<Client> {
+        Ok(Client::new(&self.options())?)
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+struct AgentArgs {
+    #[command(flatten)]
+    host: HostArgs,
+    #[command(flatten)]
+    collector: CollectorArgs,
+    /// A built-in profile (default, cis, bastion) or a TOML file.
+    #[arg(long, default_value = "default")]
+    profile: String,
+    /// Run only these areas or check IDs (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
+    /// Node name (default: $NODE_NAME, then the host's hostname).
+    #[arg(long, env = "NODE_NAME")]
+    node_name: Option<String>,
+    /// Cluster name.
+    #[arg(long, env = "NODECHECK_CLUSTER", default_value = "default")]
+    cluster: String,
+    /// Time between scans (each spread by up to a tenth either way).
+    #[arg(long, default_value = "10m", value_parser = parse_duration)]
+    interval: std::time::Duration,
+    /// Where reports wait until the collector acknowledged them.
+    #[arg(long, default_value = "/var/lib/nodecheck/spool", value_name = "DIR")]
+    spool: PathBuf,
+    /// Most reports the spool keeps (the oldest are dropped first).
+    #[arg(long, default_value_t = 1008)]
+    spool_max_reports: usize,
+    /// Most bytes the spool keeps (the oldest reports are dropped first).
+    #[arg(long, default_value_t = 64 * 1024 * 1024)]
+    spool_max_bytes: u64,
+    /// Serve /healthz, /readyz and /metrics on this address, e.g. 0.0.0.0:9101.
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<String>,
+    /// Log as text or as JSON lines.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 /// `90s`, `10m`, `1h`, or plain seconds.
@@ -194,7 +246,11 @@ struct ScanArgs {
 /// Runs the command line; returns the process exit code.
 pub fn main() -> i32 {
     let cli = Cli::parse();
-    init_logging();
+    match &cli.command {
+        // The daemon logs what it does; the one-shot commands only what went wrong.
+        Some(Command::Agent(args)) => init_daemon_logging(args.log_format),
+        _ => init_logging(),
+    }
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -215,11 +271,50 @@ fn init_logging() {
         .try_init();
 }
 
+fn init_daemon_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("NODECHECK_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    };
+}
+
+fn agent_command(args: AgentArgs) -> anyhow::Result<i32> {
+    scan::validate_only(&args.only)?;
+    let profile = profile::load(&args.profile).map_err(|e| anyhow!("{e}"))?;
+    for warning in &profile.warnings {
+        tracing::warn!("{warning}");
+    }
+    crate::daemon::agent::run(crate::daemon::agent::AgentOptions {
+        root: args.host.root.clone(),
+        proc: args.host.proc.clone(),
+        profile,
+        only: args.only.clone(),
+        node_name: args.node_name.clone(),
+        cluster: args.cluster.clone(),
+        interval: args.interval,
+        spool: args.spool.clone(),
+        bounds: crate::daemon::spool::Bounds {
+            max_reports: args.spool_max_reports,
+            max_bytes: args.spool_max_bytes,
+        },
+        client: args.collector.options(),
+        listen: args.listen.clone(),
+    })?;
+    Ok(0)
+}
+
 fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
         None => scan_command(cli.scan),
         Some(Command::Scan(args)) => scan_command(args),
         Some(Command::Push { scan, collector }) => push_command(scan, &collector),
+        Some(Command::Agent(args)) => agent_command(args),
         Some(Command::Checks { format }) => {
             list_checks(format);
             Ok(0)
@@ -259,8 +354,10 @@ fn scan_command(args: ScanArgs) -> anyhow::Result<i32> {
 
 /// One scan, one upload, no spool: exit 2 when the upload failed, else the verdict's code.
 fn push_command(args: ScanArgs, collector: &CollectorArgs) -> anyhow::Result<i32> {
-    // The collector settings are checked before the scan, so a typo costs no scan.
+    // The collector settings and the token are checked before the scan, so a typo costs no
+    // scan.
     let client = collector.client()?;
+    client.token()?;
     let report = scan_and_show(&args)?;
     let json = serde_json::to_vec(&report).context("cannot serialize the report")?;
     match client.post_report(&json) {

@@ -14,7 +14,22 @@ pub use http::request;
 mod scratch;
 pub use scratch::Scratch;
 
-pub const BIN: &str = env!("CARGO_BIN_EXE_nodecheck-collector");
+/// The collector binary: cargo names it to the collector's own tests; the agent's tests find
+/// it beside their own binary (`cargo test --workspace` builds both).
+pub fn bin() -> std::path::PathBuf {
+    if let Some(path) = option_env!("CARGO_BIN_EXE_nodecheck-collector") {
+        return path.into();
+    }
+    let beside = option_env!("CARGO_BIN_EXE_nodecheck")
+        .map(|agent| Path::new(agent).with_file_name("nodecheck-collector"))
+        .unwrap_or_default();
+    assert!(
+        beside.is_file(),
+        "no collector binary at {}: run `cargo build -p nodecheck-collector` (or cargo test --workspace)",
+        beside.display()
+    );
+    beside
+}
 
 /// The collector process; killed (SIGKILL) and reaped when dropped.
 pub struct Collector(pub Child);
@@ -51,7 +66,7 @@ pub fn start_with(data: &Path, port: u16, extra: &[&str]) -> Collector {
 
 /// Starts the collector without waiting for it (for servers plain HTTP cannot reach).
 pub fn spawn(data: &Path, port: u16, extra: &[&str]) -> Collector {
-    let child = Command::new(BIN)
+    let child = Command::new(bin())
         .args([
             "serve",
             "--data-dir",

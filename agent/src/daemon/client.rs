@@ -137,7 +137,7 @@ impl Client {
     }
 
     /// The token, read now (trimmed; an empty file is an error, not an empty token).
-    fn token(&self) -> Result<String, ClientError> {
+    pub fn token(&self) -> Result<String, ClientError> {
         let error = |reason: String| ClientError::Token {
             path: self.token_file.clone(),
             reason,

@@ -6,4 +6,8 @@
 //! in the collector; `--ca` replaces the public roots with a bundle of one's own, and a client
 //! certificate can be presented.
 
+pub mod agent;
 pub mod client;
+pub mod spool;
+pub mod status;
+pub mod watch;

@@ -1,0 +1,477 @@
+//! The agent and `nodecheck push` against a real collector on loopback: several agents,
+//! a configuration change seen within seconds, a collector outage and SIGKILL with nothing
+//! lost or sent twice, damaged spool files, refusals and TLS, and a prompt stop on SIGTERM.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+#[path = "support/collector.rs"]
+mod support;
+use support::{Scratch, free_port, request, start, start_with, token};
+
+#[path = "support/pki.rs"]
+mod pki;
+
+const NODECHECK: &str = env!("CARGO_BIN_EXE_nodecheck");
+
+/// A host root holding only an sshd configuration.
+fn root(dir: &Path, sshd_config: &str) -> PathBuf {
+    std::fs::create_dir_all(dir.join("etc/ssh")).expect("root");
+    std::fs::create_dir_all(dir.join("proc")).expect("proc");
+    std::fs::write(dir.join("etc/ssh/sshd_config"), sshd_config).expect("sshd_config");
+    dir.to_path_buf()
+}
+
+/// Replaces sshd_config the way an editor does: a new file renamed over the old.
+fn edit(root: &Path, sshd_config: &str) {
+    let new = root.join("etc/ssh/.sshd_config.new");
+    std::fs::write(&new, sshd_config).expect("write");
+    std::fs::rename(&new, root.join("etc/ssh/sshd_config")).expect("rename");
+}
+
+/// A running agent; SIGKILLed and reaped when dropped.
+struct Agent {
+    child: Child,
+    log: PathBuf,
+    status_port: u16,
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Agent {
+    fn start(
+        root: &Path,
+        node: &str,
+        collector_port: u16,
+        token_file: &Path,
+        spool: &Path,
+        interval: &str,
+    ) -> Agent {
+        let status_port = free_port();
+        let log = spool.with_extension("log");
+        let child = Command::new(NODECHECK)
+            .args(["agent", "--root"])
+            .arg(root)
+            .args([
+                "--node-name",
+                node,
+                "--cluster",
+                "e2e",
+                "--interval",
+                interval,
+            ])
+            .args(["--collector", &format!("http://127.0.0.1:{collector_port}")])
+            .arg("--token-file")
+            .arg(token_file)
+            .arg("--spool")
+            .arg(spool)
+            .args(["--listen", &format!("127.0.0.1:{status_port}")])
+            .args(["--timeout", "3s"])
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("log"))
+            .spawn()
+            .expect("start agent");
+        let agent = Agent {
+            child,
+            log,
+            status_port,
+        };
+        wait_for("agent status server", Duration::from_secs(10), || {
+            request(status_port, "GET", "/healthz", "", "").is_ok()
+        });
+        agent
+    }
+
+    /// A metric's value (the sum over its labels).
+    fn metric(&self, name: &str) -> f64 {
+        let (_, text) = request(self.status_port, "GET", "/metrics", "", "").expect("metrics");
+        text.lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter(|l| l.split(['{', ' ']).next() == Some(name))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Report ids in the order the agent had them acknowledged.
+    fn uploaded(&self) -> Vec<String> {
+        self.log()
+            .lines()
+            .filter(|l| l.contains("uploaded"))
+            .filter_map(|l| l.split("report=").nth(1)?.split_whitespace().next())
+            .map(str::to_string)
+            .collect()
+    }
+}
+
+fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !done() {
+        assert!(Instant::now() < deadline, "{what}: not within {limit:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn node(port: u16, viewer: &str, name: &str) -> Option<serde_json::Value> {
+    let (status, body) = request(
+        port,
+        "GET",
+        &format!("/api/v1/nodes/e2e/{name}"),
+        viewer,
+        "",
+    )
+    .ok()?;
+    (status == 200).then(|| serde_json::from_str(&body).ok())?
+}
+
+/// What `nodecheck scan` says the score of this root is.
+fn scan_score(root: &Path) -> u64 {
+    let out = Command::new(NODECHECK)
+        .args(["scan", "--format", "json", "--fail-on", "none", "--root"])
+        .arg(root)
+        .output()
+        .expect("scan");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("report");
+    report["score"].as_u64().expect("score")
+}
+
+#[test]
+fn agents_report_and_a_changed_sshd_config_shows_within_seconds() {
+    let scratch = Scratch::new("agents");
+    let port = free_port();
+    let _collector = start(&scratch.join("collector"), port);
+    let token_file = scratch.join("collector/agent.token");
+    let viewer = token(&scratch.join("collector"), "viewer");
+    let strict = "PermitRootLogin no\nPasswordAuthentication no\n";
+    let roots = [
+        root(&scratch.join("root-a"), strict),
+        root(&scratch.join("root-b"), "PermitRootLogin yes\n"),
+    ];
+    let agents: Vec<Agent> = ["node-a", "node-b"]
+        .iter()
+        .zip(&roots)
+        .map(|(name, root)| {
+            Agent::start(
+                root,
+                name,
+                port,
+                &token_file,
+                &scratch.join(format!("spool-{name}")),
+                "1h",
+            )
+        })
+        .collect();
+    for (name, root) in ["node-a", "node-b"].iter().zip(&roots) {
+        wait_for(name, Duration::from_secs(10), || {
+            node(port, &viewer, name).is_some()
+        });
+        let detail = node(port, &viewer, name).expect("node");
+        assert_eq!(
+            detail["report"]["score"].as_u64(),
+            Some(scan_score(root)),
+            "{name}: the collector has the score a scan gives"
+        );
+        assert_eq!(detail["report"]["agent"]["interval_s"], 3600);
+    }
+    // node-a's sshd now lets root in: the collector knows within seconds, not in an hour.
+    let before = node(port, &viewer, "node-a").expect("node")["report"]["id"].clone();
+    let changed = Instant::now();
+    edit(&roots[0], "PermitRootLogin yes\n");
+    wait_for("the change", Duration::from_secs(10), || {
+        node(port, &viewer, "node-a").is_some_and(|n| n["report"]["id"] != before)
+    });
+    eprintln!("change seen by the collector after {:?}", changed.elapsed());
+    let detail = node(port, &viewer, "node-a").expect("node");
+    let root_login = detail["report"]["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["id"] == "sshd.permit-root-login")
+        .expect("finding")
+        .clone();
+    assert_eq!(root_login["status"], "fail");
+    assert_eq!(agents[0].metric("nodecheck_agent_scans_total"), 2.0);
+    assert_eq!(agents[1].metric("nodecheck_agent_scans_total"), 1.0);
+}
+
+#[test]
+fn an_outage_and_a_killed_collector_lose_nothing_and_send_nothing_twice() {
+    let scratch = Scratch::new("outage");
+    let port = free_port();
+    let data = scratch.join("collector");
+    let collector = start(&data, port);
+    let token_file = data.join("agent.token");
+    let root = root(&scratch.join("root"), "PermitRootLogin no\n");
+    let agent = Agent::start(
+        &root,
+        "node-o",
+        port,
+        &token_file,
+        &scratch.join("spool"),
+        "1s",
+    );
+    wait_for("first upload", Duration::from_secs(10), || {
+        agent.metric("nodecheck_agent_uploads_total") >= 2.0
+    });
+    // The collector dies mid-stream (SIGKILL: a request may be in flight), and stays away
+    // while the agent keeps scanning.
+    drop(collector);
+    wait_for("the spool to grow", Duration::from_secs(20), || {
+        agent.metric("nodecheck_agent_spool_reports") >= 4.0
+    });
+    assert!(agent.metric("nodecheck_agent_upload_failures_total") >= 1.0);
+    let collector = start(&data, port);
+    wait_for("the spool to drain", Duration::from_secs(60), || {
+        agent.metric("nodecheck_agent_spool_reports") == 0.0
+            && agent.metric("nodecheck_agent_uploads_total") >= 6.0
+    });
+    // Stop the agent, then compare what it had acknowledged with what the collector holds.
+    let _ = Command::new("kill")
+        .args(["-TERM", &agent.child.id().to_string()])
+        .status();
+    std::thread::sleep(Duration::from_millis(500));
+    let uploaded = agent.uploaded();
+    let mut sorted = uploaded.clone();
+    sorted.sort();
+    assert_eq!(uploaded, sorted, "sent oldest first");
+    let mut unique = sorted.clone();
+    unique.dedup();
+    assert_eq!(
+        unique.len(),
+        uploaded.len(),
+        "each report acknowledged once"
+    );
+    let (_, metrics) = request(port, "GET", "/metrics", &token(&data, "viewer"), "").expect("m");
+    let stored: f64 = metrics
+        .lines()
+        .find(|l| l.starts_with("nodecheck_reports_stored "))
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+        .expect("reports gauge");
+    // Every acknowledged report is stored, once: one whose acknowledgement the killed
+    // collector never sent is sent again and answered "duplicate", not stored twice.
+    assert_eq!(
+        stored as usize,
+        unique.len(),
+        "stored reports = acknowledged ones; log:\n{}",
+        agent.log()
+    );
+    drop(collector);
+}
+
+#[test]
+fn damaged_spool_files_are_quarantined_and_the_agent_carries_on_and_stops_promptly() {
+    let scratch = Scratch::new("spool");
+    let port = free_port();
+    let data = scratch.join("collector");
+    let _collector = start(&data, port);
+    let spool = scratch.join("spool");
+    std::fs::create_dir_all(&spool).expect("spool");
+    // What a kill mid-write leaves (a temporary file), and a final file damaged on disk.
+    std::fs::write(spool.join(".tmp-01ZZZ.json"), "{\"schema\":").expect("torn");
+    std::fs::write(spool.join("01AAA.json"), "\0\0 not a report").expect("damaged");
+    let root = root(&scratch.join("root"), "PermitRootLogin no\n");
+    let mut agent = Agent::start(
+        &root,
+        "node-s",
+        port,
+        &data.join("agent.token"),
+        &spool,
+        "1h",
+    );
+    wait_for("upload", Duration::from_secs(10), || {
+        agent.metric("nodecheck_agent_uploads_total") >= 1.0
+    });
+    assert_eq!(agent.metric("nodecheck_agent_spool_quarantined_total"), 1.0);
+    assert!(spool.join("quarantine/01AAA.json").exists());
+    assert!(!spool.join(".tmp-01ZZZ.json").exists());
+    let log = agent.log();
+    assert!(log.contains("spooled report is not a report"), "{log}");
+    assert!(
+        log.contains("removed reports whose writing was interrupted"),
+        "{log}"
+    );
+    // SIGTERM: gone within a few seconds, saying so.
+    let asked = Instant::now();
+    let _ = Command::new("kill")
+        .args(["-TERM", &agent.child.id().to_string()])
+        .status();
+    let status = agent.child.wait().expect("wait");
+    assert!(
+        asked.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        asked.elapsed()
+    );
+    assert!(status.success(), "{status:?}");
+    assert!(agent.log().contains("stopping on SIGTERM"));
+}
+
+#[test]
+fn refusals_and_missing_tokens_are_logged_counted_and_survived() {
+    let scratch = Scratch::new("refusals");
+    let port = free_port();
+    let data = scratch.join("collector");
+    let _collector = start(&data, port);
+    let root = root(&scratch.join("root"), "PermitRootLogin no\n");
+    // A viewer token may not post (403); the token file then disappears; then the right one.
+    let token_file = scratch.join("token");
+    std::fs::write(&token_file, token(&data, "viewer")).expect("token");
+    let agent = Agent::start(
+        &root,
+        "node-r",
+        port,
+        &token_file,
+        &scratch.join("spool"),
+        "1h",
+    );
+    wait_for("a refusal", Duration::from_secs(10), || {
+        agent.log().contains("collector refused the request (403)")
+    });
+    assert_eq!(
+        agent.metric("nodecheck_agent_spool_reports"),
+        1.0,
+        "kept for later"
+    );
+    std::fs::remove_file(&token_file).expect("remove");
+    wait_for("a missing token", Duration::from_secs(20), || {
+        agent.log().contains("No such file or directory")
+    });
+    // A rotated token is read at the next attempt; the report kept through all this arrives.
+    std::fs::write(&token_file, token(&data, "agent")).expect("token");
+    wait_for("the upload", Duration::from_secs(40), || {
+        agent.metric("nodecheck_agent_uploads_total") >= 1.0
+    });
+    assert_eq!(agent.metric("nodecheck_agent_spool_reports"), 0.0);
+    assert!(agent.metric("nodecheck_agent_upload_failures_total") >= 2.0);
+}
+
+fn push(args: &[&str], extra: &[&std::ffi::OsStr]) -> (i32, String) {
+    let out = Command::new(NODECHECK)
+        .arg("push")
+        .args(args)
+        .args(extra)
+        .output()
+        .expect("push");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn push_says_in_its_exit_code_whether_the_verdict_or_the_upload_failed() {
+    let scratch = Scratch::new("push");
+    let port = free_port();
+    let data = scratch.join("collector");
+    let _collector = start(&data, port);
+    let root = root(&scratch.join("root"), "PermitRootLogin yes\n");
+    let url = format!("http://127.0.0.1:{port}");
+    let agent_token = data.join("agent.token");
+    let common = |token: &Path| -> Vec<std::ffi::OsString> {
+        vec![
+            "--root".into(),
+            root.clone().into(),
+            "--token-file".into(),
+            token.into(),
+            "--node-name".into(),
+            "bastion".into(),
+        ]
+    };
+    let run = |collector: &str, token: &Path, fail_on: &str| {
+        let owned = common(token);
+        let extra: Vec<&std::ffi::OsStr> = owned.iter().map(|s| s.as_os_str()).collect();
+        push(&["--collector", collector, "--fail-on", fail_on], &extra)
+    };
+    let (code, stderr) = run(&url, &agent_token, "none");
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("stored by"), "{stderr}");
+    let (code, _) = run(&url, &agent_token, "high");
+    assert_eq!(code, 1, "root login is a failing high finding");
+    let (code, stderr) = run(&url, &data.join("viewer.token"), "none");
+    assert_eq!(code, 2);
+    assert!(stderr.contains("refused the request (403)"), "{stderr}");
+    let (code, stderr) = run(&url, &scratch.join("no-token"), "none");
+    assert_eq!(code, 2);
+    assert!(stderr.contains("no-token"), "{stderr}");
+    let (code, stderr) = run(
+        &format!("http://127.0.0.1:{}", free_port()),
+        &agent_token,
+        "none",
+    );
+    assert_eq!(code, 2);
+    assert!(stderr.contains("unreachable"), "{stderr}");
+}
+
+#[test]
+fn push_over_tls_trusts_the_given_ca_only() {
+    if Command::new("openssl").arg("version").output().is_err() {
+        assert!(
+            std::env::var_os("NODECHECK_REQUIRE_TOOLS").is_none(),
+            "openssl is required (NODECHECK_REQUIRE_TOOLS is set) but not installed"
+        );
+        eprintln!("skipped: openssl not installed");
+        return;
+    }
+    let scratch = Scratch::new("push-tls");
+    let pki_dir = scratch.join("pki");
+    std::fs::create_dir_all(&pki_dir).expect("pki");
+    pki::certificates(&pki_dir);
+    let port = free_port();
+    let data = scratch.join("collector");
+    let cert = pki_dir.join("server.crt").display().to_string();
+    let key = pki_dir.join("server.key").display().to_string();
+    let _collector = support::spawn(&data, port, &["--tls-cert", &cert, "--tls-key", &key]);
+    wait_for("collector token", Duration::from_secs(20), || {
+        data.join("agent.token").exists()
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let root = root(&scratch.join("root"), "PermitRootLogin no\n");
+    let url = format!("https://127.0.0.1:{port}");
+    let base: Vec<std::ffi::OsString> = vec![
+        "--root".into(),
+        root.into(),
+        "--token-file".into(),
+        data.join("agent.token").into(),
+        "--fail-on".into(),
+        "none".into(),
+    ];
+    let base: Vec<&std::ffi::OsStr> = base.iter().map(|s| s.as_os_str()).collect();
+    let ca = pki_dir.join("ca.crt").display().to_string();
+    let (code, stderr) = push(&["--collector", &url, "--ca", &ca], &base);
+    assert_eq!(code, 0, "{stderr}");
+    // With a client certificate as well (the collector does not ask for one; it is offered).
+    let (code, stderr) = push(
+        &[
+            "--collector",
+            &url,
+            "--ca",
+            &ca,
+            "--client-cert",
+            &cert,
+            "--client-key",
+            &key,
+        ],
+        &base,
+    );
+    assert_eq!(code, 0, "{stderr}");
+    // The public roots do not know this CA.
+    let (code, stderr) = push(&["--collector", &url], &base);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("unreachable") && stderr.to_lowercase().contains("certificate"),
+        "{stderr}"
+    );
+    // A CA file that is not one.
+    let (code, stderr) = push(&["--collector", &url, "--ca", &key], &base);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("holds no PEM certificate"), "{stderr}");
+    let _ = start_with; // the plain start is used by the other tests
+}
