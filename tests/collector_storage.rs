@@ -515,13 +515,13 @@ fn summary_history_and_check_detail(backend: &Backend<'_>) {
     assert!(store.check("no.such-check", 10).expect("check").is_none());
     let checks = store.checks().expect("checks");
     assert_eq!(checks[0].id, "sshd.permit-root-login", "most failed first");
+    let worst = store.worst_nodes(1, 0).expect("worst");
+    let worst = worst.first().expect("a node");
+    assert_eq!(worst.name, "a");
+    // Its one failing check is high; the critical one passes.
     assert_eq!(
-        store
-            .worst_nodes(1, 0)
-            .expect("worst")
-            .first()
-            .map(|n| n.name.as_str()),
-        Some("a")
+        (worst.failing, worst.failing_critical, worst.failing_high),
+        (1, 0, 1)
     );
 }
 

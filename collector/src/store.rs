@@ -19,7 +19,7 @@
 
 use crate::db::{Connection, DbError, Dialect, Row, Value};
 use crate::values;
-use nodecheck_report::{Report, Status};
+use nodecheck_report::{Report, Severity, Status};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Mutex;
@@ -172,6 +172,10 @@ const SQLITE_MIGRATIONS: &[&str] = &[
     "DROP INDEX node_checks_by_check;
      CREATE INDEX node_checks_failing ON node_checks (check_id, cluster, name) WHERE status = 'fail';
      DROP INDEX reports_by_node;",
+    // Failing critical and high checks of each node, for the fleet's node list (nodes
+    // reported before count 0 until their next report).
+    "ALTER TABLE nodes ADD COLUMN failing_critical INTEGER NOT NULL DEFAULT 0;
+     ALTER TABLE nodes ADD COLUMN failing_high INTEGER NOT NULL DEFAULT 0;",
 ];
 
 /// PostgreSQL migrations, in order. The first is the schema SQLite reached in its six; keys are
@@ -270,6 +274,9 @@ const POSTGRES_MIGRATIONS: &[&str] = &[r#"CREATE TABLE tokens (
     "DROP INDEX node_checks_by_check;
      CREATE INDEX node_checks_failing ON node_checks (check_id, cluster, name) WHERE status = 'fail';
      DROP INDEX reports_by_node;",
+    // As SQLite's eighth.
+    "ALTER TABLE nodes ADD COLUMN failing_critical BIGINT NOT NULL DEFAULT 0;
+     ALTER TABLE nodes ADD COLUMN failing_high BIGINT NOT NULL DEFAULT 0;",
 ];
 
 /// Advisory-lock keys (PostgreSQL): one per node, and these.
@@ -308,6 +315,10 @@ pub struct NodeRow {
     pub roles: Vec<String>,
     pub score: Option<i64>,
     pub failing: i64,
+    /// Failing checks of critical severity, waivers excluded.
+    pub failing_critical: i64,
+    /// Failing checks of high severity, waivers excluded.
+    pub failing_high: i64,
     pub first_seen: i64,
     pub last_seen: i64,
     pub agent_version: String,
@@ -315,8 +326,7 @@ pub struct NodeRow {
     pub stale: bool,
 }
 
-const NODE_COLUMNS: &str =
-    "cluster, name, roles, score, failing, first_seen, last_seen, agent_version, interval_s";
+const NODE_COLUMNS: &str = "cluster, name, roles, score, failing, first_seen, last_seen, agent_version, interval_s, failing_critical, failing_high";
 
 impl NodeRow {
     /// A row of `SELECT {NODE_COLUMNS}`, judged stale or not at `now`.
@@ -334,6 +344,8 @@ impl NodeRow {
                 .collect(),
             score: r.get(3)?,
             failing: r.get(4)?,
+            failing_critical: r.get(9)?,
+            failing_high: r.get(10)?,
             first_seen: r.get(5)?,
             last_seen,
             agent_version: r.get(7)?,
@@ -1345,18 +1357,26 @@ fn ingest_one(
         )?
         .map(|r| r.get(0))
         .transpose()?;
-    let failing = report
-        .findings
-        .iter()
-        .filter(|f| f.status == Status::Fail && f.waiver.is_none())
-        .count() as i64;
+    let failing_of = |severity: Option<Severity>| {
+        report
+            .findings
+            .iter()
+            .filter(|f| f.status == Status::Fail && f.waiver.is_none())
+            .filter(|f| severity.is_none_or(|s| f.severity == s))
+            .count() as i64
+    };
+    let failing = failing_of(None);
+    let failing_critical = failing_of(Some(Severity::Critical));
+    let failing_high = failing_of(Some(Severity::High));
     let roles: Vec<&str> = report.node.roles.iter().map(|r| r.as_str()).collect();
     tx.execute(
-        "INSERT INTO nodes (cluster, name, first_seen, last_seen, roles, labels, agent_version, interval_s, score, failing, last_report)
-         VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+        "INSERT INTO nodes (cluster, name, first_seen, last_seen, roles, labels, agent_version, interval_s, score, failing,
+            last_report, failing_critical, failing_high)
+         VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
          ON CONFLICT (cluster, name) DO UPDATE SET last_seen = excluded.last_seen, roles = excluded.roles,
             labels = excluded.labels, agent_version = excluded.agent_version, interval_s = excluded.interval_s,
-            score = excluded.score, failing = excluded.failing, last_report = excluded.last_report",
+            score = excluded.score, failing = excluded.failing, last_report = excluded.last_report,
+            failing_critical = excluded.failing_critical, failing_high = excluded.failing_high",
         &values![
             cluster,
             name,
@@ -1367,7 +1387,9 @@ fn ingest_one(
             report.agent.interval_s.map(|s| s as i64),
             score,
             failing,
-            &report.id
+            &report.id,
+            failing_critical,
+            failing_high
         ],
     )?;
     // Score distribution: move the node from its old bucket to its new one.
