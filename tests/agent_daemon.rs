@@ -201,6 +201,50 @@ fn agents_report_and_a_changed_sshd_config_shows_within_seconds() {
     assert_eq!(root_login["status"], "fail");
     assert_eq!(agents[0].metric("nodecheck_agent_scans_total"), 2.0);
     assert_eq!(agents[1].metric("nodecheck_agent_scans_total"), 1.0);
+
+    // The same fleet from a terminal.
+    let fleet = |args: &[&str]| -> String {
+        let out = Command::new(NODECHECK)
+            .arg("fleet")
+            .args(["--collector", &format!("http://127.0.0.1:{port}")])
+            .arg("--token-file")
+            .arg(scratch.join("collector/viewer.token"))
+            .args(args)
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("fleet");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let table = fleet(&["nodes"]);
+    assert!(!table.contains('\x1b'), "NO_COLOR: {table}");
+    let rows: Vec<&str> = table.lines().filter(|l| l.contains("node-")).collect();
+    assert_eq!(rows.len(), 2, "{table}");
+    assert!(table.lines().all(|l| l.chars().count() <= 80), "{table}");
+    let json: serde_json::Value =
+        serde_json::from_str(&fleet(&["nodes", "--format", "json"])).expect("json");
+    let scores: Vec<i64> = json
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|n| n["score"].as_i64().expect("score"))
+        .collect();
+    assert!(
+        scores.windows(2).all(|w| w[0] <= w[1]),
+        "worst first: {scores:?}"
+    );
+    let checks = fleet(&["checks"]);
+    assert!(checks.contains("sshd.permit-root-login"), "{checks}");
+    let detail = fleet(&["node", "e2e/node-a"]);
+    assert!(
+        detail.contains("FAIL sshd.permit-root-login [high]"),
+        "{detail}"
+    );
+    assert!(detail.contains("fix: "), "{detail}");
 }
 
 #[test]

@@ -5,7 +5,7 @@
 //! (for `push`: the upload failed, whatever the verdict). Errors are one line on stderr,
 //! without a backtrace.
 
-use crate::daemon::client::{Ack, Client, ClientOptions};
+use crate::daemon::client::{Ack, Client, ClientError, ClientOptions};
 use crate::facts;
 use crate::host::{Host, snapshot};
 use crate::output::{self, Format, TextOptions};
@@ -39,6 +39,13 @@ enum Command {
     /// Run as the node's agent: scan at start, every --interval and when watched
     /// configuration changes; spool each report and send it to the collector.
     Agent(AgentArgs),
+    /// Show the fleet as the collector sees it (needs a viewer token).
+    Fleet {
+        #[command(flatten)]
+        collector: CollectorArgs,
+        #[command(subcommand)]
+        view: FleetView,
+    },
     /// Scan this host once and send the report to a collector.
     Push {
         #[command(flatten)]
@@ -63,6 +70,46 @@ enum Command {
     /// Regenerate docs/checks and docs/report.schema.json.
     #[command(hide = true)]
     GenerateDocs { dir: PathBuf },
+}
+
+/// How `nodecheck fleet` prints.
+#[derive(Debug, Clone, Copy, Args)]
+struct FleetOutput {
+    /// Text tables, or the collector's JSON for scripts.
+    #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+    format: ListFormat,
+    #[arg(long)]
+    no_color: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum FleetView {
+    /// Nodes, worst score first.
+    Nodes {
+        #[command(flatten)]
+        output: FleetOutput,
+        /// How many nodes to show (the collector gives 1000 at most).
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u16).range(1..=1000))]
+        limit: u16,
+        /// Only this cluster's nodes.
+        #[arg(long)]
+        cluster: Option<String>,
+    },
+    /// Checks, most failed first.
+    Checks {
+        #[command(flatten)]
+        output: FleetOutput,
+    },
+    /// One node's failing checks with their evidence.
+    Node {
+        #[command(flatten)]
+        output: FleetOutput,
+        /// The node's name, or cluster/name.
+        name: String,
+        /// Its cluster, when NAME does not say.
+        #[arg(long, env = "NODECHECK_CLUSTER", default_value = "default")]
+        cluster: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -309,12 +356,112 @@ fn agent_command(args: AgentArgs) -> anyhow::Result<i32> {
     Ok(0)
 }
 
+/// `nodecheck fleet`: the collector's answers as tables, or as JSON for scripts.
+fn fleet_command(collector: &CollectorArgs, view: &FleetView) -> anyhow::Result<i32> {
+    use crate::output::fleet::{self, FleetCheck, FleetNode, Paint};
+    let client = collector.client()?;
+    let (FleetView::Nodes { output, .. }
+    | FleetView::Checks { output }
+    | FleetView::Node { output, .. }) = view;
+    let (format, no_color) = (output.format, output.no_color);
+    let paint = Paint(
+        !no_color
+            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            && std::io::stdout().is_terminal(),
+    );
+    let now = crate::time::now().as_secs() as i64;
+    let json = matches!(format, ListFormat::Json);
+    let parse = |value: serde_json::Value, what: &str| -> anyhow::Result<serde_json::Value> {
+        value
+            .get(what)
+            .cloned()
+            .ok_or_else(|| anyhow!("the collector's answer has no `{what}`"))
+    };
+    let text = match view {
+        FleetView::Nodes { limit, cluster, .. } => {
+            let mut path = format!("/api/v1/nodes?sort=score&limit={limit}");
+            if let Some(cluster) = cluster {
+                path.push_str(&format!("&cluster={}", percent_encode(cluster)));
+            }
+            let nodes = parse(client.get_json(&path)?, "nodes")?;
+            if json {
+                serde_json::to_string_pretty(&nodes)?
+            } else {
+                let rows: Vec<FleetNode> = serde_json::from_value(nodes)
+                    .context("the collector's node list is not what nodecheck reads")?;
+                let total = if cluster.is_none() {
+                    client.get_json("/api/v1/summary")?["nodes"].as_i64()
+                } else {
+                    None
+                };
+                fleet::nodes(&rows, total, now, paint)
+            }
+        }
+        FleetView::Checks { .. } => {
+            let checks = parse(client.get_json("/api/v1/checks")?, "checks")?;
+            if json {
+                serde_json::to_string_pretty(&checks)?
+            } else {
+                let rows: Vec<FleetCheck> = serde_json::from_value(checks)
+                    .context("the collector's check list is not what nodecheck reads")?;
+                fleet::checks(&rows, paint)
+            }
+        }
+        FleetView::Node { name, cluster, .. } => {
+            let (cluster, name) = name.split_once('/').unwrap_or((cluster, name));
+            let path = format!(
+                "/api/v1/nodes/{}/{}",
+                percent_encode(cluster),
+                percent_encode(name)
+            );
+            let detail = match client.get_json(&path) {
+                Err(ClientError::Refused { status: 404, .. }) => {
+                    bail!(
+                        "the collector knows no node {cluster}/{name} (`nodecheck fleet nodes` lists them)"
+                    )
+                }
+                other => other?,
+            };
+            if json {
+                serde_json::to_string_pretty(&detail)?
+            } else {
+                let report: Report = serde_json::from_value(parse(detail.clone(), "report")?)
+                    .context("the collector's report is not one nodecheck reads")?;
+                let last_seen = detail["score_history"]
+                    .as_array()
+                    .and_then(|h| h.last())
+                    .and_then(|p| p["at"].as_i64());
+                fleet::node(&report, last_seen, now, paint)
+            }
+        }
+    };
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(text.as_bytes());
+    if json {
+        let _ = stdout.write_all(b"\n");
+    }
+    Ok(0)
+}
+
+/// Percent-encodes all but unreserved characters, for a query value or a path segment.
+fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
         None => scan_command(cli.scan),
         Some(Command::Scan(args)) => scan_command(args),
         Some(Command::Push { scan, collector }) => push_command(scan, &collector),
         Some(Command::Agent(args)) => agent_command(args),
+        Some(Command::Fleet { collector, view }) => fleet_command(&collector, &view),
         Some(Command::Checks { format }) => {
             list_checks(format);
             Ok(0)

@@ -1,6 +1,7 @@
 //! Rendering a report: `text` for people, `json` (the report itself), `sarif` for code
 //! scanning dashboards, `junit` for CI test views.
 
+pub mod fleet;
 mod junit;
 mod sarif;
 mod text;
