@@ -13,38 +13,9 @@ sockets=${2:-10000}
 runs=${3:-10}
 cargo build --release -q -p nodecheck
 bin=$PWD/target/release/nodecheck
-ulimit -n "$(( sockets + 1000 ))"
 
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-}
-trap cleanup EXIT
-
-ready=$(mktemp)
-python3 - "$sockets" "$ready" <<'PY' &
-import socket, sys, time
-count, ready = int(sys.argv[1]), sys.argv[2]
-held = []
-port = 20000
-while len(held) < count:
-    s = socket.socket()
-    try:
-        s.bind(("127.0.0.1", port))
-        s.listen(1)
-        held.append(s)
-    except OSError:
-        s.close()
-    port += 1
-open(ready, "w").write("ready")
-time.sleep(3600)
-PY
-pids+=($!)
-for _ in $(seq "$procs"); do sleep 3600 & pids+=($!); done
-for _ in $(seq 600); do [ -s "$ready" ] && break; sleep 0.1; done
-[ -s "$ready" ] || { echo "sockets not ready" >&2; exit 1; }
-rm -f "$ready"
+source scripts/lib-big-node.sh
+big_node "$procs" "$sockets"
 
 echo "node: $(ls /proc | grep -c '^[0-9]') processes, $(( $(wc -l < /proc/net/tcp) - 1 + $(wc -l < /proc/net/tcp6) - 1 )) TCP sockets"
 

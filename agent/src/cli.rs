@@ -46,6 +46,23 @@ enum Command {
         #[command(subcommand)]
         view: FleetView,
     },
+    /// One scan for the agent, run in a child process: prints the report and the files to
+    /// watch as JSON.
+    #[command(hide = true)]
+    AgentScan {
+        #[command(flatten)]
+        host: HostArgs,
+        #[arg(long, default_value = "default")]
+        profile: String,
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<String>,
+        #[arg(long)]
+        node_name: Option<String>,
+        #[arg(long, default_value = "default")]
+        cluster: String,
+        #[arg(long)]
+        interval_s: u64,
+    },
     /// Scan this host once and send the report to a collector.
     Push {
         #[command(flatten)]
@@ -332,15 +349,17 @@ fn init_daemon_logging(format: LogFormat) {
 }
 
 fn agent_command(args: AgentArgs) -> anyhow::Result<i32> {
+    // Checked here, so a mistake stops the start rather than every scan.
     scan::validate_only(&args.only)?;
     let profile = profile::load(&args.profile).map_err(|e| anyhow!("{e}"))?;
     for warning in &profile.warnings {
         tracing::warn!("{warning}");
     }
+    open_host(&args.host)?;
     crate::daemon::agent::run(crate::daemon::agent::AgentOptions {
         root: args.host.root.clone(),
         proc: args.host.proc.clone(),
-        profile,
+        profile: args.profile.clone(),
         only: args.only.clone(),
         node_name: args.node_name.clone(),
         cluster: args.cluster.clone(),
@@ -455,12 +474,69 @@ fn percent_encode(text: &str) -> String {
         .collect()
 }
 
+/// The agent's scan, in the child process it runs each scan in.
+fn agent_scan_command(
+    host_args: &HostArgs,
+    profile_name: &str,
+    only: Vec<String>,
+    node_name: Option<String>,
+    cluster: String,
+    interval_s: u64,
+) -> anyhow::Result<i32> {
+    let started = crate::time::now();
+    let profile = profile::load(profile_name).map_err(|e| anyhow!("{e}"))?;
+    warn_all(&profile.warnings);
+    let host = open_host(host_args)?;
+    let facts = facts::gather(&host);
+    warn_all(&facts.warnings);
+    let node_name = node_name
+        .filter(|n| !n.is_empty())
+        .or_else(|| facts.host.hostname.clone())
+        .unwrap_or_else(|| "unknown".into());
+    let options = ScanOptions {
+        node_name,
+        cluster,
+        only,
+        interval_s: Some(interval_s),
+        ..ScanOptions::default()
+    };
+    let report = scan::scan(&facts, &profile, &options, started);
+    let kubelet = facts.kubelet.as_ref();
+    let header = crate::daemon::agent::ScanHeader {
+        id: report.id.clone(),
+        score: report.score,
+        counts: report.summary.counts.clone(),
+        kubelet: crate::daemon::agent::KubeletFiles {
+            config: kubelet.and_then(|k| k.config_file.as_ref().map(|f| f.path.clone())),
+            drop_ins: kubelet
+                .map(|k| k.drop_in_files.iter().map(|f| f.path.clone()).collect())
+                .unwrap_or_default(),
+        },
+    };
+    let mut out = serde_json::to_vec(&header).context("cannot serialize the report")?;
+    out.push(b'\n');
+    serde_json::to_writer(&mut out, &report).context("cannot serialize the report")?;
+    std::io::stdout()
+        .lock()
+        .write_all(&out)
+        .context("cannot write the report")?;
+    Ok(0)
+}
+
 fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
         None => scan_command(cli.scan),
         Some(Command::Scan(args)) => scan_command(args),
         Some(Command::Push { scan, collector }) => push_command(scan, &collector),
         Some(Command::Agent(args)) => agent_command(args),
+        Some(Command::AgentScan {
+            host,
+            profile,
+            only,
+            node_name,
+            cluster,
+            interval_s,
+        }) => agent_scan_command(&host, &profile, only, node_name, cluster, interval_s),
         Some(Command::Fleet { collector, view }) => fleet_command(&collector, &view),
         Some(Command::Checks { format }) => {
             list_checks(format);

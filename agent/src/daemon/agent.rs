@@ -8,14 +8,17 @@
 //! handled as soon as the current step ends: a scan (well under a second), or one request
 //! (bounded by the client's timeout). Spool writes are atomic renames, so stopping at any
 //! moment leaves no torn file. The status server is the one other thread.
+//!
+//! Each scan runs in a child process (this binary's hidden `agent-scan` command): reading a
+//! big node's process table takes a few MiB that an allocator keeps once freed, and the
+//! daemon, which lives for months, should not carry them between scans; a scan that hangs
+//! (a wedged NFS mount under --root) is killed at its time limit instead of stopping the
+//! agent; and a scan that crashes costs one report, not the daemon.
 
 use super::client::{Ack, Client, ClientError, ClientOptions};
 use super::spool::{Bounds, Read, Spool, SpoolError};
 use super::status::{Counters, Status};
 use super::watch::{self, Watcher};
-use crate::host::Host;
-use crate::profile::Profile;
-use crate::scan::ScanOptions;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
@@ -29,7 +32,9 @@ use std::time::{Duration, Instant};
 pub struct AgentOptions {
     pub root: PathBuf,
     pub proc: Option<PathBuf>,
-    pub profile: Profile,
+    /// A built-in profile's name or a profile file (checked before the agent starts; each
+    /// scan loads it again, so an edited profile file applies from the next scan on).
+    pub profile: String,
     pub only: Vec<String>,
     /// From the command line or `NODE_NAME`; the hostname when absent.
     pub node_name: Option<String>,
@@ -62,11 +67,32 @@ pub enum AgentError {
 
 /// The kubelet files a scan found (its configuration file, its drop-ins), as host paths: what
 /// to watch next.
-#[derive(Debug, Clone, Default)]
-struct KubeletFiles {
-    config: Option<String>,
-    drop_ins: Vec<String>,
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct KubeletFiles {
+    pub config: Option<String>,
+    pub drop_ins: Vec<String>,
 }
+
+/// The first line `nodecheck agent-scan` prints: what the daemon needs to know of the report
+/// (the report itself follows on the next line, and the daemon spools and sends its bytes as
+/// they are, without parsing them: on a big node it is megabytes of inventory).
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct ScanHeader {
+    pub id: String,
+    pub score: Option<u8>,
+    pub counts: nodecheck_report::StatusCounts,
+    pub kubelet: KubeletFiles,
+}
+
+/// A scan as the daemon keeps it.
+struct Scanned {
+    header: ScanHeader,
+    json: Vec<u8>,
+}
+
+/// A scan taking longer than this is killed (a normal one takes well under a second, a
+/// node with thousands of processes a few hundred milliseconds).
+const SCAN_TIME_LIMIT: Duration = Duration::from_secs(120);
 
 /// Changes are scanned this long after the first one is seen, so a burst of writes (a
 /// package upgrade, an editor's save) makes one scan.
@@ -294,7 +320,7 @@ impl Agent {
         let started = Instant::now();
         let scanned = self.scan();
         let seconds = started.elapsed().as_secs_f64();
-        let (report, kubelet_files) = match scanned {
+        let Scanned { header, json } = match scanned {
             Ok(done) => done,
             Err(e) => {
                 tracing::error!("scan failed: {e}");
@@ -307,23 +333,19 @@ impl Agent {
                 return None;
             }
         };
-        self.status.update(|c| record_scan(c, &report, seconds));
+        self.status.update(|c| record_scan(c, &header, seconds));
         tracing::info!(
-            report = %report.id,
-            score = ?report.score,
-            failed = report.summary.counts.fail,
+            report = %header.id,
+            score = ?header.score,
+            failed = header.counts.fail,
+            bytes = json.len(),
             reason,
             duration_ms = (seconds * 1000.0) as u64,
             "scanned"
         );
-        let json = match serde_json::to_vec(&report) {
-            Ok(json) => json,
-            Err(e) => {
-                tracing::error!("cannot serialize report {}: {e}", report.id);
-                return Some(kubelet_files);
-            }
-        };
-        match self.spool.write(&report.id, &json) {
+        let kubelet_files = header.kubelet;
+        let report_id = header.id;
+        match self.spool.write(&report_id, &json) {
             Ok(dropped) => {
                 for entry in &dropped {
                     tracing::warn!(
@@ -338,16 +360,13 @@ impl Agent {
             }
             Err(e) => {
                 self.status.update(|c| c.spool_write_failures += 1);
-                tracing::error!(
-                    "cannot spool report {}: {e}; sending it from memory",
-                    report.id
-                );
+                tracing::error!("cannot spool report {report_id}: {e}; sending it from memory");
                 match self.client.post_report(&json) {
-                    Ok(ack) => self.record_ack(&report.id, ack),
+                    Ok(ack) => self.record_ack(&report_id, ack),
                     Err(send) => {
                         self.record_failure(&send);
                         tracing::error!(
-                            report = %report.id,
+                            report = %report_id,
                             "report lost: it could be neither spooled nor sent ({send})"
                         );
                     }
@@ -358,35 +377,74 @@ impl Agent {
         Some(kubelet_files)
     }
 
-    fn scan(&self) -> Result<(nodecheck_report::Report, KubeletFiles), String> {
-        let started = crate::time::now();
-        let host = Host::open(&self.options.root, self.options.proc.as_deref())
-            .map_err(|e| format!("cannot read root {}: {e}", self.options.root.display()))?;
-        let facts = crate::facts::gather(&host);
-        for warning in &facts.warnings {
-            tracing::warn!("{warning}");
+    /// Runs one scan in a child process, within the time limit.
+    fn scan(&self) -> Result<Scanned, String> {
+        let o = &self.options;
+        let mut command = std::process::Command::new("/proc/self/exe");
+        command
+            .arg("agent-scan")
+            .arg("--root")
+            .arg(&o.root)
+            .args(["--profile", &o.profile, "--cluster", &o.cluster])
+            .args(["--interval-s", &o.interval.as_secs().max(1).to_string()]);
+        if let Some(proc) = &o.proc {
+            command.arg("--proc").arg(proc);
         }
-        let node_name = self
-            .options
-            .node_name
-            .clone()
-            .filter(|n| !n.is_empty())
-            .or_else(|| facts.host.hostname.clone())
-            .unwrap_or_else(|| "unknown".into());
-        let options = ScanOptions {
-            node_name,
-            cluster: self.options.cluster.clone(),
-            only: self.options.only.clone(),
-            interval_s: Some(self.options.interval.as_secs().max(1)),
-            ..ScanOptions::default()
+        if let Some(node) = &o.node_name {
+            command.args(["--node-name", node]);
+        }
+        if !o.only.is_empty() {
+            command.args(["--only", &o.only.join(",")]);
+        }
+        // Not inherited: the child finds the node name in its argument or the hostname only.
+        command.env_remove("NODE_NAME");
+        command
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let child = command
+            .spawn()
+            .map_err(|e| format!("cannot start the scan: {e}"))?;
+        let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+        // The watchdog kills the scan at its time limit unless told it finished.
+        let (finished, watch) = std::sync::mpsc::channel::<()>();
+        let watchdog = std::thread::spawn(move || {
+            if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                watch.recv_timeout(SCAN_TIME_LIMIT)
+            {
+                let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+                return true;
+            }
+            false
+        });
+        let output = child.wait_with_output();
+        let _ = finished.send(());
+        let killed = watchdog.join().unwrap_or(false);
+        let output = output.map_err(|e| format!("cannot read the scan: {e}"))?;
+        for line in String::from_utf8_lossy(&output.stderr).lines() {
+            let line = line.strip_prefix("nodecheck: ").unwrap_or(line);
+            match line.strip_prefix("warning: ") {
+                Some(warning) => tracing::warn!("{warning}"),
+                None => tracing::error!("scan: {line}"),
+            }
+        }
+        if killed {
+            return Err(format!(
+                "the scan took longer than {} s and was killed",
+                SCAN_TIME_LIMIT.as_secs()
+            ));
+        }
+        if !output.status.success() {
+            return Err(format!("the scan failed ({})", output.status));
+        }
+        let mut stdout = output.stdout;
+        let Some(newline) = stdout.iter().position(|b| *b == b'\n') else {
+            return Err("the scan printed no report".into());
         };
-        let report = crate::scan::scan(&facts, &self.options.profile, &options, started);
-        let kubelet = facts.kubelet.as_ref();
-        let config = kubelet.and_then(|k| k.config_file.as_ref().map(|f| f.path.clone()));
-        let drop_ins = kubelet
-            .map(|k| k.drop_in_files.iter().map(|f| f.path.clone()).collect())
-            .unwrap_or_default();
-        Ok((report, KubeletFiles { config, drop_ins }))
+        let header: ScanHeader = serde_json::from_slice(&stdout[..newline])
+            .map_err(|e| format!("the scan's output is not a report: {e}"))?;
+        let json = stdout.split_off(newline + 1);
+        Ok(Scanned { header, json })
     }
 
     /// Sends spooled reports oldest first until the spool is empty or the collector cannot
@@ -486,7 +544,7 @@ impl Agent {
     }
 }
 
-fn record_scan(counters: &mut Counters, report: &nodecheck_report::Report, seconds: f64) {
+fn record_scan(counters: &mut Counters, header: &ScanHeader, seconds: f64) {
     counters.scans += 1;
     counters.last_scan_ok = true;
     counters.last_scan_seconds = seconds;
@@ -494,8 +552,8 @@ fn record_scan(counters: &mut Counters, report: &nodecheck_report::Report, secon
         .duration_since(std::time::UNIX_EPOCH)
         .ok()
         .map(|d| d.as_secs());
-    counters.score = report.score;
-    let s = &report.summary.counts;
+    counters.score = header.score;
+    let s = &header.counts;
     counters.findings = [
         ("pass", s.pass),
         ("fail", s.fail),
