@@ -519,3 +519,207 @@ fn push_over_tls_trusts_the_given_ca_only() {
     assert!(stderr.contains("holds no PEM certificate"), "{stderr}");
     let _ = start_with; // the plain start is used by the other tests
 }
+
+/// Kills the agent with SIGKILL at random moments while it scans and spools every 200 ms
+/// with no collector to take the reports; at every restart the spool holds only whole
+/// reports. Then a collector appears and every spooled report arrives, once.
+#[test]
+fn an_agent_killed_mid_write_leaves_only_whole_reports() {
+    let scratch = Scratch::new("kill-agent");
+    let port = free_port();
+    let data = scratch.join("collector");
+    // Made now for its token; stopped until the end.
+    drop(start(&data, port));
+    let token_file = data.join("agent.token");
+    let root = root(&scratch.join("root"), "PermitRootLogin no\n");
+    let spool = scratch.join("spool");
+    let mut rounds = 0;
+    for round in 0..12u64 {
+        let agent = Agent::start(&root, "node-k", port, &token_file, &spool, "200ms");
+        // Different moments of the scan/spool cycle each round.
+        std::thread::sleep(Duration::from_millis(150 + (round * 97) % 400));
+        drop(agent); // SIGKILL
+        rounds += 1;
+        for entry in std::fs::read_dir(&spool).expect("spool") {
+            let path = entry.expect("entry").path();
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default();
+            let Some(id) = name.strip_suffix(".json").filter(|n| !n.starts_with('.')) else {
+                continue;
+            };
+            let report: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(&path).expect("read"))
+                    .unwrap_or_else(|e| panic!("round {round}: {name} is torn: {e}"));
+            assert_eq!(report["id"], id, "round {round}");
+        }
+    }
+    let spooled = std::fs::read_dir(&spool)
+        .expect("spool")
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            name.ends_with(".json") && !name.starts_with('.')
+        })
+        .count();
+    assert!(
+        spooled >= rounds,
+        "{spooled} reports spooled in {rounds} rounds"
+    );
+    let _collector = start(&data, port);
+    let agent = Agent::start(&root, "node-k", port, &token_file, &spool, "1h");
+    wait_for("the spool to drain", Duration::from_secs(30), || {
+        agent.metric("nodecheck_agent_spool_reports") == 0.0
+    });
+    assert_eq!(agent.metric("nodecheck_agent_spool_quarantined_total"), 0.0);
+    let uploaded = agent.uploaded();
+    assert!(uploaded.len() > spooled, "the spooled ones and the new one");
+    let (_, metrics) = request(port, "GET", "/metrics", &token(&data, "viewer"), "").expect("m");
+    assert!(
+        metrics.contains(&format!("nodecheck_reports_stored {}\n", uploaded.len())),
+        "{uploaded:?}"
+    );
+}
+
+/// A tmpfs too small for one report stands for a full disk: the agent says so, counts it,
+/// sends the report straight from memory, and keeps running.
+#[test]
+fn a_full_spool_disk_is_logged_counted_and_survived() {
+    let scratch = Scratch::new("full-disk");
+    let spool = scratch.join("spool");
+    std::fs::create_dir_all(&spool).expect("spool");
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=8k", "tmpfs"])
+        .arg(&spool)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        assert!(
+            std::env::var("NODECHECK_REQUIRE_TOOLS").as_deref() != Ok("1"),
+            "NODECHECK_REQUIRE_TOOLS=1 but a tmpfs cannot be mounted (root needed)"
+        );
+        eprintln!("skipped: cannot mount a tmpfs (not root)");
+        return;
+    }
+    struct Unmount(PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg(&self.0).status();
+        }
+    }
+    let _unmount = Unmount(spool.clone());
+    let port = free_port();
+    let data = scratch.join("collector");
+    let _collector = start(&data, port);
+    let root = root(&scratch.join("root"), "PermitRootLogin no\n");
+    let agent = Agent::start(
+        &root,
+        "node-f",
+        port,
+        &data.join("agent.token"),
+        &spool,
+        "1h",
+    );
+    wait_for("the upload", Duration::from_secs(10), || {
+        agent.metric("nodecheck_agent_uploads_total") >= 1.0
+    });
+    assert_eq!(
+        agent.metric("nodecheck_agent_spool_write_failures_total"),
+        1.0
+    );
+    let log = agent.log();
+    assert!(log.contains("cannot spool report"), "{log}");
+    assert!(log.contains("No space left on device"), "{log}");
+    assert_eq!(
+        std::fs::read_dir(&spool).expect("spool").count(),
+        0,
+        "no partial file left behind"
+    );
+    assert_eq!(
+        request(agent.status_port, "GET", "/healthz", "", "")
+            .expect("healthz")
+            .0,
+        200
+    );
+}
+
+/// A collector answering 500, then 413: the first is retried (the report stays spooled),
+/// the second will never be accepted (the report goes to quarantine); both are logged and
+/// counted, and the agent keeps running.
+#[test]
+fn server_errors_are_retried_and_refused_reports_quarantined() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let answers = [
+        (500, "Internal Server Error", r#"{"error":"storage error"}"#),
+        (
+            413,
+            "Payload Too Large",
+            r#"{"error":"report larger than 8388608 bytes"}"#,
+        ),
+    ];
+    let server = std::thread::spawn(move || {
+        for (status, reason, body) in answers {
+            let (mut stream, _) = listener.accept().expect("accept");
+            stream
+                .set_read_timeout(Some(Duration::from_secs(5)))
+                .expect("timeout");
+            // Read the head, then the body it announces.
+            let mut request = Vec::new();
+            let mut buffer = [0u8; 65536];
+            let head_end = loop {
+                let n = stream.read(&mut buffer).expect("read");
+                assert!(n > 0, "client closed early");
+                request.extend_from_slice(&buffer[..n]);
+                if let Some(at) = request.windows(4).position(|w| w == b"\r\n\r\n") {
+                    break at + 4;
+                }
+            };
+            let head = String::from_utf8_lossy(&request[..head_end]).to_lowercase();
+            let length: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0);
+            while request.len() < head_end + length {
+                let n = stream.read(&mut buffer).expect("read");
+                assert!(n > 0, "client closed early");
+                request.extend_from_slice(&buffer[..n]);
+            }
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    let scratch = Scratch::new("fake-collector");
+    let token_file = scratch.join("token");
+    std::fs::write(&token_file, "any-token").expect("token");
+    let root = root(&scratch.join("root"), "PermitRootLogin no\n");
+    let spool = scratch.join("spool");
+    let agent = Agent::start(&root, "node-e", port, &token_file, &spool, "1h");
+    wait_for("both answers", Duration::from_secs(15), || {
+        agent.metric("nodecheck_agent_spool_quarantined_total") >= 1.0
+    });
+    server.join().expect("server");
+    let log = agent.log();
+    assert!(
+        log.contains("collector failed (500): storage error"),
+        "{log}"
+    );
+    assert!(log.contains("refused the report for good"), "{log}");
+    assert_eq!(agent.metric("nodecheck_agent_spool_reports"), 0.0);
+    assert_eq!(
+        std::fs::read_dir(spool.join("quarantine"))
+            .expect("q")
+            .count(),
+        1
+    );
+    let (_, metrics) = request(agent.status_port, "GET", "/metrics", "", "").expect("metrics");
+    assert!(metrics.contains("kind=\"server_500\"} 1"), "{metrics}");
+    assert!(metrics.contains("kind=\"refused_413\"} 1"), "{metrics}");
+}
