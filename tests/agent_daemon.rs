@@ -53,6 +53,18 @@ impl Agent {
         spool: &Path,
         interval: &str,
     ) -> Agent {
+        Agent::start_with(root, node, collector_port, token_file, spool, interval, &[])
+    }
+
+    fn start_with(
+        root: &Path,
+        node: &str,
+        collector_port: u16,
+        token_file: &Path,
+        spool: &Path,
+        interval: &str,
+        extra: &[&str],
+    ) -> Agent {
         let status_port = free_port();
         let log = spool.with_extension("log");
         let child = Command::new(NODECHECK)
@@ -73,6 +85,7 @@ impl Agent {
             .arg(spool)
             .args(["--listen", &format!("127.0.0.1:{status_port}")])
             .args(["--timeout", "3s"])
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).expect("log"))
             .spawn()
@@ -365,36 +378,82 @@ fn refusals_and_missing_tokens_are_logged_counted_and_survived() {
     let data = scratch.join("collector");
     let _collector = start(&data, port);
     let root = root(&scratch.join("root"), "PermitRootLogin no\n");
-    // A viewer token may not post (403); the token file then disappears; then the right one.
+    // An empty token file; a token the collector does not know (401); a viewer token, which
+    // may not post (403); no token file at all: each refused with its reason, the report kept.
+    // The agent is restarted for each (a new start retries at once), so the spool also
+    // carries its reports across restarts. Logs are JSON lines.
     let token_file = scratch.join("token");
-    std::fs::write(&token_file, token(&data, "viewer")).expect("token");
-    let agent = Agent::start(
+    let spool = scratch.join("spool");
+    let viewer = token(&data, "viewer");
+    let steps: [(Option<&str>, &str, &str); 4] = [
+        (Some("\n"), "is empty", "token"),
+        (
+            Some("not-a-token"),
+            "collector refused the request (401)",
+            "refused_401",
+        ),
+        (
+            Some(&viewer),
+            "collector refused the request (403)",
+            "refused_403",
+        ),
+        (None, "No such file or directory", "token"),
+    ];
+    let json_lines = |agent: &Agent| {
+        for line in agent.log().lines() {
+            let entry: serde_json::Value =
+                serde_json::from_str(line).unwrap_or_else(|e| panic!("{line:?}: {e}"));
+            assert!(
+                entry["level"].is_string() && entry["message"].is_string(),
+                "{line}"
+            );
+        }
+    };
+    for (round, (content, expected, kind)) in steps.iter().enumerate() {
+        match content {
+            Some(text) => std::fs::write(&token_file, text).expect("token"),
+            None => std::fs::remove_file(&token_file).expect("remove"),
+        }
+        let agent = Agent::start_with(
+            &root,
+            "node-r",
+            port,
+            &token_file,
+            &spool,
+            "1h",
+            &["--log-format", "json"],
+        );
+        wait_for(expected, Duration::from_secs(10), || {
+            agent.log().contains(expected)
+        });
+        let (_, metrics) = request(agent.status_port, "GET", "/metrics", "", "").expect("metrics");
+        assert!(
+            metrics.contains(&format!("kind=\"{kind}\"}}")),
+            "{kind}: {metrics}"
+        );
+        assert_eq!(
+            agent.metric("nodecheck_agent_spool_reports"),
+            (round + 1) as f64,
+            "every report kept for later"
+        );
+        json_lines(&agent);
+    }
+    // The right token: everything kept through all this arrives.
+    std::fs::write(&token_file, token(&data, "agent")).expect("token");
+    let agent = Agent::start_with(
         &root,
         "node-r",
         port,
         &token_file,
-        &scratch.join("spool"),
+        &spool,
         "1h",
+        &["--log-format", "json"],
     );
-    wait_for("a refusal", Duration::from_secs(10), || {
-        agent.log().contains("collector refused the request (403)")
+    wait_for("the uploads", Duration::from_secs(10), || {
+        agent.metric("nodecheck_agent_spool_reports") == 0.0
     });
-    assert_eq!(
-        agent.metric("nodecheck_agent_spool_reports"),
-        1.0,
-        "kept for later"
-    );
-    std::fs::remove_file(&token_file).expect("remove");
-    wait_for("a missing token", Duration::from_secs(20), || {
-        agent.log().contains("No such file or directory")
-    });
-    // A rotated token is read at the next attempt; the report kept through all this arrives.
-    std::fs::write(&token_file, token(&data, "agent")).expect("token");
-    wait_for("the upload", Duration::from_secs(40), || {
-        agent.metric("nodecheck_agent_uploads_total") >= 1.0
-    });
-    assert_eq!(agent.metric("nodecheck_agent_spool_reports"), 0.0);
-    assert!(agent.metric("nodecheck_agent_upload_failures_total") >= 2.0);
+    assert_eq!(agent.metric("nodecheck_agent_uploads_total"), 5.0);
+    json_lines(&agent);
 }
 
 fn push(args: &[&str], extra: &[&std::ffi::OsStr]) -> (i32, String) {
