@@ -14,6 +14,7 @@ use crate::registry;
 use crate::scan::{self, ScanOptions};
 use anyhow::{Context, anyhow, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use nodecheck_report::url::percent_encode;
 use nodecheck_report::{Report, Severity, Status};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -51,15 +52,9 @@ enum Command {
     #[command(hide = true)]
     AgentScan {
         #[command(flatten)]
-        host: HostArgs,
-        #[arg(long, default_value = "default")]
-        profile: String,
-        #[arg(long, value_delimiter = ',')]
-        only: Vec<String>,
-        #[arg(long)]
-        node_name: Option<String>,
-        #[arg(long, default_value = "default")]
-        cluster: String,
+        target: TargetArgs,
+        #[command(flatten)]
+        node: NodeArgs,
         #[arg(long)]
         interval_s: u64,
     },
@@ -209,21 +204,11 @@ impl CollectorArgs {
 #[derive(Debug, Clone, Args)]
 struct AgentArgs {
     #[command(flatten)]
-    host: HostArgs,
+    target: TargetArgs,
+    #[command(flatten)]
+    node: NodeArgs,
     #[command(flatten)]
     collector: CollectorArgs,
-    /// A built-in profile (default, cis, bastion) or a TOML file.
-    #[arg(long, default_value = "default")]
-    profile: String,
-    /// Run only these areas or check IDs (comma-separated).
-    #[arg(long, value_delimiter = ',')]
-    only: Vec<String>,
-    /// Node name (default: $NODE_NAME, then the host's hostname).
-    #[arg(long, env = "NODE_NAME")]
-    node_name: Option<String>,
-    /// Cluster name.
-    #[arg(long, env = "NODECHECK_CLUSTER", default_value = "default")]
-    cluster: String,
     /// Time between scans (each spread by up to a tenth either way).
     #[arg(long, default_value = "10m", value_parser = parse_duration)]
     interval: std::time::Duration,
@@ -273,8 +258,9 @@ fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     Ok(std::time::Duration::from_secs(seconds))
 }
 
+/// What to scan and with which checks.
 #[derive(Debug, Clone, Args)]
-struct ScanArgs {
+struct TargetArgs {
     #[command(flatten)]
     host: HostArgs,
     /// A built-in profile (default, cis, bastion) or a TOML file.
@@ -283,6 +269,23 @@ struct ScanArgs {
     /// Run only these areas or check IDs (comma-separated).
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
+}
+
+/// Who the report is about.
+#[derive(Debug, Clone, Args)]
+struct NodeArgs {
+    /// Node name (default: $NODE_NAME, then the host's hostname).
+    #[arg(long, env = "NODE_NAME")]
+    node_name: Option<String>,
+    /// Cluster name (default: $NODECHECK_CLUSTER, then `default`).
+    #[arg(long, env = "NODECHECK_CLUSTER", default_value = "default")]
+    cluster: String,
+}
+
+#[derive(Debug, Clone, Args)]
+struct ScanArgs {
+    #[command(flatten)]
+    target: TargetArgs,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
     /// Write the output to a file instead of stdout.
@@ -299,12 +302,8 @@ struct ScanArgs {
     /// List passing and not-applicable checks too.
     #[arg(long, short)]
     verbose: bool,
-    /// Node name (default: $NODE_NAME, then the host's hostname).
-    #[arg(long, env = "NODE_NAME")]
-    node_name: Option<String>,
-    /// Cluster name (default: $NODECHECK_CLUSTER, then `default`).
-    #[arg(long, env = "NODECHECK_CLUSTER", default_value = "default")]
-    cluster: String,
+    #[command(flatten)]
+    node: NodeArgs,
 }
 
 /// Runs the command line; returns the process exit code.
@@ -350,19 +349,20 @@ fn init_daemon_logging(format: LogFormat) {
 
 fn agent_command(args: AgentArgs) -> anyhow::Result<i32> {
     // Checked here, so a mistake stops the start rather than every scan.
-    scan::validate_only(&args.only)?;
-    let profile = profile::load(&args.profile).map_err(|e| anyhow!("{e}"))?;
+    let target = &args.target;
+    scan::validate_only(&target.only)?;
+    let profile = profile::load(&target.profile).map_err(|e| anyhow!("{e}"))?;
     for warning in &profile.warnings {
         tracing::warn!("{warning}");
     }
-    open_host(&args.host)?;
+    open_host(&target.host)?;
     crate::daemon::agent::run(crate::daemon::agent::AgentOptions {
-        root: args.host.root.clone(),
-        proc: args.host.proc.clone(),
-        profile: args.profile.clone(),
-        only: args.only.clone(),
-        node_name: args.node_name.clone(),
-        cluster: args.cluster.clone(),
+        root: target.host.root.clone(),
+        proc: target.host.proc.clone(),
+        profile: target.profile.clone(),
+        only: target.only.clone(),
+        node_name: args.node.node_name.clone(),
+        cluster: args.node.cluster.clone(),
         interval: args.interval,
         spool: args.spool.clone(),
         bounds: crate::daemon::spool::Bounds {
@@ -462,45 +462,13 @@ fn fleet_command(collector: &CollectorArgs, view: &FleetView) -> anyhow::Result<
     Ok(0)
 }
 
-/// Percent-encodes all but unreserved characters, for a query value or a path segment.
-fn percent_encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 /// The agent's scan, in the child process it runs each scan in.
 fn agent_scan_command(
-    host_args: &HostArgs,
-    profile_name: &str,
-    only: Vec<String>,
-    node_name: Option<String>,
-    cluster: String,
+    target: &TargetArgs,
+    node: &NodeArgs,
     interval_s: u64,
 ) -> anyhow::Result<i32> {
-    let started = crate::time::now();
-    let profile = profile::load(profile_name).map_err(|e| anyhow!("{e}"))?;
-    warn_all(&profile.warnings);
-    let host = open_host(host_args)?;
-    let facts = facts::gather(&host);
-    warn_all(&facts.warnings);
-    let node_name = node_name
-        .filter(|n| !n.is_empty())
-        .or_else(|| facts.host.hostname.clone())
-        .unwrap_or_else(|| "unknown".into());
-    let options = ScanOptions {
-        node_name,
-        cluster,
-        only,
-        interval_s: Some(interval_s),
-        ..ScanOptions::default()
-    };
-    let report = scan::scan(&facts, &profile, &options, started);
+    let (report, facts) = scan_target(target, node, Some(interval_s))?;
     let kubelet = facts.kubelet.as_ref();
     let header = crate::daemon::agent::ScanHeader {
         id: report.id.clone(),
@@ -530,13 +498,10 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Some(Command::Push { scan, collector }) => push_command(scan, &collector),
         Some(Command::Agent(args)) => agent_command(args),
         Some(Command::AgentScan {
-            host,
-            profile,
-            only,
-            node_name,
-            cluster,
+            target,
+            node,
             interval_s,
-        }) => agent_scan_command(&host, &profile, only, node_name, cluster, interval_s),
+        }) => agent_scan_command(&target, &node, interval_s),
         Some(Command::Fleet { collector, view }) => fleet_command(&collector, &view),
         Some(Command::Checks { format }) => {
             list_checks(format);
@@ -602,16 +567,20 @@ fn push_command(args: ScanArgs, collector: &CollectorArgs) -> anyhow::Result<i32
     }
 }
 
-/// Scans as the arguments say, writes the rendered result, and returns the report.
-fn scan_and_show(args: &ScanArgs) -> anyhow::Result<Report> {
+/// Scans `target` for `node`: the report, and the facts it was judged on.
+fn scan_target(
+    target: &TargetArgs,
+    node: &NodeArgs,
+    interval_s: Option<u64>,
+) -> anyhow::Result<(Report, facts::Facts)> {
     let started = crate::time::now();
-    scan::validate_only(&args.only)?;
-    let profile = profile::load(&args.profile).map_err(|e| anyhow!("{e}"))?;
+    scan::validate_only(&target.only)?;
+    let profile = profile::load(&target.profile).map_err(|e| anyhow!("{e}"))?;
     warn_all(&profile.warnings);
-    let host = open_host(&args.host)?;
+    let host = open_host(&target.host)?;
     let facts = facts::gather(&host);
     warn_all(&facts.warnings);
-    let node_name = args
+    let node_name = node
         .node_name
         .clone()
         .filter(|n| !n.is_empty())
@@ -619,11 +588,18 @@ fn scan_and_show(args: &ScanArgs) -> anyhow::Result<Report> {
         .unwrap_or_else(|| "unknown".into());
     let options = ScanOptions {
         node_name,
-        cluster: args.cluster.clone(),
-        only: args.only.clone(),
+        cluster: node.cluster.clone(),
+        only: target.only.clone(),
+        interval_s,
         ..ScanOptions::default()
     };
     let report = scan::scan(&facts, &profile, &options, started);
+    Ok((report, facts))
+}
+
+/// Scans as the arguments say, writes the rendered result, and returns the report.
+fn scan_and_show(args: &ScanArgs) -> anyhow::Result<Report> {
+    let (report, _) = scan_target(&args.target, &args.node, None)?;
     let color = !args.no_color
         && args.output.is_none()
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())

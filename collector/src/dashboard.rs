@@ -40,14 +40,7 @@ pub fn esc(text: &str) -> String {
 
 /// Percent-encodes a URL path segment.
 pub fn seg(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    nodecheck_report::url::percent_encode(text)
 }
 
 fn now() -> i64 {

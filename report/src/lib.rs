@@ -18,6 +18,7 @@ use std::fmt;
 
 mod score;
 pub mod time;
+pub mod url;
 
 pub use score::{AreaTotals, StatusCounts, Summary, score, summarize};
 
