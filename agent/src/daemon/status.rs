@@ -34,6 +34,14 @@ pub struct Counters {
     pub upload_failures: BTreeMap<String, u64>,
 }
 
+/// A metric family: name, `counter` or `gauge`, help, and its samples (labels, value).
+type Family = (
+    &'static str,
+    &'static str,
+    &'static str,
+    Vec<(String, String)>,
+);
+
 /// Shared between the agent loop and the server.
 #[derive(Debug, Default)]
 pub struct Status(Mutex<Counters>);
@@ -52,106 +60,106 @@ impl Status {
     /// The metrics in OpenMetrics text format.
     pub fn metrics(&self) -> String {
         let c = self.snapshot();
-        let mut out = String::new();
-        let mut metric = |name: &str, kind: &str, help: &str, samples: Vec<(String, String)>| {
-            let _ = writeln!(out, "# TYPE {name} {kind}\n# HELP {name} {help}");
-            let sample_name = if kind == "counter" {
-                format!("{name}_total")
-            } else {
-                name.to_string()
-            };
-            for (labels, value) in samples {
-                let _ = writeln!(out, "{sample_name}{labels} {value}");
-            }
-        };
         let one = |v: String| vec![(String::new(), v)];
         let labelled = |label: &str, map: &BTreeMap<String, u64>| {
             map.iter()
                 .map(|(k, v)| (format!("{{{label}=\"{k}\"}}"), v.to_string()))
                 .collect::<Vec<_>>()
         };
-        metric(
-            "nodecheck_agent_scans",
-            "counter",
-            "Scans run.",
-            one(c.scans.to_string()),
-        );
-        metric(
-            "nodecheck_agent_scan_failures",
-            "counter",
-            "Scans that could not run.",
-            one(c.scan_failures.to_string()),
-        );
-        metric(
-            "nodecheck_agent_scan_duration_seconds",
-            "gauge",
-            "Duration of the last scan.",
-            one(format!("{:.6}", c.last_scan_seconds)),
-        );
-        if let Some(at) = c.last_scan_at {
-            metric(
+        let optional = |v: Option<String>| v.map(one).unwrap_or_default();
+        // (name, counter or gauge, help, samples); a family without samples is left out.
+        let families: [Family; 13] = [
+            (
+                "nodecheck_agent_scans",
+                "counter",
+                "Scans run.",
+                one(c.scans.to_string()),
+            ),
+            (
+                "nodecheck_agent_scan_failures",
+                "counter",
+                "Scans that could not run.",
+                one(c.scan_failures.to_string()),
+            ),
+            (
+                "nodecheck_agent_scan_duration_seconds",
+                "gauge",
+                "Duration of the last scan.",
+                one(format!("{:.6}", c.last_scan_seconds)),
+            ),
+            (
                 "nodecheck_agent_last_scan_timestamp_seconds",
                 "gauge",
                 "When the last successful scan ran.",
-                one(at.to_string()),
-            );
-        }
-        if let Some(score) = c.score {
-            metric(
+                optional(c.last_scan_at.map(|at| at.to_string())),
+            ),
+            (
                 "nodecheck_agent_score",
                 "gauge",
                 "Score of the last scan (0-100).",
-                one(score.to_string()),
-            );
+                optional(c.score.map(|s| s.to_string())),
+            ),
+            (
+                "nodecheck_agent_findings",
+                "gauge",
+                "Findings of the last scan by status.",
+                labelled("status", &c.findings),
+            ),
+            (
+                "nodecheck_agent_spool_reports",
+                "gauge",
+                "Reports in the spool, not yet acknowledged.",
+                one(c.spool_reports.to_string()),
+            ),
+            (
+                "nodecheck_agent_spool_bytes",
+                "gauge",
+                "Bytes of the reports in the spool.",
+                one(c.spool_bytes.to_string()),
+            ),
+            (
+                "nodecheck_agent_spool_dropped",
+                "counter",
+                "Reports dropped, oldest first, to keep the spool within its bounds.",
+                one(c.spool_dropped.to_string()),
+            ),
+            (
+                "nodecheck_agent_spool_quarantined",
+                "counter",
+                "Spooled reports moved to quarantine (damaged, or refused as malformed).",
+                one(c.spool_quarantined.to_string()),
+            ),
+            (
+                "nodecheck_agent_spool_write_failures",
+                "counter",
+                "Reports that could not be written to the spool (sent from memory instead).",
+                one(c.spool_write_failures.to_string()),
+            ),
+            (
+                "nodecheck_agent_uploads",
+                "counter",
+                "Reports the collector acknowledged, by outcome.",
+                labelled("outcome", &c.uploads),
+            ),
+            (
+                "nodecheck_agent_upload_failures",
+                "counter",
+                "Uploads that failed, by kind.",
+                labelled("kind", &c.upload_failures),
+            ),
+        ];
+        let mut out = String::new();
+        for (name, kind, help, samples) in families {
+            // Nothing to say yet (no scan, no upload): the family is left out.
+            if samples.is_empty() {
+                continue;
+            }
+            let _ = writeln!(out, "# TYPE {name} {kind}\n# HELP {name} {help}");
+            let suffix = if kind == "counter" { "_total" } else { "" };
+            for (labels, value) in samples {
+                let _ = writeln!(out, "{name}{suffix}{labels} {value}");
+            }
         }
-        metric(
-            "nodecheck_agent_findings",
-            "gauge",
-            "Findings of the last scan by status.",
-            labelled("status", &c.findings),
-        );
-        metric(
-            "nodecheck_agent_spool_reports",
-            "gauge",
-            "Reports in the spool, not yet acknowledged.",
-            one(c.spool_reports.to_string()),
-        );
-        metric(
-            "nodecheck_agent_spool_bytes",
-            "gauge",
-            "Bytes of the reports in the spool.",
-            one(c.spool_bytes.to_string()),
-        );
-        metric(
-            "nodecheck_agent_spool_dropped",
-            "counter",
-            "Reports dropped, oldest first, to keep the spool within its bounds.",
-            one(c.spool_dropped.to_string()),
-        );
-        metric(
-            "nodecheck_agent_spool_quarantined",
-            "counter",
-            "Spooled reports moved to quarantine (damaged, or refused as malformed).",
-            one(c.spool_quarantined.to_string()),
-        );
-        metric(
-            "nodecheck_agent_spool_write_failures",
-            "counter",
-            "Reports that could not be written to the spool (sent from memory instead).",
-            one(c.spool_write_failures.to_string()),
-        );
-        metric(
-            "nodecheck_agent_uploads",
-            "counter",
-            "Reports the collector acknowledged, by outcome.",
-            labelled("outcome", &c.uploads),
-        );
-        metric(
-            "nodecheck_agent_upload_failures",
-            "counter",
-            "Uploads that failed, by kind.",
-            labelled("kind", &c.upload_failures),
-        );
         out.push_str("# EOF\n");
         out
     }
