@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it: installs the Debian packages the tests need when they
-# are missing, then runs every test with nothing skipped (NODECHECK_REQUIRE_TOOLS=1 turns a
+# The whole test suite, as CI runs it: installs the Debian packages (and the one PyPI tool)
+# the tests need when they are missing, then runs every test with nothing skipped (NODECHECK_REQUIRE_TOOLS=1 turns a
 # test's "real program not available" skip into a failure), plus formatting and lints.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +11,7 @@ need=()
 command -v openssl >/dev/null || need+=(openssl)
 command -v chromium >/dev/null || need+=(chromium)
 compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || need+=(postgresql)
+python3 -c 'import ensurepip, venv' 2>/dev/null || need+=(python3-venv)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "scripts/test.sh: missing ${need[*]}; run as root or install them with apt-get" >&2
@@ -27,6 +28,16 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
+
+# kubernetes-validate (PyPI) checks the Kubernetes manifests against each supported version's
+# schemas; it lives in a virtualenv under target/, made once.
+venv=target/ci-venv
+if [ ! -x "$venv/bin/kubernetes-validate" ]; then
+  echo "scripts/test.sh: installing kubernetes-validate into $venv" >&2
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check 'kubernetes-validate==1.37.0'
+fi
+export NODECHECK_KUBERNETES_VALIDATE="$PWD/$venv/bin/kubernetes-validate"
 
 export NODECHECK_REQUIRE_TOOLS=1
 cargo fmt --all -- --check

@@ -1,0 +1,395 @@
+//! The Kubernetes manifests in packaging/kubernetes: valid against the schemas of the
+//! supported Kubernetes versions (kubernetes-validate, from PyPI, which scripts/test.sh
+//! installs), and holding the security properties the operator guide promises, so that an
+//! edit cannot quietly widen what the agent or the collector may do.
+//!
+//! Without kubernetes-validate the schema part says why and is skipped, unless
+//! `NODECHECK_REQUIRE_TOOLS=1`; the security properties are always checked.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use yaml_rust2::{Yaml, YamlLoader};
+
+const NODECHECK: &str = env!("CARGO_BIN_EXE_nodecheck");
+/// The Kubernetes versions the manifests are checked against (oldest supported first).
+const VERSIONS: &[&str] = &["1.30.0", "1.32.0", "1.34.0", "1.35.0"];
+
+fn dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../packaging/kubernetes")
+}
+
+/// Every Kubernetes object (not kustomizations) under packaging/kubernetes, with its file.
+fn manifests() -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).expect("packaging dir") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "yaml")
+                && path.file_name().is_some_and(|n| n != "kustomization.yaml")
+            {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+fn objects() -> Vec<(PathBuf, Yaml)> {
+    manifests()
+        .into_iter()
+        .flat_map(|path| {
+            let text = std::fs::read_to_string(&path).expect("read");
+            YamlLoader::load_from_str(&text)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+                .into_iter()
+                .filter(|doc| !doc.is_null())
+                .map(move |doc| (path.clone(), doc))
+        })
+        .collect()
+}
+
+fn kind(doc: &Yaml) -> &str {
+    doc["kind"].as_str().unwrap_or_default()
+}
+
+fn name(doc: &Yaml) -> &str {
+    doc["metadata"]["name"].as_str().unwrap_or_default()
+}
+
+fn strings(list: &Yaml) -> Vec<String> {
+    list.as_vec()
+        .map(|v| {
+            v.iter()
+                .filter_map(|s| s.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn manifests_are_valid_for_every_supported_kubernetes_version() {
+    let validator = std::env::var_os("NODECHECK_KUBERNETES_VALIDATE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| "kubernetes-validate".into());
+    if Command::new(&validator).arg("--version").output().is_err() {
+        assert!(
+            std::env::var("NODECHECK_REQUIRE_TOOLS").as_deref() != Ok("1"),
+            "NODECHECK_REQUIRE_TOOLS=1 but kubernetes-validate is not installed (scripts/test.sh installs it)"
+        );
+        eprintln!("skipped: kubernetes-validate not installed (pip install kubernetes-validate)");
+        return;
+    }
+    let files = manifests();
+    assert!(files.len() >= 6, "{files:?}");
+    for version in VERSIONS {
+        let out = Command::new(&validator)
+            .args(["--strict", "--quiet", "-k", version])
+            .args(&files)
+            .output()
+            .expect("run kubernetes-validate");
+        assert!(
+            out.status.success(),
+            "Kubernetes {version}:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // The validator does catch mistakes: a misspelt field fails.
+    let broken = std::env::temp_dir().join(format!("nodecheck-broken-{}.yaml", std::process::id()));
+    std::fs::write(
+        &broken,
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: x\nspec:\n  prots: []\n",
+    )
+    .expect("write");
+    let out = Command::new(&validator)
+        .args(["--strict", "--quiet", "-k", VERSIONS[0]])
+        .arg(&broken)
+        .output()
+        .expect("run kubernetes-validate");
+    let _ = std::fs::remove_file(&broken);
+    assert!(
+        !out.status.success(),
+        "a misspelt field must fail validation"
+    );
+}
+
+#[test]
+fn every_kustomization_lists_files_that_exist() {
+    let mut stack = vec![dir()];
+    let mut seen = 0;
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).expect("dir") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            if path.file_name().is_none_or(|n| n != "kustomization.yaml") {
+                continue;
+            }
+            seen += 1;
+            let text = std::fs::read_to_string(&path).expect("read");
+            let doc = &YamlLoader::load_from_str(&text).expect("yaml")[0];
+            for resource in strings(&doc["resources"]) {
+                let target = path.parent().expect("parent").join(&resource);
+                assert!(
+                    target.is_file() || target.join("kustomization.yaml").is_file(),
+                    "{} lists {resource}, which is not there",
+                    path.display()
+                );
+            }
+        }
+    }
+    assert_eq!(seen, 4, "root, base, sqlite, postgres");
+}
+
+fn daemonset() -> Yaml {
+    objects()
+        .into_iter()
+        .map(|(_, doc)| doc)
+        .find(|doc| kind(doc) == "DaemonSet")
+        .expect("the agent DaemonSet")
+}
+
+#[test]
+fn the_agent_reads_the_host_with_the_least_it_needs() {
+    let ds = daemonset();
+    let pod = &ds["spec"]["template"]["spec"];
+    assert_eq!(pod["hostPID"].as_bool(), Some(true), "sees every process");
+    assert_ne!(
+        pod["hostNetwork"].as_bool(),
+        Some(true),
+        "not the host network"
+    );
+    assert_ne!(pod["hostIPC"].as_bool(), Some(true));
+    assert_eq!(pod["automountServiceAccountToken"].as_bool(), Some(false));
+    assert_eq!(
+        pod["securityContext"]["seccompProfile"]["type"].as_str(),
+        Some("RuntimeDefault")
+    );
+    // Every node, control-plane nodes too.
+    let tolerations = pod["tolerations"].as_vec().expect("tolerations");
+    assert!(
+        tolerations
+            .iter()
+            .any(|t| t["operator"].as_str() == Some("Exists") && t["key"].is_badvalue())
+    );
+
+    let containers = pod["containers"].as_vec().expect("containers");
+    assert_eq!(containers.len(), 1);
+    let agent = &containers[0];
+    let security = &agent["securityContext"];
+    assert_eq!(security["readOnlyRootFilesystem"].as_bool(), Some(true));
+    assert_eq!(security["allowPrivilegeEscalation"].as_bool(), Some(false));
+    assert_ne!(security["privileged"].as_bool(), Some(true));
+    assert_eq!(
+        security["seccompProfile"]["type"].as_str(),
+        Some("RuntimeDefault")
+    );
+    assert_eq!(strings(&security["capabilities"]["drop"]), ["ALL"]);
+    let mut added = strings(&security["capabilities"]["add"]);
+    added.sort();
+    assert_eq!(
+        added,
+        ["DAC_READ_SEARCH", "SYS_PTRACE"],
+        "exactly these, each explained"
+    );
+    for kind in ["requests", "limits"] {
+        for resource in ["cpu", "memory"] {
+            assert!(
+                agent["resources"][kind][resource].as_str().is_some(),
+                "{kind}.{resource}"
+            );
+        }
+    }
+    // Probes on the agent's own status endpoints.
+    assert_eq!(
+        agent["livenessProbe"]["httpGet"]["path"].as_str(),
+        Some("/healthz")
+    );
+    assert_eq!(
+        agent["readinessProbe"]["httpGet"]["path"].as_str(),
+        Some("/readyz")
+    );
+    // NODE_NAME from the downward API.
+    let env = agent["env"].as_vec().expect("env");
+    let node_name = env
+        .iter()
+        .find(|e| e["name"].as_str() == Some("NODE_NAME"))
+        .expect("NODE_NAME");
+    assert_eq!(
+        node_name["valueFrom"]["fieldRef"]["fieldPath"].as_str(),
+        Some("spec.nodeName")
+    );
+
+    // Host paths: each with a type; read-only, except the spool.
+    let volumes = pod["volumes"].as_vec().expect("volumes");
+    let mounts = agent["volumeMounts"].as_vec().expect("mounts");
+    let mut host_paths = 0;
+    for volume in volumes {
+        let volume_name = volume["name"].as_str().expect("name");
+        let mount = mounts
+            .iter()
+            .find(|m| m["name"].as_str() == Some(volume_name))
+            .unwrap_or_else(|| panic!("volume {volume_name} is mounted"));
+        if volume["hostPath"].is_badvalue() {
+            continue;
+        }
+        host_paths += 1;
+        assert!(
+            volume["hostPath"]["type"]
+                .as_str()
+                .is_some_and(|t| !t.is_empty()),
+            "{volume_name} has a type"
+        );
+        let path = volume["hostPath"]["path"].as_str().expect("path");
+        if path == "/var/lib/nodecheck" {
+            assert_eq!(mount["mountPath"].as_str(), Some("/var/lib/nodecheck"));
+        } else {
+            assert_eq!(
+                mount["readOnly"].as_bool(),
+                Some(true),
+                "{volume_name} is read-only"
+            );
+            assert_eq!(
+                mount["mountPath"].as_str(),
+                Some(format!("/host{path}").as_str()),
+                "{volume_name} appears under --root=/host at its host path"
+            );
+            assert!(path != "/", "never the whole host");
+        }
+    }
+    assert!(host_paths >= 2);
+    // The token: projected, for the collector alone.
+    let token = volumes
+        .iter()
+        .find(|v| !v["projected"].is_badvalue())
+        .expect("a projected token");
+    let source = &token["projected"]["sources"][0]["serviceAccountToken"];
+    assert_eq!(source["audience"].as_str(), Some("nodecheck"));
+    assert!(
+        source["expirationSeconds"]
+            .as_i64()
+            .is_some_and(|s| s <= 3600)
+    );
+}
+
+#[test]
+fn the_agents_arguments_are_ones_nodecheck_takes() {
+    let ds = daemonset();
+    let args = strings(&ds["spec"]["template"]["spec"]["containers"][0]["args"]);
+    assert_eq!(args.first().map(String::as_str), Some("agent"));
+    let help = Command::new(NODECHECK)
+        .args(["agent", "--help"])
+        .output()
+        .expect("help");
+    let help = String::from_utf8_lossy(&help.stdout);
+    for arg in &args[1..] {
+        let flag = arg.split('=').next().unwrap_or(arg);
+        assert!(
+            help.contains(&format!("{flag} ")) || help.contains(&format!("{flag} <")),
+            "{flag} in `nodecheck agent --help`"
+        );
+    }
+    for needed in ["--root=/host", "--proc=/proc", "--listen=0.0.0.0:9101"] {
+        assert!(args.iter().any(|a| a == needed), "{needed}");
+    }
+}
+
+#[test]
+fn the_collector_runs_unprivileged_and_may_do_little() {
+    let objects = objects();
+    let deployments: Vec<&Yaml> = objects
+        .iter()
+        .map(|(_, doc)| doc)
+        .filter(|doc| kind(doc) == "Deployment")
+        .collect();
+    assert_eq!(
+        deployments.len(),
+        2,
+        "the SQLite and the PostgreSQL variants"
+    );
+    for deployment in deployments {
+        let pod = &deployment["spec"]["template"]["spec"];
+        assert_eq!(pod["securityContext"]["runAsNonRoot"].as_bool(), Some(true));
+        assert!(
+            pod["securityContext"]["runAsUser"]
+                .as_i64()
+                .is_some_and(|u| u > 0)
+        );
+        assert_eq!(
+            pod["securityContext"]["seccompProfile"]["type"].as_str(),
+            Some("RuntimeDefault")
+        );
+        assert_ne!(pod["hostPID"].as_bool(), Some(true));
+        assert_ne!(pod["hostNetwork"].as_bool(), Some(true));
+        let container = &pod["containers"][0];
+        let security = &container["securityContext"];
+        assert_eq!(security["readOnlyRootFilesystem"].as_bool(), Some(true));
+        assert_eq!(security["allowPrivilegeEscalation"].as_bool(), Some(false));
+        assert_eq!(strings(&security["capabilities"]["drop"]), ["ALL"]);
+        assert!(security["capabilities"]["add"].is_badvalue());
+        assert_eq!(
+            container["readinessProbe"]["httpGet"]["path"].as_str(),
+            Some("/readyz")
+        );
+        assert!(
+            container["resources"]["limits"]["memory"]
+                .as_str()
+                .is_some()
+        );
+        // A database password never stands in the manifest.
+        let args = strings(&container["args"]).join(" ");
+        assert!(!args.contains("postgres://"), "{args}");
+    }
+    // RBAC: only these verbs on these resources, no wildcard.
+    let allowed: &[(&str, &str)] = &[
+        ("tokenreviews", "create"),
+        ("nodes", "get"),
+        ("nodes", "list"),
+        ("pods", "get"),
+    ];
+    for (_, role) in objects
+        .iter()
+        .filter(|(_, d)| matches!(kind(d), "ClusterRole" | "Role"))
+    {
+        for rule in role["rules"].as_vec().expect("rules") {
+            for resource in strings(&rule["resources"]) {
+                for verb in strings(&rule["verbs"]) {
+                    assert!(
+                        allowed.contains(&(resource.as_str(), verb.as_str())),
+                        "{} may {verb} {resource}",
+                        name(role)
+                    );
+                }
+            }
+        }
+    }
+    // Only agents and viewers reach the collector.
+    let policy = objects
+        .iter()
+        .map(|(_, d)| d)
+        .find(|d| kind(d) == "NetworkPolicy")
+        .expect("NetworkPolicy");
+    assert_eq!(
+        policy["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/name"].as_str(),
+        Some("nodecheck-collector")
+    );
+    assert_eq!(strings(&policy["spec"]["policyTypes"]), ["Ingress"]);
+    let ingress = policy["spec"]["ingress"].as_vec().expect("ingress");
+    assert_eq!(ingress.len(), 1);
+    let from = ingress[0]["from"].as_vec().expect("from");
+    assert_eq!(from.len(), 2);
+    assert_eq!(
+        from[0]["podSelector"]["matchLabels"]["app.kubernetes.io/name"].as_str(),
+        Some("nodecheck-agent")
+    );
+    assert_eq!(
+        from[1]["namespaceSelector"]["matchLabels"]["nodecheck.io/viewer"].as_str(),
+        Some("true")
+    );
+}
