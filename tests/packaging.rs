@@ -345,6 +345,11 @@ fn the_collector_runs_unprivileged_and_may_do_little() {
         // A database password never stands in the manifest.
         let args = strings(&container["args"]).join(" ");
         assert!(!args.contains("postgres://"), "{args}");
+        // Agents are taken on the Kubernetes API's word, each for its own node.
+        assert!(
+            args.contains("--kubernetes-agents=nodecheck/nodecheck-agent"),
+            "{args}"
+        );
     }
     // RBAC: only these verbs on these resources, no wildcard.
     let allowed: &[(&str, &str)] = &[

@@ -38,6 +38,8 @@ pub struct App {
     pub rejected: AtomicU64,
     /// Served over TLS: session cookies are marked `Secure`.
     pub tls: bool,
+    /// Agents' projected ServiceAccount tokens, checked with the Kubernetes API.
+    pub kubernetes: Option<crate::kubernetes::TokenReviewer>,
     /// The ingest queue of the group-commit writer, started on first use.
     writer: std::sync::OnceLock<tokio::sync::mpsc::Sender<IngestJob>>,
     /// Time from a report's arrival to its acknowledgement (stored or duplicate).
@@ -168,6 +170,7 @@ impl App {
             duplicates: AtomicU64::new(0),
             rejected: AtomicU64::new(0),
             tls: false,
+            kubernetes: None,
             writer: std::sync::OnceLock::new(),
             ingest_latency: LatencyHistogram::default(),
         }
@@ -199,6 +202,44 @@ fn now() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
+/// An agent's projected ServiceAccount token, reviewed by the Kubernetes API: an agent
+/// token scoped to exactly the node the token is bound to.
+async fn kubernetes_agent(app: &Shared, token: String) -> Result<crate::store::TokenRow, ApiError> {
+    use crate::kubernetes::ReviewError;
+    let app = app.clone();
+    let reviewed = tokio::task::spawn_blocking(move || {
+        app.kubernetes
+            .as_ref()
+            .map(|reviewer| reviewer.review(&token))
+    })
+    .await
+    .map_err(|_| ApiError(StatusCode::INTERNAL_SERVER_ERROR, "internal error".into()))?;
+    match reviewed {
+        Some(Ok(identity)) => Ok(crate::store::TokenRow {
+            id: 0,
+            role: Role::Agent.as_str().into(),
+            name: format!("{} on node {}", identity.username, identity.node),
+            scope_cluster: Some(identity.cluster),
+            // Node names are DNS subdomains: no glob characters, so this matches one node.
+            scope_nodes: Some(identity.node),
+            created_at: 0,
+            expires_at: None,
+            revoked: false,
+        }),
+        Some(Err(e @ ReviewError::Unauthenticated(_))) => {
+            Err(ApiError(StatusCode::UNAUTHORIZED, e.to_string()))
+        }
+        Some(Err(e @ ReviewError::Forbidden(_))) => {
+            Err(ApiError(StatusCode::FORBIDDEN, e.to_string()))
+        }
+        Some(Err(e @ ReviewError::Unavailable(_))) => {
+            tracing::warn!("{e}");
+            Err(ApiError(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))
+        }
+        None => Err(ApiError(StatusCode::UNAUTHORIZED, "unknown token".into())),
+    }
+}
+
 /// The token of a request, checked: its row when valid and live.
 async fn authenticate(
     app: &Shared,
@@ -219,10 +260,17 @@ async fn authenticate(
         })?
         .trim()
         .to_string();
-    let app = app.clone();
-    let row = tokio::task::spawn_blocking(move || app.store.find_token(&auth::hash(&token)))
+    let store_app = app.clone();
+    let hashed = auth::hash(&token);
+    let row = tokio::task::spawn_blocking(move || store_app.store.find_token(&hashed))
         .await
         .map_err(|_| ApiError(StatusCode::INTERNAL_SERVER_ERROR, "internal error".into()))??;
+    if row.is_none()
+        && app.kubernetes.is_some()
+        && crate::kubernetes::TokenReviewer::looks_like_jwt(&token)
+    {
+        return kubernetes_agent(app, token).await.map(Some);
+    }
     match row {
         Some(row) if row.revoked => Err(ApiError(StatusCode::UNAUTHORIZED, "token revoked".into())),
         Some(row) if row.expired(now()) => Err(ApiError(

@@ -871,3 +871,360 @@ fn the_read_connection_sees_every_commit() {
     check();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A fake Kubernetes API server speaking the real TokenReview and Pod JSON: it knows a few
+/// tokens, checks the collector's own bearer token, and counts the calls it gets.
+struct FakeApi {
+    port: u16,
+    calls: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+const COLLECTOR_SA_TOKEN: &str = "collector-own-token";
+
+fn review_status(token: &str) -> Option<serde_json::Value> {
+    let agent = "system:serviceaccount:nodecheck:nodecheck-agent";
+    let groups = serde_json::json!([
+        "system:serviceaccounts",
+        "system:serviceaccounts:nodecheck",
+        "system:authenticated"
+    ]);
+    Some(match token {
+        // Bound token of 1.30+: the node is in the token.
+        "eyJnode-a.claims.sig" => serde_json::json!({
+            "authenticated": true,
+            "user": {"username": agent, "uid": "u1", "groups": groups, "extra": {
+                "authentication.kubernetes.io/credential-id": ["JTI=1"],
+                "authentication.kubernetes.io/node-name": ["node-a"],
+                "authentication.kubernetes.io/node-uid": ["n-a"],
+                "authentication.kubernetes.io/pod-name": ["nodecheck-agent-aaaaa"],
+                "authentication.kubernetes.io/pod-uid": ["p-a"]}},
+            "audiences": ["nodecheck"]}),
+        // Before 1.30: only the pod.
+        "eyJpod-only.claims.sig" => serde_json::json!({
+            "authenticated": true,
+            "user": {"username": agent, "uid": "u2", "groups": groups, "extra": {
+                "authentication.kubernetes.io/pod-name": ["nodecheck-agent-ccccc"],
+                "authentication.kubernetes.io/pod-uid": ["p-c"]}},
+            "audiences": ["nodecheck"]}),
+        "eyJreplaced-pod.claims.sig" => serde_json::json!({
+            "authenticated": true,
+            "user": {"username": agent, "uid": "u3", "groups": groups, "extra": {
+                "authentication.kubernetes.io/pod-name": ["nodecheck-agent-ccccc"],
+                "authentication.kubernetes.io/pod-uid": ["p-old"]}},
+            "audiences": ["nodecheck"]}),
+        "eyJexpired.claims.sig" => serde_json::json!({
+            "user": {}, "error": "[invalid bearer token, service account token has expired]"}),
+        "eyJaudience.claims.sig" => serde_json::json!({
+            "user": {},
+            "error": "[invalid bearer token, token audiences [\"https://kubernetes.default.svc\"] is invalid for the target audiences [\"nodecheck\"], unknown]"}),
+        "eyJother-sa.claims.sig" => serde_json::json!({
+            "authenticated": true,
+            "user": {"username": "system:serviceaccount:default:builder", "uid": "u4", "groups": groups, "extra": {
+                "authentication.kubernetes.io/node-name": ["node-a"]}},
+            "audiences": ["nodecheck"]}),
+        "eyJlegacy.claims.sig" => serde_json::json!({
+            "authenticated": true,
+            "user": {"username": agent, "uid": "u5", "groups": groups},
+            "audiences": ["nodecheck"]}),
+        _ => return None,
+    })
+}
+
+fn fake_api() -> FakeApi {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = calls.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(5)));
+            let mut request = Vec::new();
+            let mut buffer = [0u8; 8192];
+            let head_end = loop {
+                let Ok(n) = stream.read(&mut buffer) else {
+                    break None;
+                };
+                if n == 0 {
+                    break None;
+                }
+                request.extend_from_slice(&buffer[..n]);
+                if let Some(at) = request.windows(4).position(|w| w == b"\r\n\r\n") {
+                    break Some(at + 4);
+                }
+            };
+            let Some(head_end) = head_end else { continue };
+            let head = String::from_utf8_lossy(&request[..head_end]).to_string();
+            let length: usize = head
+                .lines()
+                .find_map(|l| {
+                    l.to_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().to_string())
+                })
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            while request.len() < head_end + length {
+                let Ok(n) = stream.read(&mut buffer) else {
+                    break;
+                };
+                if n == 0 {
+                    break;
+                }
+                request.extend_from_slice(&buffer[..n]);
+            }
+            let line = head.lines().next().unwrap_or_default().to_string();
+            let authorized = head.lines().any(|l| {
+                l.eq_ignore_ascii_case(&format!("authorization: Bearer {COLLECTOR_SA_TOKEN}"))
+            });
+            let (status, body) = if !authorized {
+                (
+                    401,
+                    serde_json::json!({"kind": "Status", "status": "Failure", "code": 401}),
+                )
+            } else if line.starts_with("POST /apis/authentication.k8s.io/v1/tokenreviews ") {
+                let review: serde_json::Value =
+                    serde_json::from_slice(&request[head_end..]).unwrap_or_default();
+                let token = review["spec"]["token"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                assert_eq!(review["kind"], "TokenReview");
+                assert_eq!(
+                    review["spec"]["audiences"],
+                    serde_json::json!(["nodecheck"])
+                );
+                if token == "eyJapi-down.claims.sig" {
+                    (
+                        500,
+                        serde_json::json!({"kind": "Status", "status": "Failure", "code": 500, "message": "etcd timeout"}),
+                    )
+                } else {
+                    let status = review_status(&token).unwrap_or_else(
+                        || serde_json::json!({"user": {}, "error": "invalid bearer token"}),
+                    );
+                    (
+                        201,
+                        serde_json::json!({
+                        "kind": "TokenReview", "apiVersion": "authentication.k8s.io/v1",
+                        "metadata": {"creationTimestamp": null},
+                        "spec": review["spec"], "status": status}),
+                    )
+                }
+            } else if line
+                .starts_with("GET /api/v1/namespaces/nodecheck/pods/nodecheck-agent-ccccc ")
+            {
+                (
+                    200,
+                    serde_json::json!({
+                    "kind": "Pod", "apiVersion": "v1",
+                    "metadata": {"name": "nodecheck-agent-ccccc", "namespace": "nodecheck", "uid": "p-c"},
+                    "spec": {"nodeName": "node-c", "containers": [{"name": "agent", "image": "nodecheck"}]},
+                    "status": {"phase": "Running"}}),
+                )
+            } else {
+                (
+                    404,
+                    serde_json::json!({"kind": "Status", "status": "Failure", "code": 404}),
+                )
+            };
+            let body = body.to_string();
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    FakeApi { port, calls }
+}
+
+fn reviewer_for(
+    port: u16,
+    own_token: &str,
+    dir: &std::path::Path,
+) -> crate::kubernetes::TokenReviewer {
+    let token_file = dir.join("collector.token");
+    std::fs::write(&token_file, own_token).expect("token");
+    let mut options = crate::kubernetes::KubernetesAuthOptions::new(
+        Some(&format!("http://127.0.0.1:{port}")),
+        "nodecheck/nodecheck-agent",
+        "default",
+    )
+    .expect("options");
+    options.token_file = token_file;
+    options.ca = None;
+    crate::kubernetes::TokenReviewer::new(options).expect("reviewer")
+}
+
+/// Agents' projected tokens: accepted for their own node only, from the token's node claim
+/// or (before 1.30) its pod; expired, wrong-audience, foreign and unbound tokens refused;
+/// API failures a 503 the agent retries; answers cached.
+#[tokio::test]
+async fn projected_tokens_speak_only_for_their_own_node() {
+    let api = fake_api();
+    let dir = std::env::temp_dir().join(format!("nodecheck-tokenreview-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let store = Store::in_memory().expect("store");
+    let mut app = App::new(store, false);
+    app.kubernetes = Some(reviewer_for(api.port, COLLECTOR_SA_TOKEN, &dir));
+    let app = Arc::new(app);
+    let post_as = |token: &str, cluster: &str, node: &str, id: &str| {
+        Request::builder()
+            .method("POST")
+            .uri("/api/v1/reports")
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-type", "application/json")
+            .body(Body::from(json(&report(id, cluster, node, true))))
+            .expect("request")
+    };
+    let cases: &[(&str, &str, &str, StatusCode, &str)] = &[
+        (
+            "eyJnode-a.claims.sig",
+            "default",
+            "node-a",
+            StatusCode::CREATED,
+            "",
+        ),
+        (
+            "eyJnode-a.claims.sig",
+            "default",
+            "node-b",
+            StatusCode::FORBIDDEN,
+            "may not post for default/node-b",
+        ),
+        (
+            "eyJnode-a.claims.sig",
+            "prod",
+            "node-a",
+            StatusCode::FORBIDDEN,
+            "may not post for prod/node-a",
+        ),
+        (
+            "eyJpod-only.claims.sig",
+            "default",
+            "node-c",
+            StatusCode::CREATED,
+            "",
+        ),
+        (
+            "eyJpod-only.claims.sig",
+            "default",
+            "node-a",
+            StatusCode::FORBIDDEN,
+            "may not post",
+        ),
+        (
+            "eyJreplaced-pod.claims.sig",
+            "default",
+            "node-c",
+            StatusCode::FORBIDDEN,
+            "was replaced by another",
+        ),
+        (
+            "eyJexpired.claims.sig",
+            "default",
+            "node-a",
+            StatusCode::UNAUTHORIZED,
+            "service account token has expired",
+        ),
+        (
+            "eyJaudience.claims.sig",
+            "default",
+            "node-a",
+            StatusCode::UNAUTHORIZED,
+            "is invalid for the target audiences",
+        ),
+        (
+            "eyJother-sa.claims.sig",
+            "default",
+            "node-a",
+            StatusCode::FORBIDDEN,
+            "system:serviceaccount:default:builder is not the agents' service account",
+        ),
+        (
+            "eyJlegacy.claims.sig",
+            "default",
+            "node-a",
+            StatusCode::FORBIDDEN,
+            "not bound to a pod",
+        ),
+        (
+            "eyJapi-down.claims.sig",
+            "default",
+            "node-a",
+            StatusCode::SERVICE_UNAVAILABLE,
+            "TokenReview answered 500",
+        ),
+        (
+            "not-a-jwt",
+            "default",
+            "node-a",
+            StatusCode::UNAUTHORIZED,
+            "unknown token",
+        ),
+    ];
+    for (i, (token, cluster, node, status, message)) in cases.iter().enumerate() {
+        let (got, text) = call(&app, post_as(token, cluster, node, &format!("01K{i:02}"))).await;
+        assert_eq!(got, *status, "{token} for {cluster}/{node}: {text}");
+        assert!(text.contains(message), "{token}: {message:?} in {text}");
+    }
+    // An agent's token is for posting only.
+    let (got, _) = call(&app, get("/api/v1/summary", Some("eyJnode-a.claims.sig"))).await;
+    assert_eq!(got, StatusCode::FORBIDDEN);
+    // Cached: the same tokens again cost no API call (failures are not cached).
+    let before = api.calls.load(std::sync::atomic::Ordering::SeqCst);
+    let (got, _) = call(
+        &app,
+        post_as("eyJnode-a.claims.sig", "default", "node-a", "01KZZ"),
+    )
+    .await;
+    assert_eq!(got, StatusCode::CREATED);
+    let (got, _) = call(
+        &app,
+        post_as("eyJexpired.claims.sig", "default", "node-a", "01KZY"),
+    )
+    .await;
+    assert_eq!(got, StatusCode::UNAUTHORIZED);
+    assert_eq!(api.calls.load(std::sync::atomic::Ordering::SeqCst), before);
+    let (got, _) = call(
+        &app,
+        post_as("eyJapi-down.claims.sig", "default", "node-a", "01KZX"),
+    )
+    .await;
+    assert_eq!(got, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        api.calls.load(std::sync::atomic::Ordering::SeqCst),
+        before + 1
+    );
+    // Only what was accepted is stored.
+    assert_eq!(app.store.report_count().expect("count"), 3);
+
+    // The collector's own token is refused by the API: nobody is let in, and it says why.
+    let mut wrong = App::new(Store::in_memory().expect("store"), false);
+    wrong.kubernetes = Some(reviewer_for(api.port, "stale-token", &dir));
+    let wrong = Arc::new(wrong);
+    let (got, text) = call(
+        &wrong,
+        post_as("eyJnode-a.claims.sig", "default", "node-a", "01KW1"),
+    )
+    .await;
+    assert_eq!(got, StatusCode::SERVICE_UNAVAILABLE, "{text}");
+    assert!(text.contains("answered 401"), "{text}");
+    // An API server that is not there.
+    let mut away = App::new(Store::in_memory().expect("store"), false);
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let closed_port = closed.local_addr().expect("addr").port();
+    drop(closed);
+    away.kubernetes = Some(reviewer_for(closed_port, COLLECTOR_SA_TOKEN, &dir));
+    let away = Arc::new(away);
+    let (got, text) = call(
+        &away,
+        post_as("eyJnode-a.claims.sig", "default", "node-a", "01KW2"),
+    )
+    .await;
+    assert_eq!(got, StatusCode::SERVICE_UNAVAILABLE, "{text}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

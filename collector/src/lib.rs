@@ -8,6 +8,7 @@ pub mod auth;
 pub mod config;
 pub mod dashboard;
 pub mod db;
+pub mod kubernetes;
 pub mod store;
 pub mod tls;
 

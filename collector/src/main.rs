@@ -45,6 +45,8 @@ enum Command {
         /// The PEM private key of --tls-cert.
         #[arg(long, requires = "tls_cert", value_name = "FILE")]
         tls_key: Option<PathBuf>,
+        #[command(flatten)]
+        kubernetes: KubernetesArgs,
     },
     /// Manage tokens.
     Token {
@@ -53,6 +55,51 @@ enum Command {
         #[command(subcommand)]
         action: TokenAction,
     },
+}
+
+/// Agents' projected ServiceAccount tokens, accepted after a Kubernetes TokenReview.
+#[derive(Debug, clap::Args)]
+struct KubernetesArgs {
+    /// Accept the projected tokens (audience nodecheck) of this ServiceAccount's pods, each
+    /// for its own node only, as the Kubernetes API vouches.
+    #[arg(long, value_name = "NAMESPACE/NAME")]
+    kubernetes_agents: Option<String>,
+    /// The API server [default: https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT].
+    #[arg(long, requires = "kubernetes_agents", value_name = "URL")]
+    kubernetes_api: Option<String>,
+    /// The collector's own token for the API [default: its mounted ServiceAccount token].
+    #[arg(long, requires = "kubernetes_agents", value_name = "FILE")]
+    kubernetes_token_file: Option<PathBuf>,
+    /// The API server's CA bundle [default: the mounted ServiceAccount CA].
+    #[arg(long, requires = "kubernetes_agents", value_name = "FILE")]
+    kubernetes_ca: Option<PathBuf>,
+    /// The cluster name those agents' reports must give [default: default].
+    #[arg(long, requires = "kubernetes_agents", value_name = "NAME")]
+    kubernetes_cluster: Option<String>,
+}
+
+impl KubernetesArgs {
+    fn reviewer(&self) -> anyhow::Result<Option<nodecheck_collector::kubernetes::TokenReviewer>> {
+        use nodecheck_collector::kubernetes::{KubernetesAuthOptions, TokenReviewer};
+        let Some(service_account) = &self.kubernetes_agents else {
+            return Ok(None);
+        };
+        let cluster = self.kubernetes_cluster.as_deref().unwrap_or("default");
+        let mut options =
+            KubernetesAuthOptions::new(self.kubernetes_api.as_deref(), service_account, cluster)
+                .map_err(anyhow::Error::msg)?;
+        if let Some(file) = &self.kubernetes_token_file {
+            options.token_file = file.clone();
+        }
+        if let Some(ca) = &self.kubernetes_ca {
+            options.ca = Some(ca.clone());
+        }
+        let reviewer = TokenReviewer::new(options).map_err(anyhow::Error::msg)?;
+        tracing::info!(
+            "accepting projected tokens of {service_account} (TokenReview), each for its own node"
+        );
+        Ok(Some(reviewer))
+    }
 }
 
 /// Where the collector keeps its data, and its configuration file.
@@ -225,6 +272,7 @@ struct Listen {
 async fn serve(
     listen: Listen,
     store: Store,
+    reviewer: Option<nodecheck_collector::kubernetes::TokenReviewer>,
     anonymous_read: bool,
     retention_days: i64,
 ) -> anyhow::Result<()> {
@@ -236,6 +284,7 @@ async fn serve(
     };
     let mut app = App::new(store, anonymous_read);
     app.tls = tls.is_some();
+    app.kubernetes = reviewer;
     let app = Arc::new(app);
     let pruner = app.clone();
     tokio::spawn(async move {
@@ -301,8 +350,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             retention_days,
             tls_cert,
             tls_key,
+            kubernetes,
         } => {
             let file = storage.file()?;
+            let reviewer = kubernetes.reviewer()?;
             let place = storage.place(&file);
             let listen = listen
                 .or(file.listen)
@@ -332,7 +383,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 address: listen,
                 tls: tls_cert.zip(tls_key),
             };
-            runtime.block_on(serve(listen, store, anonymous_read, retention_days))
+            runtime.block_on(serve(
+                listen,
+                store,
+                reviewer,
+                anonymous_read,
+                retention_days,
+            ))
         }
         Command::Token { storage, action } => {
             let store = open_store(&storage.place(&storage.file()?))?;

@@ -1,0 +1,411 @@
+//! Node-bound agent identity in a cluster: the collector accepts an agent's projected
+//! ServiceAccount token, has the Kubernetes API check it (TokenReview, audience `nodecheck`),
+//! and takes the node from the token itself, so a compromised node can speak only for itself.
+//!
+//! The node comes from the token's `authentication.kubernetes.io/node-name` claim (bound
+//! tokens on 1.30+). On older clusters the token names its pod (`…/pod-name`, `…/pod-uid`):
+//! the pod is read, its uid compared (a pod deleted and recreated under the same name is
+//! another pod) and its `spec.nodeName` taken. A token naming neither is refused.
+//!
+//! Answers are cached briefly by the token's SHA-256 (never the token), so an agent's
+//! retries and a fleet reporting together do not each cost an API call; refusals are cached
+//! for a shorter time than acceptances, and API failures not at all.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// How to reach the API server and whom to accept.
+#[derive(Debug, Clone)]
+pub struct KubernetesAuthOptions {
+    /// e.g. `https://10.96.0.1:443`.
+    pub api: String,
+    /// The collector's own ServiceAccount token (re-read for every call: it rotates).
+    pub token_file: PathBuf,
+    /// The API server's CA bundle.
+    pub ca: Option<PathBuf>,
+    /// The audience agents' tokens must carry.
+    pub audience: String,
+    /// `namespace/name` of the agents' ServiceAccount.
+    pub service_account: String,
+    /// The cluster name reports of these agents must give.
+    pub cluster: String,
+}
+
+impl KubernetesAuthOptions {
+    /// The API server at `api`, or in a pod the one Kubernetes names in the environment;
+    /// the collector's mounted ServiceAccount token and CA.
+    pub fn new(api: Option<&str>, service_account: &str, cluster: &str) -> Result<Self, String> {
+        let api = match api {
+            Some(api) => api.to_string(),
+            None => {
+                let host = std::env::var("KUBERNETES_SERVICE_HOST").map_err(|_| {
+                    "KUBERNETES_SERVICE_HOST is not set: not running in a cluster? (give --kubernetes-api)"
+                })?;
+                let port =
+                    std::env::var("KUBERNETES_SERVICE_PORT").unwrap_or_else(|_| "443".into());
+                let host = if host.contains(':') {
+                    format!("[{host}]")
+                } else {
+                    host
+                };
+                format!("https://{host}:{port}")
+            }
+        };
+        let secrets = PathBuf::from("/var/run/secrets/kubernetes.io/serviceaccount");
+        Ok(KubernetesAuthOptions {
+            api,
+            token_file: secrets.join("token"),
+            ca: Some(secrets.join("ca.crt")).filter(|ca| ca.exists()),
+            audience: "nodecheck".into(),
+            service_account: service_account.into(),
+            cluster: cluster.into(),
+        })
+    }
+}
+
+/// An agent the API server vouched for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentIdentity {
+    pub node: String,
+    pub cluster: String,
+    /// `system:serviceaccount:namespace:name`.
+    pub username: String,
+}
+
+/// Why a token was not taken.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReviewError {
+    /// The API server did not authenticate it (expired, revoked, wrong audience, forged).
+    #[error("the Kubernetes API did not authenticate this token: {0}")]
+    Unauthenticated(String),
+    /// Authenticated, but not an agent of ours.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The API could not be asked; the agent should try again later.
+    #[error("cannot verify the token with the Kubernetes API: {0}")]
+    Unavailable(String),
+}
+
+const CLAIM_NODE: &str = "authentication.kubernetes.io/node-name";
+const CLAIM_POD: &str = "authentication.kubernetes.io/pod-name";
+const CLAIM_POD_UID: &str = "authentication.kubernetes.io/pod-uid";
+
+/// Accepted tokens are trusted this long without asking again (a revoked ServiceAccount or a
+/// deleted pod is noticed within this time).
+const ACCEPTED_FOR: Duration = Duration::from_secs(60);
+/// Refused tokens are refused this long without asking again.
+const REFUSED_FOR: Duration = Duration::from_secs(10);
+/// Entries kept at most; a full cache is emptied of expired entries, then of all.
+const CACHE_ENTRIES: usize = 65_536;
+
+type Cached = (Instant, Result<AgentIdentity, ReviewError>);
+
+/// Reviews agents' tokens.
+#[derive(Debug)]
+pub struct TokenReviewer {
+    options: KubernetesAuthOptions,
+    agent: ureq::Agent,
+    cache: Mutex<HashMap<String, Cached>>,
+    /// API calls made (for tests and metrics).
+    pub calls: std::sync::atomic::AtomicU64,
+}
+
+#[derive(serde::Deserialize)]
+struct TokenReview {
+    status: Option<ReviewStatus>,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct ReviewStatus {
+    #[serde(default)]
+    authenticated: bool,
+    #[serde(default)]
+    error: String,
+    #[serde(default)]
+    audiences: Vec<String>,
+    user: Option<ReviewUser>,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct ReviewUser {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    extra: HashMap<String, Vec<String>>,
+}
+
+#[derive(serde::Deserialize)]
+struct Pod {
+    metadata: PodMeta,
+    spec: PodSpec,
+}
+
+#[derive(serde::Deserialize)]
+struct PodMeta {
+    #[serde(default)]
+    uid: String,
+}
+
+#[derive(serde::Deserialize)]
+struct PodSpec {
+    #[serde(rename = "nodeName", default)]
+    node_name: String,
+}
+
+impl TokenReviewer {
+    pub fn new(options: KubernetesAuthOptions) -> Result<TokenReviewer, String> {
+        let (namespace, name) = options
+            .service_account
+            .split_once('/')
+            .ok_or("the agents' service account must be namespace/name")?;
+        if namespace.is_empty() || name.is_empty() {
+            return Err("the agents' service account must be namespace/name".into());
+        }
+        let mut tls = ureq::tls::TlsConfig::builder();
+        if let Some(ca) = &options.ca {
+            let pem = std::fs::read(ca)
+                .map_err(|e| format!("cannot read the API server's CA {}: {e}", ca.display()))?;
+            let certificates: Vec<_> = ureq::tls::parse_pem(&pem)
+                .filter_map(|item| match item {
+                    Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
+                    _ => None,
+                })
+                .collect();
+            if certificates.is_empty() {
+                return Err(format!("{} holds no PEM certificate", ca.display()));
+            }
+            tls = tls.root_certs(ureq::tls::RootCerts::new_with_certs(&certificates));
+        }
+        let agent = ureq::Agent::config_builder()
+            .tls_config(tls.build())
+            .timeout_global(Some(Duration::from_secs(10)))
+            .http_status_as_error(false)
+            .build()
+            .into();
+        Ok(TokenReviewer {
+            options,
+            agent,
+            cache: Mutex::new(HashMap::new()),
+            calls: std::sync::atomic::AtomicU64::new(0),
+        })
+    }
+
+    /// Whether a bearer token looks like a Kubernetes token (a JWT) rather than one the
+    /// collector issued.
+    pub fn looks_like_jwt(token: &str) -> bool {
+        token.split('.').count() == 3 && token.starts_with("eyJ")
+    }
+
+    /// Who `token` belongs to, asking the API server unless a recent answer is cached.
+    pub fn review(&self, token: &str) -> Result<AgentIdentity, ReviewError> {
+        use sha2::Digest;
+        let key: String = sha2::Sha256::digest(token.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        if let Ok(cache) = self.cache.lock()
+            && let Some((until, answer)) = cache.get(&key)
+            && *until > Instant::now()
+        {
+            return answer.clone();
+        }
+        let answer = self.ask(token);
+        let keep_for = match &answer {
+            Ok(_) => Some(ACCEPTED_FOR),
+            Err(ReviewError::Unavailable(_)) => None,
+            Err(_) => Some(REFUSED_FOR),
+        };
+        if let (Some(keep_for), Ok(mut cache)) = (keep_for, self.cache.lock()) {
+            if cache.len() >= CACHE_ENTRIES {
+                let now = Instant::now();
+                cache.retain(|_, (until, _)| *until > now);
+                if cache.len() >= CACHE_ENTRIES {
+                    cache.clear();
+                }
+            }
+            cache.insert(key, (Instant::now() + keep_for, answer.clone()));
+        }
+        answer
+    }
+
+    fn own_token(&self) -> Result<String, ReviewError> {
+        std::fs::read_to_string(&self.options.token_file)
+            .map(|t| t.trim().to_string())
+            .map_err(|e| {
+                ReviewError::Unavailable(format!(
+                    "cannot read the collector's own token {}: {e}",
+                    self.options.token_file.display()
+                ))
+            })
+    }
+
+    /// One API call: `path`, with `body` as a POST or a GET without.
+    fn call(
+        &self,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> Result<(u16, String), ReviewError> {
+        self.calls
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let url = format!("{}{path}", self.options.api.trim_end_matches('/'));
+        let bearer = format!("Bearer {}", self.own_token()?);
+        let response = match body {
+            Some(body) => self
+                .agent
+                .post(&url)
+                .header("Authorization", &bearer)
+                .header("Content-Type", "application/json")
+                .header("Accept", "application/json")
+                .send(body.to_string().as_bytes()),
+            None => self
+                .agent
+                .get(&url)
+                .header("Authorization", &bearer)
+                .header("Accept", "application/json")
+                .call(),
+        }
+        .map_err(|e| ReviewError::Unavailable(format!("{}: {e}", self.options.api)))?;
+        let status = response.status().as_u16();
+        let text = response
+            .into_body()
+            .with_config()
+            .limit(1024 * 1024)
+            .read_to_string()
+            .map_err(|e| ReviewError::Unavailable(format!("reading the answer: {e}")))?;
+        Ok((status, text))
+    }
+
+    fn ask(&self, token: &str) -> Result<AgentIdentity, ReviewError> {
+        let review = serde_json::json!({
+            "apiVersion": "authentication.k8s.io/v1",
+            "kind": "TokenReview",
+            "spec": { "token": token, "audiences": [self.options.audience] },
+        });
+        let (status, text) =
+            self.call("/apis/authentication.k8s.io/v1/tokenreviews", Some(review))?;
+        if status != 201 && status != 200 {
+            return Err(ReviewError::Unavailable(format!(
+                "TokenReview answered {status}: {}",
+                text.chars().take(200).collect::<String>()
+            )));
+        }
+        let review: TokenReview = serde_json::from_str(&text)
+            .map_err(|e| ReviewError::Unavailable(format!("TokenReview answer: {e}")))?;
+        let status = review.status.unwrap_or_default();
+        if !status.authenticated {
+            let why = if status.error.is_empty() {
+                "not authenticated".to_string()
+            } else {
+                status.error
+            };
+            return Err(ReviewError::Unauthenticated(why));
+        }
+        // The API server checks the audience when asked to; an answer without ours is not
+        // taken on trust either.
+        if !status.audiences.iter().any(|a| a == &self.options.audience) {
+            return Err(ReviewError::Unauthenticated(format!(
+                "the token is not meant for audience {:?}",
+                self.options.audience
+            )));
+        }
+        let user = status.user.unwrap_or_default();
+        let (namespace, name) = self
+            .options
+            .service_account
+            .split_once('/')
+            .unwrap_or_default();
+        let expected = format!("system:serviceaccount:{namespace}:{name}");
+        if user.username != expected {
+            return Err(ReviewError::Forbidden(format!(
+                "{} is not the agents' service account ({expected})",
+                user.username
+            )));
+        }
+        let claim = |name: &str| {
+            user.extra
+                .get(name)
+                .and_then(|v| v.first())
+                .filter(|v| !v.is_empty())
+                .cloned()
+        };
+        let node = match (claim(CLAIM_NODE), claim(CLAIM_POD), claim(CLAIM_POD_UID)) {
+            (Some(node), _, _) => node,
+            (None, Some(pod), Some(uid)) => self.node_of_pod(namespace, &pod, &uid)?,
+            _ => {
+                return Err(ReviewError::Forbidden(
+                    "the token is not bound to a pod (use a projected ServiceAccount token)".into(),
+                ));
+            }
+        };
+        Ok(AgentIdentity {
+            node,
+            cluster: self.options.cluster.clone(),
+            username: user.username,
+        })
+    }
+
+    /// The node of the pod a token is bound to (clusters before 1.30).
+    fn node_of_pod(&self, namespace: &str, pod: &str, uid: &str) -> Result<String, ReviewError> {
+        let path = format!(
+            "/api/v1/namespaces/{}/pods/{}",
+            nodecheck_report::url::percent_encode(namespace),
+            nodecheck_report::url::percent_encode(pod)
+        );
+        let (status, text) = self.call(&path, None)?;
+        match status {
+            200 => {}
+            404 => {
+                return Err(ReviewError::Forbidden(format!(
+                    "the token's pod {namespace}/{pod} no longer exists"
+                )));
+            }
+            _ => {
+                return Err(ReviewError::Unavailable(format!(
+                    "reading pod {namespace}/{pod} answered {status}"
+                )));
+            }
+        }
+        let pod_object: Pod = serde_json::from_str(&text)
+            .map_err(|e| ReviewError::Unavailable(format!("pod answer: {e}")))?;
+        if pod_object.metadata.uid != uid {
+            return Err(ReviewError::Forbidden(format!(
+                "the token's pod {namespace}/{pod} was replaced by another (uid differs)"
+            )));
+        }
+        if pod_object.spec.node_name.is_empty() {
+            return Err(ReviewError::Forbidden(format!(
+                "the token's pod {namespace}/{pod} is not on a node"
+            )));
+        }
+        Ok(pod_object.spec.node_name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_jwts_go_to_the_api() {
+        assert!(TokenReviewer::looks_like_jwt(
+            "eyJhbGciOi.eyJhdWQiOi.c2lnbmF0dXJl"
+        ));
+        assert!(!TokenReviewer::looks_like_jwt("nc_0123456789abcdef"));
+        assert!(!TokenReviewer::looks_like_jwt("eyJ.only-two"));
+    }
+
+    #[test]
+    fn the_service_account_is_checked_up_front() {
+        let options = KubernetesAuthOptions {
+            api: "http://127.0.0.1:9".into(),
+            token_file: "/nonexistent".into(),
+            ca: None,
+            audience: "nodecheck".into(),
+            service_account: "nodecheck-agent".into(),
+            cluster: "default".into(),
+        };
+        assert!(TokenReviewer::new(options).is_err());
+    }
+}
