@@ -398,3 +398,105 @@ fn the_collector_runs_unprivileged_and_may_do_little() {
         Some("true")
     );
 }
+
+/// A unit file's `Key=value` lines (the last value of each key).
+fn unit(name: &str) -> std::collections::HashMap<String, String> {
+    let text = std::fs::read_to_string(dir().join("../systemd").join(name)).expect("unit");
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.starts_with('['))
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect()
+}
+
+#[test]
+fn the_systemd_units_are_hardened() {
+    for name in ["nodecheck-agent.service", "nodecheck-collector.service"] {
+        let u = unit(name);
+        for (key, value) in [
+            ("NoNewPrivileges", "yes"),
+            ("ProtectSystem", "strict"),
+            ("PrivateTmp", "yes"),
+            ("PrivateDevices", "yes"),
+            ("ProtectKernelModules", "yes"),
+            ("ProtectKernelTunables", "yes"),
+            ("RestrictSUIDSGID", "yes"),
+            ("MemoryDenyWriteExecute", "yes"),
+            ("SystemCallFilter", "@system-service"),
+            ("AmbientCapabilities", ""),
+        ] {
+            assert_eq!(u.get(key).map(String::as_str), Some(value), "{name}: {key}");
+        }
+        assert!(
+            u.contains_key("CapabilityBoundingSet"),
+            "{name}: an explicit bounding set"
+        );
+        assert!(
+            u.contains_key("StateDirectory"),
+            "{name}: its one writable directory"
+        );
+    }
+    let agent = unit("nodecheck-agent.service");
+    let mut caps: Vec<&str> = agent["CapabilityBoundingSet"].split_whitespace().collect();
+    caps.sort();
+    assert_eq!(caps, ["CAP_DAC_READ_SEARCH", "CAP_SYS_PTRACE"]);
+    assert!(
+        agent["RestrictAddressFamilies"].contains("AF_NETLINK"),
+        "sock_diag"
+    );
+    let collector = unit("nodecheck-collector.service");
+    assert_eq!(
+        collector["CapabilityBoundingSet"], "",
+        "no capability at all"
+    );
+    assert_ne!(collector["User"], "root");
+}
+
+#[test]
+fn the_systemd_units_pass_systemd_analyze_verify() {
+    if Command::new("systemd-analyze")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        assert!(
+            std::env::var("NODECHECK_REQUIRE_TOOLS").as_deref() != Ok("1"),
+            "NODECHECK_REQUIRE_TOOLS=1 but systemd-analyze is not installed"
+        );
+        eprintln!("skipped: systemd-analyze not installed");
+        return;
+    }
+    // The units name the installed binaries; here they run the ones just built. The man
+    // pages they point to come with the package, so that line is checked there.
+    let agent = PathBuf::from(NODECHECK);
+    let collector = agent.with_file_name("nodecheck-collector");
+    let work = std::env::temp_dir().join(format!("nodecheck-units-{}", std::process::id()));
+    std::fs::create_dir_all(&work).expect("dir");
+    let mut files = Vec::new();
+    for name in ["nodecheck-agent.service", "nodecheck-collector.service"] {
+        let text = std::fs::read_to_string(dir().join("../systemd").join(name)).expect("unit");
+        let text: String = text
+            .lines()
+            .filter(|l| !l.starts_with("Documentation="))
+            .map(|l| {
+                l.replace(
+                    "/usr/bin/nodecheck-collector ",
+                    &format!("{} ", collector.display()),
+                )
+                .replace("/usr/bin/nodecheck ", &format!("{} ", agent.display()))
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let path = work.join(name);
+        std::fs::write(&path, text).expect("write");
+        files.push(path);
+    }
+    let out = Command::new("systemd-analyze")
+        .arg("verify")
+        .args(&files)
+        .output()
+        .expect("systemd-analyze");
+    let _ = std::fs::remove_dir_all(&work);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && stderr.trim().is_empty(), "{stderr}");
+}
