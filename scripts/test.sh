@@ -44,3 +44,10 @@ export NODECHECK_REQUIRE_TOOLS=1
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked
+# The Debian package: built, installed on this machine, checked and purged (needs root).
+if [ "$(id -u)" -eq 0 ]; then
+  packaging/debian/test-package.sh
+else
+  echo "scripts/test.sh: not root, so the Debian package is not installed and checked" >&2
+  [ "${CI:-}" != "true" ] || exit 2
+fi

@@ -82,6 +82,9 @@ enum Command {
     /// Regenerate docs/checks and docs/report.schema.json.
     #[command(hide = true)]
     GenerateDocs { dir: PathBuf },
+    /// Write man pages (nodecheck.1 and one per command) into DIR, for packages.
+    #[command(hide = true)]
+    GenerateMan { dir: PathBuf },
 }
 
 /// How `nodecheck fleet` prints.
@@ -491,6 +494,30 @@ fn agent_scan_command(
     Ok(0)
 }
 
+/// Writes `NAME.1` for `command` and `NAME-SUB.1` for each visible subcommand; returns how
+/// many.
+pub fn write_man_pages(command: clap::Command, dir: &std::path::Path) -> std::io::Result<usize> {
+    std::fs::create_dir_all(dir)?;
+    let name = command.get_name().to_string();
+    let mut written = 0;
+    let mut render = |page: clap::Command, file: String| -> std::io::Result<()> {
+        let mut out = Vec::new();
+        clap_mangen::Man::new(page).render(&mut out)?;
+        std::fs::write(dir.join(file), out)?;
+        written += 1;
+        Ok(())
+    };
+    for sub in command.get_subcommands().filter(|s| !s.is_hide_set()) {
+        let page_name = format!("{name}-{}", sub.get_name());
+        render(
+            sub.clone().name(page_name.clone()),
+            format!("{page_name}.1"),
+        )?;
+    }
+    render(command.clone(), format!("{name}.1"))?;
+    Ok(written)
+}
+
 fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
         None => scan_command(cli.scan),
@@ -509,6 +536,13 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         }
         Some(Command::Explain { id }) => explain(&id),
         Some(Command::Snapshot { output, host }) => snapshot_command(&output, &host),
+        Some(Command::GenerateMan { dir }) => {
+            use clap::CommandFactory;
+            let n = write_man_pages(Cli::command(), &dir)
+                .with_context(|| format!("cannot write man pages to {}", dir.display()))?;
+            eprintln!("nodecheck: wrote {n} man pages under {}", dir.display());
+            Ok(0)
+        }
         Some(Command::GenerateDocs { dir }) => {
             let n = crate::docs::write_all(&dir)
                 .with_context(|| format!("cannot write docs to {}", dir.display()))?;

@@ -48,6 +48,9 @@ enum Command {
         #[command(flatten)]
         kubernetes: KubernetesArgs,
     },
+    /// Write man pages (nodecheck-collector.1 and one per command) into DIR, for packages.
+    #[command(hide = true)]
+    GenerateMan { dir: PathBuf },
     /// Manage tokens.
     Token {
         #[command(flatten)]
@@ -390,6 +393,23 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 anonymous_read,
                 retention_days,
             ))
+        }
+        Command::GenerateMan { dir } => {
+            use clap::CommandFactory;
+            std::fs::create_dir_all(&dir)?;
+            let command = Cli::command();
+            let mut pages = vec![(command.clone(), "nodecheck-collector".to_string())];
+            for sub in command.get_subcommands().filter(|s| !s.is_hide_set()) {
+                let name = format!("nodecheck-collector-{}", sub.get_name());
+                pages.push((sub.clone().name(name.clone()), name));
+            }
+            for (page, name) in pages {
+                let mut out = Vec::new();
+                clap_mangen::Man::new(page).render(&mut out)?;
+                std::fs::write(dir.join(format!("{name}.1")), out)
+                    .with_context(|| format!("cannot write {}", dir.display()))?;
+            }
+            Ok(())
         }
         Command::Token { storage, action } => {
             let store = open_store(&storage.place(&storage.file()?))?;
