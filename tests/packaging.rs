@@ -500,3 +500,74 @@ fn the_systemd_units_pass_systemd_analyze_verify() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success() && stderr.trim().is_empty(), "{stderr}");
 }
+
+/// The Dockerfiles' stages: (FROM line, instructions after it).
+fn stages(name: &str) -> Vec<(String, Vec<String>)> {
+    let text = std::fs::read_to_string(dir().join("../docker").join(name)).expect("Dockerfile");
+    let mut stages: Vec<(String, Vec<String>)> = Vec::new();
+    // Continuation lines belong to the instruction before them.
+    let mut instruction = String::new();
+    for line in text.lines().filter(|l| !l.trim_start().starts_with('#')) {
+        instruction.push_str(line.trim_end_matches('\\'));
+        if line.ends_with('\\') {
+            continue;
+        }
+        let done = std::mem::take(&mut instruction);
+        if done.trim().is_empty() {
+            continue;
+        }
+        if done.starts_with("FROM ") {
+            stages.push((done, Vec::new()));
+        } else if let Some((_, body)) = stages.last_mut() {
+            body.push(done);
+        }
+    }
+    stages
+}
+
+/// No Docker engine runs here (and no registry is reachable), so the images are not built in
+/// CI; what can be checked without building them is checked.
+#[test]
+fn the_images_ship_no_shell_and_the_collector_no_root() {
+    for (file, binary, nonroot) in [
+        ("agent.Dockerfile", "nodecheck", false),
+        ("collector.Dockerfile", "nodecheck-collector", true),
+    ] {
+        let stages = stages(file);
+        assert_eq!(stages.len(), 2, "{file}: a build stage and the shipped one");
+        let (from, body) = &stages[1];
+        assert!(
+            from.starts_with("FROM gcr.io/distroless/"),
+            "{file}: {from}"
+        );
+        assert!(
+            !body.iter().any(|i| i.starts_with("RUN ")),
+            "{file}: nothing runs in the final stage (there is no shell)"
+        );
+        assert!(
+            body.iter().any(|i| i.starts_with("ARG VERSION")),
+            "{file}: version argument"
+        );
+        assert!(
+            body.iter()
+                .any(|i| i.contains("org.opencontainers.image.version=\"${VERSION}\"")),
+            "{file}: the version in a label"
+        );
+        assert!(
+            body.iter().any(|i| i
+                == &format!("COPY --from=build /src/target/release/{binary} /usr/bin/{binary}")),
+            "{file}: the binary from the build stage"
+        );
+        if nonroot {
+            assert!(from.ends_with(":nonroot"), "{file}");
+            assert!(body.iter().any(|i| i == "USER 65532:65532"), "{file}");
+        }
+    }
+    let ignore = std::fs::read_to_string(dir().join("../../.dockerignore")).expect(".dockerignore");
+    for excluded in ["target/", ".git/"] {
+        assert!(
+            ignore.lines().any(|l| l == excluded),
+            ".dockerignore: {excluded}"
+        );
+    }
+}
