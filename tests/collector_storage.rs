@@ -75,6 +75,10 @@ const CASES: &[(&str, Case)] = &[
         reopening_migrates_nothing_twice,
     ),
     ("a node with many checks", a_node_with_many_checks),
+    (
+        "kubelet versions from Node objects",
+        kubelet_versions_from_node_objects,
+    ),
 ];
 
 fn run_suite(backend: &Backend<'_>) {
@@ -793,6 +797,86 @@ fn a_node_with_many_checks(backend: &Backend<'_>) {
         }
     }
     assert_eq!(store.checks().expect("checks").len(), 45);
+}
+
+/// The fleet check on kubelet versions follows the Node objects: a kubelet older than the
+/// minimum fails with its evidence, an unreadable version is an error, an upgrade passes,
+/// and a node gone from the cluster is forgotten.
+fn kubelet_versions_from_node_objects(backend: &Backend<'_>) {
+    use nodecheck_collector::kubernetes::KubeNode;
+    use nodecheck_collector::store::KUBERNETES_VERSION_CHECK as CHECK;
+    let store = backend.store();
+    let node = |name: &str, version: &str| KubeNode {
+        name: name.into(),
+        labels: r#"{"kubernetes.io/hostname":"x"}"#.into(),
+        roles: vec!["worker".into()],
+        kubelet_version: version.into(),
+    };
+    let nodes = [
+        node("a", "v1.34.2"),
+        node("b", "v1.36.1+k3s1"),
+        node("c", "banana"),
+    ];
+    assert_eq!(
+        store
+            .record_kubernetes_nodes("prod", &nodes, (1, 35), 100)
+            .expect("record"),
+        1
+    );
+    let (row, failing) = store.check(CHECK, 10).expect("check").expect("known");
+    assert_eq!((row.failing_nodes, row.severity.as_str()), (1, "high"));
+    assert_eq!(failing.len(), 1);
+    assert_eq!(failing[0].name, "a");
+    assert_eq!(failing[0].evidence[0].observed.as_deref(), Some("v1.34.2"));
+    assert_eq!(failing[0].evidence[0].status, Status::Fail);
+    assert_eq!(
+        store
+            .kubernetes_node("prod", "b")
+            .expect("node")
+            .map(|n| n.2),
+        Some("v1.36.1+k3s1".into())
+    );
+    // a is upgraded, b leaves the cluster.
+    let nodes = [node("a", "v1.35.0"), node("c", "banana")];
+    assert_eq!(
+        store
+            .record_kubernetes_nodes("prod", &nodes, (1, 35), 200)
+            .expect("record"),
+        0
+    );
+    assert_eq!(
+        store
+            .check(CHECK, 10)
+            .expect("check")
+            .expect("known")
+            .0
+            .failing_nodes,
+        0
+    );
+    assert!(store.kubernetes_node("prod", "b").expect("node").is_none());
+    // And downgraded again (a rebuilt node): counted once more, not twice.
+    let nodes = [node("a", "v1.30.0")];
+    assert_eq!(
+        store
+            .record_kubernetes_nodes("prod", &nodes, (1, 35), 300)
+            .expect("record"),
+        1
+    );
+    assert_eq!(
+        store
+            .record_kubernetes_nodes("prod", &nodes, (1, 35), 400)
+            .expect("record"),
+        1
+    );
+    assert_eq!(
+        store
+            .check(CHECK, 10)
+            .expect("check")
+            .expect("known")
+            .0
+            .failing_nodes,
+        1
+    );
 }
 
 // ---- PostgreSQL only --------------------------------------------------------------------

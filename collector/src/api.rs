@@ -623,16 +623,28 @@ async fn node(
     Path((cluster, name)): Path<(String, String)>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     require_reader(&app, &headers).await?;
-    let found = blocking(&app, move |s| s.node(&cluster, &name)).await?;
-    let (report, history) =
+    let found = blocking(&app, move |s| {
+        Ok::<_, StoreError>(match s.node(&cluster, &name)? {
+            Some(node) => Some((node, s.kubernetes_node(&cluster, &name)?)),
+            None => None,
+        })
+    })
+    .await?;
+    let ((report, history), kubernetes) =
         found.ok_or_else(|| ApiError(StatusCode::NOT_FOUND, "no such node".into()))?;
     let history: Vec<serde_json::Value> = history
         .into_iter()
         .map(|(at, score)| serde_json::json!({ "at": at, "score": score }))
         .collect();
-    Ok(Json(
-        serde_json::json!({ "report": report, "score_history": history }),
-    ))
+    // What the cluster's Node object says, when the collector reads them.
+    let kubernetes = kubernetes.map(|(labels, roles, kubelet_version)| {
+        serde_json::json!({ "labels": labels, "roles": roles, "kubelet_version": kubelet_version })
+    });
+    Ok(Json(serde_json::json!({
+        "report": report,
+        "score_history": history,
+        "kubernetes": kubernetes,
+    })))
 }
 
 async fn checks(

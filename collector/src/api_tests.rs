@@ -1013,6 +1013,29 @@ fn fake_api() -> FakeApi {
                         "spec": review["spec"], "status": status}),
                     )
                 }
+            } else if line.starts_with("GET /api/v1/nodes?limit=500 ") {
+                // Two pages, as the API server pages a long list.
+                (
+                    200,
+                    serde_json::json!({
+                    "kind": "NodeList", "apiVersion": "v1",
+                    "metadata": {"resourceVersion": "100", "continue": "page-2"},
+                    "items": [{
+                        "metadata": {"name": "node-a", "labels": {
+                            "kubernetes.io/hostname": "node-a",
+                            "node-role.kubernetes.io/control-plane": ""}},
+                        "status": {"nodeInfo": {"kubeletVersion": "v1.33.4"}}}]}),
+                )
+            } else if line.starts_with("GET /api/v1/nodes?limit=500&continue=page-2 ") {
+                (
+                    200,
+                    serde_json::json!({
+                    "kind": "NodeList", "apiVersion": "v1",
+                    "metadata": {"resourceVersion": "100"},
+                    "items": [{
+                        "metadata": {"name": "node-c", "labels": {"topology.kubernetes.io/zone": "a"}},
+                        "status": {"nodeInfo": {"kubeletVersion": "v1.36.1"}}}]}),
+                )
             } else if line
                 .starts_with("GET /api/v1/namespaces/nodecheck/pods/nodecheck-agent-ccccc ")
             {
@@ -1226,5 +1249,58 @@ async fn projected_tokens_speak_only_for_their_own_node() {
     )
     .await;
     assert_eq!(got, StatusCode::SERVICE_UNAVAILABLE, "{text}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The cluster's Node objects, read page by page, enrich the fleet: labels, roles and kubelet
+/// version on the node, and the fleet check on kubelet versions.
+#[tokio::test]
+async fn node_objects_enrich_the_fleet() {
+    let api = fake_api();
+    let dir = std::env::temp_dir().join(format!("nodecheck-enrich-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let reviewer = reviewer_for(api.port, COLLECTOR_SA_TOKEN, &dir);
+    let nodes = tokio::task::spawn_blocking(move || reviewer.nodes())
+        .await
+        .expect("join")
+        .expect("nodes");
+    let names: Vec<&str> = nodes.iter().map(|n| n.name.as_str()).collect();
+    assert_eq!(names, ["node-a", "node-c"], "both pages");
+    assert_eq!(nodes[0].roles, ["control-plane"]);
+    let f = fixture(false);
+    for name in ["node-a", "node-c"] {
+        let body = json(&report(&format!("01E{name}"), "default", name, false));
+        let (status, _) = call(&f.app, post(Some(&f.agent), body, false)).await;
+        assert_eq!(status, StatusCode::CREATED);
+    }
+    let failing = f
+        .app
+        .store
+        .record_kubernetes_nodes("default", &nodes, (1, 35), 1_000)
+        .expect("record");
+    assert_eq!(failing, 1);
+    let (_, body) = call(&f.app, get("/api/v1/nodes/default/node-a", Some(&f.viewer))).await;
+    let detail: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(detail["kubernetes"]["kubelet_version"], "v1.33.4");
+    assert_eq!(
+        detail["kubernetes"]["roles"],
+        serde_json::json!(["control-plane"])
+    );
+    assert_eq!(
+        detail["kubernetes"]["labels"]["kubernetes.io/hostname"],
+        "node-a"
+    );
+    let (_, body) = call(
+        &f.app,
+        get("/api/v1/checks/node.kubernetes-version", Some(&f.viewer)),
+    )
+    .await;
+    let check: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(check["check"]["failing_nodes"], 1, "{check}");
+    assert_eq!(check["failing_nodes"][0]["name"], "node-a");
+    assert_eq!(
+        check["failing_nodes"][0]["evidence"][0]["observed"],
+        "v1.33.4"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

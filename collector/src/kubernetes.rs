@@ -409,3 +409,128 @@ mod tests {
         assert!(TokenReviewer::new(options).is_err());
     }
 }
+
+/// A Node object, as far as the fleet view uses it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KubeNode {
+    pub name: String,
+    /// The node's labels, as JSON (an object of strings).
+    pub labels: String,
+    /// From `node-role.kubernetes.io/<role>` labels.
+    pub roles: Vec<String>,
+    /// `status.nodeInfo.kubeletVersion`, e.g. `v1.34.2`.
+    pub kubelet_version: String,
+}
+
+#[derive(serde::Deserialize)]
+struct NodeList {
+    #[serde(default)]
+    items: Vec<NodeObject>,
+    #[serde(default)]
+    metadata: ListMeta,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct ListMeta {
+    #[serde(rename = "continue", default)]
+    continue_token: String,
+}
+
+#[derive(serde::Deserialize)]
+struct NodeObject {
+    metadata: NodeMeta,
+    #[serde(default)]
+    status: NodeStatus,
+}
+
+#[derive(serde::Deserialize)]
+struct NodeMeta {
+    name: String,
+    #[serde(default)]
+    labels: std::collections::BTreeMap<String, String>,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct NodeStatus {
+    #[serde(rename = "nodeInfo", default)]
+    node_info: NodeInfo,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct NodeInfo {
+    #[serde(rename = "kubeletVersion", default)]
+    kubelet_version: String,
+}
+
+/// Pages of this many Nodes are read at a time.
+const NODES_PER_PAGE: usize = 500;
+
+impl TokenReviewer {
+    /// The cluster this reviewer's agents belong to.
+    pub fn cluster(&self) -> &str {
+        &self.options.cluster
+    }
+
+    /// Every Node of the cluster (read page by page).
+    pub fn nodes(&self) -> Result<Vec<KubeNode>, ReviewError> {
+        let mut nodes = Vec::new();
+        let mut continue_token = String::new();
+        // Bounded: a cluster has at most a few thousand pages of nodes.
+        for _ in 0..10_000 {
+            let mut path = format!("/api/v1/nodes?limit={NODES_PER_PAGE}");
+            if !continue_token.is_empty() {
+                path.push_str("&continue=");
+                path.push_str(&nodecheck_report::url::percent_encode(&continue_token));
+            }
+            let (status, text) = self.call(&path, None)?;
+            if status != 200 {
+                return Err(ReviewError::Unavailable(format!(
+                    "listing nodes answered {status}"
+                )));
+            }
+            let page: NodeList = serde_json::from_str(&text)
+                .map_err(|e| ReviewError::Unavailable(format!("node list: {e}")))?;
+            for node in page.items {
+                let roles = node
+                    .metadata
+                    .labels
+                    .keys()
+                    .filter_map(|k| k.strip_prefix("node-role.kubernetes.io/"))
+                    .filter(|r| !r.is_empty())
+                    .map(str::to_string)
+                    .collect();
+                nodes.push(KubeNode {
+                    name: node.metadata.name,
+                    labels: serde_json::to_string(&node.metadata.labels).unwrap_or_default(),
+                    roles,
+                    kubelet_version: node.status.node_info.kubelet_version,
+                });
+            }
+            if page.metadata.continue_token.is_empty() {
+                return Ok(nodes);
+            }
+            continue_token = page.metadata.continue_token;
+        }
+        Err(ReviewError::Unavailable("the node list never ended".into()))
+    }
+}
+
+/// The minor version of `v1.34.2` (or `1.34`, `v1.34.2-eks-1234`).
+pub fn minor_version(version: &str) -> Option<(u32, u32)> {
+    let mut parts = version.trim_start_matches('v').split(['.', '-', '+']);
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next()?.parse().ok()?;
+    Some((major, minor))
+}
+
+#[cfg(test)]
+mod version_tests {
+    #[test]
+    fn versions_are_read_as_distributions_write_them() {
+        assert_eq!(super::minor_version("v1.34.2"), Some((1, 34)));
+        assert_eq!(super::minor_version("v1.29.10-eks-a1b2c3"), Some((1, 29)));
+        assert_eq!(super::minor_version("v1.32.4+k3s1"), Some((1, 32)));
+        assert_eq!(super::minor_version("1.35"), Some((1, 35)));
+        assert_eq!(super::minor_version("unknown"), None);
+    }
+}

@@ -79,6 +79,15 @@ struct KubernetesArgs {
     /// The cluster name those agents' reports must give [default: default].
     #[arg(long, requires = "kubernetes_agents", value_name = "NAME")]
     kubernetes_cluster: Option<String>,
+    /// Kubelets older than this minor version fail the fleet check node.kubernetes-version
+    /// (the oldest Kubernetes minor that still gets fixes).
+    #[arg(long, default_value = "1.35", value_parser = parse_minor, value_name = "MAJOR.MINOR")]
+    kubernetes_min_version: (u32, u32),
+}
+
+fn parse_minor(text: &str) -> Result<(u32, u32), String> {
+    nodecheck_collector::kubernetes::minor_version(text)
+        .ok_or_else(|| format!("{text:?} is not a Kubernetes version such as 1.35"))
 }
 
 impl KubernetesArgs {
@@ -272,13 +281,56 @@ struct Listen {
     tls: Option<(PathBuf, PathBuf)>,
 }
 
+/// How the server behaves.
+struct Settings {
+    anonymous_read: bool,
+    retention_days: i64,
+    kubernetes_min_version: (u32, u32),
+}
+
+/// Every five minutes, the cluster's Node objects: labels, roles and kubelet versions, and
+/// the fleet check on them.
+fn enrich_from_nodes(app: Arc<App>, minimum: (u32, u32)) {
+    tokio::spawn(async move {
+        loop {
+            let task = app.clone();
+            let result = tokio::task::spawn_blocking(move || {
+                let Some(reviewer) = task.kubernetes.as_ref() else {
+                    return Ok(None);
+                };
+                let nodes = reviewer.nodes().map_err(|e| e.to_string())?;
+                task.store
+                    .record_kubernetes_nodes(reviewer.cluster(), &nodes, minimum, now())
+                    .map(|failing| Some((nodes.len(), failing)))
+                    .map_err(|e| e.to_string())
+            })
+            .await;
+            match result {
+                Ok(Ok(Some((nodes, failing)))) => tracing::info!(
+                    "read {nodes} Node objects; {failing} kubelets older than {}.{}",
+                    minimum.0,
+                    minimum.1
+                ),
+                Ok(Ok(None)) => return,
+                Ok(Err(e)) => tracing::warn!("cannot read the cluster's nodes: {e}"),
+                Err(e) => tracing::warn!("node enrichment failed: {e}"),
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(300)).await;
+        }
+    });
+}
+
 async fn serve(
     listen: Listen,
     store: Store,
     reviewer: Option<nodecheck_collector::kubernetes::TokenReviewer>,
-    anonymous_read: bool,
-    retention_days: i64,
+    settings: Settings,
 ) -> anyhow::Result<()> {
+    let Settings {
+        anonymous_read,
+        retention_days,
+        kubernetes_min_version,
+    } = settings;
     let tls = match &listen.tls {
         Some((certificate, key)) => {
             Some(nodecheck_collector::tls::server_config(certificate, key)?)
@@ -289,6 +341,7 @@ async fn serve(
     app.tls = tls.is_some();
     app.kubernetes = reviewer;
     let app = Arc::new(app);
+    enrich_from_nodes(app.clone(), kubernetes_min_version);
     let pruner = app.clone();
     tokio::spawn(async move {
         loop {
@@ -386,13 +439,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 address: listen,
                 tls: tls_cert.zip(tls_key),
             };
-            runtime.block_on(serve(
-                listen,
-                store,
-                reviewer,
+            let settings = Settings {
                 anonymous_read,
                 retention_days,
-            ))
+                kubernetes_min_version: kubernetes.kubernetes_min_version,
+            };
+            runtime.block_on(serve(listen, store, reviewer, settings))
         }
         Command::GenerateMan { dir } => {
             use clap::CommandFactory;

@@ -176,6 +176,16 @@ const SQLITE_MIGRATIONS: &[&str] = &[
     // reported before count 0 until their next report).
     "ALTER TABLE nodes ADD COLUMN failing_critical INTEGER NOT NULL DEFAULT 0;
      ALTER TABLE nodes ADD COLUMN failing_high INTEGER NOT NULL DEFAULT 0;",
+    // Node objects of the cluster the collector runs in (labels, roles, kubelet version).
+    "CREATE TABLE kube_nodes (
+        cluster TEXT NOT NULL,
+        name TEXT NOT NULL,
+        labels TEXT NOT NULL,
+        roles TEXT NOT NULL,
+        kubelet_version TEXT NOT NULL,
+        seen_at INTEGER NOT NULL,
+        PRIMARY KEY (cluster, name)
+     );",
 ];
 
 /// PostgreSQL migrations, in order. The first is the schema SQLite reached in its six; keys are
@@ -277,6 +287,16 @@ const POSTGRES_MIGRATIONS: &[&str] = &[r#"CREATE TABLE tokens (
     // As SQLite's eighth.
     "ALTER TABLE nodes ADD COLUMN failing_critical BIGINT NOT NULL DEFAULT 0;
      ALTER TABLE nodes ADD COLUMN failing_high BIGINT NOT NULL DEFAULT 0;",
+    // As SQLite's ninth.
+    r#"CREATE TABLE kube_nodes (
+        cluster TEXT COLLATE "C" NOT NULL,
+        name TEXT COLLATE "C" NOT NULL,
+        labels TEXT NOT NULL,
+        roles TEXT NOT NULL,
+        kubelet_version TEXT NOT NULL,
+        seen_at BIGINT NOT NULL,
+        PRIMARY KEY (cluster, name)
+     );"#,
 ];
 
 /// Advisory-lock keys (PostgreSQL): one per node, and these.
@@ -500,6 +520,9 @@ pub struct Store {
 
 /// Check id → (title, area, severity, remediation, rationale) as stored.
 type KnownChecks = std::collections::HashMap<String, [String; 5]>;
+
+/// The fleet check judged from the cluster's Node objects, not from reports.
+pub const KUBERNETES_VERSION_CHECK: &str = "node.kubernetes-version";
 
 /// A node is stale after three intervals without a report (one hour when it declares none).
 pub const STALE_INTERVALS: i64 = 3;
@@ -1013,6 +1036,130 @@ impl Store {
             })?;
         }
         Ok(total)
+    }
+
+    /// Records the cluster's Node objects and judges the fleet check
+    /// [`KUBERNETES_VERSION_CHECK`] on them: a kubelet older than `minimum` (major, minor)
+    /// fails. Nodes gone from the cluster are forgotten. Returns how many fail.
+    pub fn record_kubernetes_nodes(
+        &self,
+        cluster: &str,
+        nodes: &[crate::kubernetes::KubeNode],
+        minimum: (u32, u32),
+        now: i64,
+    ) -> Result<usize, StoreError> {
+        let check = KUBERNETES_VERSION_CHECK;
+        let expected = format!("{}.{} or newer", minimum.0, minimum.1);
+        self.lock()?.transaction(|tx| {
+            let mut was_failing: std::collections::HashSet<String> = std::collections::HashSet::new();
+            for row in tx.query(
+                "SELECT name FROM node_checks WHERE cluster = ?1 AND check_id = ?2 AND status = 'fail'",
+                &values![cluster, check],
+            )? {
+                was_failing.insert(row.get(0)?);
+            }
+            tx.execute(
+                "INSERT INTO checks (id, title, area, severity, remediation, rationale) VALUES (?1, ?2, 'node', 'high', ?3, ?4)
+                 ON CONFLICT (id) DO UPDATE SET remediation = excluded.remediation",
+                &values![
+                    check,
+                    "The kubelet runs a supported Kubernetes version",
+                    format!("Upgrade the node (kubelet and control plane, one minor version at a time) to Kubernetes {expected}."),
+                    "Kubernetes fixes security issues in its three newest minor versions only; a kubelet older than that gets no fixes, however it is configured."
+                ],
+            )?;
+            let mut failing = 0;
+            let mut delta = 0i64;
+            for node in nodes {
+                tx.execute(
+                    "INSERT INTO kube_nodes (cluster, name, labels, roles, kubelet_version, seen_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                     ON CONFLICT (cluster, name) DO UPDATE SET labels = excluded.labels, roles = excluded.roles,
+                        kubelet_version = excluded.kubelet_version, seen_at = excluded.seen_at",
+                    &values![cluster, &node.name, &node.labels, node.roles.join(","), &node.kubelet_version, now],
+                )?;
+                let version = crate::kubernetes::minor_version(&node.kubelet_version);
+                let (status, message) = match version {
+                    Some(v) if v < minimum => (
+                        "fail",
+                        format!("kubelet {} is older than the oldest supported Kubernetes ({expected})", node.kubelet_version),
+                    ),
+                    Some(_) => ("pass", format!("kubelet {} is supported", node.kubelet_version)),
+                    None => ("error", format!("kubelet version {:?} cannot be read", node.kubelet_version)),
+                };
+                let evidence = serde_json::json!([{
+                    "subject": "kubelet version",
+                    "observed": node.kubelet_version,
+                    "expected": expected,
+                    "status": status,
+                    "source": {"kind": "none"},
+                    "note": "from the Node object (status.nodeInfo.kubeletVersion)",
+                }]);
+                let evidence = if status == "pass" { String::new() } else { evidence.to_string() };
+                tx.execute(
+                    "INSERT INTO node_checks (cluster, name, check_id, status, severity, message, evidence) VALUES (?1, ?2, ?3, ?4, 'high', ?5, ?6)
+                     ON CONFLICT (cluster, name, check_id) DO UPDATE SET status = excluded.status, severity = excluded.severity,
+                        message = excluded.message, evidence = excluded.evidence",
+                    &values![cluster, &node.name, check, status, message, evidence],
+                )?;
+                let now_failing = status == "fail";
+                failing += usize::from(now_failing);
+                match (was_failing.remove(&node.name), now_failing) {
+                    (false, true) => delta += 1,
+                    (true, false) => delta -= 1,
+                    _ => {}
+                }
+            }
+            // Nodes no longer in the cluster: their verdicts go, and they stop counting.
+            delta -= was_failing.len() as i64;
+            let present: std::collections::HashSet<&str> = nodes.iter().map(|n| n.name.as_str()).collect();
+            let mut gone = Vec::new();
+            for row in tx.query("SELECT name FROM kube_nodes WHERE cluster = ?1", &values![cluster])? {
+                let name: String = row.get(0)?;
+                if !present.contains(name.as_str()) {
+                    gone.push(name);
+                }
+            }
+            for name in &gone {
+                tx.execute("DELETE FROM kube_nodes WHERE cluster = ?1 AND name = ?2", &values![cluster, name])?;
+                tx.execute(
+                    "DELETE FROM node_checks WHERE cluster = ?1 AND name = ?2 AND check_id = ?3",
+                    &values![cluster, name, check],
+                )?;
+            }
+            if delta != 0 {
+                tx.execute(
+                    "UPDATE checks SET failing_nodes = failing_nodes + ?2 WHERE id = ?1",
+                    &values![check, delta],
+                )?;
+            }
+            Ok::<_, StoreError>(failing)
+        })
+    }
+
+    /// What the cluster's Node object says of a node: (labels as JSON, roles, kubelet version).
+    pub fn kubernetes_node(
+        &self,
+        cluster: &str,
+        name: &str,
+    ) -> Result<Option<(serde_json::Value, Vec<String>, String)>, StoreError> {
+        let Some(row) = self.read()?.query_opt(
+            "SELECT labels, roles, kubelet_version FROM kube_nodes WHERE cluster = ?1 AND name = ?2",
+            &values![cluster, name],
+        )?
+        else {
+            return Ok(None);
+        };
+        let labels: String = row.get(0)?;
+        let roles: String = row.get(1)?;
+        Ok(Some((
+            serde_json::from_str(&labels).unwrap_or_default(),
+            roles
+                .split(',')
+                .filter(|r| !r.is_empty())
+                .map(str::to_string)
+                .collect(),
+            row.get(2)?,
+        )))
     }
 
     /// Whether the database answers (for /readyz).
