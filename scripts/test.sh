@@ -13,6 +13,7 @@ command -v chromium >/dev/null || need+=(chromium)
 compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || need+=(postgresql)
 python3 -c 'import ensurepip, venv' 2>/dev/null || need+=(python3-venv)
 command -v systemd-analyze >/dev/null || need+=(systemd)
+command -v buildah >/dev/null || need+=(buildah)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "scripts/test.sh: missing ${need[*]}; run as root or install them with apt-get" >&2
@@ -44,9 +45,12 @@ export NODECHECK_REQUIRE_TOOLS=1
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked
-# The Debian package: built, installed on this machine, checked and purged (needs root).
+# The Debian package: built, installed on this machine, checked and purged; the container
+# images: assembled with buildah and checked (both need root).
 if [ "$(id -u)" -eq 0 ]; then
   packaging/debian/test-package.sh
+  packaging/docker/build-offline.sh
+  buildah --storage-driver vfs rmi --all >/dev/null
 else
   echo "scripts/test.sh: not root, so the Debian package is not installed and checked" >&2
   [ "${CI:-}" != "true" ] || exit 2
