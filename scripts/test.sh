@@ -50,7 +50,8 @@ cargo test --workspace --locked
 if [ "$(id -u)" -eq 0 ]; then
   packaging/debian/test-package.sh
   packaging/docker/build-offline.sh
-  buildah --storage-driver vfs rmi --all >/dev/null
+  version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
+  buildah --storage-driver vfs rmi "localhost/nodecheck:$version" "localhost/nodecheck-collector:$version" >/dev/null
 else
   echo "scripts/test.sh: not root, so the Debian package is not installed and checked" >&2
   [ "${CI:-}" != "true" ] || exit 2
