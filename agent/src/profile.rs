@@ -670,12 +670,31 @@ fn resolve(mut layers: Vec<(Layer, String)>, warnings: Vec<String>) -> Profile {
 mod tests {
     use super::*;
 
-    fn write(name: &str, text: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("nodecheck-profile-{}", std::process::id()));
+    /// A profile file in a directory of its own, removed when dropped.
+    struct ProfileFile(PathBuf);
+
+    impl std::ops::Deref for ProfileFile {
+        type Target = Path;
+        fn deref(&self) -> &Path {
+            &self.0
+        }
+    }
+
+    impl Drop for ProfileFile {
+        fn drop(&mut self) {
+            if let Some(dir) = self.0.parent() {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+        }
+    }
+
+    fn write(name: &str, text: &str) -> ProfileFile {
+        let dir =
+            std::env::temp_dir().join(format!("nodecheck-profile-{}-{name}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("mkdir");
         let path = dir.join(name);
         std::fs::write(&path, text).expect("write");
-        path
+        ProfileFile(path)
     }
 
     #[test]
