@@ -380,14 +380,6 @@ impl Connection {
         }
     }
 
-    /// The SQLite connection, for what only SQLite has (pragmas).
-    pub fn as_sqlite(&self) -> Option<&rusqlite::Connection> {
-        match &self.backend {
-            Backend::Sqlite(c) => Some(c),
-            Backend::Postgres(_) => None,
-        }
-    }
-
     /// Runs one statement; returns how many rows it changed.
     pub fn execute(&mut self, sql: &str, params: &[Value<'_>]) -> Result<u64, DbError> {
         match &mut self.backend {

@@ -108,8 +108,6 @@ pub struct TokenReviewer {
     options: KubernetesAuthOptions,
     agent: ureq::Agent,
     cache: Mutex<HashMap<String, Cached>>,
-    /// API calls made (for tests and metrics).
-    pub calls: std::sync::atomic::AtomicU64,
 }
 
 #[derive(serde::Deserialize)]
@@ -188,7 +186,6 @@ impl TokenReviewer {
             options,
             agent,
             cache: Mutex::new(HashMap::new()),
-            calls: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -200,11 +197,8 @@ impl TokenReviewer {
 
     /// Who `token` belongs to, asking the API server unless a recent answer is cached.
     pub fn review(&self, token: &str) -> Result<AgentIdentity, ReviewError> {
-        use sha2::Digest;
-        let key: String = sha2::Sha256::digest(token.as_bytes())
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        // Keyed like stored tokens: by the SHA-256 of the token, never the token.
+        let key = crate::auth::hash(token);
         if let Ok(cache) = self.cache.lock()
             && let Some((until, answer)) = cache.get(&key)
             && *until > Instant::now()
@@ -247,8 +241,6 @@ impl TokenReviewer {
         path: &str,
         body: Option<serde_json::Value>,
     ) -> Result<(u16, String), ReviewError> {
-        self.calls
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let url = format!("{}{path}", self.options.api.trim_end_matches('/'));
         let bearer = format!("Bearer {}", self.own_token()?);
         let response = match body {

@@ -515,7 +515,6 @@ pub struct Store {
     /// row only when a report describes it differently (a new check, a new agent version).
     /// Emptied when a batch fails, since its writes were rolled back.
     known_checks: Mutex<KnownChecks>,
-    dialect: Dialect,
 }
 
 /// Check id → (title, area, severity, remediation, rationale) as stored.
@@ -600,16 +599,10 @@ impl Store {
     fn init(mut connection: Connection) -> Result<Store, StoreError> {
         migrate(&mut connection)?;
         Ok(Store {
-            dialect: connection.dialect(),
             writer: Mutex::new(connection),
             reader: None,
             known_checks: Mutex::new(KnownChecks::new()),
         })
-    }
-
-    /// Which database this store keeps its data in.
-    pub fn dialect(&self) -> Dialect {
-        self.dialect
     }
 
     /// The writer.

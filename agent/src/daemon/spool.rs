@@ -109,10 +109,6 @@ impl Spool {
         ))
     }
 
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
     /// Reports waiting, oldest first.
     pub fn pending(&self) -> Result<Vec<Entry>, SpoolError> {
         let mut entries = Vec::new();
