@@ -4,11 +4,9 @@
 //! `lstat`/`readlink` do. Resolving a path inside the host root is [`super::resolve`]'s job, so
 //! that a directory and a tar behave the same.
 
+use super::dirtree::DirTree;
 use std::collections::BTreeMap;
-use std::fs;
 use std::io::{self, Read};
-use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// What kind of entry a path names.
@@ -29,6 +27,8 @@ pub struct RawMeta {
     pub uid: u32,
     pub gid: u32,
     pub size: u64,
+    /// Inode number (0 in a tar snapshot).
+    pub inode: u64,
 }
 
 /// Why a raw read failed.
@@ -58,8 +58,8 @@ pub struct TarImage {
 /// A tree of files: the host root, or the proc tree.
 #[derive(Debug, Clone)]
 pub enum Backend {
-    /// A directory of this machine; host paths are joined below it.
-    Dir(PathBuf),
+    /// A directory of this machine; host paths are opened below it, inside it.
+    Dir(DirTree),
     /// A tar snapshot; host paths are looked up below `prefix` (`""` or `"proc"`).
     Tar {
         image: Arc<TarImage>,
@@ -82,10 +82,6 @@ impl Backend {
         }
     }
 
-    fn dir_path(base: &Path, path: &str) -> PathBuf {
-        base.join(path.trim_start_matches('/'))
-    }
-
     fn tar_entry<'a>(image: &'a TarImage, prefix: &str, path: &str) -> io::Result<&'a TarEntry> {
         image
             .entries
@@ -95,24 +91,22 @@ impl Backend {
 
     pub fn lstat(&self, path: &str) -> io::Result<RawMeta> {
         match self {
-            Backend::Dir(base) => {
-                let md = fs::symlink_metadata(Self::dir_path(base, path))?;
-                let ft = md.file_type();
-                let kind = if ft.is_symlink() {
-                    EntryKind::Symlink
-                } else if ft.is_dir() {
-                    EntryKind::Dir
-                } else if ft.is_file() {
-                    EntryKind::File
-                } else {
-                    EntryKind::Other
+            Backend::Dir(tree) => {
+                use nix::sys::stat::SFlag;
+                let st = tree.lstat(path)?;
+                let kind = match SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT {
+                    SFlag::S_IFLNK => EntryKind::Symlink,
+                    SFlag::S_IFDIR => EntryKind::Dir,
+                    SFlag::S_IFREG => EntryKind::File,
+                    _ => EntryKind::Other,
                 };
                 Ok(RawMeta {
                     kind,
-                    mode: md.mode() & 0o7777,
-                    uid: md.uid(),
-                    gid: md.gid(),
-                    size: md.size(),
+                    mode: st.st_mode & 0o7777,
+                    uid: st.st_uid,
+                    gid: st.st_gid,
+                    size: u64::try_from(st.st_size).unwrap_or(0),
+                    inode: st.st_ino,
                 })
             }
             Backend::Tar { image, prefix } => {
@@ -139,6 +133,7 @@ impl Backend {
                         uid: 0,
                         gid: 0,
                         size: 0,
+                        inode: 0,
                     })
                 } else {
                     Err(not_found())
@@ -149,10 +144,7 @@ impl Backend {
 
     pub fn readlink(&self, path: &str) -> io::Result<String> {
         match self {
-            Backend::Dir(base) => {
-                let target = fs::read_link(Self::dir_path(base, path))?;
-                Ok(target.to_string_lossy().into_owned())
-            }
+            Backend::Dir(tree) => tree.readlink(path),
             Backend::Tar { image, prefix } => Self::tar_entry(image, prefix, path)?
                 .link_target
                 .clone()
@@ -163,9 +155,8 @@ impl Backend {
     /// Reads a regular file (not following a final symlink), refusing more than `cap` bytes.
     pub fn read(&self, path: &str, cap: u64) -> Result<Vec<u8>, RawReadError> {
         match self {
-            Backend::Dir(base) => {
-                let mut file =
-                    fs::File::open(Self::dir_path(base, path)).map_err(RawReadError::Io)?;
+            Backend::Dir(tree) => {
+                let mut file = tree.open_file(path).map_err(RawReadError::Io)?;
                 // One read usually does it. A proc file is generated per read: a seq_file
                 // hands out at most a page of whole records per call (so a short read
                 // near a page is not the end), but a read that returns less than half a
@@ -176,7 +167,7 @@ impl Backend {
                 let mut data = vec![0u8; first_len];
                 let first = file.read(&mut data).map_err(RawReadError::Io)?;
                 data.truncate(first);
-                if first < 2048 && self.is_proc_like(base) {
+                if first < 2048 && tree.is_procfs() {
                     return Ok(data);
                 }
                 file.take((cap + 1).saturating_sub(first as u64))
@@ -202,21 +193,10 @@ impl Backend {
         }
     }
 
-    /// Whether a directory backend is a procfs, whose files are generated whole per read.
-    fn is_proc_like(&self, base: &Path) -> bool {
-        base.ends_with("proc") || base.starts_with("/proc")
-    }
-
     /// Names in a directory, sorted.
     pub fn list(&self, path: &str) -> io::Result<Vec<String>> {
         let mut names = match self {
-            Backend::Dir(base) => {
-                let mut names = Vec::new();
-                for entry in fs::read_dir(Self::dir_path(base, path))? {
-                    names.push(entry?.file_name().to_string_lossy().into_owned());
-                }
-                names
-            }
+            Backend::Dir(tree) => tree.list(path)?,
             Backend::Tar { image, prefix } => {
                 let key = Self::tar_key(prefix, path);
                 let dir_prefix = if key.is_empty() {

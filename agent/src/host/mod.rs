@@ -3,13 +3,18 @@
 //! A [`Host`] is a root filesystem (a directory, or a `.tar`/`.tar.gz` snapshot) and a proc
 //! tree (`<root>/proc` unless given apart). Every path is a host path (`/etc/ssh/sshd_config`)
 //! and is resolved *inside* the root: a symlink, absolute or relative, never leads out of it,
-//! the way `openat2(RESOLVE_IN_ROOT)` resolves. Reads are capped in size, and every path the
-//! scan touches is recorded so that `nodecheck snapshot` can write exactly what a scan reads.
+//! the way `openat2(RESOLVE_IN_ROOT)` resolves. `resolve` names the file in user space (the
+//! same for a directory and a tar, and it records the links followed); on a directory the
+//! open itself is then done by the kernel inside the root too (`dirtree`), so a path swapped
+//! between the two steps cannot lead out. Only regular files are read. Reads are capped in
+//! size, and every path the scan touches is recorded so that `nodecheck snapshot` can write
+//! exactly what a scan reads.
 //!
 //! User and group names come from the root's own `/etc/passwd` and `/etc/group`, never from the
 //! scanner's user database.
 
 mod backend;
+mod dirtree;
 pub mod fixture;
 mod pattern;
 mod resolve;
@@ -25,8 +30,9 @@ pub use tarball::{TarError, is_tar_path};
 pub use users::UserDb;
 
 use backend::{Backend, RawReadError};
+use dirtree::DirTree;
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// Size cap for configuration files.
@@ -76,8 +82,34 @@ impl FileError {
 pub enum HostError {
     #[error("root {0} is not a directory or a .tar/.tar.gz snapshot")]
     BadRoot(String),
+    #[error("cannot open root {path}: {message}")]
+    Unreadable { path: String, message: String },
+    #[error("--proc {path} cannot be used: {reason}")]
+    BadProc { path: String, reason: String },
     #[error(transparent)]
     Tar(#[from] TarError),
+}
+
+/// A real procfs, or a directory shaped like one: at least one `<pid>/status`.
+fn looks_like_procfs(tree: &DirTree) -> bool {
+    if tree.is_procfs() {
+        return true;
+    }
+    tree.list("/").is_ok_and(|names| {
+        names
+            .iter()
+            .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+            .any(|pid| {
+                tree.lstat(&format!("{pid}/status"))
+                    .is_ok_and(|st| st.st_mode & libc_mode::S_IFMT == libc_mode::S_IFREG)
+            })
+    })
+}
+
+/// File type bits of `st_mode`, as the kernel defines them.
+mod libc_mode {
+    pub const S_IFMT: u32 = 0o170000;
+    pub const S_IFREG: u32 = 0o100000;
 }
 
 /// Metadata of a host file, after resolving symlinks inside the root.
@@ -141,26 +173,43 @@ impl Host {
                 image,
                 prefix: "proc".into(),
             };
-            (root_backend, proc_backend, warnings)
+            (root_backend, Some(proc_backend), warnings)
         } else if root.is_dir() {
-            (
-                Backend::Dir(root.to_path_buf()),
-                Backend::Dir(root.join("proc")),
-                Vec::new(),
-            )
+            let tree = DirTree::open(root).map_err(|e| HostError::Unreadable {
+                path: root.display().to_string(),
+                message: e.to_string(),
+            })?;
+            // The proc tree of a directory root is looked up inside the root like any other
+            // path: a `proc` that is a symlink cannot lead out of it.
+            let proc = tree.subtree("proc").ok().map(Backend::Dir);
+            (Backend::Dir(tree), proc, Vec::new())
         } else {
             return Err(HostError::BadRoot(root.display().to_string()));
         };
         let proc = match proc {
-            Some(p) if p.is_dir() => Backend::Dir(p.to_path_buf()),
             Some(p) => {
-                warnings.push(format!(
-                    "proc root {} is not a directory; no process is visible",
-                    p.display()
-                ));
-                Backend::Dir(PathBuf::from("/nonexistent-proc"))
+                let tree = DirTree::open(p).map_err(|e| HostError::BadProc {
+                    path: p.display().to_string(),
+                    reason: e.to_string(),
+                })?;
+                if !looks_like_procfs(&tree) {
+                    return Err(HostError::BadProc {
+                        path: p.display().to_string(),
+                        reason: "it is neither a procfs nor a copy of one (no <pid>/status)".into(),
+                    });
+                }
+                Backend::Dir(tree)
             }
-            None => default_proc,
+            None => default_proc.unwrap_or_else(|| {
+                warnings.push(format!(
+                    "{}/proc is not a directory; no process is visible",
+                    root.display()
+                ));
+                Backend::Tar {
+                    image: Arc::new(backend::TarImage::default()),
+                    prefix: "proc".into(),
+                }
+            }),
         };
         Ok(Host {
             root: root_backend,
@@ -413,7 +462,7 @@ impl Host {
         let (Backend::Dir(root), Backend::Dir(proc)) = (&self.root, &self.proc) else {
             return None;
         };
-        if root != Path::new("/") || proc != Path::new("/proc") {
+        if root.path() != Path::new("/") || proc.path() != Path::new("/proc") || !proc.is_procfs() {
             return None;
         }
         // Each network namespace has its own proc entry for net/tcp: equal inodes mean one
@@ -436,13 +485,11 @@ impl Host {
     /// On a live proc tree it is the inode of `<pid>/net/tcp` (each namespace has its own
     /// entry), which needs no ptrace access to the process; in a snapshot, the `ns/net` link.
     pub fn netns_id(&self, pid: u32) -> Option<String> {
-        use std::os::unix::fs::MetadataExt;
         match &self.proc {
-            Backend::Dir(base) if self.touched.is_none() => {
-                std::fs::metadata(base.join(format!("{pid}/net/tcp")))
-                    .ok()
-                    .map(|m| format!("net:[{}]", m.ino()))
-            }
+            Backend::Dir(tree) if self.touched.is_none() && tree.is_procfs() => tree
+                .lstat(&format!("{pid}/net/tcp"))
+                .ok()
+                .map(|m| format!("net:[{}]", m.st_ino)),
             _ => self.proc_readlink(&format!("{pid}/ns/net")).ok(),
         }
     }
@@ -452,7 +499,10 @@ impl Host {
     /// image points into the image, never to the host.
     pub fn exists_in_process_root(&self, pid: u32, path: &str) -> Result<bool, FileError> {
         let backend = match &self.proc {
-            Backend::Dir(base) => Backend::Dir(base.join(format!("{pid}/root"))),
+            Backend::Dir(tree) => Backend::Dir(
+                tree.process_root(pid)
+                    .map_err(|e| FileError::from_io(&format!("/proc/{pid}/root"), &e))?,
+            ),
             Backend::Tar { image, prefix } => Backend::Tar {
                 image: image.clone(),
                 prefix: format!("{prefix}/{pid}/root"),

@@ -104,6 +104,7 @@ fn read_image(reader: impl Read, display: &str) -> Result<TarImage, TarError> {
             uid: u32::try_from(uid).unwrap_or(u32::MAX),
             gid: u32::try_from(gid).unwrap_or(u32::MAX),
             size,
+            inode: 0,
         };
         let link_target = if kind == EntryKind::Symlink {
             entry
