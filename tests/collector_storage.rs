@@ -765,7 +765,7 @@ fn a_node_with_many_checks(backend: &Backend<'_>) {
     let findings = |round: usize| -> Vec<Finding> {
         (0..45)
             .map(|i| {
-                let failing = (i + round * (i % 5 == 0) as usize) % 2 == 0;
+                let failing = (i + round * (i % 5 == 0) as usize).is_multiple_of(2);
                 let mut f = sample::finding(
                     &format!("area.check-{i:02}"),
                     Severity::Medium,

@@ -289,3 +289,122 @@ fn a_proc_that_is_not_a_proc_tree_is_refused() {
     let out = case.run(&["--root", root, "--proc", &proc], Duration::from_secs(30));
     assert!(matches!(out.status.code(), Some(0 | 1)), "{out:?}");
 }
+
+/// Bytes that drive a terminal: ESC, BEL, the C1 controls as UTF-8, bidirectional overrides.
+fn assert_terminal_safe(what: &str, bytes: &[u8]) {
+    let text = String::from_utf8_lossy(bytes);
+    let bad = text.chars().find(
+        |&c| matches!(c, '\u{0}'..='\u{8}' | '\u{b}'..='\u{1f}' | '\u{7f}'..='\u{9f}' | '\u{202e}'),
+    );
+    assert_eq!(bad, None, "{what} reached the terminal raw:\n{text}");
+}
+
+/// Escape sequences planted in the hostname, os-release, a config file and tar entry names
+/// reach the text output and warnings escaped, never raw, with or without colour.
+#[test]
+fn host_text_cannot_drive_the_terminal() {
+    const EVIL: &str = "\u{1b}]0;owned\u{7}\u{1b}[2J\u{9b}31m\u{202e}";
+    let case = Case::new("terminal");
+    case.file("proc/sys/kernel/hostname", &format!("node{EVIL}\n"))
+        .file("etc/os-release", &format!("PRETTY_NAME=\"Linux{EVIL}\"\n"))
+        .file(
+            "etc/ssh/sshd_config",
+            &format!("PermitRootLogin yes{EVIL}\nBogusKeyword{EVIL} yes\n"),
+        )
+        .file(
+            "proc/1/status",
+            &format!("Name:\tsshd{EVIL}\nPPid:\t0\nUid:\t0\t0\t0\t0\n"),
+        );
+    let root = case.root();
+    let root = root.to_str().expect("utf-8");
+    for extra in [&["--no-color"][..], &["-v"][..]] {
+        let mut args = vec!["--root", root];
+        args.extend_from_slice(extra);
+        let out = case.run(&args, Duration::from_secs(30));
+        assert_terminal_safe("stdout", &out.stdout);
+        assert_terminal_safe("stderr", &out.stderr);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            stdout.contains(r"node\x1b]0;owned\x07\x1b[2J\u{9b}31m\u{202e}"),
+            "{stdout}"
+        );
+    }
+
+    // A snapshot whose entry names carry escapes: the warning naming them is escaped.
+    let tar = case.dir.join("evil.tar");
+    let mut bytes = Vec::new();
+    for (name, data) in [
+        (format!("../{EVIL}"), "x"),
+        ("etc/passwd".into(), "root:x:0:0::/:/bin/sh\n"),
+    ] {
+        let mut header = tar::Header::new_old();
+        header.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
+        header.set_mode(0o644);
+        header.set_uid(0);
+        header.set_gid(0);
+        header.set_mtime(0);
+        header.set_size(data.len() as u64);
+        header.set_entry_type(tar::EntryType::Regular);
+        header.set_cksum();
+        bytes.extend_from_slice(header.as_bytes());
+        bytes.extend_from_slice(data.as_bytes());
+        bytes.resize(bytes.len().div_ceil(512) * 512, 0);
+    }
+    bytes.resize(bytes.len() + 1024, 0);
+    std::fs::write(&tar, bytes).expect("write tar");
+    let out = case.run(
+        &["--root", tar.to_str().expect("utf-8")],
+        Duration::from_secs(30),
+    );
+    assert_terminal_safe("stderr", &out.stderr);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(r"snapshot entry refused: ../\x1b]0;owned"),
+        "{stderr}"
+    );
+}
+
+/// A snapshot cut off, empty, or with no `etc/` is no host: exit 2 with the reason, never a
+/// clean score for a root with nothing in it.
+#[test]
+fn truncated_or_empty_snapshots_are_refused() {
+    let case = Case::new("tar-truncated");
+    let good = case.dir.join("good.tar");
+    let mut builder = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_gnu();
+    let passwd = b"root:x:0:0::/:/bin/sh\n";
+    header.set_size(passwd.len() as u64);
+    header.set_mode(0o644);
+    header.set_uid(0);
+    header.set_gid(0);
+    header.set_mtime(0);
+    builder
+        .append_data(&mut header, "etc/passwd", &passwd[..])
+        .expect("append");
+    let bytes = builder.into_inner().expect("tar");
+    std::fs::write(&good, &bytes).expect("write");
+    let out = case.run(
+        &["--root", good.to_str().expect("utf-8")],
+        Duration::from_secs(30),
+    );
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{out:?}");
+
+    let cases: [(&str, &[u8], &str); 4] = [
+        ("empty.tar", b"", "truncated"),
+        ("cut.tar", &bytes[..bytes.len() - 1024], "truncated"),
+        ("mid.tar", &bytes[..700], "truncated"),
+        ("zeros.tar", &[0u8; 1024], "nothing under etc/"),
+    ];
+    for (name, data, reason) in cases {
+        let path = case.dir.join(name);
+        std::fs::write(&path, data).expect("write");
+        let out = case.run(
+            &["--root", path.to_str().expect("utf-8")],
+            Duration::from_secs(30),
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{name}: {stderr}");
+        assert!(stderr.contains(reason), "{name}: {stderr}");
+        assert!(out.stdout.is_empty(), "{name}: no verdict");
+    }
+}

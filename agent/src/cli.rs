@@ -320,8 +320,14 @@ pub fn main() -> i32 {
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
+            // Errors name host paths and values: escaped like every host string.
+            let message = format!("{e:#}");
             let mut stderr = std::io::stderr().lock();
-            let _ = writeln!(stderr, "nodecheck: error: {e:#}");
+            let _ = writeln!(
+                stderr,
+                "nodecheck: error: {}",
+                crate::text::terminal_safe(&message)
+            );
             2
         }
     }
@@ -405,10 +411,12 @@ fn fleet_command(collector: &CollectorArgs, view: &FleetView) -> anyhow::Result<
             if let Some(cluster) = cluster {
                 path.push_str(&format!("&cluster={}", percent_encode(cluster)));
             }
-            let nodes = parse(client.get_json(&path)?, "nodes")?;
+            let mut nodes = parse(client.get_json(&path)?, "nodes")?;
             if json {
                 serde_json::to_string_pretty(&nodes)?
             } else {
+                // What the collector holds came from nodes: escaped for the terminal.
+                crate::text::terminal_safe_json(&mut nodes);
                 let rows: Vec<FleetNode> = serde_json::from_value(nodes)
                     .context("the collector's node list is not what nodecheck reads")?;
                 let total = if cluster.is_none() {
@@ -420,10 +428,11 @@ fn fleet_command(collector: &CollectorArgs, view: &FleetView) -> anyhow::Result<
             }
         }
         FleetView::Checks { .. } => {
-            let checks = parse(client.get_json("/api/v1/checks")?, "checks")?;
+            let mut checks = parse(client.get_json("/api/v1/checks")?, "checks")?;
             if json {
                 serde_json::to_string_pretty(&checks)?
             } else {
+                crate::text::terminal_safe_json(&mut checks);
                 let rows: Vec<FleetCheck> = serde_json::from_value(checks)
                     .context("the collector's check list is not what nodecheck reads")?;
                 fleet::checks(&rows, paint)
@@ -436,7 +445,7 @@ fn fleet_command(collector: &CollectorArgs, view: &FleetView) -> anyhow::Result<
                 percent_encode(cluster),
                 percent_encode(name)
             );
-            let detail = match client.get_json(&path) {
+            let mut detail = match client.get_json(&path) {
                 Err(ClientError::Refused { status: 404, .. }) => {
                     bail!(
                         "the collector knows no node {cluster}/{name} (`nodecheck fleet nodes` lists them)"
@@ -447,6 +456,7 @@ fn fleet_command(collector: &CollectorArgs, view: &FleetView) -> anyhow::Result<
             if json {
                 serde_json::to_string_pretty(&detail)?
             } else {
+                crate::text::terminal_safe_json(&mut detail);
                 let report: Report = serde_json::from_value(parse(detail.clone(), "report")?)
                     .context("the collector's report is not one nodecheck reads")?;
                 let last_seen = detail["score_history"]
@@ -565,7 +575,11 @@ fn open_host(args: &HostArgs) -> anyhow::Result<Host> {
 fn warn_all(warnings: &[String]) {
     let mut stderr = std::io::stderr().lock();
     for w in warnings {
-        let _ = writeln!(stderr, "nodecheck: warning: {w}");
+        let _ = writeln!(
+            stderr,
+            "nodecheck: warning: {}",
+            crate::text::terminal_safe(w)
+        );
     }
 }
 

@@ -1,5 +1,7 @@
 //! Small text helpers shared by parsers and error messages.
 
+use std::borrow::Cow;
+
 /// Levenshtein distance, for did-you-mean suggestions.
 pub fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
@@ -25,9 +27,106 @@ pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
         .map(|(_, c)| c)
 }
 
+/// Whether a character must not reach a terminal as it is: C0 controls (line breaks too, so a
+/// value cannot forge a line of output), DEL, C1 controls (8-bit CSI and OSC), and the
+/// invisible characters that reorder or hide text (bidirectional overrides and isolates,
+/// zero-width characters, the byte order mark, interlinear annotations).
+fn is_terminal_unsafe(c: char) -> bool {
+    matches!(c,
+        '\u{0}'..='\u{1f}'
+        | '\u{7f}'..='\u{9f}'
+        | '\u{61c}'
+        | '\u{200b}'..='\u{200f}'
+        | '\u{2028}'..='\u{202e}'
+        | '\u{2060}'..='\u{2069}'
+        | '\u{feff}'
+        | '\u{fff9}'..='\u{fffb}')
+}
+
+/// Host-derived text made safe for a terminal or a log line: every character
+/// [`is_terminal_unsafe`] names is written as an escape (`\x1b`, `\n`, `\u{202e}`), so nothing
+/// a node wrote can move the cursor, set a window title, ring, hide text or forge a line.
+pub fn terminal_safe(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(is_terminal_unsafe) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x80 && is_terminal_unsafe(c) => {
+                out.push_str(&format!("\\x{:02x}", c as u32));
+            }
+            c if is_terminal_unsafe(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// [`terminal_safe`] applied to every string of a JSON value, keys included.
+pub fn terminal_safe_json(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => {
+            if let Cow::Owned(safe) = terminal_safe(s) {
+                *s = safe;
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(terminal_safe_json),
+        Value::Object(map) => {
+            let unsafe_keys: Vec<String> = map
+                .keys()
+                .filter(|k| matches!(terminal_safe(k), Cow::Owned(_)))
+                .cloned()
+                .collect();
+            for key in unsafe_keys {
+                if let Some(v) = map.remove(&key) {
+                    map.insert(terminal_safe(&key).into_owned(), v);
+                }
+            }
+            map.values_mut().for_each(terminal_safe_json);
+        }
+        Value::Null | Value::Bool(_) | Value::Number(_) => {}
+    }
+}
+
+/// A copy of `value` with [`terminal_safe`] applied to every string in it, through its JSON
+/// form, so that no field is forgotten. `None` if the value does not survive the trip (it
+/// always does for types whose JSON form reads back).
+pub fn terminal_safe_copy<T>(value: &T) -> Option<T>
+where
+    T: serde::Serialize + serde::de::DeserializeOwned,
+{
+    let mut json = serde_json::to_value(value).ok()?;
+    terminal_safe_json(&mut json);
+    serde_json::from_value(json).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_and_invisible_characters_are_escaped() {
+        assert!(matches!(terminal_safe("plain ünïcode ✓"), Cow::Borrowed(_)));
+        assert_eq!(
+            terminal_safe("a\x1b]0;owned\x07b\u{9b}31mc\n\rd\te\u{7f}"),
+            "a\\x1b]0;owned\\x07b\\u{9b}31mc\\n\\rd\\te\\x7f"
+        );
+        assert_eq!(
+            terminal_safe("evil\u{202e}txt.exe\u{200b}\u{feff}\u{2066}"),
+            "evil\\u{202e}txt.exe\\u{200b}\\u{feff}\\u{2066}"
+        );
+        let mut json = serde_json::json!({"k\x1b": ["\x1b[2J", 1, {"x": "\u{85}"}]});
+        terminal_safe_json(&mut json);
+        assert_eq!(
+            json,
+            serde_json::json!({"k\\x1b": ["\\x1b[2J", 1, {"x": "\\u{85}"}]})
+        );
+    }
 
     #[test]
     fn distances() {

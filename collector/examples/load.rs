@@ -105,7 +105,7 @@ fn report(id: &str, node: usize) -> String {
             title: "A check of the load test".into(),
             area: format!("area{}", i % 6),
             severity: Severity::ALL[i % 5],
-            status: if (i + node) % 7 == 0 {
+            status: if (i + node).is_multiple_of(7) {
                 Status::Fail
             } else {
                 Status::Pass

@@ -4,13 +4,38 @@
 //! machine gives the verdicts of the machine it was taken on. Entries whose path is absolute or
 //! climbs out with `..` are refused (and named), never written anywhere: the image lives only in
 //! memory.
+//!
+//! A snapshot is input from elsewhere, so loading it is bounded: entries, bytes of headers
+//! (long names, pax records and the payload of entries that are not files, all of which the
+//! tar reader holds or skips without our say), and bytes of file content each have a cap, and
+//! a snapshot must end with tar's end-of-archive block and hold something under `etc/`. A
+//! truncated or empty archive would otherwise be a host with nothing wrong on it.
 
 use super::backend::{EntryKind, RawMeta, TarEntry, TarImage};
+use std::cell::Cell;
 use std::io::{self, Read};
 use std::path::Path;
+use std::rc::Rc;
 
-/// Total bytes of file content a snapshot may hold in memory.
-pub const MAX_SNAPSHOT_BYTES: u64 = 512 * 1024 * 1024;
+/// What a snapshot may hold.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Entries (a node with 2,000 processes makes about 25,000).
+    pub entries: usize,
+    /// Bytes of everything that is not file content: headers, long names, pax records and
+    /// the payload of entries that are not regular files.
+    pub header_bytes: u64,
+    /// Bytes of file content, all held in memory.
+    pub content_bytes: u64,
+}
+
+impl Limits {
+    pub const DEFAULT: Limits = Limits {
+        entries: 200_000,
+        header_bytes: 128 * 1024 * 1024,
+        content_bytes: 128 * 1024 * 1024,
+    };
+}
 
 /// Why a snapshot could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -21,6 +46,20 @@ pub enum TarError {
     Format { path: String, source: io::Error },
     #[error("snapshot {path} holds more than {cap} bytes of file content")]
     TooLarge { path: String, cap: u64 },
+    #[error("snapshot {path} holds more than {cap} entries")]
+    TooManyEntries { path: String, cap: usize },
+    #[error(
+        "snapshot {path} holds more than {cap} bytes of headers, long names and non-file payload"
+    )]
+    HeadersTooLarge { path: String, cap: u64 },
+    #[error(
+        "snapshot {path} is truncated: it ends without tar's end-of-archive block (an empty or cut-off file is no host)"
+    )]
+    Truncated { path: String },
+    #[error(
+        "snapshot {path} holds nothing under etc/, so it is no host's root (make one with `nodecheck snapshot`)"
+    )]
+    NoEtc { path: String },
 }
 
 /// Whether a path names a tar snapshot rather than a directory.
@@ -57,19 +96,88 @@ pub fn load(path: &Path) -> Result<TarImage, TarError> {
     } else {
         Box::new(io::BufReader::new(file))
     };
-    read_image(reader, &display)
+    read_image(reader, &display, Limits::DEFAULT)
 }
 
-fn read_image(reader: impl Read, display: &str) -> Result<TarImage, TarError> {
+/// What the tar reader may still take from the stream, and whether it met the stream's end.
+#[derive(Debug, Default)]
+struct Meter {
+    allowance: Cell<u64>,
+    /// A read ran out of allowance (the budget, not the archive, ended it).
+    exhausted: Cell<bool>,
+    /// A read returned end of stream.
+    eof: Cell<bool>,
+}
+
+/// A reader that takes no more bytes than its meter allows.
+struct Metered<R> {
+    inner: R,
+    meter: Rc<Meter>,
+}
+
+impl<R: Read> Read for Metered<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let allowance = self.meter.allowance.get();
+        if allowance == 0 && !buf.is_empty() {
+            self.meter.exhausted.set(true);
+            return Err(io::Error::other("snapshot budget exhausted"));
+        }
+        let want = buf
+            .len()
+            .min(usize::try_from(allowance).unwrap_or(usize::MAX));
+        let n = self.inner.read(&mut buf[..want])?;
+        if n == 0 && want > 0 {
+            self.meter.eof.set(true);
+        }
+        self.meter.allowance.set(allowance - n as u64);
+        Ok(n)
+    }
+}
+
+fn read_image(reader: impl Read, display: &str, limits: Limits) -> Result<TarImage, TarError> {
     let format = |source| TarError::Format {
         path: display.to_string(),
         source,
     };
-    let mut archive = tar::Archive::new(reader);
+    let meter = Rc::new(Meter::default());
+    let mut archive = tar::Archive::new(Metered {
+        inner: reader,
+        meter: meter.clone(),
+    });
     let mut image = TarImage::default();
-    let mut total = 0u64;
-    for entry in archive.entries().map_err(format)? {
-        let mut entry = entry.map_err(format)?;
+    let mut content = 0u64;
+    let mut headers_left = limits.header_bytes;
+    let mut count = 0usize;
+    let mut entries = archive.entries().map_err(format)?;
+    loop {
+        // Everything the reader takes while finding the next entry (its header, long names,
+        // pax records, and skipping what the last entry's payload left) is header budget.
+        meter.allowance.set(headers_left);
+        let next = entries.next();
+        headers_left = meter.allowance.get();
+        let mut entry = match next {
+            None => break,
+            Some(Ok(entry)) => entry,
+            Some(Err(_)) if meter.exhausted.get() => {
+                return Err(TarError::HeadersTooLarge {
+                    path: display.to_string(),
+                    cap: limits.header_bytes,
+                });
+            }
+            Some(Err(_)) if meter.eof.get() => {
+                return Err(TarError::Truncated {
+                    path: display.to_string(),
+                });
+            }
+            Some(Err(e)) => return Err(format(e)),
+        };
+        count += 1;
+        if count > limits.entries {
+            return Err(TarError::TooManyEntries {
+                path: display.to_string(),
+                cap: limits.entries,
+            });
+        }
         let raw_name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
         let key = match normalise(&raw_name) {
             Ok(key) => key,
@@ -115,14 +223,20 @@ fn read_image(reader: impl Read, display: &str) -> Result<TarImage, TarError> {
         };
         let mut data = Vec::new();
         if kind == EntryKind::File {
-            total += meta.size;
-            if total > MAX_SNAPSHOT_BYTES {
+            content = content.saturating_add(meta.size);
+            if content > limits.content_bytes {
                 return Err(TarError::TooLarge {
                     path: display.to_string(),
-                    cap: MAX_SNAPSHOT_BYTES,
+                    cap: limits.content_bytes,
                 });
             }
+            meter.allowance.set(meta.size);
             entry.read_to_end(&mut data).map_err(format)?;
+            if (data.len() as u64) < meta.size {
+                return Err(TarError::Truncated {
+                    path: display.to_string(),
+                });
+            }
         }
         if key.is_empty() {
             continue;
@@ -136,12 +250,29 @@ fn read_image(reader: impl Read, display: &str) -> Result<TarImage, TarError> {
             },
         );
     }
+    // The reader stops at the first all-zero block; reaching the end of the stream instead
+    // means the archive was cut off (or was never one).
+    if meter.eof.get() {
+        return Err(TarError::Truncated {
+            path: display.to_string(),
+        });
+    }
+    if !image
+        .entries
+        .range("etc/".to_string()..)
+        .next()
+        .is_some_and(|(k, _)| k.starts_with("etc/"))
+    {
+        return Err(TarError::NoEtc {
+            path: display.to_string(),
+        });
+    }
     Ok(image)
 }
 
 #[cfg(test)]
 pub(crate) fn image_from_bytes(bytes: &[u8]) -> Result<TarImage, TarError> {
-    read_image(bytes, "test.tar")
+    read_image(bytes, "test.tar", Limits::DEFAULT)
 }
 
 #[cfg(test)]
@@ -178,6 +309,78 @@ mod tests {
         assert_eq!(image.refused.len(), 2);
         assert!(image.refused[0].contains("'..'"), "{:?}", image.refused);
         assert!(image.refused[1].contains("absolute"), "{:?}", image.refused);
+    }
+
+    fn tar_of(entries: &[(&str, &[u8])], end_marker: bool) -> Vec<u8> {
+        let mut bytes = raw_tar(entries);
+        if !end_marker {
+            bytes.truncate(bytes.len() - 1024);
+        }
+        bytes
+    }
+
+    fn small(entries: usize, header_bytes: u64, content_bytes: u64) -> Limits {
+        Limits {
+            entries,
+            header_bytes,
+            content_bytes,
+        }
+    }
+
+    #[test]
+    fn an_archive_without_its_end_or_without_etc_is_no_host() {
+        let ok: &[(&str, &[u8])] = &[("etc/passwd", b"root:x:0:0::/:/bin/sh\n")];
+        assert!(image_from_bytes(&tar_of(ok, true)).is_ok());
+        for bytes in [
+            Vec::new(),
+            tar_of(ok, false),
+            // Cut inside the file's content.
+            tar_of(ok, true)[..600].to_vec(),
+        ] {
+            let err = image_from_bytes(&bytes).err();
+            assert!(matches!(err, Some(TarError::Truncated { .. })), "{err:?}");
+        }
+        let err = image_from_bytes(&tar_of(&[("var/x", b"1"), ("etc", b"")], true)).err();
+        assert!(matches!(err, Some(TarError::NoEtc { .. })), "{err:?}");
+        assert!(err.is_some_and(|e| e.to_string().contains("nothing under etc/")));
+    }
+
+    #[test]
+    fn entries_headers_and_content_are_capped() {
+        let three: &[(&str, &[u8])] = &[("etc/a", b"12"), ("etc/b", b"34"), ("etc/c", b"56")];
+        let bytes = tar_of(three, true);
+        let read = |limits| read_image(bytes.as_slice(), "t.tar", limits).err();
+        assert!(read(small(3, 4096, 6)).is_none());
+        let err = read(small(2, 4096, 6));
+        assert!(
+            matches!(err, Some(TarError::TooManyEntries { cap: 2, .. })),
+            "{err:?}"
+        );
+        let err = read(small(3, 4096, 5));
+        assert!(
+            matches!(err, Some(TarError::TooLarge { cap: 5, .. })),
+            "{err:?}"
+        );
+        // Three headers and the end block are 2,048 bytes; payload padding counts too.
+        let err = read(small(3, 1500, 6));
+        assert!(
+            matches!(err, Some(TarError::HeadersTooLarge { .. })),
+            "{err:?}"
+        );
+        // The payload of an entry that is not a file is header budget, never held.
+        let mut fifo = tar::Header::new_old();
+        fifo.as_old_mut().name[..8].copy_from_slice(b"etc/fifo");
+        fifo.set_mode(0o644);
+        fifo.set_size(1 << 20);
+        fifo.set_entry_type(tar::EntryType::Fifo);
+        fifo.set_cksum();
+        let mut bytes = fifo.as_bytes().to_vec();
+        bytes.extend(std::iter::repeat_n(0u8, (1 << 20) + 1024));
+        let err = read_image(bytes.as_slice(), "t.tar", small(10, 64 * 1024, 10)).err();
+        assert!(
+            matches!(err, Some(TarError::HeadersTooLarge { .. })),
+            "{err:?}"
+        );
     }
 
     #[test]

@@ -49,8 +49,12 @@ pub(crate) fn xml_escape(s: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
-            // Characters XML 1.0 cannot carry at all.
-            c if (c as u32) < 0x20 && c != '\n' && c != '\t' && c != '\r' => {
+            // Characters XML 1.0 cannot carry at all, not even as references: C0 controls but
+            // tab and line breaks, and the non-characters U+FFFE and U+FFFF.
+            c if ((c as u32) < 0x20 && c != '\n' && c != '\t' && c != '\r')
+                || c == '\u{fffe}'
+                || c == '\u{ffff}' =>
+            {
                 out.push_str(&format!("\\u{{{:x}}}", c as u32));
             }
             c => out.push(c),
@@ -194,5 +198,159 @@ mod snapshot_tests {
         let json = render(&report, Format::Json, TextOptions::default());
         let back: Report = serde_json::from_str(&json).expect("parses");
         assert_eq!(back, report);
+    }
+}
+
+#[cfg(test)]
+mod any_text_tests {
+    //! Every string of a report may come from the host. For any text in any field, the JUnit
+    //! output stays well-formed XML, SARIF and JSON stay JSON that reads back, and the text
+    //! output holds no control character but its line breaks.
+
+    use super::*;
+
+    /// Characters that break formats and terminals, and a spread of the rest.
+    const NASTY: &[char] = &[
+        '\u{0}',
+        '\u{7}',
+        '\u{8}',
+        '\u{b}',
+        '\u{c}',
+        '\u{1b}',
+        '\u{1f}',
+        '\u{7f}',
+        '\u{85}',
+        '\u{9b}',
+        '\u{9d}',
+        '\u{a0}',
+        '\u{202e}',
+        '\u{2066}',
+        '\u{200b}',
+        '\u{2028}',
+        '\u{d7ff}',
+        '\u{e000}',
+        '\u{fdd0}',
+        '\u{feff}',
+        '\u{fffd}',
+        '\u{fffe}',
+        '\u{ffff}',
+        '\u{10000}',
+        '\u{1f600}',
+        '\u{10ffff}',
+        '<',
+        '>',
+        '&',
+        '"',
+        '\'',
+        '\\',
+        ']',
+        '\n',
+        '\r',
+        '\t',
+        ' ',
+    ];
+
+    /// A small deterministic generator (xorshift), so a failure reproduces.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+
+        fn text(&mut self) -> String {
+            let len = self.next() % 24;
+            (0..len)
+                .map(|_| match self.next() % 3 {
+                    0 => NASTY[(self.next() % NASTY.len() as u64) as usize],
+                    1 => char::from_u32((self.next() % 0x11_0000) as u32).unwrap_or('\u{fffd}'),
+                    _ => char::from(b' ' + (self.next() % 95) as u8),
+                })
+                .collect()
+        }
+    }
+
+    /// Every string of the report but the names of its enums (which only nodecheck writes)
+    /// replaced by random text.
+    fn scramble(value: &mut serde_json::Value, rng: &mut Rng) {
+        use serde_json::Value;
+        const ENUMS: &[&str] = &["schema", "status", "severity", "kind", "roles"];
+        match value {
+            Value::String(s) => *s = rng.text(),
+            Value::Array(items) => items.iter_mut().for_each(|v| scramble(v, rng)),
+            Value::Object(map) => map
+                .iter_mut()
+                .filter(|(k, _)| !ENUMS.contains(&k.as_str()))
+                .for_each(|(_, v)| scramble(v, rng)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn every_format_stays_well_formed_for_any_text() {
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let mut base = serde_json::to_value(fixture::report()).expect("to json");
+        // Every optional field present, so that it is scrambled too.
+        base["findings"][0]["waiver"] = serde_json::json!({"reason": "r", "expires": "e"});
+        base["findings"][0]["evidence"][0]["note"] = serde_json::json!("n");
+        base["node"]["labels"] = serde_json::json!({"team": "t"});
+        base["node"]["os"] = serde_json::json!("o");
+        base["node"]["kernel"] = serde_json::json!("k");
+        for round in 0..300 {
+            let mut value = base.clone();
+            scramble(&mut value, &mut rng);
+            let report: Report = serde_json::from_value(value).expect("a report");
+
+            let junit = render(&report, Format::Junit, TextOptions::default());
+            if let Err(e) = roxmltree::Document::parse(&junit) {
+                panic!("round {round}: JUnit is not XML: {e}\n{junit}");
+            }
+            let sarif = render(&report, Format::Sarif, TextOptions::default());
+            let sarif: serde_json::Value = serde_json::from_str(&sarif)
+                .unwrap_or_else(|e| panic!("round {round}: SARIF is not JSON: {e}"));
+            assert_eq!(sarif["version"], "2.1.0");
+            let json = render(&report, Format::Json, TextOptions::default());
+            let back: Report = serde_json::from_str(&json).expect("JSON reads back");
+            assert_eq!(back, report, "round {round}");
+            for color in [false, true] {
+                let text = render(
+                    &report,
+                    Format::Text,
+                    TextOptions {
+                        color,
+                        verbose: true,
+                    },
+                );
+                // Colour adds SGR sequences of nodecheck's own; nothing else may control the
+                // terminal.
+                let stripped = text
+                    .split('\x1b')
+                    .enumerate()
+                    .map(|(i, part)| {
+                        if i == 0 {
+                            part
+                        } else {
+                            assert!(color, "round {round}: ESC in plain text:\n{text}");
+                            let end = part.find('m').expect("an SGR sequence ends in m");
+                            assert!(
+                                part[1..end]
+                                    .bytes()
+                                    .all(|b| b.is_ascii_digit() || b == b';')
+                                    && part.starts_with('['),
+                                "round {round}: not an SGR sequence: {part:?}"
+                            );
+                            &part[end + 1..]
+                        }
+                    })
+                    .collect::<String>();
+                let bad = stripped.chars().find(|&c| {
+                    c != '\n' && crate::text::terminal_safe(&c.to_string()) != c.to_string()
+                });
+                assert_eq!(bad, None, "round {round}: {bad:?} reached the text output");
+            }
+        }
     }
 }

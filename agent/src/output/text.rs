@@ -89,8 +89,32 @@ fn detailed(out: &mut String, paint: &Paint, f: &Finding) {
     let _ = writeln!(out, "      {} {}", paint.bold("fix:"), f.remediation);
 }
 
-/// Renders the text verdict.
+/// Renders the text verdict. Every string of the report may come from the host, so each is
+/// made terminal-safe first ([`crate::text::terminal_safe`]).
 pub fn render(report: &Report, options: TextOptions) -> String {
+    match crate::text::terminal_safe_copy(report) {
+        Some(safe) => render_safe(&safe, options),
+        // A report always survives its JSON form; were it not to, nothing unescaped gets out:
+        // no colour, and every line escaped whole.
+        None => {
+            let plain = render_safe(
+                report,
+                TextOptions {
+                    color: false,
+                    ..options
+                },
+            );
+            let mut out = String::with_capacity(plain.len());
+            for line in plain.lines() {
+                out.push_str(&crate::text::terminal_safe(line));
+                out.push('\n');
+            }
+            out
+        }
+    }
+}
+
+fn render_safe(report: &Report, options: TextOptions) -> String {
     let paint = Paint {
         color: options.color,
     };
