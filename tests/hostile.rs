@@ -104,20 +104,38 @@ fn run_bounded(command: &mut Command, limit: Duration) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("nodecheck runs");
+    // The pipes are drained as the child writes, so a long report cannot block it.
+    let drain = |pipe: Option<Box<dyn std::io::Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    };
+    let stdout = drain(child.stdout.take().map(|p| Box::new(p) as _));
+    let stderr = drain(child.stderr.take().map(|p| Box::new(p) as _));
     let started = Instant::now();
-    loop {
-        if child.try_wait().expect("wait").is_some() {
-            return child.wait_with_output().expect("output");
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
         }
         if started.elapsed() > limit {
             let _ = child.kill();
-            let out = child.wait_with_output().expect("output");
+            let _ = child.wait();
+            let stderr = stderr.join().unwrap_or_default();
             panic!(
                 "nodecheck did not finish in {limit:?}; stderr: {}",
-                String::from_utf8_lossy(&out.stderr)
+                String::from_utf8_lossy(&stderr)
             );
         }
         std::thread::sleep(Duration::from_millis(20));
+    };
+    Output {
+        status,
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
     }
 }
 
@@ -173,7 +191,11 @@ fn a_directory_swapped_for_a_symlink_during_reads_never_leads_outside() {
     };
     let (mut inside, mut outside) = (0u32, 0u32);
     for _ in 0..10_000 {
-        match host.read_text("/etc/ssh/sshd_config", 4096) {
+        match host.read_text(
+            "/etc/ssh/sshd_config",
+            4096,
+            nodecheck::host::Content::Plain,
+        ) {
             Ok(text) if text.contains(CANARY) => outside += 1,
             Ok(_) => inside += 1,
             Err(_) => {}
@@ -406,5 +428,205 @@ fn truncated_or_empty_snapshots_are_refused() {
         assert_eq!(out.status.code(), Some(2), "{name}: {stderr}");
         assert!(stderr.contains(reason), "{name}: {stderr}");
         assert!(out.stdout.is_empty(), "{name}: no verdict");
+    }
+}
+
+/// Secrets of every kind a node holds, each a distinct marker. A snapshot of a node holding
+/// them, and every report format and message about that node and about the snapshot, must
+/// hold none of them, while the verdicts stay the node's.
+#[test]
+fn no_secret_leaves_the_node_in_a_snapshot_or_a_report() {
+    let secrets: Vec<String> = (1..=28).map(|i| format!("SECRET{i:02}XQ")).collect();
+    let s = |i: usize| secrets[i - 1].as_str();
+    let pem = |marker: &str| {
+        format!("-----BEGIN RSA PRIVATE KEY-----\nMIIEow{marker}\n-----END RSA PRIVATE KEY-----\n")
+    };
+
+    // A kubeadm-style control plane: kubelet and etcd as processes, the apiserver as a
+    // static pod.
+    let case = Case::new("secrets-kubeadm");
+    case.file("proc/1/status", "Name:\tsystemd\nPPid:\t0\nUid:\t0\t0\t0\t0\n")
+        .link("proc/1/exe", "/usr/lib/systemd/systemd")
+        .file("proc/1/cmdline", "/sbin/init\0")
+        .file("proc/300/status", "Name:\tkubelet\nPPid:\t1\nUid:\t0\t0\t0\t0\n")
+        .link("proc/300/exe", "/usr/bin/kubelet")
+        .file(
+            "proc/300/cmdline",
+            &format!(
+                "/usr/bin/kubelet\0--config=/var/lib/kubelet/config.yaml\0--kubeconfig=/etc/kubernetes/kubelet.conf\0--bootstrap-token={}\0",
+                s(1)
+            ),
+        )
+        .file("proc/400/status", "Name:\tetcd\nPPid:\t1\nUid:\t0\t0\t0\t0\n")
+        .link("proc/400/exe", "/usr/local/bin/etcd")
+        .file(
+            "proc/400/cmdline",
+            &format!(
+                "etcd\0--data-dir=/var/lib/etcd\0--initial-cluster-token={}\0--client-cert-auth=true\0",
+                s(2)
+            ),
+        )
+        .file(
+            "proc/400/environ",
+            &format!(
+                "ETCD_ROOT_PASSWORD={}\0ETCD_INITIAL_CLUSTER_TOKEN={}\0AWS_SECRET_ACCESS_KEY={}\0ETCD_PEER_AUTO_TLS=false\0DB_PASSWORD={}\0",
+                s(3), s(4), s(5), s(6)
+            ),
+        )
+        .file(
+            "var/lib/kubelet/config.yaml",
+            &format!(
+                "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nreadOnlyPort: 0\nstaticPodURLHeader:\n  Authorization:\n  - Bearer {}\n  X-Key:\n  - \"{}\"\nauthentication:\n  anonymous:\n    enabled: false\n",
+                s(7), s(8)
+            ),
+        )
+        .file(
+            "etc/kubernetes/kubelet.conf",
+            &format!(
+                "apiVersion: v1\nkind: Config\nusers:\n- name: u\n  user:\n    token: {}\n    client-key-data: {}\n",
+                s(9), s(10)
+            ),
+        )
+        .file(
+            "etc/kubernetes/manifests/kube-apiserver.yaml",
+            &format!(
+                "apiVersion: v1\nkind: Pod\nmetadata:\n  name: kube-apiserver\n  annotations:\n    token: {}\nspec:\n  containers:\n  - command:\n    - kube-apiserver\n    - --encryption-provider-config=/etc/kubernetes/enc/enc.yaml\n    - --anonymous-auth=false\n    - --etcd-servers=https://root:{}@127.0.0.1:2379\n    - --token={}\n    env:\n    - name: CLOUD_PASSWORD\n      value: {}\n    image: registry.k8s.io/kube-apiserver:v1.35.0\n    name: kube-apiserver\n",
+                s(11), s(12), s(13), s(14)
+            ),
+        )
+        .file(
+            "etc/kubernetes/enc/enc.yaml",
+            &format!(
+                "apiVersion: apiserver.config.k8s.io/v1\nkind: EncryptionConfiguration\nresources:\n  - resources:\n      - secrets\n    providers:\n      - aescbc:\n          keys:\n            - name: key1\n              secret: {}\n            - name: key2\n              secret: \"{}\"\n      - secretbox:\n          keys:\n            - name: k\n              secret: |\n                {}\n      - identity: {{}}\n# old key: {}\n",
+                s(15), s(16), s(17), s(18)
+            ),
+        )
+        .file("etc/kubernetes/pki/apiserver.key", &pem(s(19)))
+        .file("etc/kubernetes/pki/sa.key", &format!("{}\0\0", pem(s(20))))
+        .file(
+            "etc/ssh/sshd_config",
+            "Include /etc/ssh/sshd_config.d/*.conf\nPermitRootLogin no\n",
+        )
+        // A key where a config file is read: dropped whatever its kind.
+        .file(
+            "etc/ssh/sshd_config.d/10-oops.conf",
+            &format!("{}\0trailing", pem(s(21))),
+        )
+        .file(
+            "etc/ssh/ssh_host_ed25519_key",
+            &format!("-----BEGIN OPENSSH PRIVATE KEY-----\nb3Blb{}\n-----END OPENSSH PRIVATE KEY-----\n", s(22)),
+        );
+
+    // k3s: its token and datastore credentials in its config and on its command line.
+    let k3s = Case::new("secrets-k3s");
+    k3s.file("proc/1/status", "Name:\tsystemd\nPPid:\t0\nUid:\t0\t0\t0\t0\n")
+        .link("proc/1/exe", "/usr/lib/systemd/systemd")
+        .file("proc/500/status", "Name:\tk3s-server\nPPid:\t1\nUid:\t0\t0\t0\t0\n")
+        .link("proc/500/exe", "/usr/local/bin/k3s")
+        .file(
+            "proc/500/cmdline",
+            &format!(
+                "/usr/local/bin/k3s\0server\0--token={}\0--agent-token\0{}\0--datastore-endpoint=postgres://k3s:{}@db:5432/k3s\0",
+                s(23), s(24), s(25)
+            ),
+        )
+        .file(
+            "etc/rancher/k3s/config.yaml",
+            &format!(
+                "token: {}\nnode-name: k3s-1\nkubelet-arg:\n  - \"read-only-port=0\"\netcd-s3-secret-key: {}\n",
+                s(26), s(27)
+            ),
+        )
+        .file(
+            "etc/rancher/k3s/config.yaml.d/10-x.yaml",
+            &format!("agent-token: {}\nkubelet-arg: [\"anonymous-auth=false\"]\n", s(28)),
+        )
+        .file("var/lib/rancher/k3s/server/token", &format!("K10{}\n", s(23)));
+
+    let assert_clean = |what: &str, bytes: &[u8]| {
+        let text = String::from_utf8_lossy(bytes);
+        for secret in &secrets {
+            assert!(
+                !text.contains(secret.as_str()),
+                "{what} holds {secret}:\n{text}"
+            );
+        }
+    };
+    for case in [&case, &k3s] {
+        let root = case.root();
+        let root = root.to_str().expect("utf-8");
+        let snap = case.dir.join("node.tar.gz");
+        let snap = snap.to_str().expect("utf-8");
+        let out = case.run(
+            &["snapshot", "--root", root, "--output", snap],
+            Duration::from_secs(30),
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_clean("snapshot stderr", &out.stderr);
+        let mode = std::fs::metadata(snap).expect("snapshot").permissions();
+        assert_eq!(
+            std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777,
+            0o600
+        );
+        // Every byte of the archive, decompressed.
+        let mut raw = Vec::new();
+        std::io::Read::read_to_end(
+            &mut flate2::read::GzDecoder::new(std::fs::File::open(snap).expect("open")),
+            &mut raw,
+        )
+        .expect("gunzip");
+        assert_clean("the snapshot", &raw);
+
+        let mut reports = Vec::new();
+        for target in [root, snap] {
+            for format in ["text", "json", "sarif", "junit"] {
+                let out = case.run(
+                    &[
+                        "--root",
+                        target,
+                        "--format",
+                        format,
+                        "-v",
+                        "--node-name",
+                        "n",
+                    ],
+                    Duration::from_secs(30),
+                );
+                assert_clean(&format!("{format} of {target}"), &out.stdout);
+                assert_clean(&format!("stderr of {format} of {target}"), &out.stderr);
+                if format == "json" {
+                    let mut report = json(&out);
+                    for key in ["id", "started_at", "duration_ms"] {
+                        report[key] = serde_json::Value::Null;
+                    }
+                    reports.push(report);
+                }
+            }
+        }
+        // The verdicts from the snapshot are the node's.
+        let verdicts = |r: &serde_json::Value| -> Vec<(String, String)> {
+            r["findings"]
+                .as_array()
+                .expect("findings")
+                .iter()
+                .map(|f| {
+                    (
+                        f["id"].as_str().unwrap_or_default().into(),
+                        f["status"].as_str().unwrap_or_default().into(),
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(
+            verdicts(&reports[0]),
+            verdicts(&reports[1]),
+            "{}",
+            case.root().display()
+        );
     }
 }

@@ -72,7 +72,8 @@ enum Command {
     },
     /// Explain one check: why it matters, how to fix it, its parameters.
     Explain { id: String },
-    /// Write what a scan reads (never private key contents) as a .tar.gz to scan elsewhere.
+    /// Write what a scan reads, without the node's secrets, as a .tar.gz (mode 0600) to scan
+    /// elsewhere.
     Snapshot {
         #[arg(long, short)]
         output: PathBuf,
@@ -747,6 +748,11 @@ fn snapshot_command(output: &std::path::Path, host_args: &HostArgs) -> anyhow::R
     let facts = facts::gather(&host);
     warn_all(&facts.warnings);
     let stats = snapshot::write(&host, output)?;
+    for path in &stats.withheld {
+        warn_all(&[format!(
+            "{path}: stored without content (its secrets could not be removed line by line); verdicts on it from this snapshot will differ"
+        )]);
+    }
     eprintln!(
         "nodecheck: wrote {} ({} files, {} of them metadata only, {} directories, {} symlinks); scan it with `nodecheck --root {}`",
         output.display(),

@@ -5,7 +5,7 @@
 //! whether their root filesystem ships a shell or a package manager.
 
 use super::process::Process;
-use crate::host::{FileError, Host, PROC_CAP};
+use crate::host::{Content, FileError, Host, PROC_CAP};
 use std::collections::BTreeMap;
 
 /// Names of capability bits 0..=40.
@@ -318,7 +318,9 @@ fn memory_limit(host: &Host, placement: &CgroupPlacement) -> Result<Option<u64>,
             1u64 << 62,
         )
     };
-    let text = host.read_text(&file, PROC_CAP).map_err(|e| e.to_string())?;
+    let text = host
+        .read_text(&file, PROC_CAP, Content::Plain)
+        .map_err(|e| e.to_string())?;
     let text = text.trim();
     if text == "max" {
         return Ok(None);

@@ -8,7 +8,7 @@
 
 use super::FileFact;
 use super::process::Process;
-use crate::host::{Host, PROC_CAP};
+use crate::host::{Content, Host, PROC_CAP};
 use crate::parse::flags::{self, Flag, FlagSyntax, Flags};
 use crate::parse::yaml::{self, Node, Value};
 use nodecheck_report::Source;
@@ -131,7 +131,7 @@ pub fn from_manifest(
     syntax: &FlagSyntax,
 ) -> Result<ComponentArgs, String> {
     let text = host
-        .read_text(path, MANIFEST_CAP)
+        .read_text(path, MANIFEST_CAP, Content::StaticPod)
         .map_err(|e| e.to_string())?;
     let doc = yaml::parse(&text).map_err(|e| format!("{path}: malformed YAML at {e}"))?;
     let kind = doc.get("kind").and_then(Node::as_str);
@@ -193,7 +193,7 @@ pub fn encryption_config(host: &Host, path: &str) -> EncryptionFacts {
     let file = FileFact::stat(host, path);
     let first_secret_provider = (|| {
         let text = host
-            .read_text(path, MANIFEST_CAP)
+            .read_text(path, MANIFEST_CAP, Content::EncryptionConfig)
             .map_err(|e| e.to_string())?;
         let doc = yaml::parse(&text).map_err(|e| format!("malformed YAML at {e}"))?;
         let kind = doc.get("kind").and_then(Node::as_str);
@@ -342,7 +342,7 @@ fn etcd_environment(host: &Host, pid: u32) -> Vec<(Flag, Source)> {
 /// An etcd YAML config file as flags (`client-transport-security.cert-file` → `cert-file`).
 pub fn etcd_config_file(host: &Host, path: &str) -> Result<Vec<(Flag, Source)>, String> {
     let text = host
-        .read_text(path, MANIFEST_CAP)
+        .read_text(path, MANIFEST_CAP, Content::EtcdConfig)
         .map_err(|e| e.to_string())?;
     let doc = yaml::parse(&text).map_err(|e| format!("{path}: malformed YAML at {e}"))?;
     let Value::Map(entries) = &doc.value else {

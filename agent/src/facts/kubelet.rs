@@ -9,7 +9,7 @@
 
 use super::FileFact;
 use super::process::Process;
-use crate::host::Host;
+use crate::host::{Content, Host};
 use crate::parse::kubelet::{self, KubeletConfig, KubeletInvocation};
 use crate::parse::yaml;
 
@@ -92,7 +92,7 @@ fn k3s_user_args(host: &Host) -> Vec<(String, String)> {
     files.extend(host.glob(&format!("{K3S_CONFIG_DIR}/*.yaml")));
     let mut out = Vec::new();
     for file in files {
-        let Ok(text) = host.read_text(&file, kubelet::MAX_CONFIG_BYTES) else {
+        let Ok(text) = host.read_text(&file, kubelet::MAX_CONFIG_BYTES, Content::K3sConfig) else {
             continue;
         };
         let Ok(doc) = yaml::parse(&text) else {
@@ -156,7 +156,7 @@ fn k3s_recovered(host: &Host, node_name: &str, version: Option<&str>) -> Vec<(St
 }
 
 fn k3s_node_name(host: &Host, fallback: &str) -> String {
-    host.read_text(K3S_CONFIG, kubelet::MAX_CONFIG_BYTES)
+    host.read_text(K3S_CONFIG, kubelet::MAX_CONFIG_BYTES, Content::K3sConfig)
         .ok()
         .and_then(|t| yaml::parse(&t).ok())
         .and_then(|d| {
@@ -190,7 +190,7 @@ pub fn gather(host: &Host, processes: &[Process], hostname: &str) -> Option<Kube
             .map(String::as_str)
             .chain(K3S_BINARIES.iter().copied())
             .find_map(|p| {
-                host.read(p, 256 * 1024 * 1024)
+                host.read(p, 256 * 1024 * 1024, Content::Plain)
                     .ok()
                     .and_then(|b| k3s_version(&b))
             });

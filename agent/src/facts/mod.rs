@@ -10,7 +10,7 @@ pub mod listeners;
 pub mod process;
 pub mod sshd;
 
-use crate::host::{FileError, FileMeta, Host, PROC_CAP};
+use crate::host::{Content, FileError, FileMeta, Host, PROC_CAP};
 use nodecheck_report::Role;
 
 pub use listeners::Listener;
@@ -128,14 +128,14 @@ fn first_line(host: &Host, proc_rel: &str) -> Option<String> {
 fn host_info(host: &Host) -> HostInfo {
     let os = ["/etc/os-release", "/usr/lib/os-release"]
         .iter()
-        .find_map(|p| host.read_text(p, PROC_CAP).ok())
+        .find_map(|p| host.read_text(p, PROC_CAP, Content::Plain).ok())
         .and_then(|text| {
             text.lines()
                 .find_map(|l| l.strip_prefix("PRETTY_NAME="))
                 .map(|v| v.trim_matches('"').to_string())
         });
     let hostname = first_line(host, "sys/kernel/hostname").or_else(|| {
-        host.read_text("/etc/hostname", PROC_CAP)
+        host.read_text("/etc/hostname", PROC_CAP, Content::Plain)
             .ok()
             .map(|s| s.trim().to_string())
             .filter(|s| !s.is_empty())

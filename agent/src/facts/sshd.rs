@@ -3,7 +3,7 @@
 
 use super::FileFact;
 use super::process::Process;
-use crate::host::{FileError, Host};
+use crate::host::{Content, FileError, Host};
 use crate::parse::sshd::{self, CommandLine, ConnSpec, Effective, OpenSshVersion, SshdConfig};
 
 /// The default configuration path, and the vendor path some distributions use when the admin
@@ -123,13 +123,13 @@ fn detect_version(host: &Host, process: Option<&Process>) -> (Option<OpenSshVers
     }
     candidates.extend(BINARY_PATHS.iter().map(|s| s.to_string()));
     for path in &candidates {
-        if let Ok(bytes) = host.read(path, BINARY_CAP)
+        if let Ok(bytes) = host.read(path, BINARY_CAP, Content::Plain)
             && let Some(v) = OpenSshVersion::find_in_binary(&bytes)
         {
             return (Some(v), format!("version string in {path}"));
         }
     }
-    if let Ok(status) = host.read_text(DPKG_STATUS, BINARY_CAP)
+    if let Ok(status) = host.read_text(DPKG_STATUS, BINARY_CAP, Content::Plain)
         && let Some(v) = version_from_dpkg(&status)
     {
         return (Some(v), format!("openssh-server in {DPKG_STATUS}"));

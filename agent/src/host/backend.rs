@@ -53,7 +53,13 @@ pub struct TarImage {
     pub entries: BTreeMap<String, TarEntry>,
     /// Entries that were refused (an absolute or `..` path), with the reason.
     pub refused: Vec<String>,
+    /// Files the snapshot holds without their content because it held secrets that could not
+    /// be removed ([`WITHHELD_LIST`]): reading one is an error, never an empty file.
+    pub withheld: std::collections::BTreeSet<String>,
 }
+
+/// The entry of a snapshot listing the files whose content was withheld, one per line.
+pub const WITHHELD_LIST: &str = ".nodecheck/withheld";
 
 /// A tree of files: the host root, or the proc tree.
 #[derive(Debug, Clone)]
@@ -180,6 +186,11 @@ impl Backend {
             }
             Backend::Tar { image, prefix } => {
                 let entry = Self::tar_entry(image, prefix, path).map_err(RawReadError::Io)?;
+                if image.withheld.contains(&Self::tar_key(prefix, path)) {
+                    return Err(RawReadError::Io(io::Error::other(
+                        "content withheld from the snapshot (it held secrets that could not be removed)",
+                    )));
+                }
                 if entry.meta.kind == EntryKind::Dir {
                     return Err(RawReadError::Io(io::Error::from(
                         io::ErrorKind::IsADirectory,

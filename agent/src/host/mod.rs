@@ -14,6 +14,7 @@
 //! scanner's user database.
 
 mod backend;
+pub mod content;
 mod dirtree;
 pub mod fixture;
 mod pattern;
@@ -24,6 +25,7 @@ mod tarball;
 mod users;
 
 pub use backend::{EntryKind, RawMeta};
+pub use content::Content;
 pub use pattern::{fnmatch, has_glob_meta};
 pub use sock_diag::DiagSocket;
 pub use tarball::{TarError, is_tar_path};
@@ -31,7 +33,7 @@ pub use users::UserDb;
 
 use backend::{Backend, RawReadError};
 use dirtree::DirTree;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -131,8 +133,9 @@ pub struct FileMeta {
 /// What the scan touched, for `nodecheck snapshot`.
 #[derive(Debug, Default)]
 pub(crate) struct Touched {
-    /// Host paths whose content was read.
-    pub read: BTreeSet<String>,
+    /// Host paths whose content was read, with what kind of file each is (`None` when two
+    /// reads said different kinds: then no content is kept).
+    pub read: BTreeMap<String, Option<Content>>,
     /// Host paths whose metadata (or link) was looked at.
     pub stat: BTreeSet<String>,
     /// Directories listed.
@@ -318,8 +321,9 @@ impl Host {
         })
     }
 
-    /// Reads a host file, refusing more than `cap` bytes.
-    pub fn read(&self, path: &str, cap: u64) -> Result<Vec<u8>, FileError> {
+    /// Reads a host file, refusing more than `cap` bytes. `content` says what kind of file it
+    /// is, which decides what a snapshot may keep of it ([`content`]).
+    pub fn read(&self, path: &str, cap: u64, content: Content) -> Result<Vec<u8>, FileError> {
         let resolved = self.resolve(path)?;
         // Only regular files are read: a FIFO or a device would block or never end.
         match self.root.lstat(&resolved) {
@@ -342,14 +346,17 @@ impl Host {
             },
         })?;
         self.touch(|t| {
-            t.read.insert(resolved);
+            let kind = t.read.entry(resolved).or_insert(Some(content));
+            if *kind != Some(content) {
+                *kind = None;
+            }
         });
         Ok(data)
     }
 
     /// Reads a host text file: capped, and refused when it is not UTF-8 or holds NUL bytes.
-    pub fn read_text(&self, path: &str, cap: u64) -> Result<String, FileError> {
-        let data = self.read(path, cap)?;
+    pub fn read_text(&self, path: &str, cap: u64, content: Content) -> Result<String, FileError> {
+        let data = self.read(path, cap, content)?;
         if data.contains(&0) {
             return Err(FileError::NotText(path.to_string()));
         }
@@ -415,9 +422,11 @@ impl Host {
     pub fn users(&self) -> &UserDb {
         self.users.get_or_init(|| {
             let passwd = self
-                .read_text("/etc/passwd", CONFIG_CAP)
+                .read_text("/etc/passwd", CONFIG_CAP, Content::Plain)
                 .unwrap_or_default();
-            let group = self.read_text("/etc/group", CONFIG_CAP).unwrap_or_default();
+            let group = self
+                .read_text("/etc/group", CONFIG_CAP, Content::Plain)
+                .unwrap_or_default();
             UserDb::parse(&passwd, &group)
         })
     }
@@ -632,16 +641,22 @@ mod tests {
             .symlink("etc/escape", "../../../../etc/passwd")
             .symlink("etc/abs-escape", "/../../etc/hostname");
         let host = root.host();
-        assert_eq!(host.read_text("/etc/link", 100).as_deref(), Ok("inside"));
+        assert_eq!(
+            host.read_text("/etc/link", 100, Content::Plain).as_deref(),
+            Ok("inside")
+        );
         let meta = host.stat("/etc/link").expect("stat");
         assert!(meta.is_symlink);
         assert_eq!(meta.resolved, "/etc/real");
         // `..` at the root stays at the root: /etc/passwd of the fixture, which is missing.
         assert_eq!(
-            host.read_text("/etc/escape", 100),
+            host.read_text("/etc/escape", 100, Content::Plain),
             Err(FileError::NotFound("/etc/escape".into()))
         );
-        assert!(host.read_text("/etc/abs-escape", 100).is_err());
+        assert!(
+            host.read_text("/etc/abs-escape", 100, Content::Plain)
+                .is_err()
+        );
     }
 
     #[test]
@@ -650,7 +665,7 @@ mod tests {
         root.symlink("a", "/b").symlink("b", "/a");
         let host = root.host();
         assert!(matches!(
-            host.read_text("/a", 100),
+            host.read_text("/a", 100, Content::Plain),
             Err(FileError::SymlinkLoop { .. })
         ));
     }
@@ -662,11 +677,11 @@ mod tests {
             .file("bin", "a\0b", 0o644);
         let host = root.host();
         assert!(matches!(
-            host.read_text("/big", 1000),
+            host.read_text("/big", 1000, Content::Plain),
             Err(FileError::TooLarge { cap: 1000, .. })
         ));
         assert_eq!(
-            host.read_text("/bin", 1000),
+            host.read_text("/bin", 1000, Content::Plain),
             Err(FileError::NotText("/bin".into()))
         );
     }
@@ -678,7 +693,10 @@ mod tests {
         let made = std::process::Command::new("mkfifo").arg(&fifo).status();
         assert!(made.is_ok_and(|s| s.success()), "mkfifo (coreutils) runs");
         let host = root.host();
-        assert!(matches!(host.read("/fifo", 10), Err(FileError::Io { .. })));
+        assert!(matches!(
+            host.read("/fifo", 10, Content::Plain),
+            Err(FileError::Io { .. })
+        ));
     }
 
     #[test]

@@ -1,11 +1,18 @@
 //! `nodecheck snapshot`: a `.tar.gz` of exactly what a scan read, so that
-//! `nodecheck scan --root FILE.tar.gz` on another machine gives the same verdicts.
+//! `nodecheck scan --root FILE.tar.gz` on another machine gives the same verdicts, and none
+//! of the node's secrets.
 //!
-//! Content goes in only for files the scan read; files whose metadata alone was judged (private
-//! keys, above all) go in with their mode and owners and no content. As a second guard, any
-//! content that holds a PEM private key is dropped too. Proc entries go under `proc/`.
+//! Content goes in only for files the scan read, and only what their kind allows
+//! ([`super::content`]): whole for files that hold no secret, reduced to the judged values for
+//! structured files that do, nothing at all when a file cannot be reduced cleanly. Files whose
+//! metadata alone was judged (private keys, token files, kubeconfigs) go in with their mode and
+//! owners and no content. As a second guard, content holding a private key block is dropped
+//! whatever its kind. Proc entries go under `proc/`: command lines without the values of
+//! secret-bearing flags, environments with only the etcd settings checks read. The snapshot is
+//! written mode 0600.
 
-use super::backend::{Backend, EntryKind, RawMeta};
+use super::backend::{Backend, EntryKind, RawMeta, WITHHELD_LIST};
+use super::content::{self, Content};
 use super::{Host, Touched};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Write};
@@ -19,12 +26,15 @@ pub enum SnapshotError {
 }
 
 /// What a snapshot holds, for the command's summary line.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct SnapshotStats {
     pub files: usize,
     pub files_without_content: usize,
     pub dirs: usize,
     pub symlinks: usize,
+    /// Files read by the scan whose content was left out because their secrets could not be
+    /// removed cleanly (the snapshot's verdicts on them will differ).
+    pub withheld: Vec<String>,
 }
 
 enum Planned {
@@ -33,21 +43,40 @@ enum Planned {
     Symlink(RawMeta, String),
 }
 
-/// A text file holding a PEM private key block. Binaries that merely mention the marker
-/// (sshd itself parses keys) hold NUL bytes and are not keys.
-fn looks_like_private_key(data: &[u8]) -> bool {
-    !data.contains(&0) && data.windows(16).any(|w| w == b"PRIVATE KEY-----")
+/// Text holding a private key block, whatever else is around it: PEM (`-----BEGIN … PRIVATE
+/// KEY-----`, also with trailing bytes or NULs), OpenSSH's own format, PuTTY's. Binaries that
+/// merely mention the marker (sshd parses keys) are ELF files and not keys.
+fn holds_private_key(data: &[u8]) -> bool {
+    if data.starts_with(b"\x7fELF") {
+        return false;
+    }
+    const MARKERS: &[&[u8]] = &[b"PRIVATE KEY-----", b"PuTTY-User-Key-File"];
+    MARKERS
+        .iter()
+        .any(|m| data.windows(m.len()).any(|w| w == *m))
+}
+
+/// What a snapshot keeps of the content of a proc file, by its name.
+fn keep_proc(path: &str, data: Vec<u8>) -> Vec<u8> {
+    if path.ends_with("/environ") {
+        content::redact_environ(&data)
+    } else if path.ends_with("/cmdline") {
+        content::redact_cmdline(&data)
+    } else {
+        data
+    }
 }
 
 /// Plans the entries for one tree (root or proc) from what was touched in it.
 fn plan(
     backend: &Backend,
     prefix: &str,
-    read: &BTreeSet<String>,
+    read: &BTreeMap<String, Option<Content>>,
     others: impl Iterator<Item = String>,
     plan: &mut BTreeMap<String, Planned>,
+    withheld: &mut Vec<String>,
 ) {
-    let all: BTreeSet<String> = read.iter().cloned().chain(others).collect();
+    let all: BTreeSet<String> = read.keys().cloned().chain(others).collect();
     for path in &all {
         // Ancestors first, with their real modes and owners.
         let mut ancestor = String::new();
@@ -79,41 +108,30 @@ fn plan(
                 Err(_) => continue,
             },
             EntryKind::File | EntryKind::Other => {
-                let data = if read.contains(path) {
-                    backend
-                        .read(path, super::CONFIG_CAP * 4)
-                        .ok()
-                        .filter(|d| !looks_like_private_key(d))
-                        .map(|d| {
-                            if path.ends_with("/environ") {
-                                only_etcd_variables(&d)
-                            } else {
-                                d
-                            }
-                        })
-                        .unwrap_or_default()
-                } else {
-                    Vec::new()
+                // Only what the scan read is read again (a process may have exited since:
+                // then no content); files judged on metadata are never opened.
+                let kind = read.get(path);
+                let data = kind.map(|_| backend.read(path, super::CONFIG_CAP * 4));
+                let data = match (kind, data) {
+                    (Some(kind), Some(Ok(data))) => {
+                        let kept = match (prefix, kind) {
+                            ("proc", _) => Some(keep_proc(path, data)),
+                            (_, Some(kind)) => content::keep(*kind, &data),
+                            (_, None) => None,
+                        }
+                        .filter(|d| !holds_private_key(d));
+                        if kept.is_none() {
+                            withheld.push(tar_name(prefix, path));
+                        }
+                        kept.unwrap_or_default()
+                    }
+                    _ => Vec::new(),
                 };
                 Planned::File(meta, data)
             }
         };
         plan.insert(key, entry);
     }
-}
-
-/// A process environment reduced to the `ETCD_*` variables the scan uses: the rest may hold
-/// secrets and never goes into a snapshot.
-fn only_etcd_variables(environ: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    for entry in environ
-        .split(|&b| b == 0)
-        .filter(|e| e.starts_with(b"ETCD_"))
-    {
-        out.extend_from_slice(entry);
-        out.push(0);
-    }
-    out
 }
 
 fn tar_name(prefix: &str, path: &str) -> String {
@@ -135,6 +153,7 @@ fn proc_path(rel: &str) -> String {
 pub fn write(host: &Host, out: &Path) -> Result<SnapshotStats, SnapshotError> {
     let touched: Touched = host.take_touched();
     let mut entries = BTreeMap::new();
+    let mut withheld = Vec::new();
     plan(
         host.root_backend(),
         "",
@@ -146,8 +165,13 @@ pub fn write(host: &Host, out: &Path) -> Result<SnapshotStats, SnapshotError> {
             .filter(|p| !p.starts_with("/proc/") && *p != "/proc")
             .cloned(),
         &mut entries,
+        &mut withheld,
     );
-    let proc_read: BTreeSet<String> = touched.proc_read.iter().map(|r| proc_path(r)).collect();
+    let proc_read: BTreeMap<String, Option<Content>> = touched
+        .proc_read
+        .iter()
+        .map(|r| (proc_path(r), Some(Content::Plain)))
+        .collect();
     plan(
         host.proc_backend(),
         "proc",
@@ -158,6 +182,7 @@ pub fn write(host: &Host, out: &Path) -> Result<SnapshotStats, SnapshotError> {
             .chain(touched.proc_listed.iter())
             .map(|r| proc_path(r)),
         &mut entries,
+        &mut withheld,
     );
 
     let display = out.display().to_string();
@@ -165,11 +190,28 @@ pub fn write(host: &Host, out: &Path) -> Result<SnapshotStats, SnapshotError> {
         path: display.clone(),
         source,
     };
-    let file = std::fs::File::create(out).map_err(fail)?;
+    // Mode 0600 from the start: what a snapshot holds is the node's configuration. An existing
+    // file is truncated and made 0600 before anything is written to it.
+    let file = {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(out)
+            .map_err(fail)?;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .map_err(fail)?;
+        file
+    };
     let gz =
         flate2::write::GzEncoder::new(io::BufWriter::new(file), flate2::Compression::default());
     let mut builder = tar::Builder::new(gz);
-    let mut stats = SnapshotStats::default();
+    let mut stats = SnapshotStats {
+        withheld,
+        ..SnapshotStats::default()
+    };
     for (name, entry) in &entries {
         let mut header = tar::Header::new_gnu();
         let meta = match entry {
@@ -209,6 +251,20 @@ pub fn write(host: &Host, out: &Path) -> Result<SnapshotStats, SnapshotError> {
             }
         }
     }
+    if !stats.withheld.is_empty() {
+        // A reader of the snapshot must see these files as unreadable, not as empty.
+        let list = stats.withheld.join("\n") + "\n";
+        let mut header = tar::Header::new_gnu();
+        header.set_mode(0o600);
+        header.set_uid(0);
+        header.set_gid(0);
+        header.set_mtime(0);
+        header.set_entry_type(tar::EntryType::Regular);
+        header.set_size(list.len() as u64);
+        builder
+            .append_data(&mut header, WITHHELD_LIST, list.as_bytes())
+            .map_err(fail)?;
+    }
     let gz = builder.into_inner().map_err(fail)?;
     let mut writer = gz.finish().map_err(fail)?;
     writer.flush().map_err(fail)?;
@@ -240,26 +296,44 @@ mod tests {
         let host = Host::open(root.path(), None)
             .expect("open")
             .record_touched();
-        assert!(host.read_text("/etc/ssh/link.conf", 1000).is_ok());
+        assert!(
+            host.read_text("/etc/ssh/link.conf", 1000, Content::Plain)
+                .is_ok()
+        );
         assert!(host.stat("/etc/ssh/ssh_host_ed25519_key").is_ok());
-        assert!(host.read("/etc/ssh/leaked", 1000).is_ok());
+        assert!(host.read("/etc/ssh/leaked", 1000, Content::Plain).is_ok());
         assert!(host.proc_read("1/status", 1000).is_ok());
         assert!(host.proc_read("1/environ", 1000).is_ok());
         let out = root.join("snap.tar.gz");
         let stats = write(&host, &out).expect("write");
         assert_eq!(stats.symlinks, 1);
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&out)
+            .expect("written")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
 
         let snap = Host::open(&out, None).expect("open snapshot");
         assert_eq!(
-            snap.read_text("/etc/ssh/link.conf", 1000).as_deref(),
+            snap.read_text("/etc/ssh/link.conf", 1000, Content::Plain)
+                .as_deref(),
             Ok("PermitRootLogin no\n")
         );
         let key = snap
             .stat("/etc/ssh/ssh_host_ed25519_key")
             .expect("key stat");
         assert_eq!((key.mode, key.size), (0o600, 0));
-        assert_eq!(snap.read("/etc/ssh/ssh_host_ed25519_key", 1000), Ok(vec![]));
-        assert_eq!(snap.read("/etc/ssh/leaked", 1000), Ok(vec![]));
+        assert_eq!(
+            snap.read("/etc/ssh/ssh_host_ed25519_key", 1000, Content::Plain),
+            Ok(vec![])
+        );
+        // A key read where a config was expected: withheld, and an error to read, not empty.
+        assert!(matches!(
+            snap.read("/etc/ssh/leaked", 1000, Content::Plain),
+            Err(crate::host::FileError::Io { message, .. }) if message.contains("withheld")
+        ));
+        assert_eq!(stats.withheld, ["etc/ssh/leaked"]);
         assert_eq!(snap.stat("/etc/ssh/sshd_config").map(|m| m.mode), Ok(0o600));
         assert_eq!(
             snap.proc_read("1/environ", 1000),

@@ -11,7 +11,7 @@
 //! a snapshot must end with tar's end-of-archive block and hold something under `etc/`. A
 //! truncated or empty archive would otherwise be a host with nothing wrong on it.
 
-use super::backend::{EntryKind, RawMeta, TarEntry, TarImage};
+use super::backend::{EntryKind, RawMeta, TarEntry, TarImage, WITHHELD_LIST};
 use std::cell::Cell;
 use std::io::{self, Read};
 use std::path::Path;
@@ -239,6 +239,13 @@ fn read_image(reader: impl Read, display: &str, limits: Limits) -> Result<TarIma
             }
         }
         if key.is_empty() {
+            continue;
+        }
+        if key == WITHHELD_LIST {
+            image.withheld = String::from_utf8_lossy(&data)
+                .lines()
+                .map(str::to_string)
+                .collect();
             continue;
         }
         image.entries.insert(

@@ -495,7 +495,7 @@ fn read_document(host: &Host, path: &str) -> Result<Node, String> {
         return Err("is a directory, not a configuration file".into());
     }
     let text = host
-        .read_text(path, MAX_CONFIG_BYTES)
+        .read_text(path, MAX_CONFIG_BYTES, crate::host::Content::KubeletConfig)
         .map_err(|e| e.to_string())?;
     let doc = yaml::parse(&text).map_err(|e| format!("malformed YAML/JSON at {e}"))?;
     if !matches!(doc.value, Value::Map(_)) {

@@ -2,5 +2,6 @@
 
 pub mod flags;
 pub mod kubelet;
+pub mod redact;
 pub mod sshd;
 pub mod yaml;

@@ -158,7 +158,7 @@ pub trait ConfigSource {
 
 impl ConfigSource for crate::host::Host {
     fn read_config(&self, path: &str) -> Result<String, FileError> {
-        self.read_text(path, MAX_FILE_BYTES)
+        self.read_text(path, MAX_FILE_BYTES, crate::host::Content::Plain)
     }
 
     fn glob(&self, pattern: &str) -> Vec<String> {
