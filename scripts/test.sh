@@ -12,6 +12,8 @@ command -v openssl >/dev/null || need+=(openssl)
 command -v chromium >/dev/null || need+=(chromium)
 compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || need+=(postgresql)
 python3 -c 'import ensurepip, venv' 2>/dev/null || need+=(python3-venv)
+# A real python3 binary (not a shim): tests copy it to stand in for impostor processes.
+[ -x /usr/bin/python3.11 ] || need+=(python3.11)
 command -v systemd-analyze >/dev/null || need+=(systemd)
 command -v buildah >/dev/null || need+=(buildah)
 if [ ${#need[@]} -gt 0 ]; then

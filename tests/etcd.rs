@@ -2,13 +2,17 @@
 //! TLS, client certificate authentication and a 0700 data dir; once with neither and the data
 //! dir opened to 0755. The etcd verdicts must flip accordingly.
 //!
+//! etcd is started the way a node's is, by the init system: `setsid --fork` leaves it an orphan
+//! that pid 1 adopts, since nodecheck judges only a component whose parent is the init system
+//! or a container runtime (a child of this test would be ignored, and named).
+//!
 //! Without etcd or openssl the test prints why and passes, unless NODECHECK_REQUIRE_TOOLS=1.
 
 use serde_json::Value;
 use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const ETCD: &str = "/usr/bin/etcd";
@@ -46,14 +50,36 @@ use pki::certificates;
 
 /// An etcd we started, killed by pid when dropped.
 struct Etcd {
-    child: Child,
+    pid: u32,
 }
 
 impl Drop for Etcd {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let _ = Command::new("kill")
+            .args(["-9", &self.pid.to_string()])
+            .status();
+        // pid 1 reaps it; wait until it is gone so the next etcd can take the ports.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Path::new(&format!("/proc/{}", self.pid)).exists() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
+}
+
+/// The pid of the etcd whose command line names `data_dir`.
+fn etcd_pid(data_dir: &Path) -> Option<u32> {
+    let marker = format!("--data-dir={}", data_dir.display());
+    std::fs::read_dir("/proc")
+        .ok()?
+        .flatten()
+        .find_map(|entry| {
+            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+            let words: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
+            (words.first().is_some_and(|w| w.ends_with(b"etcd"))
+                && words.contains(&marker.as_bytes()))
+            .then_some(pid)
+        })
 }
 
 fn start(dir: &Path, tls: bool) -> Etcd {
@@ -61,8 +87,9 @@ fn start(dir: &Path, tls: bool) -> Etcd {
     let peer = free_port();
     let scheme = if tls { "https" } else { "http" };
     let data = dir.join("data");
-    let mut cmd = Command::new(ETCD);
-    cmd.arg("--name=nodecheck-test")
+    let mut cmd = Command::new("setsid");
+    cmd.args(["--fork", ETCD])
+        .arg("--name=nodecheck-test")
         .arg(format!("--data-dir={}", data.display()))
         .arg(format!(
             "--listen-client-urls={scheme}://127.0.0.1:{client}"
@@ -89,10 +116,16 @@ fn start(dir: &Path, tls: bool) -> Etcd {
             ))
             .arg("--client-cert-auth=true");
     }
-    let etcd = Etcd {
-        child: cmd.spawn().expect("start etcd"),
-    };
+    let forked = cmd.status().expect("start etcd");
+    assert!(forked.success(), "setsid --fork etcd: {forked}");
     let deadline = Instant::now() + Duration::from_secs(20);
+    let etcd = loop {
+        if let Some(pid) = etcd_pid(&data) {
+            break Etcd { pid };
+        }
+        assert!(Instant::now() < deadline, "etcd did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    };
     while TcpStream::connect(("127.0.0.1", client)).is_err() {
         assert!(
             Instant::now() < deadline,
@@ -163,7 +196,7 @@ fn live_etcd_verdicts_flip_with_its_configuration() {
     certificates(&secure_dir);
     {
         let etcd = start(&secure_dir, true);
-        let verdicts = etcd_verdicts(etcd.child.id());
+        let verdicts = etcd_verdicts(etcd.pid);
         for id in [
             "etcd.client-tls",
             "etcd.client-cert-auth",
@@ -182,7 +215,7 @@ fn live_etcd_verdicts_flip_with_its_configuration() {
         let data = open_dir.join("data");
         std::fs::set_permissions(&data, std::os::unix::fs::PermissionsExt::from_mode(0o755))
             .expect("chmod");
-        let verdicts = etcd_verdicts(etcd.child.id());
+        let verdicts = etcd_verdicts(etcd.pid);
         for id in [
             "etcd.client-tls",
             "etcd.client-cert-auth",

@@ -630,3 +630,290 @@ fn no_secret_leaves_the_node_in_a_snapshot_or_a_report() {
         );
     }
 }
+
+/// A tar host with exact owners: (path, content, mode, uid), and symlinks as `-> target`.
+fn tar_host(path: &Path, entries: &[(&str, &str, u32, u32)]) {
+    let mut builder = tar::Builder::new(Vec::new());
+    for (name, content, mode, uid) in entries {
+        let mut header = tar::Header::new_gnu();
+        header.set_mode(*mode);
+        header.set_uid(u64::from(*uid));
+        header.set_gid(u64::from(*uid));
+        header.set_mtime(0);
+        if let Some(target) = content.strip_prefix("-> ") {
+            header.set_entry_type(tar::EntryType::Symlink);
+            header.set_size(0);
+            builder
+                .append_link(&mut header, name, target)
+                .expect("link");
+        } else {
+            header.set_size(content.len() as u64);
+            builder
+                .append_data(&mut header, name, content.as_bytes())
+                .expect("file");
+        }
+    }
+    std::fs::write(path, builder.into_inner().expect("tar")).expect("write");
+}
+
+/// A user's process named `sshd` started with `-f /etc/shadow`, and a user's `kubelet` with a
+/// lower pid than the real one and a harmless config in their home: both are ignored and
+/// named, the real kubelet (anonymous auth on) is judged, and the shadow file is never read.
+#[test]
+fn processes_that_only_claim_a_component_name_are_ignored_and_named() {
+    let case = Case::new("impostors");
+    let shadow = format!("root:$6$CANARY{CANARY}:19000:0:99999:7:::\n");
+    let host = case.dir.join("impostors.tar");
+    let status = |name: &str, ppid: u32, uid: u32| {
+        format!(
+            "Name:\t{name}\nPPid:\t{ppid}\nUid:\t{uid}\t{uid}\t{uid}\t{uid}\nGid:\t0\t0\t0\t0\n"
+        )
+    };
+    let s1 = status("systemd", 0, 0);
+    let s_fake_sshd = status("sshd", 1, 1000);
+    let s_fake_kubelet = status("kubelet", 1, 1000);
+    let s_kubelet = status("kubelet", 1, 0);
+    tar_host(
+        &host,
+        &[
+            (
+                "etc/passwd",
+                "root:x:0:0::/root:/bin/sh\nmallory:x:1000:1000::/home/mallory:/bin/sh\n",
+                0o644,
+                0,
+            ),
+            ("etc/group", "root:x:0:\n", 0o644, 0),
+            ("etc/shadow", &shadow, 0o600, 0),
+            ("etc/ssh/sshd_config", "PermitRootLogin no\n", 0o600, 0),
+            ("usr/sbin/sshd", "", 0o755, 0),
+            ("usr/bin/kubelet", "", 0o755, 0),
+            ("home/mallory/sshd", "", 0o755, 1000),
+            ("home/mallory/kubelet", "", 0o755, 1000),
+            (
+                "home/mallory/kubelet.yaml",
+                "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nauthentication:\n  anonymous:\n    enabled: false\nauthorization:\n  mode: Webhook\n",
+                0o644,
+                1000,
+            ),
+            (
+                "var/lib/kubelet/config.yaml",
+                "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nauthentication:\n  anonymous:\n    enabled: true\nauthorization:\n  mode: AlwaysAllow\n",
+                0o644,
+                0,
+            ),
+            ("proc/1/status", &s1, 0o444, 0),
+            ("proc/1/exe", "-> /usr/lib/systemd/systemd", 0o777, 0),
+            ("proc/4242/status", &s_fake_sshd, 0o444, 0),
+            (
+                "proc/4242/cmdline",
+                "/home/mallory/sshd\0-D\0-f\0/etc/shadow\0",
+                0o444,
+                0,
+            ),
+            ("proc/4242/exe", "-> /home/mallory/sshd", 0o777, 0),
+            ("proc/500/status", &s_fake_kubelet, 0o444, 0),
+            (
+                "proc/500/cmdline",
+                "/home/mallory/kubelet\0--config=/home/mallory/kubelet.yaml\0",
+                0o444,
+                0,
+            ),
+            ("proc/500/exe", "-> /home/mallory/kubelet", 0o777, 0),
+            ("proc/900/status", &s_kubelet, 0o444, 0),
+            (
+                "proc/900/cmdline",
+                "/usr/bin/kubelet\0--config=/var/lib/kubelet/config.yaml\0",
+                0o444,
+                0,
+            ),
+            ("proc/900/exe", "-> /usr/bin/kubelet", 0o777, 0),
+        ],
+    );
+    let host = host.to_str().expect("utf-8");
+    for format in ["json", "text"] {
+        let out = case.run(
+            &["--root", host, "--format", format, "-v"],
+            Duration::from_secs(30),
+        );
+        assert_no_canary(&out);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains("ignored pid 4242 named sshd: uid 1000 (mallory), not root"),
+            "{text}"
+        );
+        assert!(
+            text.contains("ignored pid 500 named kubelet: uid 1000 (mallory), not root; its executable /home/mallory/kubelet is owned by uid 1000 (mallory)"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("/home/mallory/kubelet.yaml"),
+            "the user's config is never read"
+        );
+        if format == "json" {
+            let report = json(&out);
+            let finding = |id: &str| {
+                report["findings"]
+                    .as_array()
+                    .and_then(|f| f.iter().find(|f| f["id"] == id))
+                    .cloned()
+                    .unwrap_or_else(|| panic!("{id} in {report}"))
+            };
+            // The real kubelet, with anonymous auth on, is the one judged.
+            assert_eq!(finding("kubelet.anonymous-auth")["status"], "fail");
+            assert!(
+                finding("kubelet.anonymous-auth")["evidence"]
+                    .to_string()
+                    .contains("/var/lib/kubelet/config.yaml")
+            );
+            // sshd runs nowhere: the config on disk is judged, never the user's -f.
+            assert_eq!(finding("sshd.permit-root-login")["status"], "pass");
+        }
+    }
+}
+
+/// Whether a test that needs a real program may skip without it.
+fn skip(reason: &str) -> bool {
+    if std::env::var_os("NODECHECK_REQUIRE_TOOLS").is_some_and(|v| v == "1") {
+        panic!("{reason} (NODECHECK_REQUIRE_TOOLS=1)");
+    }
+    eprintln!("SKIPPED: {reason}");
+    true
+}
+
+/// Processes of this test, killed by pid when it ends.
+struct Started(Vec<std::process::Child>);
+
+impl Drop for Started {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Real processes on this machine: a throwaway user runs a program named `sshd` with
+/// `-f <root-only canary>` and one named `kubelet` with a config of its own. The live scan
+/// ignores both and names them, and no byte of the canary reaches a report or a snapshot.
+/// (This machine's pid 1 is not systemd and it runs no container runtime, so the parent rules
+/// are proven on fixture trees; this proves the owner and executable rules on real /proc.)
+#[test]
+fn live_user_processes_named_like_components_are_ignored() {
+    const UID: &str = "64123";
+    let python = Path::new("/usr/bin/python3.11");
+    let is_root = std::fs::read_to_string("/proc/self/status").is_ok_and(|s| {
+        s.lines()
+            .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0"))
+    });
+    if !is_root && skip("needs root to start processes as a throwaway uid") {
+        return;
+    }
+    if (!python.exists() || !Path::new("/usr/bin/setpriv").exists())
+        && skip("needs /usr/bin/python3.11 and setpriv")
+    {
+        return;
+    }
+    let case = Case::new("live-impostors");
+    let dir = case.dir.join("mallory");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let chown = |p: &Path| {
+        std::os::unix::fs::chown(p, Some(64123), Some(64123)).expect("chown");
+    };
+    for name in ["sshd", "kubelet"] {
+        let fake = dir.join(name);
+        std::fs::copy(python, &fake).expect("copy python");
+        chown(&fake);
+    }
+    let shadow = case.dir.join("shadow");
+    std::fs::write(&shadow, format!("root:$6${CANARY}:19000::::::\n")).expect("canary");
+    std::fs::set_permissions(&shadow, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+        .expect("chmod");
+    let config = dir.join("kubelet.yaml");
+    std::fs::write(&config, format!("kind: KubeletConfiguration\n# {CANARY}\n")).expect("config");
+    chown(&config);
+    for d in [case.dir.as_ref(), dir.as_path()] {
+        std::fs::set_permissions(d, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .expect("chmod");
+    }
+    let start = |fake: &str, args: &[&str]| {
+        Command::new("/usr/bin/setpriv")
+            .args([
+                &format!("--reuid={UID}"),
+                &format!("--regid={UID}"),
+                "--clear-groups",
+            ])
+            .arg(dir.join(fake))
+            .args(["-c", "import time; time.sleep(60)"])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start a fake")
+    };
+    let shadow_arg = shadow.to_str().expect("utf-8");
+    let config_arg = format!("--config={}", config.display());
+    let started = Started(vec![
+        start("sshd", &["-D", "-f", shadow_arg]),
+        start("kubelet", &[&config_arg]),
+    ]);
+    let pids: Vec<u32> = started.0.iter().map(|c| c.id()).collect();
+    // setpriv execs the fake in place: the pid is the fake's once its comm says so.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    for (pid, name) in pids.iter().zip(["sshd", "kubelet"]) {
+        while std::fs::read_to_string(format!("/proc/{pid}/comm"))
+            .map(|c| c.trim().to_string())
+            .ok()
+            .as_deref()
+            != Some(name)
+        {
+            assert!(Instant::now() < deadline, "pid {pid} never became {name}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    let out = case.run(
+        &[
+            "--only",
+            "sshd,kubelet",
+            "--format",
+            "json",
+            "-v",
+            "--node-name",
+            "live",
+        ],
+        Duration::from_secs(30),
+    );
+    assert_no_canary(&out);
+    let text = String::from_utf8_lossy(&out.stdout);
+    for (pid, name) in pids.iter().zip(["sshd", "kubelet"]) {
+        let expected = format!("ignored pid {pid} named {name}: uid {UID}");
+        assert!(text.contains(&expected), "{expected} in\n{text}");
+    }
+    assert!(
+        !text.contains(&config_arg),
+        "the fake kubelet's config is never a source"
+    );
+    let snap = case.dir.join("live.tar.gz");
+    let out = case.run(
+        &["snapshot", "--output", snap.to_str().expect("utf-8")],
+        Duration::from_secs(60),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut raw = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::GzDecoder::new(std::fs::File::open(&snap).expect("open")),
+        &mut raw,
+    )
+    .expect("gunzip");
+    assert!(
+        !String::from_utf8_lossy(&raw).contains(CANARY),
+        "the canary is in the snapshot"
+    );
+    drop(started);
+}

@@ -66,21 +66,40 @@ pub fn roles(facts: &Facts, profile: &Profile) -> Vec<Role> {
 }
 
 fn judge(check: &Check, facts: &Facts, profile: &Profile, roles: &[Role]) -> Verdict {
-    if !check.meta.roles.iter().any(|r| roles.contains(r)) {
+    let mut verdict = if check.meta.roles.iter().any(|r| roles.contains(r)) {
+        let params = profile.params_of(check);
+        (check.run)(&Ctx {
+            facts,
+            params: &params,
+            roles,
+        })
+    } else {
         let wanted: Vec<&str> = check.meta.roles.iter().map(|r| r.as_str()).collect();
         let have: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
-        return Verdict::not_applicable(format!(
+        Verdict::not_applicable(format!(
             "applies to {} nodes; this node is {}",
             wanted.join(", "),
             have.join(", ")
-        ));
+        ))
+    };
+    // Processes that only claimed to be this area's component are named, never judged.
+    for ignored in facts.ignored.get(check.meta.area).into_iter().flatten() {
+        verdict.evidence.push(nodecheck_report::Evidence {
+            subject: format!("process {} named {}", ignored.pid, ignored.claimed),
+            observed: Some(ignored.describe()),
+            expected: format!(
+                "a {} that runs as root (or its own system user) from a root-owned executable, started by the init system or a container runtime",
+                ignored.claimed
+            ),
+            status: Status::NotApplicable,
+            source: nodecheck_report::Source::Process {
+                pid: ignored.pid,
+                name: ignored.claimed.to_string(),
+            },
+            note: Some("not judged: it is not what it claims to be".into()),
+        });
     }
-    let params = profile.params_of(check);
-    (check.run)(&Ctx {
-        facts,
-        params: &params,
-        roles,
-    })
+    verdict
 }
 
 /// Runs every selected check and assembles the report.

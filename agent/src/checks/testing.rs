@@ -23,6 +23,7 @@ pub fn empty_facts() -> Facts {
         containers: Vec::new(),
         detected_roles: vec![Role::Host],
         warnings: Vec::new(),
+        ignored: Default::default(),
     }
 }
 

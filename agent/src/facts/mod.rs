@@ -5,6 +5,7 @@
 
 pub mod containers;
 pub mod control_plane;
+pub mod identity;
 pub mod kubelet;
 pub mod listeners;
 pub mod process;
@@ -84,6 +85,9 @@ pub struct Facts {
     pub containers: Vec<containers::ContainerProcess>,
     /// Roles detected from processes and manifests.
     pub detected_roles: Vec<Role>,
+    /// Processes that claimed a component's name and were not taken for it, by area: never
+    /// judged, named in the evidence of that area's findings.
+    pub ignored: std::collections::BTreeMap<&'static str, Vec<identity::Ignored>>,
     /// Problems met while gathering that did not stop the scan.
     pub warnings: Vec<String>,
 }
@@ -155,16 +159,25 @@ pub fn gather(host: &Host) -> Facts {
         warnings.push("no process is visible in the proc tree".into());
     }
     let listeners = listeners::read_listeners(host, &processes, &mut warnings);
-    let sshd = sshd::gather(host, &processes);
+    // Components are looked for only among the processes that are what they claim.
+    let screened = identity::screen(host, &processes, &listeners);
+    let trusted: std::borrow::Cow<'_, [Process]> = if screened.ignored_pids.is_empty() {
+        std::borrow::Cow::Borrowed(&processes)
+    } else {
+        processes
+            .iter()
+            .filter(|p| !screened.ignored_pids.contains(&p.pid))
+            .cloned()
+            .collect()
+    };
+    let sshd = sshd::gather(host, &trusted);
     let info = host_info(host);
-    let kubelet = kubelet::gather(
-        host,
-        &processes,
-        info.hostname.as_deref().unwrap_or_default(),
-    );
+    let kubelet = kubelet::gather(host, &trusted, info.hostname.as_deref().unwrap_or_default());
     let manifests = CONTROL_PLANE_MANIFESTS.iter().any(|m| host.exists(m));
-    let apiserver = control_plane::apiserver(host, &processes);
-    let etcd = control_plane::etcd(host, &processes);
+    let apiserver = control_plane::apiserver(host, &trusted);
+    let etcd = control_plane::etcd(host, &trusted);
+    let detected_roles = detect_roles(&trusted, manifests);
+    drop(trusted);
     let containers = containers::gather(host, &processes);
     Facts {
         host: info,
@@ -172,7 +185,8 @@ pub fn gather(host: &Host) -> Facts {
         apiserver,
         etcd,
         containers,
-        detected_roles: detect_roles(&processes, manifests),
+        detected_roles,
+        ignored: screened.ignored,
         processes,
         listeners,
         sshd,

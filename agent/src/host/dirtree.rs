@@ -184,6 +184,21 @@ impl DirTree {
         nix::sys::stat::fstat(&fd).map_err(to_io)
     }
 
+    /// Metadata of what `path` names, following a final symlink. Only for a real procfs,
+    /// where the final component may be a magic link (`<pid>/exe`) that the kernel follows to
+    /// the very file a process runs, wherever it lives.
+    pub fn stat_magic(&self, path: &str) -> io::Result<FileStat> {
+        if !self.procfs {
+            return Err(io::Error::from(io::ErrorKind::Unsupported));
+        }
+        nix::sys::stat::fstatat(
+            self.fd.as_fd(),
+            relative(path),
+            nix::fcntl::AtFlags::empty(),
+        )
+        .map_err(to_io)
+    }
+
     /// The target of the symlink at `path`.
     pub fn readlink(&self, path: &str) -> io::Result<String> {
         let target = if self.procfs {

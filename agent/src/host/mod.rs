@@ -537,6 +537,60 @@ impl Host {
         }
     }
 
+    /// Owner and mode of the executable process `pid` runs, named `exe` by its `exe` link.
+    /// On a live procfs the kernel follows the link to the very file (also inside a container,
+    /// also when deleted since); elsewhere `exe` is looked up in the process's root
+    /// (`<pid>/root`, for container processes) when the proc tree has one, else in the host's.
+    pub fn process_exe(&self, pid: u32, exe: &str) -> Result<RawMeta, FileError> {
+        let path = exe.trim_end_matches(" (deleted)");
+        let shown = format!("/proc/{pid}/exe");
+        if let Backend::Dir(tree) = &self.proc
+            && tree.is_procfs()
+        {
+            if self.touched.is_some() {
+                // A snapshot records where the file is, so it can be judged again later.
+                let _ = self.exists_in_process_root(pid, path);
+            }
+            let st = tree
+                .stat_magic(&format!("{pid}/exe"))
+                .map_err(|e| FileError::from_io(&shown, &e))?;
+            return Ok(RawMeta {
+                kind: EntryKind::File,
+                mode: st.st_mode & 0o7777,
+                uid: st.st_uid,
+                gid: st.st_gid,
+                size: u64::try_from(st.st_size).unwrap_or(0),
+                inode: st.st_ino,
+            });
+        }
+        let has_root = self.proc.lstat(&format!("{pid}/root")).is_ok();
+        if has_root && self.exists_in_process_root(pid, path)? {
+            let backend = match &self.proc {
+                Backend::Dir(tree) => Backend::Dir(
+                    tree.process_root(pid)
+                        .map_err(|e| FileError::from_io(&shown, &e))?,
+                ),
+                Backend::Tar { image, prefix } => Backend::Tar {
+                    image: image.clone(),
+                    prefix: format!("{prefix}/{pid}/root"),
+                },
+            };
+            let resolved = resolve::resolve(&backend, path, true, &mut |_| {})?;
+            return backend
+                .lstat(&resolved)
+                .map_err(|e| FileError::from_io(path, &e));
+        }
+        let meta = self.stat(path)?;
+        Ok(RawMeta {
+            kind: meta.kind,
+            mode: meta.mode,
+            uid: meta.uid,
+            gid: meta.gid,
+            size: meta.size,
+            inode: 0,
+        })
+    }
+
     /// Names in a directory of the proc tree.
     pub fn proc_list(&self, rel: &str) -> Result<Vec<String>, FileError> {
         let names = self

@@ -1,0 +1,491 @@
+//! Which processes are the components they claim to be.
+//!
+//! Anyone on a node controls their own processes' names and command lines: a user can start a
+//! process called `kubelet` with a `--config` in their home directory, or `sshd -f /etc/shadow`.
+//! A scan that took components by name would judge the user's flags instead of the real
+//! kubelet's, and read whatever file the user named. So a process counts as a component only
+//! when it is what it claims, the way the kernel and the init system see it:
+//!
+//! - **owner**: it runs as root (effective and real uid), or as the component's own system user
+//!   (`etcd`), named from the host's passwd;
+//! - **executable**: the file it runs is owned by root and writable by nobody else (when the
+//!   scan may look at it);
+//! - **parent**: it was started by the init system (pid 1) or by one of the root-owned launchers
+//!   in [`LAUNCHERS`] (container runtime shims, k3s, rke2);
+//! - **listener**: when two processes pass those tests, the one owning the component's port is
+//!   judged and the other is named.
+//!
+//! A same-named process that fails is *ignored*: never judged, never a source of file paths,
+//! and named in the evidence of its area's findings with the reason. sshd's per-connection
+//! processes (children of the daemon, named `sshd: user@pts/0`) are neither judged nor named.
+
+use super::{Listener, Process};
+use crate::host::{EntryKind, Host};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Root-owned processes that start components besides the init system (pid 1): container
+/// runtime shims (a static pod's process is the child of its shim), and the distributions that
+/// run components as their own children.
+pub const LAUNCHERS: &[&str] = &[
+    "containerd-shim",
+    "containerd-shim-runc-v1",
+    "containerd-shim-runc-v2",
+    "containerd-shim-runsc-v1",
+    "containerd-shim-kata-v2",
+    "docker-containerd-shim",
+    "conmon",
+    "k3s-server",
+    "k3s-agent",
+    "rke2",
+];
+
+/// A component as it must appear.
+#[derive(Debug)]
+pub struct Spec {
+    /// The component's name, for messages.
+    pub name: &'static str,
+    /// The areas whose findings name the processes ignored.
+    pub areas: &'static [&'static str],
+    /// Whether a process claims to be this component (by program name, comm or argv).
+    pub claims: fn(&Process) -> bool,
+    /// System users other than root it runs as.
+    pub users: &'static [&'static str],
+    /// The port it listens on, to choose between two plausible processes.
+    pub port: Option<u16>,
+}
+
+fn named(p: &Process, names: &[&str]) -> bool {
+    names.contains(&p.program()) || names.contains(&p.comm.as_str())
+}
+
+/// The components nodecheck judges.
+pub const SPECS: &[Spec] = &[
+    Spec {
+        name: "kubelet",
+        areas: &["kubelet"],
+        claims: |p| {
+            named(p, &["kubelet"])
+                || (p.program() == "hyperkube" && p.argv.get(1).is_some_and(|a| a == "kubelet"))
+        },
+        users: &[],
+        port: Some(10250),
+    },
+    Spec {
+        name: "k3s",
+        areas: &["kubelet", "apiserver", "etcd"],
+        claims: |p| p.comm == "k3s-server" || p.comm == "k3s-agent",
+        users: &[],
+        port: None,
+    },
+    Spec {
+        name: "kube-apiserver",
+        areas: &["apiserver"],
+        claims: |p| named(p, &["kube-apiserver"]),
+        users: &["kube-apiserver", "kube"],
+        port: Some(6443),
+    },
+    Spec {
+        name: "etcd",
+        areas: &["etcd"],
+        claims: |p| named(p, &["etcd"]),
+        users: &["etcd"],
+        port: Some(2379),
+    },
+    Spec {
+        name: "sshd",
+        areas: &["sshd"],
+        claims: |p| named(p, &["sshd"]),
+        users: &[],
+        port: Some(22),
+    },
+];
+
+/// A process that claimed to be a component and was not taken for one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ignored {
+    pub pid: u32,
+    /// The name it claimed.
+    pub claimed: &'static str,
+    pub reason: String,
+}
+
+impl Ignored {
+    /// `ignored pid 4242 named kubelet: uid 1000, …`
+    pub fn describe(&self) -> String {
+        format!(
+            "ignored pid {} named {}: {}",
+            self.pid, self.claimed, self.reason
+        )
+    }
+}
+
+/// What identification found.
+#[derive(Debug, Clone, Default)]
+pub struct Screened {
+    /// Pids of processes that claimed a component's name and were not taken.
+    pub ignored_pids: BTreeSet<u32>,
+    /// The ignored processes by area.
+    pub ignored: BTreeMap<&'static str, Vec<Ignored>>,
+}
+
+/// Why `p` is not the component `spec` describes, or `None` when it passes.
+fn distrust(
+    host: &Host,
+    p: &Process,
+    spec: &Spec,
+    by_pid: &BTreeMap<u32, &Process>,
+) -> Option<String> {
+    let users = host.users();
+    let allowed = |uid: u32| {
+        uid == 0
+            || spec
+                .users
+                .iter()
+                .any(|name| users.uid_of(name) == Some(uid))
+    };
+    let mut reasons = Vec::new();
+    let [real, effective, ..] = p.uids;
+    if !allowed(effective) || !allowed(real) {
+        let who = users.user_label(effective);
+        reasons.push(if spec.users.is_empty() {
+            format!("uid {effective} ({who}), not root")
+        } else {
+            format!(
+                "uid {effective} ({who}), neither root nor {}",
+                spec.users.join(" nor ")
+            )
+        });
+    }
+    // An executable that cannot be looked at (a scan without privileges may not read another
+    // user's `exe` link) rejects nothing by itself: only root can start a root process, so
+    // the owner test still holds. One that can be looked at must be root's alone.
+    if let Some(exe) = p.exe.as_deref() {
+        match host.process_exe(p.pid, exe) {
+            Ok(meta) if meta.kind != EntryKind::File => {
+                reasons.push(format!("its executable {exe} is not a regular file"));
+            }
+            Ok(meta) if meta.uid != 0 => reasons.push(format!(
+                "its executable {exe} is owned by uid {} ({})",
+                meta.uid,
+                users.user_label(meta.uid)
+            )),
+            Ok(meta) if meta.mode & 0o022 != 0 => reasons.push(format!(
+                "its executable {exe} is writable by others ({:04o})",
+                meta.mode
+            )),
+            Ok(_) | Err(_) => {}
+        }
+    }
+    let parent = by_pid.get(&p.ppid);
+    let launched = p.ppid == 1
+        || parent.is_some_and(|parent| {
+            parent.uids[1] == 0
+                && LAUNCHERS
+                    .iter()
+                    .any(|l| parent.comm == *l || parent.program() == *l)
+        });
+    if !launched {
+        let by = parent.map_or_else(
+            || format!("parent pid {} is not visible", p.ppid),
+            |parent| {
+                format!(
+                    "its parent pid {} is {} (uid {})",
+                    parent.pid, parent.comm, parent.uids[1]
+                )
+            },
+        );
+        reasons.push(format!(
+            "not started by the init system or a container runtime ({by})"
+        ));
+    }
+    (!reasons.is_empty()).then(|| reasons.join("; "))
+}
+
+/// Screens the processes: which of those claiming a component's name are ignored, and why.
+pub fn screen(host: &Host, processes: &[Process], listeners: &[Listener]) -> Screened {
+    let by_pid: BTreeMap<u32, &Process> = processes.iter().map(|p| (p.pid, p)).collect();
+    let mut screened = Screened::default();
+    for spec in SPECS {
+        let mut plausible: Vec<&Process> = Vec::new();
+        // sshd forks a process per connection; those are children of the daemon (or of
+        // each other), not daemons of their own.
+        let mut sessions: BTreeSet<u32> = BTreeSet::new();
+        for p in processes
+            .iter()
+            .filter(|p| !p.kernel_thread && (spec.claims)(p))
+        {
+            if spec.name == "sshd"
+                && (sessions.contains(&p.ppid) || plausible.iter().any(|d| d.pid == p.ppid))
+            {
+                sessions.insert(p.pid);
+                continue;
+            }
+            match distrust(host, p, spec, &by_pid) {
+                None => plausible.push(p),
+                Some(reason) => {
+                    screened.ignored_pids.insert(p.pid);
+                    let ignored = Ignored {
+                        pid: p.pid,
+                        claimed: spec.name,
+                        reason,
+                    };
+                    for area in spec.areas {
+                        screened
+                            .ignored
+                            .entry(area)
+                            .or_default()
+                            .push(ignored.clone());
+                    }
+                }
+            }
+        }
+        if plausible.len() < 2 {
+            continue;
+        }
+        // Two plausible components: the one owning the component's port is judged.
+        let owner = spec.port.and_then(|port| {
+            plausible.iter().copied().find(|p| {
+                listeners.iter().any(|l| {
+                    l.port == port && l.is_host() && l.owners.iter().any(|(pid, _)| *pid == p.pid)
+                })
+            })
+        });
+        let judged = owner.unwrap_or(plausible[0]);
+        for p in plausible.iter().filter(|p| p.pid != judged.pid) {
+            screened.ignored_pids.insert(p.pid);
+            let reason = match (owner, spec.port) {
+                (Some(_), Some(port)) => format!(
+                    "another plausible {} runs; pid {} owns port {port} and is judged",
+                    spec.name, judged.pid
+                ),
+                _ => format!(
+                    "another plausible {} runs and none owns its port; pid {} (the lowest) is judged",
+                    spec.name, judged.pid
+                ),
+            };
+            let ignored = Ignored {
+                pid: p.pid,
+                claimed: spec.name,
+                reason,
+            };
+            for area in spec.areas {
+                screened
+                    .ignored
+                    .entry(area)
+                    .or_default()
+                    .push(ignored.clone());
+            }
+        }
+    }
+    screened
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::process::read_processes;
+    use crate::host::testing::TempRoot;
+    use std::net::{IpAddr, Ipv4Addr};
+
+    /// A fixture host built as a tar, so owners are exact whoever runs the test.
+    #[derive(Default)]
+    struct Fixture {
+        /// (path, content, mode, uid, link target)
+        entries: Vec<(String, String, u32, u32, Option<String>)>,
+    }
+
+    impl Fixture {
+        fn new() -> Fixture {
+            let mut f = Fixture::default();
+            f.file(
+                "etc/passwd",
+                "root:x:0:0::/root:/bin/sh\netcd:x:998:998::/var/lib/etcd:/usr/sbin/nologin\nmallory:x:1000:1000::/home/mallory:/bin/sh\n",
+                0o644,
+                0,
+            );
+            for exe in ["usr/bin/kubelet", "usr/sbin/sshd", "usr/local/bin/etcd"] {
+                f.file(exe, "", 0o755, 0);
+            }
+            f.process(1, "systemd", 0, 0, "/usr/lib/systemd/systemd");
+            f
+        }
+
+        fn file(&mut self, path: &str, content: &str, mode: u32, uid: u32) {
+            self.entries
+                .push((path.into(), content.into(), mode, uid, None));
+        }
+
+        /// A process running `exe`.
+        fn process(&mut self, pid: u32, name: &str, ppid: u32, uid: u32, exe: &str) {
+            self.file(
+                &format!("proc/{pid}/status"),
+                &format!("Name:\t{name}\nPPid:\t{ppid}\nUid:\t{uid}\t{uid}\t{uid}\t{uid}\n"),
+                0o444,
+                0,
+            );
+            self.file(
+                &format!("proc/{pid}/cmdline"),
+                &format!("{exe}\0"),
+                0o444,
+                0,
+            );
+            self.entries.push((
+                format!("proc/{pid}/exe"),
+                String::new(),
+                0o777,
+                0,
+                Some(exe.into()),
+            ));
+        }
+
+        fn screen(&self, listeners: &[Listener]) -> Screened {
+            let dir = TempRoot::new();
+            let path = dir.join("host.tar");
+            let mut builder = tar::Builder::new(Vec::new());
+            for (name, content, mode, uid, link) in &self.entries {
+                let mut header = tar::Header::new_gnu();
+                header.set_mode(*mode);
+                header.set_uid(u64::from(*uid));
+                header.set_gid(u64::from(*uid));
+                header.set_mtime(0);
+                match link {
+                    Some(target) => {
+                        header.set_entry_type(tar::EntryType::Symlink);
+                        header.set_size(0);
+                        builder
+                            .append_link(&mut header, name, target)
+                            .expect("link");
+                    }
+                    None => {
+                        header.set_size(content.len() as u64);
+                        builder
+                            .append_data(&mut header, name, content.as_bytes())
+                            .expect("file");
+                    }
+                }
+            }
+            std::fs::write(&path, builder.into_inner().expect("tar")).expect("write");
+            let host = crate::host::Host::open(&path, None).expect("open");
+            let processes = read_processes(&host);
+            screen(&host, &processes, listeners)
+        }
+    }
+
+    fn reasons(screened: &Screened, area: &str) -> Vec<(u32, String)> {
+        screened
+            .ignored
+            .get(area)
+            .map(|v| v.iter().map(|i| (i.pid, i.reason.clone())).collect())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn a_user_process_named_like_a_component_is_ignored_with_the_reason() {
+        let mut host = Fixture::new();
+        // Lower pid than the real kubelet, run by a user from their home directory.
+        host.file("home/mallory/kubelet", "", 0o755, 1000);
+        host.process(50, "kubelet", 1, 1000, "/home/mallory/kubelet");
+        host.process(60, "kubelet", 1, 0, "/usr/bin/kubelet");
+        let screened = host.screen(&[]);
+        let ignored = reasons(&screened, "kubelet");
+        assert_eq!(ignored.len(), 1, "{ignored:?}");
+        assert_eq!(ignored[0].0, 50);
+        assert!(
+            ignored[0].1.contains("uid 1000 (mallory), not root"),
+            "{ignored:?}"
+        );
+        assert!(
+            ignored[0]
+                .1
+                .contains("executable /home/mallory/kubelet is owned by uid 1000"),
+            "{ignored:?}"
+        );
+        assert!(!screened.ignored_pids.contains(&60));
+    }
+
+    #[test]
+    fn the_executable_must_be_roots_alone() {
+        let mut host = Fixture::new();
+        host.file("opt/writable/kubelet", "", 0o777, 0);
+        host.process(70, "kubelet", 1, 0, "/opt/writable/kubelet");
+        let ignored = reasons(&host.screen(&[]), "kubelet");
+        assert!(
+            ignored[0].1.contains("writable by others (0777)"),
+            "{ignored:?}"
+        );
+    }
+
+    #[test]
+    fn parents_must_be_init_or_a_launcher_run_by_root() {
+        let mut host = Fixture::new();
+        host.process(
+            90,
+            "containerd-shim",
+            1,
+            0,
+            "/usr/bin/containerd-shim-runc-v2",
+        );
+        host.process(91, "bash", 1, 0, "/usr/bin/bash");
+        host.process(
+            92,
+            "containerd-shim",
+            1,
+            1000,
+            "/home/mallory/containerd-shim",
+        );
+        host.process(100, "etcd", 90, 998, "/usr/local/bin/etcd");
+        host.process(101, "etcd", 91, 0, "/usr/local/bin/etcd");
+        host.process(102, "etcd", 92, 0, "/usr/local/bin/etcd");
+        host.process(103, "etcd", 4242, 0, "/usr/local/bin/etcd");
+        let ignored = reasons(&host.screen(&[]), "etcd");
+        let pids: Vec<u32> = ignored.iter().map(|(p, _)| *p).collect();
+        assert_eq!(pids, [101, 102, 103], "{ignored:?}");
+        assert!(ignored[0].1.contains("its parent pid 91 is bash (uid 0)"));
+        assert!(
+            ignored[1]
+                .1
+                .contains("its parent pid 92 is containerd-shim (uid 1000)")
+        );
+        assert!(ignored[2].1.contains("parent pid 4242 is not visible"));
+    }
+
+    #[test]
+    fn of_two_plausible_components_the_listener_owner_is_judged() {
+        let mut host = Fixture::new();
+        host.process(200, "kubelet", 1, 0, "/usr/bin/kubelet");
+        host.process(300, "kubelet", 1, 0, "/usr/bin/kubelet");
+        let listener = |port, pid| Listener {
+            protocol: "tcp",
+            address: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            port,
+            inode: 1,
+            owners: vec![(pid, "kubelet".into())],
+            netns: "host".into(),
+        };
+        let ignored = reasons(&host.screen(&[listener(10250, 300)]), "kubelet");
+        assert_eq!(ignored.len(), 1);
+        assert_eq!(ignored[0].0, 200);
+        assert!(
+            ignored[0].1.contains("pid 300 owns port 10250"),
+            "{ignored:?}"
+        );
+        // None owns the port: the lowest pid is judged, and that is said.
+        let ignored = reasons(&host.screen(&[listener(8080, 300)]), "kubelet");
+        assert_eq!(ignored[0].0, 300);
+        assert!(
+            ignored[0].1.contains("none owns its port; pid 200"),
+            "{ignored:?}"
+        );
+    }
+
+    #[test]
+    fn sshd_connection_processes_are_neither_judged_nor_named() {
+        let mut host = Fixture::new();
+        host.process(400, "sshd", 1, 0, "/usr/sbin/sshd");
+        host.process(401, "sshd", 400, 0, "/usr/sbin/sshd");
+        host.process(402, "sshd", 401, 1000, "/usr/sbin/sshd");
+        let screened = host.screen(&[]);
+        assert!(screened.ignored.is_empty(), "{:?}", screened.ignored);
+        assert!(screened.ignored_pids.is_empty());
+    }
+}
