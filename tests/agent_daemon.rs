@@ -84,7 +84,7 @@ impl Agent {
             .arg("--spool")
             .arg(spool)
             .args(["--listen", &format!("127.0.0.1:{status_port}")])
-            .args(["--timeout", "3s"])
+            .args(["--request-timeout", "3s"])
             .args(extra)
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).expect("log"))

@@ -917,3 +917,162 @@ fn live_user_processes_named_like_components_are_ignored() {
     );
     drop(started);
 }
+
+/// Statuses of every finding of a JSON report.
+fn statuses(report: &serde_json::Value) -> Vec<(String, String)> {
+    report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| {
+            (
+                f["id"].as_str().unwrap_or_default().into(),
+                f["status"].as_str().unwrap_or_default().into(),
+            )
+        })
+        .collect()
+}
+
+/// Cases where cutting secrets out once changed a verdict (found by red-teaming): the snapshot
+/// of each gives exactly the verdicts of the directory it was taken from.
+#[test]
+fn snapshots_give_the_verdicts_of_the_node() {
+    let process = |case: &Case, pid: u32, name: &str, exe: &str, argv: &[&str]| {
+        case.file(
+            &format!("proc/{pid}/status"),
+            &format!("Name:\t{name}\nPPid:\t1\nUid:\t0\t0\t0\t0\n"),
+        )
+        .file(&format!("proc/{pid}/cmdline"), &(argv.join("\0") + "\0"))
+        .link(&format!("proc/{pid}/exe"), exe)
+        .file(exe.trim_start_matches('/'), "");
+    };
+    let mut cases = Vec::new();
+
+    // etcd peers named only in ETCD_INITIAL_CLUSTER (peer-tls reads it), no peer TLS.
+    let case = Case::new("fidelity-etcd");
+    process(
+        &case,
+        400,
+        "etcd",
+        "/usr/local/bin/etcd",
+        &["etcd", "--data-dir=/var/lib/etcd"],
+    );
+    case.file(
+        "proc/400/environ",
+        "ETCD_INITIAL_CLUSTER=a=https://10.0.0.1:2380,b=https://10.0.0.2:2380\0ETCD_ROOT_PASSWORD=SECRETF1\0",
+    );
+    cases.push((case, "etcd.peer-tls"));
+
+    // A manifest with `args` only, the first one carrying URL credentials.
+    let case = Case::new("fidelity-args");
+    case.file(
+        "etc/kubernetes/manifests/kube-apiserver.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: kube-apiserver\nspec:\n  containers:\n  - name: kube-apiserver\n    image: x\n    args:\n    - --etcd-servers=https://u:SECRETF2@10.0.0.5:2379\n    - --token-auth-file=/etc/t.csv\n",
+    );
+    cases.push((case, "apiserver.token-auth-file"));
+
+    // sshd_config is a FIFO.
+    let case = Case::new("fidelity-fifo");
+    process(
+        &case,
+        40,
+        "sshd",
+        "/usr/sbin/sshd",
+        &["/usr/sbin/sshd", "-D"],
+    );
+    case.fifo("etc/ssh/sshd_config");
+    cases.push((case, "sshd.permit-empty-passwords"));
+
+    // A k3s binary larger than anything a snapshot holds whole, its version at the end.
+    let case = Case::new("fidelity-k3s");
+    process(
+        &case,
+        500,
+        "k3s-server",
+        "/usr/local/bin/k3s",
+        &["/usr/local/bin/k3s", "server"],
+    );
+    let mut binary = b"\x7fELF".to_vec();
+    binary.resize(20 * 1024 * 1024, 0);
+    binary.extend_from_slice(b" v1.32.5+k3s1 \0");
+    std::fs::write(case.root().join("usr/local/bin/k3s"), binary).expect("k3s");
+    case.file(
+        "etc/rancher/k3s/config.yaml",
+        "node-name: n1\ntoken: SECRETF4\n",
+    )
+    .file("var/lib/rancher/k3s/agent/etc/kubelet.conf.d/.keep", "");
+    cases.push((case, "kubelet.read-only-port"));
+
+    // sshd options whose names say "password" are settings.
+    let case = Case::new("fidelity-sshd-o");
+    process(
+        &case,
+        40,
+        "sshd",
+        "/usr/sbin/sshd",
+        &[
+            "/usr/sbin/sshd",
+            "-D",
+            "-oPasswordAuthentication=no",
+            "-f",
+            "/proc/1/environ",
+        ],
+    );
+    case.file(
+        "proc/1/status",
+        "Name:\tsystemd\nPPid:\t0\nUid:\t0\t0\t0\t0\n",
+    )
+    .file("proc/1/environ", "AWS_SECRET_ACCESS_KEY=SECRETF5\0")
+    .file("etc/ssh/sshd_config", "PermitRootLogin no\n");
+    cases.push((case, "sshd.password-authentication"));
+
+    for (case, id) in &cases {
+        let root = case.root();
+        let root = root.to_str().expect("utf-8");
+        let snap = case.dir.join("node.tar.gz");
+        let snap = snap.to_str().expect("utf-8");
+        let out = case.run(
+            &["snapshot", "--root", root, "--output", snap],
+            Duration::from_secs(60),
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut raw = Vec::new();
+        std::io::Read::read_to_end(
+            &mut flate2::read::GzDecoder::new(std::fs::File::open(snap).expect("open")),
+            &mut raw,
+        )
+        .expect("gunzip");
+        assert!(
+            raw.len() < 1024 * 1024,
+            "{id}: the snapshot holds {} bytes",
+            raw.len()
+        );
+        assert!(
+            !String::from_utf8_lossy(&raw).contains("SECRETF"),
+            "{id}: a secret in the snapshot"
+        );
+        let live = json(&case.run(
+            &["--root", root, "--format", "json"],
+            Duration::from_secs(30),
+        ));
+        let again = json(&case.run(
+            &["--root", snap, "--format", "json"],
+            Duration::from_secs(30),
+        ));
+        let differ: Vec<_> = statuses(&live)
+            .into_iter()
+            .zip(statuses(&again))
+            .filter(|(a, b)| a != b)
+            .collect();
+        assert!(differ.is_empty(), "{id}: directory vs snapshot {differ:?}");
+        assert!(
+            !again.to_string().contains("SECRETF"),
+            "{id}: a secret in the report"
+        );
+    }
+}

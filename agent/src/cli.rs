@@ -79,6 +79,9 @@ enum Command {
         output: PathBuf,
         #[command(flatten)]
         host: HostArgs,
+        /// The scan's deadline; a scan that runs past it writes no snapshot (exit 2).
+        #[arg(long, default_value = "60s", value_parser = parse_duration)]
+        timeout: std::time::Duration,
     },
     /// Regenerate docs/checks and docs/report.schema.json.
     #[command(hide = true)]
@@ -186,7 +189,7 @@ struct CollectorArgs {
     /// Time allowed for each request to the collector, e.g. 30s (the agent handles a stop
     /// signal once the request in flight ends, so keep it short).
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
-    timeout: std::time::Duration,
+    request_timeout: std::time::Duration,
 }
 
 impl CollectorArgs {
@@ -196,7 +199,7 @@ impl CollectorArgs {
             token_file: self.token_file.clone(),
             ca: self.ca.clone(),
             client_cert: self.client_cert.clone().zip(self.client_key.clone()),
-            timeout: self.timeout,
+            timeout: self.request_timeout,
         }
     }
 
@@ -273,6 +276,10 @@ struct TargetArgs {
     /// Run only these areas or check IDs (comma-separated).
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
+    /// The scan's deadline: what is not read by then is an `error` finding, and the scan
+    /// exits 2 (the agent still sends the report).
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    timeout: std::time::Duration,
 }
 
 /// Who the report is about.
@@ -371,6 +378,7 @@ fn agent_command(args: AgentArgs) -> anyhow::Result<i32> {
         proc: target.host.proc.clone(),
         profile: target.profile.clone(),
         only: target.only.clone(),
+        scan_timeout: target.timeout,
         node_name: args.node.node_name.clone(),
         cluster: args.node.cluster.clone(),
         interval: args.interval,
@@ -482,7 +490,9 @@ fn agent_scan_command(
     node: &NodeArgs,
     interval_s: u64,
 ) -> anyhow::Result<i32> {
-    let (report, facts) = scan_target(target, node, Some(interval_s))?;
+    // Past the deadline the report still goes to the collector: its error findings say
+    // what the scan could not read.
+    let Scanned { report, facts, .. } = scan_target(target, node, Some(interval_s))?;
     let kubelet = facts.kubelet.as_ref();
     let header = crate::daemon::agent::ScanHeader {
         id: report.id.clone(),
@@ -546,7 +556,11 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             Ok(0)
         }
         Some(Command::Explain { id }) => explain(&id),
-        Some(Command::Snapshot { output, host }) => snapshot_command(&output, &host),
+        Some(Command::Snapshot {
+            output,
+            host,
+            timeout,
+        }) => snapshot_command(&output, &host, timeout),
         Some(Command::GenerateMan { dir }) => {
             use clap::CommandFactory;
             let n = write_man_pages(Cli::command(), &dir)
@@ -585,7 +599,11 @@ fn warn_all(warnings: &[String]) {
 }
 
 fn scan_command(args: ScanArgs) -> anyhow::Result<i32> {
-    let report = scan_and_show(&args)?;
+    let (report, timed_out) = scan_and_show(&args)?;
+    if timed_out {
+        // The report says what was not read; the scan did not do its whole job.
+        return Ok(2);
+    }
     Ok(verdict_code(&report, args.fail_on, args.fail_under))
 }
 
@@ -595,7 +613,7 @@ fn push_command(args: ScanArgs, collector: &CollectorArgs) -> anyhow::Result<i32
     // scan.
     let client = collector.client()?;
     client.token()?;
-    let report = scan_and_show(&args)?;
+    let (report, timed_out) = scan_and_show(&args)?;
     let json = serde_json::to_vec(&report).context("cannot serialize the report")?;
     match client.post_report(&json) {
         Ok(ack) => {
@@ -607,6 +625,9 @@ fn push_command(args: ScanArgs, collector: &CollectorArgs) -> anyhow::Result<i32
                 "nodecheck: report {} of {}/{} {what} by {}",
                 report.id, report.node.cluster, report.node.name, collector.collector
             );
+            if timed_out {
+                return Ok(2);
+            }
             Ok(verdict_code(&report, args.fail_on, args.fail_under))
         }
         Err(e) => {
@@ -616,19 +637,55 @@ fn push_command(args: ScanArgs, collector: &CollectorArgs) -> anyhow::Result<i32
     }
 }
 
-/// Scans `target` for `node`: the report, and the facts it was judged on.
+/// A read the kernel never returns from (a hung network mount) is abandoned this long after
+/// the deadline; the scan then reports what it could not read.
+const DEADLINE_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Gathers the facts of `host` by `timeout`: past the deadline every read fails at once (the
+/// facts say what was not read), and a read that never returns is abandoned
+/// [`DEADLINE_GRACE`] later. `Err` gives back nothing but that the scan did not finish.
+fn gather_within(host: Host, timeout: std::time::Duration) -> Result<(facts::Facts, Host), String> {
+    let host = host.with_deadline(timeout);
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let facts = facts::gather(&host);
+        let _ = done.send((facts, host));
+    });
+    finished.recv_timeout(timeout + DEADLINE_GRACE).map_err(|_| {
+        format!(
+            "the scan did not finish within its deadline (--timeout {}s) and a read never returned (a hung mount?)",
+            timeout.as_secs()
+        )
+    })
+}
+
+/// A scan: its report, the facts it was judged on, and whether it ran past its deadline.
+struct Scanned {
+    report: Report,
+    facts: facts::Facts,
+    timed_out: bool,
+}
+
+/// Scans `target` for `node`.
 fn scan_target(
     target: &TargetArgs,
     node: &NodeArgs,
     interval_s: Option<u64>,
-) -> anyhow::Result<(Report, facts::Facts)> {
+) -> anyhow::Result<Scanned> {
     let started = crate::time::now();
     scan::validate_only(&target.only)?;
     let profile = profile::load(&target.profile).map_err(|e| anyhow!("{e}"))?;
     warn_all(&profile.warnings);
     let host = open_host(&target.host)?;
-    let facts = facts::gather(&host);
+    let (facts, timed_out) = match gather_within(host, target.timeout) {
+        Ok((facts, host)) => {
+            let late = host.deadline_passed();
+            (facts, late)
+        }
+        Err(unfinished) => (facts::Facts::unread(unfinished), true),
+    };
     warn_all(&facts.warnings);
+    warn_all(&facts.incomplete);
     let node_name = node
         .node_name
         .clone()
@@ -643,12 +700,18 @@ fn scan_target(
         ..ScanOptions::default()
     };
     let report = scan::scan(&facts, &profile, &options, started);
-    Ok((report, facts))
+    Ok(Scanned {
+        report,
+        facts,
+        timed_out,
+    })
 }
 
 /// Scans as the arguments say, writes the rendered result, and returns the report.
-fn scan_and_show(args: &ScanArgs) -> anyhow::Result<Report> {
-    let (report, _) = scan_target(&args.target, &args.node, None)?;
+fn scan_and_show(args: &ScanArgs) -> anyhow::Result<(Report, bool)> {
+    let Scanned {
+        report, timed_out, ..
+    } = scan_target(&args.target, &args.node, None)?;
     let color = !args.no_color
         && args.output.is_none()
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
@@ -670,7 +733,7 @@ fn scan_and_show(args: &ScanArgs) -> anyhow::Result<Report> {
             let _ = stdout.write_all(rendered.as_bytes());
         }
     }
-    Ok(report)
+    Ok((report, timed_out))
 }
 
 /// 1 when a failing or error finding (unwaived) is at or above the threshold, or the score
@@ -743,10 +806,22 @@ fn explain(id: &str) -> anyhow::Result<i32> {
     Ok(0)
 }
 
-fn snapshot_command(output: &std::path::Path, host_args: &HostArgs) -> anyhow::Result<i32> {
+fn snapshot_command(
+    output: &std::path::Path,
+    host_args: &HostArgs,
+    timeout: std::time::Duration,
+) -> anyhow::Result<i32> {
     let host = open_host(host_args)?.record_touched();
-    let facts = facts::gather(&host);
+    let (facts, host) =
+        gather_within(host, timeout).map_err(|e| anyhow!("{e}; no snapshot written"))?;
     warn_all(&facts.warnings);
+    if host.deadline_passed() {
+        bail!(
+            "the scan ran past its deadline (--timeout {}s); no snapshot written",
+            timeout.as_secs()
+        );
+    }
+    warn_all(&facts.incomplete);
     let stats = snapshot::write(&host, output)?;
     for path in &stats.withheld {
         warn_all(&[format!(

@@ -82,6 +82,42 @@ fn judge(check: &Check, facts: &Facts, profile: &Profile, roles: &[Role]) -> Ver
             have.join(", ")
         ))
     };
+    // A scan that stopped early (a budget ran out, the deadline passed) cannot vouch for
+    // what it did not read: nothing passes and nothing is "not applicable" on partial facts.
+    // A failure found stays a failure.
+    if let Some(first) = facts.incomplete.first()
+        && matches!(verdict.status, Status::Pass | Status::NotApplicable)
+    {
+        verdict.message = format!(
+            "not judged: the scan stopped early ({first}); on what it read: {}",
+            verdict.message
+        );
+        verdict.status = Status::Error;
+        for reason in &facts.incomplete {
+            verdict.evidence.push(nodecheck_report::Evidence {
+                subject: "scan".into(),
+                observed: Some(reason.clone()),
+                expected: "a scan that reads everything it judges within its budgets".into(),
+                status: Status::Error,
+                source: nodecheck_report::Source::default_value("nodecheck's scan budgets"),
+                note: None,
+            });
+        }
+    }
+    // A report stays readable and bounded whatever the host holds: a finding lists its
+    // first evidence items and counts the rest.
+    if verdict.evidence.len() > MAX_EVIDENCE {
+        let more = verdict.evidence.len() - (MAX_EVIDENCE - 1);
+        verdict.evidence.truncate(MAX_EVIDENCE - 1);
+        verdict.evidence.push(nodecheck_report::Evidence {
+            subject: "more evidence".into(),
+            observed: Some(format!("{more} more items, not listed")),
+            expected: "—".into(),
+            status: verdict.status,
+            source: nodecheck_report::Source::default_value("nodecheck's report limits"),
+            note: None,
+        });
+    }
     // Processes that only claimed to be this area's component are named, never judged.
     for ignored in facts.ignored.get(check.meta.area).into_iter().flatten() {
         verdict.evidence.push(nodecheck_report::Evidence {
@@ -172,11 +208,19 @@ pub fn scan(
     }
 }
 
+/// Listeners the inventory lists (all are judged); a node with more lists the first ones.
+pub const MAX_INVENTORY_LISTENERS: usize = 4096;
+/// Holding processes the inventory lists per listener.
+pub const MAX_INVENTORY_OWNERS: usize = 16;
+/// Evidence items one finding carries; the rest are counted in a last item.
+pub const MAX_EVIDENCE: usize = 200;
+
 fn inventory(facts: &Facts) -> Inventory {
     Inventory {
         listeners: facts
             .listeners
             .iter()
+            .take(MAX_INVENTORY_LISTENERS)
             .map(|l| Listener {
                 protocol: l.protocol.to_string(),
                 address: l.address.to_string(),
@@ -185,6 +229,7 @@ fn inventory(facts: &Facts) -> Inventory {
                 processes: l
                     .owners
                     .iter()
+                    .take(MAX_INVENTORY_OWNERS)
                     .map(|(pid, name)| ListenerProcess {
                         pid: *pid,
                         name: name.clone(),

@@ -31,16 +31,43 @@ pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
 /// value cannot forge a line of output), DEL, C1 controls (8-bit CSI and OSC), and the
 /// invisible characters that reorder or hide text (bidirectional overrides and isolates,
 /// zero-width characters, the byte order mark, interlinear annotations).
-fn is_terminal_unsafe(c: char) -> bool {
+pub fn is_terminal_unsafe(c: char) -> bool {
     matches!(c,
         '\u{0}'..='\u{1f}'
         | '\u{7f}'..='\u{9f}'
+        | '\u{ad}'
         | '\u{61c}'
+        | '\u{180e}'
         | '\u{200b}'..='\u{200f}'
         | '\u{2028}'..='\u{202e}'
-        | '\u{2060}'..='\u{2069}'
+        | '\u{2060}'..='\u{206f}'
         | '\u{feff}'
-        | '\u{fff9}'..='\u{fffb}')
+        | '\u{fff9}'..='\u{fffb}'
+        | '\u{e0000}'..='\u{e007f}')
+}
+
+/// Serialized JSON with every terminal-unsafe character inside its strings written as a
+/// `\uXXXX` escape: the same JSON value, which a terminal shows without obeying it. (serde
+/// escapes only C0 controls; outside strings JSON has only its own whitespace.)
+pub fn json_terminal_safe(json: String) -> String {
+    if !json
+        .chars()
+        .any(|c| is_terminal_unsafe(c) && !matches!(c, '\n' | ' '))
+    {
+        return json;
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        if is_terminal_unsafe(c) && c != '\n' {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Host-derived text made safe for a terminal or a log line: every character
@@ -119,6 +146,14 @@ mod tests {
         assert_eq!(
             terminal_safe("evil\u{202e}txt.exe\u{200b}\u{feff}\u{2066}"),
             "evil\\u{202e}txt.exe\\u{200b}\\u{feff}\\u{2066}"
+        );
+        let raw = serde_json::to_string(&serde_json::json!({"a": "\u{9b}\u{202e}\u{e0041}"}))
+            .expect("json");
+        let safe = json_terminal_safe(raw);
+        assert_eq!(safe, r#"{"a":"\u009b\u202e\udb40\udc41"}"#);
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&safe).expect("parses")["a"],
+            "\u{9b}\u{202e}\u{e0041}"
         );
         let mut json = serde_json::json!({"k\x1b": ["\x1b[2J", 1, {"x": "\u{85}"}]});
         terminal_safe_json(&mut json);

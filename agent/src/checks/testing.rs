@@ -24,6 +24,7 @@ pub fn empty_facts() -> Facts {
         detected_roles: vec![Role::Host],
         warnings: Vec::new(),
         ignored: Default::default(),
+        incomplete: Vec::new(),
     }
 }
 
@@ -120,7 +121,7 @@ pub fn listener(facts: &mut Facts, endpoint: &str, pid: u32, program: &str) {
         address: addr.parse().expect("ip"),
         port: port.parse().expect("port"),
         inode: 1,
-        owners: vec![(pid, program.into())],
+        owners: vec![(pid, program.into())].into(),
         netns: "host".into(),
     });
 }

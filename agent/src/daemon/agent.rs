@@ -32,6 +32,8 @@ use std::time::{Duration, Instant};
 pub struct AgentOptions {
     pub root: PathBuf,
     pub proc: Option<PathBuf>,
+    /// Each scan's deadline (`--timeout` of the scan it runs).
+    pub scan_timeout: Duration,
     /// A built-in profile's name or a profile file (checked before the agent starts; each
     /// scan loads it again, so an edited profile file applies from the next scan on).
     pub profile: String,
@@ -386,7 +388,8 @@ impl Agent {
             .arg("--root")
             .arg(&o.root)
             .args(["--profile", &o.profile, "--cluster", &o.cluster])
-            .args(["--interval-s", &o.interval.as_secs().max(1).to_string()]);
+            .args(["--interval-s", &o.interval.as_secs().max(1).to_string()])
+            .args(["--timeout", &format!("{}ms", o.scan_timeout.as_millis())]);
         if let Some(proc) = &o.proc {
             command.arg("--proc").arg(proc);
         }
@@ -406,11 +409,13 @@ impl Agent {
             .spawn()
             .map_err(|e| format!("cannot start the scan: {e}"))?;
         let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+        // The scan keeps its own deadline; the child is killed only if it cannot (a read
+        // that never returns and an exit that never comes).
+        let time_limit = SCAN_TIME_LIMIT.max(o.scan_timeout + Duration::from_secs(30));
         // The watchdog kills the scan at its time limit unless told it finished.
         let (finished, watch) = std::sync::mpsc::channel::<()>();
         let watchdog = std::thread::spawn(move || {
-            if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
-                watch.recv_timeout(SCAN_TIME_LIMIT)
+            if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = watch.recv_timeout(time_limit)
             {
                 let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
                 return true;
@@ -431,7 +436,7 @@ impl Agent {
         if killed {
             return Err(format!(
                 "the scan took longer than {} s and was killed",
-                SCAN_TIME_LIMIT.as_secs()
+                time_limit.as_secs()
             ));
         }
         if !output.status.success() {

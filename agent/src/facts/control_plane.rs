@@ -146,18 +146,27 @@ pub fn from_manifest(
         .and_then(Node::as_seq)
         .and_then(|c| c.first())
         .ok_or_else(|| format!("{path}: the Pod has no containers"))?;
-    let mut words: Vec<&Node> = Vec::new();
-    for key in ["command", "args"] {
-        if let Some(items) = container.get(key).and_then(Node::as_seq) {
-            words.extend(items.iter());
-        }
-    }
+    // `command` starts with the program; `args` (alone, or after it) holds only arguments.
+    let command = container
+        .get("command")
+        .and_then(Node::as_seq)
+        .unwrap_or_default();
+    let words: Vec<&Node> = command
+        .iter()
+        .skip(1)
+        .chain(
+            container
+                .get("args")
+                .and_then(Node::as_seq)
+                .unwrap_or_default(),
+        )
+        .collect();
     let mut args = ComponentArgs {
         origin: format!("static pod manifest {path}"),
         ..ComponentArgs::default()
     };
-    // The program name, then one flag per word (manifests put `--flag=value` in one item).
-    for node in words.iter().skip(1) {
+    // One flag per word (manifests put `--flag=value` in one item).
+    for node in words {
         let Some(word) = node.as_str() else { continue };
         let parsed = flags::parse(&[word.to_string()], syntax);
         for flag in parsed.flags {
@@ -524,6 +533,17 @@ mod tests {
         );
         assert_eq!(args.bool("profiling").map(|(b, _)| b), Some(Some(false)));
         assert!(args.value("client-certificate").is_none());
+        // `args` without `command`: every item is an argument, the first one too.
+        root.file(
+            "args-only.yaml",
+            "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - args:\n    - --token-auth-file=/etc/t.csv\n    - --profiling=false\n",
+            0o600,
+        );
+        let args = from_manifest(&host, "/args-only.yaml", &APISERVER_SYNTAX).expect("pod");
+        assert_eq!(
+            args.value("token-auth-file").map(|(v, _)| v),
+            Some("/etc/t.csv")
+        );
         let err =
             from_manifest(&host, "/not-a-pod.yaml", &APISERVER_SYNTAX).expect_err("not a pod");
         assert!(

@@ -459,7 +459,7 @@ mod tests {
             address: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
             port,
             inode: 1,
-            owners: vec![(pid, "kubelet".into())],
+            owners: vec![(pid, "kubelet".into())].into(),
             netns: "host".into(),
         };
         let ignored = reasons(&host.screen(&[listener(10250, 300)]), "kubelet");

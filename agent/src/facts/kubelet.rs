@@ -189,11 +189,7 @@ pub fn gather(host: &Host, processes: &[Process], hostname: &str) -> Option<Kube
             .iter()
             .map(String::as_str)
             .chain(K3S_BINARIES.iter().copied())
-            .find_map(|p| {
-                host.read(p, 256 * 1024 * 1024, Content::Plain)
-                    .ok()
-                    .and_then(|b| k3s_version(&b))
-            });
+            .find_map(|p| host.excerpts(p, b"+k3s").ok().and_then(|b| k3s_version(&b)));
         let node = k3s_node_name(host, hostname);
         let recovered = k3s_recovered(host, &node, binary.as_deref());
         (

@@ -13,6 +13,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 /// Socket tables can be large on busy nodes.
 const NET_TABLE_CAP: u64 = 64 * 1024 * 1024;
 
+/// The processes holding a socket, shared between the sockets they all hold.
+pub type Owners = std::sync::Arc<[(u32, String)]>;
+
 /// One listening socket.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Listener {
@@ -21,8 +24,10 @@ pub struct Listener {
     pub address: IpAddr,
     pub port: u16,
     pub inode: u64,
-    /// Processes holding the socket: (pid, program name).
-    pub owners: Vec<(u32, String)>,
+    /// Processes holding the socket: (pid, program name). Shared between the listeners
+    /// one set of processes holds (a thousand forks holding a hundred thousand sockets is one
+    /// list, not a hundred thousand copies).
+    pub owners: Owners,
     /// `host`, or the identifier of a pod's network namespace.
     pub netns: String,
 }
@@ -119,7 +124,7 @@ pub fn parse_table(text: &str, protocol: &'static str, v6: bool) -> (Vec<Listene
                 address,
                 port,
                 inode,
-                owners: Vec::new(),
+                owners: Default::default(),
                 netns: "host".into(),
             }),
             Some((false, ..)) => {}
@@ -144,7 +149,7 @@ pub fn read_listeners(
             address: s.address,
             port: s.port,
             inode: s.inode,
-            owners: Vec::new(),
+            owners: Default::default(),
             netns: "host".into(),
         }));
     }
@@ -180,6 +185,18 @@ pub fn read_listeners(
                 .push((p.pid, p.program().to_string()));
         }
     }
+    // One shared list per distinct set of owners.
+    let mut shared: HashMap<Vec<(u32, String)>, Owners> = HashMap::new();
+    let owners: HashMap<u64, Owners> = owners
+        .into_iter()
+        .map(|(inode, list)| {
+            let arc = shared
+                .entry(list)
+                .or_insert_with_key(|list| list.clone().into())
+                .clone();
+            (inode, arc)
+        })
+        .collect();
     for listener in &mut all {
         if let Some(o) = owners.get(&listener.inode) {
             listener.owners = o.clone();

@@ -90,6 +90,36 @@ pub struct Facts {
     pub ignored: std::collections::BTreeMap<&'static str, Vec<identity::Ignored>>,
     /// Problems met while gathering that did not stop the scan.
     pub warnings: Vec<String>,
+    /// Budgets that ran out while gathering (bytes read, the deadline, a glob's fan-out),
+    /// each with the file it stopped at: the facts are then partial, and nothing they do
+    /// not show may pass.
+    pub incomplete: Vec<String>,
+}
+
+impl Facts {
+    /// The facts of a scan that read nothing it could judge: `why` says what stopped it.
+    pub fn unread(why: String) -> Facts {
+        Facts {
+            host: HostInfo::default(),
+            processes: Vec::new(),
+            listeners: Vec::new(),
+            sshd: SshdFacts::Unreadable {
+                path: "/etc/ssh/sshd_config".into(),
+                error: FileError::Budget {
+                    path: "/etc/ssh/sshd_config".into(),
+                    budget: why.clone(),
+                },
+            },
+            kubelet: None,
+            apiserver: None,
+            etcd: None,
+            containers: Vec::new(),
+            detected_roles: vec![Role::Host],
+            ignored: Default::default(),
+            warnings: Vec::new(),
+            incomplete: vec![why],
+        }
+    }
 }
 
 /// Static pod manifests that make a node a control-plane node.
@@ -187,6 +217,7 @@ pub fn gather(host: &Host) -> Facts {
         containers,
         detected_roles,
         ignored: screened.ignored,
+        incomplete: host.exhausted(),
         processes,
         listeners,
         sshd,

@@ -123,7 +123,7 @@ fn detect_version(host: &Host, process: Option<&Process>) -> (Option<OpenSshVers
     }
     candidates.extend(BINARY_PATHS.iter().map(|s| s.to_string()));
     for path in &candidates {
-        if let Ok(bytes) = host.read(path, BINARY_CAP, Content::Plain)
+        if let Ok(bytes) = host.excerpts(path, b"OpenSSH_")
             && let Some(v) = OpenSshVersion::find_in_binary(&bytes)
         {
             return (Some(v), format!("version string in {path}"));

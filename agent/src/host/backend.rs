@@ -204,6 +204,24 @@ impl Backend {
         }
     }
 
+    /// Runs `f` on a reader of the regular file at `path` (not following a final symlink).
+    pub fn with_reader<T>(
+        &self,
+        path: &str,
+        f: impl FnOnce(&mut dyn Read) -> io::Result<T>,
+    ) -> io::Result<T> {
+        match self {
+            Backend::Dir(tree) => f(&mut tree.open_file(path)?),
+            Backend::Tar { image, prefix } => {
+                let entry = Self::tar_entry(image, prefix, path)?;
+                if entry.meta.kind != EntryKind::File {
+                    return Err(io::Error::other("not a regular file"));
+                }
+                f(&mut entry.data.as_slice())
+            }
+        }
+    }
+
     /// Names in a directory, sorted.
     pub fn list(&self, path: &str) -> io::Result<Vec<String>> {
         let mut names = match self {

@@ -45,6 +45,7 @@ pub const ETCD_SETTINGS: &[&str] = &[
     "data-dir",
     "name",
     "config-file",
+    "initial-cluster",
     "listen-client-urls",
     "listen-peer-urls",
     "listen-metrics-urls",
@@ -64,7 +65,35 @@ pub const ETCD_SETTINGS: &[&str] = &[
     "peer-transport-security",
 ];
 
-/// Words that make a flag's value a secret when the flag does not name a file.
+/// Flags whose value is a secret in the programs that run on a node (k3s and rke2 server and
+/// agent, etcd, kubeadm, OIDC clients): the value is replaced whatever it looks like, also
+/// in the `--flag VALUE` form and when it starts with `-`.
+const SECRET_FLAGS: &[&str] = &[
+    "token",
+    "agent-token",
+    "datastore-endpoint",
+    "etcd-s3-access-key",
+    "etcd-s3-secret-key",
+    "vpn-auth",
+    "initial-cluster-token",
+    "discovery-token",
+    "bootstrap-token",
+    "certificate-key",
+    "password",
+    "pass",
+    "client-secret",
+    "oidc-client-secret",
+];
+
+/// Short flags with a secret value, by program.
+const SECRET_SHORT_FLAGS: &[(&str, &str)] = &[("k3s", "-t"), ("rke2", "-t")];
+
+/// Programs whose options carry no secret, where guessing from words in option names would
+/// only misread them (sshd's `-oPasswordAuthentication=no` is a setting, not a password).
+const NO_SECRET_OPTIONS: &[&str] = &["sshd"];
+
+/// Words that make a flag's (or an environment-style `NAME=`'s) value a secret when the flag
+/// does not name a file, for flags not listed above.
 const SECRET_WORDS: &[&str] = &[
     "token",
     "password",
@@ -74,21 +103,43 @@ const SECRET_WORDS: &[&str] = &[
     "api-key",
     "apikey",
     "access-key",
-    "datastore-endpoint",
+    "auth-key",
+    "join-key",
+    "private-key",
 ];
 
-/// Whether the flag `name` (without dashes) carries a secret as its value. Flags that name a
-/// file (`--token-auth-file`) or a directory carry a path, and booleans
-/// (`--enable-bootstrap-token-auth=true`) carry nothing.
-pub fn is_secret_flag(name: &str, value: Option<&str>) -> bool {
-    let name = name
-        .trim_start_matches('-')
+fn flag_name(flag: &str) -> String {
+    flag.trim_start_matches('-')
         .to_ascii_lowercase()
-        .replace('_', "-");
-    if name.ends_with("-file") || name.ends_with("-path") || name.ends_with("-dir") {
+        .replace('_', "-")
+}
+
+/// Whether the flag `name` (with or without dashes) carries a secret as its value in
+/// `program`. Flags that name a file (`--token-auth-file`), a directory or a duration carry
+/// no secret, and neither do booleans (`--enable-bootstrap-token-auth=true`).
+pub fn is_secret_flag(program: &str, flag: &str, value: Option<&str>) -> bool {
+    if SECRET_SHORT_FLAGS.contains(&(program, flag)) {
+        return true;
+    }
+    let name = flag_name(flag);
+    if SECRET_FLAGS.contains(&name.as_str()) {
+        return true;
+    }
+    if NO_SECRET_OPTIONS.contains(&program) {
         return false;
     }
-    if value.is_some_and(|v| matches!(v, "true" | "false")) {
+    if ["-file", "-path", "-dir", "-ttl", "-mode"]
+        .iter()
+        .any(|end| name.ends_with(end))
+    {
+        return false;
+    }
+    if value.is_some_and(|v| {
+        matches!(
+            v.to_ascii_lowercase().as_str(),
+            "true" | "false" | "yes" | "no" | "0" | "1"
+        )
+    }) {
         return false;
     }
     SECRET_WORDS.iter().any(|w| name.contains(w))
@@ -102,41 +153,92 @@ fn without_userinfo(value: &str) -> Option<String> {
     Some(format!("{scheme}://REDACTED{}", &rest[at..]))
 }
 
-/// One argument of a command line with a secret value replaced, or `None` when it has none.
-fn redact_arg(arg: &str, previous: Option<&str>) -> Option<String> {
-    if let Some((name, value)) = arg.split_once('=')
-        && name.starts_with('-')
-    {
-        if is_secret_flag(name, Some(value)) {
+/// One word of a command line with a secret replaced, or `None` when it holds none. The
+/// word before it decides for `--flag VALUE` pairs and `Bearer TOKEN`.
+fn redact_word(program: &str, word: &str, previous: Option<&str>) -> Option<String> {
+    if word.is_empty() {
+        return None;
+    }
+    if let Some(previous) = previous {
+        // `--token VALUE` (also `--token -S…`): a listed flag always takes its value.
+        let takes_value = previous.starts_with('-') && !previous.contains('=');
+        if takes_value && is_secret_flag(program, previous, Some(word)) && !word.starts_with("--") {
+            return Some("REDACTED".into());
+        }
+        if ["bearer", "basic"].contains(&previous.to_ascii_lowercase().as_str()) {
+            return Some("REDACTED".into());
+        }
+    }
+    if let Some((name, value)) = word.split_once('=') {
+        let secret = if name.starts_with('-') {
+            is_secret_flag(program, name, Some(value))
+        } else {
+            // `AWS_SECRET_ACCESS_KEY=…`, as `env` and shells pass them.
+            !NO_SECRET_OPTIONS.contains(&program)
+                && !name.is_empty()
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+                && SECRET_WORDS.iter().any(|w| flag_name(name).contains(w))
+        };
+        if secret {
             return Some(format!("{name}=REDACTED"));
         }
         return without_userinfo(value).map(|v| format!("{name}={v}"));
     }
-    // `--token VALUE`: the value is the word after a secret flag without `=`.
-    if let Some(flag) = previous
-        && flag.starts_with('-')
-        && !flag.contains('=')
-        && !arg.starts_with('-')
-        && is_secret_flag(flag, Some(arg))
-    {
-        return Some("REDACTED".into());
-    }
-    without_userinfo(arg)
+    without_userinfo(word)
 }
 
-/// A NUL-separated command line with the values of secret-bearing flags replaced.
+/// The program a command line runs: the last path component of its first word (or of the
+/// first word of a title like `sshd: /usr/sbin/sshd -D`).
+fn program_of(first: &str) -> &str {
+    let first = first.split_whitespace().next().unwrap_or(first);
+    let first = first.trim_end_matches(':');
+    first.rsplit('/').next().unwrap_or(first)
+}
+
+/// A NUL-separated command line with the values of secret-bearing flags, bearer tokens and
+/// URL credentials replaced by `REDACTED`. A word with spaces in it (`sh -c "…"`) is looked at
+/// word by word.
 pub fn redact_cmdline(cmdline: &[u8]) -> Vec<u8> {
-    let mut words: Vec<Vec<u8>> = Vec::new();
+    let words: Vec<String> = cmdline
+        .split(|&b| b == 0)
+        .map(|w| String::from_utf8_lossy(w).into_owned())
+        .collect();
+    let program = words.first().map_or("", |w| program_of(w)).to_string();
     let mut previous: Option<String> = None;
-    for word in cmdline.split(|&b| b == 0) {
-        let text = String::from_utf8_lossy(word);
-        words.push(match redact_arg(&text, previous.as_deref()) {
-            Some(safe) => safe.into_bytes(),
-            None => word.to_vec(),
-        });
-        previous = Some(text.into_owned());
+    let mut out: Vec<Vec<u8>> = Vec::with_capacity(words.len());
+    for (word, raw) in words.iter().zip(cmdline.split(|&b| b == 0)) {
+        let (safe, last) = redact_phrase(&program, word, previous.as_deref());
+        out.push(safe.map_or_else(|| raw.to_vec(), String::into_bytes));
+        previous = last;
     }
-    words.join(&0u8)
+    out.join(&0u8)
+}
+
+/// A word that may hold spaces, redacted word by word; also the last word, for the next.
+fn redact_phrase(
+    program: &str,
+    phrase: &str,
+    previous: Option<&str>,
+) -> (Option<String>, Option<String>) {
+    let parts: Vec<&str> = phrase.split(' ').collect();
+    let mut changed = false;
+    let mut out = Vec::with_capacity(parts.len());
+    let mut before = previous.map(str::to_string);
+    for part in &parts {
+        match redact_word(program, part, before.as_deref()) {
+            Some(safe) => {
+                changed = true;
+                out.push(safe);
+            }
+            None => out.push((*part).to_string()),
+        }
+        if !part.is_empty() {
+            before = Some((*part).to_string());
+        }
+    }
+    (changed.then(|| out.join(" ")), before)
 }
 
 /// A process environment reduced to the etcd settings the checks read.
@@ -162,22 +264,21 @@ pub fn redact_environ(environ: &[u8]) -> Vec<u8> {
     out
 }
 
-fn kubelet_config(path: &[Seg<'_>], _: Option<&str>) -> Keep {
+fn kubelet_config(path: &[Seg<'_>], _: Option<&str>, _: Option<&str>) -> Keep {
     match path {
-        [Seg::Key("staticPodURLHeader"), ..] => Keep::Remove,
-        [_] => Keep::Whole,
-        _ => Keep::Descend,
+        [Seg::Key("staticPodURLHeader")] => Keep::Remove,
+        _ => Keep::Whole,
     }
 }
 
-fn k3s_config(path: &[Seg<'_>], _: Option<&str>) -> Keep {
+fn k3s_config(path: &[Seg<'_>], _: Option<&str>, _: Option<&str>) -> Keep {
     match path {
         [Seg::Key("kubelet-arg" | "node-name")] => Keep::Whole,
         _ => Keep::Remove,
     }
 }
 
-fn static_pod(path: &[Seg<'_>], value: Option<&str>) -> Keep {
+fn static_pod(path: &[Seg<'_>], value: Option<&str>, previous: Option<&str>) -> Keep {
     use Seg::{Index, Key};
     match path {
         [Key("apiVersion" | "kind")] => Keep::Whole,
@@ -202,16 +303,19 @@ fn static_pod(path: &[Seg<'_>], value: Option<&str>) -> Keep {
             Index(_),
             Key("command" | "args"),
             Index(_),
-        ] => match value {
-            Some(arg) if redact_arg(arg, None).is_some() => Keep::Remove,
-            Some(_) => Keep::Whole,
-            None => Keep::Remove,
-        },
+        ] => {
+            // The program is not known here; the flags listed as secret anywhere apply.
+            match value {
+                Some(arg) if redact_phrase("", arg, previous).0.is_some() => Keep::Remove,
+                Some(_) => Keep::Whole,
+                None => Keep::Remove,
+            }
+        }
         _ => Keep::Remove,
     }
 }
 
-fn encryption_config(path: &[Seg<'_>], _: Option<&str>) -> Keep {
+fn encryption_config(path: &[Seg<'_>], _: Option<&str>, _: Option<&str>) -> Keep {
     use Seg::{Index, Key};
     match path {
         [Key("apiVersion" | "kind")] => Keep::Whole,
@@ -247,13 +351,24 @@ fn encryption_config(path: &[Seg<'_>], _: Option<&str>) -> Keep {
     }
 }
 
-fn etcd_config(path: &[Seg<'_>], _: Option<&str>) -> Keep {
+fn etcd_config(path: &[Seg<'_>], _: Option<&str>, _: Option<&str>) -> Keep {
     match path {
         [Seg::Key("client-transport-security" | "peer-transport-security")] => Keep::Descend,
         [Seg::Key(name)] | [Seg::Key(_), Seg::Key(name)] if ETCD_SETTINGS.contains(name) => {
             Keep::Whole
         }
         _ => Keep::Remove,
+    }
+}
+
+/// The `kind` a document of this content must declare, when it declares one: a file of
+/// another kind read in its place (a kubeconfig given as `--config`) keeps nothing.
+fn expected_kinds(content: Content) -> Option<&'static [&'static str]> {
+    match content {
+        Content::KubeletConfig => Some(&["KubeletConfiguration"]),
+        Content::StaticPod => Some(&["Pod"]),
+        Content::EncryptionConfig => Some(&["EncryptionConfiguration", "EncryptionConfig"]),
+        Content::Plain | Content::K3sConfig | Content::EtcdConfig => None,
     }
 }
 
@@ -269,6 +384,13 @@ pub fn keep(content: Content, data: &[u8]) -> Option<Vec<u8>> {
         Content::EtcdConfig => &etcd_config,
     };
     let text = std::str::from_utf8(data).ok()?;
+    if let Some(kinds) = expected_kinds(content) {
+        let doc = crate::parse::yaml::parse(text).ok()?;
+        let kind = doc.get("kind").and_then(crate::parse::yaml::Node::as_str)?;
+        if !kinds.contains(&kind) {
+            return None;
+        }
+    }
     redact::redact_lines(text, policy)
         .ok()
         .map(String::into_bytes)
@@ -280,42 +402,66 @@ mod tests {
 
     #[test]
     fn secret_flags_are_told_from_paths_and_booleans() {
-        for (name, value) in [
-            ("--token", "K10abc"),
-            ("--agent-token", "x"),
-            ("--datastore-endpoint", "postgres://u:p@db/k3s"),
-            ("--etcd-s3-secret-key", "x"),
-            ("--initial-cluster-token", "x"),
-            ("ETCD_ROOT_PASSWORD", "x"),
+        for (program, name, value) in [
+            ("k3s", "--token", "K10abc"),
+            ("k3s", "-t", "K10abc"),
+            ("k3s", "--agent-token", "x"),
+            ("k3s", "--datastore-endpoint", "postgres://u:p@db/k3s"),
+            ("k3s", "--etcd-s3-secret-key", "x"),
+            ("k3s", "--vpn-auth", "name=tailscale,joinKey=x"),
+            ("etcd", "--initial-cluster-token", "x"),
+            ("x", "ETCD_ROOT_PASSWORD", "x"),
         ] {
-            assert!(is_secret_flag(name, Some(value)), "{name}");
+            assert!(is_secret_flag(program, name, Some(value)), "{name}");
         }
-        for (name, value) in [
-            ("--token-auth-file", "/etc/tokens.csv"),
-            ("--enable-bootstrap-token-auth", "true"),
-            ("--tls-private-key-file", "/k.key"),
-            ("--anonymous-auth", "false"),
-            ("--data-dir", "/var/lib/etcd"),
+        for (program, name, value) in [
+            ("kube-apiserver", "--token-auth-file", "/etc/tokens.csv"),
+            ("kube-apiserver", "--enable-bootstrap-token-auth", "true"),
+            ("kubelet", "--tls-private-key-file", "/k.key"),
+            ("kubelet", "--anonymous-auth", "false"),
+            ("etcd", "--data-dir", "/var/lib/etcd"),
+            ("sshd", "-oPasswordAuthentication", "no"),
+            ("sshd", "-t", ""),
         ] {
-            assert!(!is_secret_flag(name, Some(value)), "{name}");
+            assert!(!is_secret_flag(program, name, Some(value)), "{name}");
         }
     }
 
     #[test]
     fn command_lines_keep_their_shape_without_secrets() {
-        let argv = b"/usr/bin/k3s\0server\0--token=K10SECRET::server:abc\0--agent-token\0AGENTSECRET\0--datastore-endpoint=postgres://k3s:DBPASS@db:5432/k3s\0--etcd-servers=https://u:PW@10.0.0.1:2379\0--anonymous-auth=false\0";
+        let argv = b"/usr/bin/k3s\0server\0--token=K10SECRET::server:abc\0--agent-token\0AGENTSECRET\0--datastore-endpoint=postgres://k3s:DBPASS@db:5432/k3s\0--etcd-servers=https://u:PW@10.0.0.1:2379\0--anonymous-auth=false\0-t\0SHORTSECRET\0--vpn-auth=name=t,joinKey=VPNSECRET\0--token\0-DASHSECRET\0";
         let out = redact_cmdline(argv);
         let text = String::from_utf8_lossy(&out);
-        for secret in ["K10SECRET", "AGENTSECRET", "DBPASS", "PW@"] {
+        for secret in [
+            "K10SECRET",
+            "AGENTSECRET",
+            "DBPASS",
+            "PW@",
+            "SHORTSECRET",
+            "VPNSECRET",
+            "DASHSECRET",
+        ] {
             assert!(!text.contains(secret), "{secret} in {text:?}");
         }
         let words: Vec<&str> = text.split('\0').collect();
-        assert_eq!(words.len(), 9, "{words:?}");
-        assert_eq!(words[8], "", "the final NUL stays");
+        assert_eq!(words.len(), 14, "{words:?}");
+        assert_eq!(words[13], "", "the final NUL stays");
         assert_eq!(words[2], "--token=REDACTED");
         assert_eq!(words[4], "REDACTED");
         assert_eq!(words[5], "--datastore-endpoint=REDACTED");
         assert_eq!(words[6], "--etcd-servers=https://REDACTED@10.0.0.1:2379");
+        assert_eq!(words[7], "--anonymous-auth=false");
+        // Shell strings, bearer headers and environment-style words.
+        let out = redact_cmdline(b"sh\0-c\0curl -H Authorization: Bearer BEARERSECRET https://x\0AWS_SECRET_ACCESS_KEY=AWSSECRET\0");
+        let text = String::from_utf8_lossy(&out);
+        assert!(
+            !text.contains("BEARERSECRET") && !text.contains("AWSSECRET"),
+            "{text}"
+        );
+        // sshd's options are settings, whatever their names say.
+        let sshd =
+            b"/usr/sbin/sshd\0-D\0-oPasswordAuthentication=no\0-o\0PermitEmptyPasswords=no\0";
+        assert_eq!(redact_cmdline(sshd), sshd.to_vec());
     }
 
     #[test]
@@ -346,7 +492,7 @@ mod tests {
             "\nnode-name: n1\nkubelet-arg:\n  - \"read-only-port=0\"\n\n"
         );
 
-        let pod = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: kube-apiserver\nspec:\n  containers:\n  - command:\n    - kube-apiserver\n    - --token-auth-file=/etc/t.csv\n    - --oidc-client-secret=SECRET1\n    env:\n    - name: DB_PASSWORD\n      value: SECRET2\n    image: registry.k8s.io/kube-apiserver:v1.35.0\n    name: kube-apiserver\n";
+        let pod = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: kube-apiserver\nspec:\n  containers:\n  - command:\n    - kube-apiserver\n    - --token-auth-file=/etc/t.csv\n    - --oidc-client-secret=SECRET1\n    - --token\n    - SECRET3\n    - \"sh -c kube-apiserver --client-secret=SECRET4\"\n    env:\n    - name: DB_PASSWORD\n      value: SECRET2\n    image: registry.k8s.io/kube-apiserver:v1.35.0\n    name: kube-apiserver\n";
         let text = String::from_utf8(keep(Content::StaticPod, pod.as_bytes()).expect("kept"))
             .expect("utf-8");
         assert!(
@@ -360,6 +506,17 @@ mod tests {
             String::from_utf8(keep(Content::KubeletConfig, kubelet.as_bytes()).expect("kept"))
                 .expect("utf-8");
         assert_eq!(text, "kind: KubeletConfiguration\n\n\n\nreadOnlyPort: 0\n");
+        // A kubeconfig or a token file read where a kubelet config should be keeps nothing.
+        for other in [
+            "apiVersion: v1\nkind: Config\nusers:\n- user:\n    token: S\n",
+            "K10S::server:x\n",
+        ] {
+            assert_eq!(
+                keep(Content::KubeletConfig, other.as_bytes()),
+                None,
+                "{other}"
+            );
+        }
 
         // What cannot be cut line by line keeps nothing.
         let flow = "kind: EncryptionConfiguration\nresources: [{resources: [secrets], providers: [{aescbc: {keys: [{name: k, secret: S}]}}]}]\n";

@@ -59,6 +59,9 @@ pub enum FileError {
     IsDirectory(String),
     #[error("{path}: {message}")]
     Io { path: String, message: String },
+    /// A budget of the scan ran out at this file (bytes read, the deadline, a glob's fan-out).
+    #[error("{path} not read: {budget}")]
+    Budget { path: String, budget: String },
 }
 
 impl FileError {
@@ -140,6 +143,9 @@ pub(crate) struct Touched {
     pub stat: BTreeSet<String>,
     /// Directories listed.
     pub listed: BTreeSet<String>,
+    /// Host paths searched as a stream (binaries), with the excerpts found: a snapshot
+    /// keeps those instead of the whole file.
+    pub excerpts: BTreeMap<String, Vec<u8>>,
     /// Proc paths (relative to the proc root) read, stat'ed or listed.
     pub proc_read: BTreeSet<String>,
     pub proc_links: BTreeSet<String>,
@@ -155,6 +161,32 @@ pub struct Host {
     warnings: Vec<String>,
     users: OnceLock<UserDb>,
     touched: Option<Mutex<Touched>>,
+    budget: Budget,
+}
+
+/// Bytes of file content (root and proc tree) one scan may read: a hostile root cannot make a
+/// scan hold more.
+pub const SCAN_READ_BUDGET: u64 = 64 * 1024 * 1024;
+/// Paths one glob may visit (sshd's `Include a/*/*/*` through symlinks fans out fast).
+pub const GLOB_BUDGET: usize = 4096;
+
+/// What the scan may still spend, and what ran out.
+#[derive(Debug)]
+struct Budget {
+    read_left: std::sync::atomic::AtomicU64,
+    deadline: Option<(std::time::Instant, std::time::Duration)>,
+    /// What ran out, first few with the file (said once each).
+    exhausted: Mutex<Vec<String>>,
+}
+
+impl Default for Budget {
+    fn default() -> Budget {
+        Budget {
+            read_left: std::sync::atomic::AtomicU64::new(SCAN_READ_BUDGET),
+            deadline: None,
+            exhausted: Mutex::new(Vec::new()),
+        }
+    }
 }
 
 impl Host {
@@ -221,7 +253,84 @@ impl Host {
             warnings,
             users: OnceLock::new(),
             touched: None,
+            budget: Budget::default(),
         })
+    }
+
+    /// Gives the scan a deadline: past it, every read fails with a [`FileError::Budget`]
+    /// naming it, so gathering ends at once with what it has.
+    pub fn with_deadline(mut self, timeout: std::time::Duration) -> Host {
+        self.budget.deadline = Some((std::time::Instant::now() + timeout, timeout));
+        self
+    }
+
+    /// The budgets that ran out during the scan, each with the file it stopped at; empty
+    /// when the scan read everything it wanted.
+    pub fn exhausted(&self) -> Vec<String> {
+        self.budget
+            .exhausted
+            .lock()
+            .map(|e| e.clone())
+            .unwrap_or_default()
+    }
+
+    /// Whether the deadline passed.
+    pub fn deadline_passed(&self) -> bool {
+        self.budget
+            .deadline
+            .is_some_and(|(at, _)| std::time::Instant::now() >= at)
+    }
+
+    fn exhaust(&self, path: &str, budget: String) -> FileError {
+        if let Ok(mut exhausted) = self.budget.exhausted.lock() {
+            // Each budget is said once, with the first file it stopped.
+            if !exhausted.iter().any(|e| e.ends_with(&budget)) && exhausted.len() < 8 {
+                exhausted.push(format!("{path} not read: {budget}"));
+            }
+        }
+        FileError::Budget {
+            path: path.to_string(),
+            budget,
+        }
+    }
+
+    /// Fails once the deadline has passed.
+    fn in_time(&self, path: &str) -> Result<(), FileError> {
+        match self.budget.deadline {
+            Some((at, timeout)) if std::time::Instant::now() >= at => Err(self.exhaust(
+                path,
+                format!(
+                    "the scan's deadline (--timeout {}s) passed",
+                    timeout.as_secs()
+                ),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// Takes `bytes` from the scan's read budget.
+    fn charge(&self, path: &str, bytes: usize) -> Result<(), FileError> {
+        use std::sync::atomic::Ordering;
+        let bytes = bytes as u64;
+        let took =
+            self.budget
+                .read_left
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
+                    left.checked_sub(bytes)
+                });
+        match took {
+            Ok(_) => Ok(()),
+            Err(_) => {
+                self.budget.read_left.store(0, Ordering::Relaxed);
+                Err(self.exhaust(
+                    path,
+                    format!(
+                        "the scan's read budget of {} MiB ran out",
+                        SCAN_READ_BUDGET / (1024 * 1024)
+                    ),
+                ))
+            }
+        }
     }
 
     /// Records every path the scan touches, for [`snapshot::write`].
@@ -269,6 +378,7 @@ impl Host {
 
     /// Resolves a host path inside the root, following every symlink (also the last one).
     pub fn resolve(&self, path: &str) -> Result<String, FileError> {
+        self.in_time(path)?;
         resolve::resolve(&self.root, path, true, &mut |p| {
             self.touch(|t| {
                 t.stat.insert(p.to_string());
@@ -345,6 +455,7 @@ impl Host {
                 cap,
             },
         })?;
+        self.charge(path, data.len())?;
         self.touch(|t| {
             let kind = t.read.entry(resolved).or_insert(Some(content));
             if *kind != Some(content) {
@@ -361,6 +472,23 @@ impl Host {
             return Err(FileError::NotText(path.to_string()));
         }
         String::from_utf8(data).map_err(|_| FileError::NotText(path.to_string()))
+    }
+
+    /// The bytes around each occurrence of `needle` in a host file (a binary holding its
+    /// version string), read as a stream so that a binary of any size costs no memory: each
+    /// occurrence with [`EXCERPT_BEFORE`] bytes before and [`EXCERPT_AFTER`] after, joined by
+    /// NUL bytes, at most [`EXCERPT_MAX`] of them, within the first [`STREAM_CAP`] bytes.
+    /// A snapshot keeps the excerpts, which give the same answer when searched again.
+    pub fn excerpts(&self, path: &str, needle: &[u8]) -> Result<Vec<u8>, FileError> {
+        let resolved = self.resolve(path)?;
+        let found = self
+            .root
+            .with_reader(&resolved, |reader| find_excerpts(reader, needle))
+            .map_err(|e| FileError::from_io(path, &e))?;
+        self.touch(|t| {
+            t.excerpts.insert(resolved, found.clone());
+        });
+        Ok(found)
     }
 
     /// Names in a host directory, sorted.
@@ -381,7 +509,14 @@ impl Host {
     pub fn glob(&self, pattern: &str) -> Vec<String> {
         let mut prefixes = vec![String::new()];
         let components: Vec<&str> = pattern.split('/').filter(|c| !c.is_empty()).collect();
-        for (i, component) in components.iter().enumerate() {
+        // Every name looked at counts: a glob through symlinks back to its own directory, or
+        // a directory of a million entries, stops at the budget, and the scan says so.
+        let mut visited = 0usize;
+        let mut over = || {
+            visited += 1;
+            visited > GLOB_BUDGET
+        };
+        'components: for (i, component) in components.iter().enumerate() {
             let last = i + 1 == components.len();
             let mut next = Vec::new();
             for prefix in &prefixes {
@@ -391,6 +526,14 @@ impl Host {
                         continue;
                     };
                     for name in names {
+                        if over() {
+                            let _ = self.exhaust(
+                                pattern,
+                                format!("the glob looked at more than {GLOB_BUDGET} paths"),
+                            );
+                            prefixes = if last { next } else { Vec::new() };
+                            break 'components;
+                        }
                         if name.starts_with('.') && !component.starts_with('.') {
                             continue;
                         }
@@ -433,13 +576,16 @@ impl Host {
 
     /// Reads a file of the proc tree (`"1234/status"`), capped.
     pub fn proc_read(&self, rel: &str, cap: u64) -> Result<Vec<u8>, FileError> {
+        let shown = format!("/proc/{rel}");
+        self.in_time(&shown)?;
         let data = self.proc.read(rel, cap).map_err(|e| match e {
-            RawReadError::Io(e) => FileError::from_io(&format!("/proc/{rel}"), &e),
+            RawReadError::Io(e) => FileError::from_io(&shown, &e),
             RawReadError::TooLarge(cap) => FileError::TooLarge {
-                path: format!("/proc/{rel}"),
+                path: shown.clone(),
                 cap,
             },
         })?;
+        self.charge(&shown, data.len())?;
         self.touch(|t| {
             t.proc_read.insert(rel.to_string());
         });
@@ -448,6 +594,7 @@ impl Host {
 
     /// Reads a link of the proc tree (`"1234/exe"`, `"1234/fd/3"`) without following it.
     pub fn proc_readlink(&self, rel: &str) -> Result<String, FileError> {
+        self.in_time(&format!("/proc/{rel}"))?;
         let target = self
             .proc
             .readlink(rel)
@@ -593,6 +740,7 @@ impl Host {
 
     /// Names in a directory of the proc tree.
     pub fn proc_list(&self, rel: &str) -> Result<Vec<String>, FileError> {
+        self.in_time(&format!("/proc/{rel}"))?;
         let names = self
             .proc
             .list(rel)
@@ -601,6 +749,65 @@ impl Host {
             t.proc_listed.insert(rel.to_string());
         });
         Ok(names)
+    }
+}
+
+/// Bytes kept before an occurrence, by [`Host::excerpts`].
+pub const EXCERPT_BEFORE: usize = 64;
+/// Bytes kept after an occurrence's needle.
+pub const EXCERPT_AFTER: usize = 96;
+/// Occurrences kept.
+pub const EXCERPT_MAX: usize = 32;
+/// Bytes of a file searched.
+pub const STREAM_CAP: u64 = 512 * 1024 * 1024;
+
+/// The excerpts around `needle` in a stream (see [`Host::excerpts`]).
+fn find_excerpts(reader: &mut dyn std::io::Read, needle: &[u8]) -> std::io::Result<Vec<u8>> {
+    let window = EXCERPT_BEFORE + needle.len() + EXCERPT_AFTER;
+    let mut buf: Vec<u8> = Vec::with_capacity(256 * 1024 + window);
+    let mut chunk = vec![0u8; 256 * 1024];
+    let mut out: Vec<u8> = Vec::new();
+    let mut found = 0;
+    let mut total = 0u64;
+    // Bytes of `buf` already searched for a needle start.
+    let mut searched = 0usize;
+    loop {
+        let n = reader.read(&mut chunk)?;
+        total += n as u64;
+        let eof = n == 0 || total > STREAM_CAP;
+        buf.extend_from_slice(&chunk[..n]);
+        // A needle start can be judged once its whole window is in the buffer (or at EOF).
+        let limit = if eof {
+            buf.len()
+        } else {
+            buf.len().saturating_sub(needle.len() + EXCERPT_AFTER)
+        };
+        let mut at = searched;
+        while at < limit && found < EXCERPT_MAX {
+            let Some(pos) = buf[at..limit.max(at)]
+                .windows(needle.len())
+                .position(|w| w == needle)
+                .map(|p| at + p)
+            else {
+                break;
+            };
+            let start = pos.saturating_sub(EXCERPT_BEFORE);
+            let end = (pos + needle.len() + EXCERPT_AFTER).min(buf.len());
+            if !out.is_empty() {
+                out.push(0);
+            }
+            out.extend_from_slice(&buf[start..end]);
+            found += 1;
+            at = pos + 1;
+        }
+        searched = limit.max(searched);
+        if eof || found >= EXCERPT_MAX {
+            return Ok(out);
+        }
+        // Keep what the next needle may need before it, and what is not searched yet.
+        let keep_from = searched.saturating_sub(EXCERPT_BEFORE);
+        buf.drain(..keep_from);
+        searched -= keep_from;
     }
 }
 
@@ -764,6 +971,30 @@ mod tests {
         assert_eq!(host.glob("/d/*.conf"), ["/d/a.conf", "/d/b.conf"]);
         assert!(host.glob("/nothing/*.conf").is_empty());
         assert_eq!(host.glob("/d/c.txt"), ["/d/c.txt"]);
+    }
+
+    #[test]
+    fn excerpts_find_needles_across_chunks_in_bounded_memory() {
+        let mut data = vec![b'x'; 600_000];
+        data.extend_from_slice(b"OpenSSH_9.2p1 Debian-2\0");
+        data.extend(vec![b'y'; 300_000]);
+        // A needle straddling the 256 KiB chunk boundary.
+        let boundary = 256 * 1024 - 3;
+        data[boundary..boundary + 8].copy_from_slice(b"OpenSSH_");
+        let found = find_excerpts(&mut data.as_slice(), b"OpenSSH_").expect("reads");
+        let text = String::from_utf8_lossy(&found);
+        assert!(text.contains("OpenSSH_9.2p1 Debian-2"), "{text}");
+        assert_eq!(
+            found
+                .split(|&b| b == 0)
+                .filter(|p| p.windows(8).any(|w| w == b"OpenSSH_"))
+                .count(),
+            2
+        );
+        assert!(found.len() < 2 * (EXCERPT_BEFORE + 8 + EXCERPT_AFTER) + 2);
+        // Searching the excerpts again finds the same.
+        let again = find_excerpts(&mut found.as_slice(), b"OpenSSH_").expect("reads");
+        assert!(String::from_utf8_lossy(&again).contains("OpenSSH_9.2p1 Debian-2"));
     }
 
     #[test]

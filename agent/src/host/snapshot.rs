@@ -41,6 +41,8 @@ enum Planned {
     Dir(RawMeta),
     File(RawMeta, Vec<u8>),
     Symlink(RawMeta, String),
+    /// A FIFO, socket or device, stored as a FIFO.
+    Special(RawMeta),
 }
 
 /// Text holding a private key block, whatever else is around it: PEM (`-----BEGIN … PRIVATE
@@ -68,15 +70,22 @@ fn keep_proc(path: &str, data: Vec<u8>) -> Vec<u8> {
 }
 
 /// Plans the entries for one tree (root or proc) from what was touched in it.
+#[allow(clippy::too_many_arguments)]
 fn plan(
     backend: &Backend,
     prefix: &str,
     read: &BTreeMap<String, Option<Content>>,
+    excerpts: &BTreeMap<String, Vec<u8>>,
     others: impl Iterator<Item = String>,
     plan: &mut BTreeMap<String, Planned>,
     withheld: &mut Vec<String>,
 ) {
-    let all: BTreeSet<String> = read.keys().cloned().chain(others).collect();
+    let all: BTreeSet<String> = read
+        .keys()
+        .chain(excerpts.keys())
+        .cloned()
+        .chain(others)
+        .collect();
     for path in &all {
         // Ancestors first, with their real modes and owners.
         let mut ancestor = String::new();
@@ -107,27 +116,42 @@ fn plan(
                 Ok(target) => Planned::Symlink(meta, target),
                 Err(_) => continue,
             },
-            EntryKind::File | EntryKind::Other => {
-                // Only what the scan read is read again (a process may have exited since:
-                // then no content); files judged on metadata are never opened.
-                let kind = read.get(path);
-                let data = kind.map(|_| backend.read(path, super::CONFIG_CAP * 4));
-                let data = match (kind, data) {
-                    (Some(kind), Some(Ok(data))) => {
-                        let kept = match (prefix, kind) {
-                            ("proc", _) => Some(keep_proc(path, data)),
-                            (_, Some(kind)) => content::keep(*kind, &data),
-                            (_, None) => None,
-                        }
-                        .filter(|d| !holds_private_key(d));
-                        if kept.is_none() {
-                            withheld.push(tar_name(prefix, path));
-                        }
-                        kept.unwrap_or_default()
-                    }
-                    _ => Vec::new(),
+            // A FIFO, socket or device: recorded as what it is (never as a file), so that
+            // reading it from the snapshot fails as it did on the node.
+            EntryKind::Other => Planned::Special(meta),
+            EntryKind::File => {
+                let kept = if let Some(excerpt) = excerpts.get(path) {
+                    // A binary searched for its version: the excerpts, not the binary.
+                    Some(excerpt.clone())
+                } else if let Some(kind) = read.get(path) {
+                    // Only what the scan read is read again; files judged on metadata are
+                    // never opened. A file that cannot be read again (grown past the cap,
+                    // gone) is withheld: an error when read from the snapshot, never empty.
+                    backend
+                        .read(path, super::CONFIG_CAP * 4)
+                        .ok()
+                        .and_then(|data| {
+                            if prefix == "proc" {
+                                Some(keep_proc(path, data))
+                            } else if path.starts_with("/proc/") {
+                                // A proc file reached through the root (a config naming
+                                // `/proc/1/environ`): whole if it holds nothing to cut,
+                                // else withheld (cut, it would read differently).
+                                let reduced = keep_proc(path, data.clone());
+                                (reduced == data).then_some(data)
+                            } else {
+                                kind.and_then(|kind| content::keep(kind, &data))
+                            }
+                        })
+                        .filter(|d| !holds_private_key(d))
+                        .or_else(|| {
+                            withheld.push(key.clone());
+                            None
+                        })
+                } else {
+                    None
                 };
-                Planned::File(meta, data)
+                Planned::File(meta, kept.unwrap_or_default())
             }
         };
         plan.insert(key, entry);
@@ -158,6 +182,7 @@ pub fn write(host: &Host, out: &Path) -> Result<SnapshotStats, SnapshotError> {
         host.root_backend(),
         "",
         &touched.read,
+        &touched.excerpts,
         touched
             .stat
             .iter()
@@ -176,6 +201,7 @@ pub fn write(host: &Host, out: &Path) -> Result<SnapshotStats, SnapshotError> {
         host.proc_backend(),
         "proc",
         &proc_read,
+        &BTreeMap::new(),
         touched
             .proc_links
             .iter()
@@ -190,21 +216,42 @@ pub fn write(host: &Host, out: &Path) -> Result<SnapshotStats, SnapshotError> {
         path: display.clone(),
         source,
     };
-    // Mode 0600 from the start: what a snapshot holds is the node's configuration. An existing
-    // file is truncated and made 0600 before anything is written to it.
-    let file = {
-        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-        let file = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(out)
-            .map_err(fail)?;
-        file.set_permissions(std::fs::Permissions::from_mode(0o600))
-            .map_err(fail)?;
-        file
+    // Mode 0600 from the start: what a snapshot holds is the node's configuration. It is
+    // written to a new file beside the target and renamed over it at the end, so a symlink
+    // or an existing file at the target is replaced, never written through.
+    let temporary = {
+        let name = out
+            .file_name()
+            .map_or_else(|| "snapshot".into(), |n| n.to_string_lossy().into_owned());
+        out.with_file_name(format!(".{name}.{}.partial", std::process::id()))
     };
+    let file = {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .custom_flags(nix::fcntl::OFlag::O_NOFOLLOW.bits())
+            .open(&temporary)
+            .map_err(fail)?
+    };
+    let result = write_archive(file, &entries, withheld);
+    let finished = result.and_then(|stats| {
+        std::fs::rename(&temporary, out)?;
+        Ok(stats)
+    });
+    if finished.is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+    finished.map_err(fail)
+}
+
+/// Writes the planned entries as a `.tar.gz` to `file`.
+fn write_archive(
+    file: std::fs::File,
+    entries: &BTreeMap<String, Planned>,
+    withheld: Vec<String>,
+) -> io::Result<SnapshotStats> {
     let gz =
         flate2::write::GzEncoder::new(io::BufWriter::new(file), flate2::Compression::default());
     let mut builder = tar::Builder::new(gz);
@@ -212,10 +259,13 @@ pub fn write(host: &Host, out: &Path) -> Result<SnapshotStats, SnapshotError> {
         withheld,
         ..SnapshotStats::default()
     };
-    for (name, entry) in &entries {
+    for (name, entry) in entries {
         let mut header = tar::Header::new_gnu();
         let meta = match entry {
-            Planned::Dir(m) | Planned::File(m, _) | Planned::Symlink(m, _) => m,
+            Planned::Dir(m)
+            | Planned::File(m, _)
+            | Planned::Symlink(m, _)
+            | Planned::Special(m) => m,
         };
         header.set_mode(meta.mode);
         header.set_uid(u64::from(meta.uid));
@@ -226,9 +276,7 @@ pub fn write(host: &Host, out: &Path) -> Result<SnapshotStats, SnapshotError> {
                 stats.dirs += 1;
                 header.set_entry_type(tar::EntryType::Directory);
                 header.set_size(0);
-                builder
-                    .append_data(&mut header, format!("{name}/"), io::empty())
-                    .map_err(fail)?;
+                builder.append_data(&mut header, format!("{name}/"), io::empty())?;
             }
             Planned::File(_, data) => {
                 stats.files += 1;
@@ -237,17 +285,20 @@ pub fn write(host: &Host, out: &Path) -> Result<SnapshotStats, SnapshotError> {
                 }
                 header.set_entry_type(tar::EntryType::Regular);
                 header.set_size(data.len() as u64);
-                builder
-                    .append_data(&mut header, name, data.as_slice())
-                    .map_err(fail)?;
+                builder.append_data(&mut header, name, data.as_slice())?;
+            }
+            Planned::Special(_) => {
+                stats.files += 1;
+                stats.files_without_content += 1;
+                header.set_entry_type(tar::EntryType::Fifo);
+                header.set_size(0);
+                builder.append_data(&mut header, name, io::empty())?;
             }
             Planned::Symlink(_, target) => {
                 stats.symlinks += 1;
                 header.set_entry_type(tar::EntryType::Symlink);
                 header.set_size(0);
-                builder
-                    .append_link(&mut header, name, target)
-                    .map_err(fail)?;
+                builder.append_link(&mut header, name, target)?;
             }
         }
     }
@@ -261,13 +312,12 @@ pub fn write(host: &Host, out: &Path) -> Result<SnapshotStats, SnapshotError> {
         header.set_mtime(0);
         header.set_entry_type(tar::EntryType::Regular);
         header.set_size(list.len() as u64);
-        builder
-            .append_data(&mut header, WITHHELD_LIST, list.as_bytes())
-            .map_err(fail)?;
+        builder.append_data(&mut header, WITHHELD_LIST, list.as_bytes())?;
     }
-    let gz = builder.into_inner().map_err(fail)?;
-    let mut writer = gz.finish().map_err(fail)?;
-    writer.flush().map_err(fail)?;
+    let gz = builder.into_inner()?;
+    let mut writer = gz.finish()?;
+    writer.flush()?;
+    writer.get_ref().sync_all()?;
     Ok(stats)
 }
 

@@ -29,12 +29,13 @@ pub struct TextOptions {
 pub fn render(report: &Report, format: Format, text_options: TextOptions) -> String {
     match format {
         Format::Text => text::render(report, text_options),
+        // Machine formats keep every character, written so a terminal cannot obey it.
         Format::Json => {
             let mut out = serde_json::to_string_pretty(report).unwrap_or_default();
             out.push('\n');
-            out
+            crate::text::json_terminal_safe(out)
         }
-        Format::Sarif => sarif::render(report),
+        Format::Sarif => crate::text::json_terminal_safe(sarif::render(report)),
         Format::Junit => junit::render(report),
     }
 }
@@ -56,6 +57,10 @@ pub(crate) fn xml_escape(s: &str) -> String {
                 || c == '\u{ffff}' =>
             {
                 out.push_str(&format!("\\u{{{:x}}}", c as u32));
+            }
+            // The rest that could drive a terminal as references: the same text to a parser.
+            c if c != '\n' && c != '\t' && crate::text::is_terminal_unsafe(c) => {
+                out.push_str(&format!("&#x{:x};", c as u32));
             }
             c => out.push(c),
         }
@@ -315,6 +320,20 @@ mod any_text_tests {
             let json = render(&report, Format::Json, TextOptions::default());
             let back: Report = serde_json::from_str(&json).expect("JSON reads back");
             assert_eq!(back, report, "round {round}");
+            // Printed to a terminal, no machine format can drive it either.
+            for (format, rendered) in [("json", &json), ("junit", &junit)] {
+                let raw = rendered
+                    .chars()
+                    .find(|&c| !matches!(c, '\n' | '\t') && crate::text::is_terminal_unsafe(c));
+                assert_eq!(raw, None, "round {round}: raw {raw:?} in {format}");
+            }
+            let sarif_text = render(&report, Format::Sarif, TextOptions::default());
+            assert!(
+                !sarif_text
+                    .chars()
+                    .any(|c| c != '\n' && crate::text::is_terminal_unsafe(c)),
+                "round {round}: raw control in sarif"
+            );
             for color in [false, true] {
                 let text = render(
                     &report,

@@ -532,12 +532,18 @@ fn walk_drop_ins(
     let names = host.list_dir(dir).map_err(|e| e.to_string())?;
     for name in names {
         let path = format!("{}/{name}", dir.trim_end_matches('/'));
-        match host.stat(&path) {
-            Ok(m) if m.kind == EntryKind::Dir => {
-                walk_drop_ins(host, &path, depth + 1, out, skipped)?
-            }
-            _ if name.ends_with(".conf") => out.push(path),
-            _ => skipped.push(path),
+        // WalkDir does not follow a symlink to a directory: it is an entry like any other
+        // (read as a drop-in when named *.conf, which then fails as the kubelet's read
+        // does). Only real directories are walked, so no link can make a cycle.
+        let is_dir = host
+            .stat(&path)
+            .is_ok_and(|m| m.kind == EntryKind::Dir && !m.is_symlink);
+        if is_dir {
+            walk_drop_ins(host, &path, depth + 1, out, skipped)?;
+        } else if name.ends_with(".conf") {
+            out.push(path);
+        } else {
+            skipped.push(path);
         }
     }
     Ok(())
@@ -638,10 +644,17 @@ pub fn effective(host: &Host, invocation: &KubeletInvocation) -> KubeletConfig {
                 }
             };
             if node.value == Value::Null {
-                // JSON merge patch: null deletes (re-defaulted below).
-                config
+                // JSON merge patch: null deletes (re-defaulted below): the key and everything
+                // under it, found as one range of the ordered map (`.` + 1 is `/`).
+                config.fields.remove(&key);
+                let under: Vec<String> = config
                     .fields
-                    .retain(|k, _| k != &key && !k.starts_with(&format!("{key}.")));
+                    .range(format!("{key}.")..format!("{key}/"))
+                    .map(|(k, _)| k.clone())
+                    .collect();
+                for k in under {
+                    config.fields.remove(&k);
+                }
                 continue;
             }
             if let Some(gate) = key.strip_prefix("featureGates.") {

@@ -12,15 +12,21 @@ use crate::facts::Listener;
 use nodecheck_report::{Evidence, Role};
 
 pub const AREA: &str = "ports";
+/// Processes named as a listener's holders; the rest are counted.
+pub const MAX_OWNERS_NAMED: usize = 8;
 pub const ROLES: &[Role] = &[Role::Worker, Role::ControlPlane, Role::Host];
 
 /// Evidence that a listener should not be there.
 pub fn offending(subject: &str, l: &Listener, expected: &str) -> Evidence {
-    let owners: Vec<String> = l
+    let mut owners: Vec<String> = l
         .owners
         .iter()
+        .take(MAX_OWNERS_NAMED)
         .map(|(pid, name)| format!("{name} ({pid})"))
         .collect();
+    if l.owners.len() > MAX_OWNERS_NAMED {
+        owners.push(format!("and {} more", l.owners.len() - MAX_OWNERS_NAMED));
+    }
     let mut item = evidence(
         subject,
         Some(format!("{}/{}", l.protocol, l.endpoint())),

@@ -67,7 +67,7 @@ pub fn loaded<'a>(ctx: &Ctx<'a>) -> Result<&'a LoadedSshd, Verdict> {
 pub fn accepted<'a>(ctx: &Ctx<'a>) -> Result<&'a LoadedSshd, Verdict> {
     let sshd = loaded(ctx)?;
     if let Some(first) = sshd.config.fatal.first() {
-        let more = match sshd.config.fatal.len() {
+        let more = match sshd.config.fatal.len() + sshd.config.fatal_unlisted {
             1 => String::new(),
             n => format!(" (and {} more problems)", n - 1),
         };
@@ -83,6 +83,17 @@ pub fn accepted<'a>(ctx: &Ctx<'a>) -> Result<&'a LoadedSshd, Verdict> {
                 source: place_source(&p.place),
                 note: None,
             })
+            .chain((sshd.config.fatal_unlisted > 0).then(|| Evidence {
+                subject: "sshd configuration".into(),
+                observed: Some(format!(
+                    "{} more problems, not listed",
+                    sshd.config.fatal_unlisted
+                )),
+                expected: "a configuration sshd accepts".into(),
+                status: Status::Error,
+                source: Source::file(sshd.config.main_file.clone(), None),
+                note: None,
+            }))
             .collect();
         return Err(Verdict::error(
             format!("sshd would refuse its configuration: {first}{more}"),

@@ -69,6 +69,13 @@ pub const MAX_INCLUDE_DEPTH: u32 = 16;
 pub const MAX_FILES: usize = 256;
 /// Size cap of one configuration file.
 pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
+/// Configuration text read through includes altogether (a file included twice counts twice,
+/// as sshd parses it twice): beyond it nodecheck stops reading and says so.
+pub const MAX_CONFIG_TEXT: u64 = 1024 * 1024;
+/// Files read through includes altogether, counting a file each time it is included.
+pub const MAX_INCLUSIONS: usize = 1024;
+/// Problems listed (each once, with its place); the rest are counted.
+pub const MAX_LISTED_PROBLEMS: usize = 20;
 
 /// Where a directive or value came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -184,8 +191,10 @@ pub struct SshdConfig {
     pub files: Vec<String>,
     pub directives: Vec<Directive>,
     pub blocks: Vec<MatchBlock>,
-    /// Problems that make sshd refuse to start.
+    /// Problems that make sshd refuse to start (the first [`MAX_LISTED_PROBLEMS`]).
     pub fatal: Vec<Problem>,
+    /// Further problems, counted and not listed.
+    pub fatal_unlisted: usize,
     /// Deprecated or unsupported keywords, and other things sshd only logs.
     pub notes: Vec<Problem>,
     pub version: OpenSshVersion,
@@ -198,6 +207,12 @@ struct Loader<'a> {
     source: &'a dyn ConfigSource,
     config: SshdConfig,
     aborted: bool,
+    /// Each file read once, however often it is included.
+    texts: std::collections::HashMap<String, std::rc::Rc<str>>,
+    /// Configuration text parsed so far, inclusions counted each time.
+    parsed_bytes: u64,
+    /// Each Include pattern expanded once.
+    globs: std::collections::HashMap<String, std::rc::Rc<[String]>>,
 }
 
 /// Loads the configuration starting at `main_file`, with the running daemon's command line.
@@ -218,12 +233,16 @@ pub fn load(
             directives: Vec::new(),
             blocks: Vec::new(),
             fatal: Vec::new(),
+            fatal_unlisted: 0,
             notes: Vec::new(),
             version,
             version_known,
             ports_from_cmdline: !cmdline.ports.is_empty(),
         },
         aborted: false,
+        texts: std::collections::HashMap::new(),
+        parsed_bytes: text.len() as u64,
+        globs: std::collections::HashMap::new(),
     };
     for option in &cmdline.options {
         loader.command_line_option(option, cmdline.pid);
@@ -245,7 +264,25 @@ pub fn load(
 
 impl Loader<'_> {
     fn fatal(&mut self, place: Place, message: String) {
-        self.config.fatal.push(Problem { place, message });
+        // A file included again repeats its problems at the same places: said once.
+        if self
+            .config
+            .fatal
+            .iter()
+            .any(|p| p.place == place && p.message == message)
+        {
+            return;
+        }
+        if self.config.fatal.len() < MAX_LISTED_PROBLEMS {
+            self.config.fatal.push(Problem { place, message });
+        } else {
+            self.config.fatal_unlisted += 1;
+        }
+    }
+
+    /// Whether another problem would still be listed (so worth a suggestion).
+    fn listing(&self) -> bool {
+        self.config.fatal.len() < MAX_LISTED_PROBLEMS
     }
 
     fn push_value(&mut self, option: &str, args: Vec<String>, place: Place) {
@@ -334,7 +371,11 @@ impl Loader<'_> {
                 }
             };
             let Some(keyword) = keywords::lookup(&line.keyword) else {
-                let hint = keywords::suggest(&line.keyword)
+                // A suggestion costs a comparison with every keyword: only for the listed.
+                let hint = self
+                    .listing()
+                    .then(|| keywords::suggest(&line.keyword))
+                    .flatten()
                     .map(|s| format!(" (did you mean {s}?)"))
                     .unwrap_or_default();
                 self.fatal(
@@ -436,22 +477,57 @@ impl Loader<'_> {
             } else {
                 format!("/etc/ssh/{arg}")
             };
-            for path in self.source.glob(&pattern) {
-                if self.config.files.len() >= MAX_FILES {
+            let paths = match self.globs.get(&pattern) {
+                Some(paths) => paths.clone(),
+                None => {
+                    let paths: std::rc::Rc<[String]> = self.source.glob(&pattern).into();
+                    self.globs.insert(pattern.clone(), paths.clone());
+                    paths
+                }
+            };
+            for path in paths.iter() {
+                if self.config.files.len() >= MAX_INCLUSIONS {
                     self.fatal(
                         place.clone(),
-                        format!("more than {MAX_FILES} included files; stopped reading"),
+                        format!("more than {MAX_INCLUSIONS} inclusions; stopped reading"),
                     );
                     self.aborted = true;
                     return;
                 }
-                match self.source.read_config(&path) {
+                let text = match self.texts.get(path) {
+                    Some(text) => Ok(text.clone()),
+                    None if self.texts.len() >= MAX_FILES => {
+                        self.fatal(
+                            place.clone(),
+                            format!("more than {MAX_FILES} included files; stopped reading"),
+                        );
+                        self.aborted = true;
+                        return;
+                    }
+                    None => self.source.read_config(path).map(|text| {
+                        let text: std::rc::Rc<str> = text.into();
+                        self.texts.insert(path.clone(), text.clone());
+                        text
+                    }),
+                };
+                self.config.files.push(path.clone());
+                match text {
                     Ok(text) => {
-                        self.config.files.push(path.clone());
-                        self.parse_text(&path, &text, depth + 1, block);
+                        self.parsed_bytes += text.len() as u64;
+                        if self.parsed_bytes > MAX_CONFIG_TEXT {
+                            self.fatal(
+                                place.clone(),
+                                format!(
+                                    "more than {} MiB of configuration text through Include (at {path}); stopped reading",
+                                    MAX_CONFIG_TEXT / (1024 * 1024)
+                                ),
+                            );
+                            self.aborted = true;
+                            return;
+                        }
+                        self.parse_text(path, &text, depth + 1, block);
                     }
                     Err(e) => {
-                        self.config.files.push(path.clone());
                         self.fatal(place.clone(), format!("cannot read included file: {e}"));
                     }
                 }
