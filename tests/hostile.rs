@@ -1076,3 +1076,416 @@ fn snapshots_give_the_verdicts_of_the_node() {
         );
     }
 }
+
+/// A hostile root that must not exhaust the scanner: built under `base`, scanned with `args`
+/// (after `--root ROOT --format json`), and judged by `check`.
+struct BudgetCase {
+    name: &'static str,
+    root: PathBuf,
+    args: Vec<&'static str>,
+    check: fn(&Output, &str),
+}
+
+fn write(base: &Path, rel: &str, content: &[u8]) {
+    let path = base.join(rel);
+    std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+    std::fs::write(path, content).expect("write");
+}
+
+/// A root with passwd, group, pid 1 and, when given, a kubelet run with `kubelet_args`.
+fn budget_root(base: &Path, name: &str, kubelet_args: Option<&str>) -> PathBuf {
+    let root = base.join(name);
+    let _ = std::fs::remove_dir_all(&root);
+    write(&root, "etc/passwd", b"root:x:0:0::/root:/bin/sh\n");
+    write(&root, "etc/group", b"root:x:0:\n");
+    write(
+        &root,
+        "proc/1/status",
+        b"Name:\tsystemd\nPPid:\t0\nUid:\t0\t0\t0\t0\n",
+    );
+    if let Some(args) = kubelet_args {
+        write(&root, "usr/bin/kubelet", b"");
+        write(
+            &root,
+            "proc/300/status",
+            b"Name:\tkubelet\nPPid:\t1\nUid:\t0\t0\t0\t0\n",
+        );
+        write(
+            &root,
+            "proc/300/cmdline",
+            format!("/usr/bin/kubelet\0{args}\0").as_bytes(),
+        );
+        symlink("/usr/bin/kubelet", root.join("proc/300/exe")).expect("exe");
+    }
+    root
+}
+
+fn finding(out: &Output, id: &str) -> serde_json::Value {
+    let report = json(out);
+    report["findings"]
+        .as_array()
+        .and_then(|f| f.iter().find(|f| f["id"] == id))
+        .cloned()
+        .unwrap_or_else(|| panic!("no {id} in the report"))
+}
+
+/// Every hostile case of the budgets, built under `base`. `scripts/bench-hostile.sh` times
+/// the same roots (through the ignored `write_hostile_roots` test).
+fn budget_cases(base: &Path) -> Vec<BudgetCase> {
+    let mut cases = Vec::new();
+
+    // sshd Include fanned out through symlinks to one 1 MiB file, itself including 60 more.
+    let root = budget_root(base, "include-fanout", None);
+    write(&root, "etc/ssh/sshd_config", b"Include /etc/ssh/a/*.conf\n");
+    let mut big = b"Include /etc/ssh/b/*.conf\n".to_vec();
+    big.extend(b"Port 22\n".repeat(120_000));
+    write(&root, "etc/ssh/big.conf", &big);
+    write(&root, "etc/ssh/leaf.conf", &b"Port 22\n".repeat(120_000));
+    for i in 0..60 {
+        write(&root, &format!("etc/ssh/a/.keep{i}"), b"");
+        symlink(
+            "/etc/ssh/big.conf",
+            root.join(format!("etc/ssh/a/{i:03}.conf")),
+        )
+        .expect("link");
+        std::fs::create_dir_all(root.join("etc/ssh/b")).expect("mkdir");
+        symlink(
+            "/etc/ssh/leaf.conf",
+            root.join(format!("etc/ssh/b/{i:03}.conf")),
+        )
+        .expect("link");
+    }
+    cases.push(BudgetCase {
+        name: "include-fanout",
+        root,
+        args: vec![],
+        check: |out, name| {
+            let f = finding(out, "sshd.permit-root-login");
+            assert_eq!(f["status"], "error", "{name}: {f}");
+            assert!(
+                f["message"].to_string().contains("stopped reading"),
+                "{name}: {f}"
+            );
+        },
+    });
+
+    // A glob through symlinks back to its own directory: 8 links, 6 levels.
+    let root = budget_root(base, "include-glob-loop", None);
+    write(
+        &root,
+        "etc/ssh/sshd_config",
+        b"Include /etc/ssh/a/*/*/*/*/*/*\nPermitRootLogin no\n",
+    );
+    std::fs::create_dir_all(root.join("etc/ssh/a")).expect("mkdir");
+    for i in 0..8 {
+        symlink("/etc/ssh/a", root.join(format!("etc/ssh/a/l{i}"))).expect("link");
+    }
+    cases.push(BudgetCase {
+        name: "include-glob-loop",
+        root,
+        args: vec![],
+        check: |out, name| {
+            let f = finding(out, "sshd.permit-root-login");
+            assert_eq!(f["status"], "error", "{name}: {f}");
+            assert!(
+                f.to_string()
+                    .contains("the glob looked at more than 4096 paths"),
+                "{name}: {f}"
+            );
+        },
+    });
+
+    // A kubelet --config-dir holding three links to itself and nothing else.
+    let root = budget_root(base, "configdir-loop", Some("--config-dir=/etc/kubelet.d"));
+    std::fs::create_dir_all(root.join("etc/kubelet.d")).expect("mkdir");
+    for name in ["a", "b", "c"] {
+        symlink(".", root.join(format!("etc/kubelet.d/{name}"))).expect("link");
+    }
+    cases.push(BudgetCase {
+        name: "configdir-loop",
+        root,
+        args: vec![],
+        check: |out, name| {
+            // Judged (the links are no drop-ins), not stopped.
+            let f = finding(out, "kubelet.read-only-port");
+            assert_ne!(f["status"], "error", "{name}: {f}");
+        },
+    });
+
+    // 99,000 keys in a kubelet config; a drop-in setting 50,000 feature gates to null.
+    let root = budget_root(
+        base,
+        "kubelet-keys",
+        Some("--config=/var/lib/kubelet/config.yaml\0--config-dir=/etc/kubelet.d"),
+    );
+    let mut config =
+        b"apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nreadOnlyPort: 0\nfeatureGates:\n".to_vec();
+    for i in 0..50_000 {
+        config.extend(format!("  G{i}: true\n").as_bytes());
+    }
+    for i in 0..49_000 {
+        config.extend(format!("k{i}: {i}\n").as_bytes());
+    }
+    write(&root, "var/lib/kubelet/config.yaml", &config);
+    let mut nulls =
+        b"apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nfeatureGates:\n"
+            .to_vec();
+    for i in 0..50_000 {
+        nulls.extend(format!("  G{i}: null\n").as_bytes());
+    }
+    write(&root, "etc/kubelet.d/10.conf", &nulls);
+    cases.push(BudgetCase {
+        name: "kubelet-keys",
+        root,
+        args: vec![],
+        check: |out, name| {
+            let f = finding(out, "kubelet.read-only-port");
+            assert_eq!(f["status"], "pass", "{name}: {f}");
+        },
+    });
+
+    // 16,000 unknown sshd keywords: problems listed once, capped, no copy per finding.
+    let root = budget_root(base, "sshd-unknown", None);
+    let mut config = Vec::new();
+    for i in 0..16_000 {
+        config.extend(format!("Bogus{i}Keyword yes\n").as_bytes());
+    }
+    write(&root, "etc/ssh/sshd_config", &config);
+    cases.push(BudgetCase {
+        name: "sshd-unknown",
+        root,
+        args: vec![],
+        check: |out, name| {
+            assert!(
+                out.stdout.len() < 1024 * 1024,
+                "{name}: report of {} bytes",
+                out.stdout.len()
+            );
+            let f = finding(out, "sshd.permit-root-login");
+            assert!(
+                f["message"]
+                    .to_string()
+                    .contains("(and 15999 more problems)"),
+                "{name}: {f}"
+            );
+        },
+    });
+
+    // 100,000 listeners on one socket held by 1,000 processes.
+    let root = budget_root(base, "listeners", None);
+    let mut table = b"  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n".to_vec();
+    for i in 0..100_000u32 {
+        table.extend(
+            format!(
+                "{i:4}: 00000000:{:04X} 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 5001 1 0 100 0 0 10 0\n",
+                1024 + i % 60_000
+            )
+            .as_bytes(),
+        );
+    }
+    write(&root, "proc/1/net/tcp", &table);
+    for pid in 2000..3000 {
+        write(
+            &root,
+            &format!("proc/{pid}/status"),
+            b"Name:\tholder\nPPid:\t1\nUid:\t0\t0\t0\t0\n",
+        );
+        std::fs::create_dir_all(root.join(format!("proc/{pid}/fd"))).expect("mkdir");
+        symlink("socket:[5001]", root.join(format!("proc/{pid}/fd/3"))).expect("fd");
+    }
+    cases.push(BudgetCase {
+        name: "listeners",
+        root,
+        args: vec![],
+        check: |out, name| {
+            assert!(
+                out.stdout.len() < 8 * 1024 * 1024,
+                "{name}: report of {} bytes",
+                out.stdout.len()
+            );
+            let report = json(out);
+            let listed = report["inventory"]["listeners"]
+                .as_array()
+                .map_or(0, Vec::len);
+            assert_eq!(listed, 4096, "{name}");
+            let f = finding(out, "ports.unexpected-listener");
+            assert_eq!(f["status"], "fail", "{name}");
+            assert!(
+                f.to_string().contains("and 992 more"),
+                "{name}: owners counted"
+            );
+            assert!(
+                f["evidence"].as_array().is_some_and(|e| e.len() <= 200),
+                "{name}"
+            );
+        },
+    });
+
+    // More proc content than a scan may read: 80 processes with 1 MiB status files.
+    let root = budget_root(base, "read-budget", None);
+    let mut status = b"Name:\tbig\nPPid:\t1\nUid:\t0\t0\t0\t0\n".to_vec();
+    status.resize(1024 * 1024 - 1, b'#');
+    status.push(b'\n');
+    for pid in 100..180 {
+        write(&root, &format!("proc/{pid}/status"), &status);
+    }
+    write(&root, "etc/ssh/sshd_config", b"PermitRootLogin no\n");
+    cases.push(BudgetCase {
+        name: "read-budget",
+        root,
+        args: vec![],
+        check: |out, name| {
+            let f = finding(out, "sshd.permit-root-login");
+            assert_eq!(f["status"], "error", "{name}: {f}");
+            assert!(
+                f.to_string().contains("read budget of 64 MiB ran out"),
+                "{name}: {f}"
+            );
+        },
+    });
+
+    // A deadline already gone: nothing is judged, everything says why, exit 2.
+    let root = budget_root(base, "deadline", None);
+    write(&root, "etc/ssh/sshd_config", b"PermitRootLogin no\n");
+    cases.push(BudgetCase {
+        name: "deadline",
+        root,
+        args: vec!["--timeout", "1ms"],
+        check: |out, name| {
+            assert_eq!(out.status.code(), Some(2), "{name}");
+            let report = json(out);
+            // What was read before the deadline may fail; nothing passes, nothing is "not
+            // applicable" on what was not read.
+            let statuses = statuses(&report);
+            assert!(
+                statuses.iter().all(|(_, s)| s == "error" || s == "fail"),
+                "{name}: {statuses:?}"
+            );
+            assert!(
+                report.to_string().contains("(--timeout 1ms) passed"),
+                "{name}"
+            );
+        },
+    });
+
+    // A snapshot of three million empty entries, and one whose non-file entries carry
+    // payload.
+    let tar = base.join("tar-entries.tar");
+    let mut bytes = Vec::with_capacity(300_000 * 512);
+    for i in 0..300_000u32 {
+        let mut header = tar::Header::new_old();
+        let name = format!("etc/e{i}");
+        header.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
+        header.set_mode(0o644);
+        header.set_uid(0);
+        header.set_gid(0);
+        header.set_mtime(0);
+        header.set_size(0);
+        header.set_entry_type(tar::EntryType::Regular);
+        header.set_cksum();
+        bytes.extend_from_slice(header.as_bytes());
+    }
+    bytes.resize(bytes.len() + 1024, 0);
+    std::fs::write(&tar, bytes).expect("tar");
+    cases.push(BudgetCase {
+        name: "tar-entries",
+        root: tar,
+        args: vec![],
+        check: |out, name| {
+            assert_eq!(out.status.code(), Some(2), "{name}");
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                stderr.contains("more than 200000 entries"),
+                "{name}: {stderr}"
+            );
+        },
+    });
+    // A FIFO's header claiming 200 MiB of payload that the reader would have to skip.
+    let tar = base.join("tar-payload.tar");
+    let mut header = tar::Header::new_old();
+    header.as_old_mut().name[..8].copy_from_slice(b"etc/fifo");
+    header.set_mode(0o644);
+    header.set_uid(0);
+    header.set_gid(0);
+    header.set_mtime(0);
+    header.set_size(200 * 1024 * 1024);
+    header.set_entry_type(tar::EntryType::Fifo);
+    header.set_cksum();
+    let file = std::fs::File::create(&tar).expect("tar");
+    std::io::Write::write_all(&mut &file, header.as_bytes()).expect("header");
+    file.set_len(512 + 200 * 1024 * 1024 + 1024)
+        .expect("sparse payload");
+    cases.push(BudgetCase {
+        name: "tar-payload",
+        root: tar,
+        args: vec![],
+        check: |out, name| {
+            assert_eq!(out.status.code(), Some(2), "{name}");
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                stderr.contains("bytes of headers, long names and non-file payload"),
+                "{name}: {stderr}"
+            );
+        },
+    });
+
+    // FIFOs where proc files and configs should be.
+    let root = budget_root(base, "fifos", None);
+    for fifo in [
+        "proc/2/status",
+        "proc/1/net/tcp",
+        "proc/sys/kernel/hostname",
+        "etc/ssh/sshd_config",
+        "etc/os-release",
+    ] {
+        let path = root.join(fifo);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        nix::unistd::mkfifo(&path, nix::sys::stat::Mode::from_bits_truncate(0o644))
+            .expect("mkfifo");
+    }
+    cases.push(BudgetCase {
+        name: "fifos",
+        root,
+        args: vec![],
+        check: |out, name| {
+            let f = finding(out, "sshd.permit-root-login");
+            assert_eq!(f["status"], "error", "{name}: {f}");
+            assert!(f.to_string().contains("not a regular file"), "{name}: {f}");
+        },
+    });
+    cases
+}
+
+/// Each hostile root ends within its budgets with the finding or message that names what ran
+/// out, never a hang, an abort or a pass on what was not read. (Time and memory are measured
+/// by `scripts/bench-hostile.sh`.)
+#[test]
+fn hostile_roots_stay_within_their_budgets() {
+    let case = Case::new("budgets");
+    for budget in budget_cases(&case.dir) {
+        let root = budget.root.to_str().expect("utf-8");
+        let mut args = vec!["--root", root, "--format", "json"];
+        args.extend(&budget.args);
+        let out = case.run(&args, Duration::from_secs(120));
+        (budget.check)(&out, budget.name);
+    }
+}
+
+/// Writes the hostile roots into `$NODECHECK_HOSTILE_DIR` for `scripts/bench-hostile.sh`.
+#[test]
+#[ignore = "run by scripts/bench-hostile.sh"]
+fn write_hostile_roots() {
+    let dir = std::env::var_os("NODECHECK_HOSTILE_DIR").expect("NODECHECK_HOSTILE_DIR");
+    let dir = PathBuf::from(dir);
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let mut list = String::new();
+    for budget in budget_cases(&dir) {
+        list.push_str(&format!(
+            "{}\t{}\t{}\n",
+            budget.name,
+            budget.root.display(),
+            budget.args.join(" ")
+        ));
+    }
+    std::fs::write(dir.join("cases.tsv"), list).expect("list");
+}

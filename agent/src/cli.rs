@@ -653,8 +653,8 @@ fn gather_within(host: Host, timeout: std::time::Duration) -> Result<(facts::Fac
     });
     finished.recv_timeout(timeout + DEADLINE_GRACE).map_err(|_| {
         format!(
-            "the scan did not finish within its deadline (--timeout {}s) and a read never returned (a hung mount?)",
-            timeout.as_secs()
+            "the scan did not finish within its deadline (--timeout {}) and a read never returned (a hung mount?)",
+            crate::host::seconds(timeout)
         )
     })
 }
@@ -817,8 +817,8 @@ fn snapshot_command(
     warn_all(&facts.warnings);
     if host.deadline_passed() {
         bail!(
-            "the scan ran past its deadline (--timeout {}s); no snapshot written",
-            timeout.as_secs()
+            "the scan ran past its deadline (--timeout {}); no snapshot written",
+            crate::host::seconds(timeout)
         );
     }
     warn_all(&facts.incomplete);

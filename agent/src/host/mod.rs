@@ -300,8 +300,8 @@ impl Host {
             Some((at, timeout)) if std::time::Instant::now() >= at => Err(self.exhaust(
                 path,
                 format!(
-                    "the scan's deadline (--timeout {}s) passed",
-                    timeout.as_secs()
+                    "the scan's deadline (--timeout {}) passed",
+                    seconds(timeout)
                 ),
             )),
             _ => Ok(()),
@@ -749,6 +749,15 @@ impl Host {
             t.proc_listed.insert(rel.to_string());
         });
         Ok(names)
+    }
+}
+
+/// A duration as `--timeout` takes it: `60s`, `250ms`.
+pub fn seconds(d: std::time::Duration) -> String {
+    if d.subsec_millis() == 0 && d.as_secs() > 0 {
+        format!("{}s", d.as_secs())
+    } else {
+        format!("{}ms", d.as_millis())
     }
 }
 

@@ -68,25 +68,40 @@ pub const CHECK: Check = Check {
     run,
 };
 
-fn allowed_by<'a>(l: &Listener, allowed: &'a [String]) -> Option<&'a String> {
+/// The `process:NAME` entry that allows a listener by one of its owners.
+fn allowed_by_process<'a>(l: &Listener, allowed: &'a [String]) -> Option<&'a String> {
     allowed.iter().find(|entry| match entry.split_once(':') {
         Some(("process", name)) => l.owners.iter().any(|(_, owner)| owner == name),
-        _ => entry.split_once('/').is_some_and(|(proto, port)| {
+        _ => false,
+    })
+}
+
+/// The `PROTO/PORT` entry that allows a listener.
+fn allowed_by_port<'a>(l: &Listener, allowed: &'a [String]) -> Option<&'a String> {
+    allowed.iter().find(|entry| {
+        entry.split_once('/').is_some_and(|(proto, port)| {
             proto == l.protocol && port.parse::<u16>().ok() == Some(l.port)
-        }),
+        })
     })
 }
 
 fn run(ctx: &Ctx<'_>) -> Verdict {
     let allowed = ctx.params.strings("allowed");
-    let mut items = Vec::new();
+    let mut items = super::Items::default();
+    // Listeners held by the same processes share one list of owners: whether a process of
+    // it is allowed is worked out once per list.
+    let mut by_owners: std::collections::HashMap<usize, Option<&String>> =
+        std::collections::HashMap::new();
     for l in ctx
         .facts
         .listeners
         .iter()
         .filter(|l| l.is_host() && !l.is_loopback())
     {
-        match allowed_by(l, allowed) {
+        let by_process = *by_owners
+            .entry(std::sync::Arc::as_ptr(&l.owners).cast::<()>() as usize)
+            .or_insert_with(|| allowed_by_process(l, allowed));
+        match by_process.or_else(|| allowed_by_port(l, allowed)) {
             Some(entry) => {
                 let mut item = evidence(
                     "listener",
