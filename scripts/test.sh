@@ -58,3 +58,42 @@ else
   echo "scripts/test.sh: not root, so the Debian package is not installed and checked" >&2
   [ "${CI:-}" != "true" ] || exit 2
 fi
+
+# Fuzzing: every cargo-fuzz target of fuzz/ for NODECHECK_FUZZ_SECONDS (default 60) each,
+# starting from its committed corpus. cargo-fuzz comes from crates.io; the fuzzers need a
+# nightly compiler: the machine's nightly toolchain when it has one, else the stable one with
+# RUSTC_BOOTSTRAP=1 (the same compiler features; no toolchain can be downloaded here).
+fuzz_seconds=${NODECHECK_FUZZ_SECONDS:-60}
+fuzz_skip() {
+  if [ "${NODECHECK_REQUIRE_TOOLS:-}" = 1 ]; then
+    echo "scripts/test.sh: cannot fuzz: $1" >&2
+    exit 2
+  fi
+  echo "scripts/test.sh: SKIPPED fuzzing: $1" >&2
+}
+if ! command -v cargo-fuzz >/dev/null; then
+  echo "scripts/test.sh: installing cargo-fuzz" >&2
+  cargo install -q --locked cargo-fuzz@0.13.2 || true
+fi
+if ! command -v cargo-fuzz >/dev/null; then
+  fuzz_skip "cargo-fuzz is not installed and could not be"
+else
+  if rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
+    fuzz=(cargo +nightly fuzz)
+  else
+    fuzz=(env RUSTC_BOOTSTRAP=1 cargo fuzz)
+  fi
+  for target in $("${fuzz[@]}" list); do
+    echo "scripts/test.sh: fuzzing $target for ${fuzz_seconds}s" >&2
+    log=target/fuzz-$target.log
+    mkdir -p target
+    if ! "${fuzz[@]}" run "$target" -- -max_total_time="$fuzz_seconds" -rss_limit_mb=2048 \
+      -print_final_stats=1 >"$log" 2>&1; then
+      tail -n 60 "$log" >&2
+      echo "scripts/test.sh: fuzz target $target failed (crash input under fuzz/artifacts/$target)" >&2
+      exit 1
+    fi
+    grep -E '^(Done|stat::number_of_executed_units)' "$log" >&2 || true
+  done
+fi
+

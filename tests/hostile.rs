@@ -149,6 +149,37 @@ fn assert_no_canary(out: &Output) {
     );
 }
 
+/// `nodecheck snapshot` of `case`'s root into `node.tar.gz` beside it: the path, every byte
+/// of the archive decompressed, and what the command said on stderr.
+fn snapshot_of(case: &Case) -> (String, Vec<u8>, Vec<u8>) {
+    let root = case.root();
+    let snap = case.dir.join("node.tar.gz");
+    let snap = snap.to_str().expect("utf-8").to_string();
+    let out = case.run(
+        &[
+            "snapshot",
+            "--root",
+            root.to_str().expect("utf-8"),
+            "--output",
+            &snap,
+        ],
+        Duration::from_secs(60),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut raw = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::GzDecoder::new(std::fs::File::open(&snap).expect("open")),
+        &mut raw,
+    )
+    .expect("gunzip");
+    (snap, raw, out.stderr)
+}
+
 fn json(out: &Output) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         panic!(
@@ -555,31 +586,14 @@ fn no_secret_leaves_the_node_in_a_snapshot_or_a_report() {
     for case in [&case, &k3s] {
         let root = case.root();
         let root = root.to_str().expect("utf-8");
-        let snap = case.dir.join("node.tar.gz");
-        let snap = snap.to_str().expect("utf-8");
-        let out = case.run(
-            &["snapshot", "--root", root, "--output", snap],
-            Duration::from_secs(30),
-        );
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert_clean("snapshot stderr", &out.stderr);
+        let (snap, raw, stderr) = snapshot_of(case);
+        let snap = snap.as_str();
+        assert_clean("snapshot stderr", &stderr);
         let mode = std::fs::metadata(snap).expect("snapshot").permissions();
         assert_eq!(
             std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777,
             0o600
         );
-        // Every byte of the archive, decompressed.
-        let mut raw = Vec::new();
-        std::io::Read::read_to_end(
-            &mut flate2::read::GzDecoder::new(std::fs::File::open(snap).expect("open")),
-            &mut raw,
-        )
-        .expect("gunzip");
         assert_clean("the snapshot", &raw);
 
         let mut reports = Vec::new();
@@ -1029,24 +1043,8 @@ fn snapshots_give_the_verdicts_of_the_node() {
     for (case, id) in &cases {
         let root = case.root();
         let root = root.to_str().expect("utf-8");
-        let snap = case.dir.join("node.tar.gz");
-        let snap = snap.to_str().expect("utf-8");
-        let out = case.run(
-            &["snapshot", "--root", root, "--output", snap],
-            Duration::from_secs(60),
-        );
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let mut raw = Vec::new();
-        std::io::Read::read_to_end(
-            &mut flate2::read::GzDecoder::new(std::fs::File::open(snap).expect("open")),
-            &mut raw,
-        )
-        .expect("gunzip");
+        let (snap, raw, _) = snapshot_of(case);
+        let snap = snap.as_str();
         assert!(
             raw.len() < 1024 * 1024,
             "{id}: the snapshot holds {} bytes",

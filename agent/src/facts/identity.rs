@@ -128,6 +128,21 @@ pub struct Screened {
     pub ignored: BTreeMap<&'static str, Vec<Ignored>>,
 }
 
+impl Screened {
+    /// Ignores `pid`, which claimed `spec`'s name, for `reason`.
+    fn ignore(&mut self, pid: u32, spec: &Spec, reason: String) {
+        self.ignored_pids.insert(pid);
+        let ignored = Ignored {
+            pid,
+            claimed: spec.name,
+            reason,
+        };
+        for area in spec.areas {
+            self.ignored.entry(area).or_default().push(ignored.clone());
+        }
+    }
+}
+
 /// Why `p` is not the component `spec` describes, or `None` when it passes.
 fn distrust(
     host: &Host,
@@ -222,21 +237,7 @@ pub fn screen(host: &Host, processes: &[Process], listeners: &[Listener]) -> Scr
             }
             match distrust(host, p, spec, &by_pid) {
                 None => plausible.push(p),
-                Some(reason) => {
-                    screened.ignored_pids.insert(p.pid);
-                    let ignored = Ignored {
-                        pid: p.pid,
-                        claimed: spec.name,
-                        reason,
-                    };
-                    for area in spec.areas {
-                        screened
-                            .ignored
-                            .entry(area)
-                            .or_default()
-                            .push(ignored.clone());
-                    }
-                }
+                Some(reason) => screened.ignore(p.pid, spec, reason),
             }
         }
         if plausible.len() < 2 {
@@ -252,7 +253,6 @@ pub fn screen(host: &Host, processes: &[Process], listeners: &[Listener]) -> Scr
         });
         let judged = owner.unwrap_or(plausible[0]);
         for p in plausible.iter().filter(|p| p.pid != judged.pid) {
-            screened.ignored_pids.insert(p.pid);
             let reason = match (owner, spec.port) {
                 (Some(_), Some(port)) => format!(
                     "another plausible {} runs; pid {} owns port {port} and is judged",
@@ -263,18 +263,7 @@ pub fn screen(host: &Host, processes: &[Process], listeners: &[Listener]) -> Scr
                     spec.name, judged.pid
                 ),
             };
-            let ignored = Ignored {
-                pid: p.pid,
-                claimed: spec.name,
-                reason,
-            };
-            for area in spec.areas {
-                screened
-                    .ignored
-                    .entry(area)
-                    .or_default()
-                    .push(ignored.clone());
-            }
+            screened.ignore(p.pid, spec, reason);
         }
     }
     screened

@@ -333,6 +333,31 @@ impl Host {
         }
     }
 
+    /// A host from a snapshot held in memory (an uncompressed tar): for tools and fuzzing.
+    pub fn from_tar_bytes(bytes: &[u8]) -> Result<Host, HostError> {
+        let image = Arc::new(tarball::load_bytes(bytes, "(in memory)")?);
+        let warnings = image
+            .refused
+            .iter()
+            .map(|r| format!("snapshot entry refused: {r}"))
+            .collect();
+        Ok(Host {
+            root: Backend::Tar {
+                image: image.clone(),
+                prefix: String::new(),
+            },
+            proc: Backend::Tar {
+                image,
+                prefix: "proc".into(),
+            },
+            description: "(in memory)".into(),
+            warnings,
+            users: OnceLock::new(),
+            touched: None,
+            budget: Budget::default(),
+        })
+    }
+
     /// Records every path the scan touches, for [`snapshot::write`].
     pub fn record_touched(mut self) -> Host {
         self.touched = Some(Mutex::new(Touched::default()));

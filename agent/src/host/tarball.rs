@@ -99,6 +99,11 @@ pub fn load(path: &Path) -> Result<TarImage, TarError> {
     read_image(reader, &display, Limits::DEFAULT)
 }
 
+/// Reads a snapshot held in memory (an uncompressed tar), with the same checks and limits.
+pub fn load_bytes(bytes: &[u8], name: &str) -> Result<TarImage, TarError> {
+    read_image(bytes, name, Limits::DEFAULT)
+}
+
 /// What the tar reader may still take from the stream, and whether it met the stream's end.
 #[derive(Debug, Default)]
 struct Meter {

@@ -25,6 +25,9 @@ use std::fmt;
 pub const MAX_CONFIG_BYTES: u64 = 4 * 1024 * 1024;
 /// Drop-ins read at most.
 pub const MAX_DROP_INS: usize = 256;
+/// Configuration text (the config file and every drop-in) one kubelet may have read; beyond
+/// it the rest is not read and the configuration is an error naming where it stopped.
+pub const MAX_TOTAL_CONFIG_BYTES: u64 = 8 * 1024 * 1024;
 
 pub const API_VERSION: &str = "kubelet.config.k8s.io/v1beta1";
 pub const KIND: &str = "KubeletConfiguration";
@@ -707,7 +710,20 @@ pub fn effective(host: &Host, invocation: &KubeletInvocation) -> KubeletConfig {
         let mut skipped = Vec::new();
         match walk_drop_ins(host, dir, 0, &mut files, &mut skipped) {
             Ok(()) => {
+                let mut total = config_file
+                    .as_deref()
+                    .and_then(|p| host.stat(p).ok())
+                    .map_or(0, |m| m.size);
                 for path in files {
+                    total += host.stat(&path).map_or(0, |m| m.size);
+                    if total > MAX_TOTAL_CONFIG_BYTES {
+                        // Not the kubelet's refusal: nodecheck's budget, said as such.
+                        config.problems.push(format!(
+                            "drop-in {path} not read: more than {} MiB of kubelet configuration altogether (nodecheck's budget)",
+                            MAX_TOTAL_CONFIG_BYTES / (1024 * 1024)
+                        ));
+                        break;
+                    }
                     match read_document(host, &path) {
                         Ok(doc) => {
                             apply(&mut config, &doc, &path, true);
