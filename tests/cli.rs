@@ -477,7 +477,8 @@ fn bad_input_gives_specific_errors_and_never_a_wrong_pass() {
     assert_eq!(status, "error");
     assert!(message.contains("not valid UTF-8"), "{message}");
 
-    let big = vec![b'#'; 50 * 1024 * 1024];
+    // Over sshd's per-file cap (1 MiB), within what a snapshot holds.
+    let big = vec![b'#'; 2 * 1024 * 1024];
     let (status, message) = judge_config(
         "big",
         &[Entry::File("etc/ssh/sshd_config", &big, 0o600, 0, 0)],
@@ -600,7 +601,8 @@ fn kubernetes_bad_input_gives_specific_errors() {
     }
     let big = format!(
         "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n#{}\n",
-        "x".repeat(50 * 1024 * 1024)
+        // Over the kubelet's per-file cap (4 MiB), within what a snapshot holds.
+        "x".repeat(5 * 1024 * 1024)
     );
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         (

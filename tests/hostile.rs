@@ -1366,8 +1366,7 @@ fn budget_cases(base: &Path) -> Vec<BudgetCase> {
         },
     });
 
-    // A snapshot of three million empty entries, and one whose non-file entries carry
-    // payload.
+    // A snapshot of 300,000 empty entries.
     let tar = base.join("tar-entries.tar");
     let mut bytes = Vec::with_capacity(300_000 * 512);
     for i in 0..300_000u32 {
@@ -1393,7 +1392,7 @@ fn budget_cases(base: &Path) -> Vec<BudgetCase> {
             assert_eq!(out.status.code(), Some(2), "{name}");
             let stderr = String::from_utf8_lossy(&out.stderr);
             assert!(
-                stderr.contains("more than 200000 entries"),
+                stderr.contains("more than 100000 entries"),
                 "{name}: {stderr}"
             );
         },
@@ -1424,6 +1423,83 @@ fn budget_cases(base: &Path) -> Vec<BudgetCase> {
                 stderr.contains("bytes of headers, long names and non-file payload"),
                 "{name}: {stderr}"
             );
+        },
+    });
+
+    // 250 processes claiming to be the kubelet, their parent named with half a megabyte.
+    let root = budget_root(base, "impostor-flood", None);
+    let mut parent = b"Name:\t".to_vec();
+    parent.extend(vec![b'X'; 500_000]);
+    parent.extend(b"\nPPid:\t1\nUid:\t1000\t1000\t1000\t1000\n");
+    write(&root, "proc/50/status", &parent);
+    for pid in 100..350 {
+        write(
+            &root,
+            &format!("proc/{pid}/status"),
+            b"Name:\tkubelet\nPPid:\t50\nUid:\t0\t0\t0\t0\n",
+        );
+    }
+    cases.push(BudgetCase {
+        name: "impostor-flood",
+        root,
+        args: vec![],
+        check: |out, name| {
+            assert!(
+                out.stdout.len() < 2 * 1024 * 1024,
+                "{name}: report of {} bytes",
+                out.stdout.len()
+            );
+            let f = finding(out, "kubelet.anonymous-auth");
+            assert!(
+                f.to_string().contains("234 more processes ignored"),
+                "{name}: {f}"
+            );
+        },
+    });
+
+    // Cgroup files of half a million lines (2 bytes read, a string held, per line).
+    let root = budget_root(base, "cgroup-lines", None);
+    let lines = b"a\n".repeat(524_287);
+    for pid in 100..160 {
+        write(
+            &root,
+            &format!("proc/{pid}/status"),
+            b"Name:\tbash\nPPid:\t1\nUid:\t0\t0\t0\t0\n",
+        );
+        write(&root, &format!("proc/{pid}/cgroup"), &lines);
+    }
+    cases.push(BudgetCase {
+        name: "cgroup-lines",
+        root,
+        args: vec![],
+        check: |out, name| {
+            let f = finding(out, "containers.root-user");
+            assert_eq!(f["status"], "error", "{name}: {f}");
+            assert!(
+                f.to_string()
+                    .contains("a cgroup file of more than 64 lines"),
+                "{name}: {f}"
+            );
+        },
+    });
+
+    // A process table larger than any node's.
+    let root = budget_root(base, "processes", None);
+    for pid in 2..=70_000 {
+        write(
+            &root,
+            &format!("proc/{pid}/status"),
+            b"Name:\tsleep\nPPid:\t1\nUid:\t0\t0\t0\t0\n",
+        );
+    }
+    cases.push(BudgetCase {
+        name: "processes",
+        root,
+        args: vec![],
+        check: |out, name| {
+            let f = finding(out, "sshd.permit-root-login");
+            assert_eq!(f["status"], "error", "{name}: {f}");
+            assert!(f.to_string().contains("more than 65536"), "{name}: {f}");
         },
     });
 

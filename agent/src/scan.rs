@@ -104,22 +104,23 @@ fn judge(check: &Check, facts: &Facts, profile: &Profile, roles: &[Role]) -> Ver
             });
         }
     }
-    // A report stays readable and bounded whatever the host holds: a finding lists its
-    // first evidence items and counts the rest.
-    if verdict.evidence.len() > MAX_EVIDENCE {
-        let more = verdict.evidence.len() - (MAX_EVIDENCE - 1);
-        verdict.evidence.truncate(MAX_EVIDENCE - 1);
-        verdict.evidence.push(nodecheck_report::Evidence {
-            subject: "more evidence".into(),
-            observed: Some(format!("{more} more items, not listed")),
-            expected: "—".into(),
-            status: verdict.status,
-            source: nodecheck_report::Source::default_value("nodecheck's report limits"),
-            note: None,
-        });
-    }
     // Processes that only claimed to be this area's component are named, never judged.
     for ignored in facts.ignored.get(check.meta.area).into_iter().flatten() {
+        if ignored.pid == 0 {
+            // The count of those not named one by one.
+            verdict.evidence.push(nodecheck_report::Evidence {
+                subject: format!("processes named {}", ignored.claimed),
+                observed: Some(ignored.reason.clone()),
+                expected: format!(
+                    "the {} that runs as root, started by the init system or a container runtime",
+                    ignored.claimed
+                ),
+                status: Status::NotApplicable,
+                source: nodecheck_report::Source::default_value("nodecheck's report limits"),
+                note: Some("not judged: not what they claim to be".into()),
+            });
+            continue;
+        }
         verdict.evidence.push(nodecheck_report::Evidence {
             subject: format!("process {} named {}", ignored.pid, ignored.claimed),
             observed: Some(ignored.describe()),
@@ -133,6 +134,20 @@ fn judge(check: &Check, facts: &Facts, profile: &Profile, roles: &[Role]) -> Ver
                 name: ignored.claimed.to_string(),
             },
             note: Some("not judged: it is not what it claims to be".into()),
+        });
+    }
+    // A report stays readable and bounded whatever the host holds: a finding lists its
+    // first evidence items and counts the rest.
+    if verdict.evidence.len() > MAX_EVIDENCE {
+        let more = verdict.evidence.len() - (MAX_EVIDENCE - 1);
+        verdict.evidence.truncate(MAX_EVIDENCE - 1);
+        verdict.evidence.push(nodecheck_report::Evidence {
+            subject: "more evidence".into(),
+            observed: Some(format!("{more} more items, not listed")),
+            expected: "—".into(),
+            status: verdict.status,
+            source: nodecheck_report::Source::default_value("nodecheck's report limits"),
+            note: None,
         });
     }
     verdict

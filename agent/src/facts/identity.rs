@@ -128,17 +128,47 @@ pub struct Screened {
     pub ignored: BTreeMap<&'static str, Vec<Ignored>>,
 }
 
+/// Processes named per area: a thousand impostors are counted, not listed.
+pub const MAX_NAMED: usize = 16;
+/// Characters of a reason kept (it quotes names and paths the host chose).
+const MAX_REASON: usize = 400;
+
 impl Screened {
-    /// Ignores `pid`, which claimed `spec`'s name, for `reason`.
+    /// Ignores `pid`, which claimed `spec`'s name, for `reason`: always for judging, and
+    /// named in each of `spec`'s areas up to [`MAX_NAMED`], the rest counted in one entry.
     fn ignore(&mut self, pid: u32, spec: &Spec, reason: String) {
         self.ignored_pids.insert(pid);
-        let ignored = Ignored {
-            pid,
-            claimed: spec.name,
-            reason,
+        let reason = if reason.chars().count() > MAX_REASON {
+            let cut: String = reason.chars().take(MAX_REASON).collect();
+            format!("{cut}…")
+        } else {
+            reason
         };
         for area in spec.areas {
-            self.ignored.entry(area).or_default().push(ignored.clone());
+            let named = self.ignored.entry(area).or_default();
+            match named.len() {
+                n if n < MAX_NAMED => named.push(Ignored {
+                    pid,
+                    claimed: spec.name,
+                    reason: reason.clone(),
+                }),
+                n if n == MAX_NAMED => named.push(Ignored {
+                    pid: 0,
+                    claimed: spec.name,
+                    reason: "1 more process ignored".into(),
+                }),
+                _ => {
+                    if let Some(last) = named.last_mut() {
+                        let more = last
+                            .reason
+                            .split(' ')
+                            .next()
+                            .and_then(|n| n.parse::<usize>().ok())
+                            .unwrap_or(1);
+                        last.reason = format!("{} more processes ignored", more + 1);
+                    }
+                }
+            }
         }
     }
 }
@@ -160,13 +190,21 @@ fn distrust(
     };
     let mut reasons = Vec::new();
     let [real, effective, ..] = p.uids;
-    if !allowed(effective) || !allowed(real) {
-        let who = users.user_label(effective);
+    // The uid that fails is the one named (a setuid program run by a user has effective uid
+    // 0 and the user's real uid).
+    let failing = [real, effective].into_iter().find(|uid| !allowed(*uid));
+    if let Some(uid) = failing {
+        let who = users.user_label(uid);
+        let which = if uid == real && real != effective {
+            "real uid"
+        } else {
+            "uid"
+        };
         reasons.push(if spec.users.is_empty() {
-            format!("uid {effective} ({who}), not root")
+            format!("{which} {uid} ({who}), not root")
         } else {
             format!(
-                "uid {effective} ({who}), neither root nor {}",
+                "{which} {uid} ({who}), neither root nor {}",
                 spec.users.join(" nor ")
             )
         });
@@ -390,6 +428,38 @@ mod tests {
             "{ignored:?}"
         );
         assert!(!screened.ignored_pids.contains(&60));
+    }
+
+    #[test]
+    fn a_setuid_program_names_the_real_uid_and_floods_are_counted() {
+        let mut host = Fixture::new();
+        // `su` run through a link named sshd: effective uid 0, real uid the user's.
+        host.file(
+            "proc/80/status",
+            "Name:\tsshd\nPPid:\t1\nUid:\t1000\t0\t0\t0\n",
+            0o444,
+            0,
+        );
+        for pid in 100..400 {
+            host.process(pid, "kubelet", 1, 1000, "/home/mallory/kubelet");
+        }
+        let screened = host.screen(&[]);
+        let sshd = reasons(&screened, "sshd");
+        assert!(
+            sshd[0].1.contains("real uid 1000 (mallory), not root"),
+            "{sshd:?}"
+        );
+        let kubelet = reasons(&screened, "kubelet");
+        assert_eq!(kubelet.len(), MAX_NAMED + 1);
+        assert_eq!(
+            kubelet[MAX_NAMED],
+            (0, "284 more processes ignored".to_string())
+        );
+        assert_eq!(
+            screened.ignored_pids.len(),
+            301,
+            "every one of them ignored"
+        );
     }
 
     #[test]

@@ -24,6 +24,14 @@ const ARGV_PROGRAMS: &[&str] = &[
     "kube-scheduler",
 ];
 
+/// Arguments kept of a command line (the kubelet's has about fifty).
+pub const MAX_ARGS: usize = 4096;
+/// Lines kept of a cgroup file (one per hierarchy: a dozen at most on cgroup v1).
+pub const MAX_CGROUP_LINES: usize = 64;
+/// Processes read: a process table larger than this is a budget run out (Linux's default
+/// `pid_max` on 64-bit machines allows 4 million; nodes run a few thousand).
+pub const MAX_PROCESSES: usize = 65_536;
+
 /// Programs whose working directory is read (relative `--config`, etcd's default data dir).
 const COMPONENTS: &[&str] = &[
     "kubelet",
@@ -136,9 +144,17 @@ pub fn read_process(host: &Host, pid: u32) -> Option<Process> {
     let wanted = exe_name.is_none_or(|n| ARGV_PROGRAMS.contains(&n))
         || ARGV_PROGRAMS.contains(&p.comm.as_str());
     if wanted && let Ok(cmdline) = host.proc_read(&format!("{pid}/cmdline"), PROC_CAP) {
-        p.argv = cmdline
-            .split(|&b| b == 0)
-            .filter(|s| !s.is_empty())
+        // Held per argument: a command line of half a million empty arguments is a budget
+        // run out, not 24 MB of strings.
+        let args = cmdline.split(|&b| b == 0).filter(|s| !s.is_empty());
+        if args.clone().nth(MAX_ARGS).is_some() {
+            let _ = host.over_budget(
+                &format!("/proc/{pid}/cmdline"),
+                format!("a command line of more than {MAX_ARGS} arguments"),
+            );
+        }
+        p.argv = args
+            .take(MAX_ARGS)
             .map(|s| String::from_utf8_lossy(s).into_owned())
             .collect();
     }
@@ -147,8 +163,16 @@ pub fn read_process(host: &Host, pid: u32) -> Option<Process> {
         p.cwd = host.proc_readlink(&format!("{pid}/cwd")).ok();
     }
     if let Ok(cgroup) = host.proc_read(&format!("{pid}/cgroup"), PROC_CAP) {
-        p.cgroups = String::from_utf8_lossy(&cgroup)
+        let text = String::from_utf8_lossy(&cgroup);
+        if text.lines().nth(MAX_CGROUP_LINES).is_some() {
+            let _ = host.over_budget(
+                &format!("/proc/{pid}/cgroup"),
+                format!("a cgroup file of more than {MAX_CGROUP_LINES} lines"),
+            );
+        }
+        p.cgroups = text
             .lines()
+            .take(MAX_CGROUP_LINES)
             .map(str::to_string)
             .collect();
     }
@@ -196,6 +220,16 @@ pub fn read_processes(host: &Host) -> Vec<Process> {
     };
     let mut pids: Vec<u32> = names.iter().filter_map(|n| n.parse().ok()).collect();
     pids.sort_unstable();
+    if pids.len() > MAX_PROCESSES {
+        let _ = host.over_budget(
+            "/proc",
+            format!(
+                "a process table of {} processes, more than {MAX_PROCESSES}",
+                pids.len()
+            ),
+        );
+        pids.truncate(MAX_PROCESSES);
+    }
     // Reading a process costs a dozen syscalls; on a node with thousands of processes the
     // kernel time dominates the scan, so big process tables are read on every core.
     let threads = std::thread::available_parallelism()

@@ -18,6 +18,7 @@
 //!   and a snapshot holds only that.
 
 use crate::parse::redact::{self, Keep, Seg};
+use std::collections::HashSet;
 
 /// What a file is, as the code reading it knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -134,10 +135,11 @@ pub fn is_secret_flag(program: &str, flag: &str, value: Option<&str>) -> bool {
     {
         return false;
     }
+    // Booleans as Go's ParseBool (and pflag) read them, and the yes/no of other programs.
     if value.is_some_and(|v| {
         matches!(
             v.to_ascii_lowercase().as_str(),
-            "true" | "false" | "yes" | "no" | "0" | "1"
+            "true" | "false" | "t" | "f" | "yes" | "no" | "0" | "1"
         )
     }) {
         return false;
@@ -160,12 +162,24 @@ fn redact_word(program: &str, word: &str, previous: Option<&str>) -> Option<Stri
         return None;
     }
     if let Some(previous) = previous {
-        // `--token VALUE` (also `--token -S…`): a listed flag always takes its value.
-        let takes_value = previous.starts_with('-') && !previous.contains('=');
-        if takes_value && is_secret_flag(program, previous, Some(word)) && !word.starts_with("--") {
+        // `--token VALUE`: a flag listed as secret always takes its value, even one that
+        // starts with a dash; a flag that only has a secret word in its name takes the next
+        // word only when that is no option itself (it may be a boolean).
+        let flag = previous.starts_with('-') && !previous.contains('=');
+        let listed = SECRET_FLAGS.contains(&flag_name(previous).as_str())
+            || SECRET_SHORT_FLAGS.contains(&(program, previous));
+        if flag
+            && !word.starts_with("--")
+            && (listed || !word.starts_with('-'))
+            && is_secret_flag(program, previous, Some(word))
+        {
             return Some("REDACTED".into());
         }
-        if ["bearer", "basic"].contains(&previous.to_ascii_lowercase().as_str()) {
+        let lower = previous.to_ascii_lowercase();
+        if ["bearer", "basic"]
+            .iter()
+            .any(|scheme| lower == *scheme || lower.ends_with(&format!(":{scheme}")))
+        {
             return Some("REDACTED".into());
         }
     }
@@ -222,7 +236,9 @@ fn redact_phrase(
     phrase: &str,
     previous: Option<&str>,
 ) -> (Option<String>, Option<String>) {
-    let parts: Vec<&str> = phrase.split(' ').collect();
+    // Any white space separates words (a tab or a line break inside one argument too); a
+    // redacted phrase comes back with single spaces between its words.
+    let parts: Vec<&str> = phrase.split(char::is_whitespace).collect();
     let mut changed = false;
     let mut out = Vec::with_capacity(parts.len());
     let mut before = previous.map(str::to_string);
@@ -278,7 +294,41 @@ fn k3s_config(path: &[Seg<'_>], _: Option<&str>, _: Option<&str>) -> Keep {
     }
 }
 
-fn static_pod(path: &[Seg<'_>], value: Option<&str>, previous: Option<&str>) -> Keep {
+/// Which `command` and `args` items of each container of a static pod hold a secret, looked
+/// at as the one command line the runtime makes of them (`--flag` at the end of `command`,
+/// its value first in `args`).
+fn static_pod_secrets(doc: &crate::parse::yaml::Node) -> HashSet<(usize, &'static str, usize)> {
+    use crate::parse::yaml::Node;
+    let mut secret = HashSet::new();
+    let containers = doc
+        .path("spec.containers")
+        .and_then(Node::as_seq)
+        .unwrap_or_default();
+    for (c, container) in containers.iter().enumerate() {
+        let mut previous: Option<String> = None;
+        for list in ["command", "args"] {
+            let items = container
+                .get(list)
+                .and_then(Node::as_seq)
+                .unwrap_or_default();
+            for (i, item) in items.iter().enumerate() {
+                let text = item.scalar_text().unwrap_or_default();
+                let (redacted, last) = redact_phrase("", &text, previous.as_deref());
+                if redacted.is_some() || item.as_str().is_none() {
+                    secret.insert((c, list, i));
+                }
+                previous = last;
+            }
+        }
+    }
+    secret
+}
+
+fn static_pod(
+    secret: &HashSet<(usize, &'static str, usize)>,
+    path: &[Seg<'_>],
+    value: Option<&str>,
+) -> Keep {
     use Seg::{Index, Key};
     match path {
         [Key("apiVersion" | "kind")] => Keep::Whole,
@@ -300,15 +350,19 @@ fn static_pod(path: &[Seg<'_>], value: Option<&str>, previous: Option<&str>) -> 
         [
             Key("spec"),
             Key("containers"),
-            Index(_),
-            Key("command" | "args"),
-            Index(_),
+            Index(c),
+            Key(list),
+            Index(i),
         ] => {
-            // The program is not known here; the flags listed as secret anywhere apply.
-            match value {
-                Some(arg) if redact_phrase("", arg, previous).0.is_some() => Keep::Remove,
-                Some(_) => Keep::Whole,
-                None => Keep::Remove,
+            let list = if *list == "command" {
+                "command"
+            } else {
+                "args"
+            };
+            if value.is_some() && !secret.contains(&(*c, list, *i)) {
+                Keep::Whole
+            } else {
+                Keep::Remove
             }
         }
         _ => Keep::Remove,
@@ -375,22 +429,32 @@ fn expected_kinds(content: Content) -> Option<&'static [&'static str]> {
 /// What a snapshot stores of a file of this kind: its content reduced, or `None` for
 /// metadata only.
 pub fn keep(content: Content, data: &[u8]) -> Option<Vec<u8>> {
-    let policy: redact::Policy<'_> = match content {
-        Content::Plain => return Some(data.to_vec()),
-        Content::KubeletConfig => &kubelet_config,
-        Content::K3sConfig => &k3s_config,
-        Content::StaticPod => &static_pod,
-        Content::EncryptionConfig => &encryption_config,
-        Content::EtcdConfig => &etcd_config,
-    };
+    if content == Content::Plain {
+        return Some(data.to_vec());
+    }
     let text = std::str::from_utf8(data).ok()?;
+    let doc = crate::parse::yaml::parse(text).ok()?;
     if let Some(kinds) = expected_kinds(content) {
-        let doc = crate::parse::yaml::parse(text).ok()?;
         let kind = doc.get("kind").and_then(crate::parse::yaml::Node::as_str)?;
         if !kinds.contains(&kind) {
             return None;
         }
     }
+    let secrets = if content == Content::StaticPod {
+        static_pod_secrets(&doc)
+    } else {
+        HashSet::new()
+    };
+    let pod =
+        |path: &[Seg<'_>], value: Option<&str>, _: Option<&str>| static_pod(&secrets, path, value);
+    let policy: redact::Policy<'_> = match content {
+        Content::Plain => return Some(data.to_vec()),
+        Content::KubeletConfig => &kubelet_config,
+        Content::K3sConfig => &k3s_config,
+        Content::StaticPod => &pod,
+        Content::EncryptionConfig => &encryption_config,
+        Content::EtcdConfig => &etcd_config,
+    };
     redact::redact_lines(text, policy)
         .ok()
         .map(String::into_bytes)
@@ -458,6 +522,26 @@ mod tests {
             !text.contains("BEARERSECRET") && !text.contains("AWSSECRET"),
             "{text}"
         );
+        // Go booleans and dash-led options after a flag that only has a secret word in its
+        // name are no secrets; a listed flag's value is, whatever it looks like.
+        for (argv, keep) in [
+            (&b"kubelet\0--authentication-token-webhook=t\0"[..], true),
+            (
+                &b"kubelet\0--authentication-token-webhook\0-v=2\0"[..],
+                true,
+            ),
+            (&b"k3s\0server\0--token\0-ABC\0"[..], false),
+        ] {
+            assert_eq!(redact_cmdline(argv) == argv.to_vec(), keep, "{argv:?}");
+        }
+        let out = redact_cmdline(
+            b"curl\0-H\0Authorization:Bearer BEARERTWO\0x\tAuthorization: Basic BASICTAB\0",
+        );
+        let text = String::from_utf8_lossy(&out);
+        assert!(
+            !text.contains("BEARERTWO") && !text.contains("BASICTAB"),
+            "{text}"
+        );
         // sshd's options are settings, whatever their names say.
         let sshd =
             b"/usr/sbin/sshd\0-D\0-oPasswordAuthentication=no\0-o\0PermitEmptyPasswords=no\0";
@@ -518,6 +602,19 @@ mod tests {
             );
         }
 
+        // A flag at the end of `command` and its value first in `args`, and a tab inside one
+        // item, are found as the runtime joins them.
+        let pod = "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - command:\n    - etcd\n    - --initial-cluster-token\n    args:\n    - SPLITSECRET\n    - \"--oidc-client-secret\\tTABSECRET\"\n    - --data-dir=/var/lib/etcd\n    name: etcd\n";
+        let text = String::from_utf8(keep(Content::StaticPod, pod.as_bytes()).expect("kept"))
+            .expect("utf-8");
+        assert!(
+            !text.contains("SPLITSECRET") && !text.contains("TABSECRET"),
+            "{text}"
+        );
+        assert!(text.contains("--data-dir=/var/lib/etcd"), "{text}");
+        // A secret anchored under a kept key and used under a removed one: not cut at all.
+        let anchored = "kind: KubeletConfiguration\nx-auth: &hdr\n  Authorization:\n  - Bearer ANCHORSECRET\nstaticPodURLHeader: *hdr\n";
+        assert_eq!(keep(Content::KubeletConfig, anchored.as_bytes()), None);
         // What cannot be cut line by line keeps nothing.
         let flow = "kind: EncryptionConfiguration\nresources: [{resources: [secrets], providers: [{aescbc: {keys: [{name: k, secret: S}]}}]}]\n";
         assert_eq!(keep(Content::EncryptionConfig, flow.as_bytes()), None);

@@ -281,6 +281,12 @@ impl Host {
             .is_some_and(|(at, _)| std::time::Instant::now() >= at)
     }
 
+    /// Records that a budget of the caller's ran out at `path` (a command line with too many
+    /// arguments, a process table too large): the scan's facts are then partial, and say so.
+    pub fn over_budget(&self, path: &str, budget: String) -> FileError {
+        self.exhaust(path, budget)
+    }
+
     fn exhaust(&self, path: &str, budget: String) -> FileError {
         if let Ok(mut exhausted) = self.budget.exhausted.lock() {
             // Each budget is said once, with the first file it stopped.

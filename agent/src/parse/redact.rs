@@ -54,6 +54,8 @@ pub enum RedactError {
     SharedLine(u32),
     #[error("a mapping key that is not a scalar (line {0})")]
     ComplexKey(u32),
+    #[error("an alias (line {0}): what it repeats may sit under a kept key")]
+    Alias(u32),
     #[error("what remains does not read back as the kept values ({0})")]
     Mismatch(String),
 }
@@ -355,6 +357,11 @@ pub fn redact_lines(text: &str, policy: Policy<'_>) -> Result<String, RedactErro
         .load(&mut collector, true)
         .map_err(|e| RedactError::Unparsable(e.to_string()))?;
     let mut events = collector.events;
+    // An alias repeats a value anchored elsewhere: a secret anchored under a kept key and
+    // used under a removed one would stay. Documents with aliases are not cut at all.
+    if let Some(alias) = events.iter().find(|e| e.kind == Kind::Alias) {
+        return Err(RedactError::Alias(alias.line));
+    }
     to_byte_offsets(text, &mut events);
     let mut end = vec![0usize; events.len()];
     let mut stack = Vec::new();
