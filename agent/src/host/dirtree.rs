@@ -33,6 +33,19 @@ static NO_OPENAT2: AtomicBool = AtomicBool::new(false);
 /// How often an `openat2` that raced with a rename or mount (EAGAIN) is tried again.
 const RACE_RETRIES: u32 = 8;
 
+/// Whether `openat2` itself is refused (EPERM for opening `/`, which anyone may open): a
+/// seccomp filter, not this one path's permissions. Asked once.
+fn openat2_refused() -> bool {
+    static REFUSED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *REFUSED.get_or_init(|| {
+        let how = OpenHow::new().flags(OFlag::O_PATH | OFlag::O_CLOEXEC);
+        matches!(
+            nix::fcntl::openat2(nix::fcntl::AT_FDCWD, "/", how),
+            Err(Errno::EPERM)
+        )
+    })
+}
+
 /// A directory tree opened once.
 #[derive(Debug, Clone)]
 pub struct DirTree {
@@ -130,7 +143,13 @@ impl DirTree {
                 match nix::fcntl::openat2(self.fd.as_fd(), rel, how) {
                     Ok(fd) => return Ok(fd),
                     Err(Errno::EAGAIN) if tries < RACE_RETRIES => tries += 1,
+                    // No openat2 in this kernel, or a seccomp filter (an older container
+                    // runtime's default profile) refusing it outright.
                     Err(Errno::ENOSYS) => {
+                        NO_OPENAT2.store(true, Ordering::Relaxed);
+                        break;
+                    }
+                    Err(Errno::EPERM) if openat2_refused() => {
                         NO_OPENAT2.store(true, Ordering::Relaxed);
                         break;
                     }
@@ -246,5 +265,48 @@ impl DirTree {
             }
         }
         Ok(names)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::testing::TempRoot;
+
+    #[test]
+    fn without_openat2_a_symlink_on_the_way_is_an_error() {
+        let root = TempRoot::new();
+        root.file("etc/ssh/sshd_config", "PermitRootLogin no\n", 0o644)
+            .symlink("etc/link", "/etc/ssh");
+        let tree = DirTree::open(root.path()).expect("open");
+        let flags = OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+        assert!(tree.walk_nofollow("etc/ssh/sshd_config", flags).is_ok());
+        // A directory swapped for a symlink since it was resolved: refused, not followed.
+        let err = tree
+            .walk_nofollow("etc/link/sshd_config", flags)
+            .expect_err("a symlink on the way");
+        assert!(
+            matches!(err.raw_os_error(), Some(libc_errno) if libc_errno == Errno::ELOOP as i32 || libc_errno == Errno::ENOTDIR as i32),
+            "{err}"
+        );
+        assert!(tree.walk_nofollow("../etc/ssh/sshd_config", flags).is_err());
+    }
+
+    #[test]
+    fn opens_stay_inside_the_tree() {
+        let root = TempRoot::new();
+        root.file("inside", "in", 0o644)
+            .symlink("abs", "/inside")
+            .symlink("up", "../../../../inside");
+        let tree = DirTree::open(root.path()).expect("open");
+        // Opening a final symlink is refused (O_NOFOLLOW); the resolver follows it first.
+        assert!(tree.open_file("abs").is_err());
+        let meta = tree.lstat("up").expect("lstat");
+        assert_eq!(
+            SFlag::from_bits_truncate(meta.st_mode) & SFlag::S_IFMT,
+            SFlag::S_IFLNK
+        );
+        assert_eq!(tree.readlink("abs").expect("readlink"), "/inside");
+        assert!(tree.open_file("inside").is_ok());
     }
 }
