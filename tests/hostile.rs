@@ -149,22 +149,18 @@ fn assert_no_canary(out: &Output) {
     );
 }
 
-/// `nodecheck snapshot` of `case`'s root into `node.tar.gz` beside it: the path, every byte
-/// of the archive decompressed, and what the command said on stderr.
-fn snapshot_of(case: &Case) -> (String, Vec<u8>, Vec<u8>) {
+/// `nodecheck snapshot` of `case`'s root (or of this machine, `live`) into `node.tar.gz`
+/// beside it: the path, every byte of the archive decompressed, and what the command said on
+/// stderr.
+fn snapshot_of(case: &Case, live: bool) -> (String, Vec<u8>, Vec<u8>) {
     let root = case.root();
     let snap = case.dir.join("node.tar.gz");
     let snap = snap.to_str().expect("utf-8").to_string();
-    let out = case.run(
-        &[
-            "snapshot",
-            "--root",
-            root.to_str().expect("utf-8"),
-            "--output",
-            &snap,
-        ],
-        Duration::from_secs(60),
-    );
+    let mut args = vec!["snapshot", "--output", &snap];
+    if !live {
+        args.extend(["--root", root.to_str().expect("utf-8")]);
+    }
+    let out = case.run(&args, Duration::from_secs(60));
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -586,7 +582,7 @@ fn no_secret_leaves_the_node_in_a_snapshot_or_a_report() {
     for case in [&case, &k3s] {
         let root = case.root();
         let root = root.to_str().expect("utf-8");
-        let (snap, raw, stderr) = snapshot_of(case);
+        let (snap, raw, stderr) = snapshot_of(case, false);
         let snap = snap.as_str();
         assert_clean("snapshot stderr", &stderr);
         let mode = std::fs::metadata(snap).expect("snapshot").permissions();
@@ -908,23 +904,7 @@ fn live_user_processes_named_like_components_are_ignored() {
         !text.contains(&config_arg),
         "the fake kubelet's config is never a source"
     );
-    let snap = case.dir.join("live.tar.gz");
-    let out = case.run(
-        &["snapshot", "--output", snap.to_str().expect("utf-8")],
-        Duration::from_secs(60),
-    );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let mut raw = Vec::new();
-    std::io::Read::read_to_end(
-        &mut flate2::read::GzDecoder::new(std::fs::File::open(&snap).expect("open")),
-        &mut raw,
-    )
-    .expect("gunzip");
+    let (_, raw, _) = snapshot_of(&case, true);
     assert!(
         !String::from_utf8_lossy(&raw).contains(CANARY),
         "the canary is in the snapshot"
@@ -1043,7 +1023,7 @@ fn snapshots_give_the_verdicts_of_the_node() {
     for (case, id) in &cases {
         let root = case.root();
         let root = root.to_str().expect("utf-8");
-        let (snap, raw, _) = snapshot_of(case);
+        let (snap, raw, _) = snapshot_of(case, false);
         let snap = snap.as_str();
         assert!(
             raw.len() < 1024 * 1024,
