@@ -450,6 +450,12 @@ fn the_systemd_units_are_hardened() {
         "no capability at all"
     );
     assert_ne!(collector["User"], "root");
+    // A descriptor per client: the default soft limit of 1,024 is too few for a fleet.
+    let files: u64 = collector
+        .get("LimitNOFILE")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    assert!(files >= 65_536, "the collector's LimitNOFILE is {files}");
 }
 
 #[test]

@@ -318,6 +318,24 @@ async fn require_admin(app: &Shared, headers: &HeaderMap) -> Result<(), ApiError
     }
 }
 
+/// The body of a request whose sender is already authenticated, read up to `limit` bytes:
+/// a body is never read for a client the collector does not know (an anonymous client
+/// announcing megabytes is answered before it sends them).
+async fn read_body(body: axum::body::Body, limit: usize) -> Result<Bytes, ApiError> {
+    axum::body::to_bytes(body, limit).await.map_err(|e| {
+        let too_large = std::error::Error::source(&e)
+            .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
+        if too_large {
+            ApiError(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("the body is larger than {limit} bytes"),
+            )
+        } else {
+            bad(format!("the body could not be read: {e}"))
+        }
+    })
+}
+
 async fn blocking<T: Send + 'static>(
     app: &Shared,
     f: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
@@ -428,7 +446,7 @@ pub fn parse_report(headers: &HeaderMap, body: &[u8]) -> Result<Incoming, ApiErr
 async fn post_report(
     State(app): State<Shared>,
     headers: HeaderMap,
-    body: Bytes,
+    body: axum::body::Body,
 ) -> Result<Response, ApiError> {
     let arrived = std::time::Instant::now();
     let result: Result<Response, ApiError> = async {
@@ -444,6 +462,8 @@ async fn post_report(
                 "this token may not post reports".into(),
             ));
         }
+        // Only now, for a known agent, is the body read.
+        let body = read_body(body, MAX_BODY_BYTES).await?;
         // Decompressing, parsing and compressing a report is CPU work of up to tens of
         // milliseconds for the largest; it runs off the async workers.
         let incoming = {
@@ -785,9 +805,10 @@ struct NewToken {
 async fn create_token(
     State(app): State<Shared>,
     headers: HeaderMap,
-    body: Bytes,
+    body: axum::body::Body,
 ) -> Result<Response, ApiError> {
     require_admin(&app, &headers).await?;
+    let body = read_body(body, 64 * 1024).await?;
     let request: NewToken = serde_json::from_slice(&body).map_err(|e| {
         bad(format!(
             "expected {{\"role\", \"name\", \"cluster\"?, \"nodes\"?, \"expires_in_days\"?}}: {e}"
