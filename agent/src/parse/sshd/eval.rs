@@ -280,8 +280,39 @@ pub fn evaluate(config: &SshdConfig, conn: &ConnSpec, users: &UserDb) -> Effecti
     for (option, setting) in matched {
         options.insert(option, setting);
     }
+    permit_user_environment_quirk(&mut options, config, conn, users);
     fill_defaults(&mut options, config);
     Effective { options }
+}
+
+/// `PermitUserEnvironment` is global-only, yet sshd's per-connection pass copies its pattern
+/// list (`permit_user_env_allowlist` is in `COPY_MATCH_STRING_OPTS`, servconf.h) while the
+/// yes/no flag stays from startup. So the first such line in a matching block (only `Match All`
+/// can hold one without a fatal error) replaces what `sshd -T` prints when it is a pattern
+/// list, and changes nothing when it is exactly `yes` or `no`.
+fn permit_user_environment_quirk(
+    options: &mut Options,
+    config: &SshdConfig,
+    conn: &ConnSpec,
+    users: &UserDb,
+) {
+    let first_matched = config.directives.iter().find(|d| {
+        d.keyword.option == "permituserenvironment"
+            && d.block.is_some()
+            && chain_matches(config, d.block, Some(conn), users)
+    });
+    if let Some(d) = first_matched
+        && d.args.first().is_some_and(|v| v != "yes" && v != "no")
+    {
+        options.insert(
+            "permituserenvironment",
+            Setting {
+                values: d.args.clone(),
+                origins: vec![d.place.clone()],
+                block: d.block,
+            },
+        );
+    }
 }
 
 /// For each block that sets `option`, the value it sets (its own lines only).
@@ -389,6 +420,29 @@ mod tests {
             ConnSpec::default(),
         );
         assert_eq!(e.value("passwordauthentication"), "no");
+    }
+
+    /// Found by the differential test against OpenSSH 9.2 (seed 1796489540170524583): in
+    /// `Match All` a pattern list replaces the printed value, `yes`/`no` do not.
+    #[test]
+    fn permit_user_environment_pattern_in_match_all_is_copied() {
+        let value = |config: &str| {
+            eval(&[("/etc/ssh/sshd_config", config)], user("alice"))
+                .value("permituserenvironment")
+                .to_string()
+        };
+        let global = "PermitUserEnvironment LANG,LC_*\nMatch all\n";
+        assert_eq!(value(&format!("{global}PermitUserEnvironment Yes\n")), "Yes");
+        assert_eq!(value(&format!("{global}PermitUserEnvironment yes\n")), "LANG,LC_*");
+        assert_eq!(value(&format!("{global}PermitUserEnvironment no\n")), "LANG,LC_*");
+        assert_eq!(
+            value("PermitUserEnvironment no\nMatch all\nPermitUserEnvironment Zed\n"),
+            "Zed"
+        );
+        assert_eq!(
+            value("Match all\nPermitUserEnvironment yes\nPermitUserEnvironment Zed\n"),
+            "yes"
+        );
     }
 
     #[test]
