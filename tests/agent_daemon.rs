@@ -704,15 +704,21 @@ fn a_full_spool_disk_is_logged_counted_and_survived() {
     );
 }
 
-/// A collector answering 500, then 413: the first is retried (the report stays spooled),
-/// the second will never be accepted (the report goes to quarantine); both are logged and
-/// counted, and the agent keeps running.
+/// A collector answering 503 with `Retry-After: 3`, then 500, then 413: the first two are
+/// retried (the report stays spooled), the 503 not before the three seconds asked for (the
+/// agent's own first retry comes within one); the last will never be accepted (the report goes
+/// to quarantine); all are logged and counted, and the agent keeps running.
 #[test]
 fn server_errors_are_retried_and_refused_reports_quarantined() {
     use std::io::{Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
     let answers = [
+        (
+            503,
+            "Service Unavailable\r\nRetry-After: 3",
+            r#"{"error":"64 reports are being received; retry later"}"#,
+        ),
         (500, "Internal Server Error", r#"{"error":"storage error"}"#),
         (
             413,
@@ -721,8 +727,10 @@ fn server_errors_are_retried_and_refused_reports_quarantined() {
         ),
     ];
     let server = std::thread::spawn(move || {
+        let mut arrivals = Vec::new();
         for (status, reason, body) in answers {
             let (mut stream, _) = listener.accept().expect("accept");
+            arrivals.push(Instant::now());
             stream
                 .set_read_timeout(Some(Duration::from_secs(5)))
                 .expect("timeout");
@@ -754,6 +762,7 @@ fn server_errors_are_retried_and_refused_reports_quarantined() {
                 body.len()
             );
         }
+        arrivals
     });
     let scratch = Scratch::new("fake-collector");
     let token_file = scratch.join("token");
@@ -761,11 +770,17 @@ fn server_errors_are_retried_and_refused_reports_quarantined() {
     let root = root(&scratch.join("root"), "PermitRootLogin no\n");
     let spool = scratch.join("spool");
     let agent = Agent::start(&root, "node-e", port, &token_file, &spool, "1h");
-    wait_for("both answers", Duration::from_secs(15), || {
+    wait_for("every answer", Duration::from_secs(15), || {
         agent.metric("nodecheck_agent_spool_quarantined_total") >= 1.0
     });
-    server.join().expect("server");
+    let arrivals = server.join().expect("server");
+    let waited = arrivals[1] - arrivals[0];
+    assert!(
+        waited >= Duration::from_secs(3),
+        "retried {waited:?} after a 503 asking for 3 s"
+    );
     let log = agent.log();
+    assert!(log.contains("(asked to retry after 3 s)"), "{log}");
     assert!(
         log.contains("collector failed (500): storage error"),
         "{log}"
@@ -780,5 +795,6 @@ fn server_errors_are_retried_and_refused_reports_quarantined() {
     );
     let (_, metrics) = request(agent.status_port, "GET", "/metrics", "", "").expect("metrics");
     assert!(metrics.contains("kind=\"server_500\"} 1"), "{metrics}");
+    assert!(metrics.contains("kind=\"server_503\"} 1"), "{metrics}");
     assert!(metrics.contains("kind=\"refused_413\"} 1"), "{metrics}");
 }

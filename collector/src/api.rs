@@ -7,6 +7,7 @@
 //! collector runs with `--anonymous-read`.
 
 use crate::auth::{self, Role};
+use crate::server::{ServerLimits, ServerStats};
 use crate::store::{
     Incoming, Ingested, NodeCursor, NodeFilter, NodeSort, Store, StoreError, TokenSpec,
 };
@@ -44,6 +45,14 @@ pub struct App {
     writer: std::sync::OnceLock<tokio::sync::mpsc::Sender<IngestJob>>,
     /// Time from a report's arrival to its acknowledgement (stored or duplicate).
     pub ingest_latency: LatencyHistogram,
+    /// The server's limits (body rate, ingest concurrency), set with [`App::set_limits`].
+    limits: ServerLimits,
+    /// Reports being received, parsed or stored now; one permit each.
+    ingest_slots: Arc<tokio::sync::Semaphore>,
+    /// Reports answered 503 because `max_ingest` were in progress.
+    pub ingest_busy: AtomicU64,
+    /// The server's connection counters, for /metrics.
+    pub server: Arc<ServerStats>,
 }
 
 /// A fixed-bucket histogram of durations for /metrics, updated without locks.
@@ -173,7 +182,23 @@ impl App {
             kubernetes: None,
             writer: std::sync::OnceLock::new(),
             ingest_latency: LatencyHistogram::default(),
+            limits: ServerLimits::default(),
+            ingest_slots: Arc::new(tokio::sync::Semaphore::new(
+                ServerLimits::default().max_ingest,
+            )),
+            ingest_busy: AtomicU64::new(0),
+            server: Arc::default(),
         }
+    }
+
+    /// Applies the server's limits (before it serves).
+    pub fn set_limits(&mut self, limits: ServerLimits) {
+        self.ingest_slots = Arc::new(tokio::sync::Semaphore::new(limits.max_ingest));
+        self.limits = limits;
+    }
+
+    pub fn limits(&self) -> &ServerLimits {
+        &self.limits
     }
 }
 
@@ -320,20 +345,45 @@ async fn require_admin(app: &Shared, headers: &HeaderMap) -> Result<(), ApiError
 
 /// The body of a request whose sender is already authenticated, read up to `limit` bytes:
 /// a body is never read for a client the collector does not know (an anonymous client
-/// announcing megabytes is answered before it sends them).
-async fn read_body(body: axum::body::Body, limit: usize) -> Result<Bytes, ApiError> {
-    axum::body::to_bytes(body, limit).await.map_err(|e| {
-        let too_large = std::error::Error::source(&e)
-            .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
-        if too_large {
-            ApiError(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!("the body is larger than {limit} bytes"),
-            )
-        } else {
-            bad(format!("the body could not be read: {e}"))
+/// announcing megabytes is answered before it sends them). The body must keep up the
+/// configured minimum rate after a short grace; a client trickling it is answered 408.
+async fn read_body(
+    body: axum::body::Body,
+    limit: usize,
+    limits: &ServerLimits,
+) -> Result<Bytes, ApiError> {
+    use http_body_util::BodyExt;
+    let started = tokio::time::Instant::now();
+    let mut body = body;
+    let mut received = bytes::BytesMut::new();
+    loop {
+        let due = started + limits.body_deadline(received.len() as u64);
+        let frame = match tokio::time::timeout_at(due, body.frame()).await {
+            Err(_) => {
+                return Err(ApiError(
+                    StatusCode::REQUEST_TIMEOUT,
+                    format!(
+                        "the body came slower than {} bytes a second ({} bytes in {} s)",
+                        limits.body_min_rate,
+                        received.len(),
+                        started.elapsed().as_secs()
+                    ),
+                ));
+            }
+            Ok(None) => return Ok(received.freeze()),
+            Ok(Some(Err(e))) => return Err(bad(format!("the body could not be read: {e}"))),
+            Ok(Some(Ok(frame))) => frame,
+        };
+        if let Ok(data) = frame.into_data() {
+            if received.len() + data.len() > limit {
+                return Err(ApiError(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    format!("the body is larger than {limit} bytes"),
+                ));
+            }
+            received.extend_from_slice(&data);
         }
-    })
+    }
 }
 
 async fn blocking<T: Send + 'static>(
@@ -462,8 +512,16 @@ async fn post_report(
                 "this token may not post reports".into(),
             ));
         }
-        // Only now, for a known agent, is the body read.
-        let body = read_body(body, MAX_BODY_BYTES).await?;
+        // Only now, for a known agent, is the body read; a bounded number at once, so that
+        // memory stays bounded whatever the number of agents posting.
+        let Ok(_slot) = app.ingest_slots.clone().try_acquire_owned() else {
+            app.ingest_busy.fetch_add(1, Ordering::Relaxed);
+            return Ok(crate::server::busy(&format!(
+                "{} reports are being received; retry later",
+                app.limits.max_ingest
+            )));
+        };
+        let body = read_body(body, MAX_BODY_BYTES, &app.limits).await?;
         // Decompressing, parsing and compressing a report is CPU work of up to tens of
         // milliseconds for the largest; it runs off the async workers.
         let incoming = {
@@ -691,12 +749,20 @@ async fn check(
     ))
 }
 
-/// Escapes an OpenMetrics label value.
+/// Escapes an OpenMetrics label value: the format's three escapes, and any other control
+/// character (CR, ESC, …) replaced by U+FFFD so no scraper or terminal acts on it.
 fn label(value: &str) -> String {
-    value
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c if c.is_control() => out.push('\u{FFFD}'),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 async fn metrics(State(app): State<Shared>, headers: HeaderMap) -> Result<Response, ApiError> {
@@ -745,9 +811,27 @@ async fn metrics(State(app): State<Shared>, headers: HeaderMap) -> Result<Respon
         ("stored", &app.ingested),
         ("duplicate", &app.duplicates),
         ("rejected", &app.rejected),
+        ("busy", &app.ingest_busy),
     ] {
         out.push_str(&format!(
             "nodecheck_ingest_total{{outcome=\"{outcome}\"}} {}\n",
+            counter.load(Ordering::Relaxed)
+        ));
+    }
+    let server = &app.server;
+    out.push_str("# TYPE nodecheck_connections gauge\n# HELP nodecheck_connections Client connections open now.\n");
+    out.push_str(&format!(
+        "nodecheck_connections {}\n",
+        server.open.load(Ordering::Relaxed)
+    ));
+    out.push_str("# TYPE nodecheck_connections_closed counter\n# HELP nodecheck_connections_closed Connections the server closed, by reason: timeout (handshake, header, idle or response), evicted (the longest-waiting idle one, for room) or refused (every connection busy).\n");
+    for (reason, counter) in [
+        ("timeout", &server.timed_out),
+        ("evicted", &server.evicted),
+        ("refused", &server.refused),
+    ] {
+        out.push_str(&format!(
+            "nodecheck_connections_closed_total{{reason=\"{reason}\"}} {}\n",
             counter.load(Ordering::Relaxed)
         ));
     }
@@ -808,7 +892,7 @@ async fn create_token(
     body: axum::body::Body,
 ) -> Result<Response, ApiError> {
     require_admin(&app, &headers).await?;
-    let body = read_body(body, 64 * 1024).await?;
+    let body = read_body(body, 64 * 1024, app.limits()).await?;
     let request: NewToken = serde_json::from_slice(&body).map_err(|e| {
         bad(format!(
             "expected {{\"role\", \"name\", \"cluster\"?, \"nodes\"?, \"expires_in_days\"?}}: {e}"
@@ -893,5 +977,9 @@ pub fn router(app: Shared) -> Router {
         .route("/readyz", get(readyz))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(app.clone())
-        .merge(crate::dashboard::router(app))
+        .merge(crate::dashboard::router(app.clone()))
+        .layer(axum::middleware::from_fn({
+            let limit = app.limits.request_timeout;
+            move |request, next| crate::server::request_deadline(limit, request, next)
+        }))
 }

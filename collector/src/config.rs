@@ -27,6 +27,60 @@ pub struct FileConfig {
     pub tls_cert: Option<PathBuf>,
     /// The PEM private key of `tls_cert`.
     pub tls_key: Option<PathBuf>,
+    /// The server's limits (`[limits]`).
+    pub limits: Option<LimitsConfig>,
+}
+
+/// The `[limits]` table: each key as the flag of the same name (`--max-connections`, …).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsConfig {
+    pub max_connections: Option<u64>,
+    pub max_handshakes: Option<u64>,
+    pub handshake_timeout_s: Option<u64>,
+    pub header_timeout_s: Option<u64>,
+    pub idle_timeout_s: Option<u64>,
+    pub request_timeout_s: Option<u64>,
+    pub body_min_rate: Option<u64>,
+    pub max_ingest: Option<u64>,
+}
+
+/// The ranges the limits may take, in the file and on the command line.
+pub mod limit_ranges {
+    use std::ops::RangeInclusive;
+    pub const MAX_CONNECTIONS: RangeInclusive<u64> = 16..=1_000_000;
+    pub const MAX_HANDSHAKES: RangeInclusive<u64> = 1..=65_536;
+    pub const TIMEOUT_S: RangeInclusive<u64> = 1..=3_600;
+    pub const BODY_MIN_RATE: RangeInclusive<u64> = 1..=1 << 30;
+    pub const MAX_INGEST: RangeInclusive<u64> = 1..=4_096;
+}
+
+impl LimitsConfig {
+    fn check(&self) -> Result<(), String> {
+        use limit_ranges::*;
+        let settings = [
+            ("max_connections", self.max_connections, MAX_CONNECTIONS),
+            ("max_handshakes", self.max_handshakes, MAX_HANDSHAKES),
+            ("handshake_timeout_s", self.handshake_timeout_s, TIMEOUT_S),
+            ("header_timeout_s", self.header_timeout_s, TIMEOUT_S),
+            ("idle_timeout_s", self.idle_timeout_s, TIMEOUT_S),
+            ("request_timeout_s", self.request_timeout_s, TIMEOUT_S),
+            ("body_min_rate", self.body_min_rate, BODY_MIN_RATE),
+            ("max_ingest", self.max_ingest, MAX_INGEST),
+        ];
+        for (key, value, range) in settings {
+            if let Some(value) = value
+                && !range.contains(&value)
+            {
+                return Err(format!(
+                    "limits.{key} = {value} is out of range ({} to {})",
+                    range.start(),
+                    range.end()
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Why the configuration file cannot be used.
@@ -70,6 +124,9 @@ impl FileConfig {
                 RETENTION_DAYS.end()
             ));
         }
+        if let Some(limits) = &config.limits {
+            limits.check()?;
+        }
         if config.tls_cert.is_some() != config.tls_key.is_some() {
             return Err("tls_cert and tls_key go together: give both or neither".into());
         }
@@ -100,12 +157,26 @@ anonymous_read = false
 retention_days = 14
 tls_cert = "/etc/nc/tls.crt"
 tls_key = "/etc/nc/tls.key"
+
+[limits]
+max_connections = 5000
+max_handshakes = 100
+handshake_timeout_s = 5
+header_timeout_s = 5
+idle_timeout_s = 30
+request_timeout_s = 20
+body_min_rate = 4096
+max_ingest = 8
 "#,
         )
         .expect("valid");
         assert_eq!(config.listen.as_deref(), Some("0.0.0.0:8443"));
         assert_eq!(config.retention_days, Some(14));
         assert_eq!(config.anonymous_read, Some(false));
+        let limits = config.limits.expect("limits");
+        assert_eq!(limits.max_connections, Some(5000));
+        assert_eq!(limits.max_ingest, Some(8));
+        assert_eq!(limits.body_min_rate, Some(4096));
         assert_eq!(FileConfig::parse("").expect("empty"), FileConfig::default());
     }
 
@@ -121,6 +192,14 @@ tls_key = "/etc/nc/tls.key"
             ("tls_cert = \"/a\"", "tls_cert and tls_key go together"),
             ("database = \"/var/lib/x.db\"", "must be a postgres://"),
             ("listen = ", "string values must be quoted"),
+            (
+                "[limits]\nmax_ingest = 0",
+                "limits.max_ingest = 0 is out of range (1 to 4096)",
+            ),
+            (
+                "[limits]\nheader_timeout = 5",
+                "unknown field `header_timeout`",
+            ),
         ];
         for (text, expected) in cases {
             let message = FileConfig::parse(text).expect_err(text);

@@ -5,7 +5,8 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use nodecheck_collector::api::{self, App};
 use nodecheck_collector::auth::{self, Role};
-use nodecheck_collector::config::FileConfig;
+use nodecheck_collector::config::{FileConfig, LimitsConfig, limit_ranges};
+use nodecheck_collector::server::ServerLimits;
 use nodecheck_collector::store::{Store, TokenSpec};
 use nodecheck_report::time::rfc3339;
 use std::io::Write;
@@ -47,6 +48,8 @@ enum Command {
         tls_key: Option<PathBuf>,
         #[command(flatten)]
         kubernetes: KubernetesArgs,
+        #[command(flatten)]
+        limits: Box<LimitArgs>,
     },
     /// Write man pages (nodecheck-collector.1 and one per command) into DIR, for packages.
     #[command(hide = true)]
@@ -83,6 +86,93 @@ struct KubernetesArgs {
     /// (the oldest Kubernetes minor that still gets fixes).
     #[arg(long, default_value = "1.35", value_parser = parse_minor, value_name = "MAJOR.MINOR")]
     kubernetes_min_version: (u32, u32),
+}
+
+/// The server's limits; each may also be set in the configuration file's `[limits]` table.
+#[derive(Debug, clap::Args)]
+#[command(next_help_heading = "Limits")]
+struct LimitArgs {
+    /// Connections open at once; at the cap the longest-idle connection is closed for a new one
+    /// [default: 10000, lowered to the open-file limit less 64].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(limit_ranges::MAX_CONNECTIONS))]
+    max_connections: Option<u64>,
+    /// TLS handshakes in progress at once [default: 256].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(limit_ranges::MAX_HANDSHAKES))]
+    max_handshakes: Option<u64>,
+    /// Seconds a TLS handshake may take [default: 10].
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(limit_ranges::TIMEOUT_S))]
+    handshake_timeout: Option<u64>,
+    /// Seconds from connecting to a complete first request head [default: 10].
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(limit_ranges::TIMEOUT_S))]
+    header_timeout: Option<u64>,
+    /// Seconds a kept-alive connection may wait for its next request [default: 60].
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(limit_ranges::TIMEOUT_S))]
+    idle_timeout: Option<u64>,
+    /// Seconds to answer a request (then 503), and as long again for the client to read the
+    /// answer [default: 60].
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(limit_ranges::TIMEOUT_S))]
+    request_timeout: Option<u64>,
+    /// Bytes a second a request body must keep up, after a grace as long as --header-timeout
+    /// [default: 16384].
+    #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(limit_ranges::BODY_MIN_RATE))]
+    body_min_rate: Option<u64>,
+    /// Reports received and stored at once; more get 503 with Retry-After [default: 64].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(limit_ranges::MAX_INGEST))]
+    max_ingest: Option<u64>,
+}
+
+impl LimitArgs {
+    /// The flags over the file over the defaults; the connection cap fitted to the open-file
+    /// limit unless one was set.
+    fn resolve(&self, file: Option<&LimitsConfig>, open_files: Option<u64>) -> ServerLimits {
+        let file = file.cloned().unwrap_or_default();
+        let defaults = ServerLimits::default();
+        let pick = |flag: Option<u64>, file: Option<u64>| flag.or(file);
+        let count = |v: Option<u64>, default: usize| {
+            v.map_or(default, |v| usize::try_from(v).unwrap_or(usize::MAX))
+        };
+        let seconds = |v: Option<u64>, default: std::time::Duration| {
+            v.map_or(default, std::time::Duration::from_secs)
+        };
+        let max_connections = pick(self.max_connections, file.max_connections);
+        let mut limits = ServerLimits {
+            max_connections: count(max_connections, defaults.max_connections),
+            max_handshakes: count(
+                pick(self.max_handshakes, file.max_handshakes),
+                defaults.max_handshakes,
+            ),
+            handshake_timeout: seconds(
+                pick(self.handshake_timeout, file.handshake_timeout_s),
+                defaults.handshake_timeout,
+            ),
+            header_timeout: seconds(
+                pick(self.header_timeout, file.header_timeout_s),
+                defaults.header_timeout,
+            ),
+            idle_timeout: seconds(
+                pick(self.idle_timeout, file.idle_timeout_s),
+                defaults.idle_timeout,
+            ),
+            request_timeout: seconds(
+                pick(self.request_timeout, file.request_timeout_s),
+                defaults.request_timeout,
+            ),
+            body_min_rate: pick(self.body_min_rate, file.body_min_rate)
+                .unwrap_or(defaults.body_min_rate),
+            max_ingest: count(pick(self.max_ingest, file.max_ingest), defaults.max_ingest),
+        };
+        if let Some(open_files) = open_files {
+            if max_connections.is_none() {
+                limits = limits.fit_to_open_files(open_files);
+            } else if limits.max_connections as u64 > open_files {
+                tracing::warn!(
+                    "max_connections {} is above the open-file limit {open_files}: raise LimitNOFILE",
+                    limits.max_connections
+                );
+            }
+        }
+        limits
+    }
 }
 
 fn parse_minor(text: &str) -> Result<(u32, u32), String> {
@@ -283,6 +373,7 @@ struct Listen {
 
 /// How the server behaves.
 struct Settings {
+    limits: ServerLimits,
     anonymous_read: bool,
     retention_days: i64,
     kubernetes_min_version: (u32, u32),
@@ -327,6 +418,7 @@ async fn serve(
     settings: Settings,
 ) -> anyhow::Result<()> {
     let Settings {
+        limits,
         anonymous_read,
         retention_days,
         kubernetes_min_version,
@@ -340,6 +432,8 @@ async fn serve(
     let mut app = App::new(store, anonymous_read);
     app.tls = tls.is_some();
     app.kubernetes = reviewer;
+    app.set_limits(limits);
+    let stats = app.server.clone();
     let app = Arc::new(app);
     enrich_from_nodes(app.clone(), kubernetes_min_version);
     let pruner = app.clone();
@@ -362,21 +456,13 @@ async fn serve(
         .await
         .with_context(|| format!("cannot listen on {address}"))?;
     let router = api::router(app);
-    match tls {
-        Some(config) => {
-            tracing::info!("listening on https://{address}");
-            let listener = nodecheck_collector::tls::TlsListener::new(listener, config)?;
-            axum::serve(listener, router)
-                .with_graceful_shutdown(shutdown())
-                .await?;
-        }
-        None => {
-            tracing::info!("listening on http://{address}");
-            axum::serve(listener, router)
-                .with_graceful_shutdown(shutdown())
-                .await?;
-        }
-    }
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!(
+        "listening on {scheme}://{address} (at most {} connections, {} reports at once)",
+        limits.max_connections,
+        limits.max_ingest
+    );
+    nodecheck_collector::server::serve(listener, tls, router, limits, stats, shutdown()).await;
     Ok(())
 }
 
@@ -407,6 +493,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             tls_cert,
             tls_key,
             kubernetes,
+            limits,
         } => {
             let file = storage.file()?;
             let reviewer = kubernetes.reviewer()?;
@@ -440,6 +527,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 tls: tls_cert.zip(tls_key),
             };
             let settings = Settings {
+                limits: limits.resolve(
+                    file.limits.as_ref(),
+                    nodecheck_collector::server::open_file_limit(),
+                ),
                 anonymous_read,
                 retention_days,
                 kubernetes_min_version: kubernetes.kubernetes_min_version,

@@ -55,7 +55,17 @@ pub fn start(data: &Path, port: u16) -> Collector {
 
 /// As [`start`], with more arguments.
 pub fn start_with(data: &Path, port: u16, extra: &[&str]) -> Collector {
-    let collector = spawn(data, port, extra);
+    start_wrapped(&[], data, port, extra)
+}
+
+/// Starts the collector without waiting for it (for servers plain HTTP cannot reach).
+pub fn spawn(data: &Path, port: u16, extra: &[&str]) -> Collector {
+    spawn_wrapped(&[], data, port, extra)
+}
+
+/// As [`start_with`], run through `wrapper` (e.g. `prlimit --nofile=400:400 --`).
+pub fn start_wrapped(wrapper: &[&str], data: &Path, port: u16, extra: &[&str]) -> Collector {
+    let collector = spawn_wrapped(wrapper, data, port, extra);
     let deadline = Instant::now() + Duration::from_secs(20);
     while request(port, "GET", "/healthz", "", "").is_err() {
         assert!(Instant::now() < deadline, "collector did not come up");
@@ -64,9 +74,17 @@ pub fn start_with(data: &Path, port: u16, extra: &[&str]) -> Collector {
     collector
 }
 
-/// Starts the collector without waiting for it (for servers plain HTTP cannot reach).
-pub fn spawn(data: &Path, port: u16, extra: &[&str]) -> Collector {
-    let child = Command::new(bin())
+/// As [`spawn`], run through `wrapper`.
+pub fn spawn_wrapped(wrapper: &[&str], data: &Path, port: u16, extra: &[&str]) -> Collector {
+    let mut command = match wrapper.split_first() {
+        Some((program, args)) => {
+            let mut command = Command::new(program);
+            command.args(args).arg(bin());
+            command
+        }
+        None => Command::new(bin()),
+    };
+    let child = command
         .args([
             "serve",
             "--data-dir",

@@ -147,8 +147,9 @@ impl Backoff {
 enum Sent {
     /// The spool is empty.
     All,
-    /// The collector cannot take reports now; try again later.
-    Later,
+    /// The collector cannot take reports now; try again later, not before the wait it asked
+    /// for (`Retry-After`), if it asked.
+    Later(Option<Duration>),
     /// A signal arrived between two reports.
     Stopped,
 }
@@ -239,8 +240,10 @@ impl Agent {
                         backoff.reset();
                         next_send = None;
                     }
-                    Sent::Later => {
-                        let delay = backoff.next();
+                    Sent::Later(asked) => {
+                        // The collector's Retry-After is a floor: a busy collector is not
+                        // asked again sooner, and the backoff keeps growing under it.
+                        let delay = backoff.next().max(asked.unwrap_or_default());
                         tracing::info!(retry_in_s = delay.as_secs_f64(), "upload postponed");
                         next_send = Some(Instant::now() + delay);
                     }
@@ -459,7 +462,7 @@ impl Agent {
             Ok(pending) => pending,
             Err(e) => {
                 tracing::error!("cannot list the spool: {e}");
-                return Sent::Later;
+                return Sent::Later(None);
             }
         };
         for entry in pending {
@@ -479,7 +482,7 @@ impl Agent {
                 }
                 Err(e) => {
                     tracing::error!("cannot read the spool: {e}");
-                    return Sent::Later;
+                    return Sent::Later(None);
                 }
             };
             match self.client.post_report(&json) {
@@ -515,7 +518,7 @@ impl Agent {
                     }
                     tracing::warn!(report = %entry.id, "upload failed: {e}");
                     self.update_spool_gauges();
-                    return Sent::Later;
+                    return Sent::Later(e.retry_after());
                 }
             }
         }

@@ -38,11 +38,40 @@ pub enum ClientError {
     Unreachable { url: String, reason: String },
     #[error("collector refused the request ({status}): {message}")]
     Refused { status: u16, message: String },
-    #[error("collector failed ({status}): {message}")]
-    Server { status: u16, message: String },
+    #[error("collector failed ({status}): {message}{}", retry_note(*retry_after))]
+    Server {
+        status: u16,
+        message: String,
+        /// How long the collector asked to be left alone (`Retry-After`), if it said.
+        retry_after: Option<Duration>,
+    },
+}
+
+fn retry_note(retry_after: Option<Duration>) -> String {
+    retry_after.map_or(String::new(), |d| {
+        format!(" (asked to retry after {} s)", d.as_secs())
+    })
+}
+
+/// The longest `Retry-After` honoured: a collector asking for more is asked again after this.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
+
+/// A `Retry-After` in seconds (the collector's form). An HTTP date, which a proxy may send,
+/// is left to the caller's own backoff.
+fn parse_retry_after(value: Option<&str>) -> Option<Duration> {
+    let seconds: u64 = value?.trim().parse().ok()?;
+    Some(Duration::from_secs(seconds).min(MAX_RETRY_AFTER))
 }
 
 impl ClientError {
+    /// The wait the collector asked for before the next attempt.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            ClientError::Server { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
     /// Whether the same request may succeed later without anyone changing anything.
     pub fn is_transient(&self) -> bool {
         matches!(
@@ -165,6 +194,7 @@ impl Client {
             .map_err(|e| ClientError::Server {
                 status: 0,
                 message: format!("cannot compress the report: {e}"),
+                retry_after: None,
             })?;
         let url = format!("{}/api/v1/reports", self.base);
         let response = self
@@ -176,11 +206,17 @@ impl Client {
             .send(&body[..])
             .map_err(|e| self.unreachable(&e))?;
         let status = response.status().as_u16();
+        let retry_after = parse_retry_after(
+            response
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok()),
+        );
         let text = read_body(response);
         match status {
             201 => Ok(Ack::Stored),
             200 => Ok(Ack::Duplicate),
-            _ => Err(classify(status, &text)),
+            _ => Err(classify(status, &text, retry_after)),
         }
     }
 
@@ -198,7 +234,7 @@ impl Client {
         let status = response.status().as_u16();
         let text = read_body(response);
         if status != 200 {
-            return Err(classify(status, &text));
+            return Err(classify(status, &text, None));
         }
         serde_json::from_str(&text).map_err(|e| ClientError::Server {
             status,
@@ -206,6 +242,7 @@ impl Client {
                 "answer is not JSON ({e}); is {} a nodecheck collector?",
                 self.base
             ),
+            retry_after: None,
         })
     }
 
@@ -226,8 +263,8 @@ fn read_body(response: ureq::http::Response<ureq::Body>) -> String {
         .unwrap_or_default()
 }
 
-/// A non-success answer: refused for good (4xx but 429) or failed for now.
-fn classify(status: u16, body: &str) -> ClientError {
+/// A non-success answer: refused for good (4xx but 408 and 429) or failed for now.
+fn classify(status: u16, body: &str, retry_after: Option<Duration>) -> ClientError {
     let message = serde_json::from_str::<ErrorBody>(body)
         .map(|b| b.error)
         .unwrap_or_else(|_| {
@@ -241,7 +278,11 @@ fn classify(status: u16, body: &str) -> ClientError {
     if (400..500).contains(&status) && status != 408 && status != 429 {
         ClientError::Refused { status, message }
     } else {
-        ClientError::Server { status, message }
+        ClientError::Server {
+            status,
+            message,
+            retry_after,
+        }
     }
 }
 
@@ -311,7 +352,7 @@ mod tests {
 
     #[test]
     fn answers_are_sorted_by_what_to_do_next() {
-        let refused = classify(401, r#"{"error":"this token was revoked"}"#);
+        let refused = classify(401, r#"{"error":"this token was revoked"}"#, None);
         assert_eq!(
             refused,
             ClientError::Refused {
@@ -320,14 +361,36 @@ mod tests {
             }
         );
         assert!(!refused.is_transient());
-        assert!(!classify(413, "").is_transient());
-        assert!(classify(429, "").is_transient());
-        assert!(classify(503, "<html>busy</html>").is_transient());
+        assert!(!classify(413, "", None).is_transient());
+        assert!(classify(429, "", None).is_transient());
+        assert!(classify(503, "<html>busy</html>", None).is_transient());
         assert_eq!(
-            classify(500, "").to_string(),
+            classify(500, "", None).to_string(),
             "collector failed (500): no message"
         );
-        assert_eq!(classify(403, "").kind(), "refused_403");
+        assert_eq!(classify(403, "", None).kind(), "refused_403");
+
+        let busy = classify(503, r#"{"error":"busy"}"#, Some(Duration::from_secs(5)));
+        assert!(busy.is_transient());
+        assert_eq!(busy.retry_after(), Some(Duration::from_secs(5)));
+        assert_eq!(
+            busy.to_string(),
+            "collector failed (503): busy (asked to retry after 5 s)"
+        );
+    }
+
+    #[test]
+    fn retry_after_is_read_in_seconds_and_capped() {
+        assert_eq!(parse_retry_after(Some("7")), Some(Duration::from_secs(7)));
+        assert_eq!(parse_retry_after(Some(" 0 ")), Some(Duration::ZERO));
+        assert_eq!(parse_retry_after(Some("99999999")), Some(MAX_RETRY_AFTER));
+        // A date (from a proxy), a negative or garbage: the caller's own backoff decides.
+        assert_eq!(
+            parse_retry_after(Some("Wed, 21 Oct 2026 07:28:00 GMT")),
+            None
+        );
+        assert_eq!(parse_retry_after(Some("-1")), None);
+        assert_eq!(parse_retry_after(None), None);
     }
 
     #[test]

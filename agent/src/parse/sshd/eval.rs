@@ -432,9 +432,18 @@ mod tests {
                 .to_string()
         };
         let global = "PermitUserEnvironment LANG,LC_*\nMatch all\n";
-        assert_eq!(value(&format!("{global}PermitUserEnvironment Yes\n")), "Yes");
-        assert_eq!(value(&format!("{global}PermitUserEnvironment yes\n")), "LANG,LC_*");
-        assert_eq!(value(&format!("{global}PermitUserEnvironment no\n")), "LANG,LC_*");
+        assert_eq!(
+            value(&format!("{global}PermitUserEnvironment Yes\n")),
+            "Yes"
+        );
+        assert_eq!(
+            value(&format!("{global}PermitUserEnvironment yes\n")),
+            "LANG,LC_*"
+        );
+        assert_eq!(
+            value(&format!("{global}PermitUserEnvironment no\n")),
+            "LANG,LC_*"
+        );
         assert_eq!(
             value("PermitUserEnvironment no\nMatch all\nPermitUserEnvironment Zed\n"),
             "Zed"
