@@ -373,8 +373,9 @@ fn host_text_cannot_drive_the_terminal() {
         assert_terminal_safe("stdout", &out.stdout);
         assert_terminal_safe("stderr", &out.stderr);
         let stdout = String::from_utf8_lossy(&out.stdout);
+        // The hostname in lowercase, as the kubelet names its node.
         assert!(
-            stdout.contains(r"node\x1b]0;owned\x07\x1b[2J\u{9b}31m\u{202e}"),
+            stdout.contains(r"node\x1b]0;owned\x07\x1b[2j\u{9b}31m\u{202e}"),
             "{stdout}"
         );
     }

@@ -55,7 +55,8 @@ enum Command {
         target: TargetArgs,
         #[command(flatten)]
         node: NodeArgs,
-        #[arg(long)]
+        #[arg(long, value_parser = clap::value_parser!(u64).range(
+            nodecheck_report::limits::INTERVAL_S_MIN..=nodecheck_report::limits::INTERVAL_S_MAX))]
         interval_s: u64,
     },
     /// Scan this host once and send the report to a collector.
@@ -216,8 +217,8 @@ struct AgentArgs {
     node: NodeArgs,
     #[command(flatten)]
     collector: CollectorArgs,
-    /// Time between scans (each spread by up to a tenth either way).
-    #[arg(long, default_value = "10m", value_parser = parse_duration)]
+    /// Time between scans (each spread by up to a tenth either way), at most a week.
+    #[arg(long, default_value = "10m", value_parser = parse_interval)]
     interval: std::time::Duration,
     /// Where reports wait until the collector acknowledged them.
     #[arg(long, default_value = "/var/lib/nodecheck/spool", value_name = "DIR")]
@@ -265,6 +266,23 @@ fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     Ok(std::time::Duration::from_secs(seconds))
 }
 
+/// A report interval: a duration of at most a week (the longest a collector accepts).
+fn parse_interval(text: &str) -> Result<std::time::Duration, String> {
+    let interval = parse_duration(text)?;
+    let most = nodecheck_report::limits::INTERVAL_S_MAX;
+    if interval.as_secs() > most {
+        return Err(format!("{text:?} is longer than a week ({most} s)"));
+    }
+    Ok(interval)
+}
+
+/// A node or cluster name, by Kubernetes' rules (what a collector accepts).
+fn parse_name(text: &str) -> Result<String, String> {
+    nodecheck_report::limits::check_name(text)
+        .map(|()| text.to_string())
+        .map_err(|why| format!("{text:?} {why}"))
+}
+
 /// What to scan and with which checks.
 #[derive(Debug, Clone, Args)]
 struct TargetArgs {
@@ -285,11 +303,12 @@ struct TargetArgs {
 /// Who the report is about.
 #[derive(Debug, Clone, Args)]
 struct NodeArgs {
-    /// Node name (default: $NODE_NAME, then the host's hostname).
-    #[arg(long, env = "NODE_NAME")]
+    /// Node name, a DNS-1123 subdomain as Kubernetes names nodes (default: $NODE_NAME, then
+    /// the host's hostname in lowercase).
+    #[arg(long, env = "NODE_NAME", value_parser = parse_name)]
     node_name: Option<String>,
-    /// Cluster name (default: $NODECHECK_CLUSTER, then `default`).
-    #[arg(long, env = "NODECHECK_CLUSTER", default_value = "default")]
+    /// Cluster name, a DNS-1123 subdomain (default: $NODECHECK_CLUSTER, then `default`).
+    #[arg(long, env = "NODECHECK_CLUSTER", default_value = "default", value_parser = parse_name)]
     cluster: String,
 }
 
@@ -484,6 +503,19 @@ fn fleet_command(collector: &CollectorArgs, view: &FleetView) -> anyhow::Result<
     Ok(0)
 }
 
+/// A report a collector will take: within the format's limits. What breaks one comes from the
+/// node itself (a hostname that is no DNS name, say), and is said before anything is sent.
+fn sendable(report: &Report) -> anyhow::Result<()> {
+    nodecheck_report::limits::validate(report).map_err(|e| {
+        let hint = if e.field == "node.name" {
+            "; give the node's name with --node-name"
+        } else {
+            ""
+        };
+        anyhow::anyhow!("a collector would refuse this report: {e}{hint}")
+    })
+}
+
 /// The agent's scan, in the child process it runs each scan in.
 fn agent_scan_command(
     target: &TargetArgs,
@@ -493,6 +525,7 @@ fn agent_scan_command(
     // Past the deadline the report still goes to the collector: its error findings say
     // what the scan could not read.
     let Scanned { report, facts, .. } = scan_target(target, node, Some(interval_s))?;
+    sendable(&report)?;
     let kubelet = facts.kubelet.as_ref();
     let header = crate::daemon::agent::ScanHeader {
         id: report.id.clone(),
@@ -614,6 +647,7 @@ fn push_command(args: ScanArgs, collector: &CollectorArgs) -> anyhow::Result<i32
     let client = collector.client()?;
     client.token()?;
     let (report, timed_out) = scan_and_show(&args)?;
+    sendable(&report)?;
     let json = serde_json::to_vec(&report).context("cannot serialize the report")?;
     match client.post_report(&json) {
         Ok(ack) => {
@@ -690,7 +724,8 @@ fn scan_target(
         .node_name
         .clone()
         .filter(|n| !n.is_empty())
-        .or_else(|| facts.host.hostname.clone())
+        // As the kubelet names its node: the hostname in lowercase.
+        .or_else(|| facts.host.hostname.as_deref().map(str::to_lowercase))
         .unwrap_or_else(|| "unknown".into());
     let options = ScanOptions {
         node_name,

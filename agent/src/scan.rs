@@ -195,7 +195,7 @@ pub fn scan(
         .collect();
     let summary = nodecheck_report::summarize(&findings);
     let duration = crate::time::now().saturating_sub(started);
-    Report {
+    let mut report = Report {
         schema: SCHEMA_V1.to_string(),
         id: crate::time::report_id(started),
         node: Node {
@@ -220,7 +220,18 @@ pub fn scan(
         summary,
         findings,
         inventory: inventory(facts),
+    };
+    // What the node controls (an os-release, a container's command line) is cut to the
+    // report format's limits here, so no process on the node can get its reports refused.
+    let changed = nodecheck_report::limits::clamp(&mut report);
+    if !changed.is_empty() {
+        for change in &changed {
+            tracing::warn!("report cut to the format's limits: {change}");
+        }
+        report.summary = nodecheck_report::summarize(&report.findings);
+        report.score = nodecheck_report::score(&report.summary);
     }
+    report
 }
 
 /// Listeners the inventory lists (all are judged); a node with more lists the first ones.

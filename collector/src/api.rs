@@ -51,6 +51,8 @@ pub struct App {
     ingest_slots: Arc<tokio::sync::Semaphore>,
     /// Reports answered 503 because `max_ingest` were in progress.
     pub ingest_busy: AtomicU64,
+    /// Reports whose claimed score differed from their findings' (stored recomputed).
+    pub score_mismatches: AtomicU64,
     /// The server's connection counters, for /metrics.
     pub server: Arc<ServerStats>,
 }
@@ -187,6 +189,7 @@ impl App {
                 ServerLimits::default().max_ingest,
             )),
             ingest_busy: AtomicU64::new(0),
+            score_mismatches: AtomicU64::new(0),
             server: Arc::default(),
         }
     }
@@ -401,25 +404,18 @@ fn bad(message: impl Into<String>) -> ApiError {
     ApiError(StatusCode::BAD_REQUEST, message.into())
 }
 
-/// Validates a name used as a path segment and a label.
-fn valid_name(what: &str, name: &str) -> Result<(), ApiError> {
-    if name.is_empty() || name.len() > 253 {
-        return Err(bad(format!("{what} must be 1 to 253 characters")));
-    }
-    if name == "."
-        || name == ".."
-        || name.contains(['/', '\\'])
-        || name.chars().any(char::is_control)
-    {
-        return Err(bad(format!(
-            "{what} {name:?} must not contain '/', '\\\\', control characters or be '.' or '..'"
-        )));
-    }
-    Ok(())
+/// A report decoded and checked, ready for the writer.
+#[derive(Debug)]
+pub struct Parsed {
+    pub incoming: Incoming,
+    /// The score the node claimed, when it differs from the one computed from its findings.
+    pub claimed_score: Option<Option<u8>>,
 }
 
-/// Decodes, caps and validates an ingest body.
-pub fn parse_report(headers: &HeaderMap, body: &[u8]) -> Result<Incoming, ApiError> {
+/// Decodes, caps and validates an ingest body against the report format's limits, and
+/// recomputes the score and summary from the findings: a node speaks for its findings, not
+/// for their sum.
+pub fn parse_report(headers: &HeaderMap, body: &[u8]) -> Result<Parsed, ApiError> {
     let gzip = headers
         .get(header::CONTENT_ENCODING)
         .and_then(|v| v.to_str().ok())
@@ -466,30 +462,30 @@ pub fn parse_report(headers: &HeaderMap, body: &[u8]) -> Result<Incoming, ApiErr
         }
     }
     let mut deserializer = serde_json::Deserializer::from_slice(&text);
-    let report: Report = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+    let mut report: Report = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
         let path = e.path().to_string();
         bad(format!(
             "report does not match {SCHEMA_V1}: at `{path}`: {}",
             e.into_inner()
         ))
     })?;
-    valid_name("node.name", &report.node.name)?;
-    valid_name("node.cluster", &report.node.cluster)?;
-    if report.id.is_empty()
-        || report.id.len() > 64
-        || !report
-            .id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    {
-        return Err(bad("id must be 1 to 64 letters, digits, '-' or '_'"));
-    }
-    Incoming::new(report).map_err(|e| match e {
+    nodecheck_report::limits::validate(&report)
+        .map_err(|e| bad(format!("report does not match {SCHEMA_V1}: {e}")))?;
+    let summary = nodecheck_report::summarize(&report.findings);
+    let score = nodecheck_report::score(&summary);
+    let claimed_score = (report.score != score).then_some(report.score);
+    report.score = score;
+    report.summary = summary;
+    let incoming = Incoming::new(report).map_err(|e| match e {
         StoreError::Invalid(_) => bad(format!("report does not match {SCHEMA_V1}: {e}")),
         e => ApiError(
             StatusCode::INTERNAL_SERVER_ERROR,
             format!("could not compress the report: {e}"),
         ),
+    })?;
+    Ok(Parsed {
+        incoming,
+        claimed_score,
     })
 }
 
@@ -524,7 +520,10 @@ async fn post_report(
         let body = read_body(body, MAX_BODY_BYTES, &app.limits).await?;
         // Decompressing, parsing and compressing a report is CPU work of up to tens of
         // milliseconds for the largest; it runs off the async workers.
-        let incoming = {
+        let Parsed {
+            incoming,
+            claimed_score,
+        } = {
             let headers = headers.clone();
             tokio::task::spawn_blocking(move || parse_report(&headers, &body))
                 .await
@@ -544,6 +543,16 @@ async fn post_report(
                     token.name, report.node.cluster, report.node.name
                 ),
             ));
+        }
+        if let Some(claimed) = claimed_score {
+            app.score_mismatches.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(
+                node = %format_args!("{}/{}", report.node.cluster, report.node.name),
+                report = %report.id,
+                "the report claimed score {} but its findings give {}; stored the latter",
+                claimed.map_or("null".to_string(), |s| s.to_string()),
+                report.score.map_or("null".to_string(), |s| s.to_string()),
+            );
         }
         let id = report.id.clone();
         let outcome = app.ingest(incoming).await?;
@@ -818,6 +827,11 @@ async fn metrics(State(app): State<Shared>, headers: HeaderMap) -> Result<Respon
             counter.load(Ordering::Relaxed)
         ));
     }
+    out.push_str("# TYPE nodecheck_score_mismatches counter\n# HELP nodecheck_score_mismatches Reports whose claimed score differed from the one their findings give (the latter is stored).\n");
+    out.push_str(&format!(
+        "nodecheck_score_mismatches_total {}\n",
+        app.score_mismatches.load(Ordering::Relaxed)
+    ));
     let server = &app.server;
     out.push_str("# TYPE nodecheck_connections gauge\n# HELP nodecheck_connections Client connections open now.\n");
     out.push_str(&format!(

@@ -180,6 +180,21 @@ async fn hostile_input_is_refused_precisely_and_nothing_is_stored() {
     let bomb = bomb.finish().expect("bomb");
     let mut nul = report("01BBD", "prod", "web-1", false);
     nul.findings[0].message = "a\u{0}b".into();
+    // The attacks of issue 12: a look-alike name, a 30 MiB version, a node never stale, more
+    // findings than any scan makes.
+    let look_alike = report("01BBF", "prod", "web\u{202E}1", false);
+    let mut huge_version = report("01BBG", "prod", "web-1", false);
+    huge_version.agent.version = "1".repeat(30 * 1024 * 1024);
+    let mut forever = report("01BBH", "prod", "web-1", false);
+    forever.agent.interval_s = Some(u64::MAX);
+    let mut too_many = report("01BBI", "prod", "web-1", false);
+    too_many.findings = (0..2049)
+        .map(|i| {
+            let mut f = too_many.findings[0].clone();
+            f.id = format!("x.check-{i}");
+            f
+        })
+        .collect();
     let mut repeated = report("01BBE", "prod", "web-1", false);
     repeated.findings[1].id = repeated.findings[0].id.clone();
     let cases: Vec<(Vec<u8>, bool, StatusCode, &str)> = vec![
@@ -187,7 +202,7 @@ async fn hostile_input_is_refused_precisely_and_nothing_is_stored() {
             json(&nul),
             false,
             StatusCode::BAD_REQUEST,
-            "`findings[0].message` contains a NUL character",
+            "`findings[0].message` must not hold a NUL character",
         ),
         (
             json(&repeated),
@@ -217,7 +232,36 @@ async fn hostile_input_is_refused_precisely_and_nothing_is_stored() {
             json(&traversal),
             false,
             StatusCode::BAD_REQUEST,
-            "must not contain '/'",
+            "`node.name` must be a DNS-1123 subdomain",
+        ),
+        (
+            json(&look_alike),
+            false,
+            StatusCode::BAD_REQUEST,
+            "`node.name` must be a DNS-1123 subdomain",
+        ),
+        (
+            {
+                let mut gzip =
+                    flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+                gzip.write_all(&json(&huge_version)).expect("gzip");
+                gzip.finish().expect("gzip")
+            },
+            true,
+            StatusCode::BAD_REQUEST,
+            "`agent.version` must be 1 to 64",
+        ),
+        (
+            json(&forever),
+            false,
+            StatusCode::BAD_REQUEST,
+            "`agent.interval_s` must be 1 to 604800 seconds",
+        ),
+        (
+            json(&too_many),
+            false,
+            StatusCode::BAD_REQUEST,
+            "`findings` has 2049 entries; at most 2048",
         ),
         (
             vec![b'{'; 100 * 1024 * 1024],
@@ -400,8 +444,11 @@ fn form_login(token: &str) -> Request<Body> {
 #[tokio::test]
 async fn dashboard_needs_a_session_and_escapes_everything_from_nodes() {
     let f = fixture(false);
+    // Node names are DNS names (the report format refuses anything else); what a node sends
+    // as text is still escaped everywhere it shows.
     let hostile = "<img src=x onerror=alert(1)>";
-    let mut r = report("01DDD", "prod", hostile, true);
+    let mut r = report("01DDD", "prod", "web-x", true);
+    r.findings[0].title = hostile.into();
     r.findings[0].message = "<script>alert('m')</script>".into();
     r.findings[0].evidence.push(Evidence {
         subject: "\"><svg onload=alert(2)>".into(),
@@ -453,8 +500,7 @@ async fn dashboard_needs_a_session_and_escapes_everything_from_nodes() {
         html.contains("Fleet score") && html.contains("<svg"),
         "overview renders"
     );
-    let encoded = "%3Cimg%20src%3Dx%20onerror%3Dalert%281%29%3E";
-    let (status, html) = call(&f.app, with_cookie(&format!("/nodes/prod/{encoded}"))).await;
+    let (status, html) = call(&f.app, with_cookie("/nodes/prod/web-x")).await;
     assert_eq!(status, StatusCode::OK, "{html}");
     let (_, overview) = call(&f.app, with_cookie("/")).await;
     let (_, check) = call(&f.app, with_cookie("/checks/sshd.permit-root-login")).await;
@@ -471,10 +517,7 @@ async fn dashboard_needs_a_session_and_escapes_everything_from_nodes() {
         html.contains("&lt;img src=x onerror=alert(1)&gt;") && html.contains("&lt;script&gt;"),
         "{html}"
     );
-    assert!(
-        check.contains(&format!("/nodes/prod/{encoded}")),
-        "links percent-encode node names: {check}"
-    );
+    assert!(check.contains("/nodes/prod/web-x"), "{check}");
     // Revoking the viewer token (here as the command line does, straight in the store) ends
     // its session on the next page.
     let viewer_id = f
@@ -1303,4 +1346,38 @@ async fn node_objects_enrich_the_fleet() {
         "v1.33.4"
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A node's claimed score is not taken on its word: all checks failing but claiming 100 is
+/// stored as its findings give (0), logged and counted. (It used to be stored as sent.)
+#[tokio::test]
+async fn the_score_is_recomputed_from_the_findings() {
+    let f = fixture(false);
+    let mut r = report("01SCORE", "prod", "web-9", true);
+    for finding in &mut r.findings {
+        finding.status = Status::Fail;
+    }
+    r.score = Some(100);
+    assert_eq!(
+        call(&f.app, post(Some(&f.agent), json(&r), false)).await.0,
+        StatusCode::CREATED
+    );
+    let (_, body) = call(&f.app, get("/api/v1/nodes", Some(&f.viewer))).await;
+    let nodes: serde_json::Value = serde_json::from_str(&body).expect("json");
+    let node = nodes["nodes"]
+        .as_array()
+        .and_then(|n| n.iter().find(|n| n["name"] == "web-9"))
+        .expect("node");
+    assert_eq!(node["score"], 0, "{node}");
+    let (_, metrics) = call(&f.app, get("/metrics", Some(&f.viewer))).await;
+    assert!(
+        metrics.contains("nodecheck_score_mismatches_total 1"),
+        "{metrics}"
+    );
+    // A score outside 0..=100 is refused by the format itself.
+    let mut r = report("01SCORF", "prod", "web-9", true);
+    r.score = Some(255);
+    let (status, body) = call(&f.app, post(Some(&f.agent), json(&r), false)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("`score` must be 0 to 100"), "{body}");
 }

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 
+pub mod limits;
 mod score;
 pub mod time;
 pub mod url;
@@ -31,20 +32,25 @@ pub const SCHEMA_V1: &str = "nodecheck.report/v1";
 pub struct Report {
     /// Always `nodecheck.report/v1`.
     pub schema: String,
-    /// Unique and sortable (time-ordered); the collector deduplicates on it.
+    /// Unique per node and sortable (time-ordered); the collector deduplicates a node's
+    /// reports on it.
+    #[schemars(length(min = 1, max = limits::ID_MAX), pattern(limits::ID_PATTERN))]
     pub id: String,
     pub node: Node,
     pub agent: Agent,
     pub profile: ProfileRef,
     /// When the scan started, RFC 3339 in UTC.
+    #[schemars(length(max = limits::TIMESTAMP_MAX))]
     pub started_at: String,
     /// How long the scan took.
     pub duration_ms: u64,
     /// `floor(100 × Σ weight(pass) / Σ weight(pass, fail, error))`; null when nothing with a
-    /// weight was judged.
+    /// weight was judged. The collector recomputes it from the findings.
+    #[schemars(range(max = 100))]
     pub score: Option<u8>,
     pub summary: Summary,
     /// One finding per check that the profile enables, in check ID order.
+    #[schemars(length(max = limits::FINDINGS_MAX))]
     pub findings: Vec<Finding>,
     pub inventory: Inventory,
 }
@@ -53,15 +59,28 @@ pub struct Report {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Node {
+    /// A DNS-1123 subdomain, as Kubernetes names nodes.
+    #[schemars(length(min = 1, max = limits::NAME_MAX), pattern(limits::NAME_PATTERN))]
     pub name: String,
+    /// A DNS-1123 subdomain.
+    #[schemars(length(min = 1, max = limits::NAME_MAX), pattern(limits::NAME_PATTERN))]
     pub cluster: String,
     /// Detected (or profile-forced) roles: `worker`, `control-plane`, `host`.
+    #[schemars(length(max = limits::ROLES_MAX))]
     pub roles: Vec<Role>,
     /// `PRETTY_NAME` of the host's os-release, when it has one.
+    #[schemars(length(max = limits::SHORT_TEXT_MAX))]
     pub os: Option<String>,
     /// Kernel release of the host.
+    #[schemars(length(max = limits::SHORT_TEXT_MAX))]
     pub kernel: Option<String>,
+    /// Kubernetes labels: keys and values by Kubernetes' rules.
     #[serde(default)]
+    #[schemars(extend(
+        "maxProperties" = limits::LABELS_MAX,
+        "propertyNames" = { "pattern": limits::LABEL_KEY_PATTERN, "maxLength": 317 },
+        "additionalProperties" = { "type": "string", "maxLength": limits::LABEL_NAME_MAX, "pattern": limits::LABEL_VALUE_PATTERN }
+    ))]
     pub labels: BTreeMap<String, String>,
 }
 
@@ -69,10 +88,12 @@ pub struct Node {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Agent {
+    #[schemars(length(min = 1, max = limits::VERSION_MAX), pattern(limits::VERSION_PATTERN))]
     pub version: String,
     /// Seconds between scheduled reports, when the agent reports on a schedule; the collector
     /// calls a node stale after three intervals without a report.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = limits::INTERVAL_S_MIN, max = limits::INTERVAL_S_MAX))]
     pub interval_s: Option<u64>,
 }
 
@@ -80,8 +101,10 @@ pub struct Agent {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProfileRef {
+    #[schemars(length(max = limits::SHORT_TEXT_MAX))]
     pub name: String,
     /// SHA-256 of the resolved profile (after `extends`), hex.
+    #[schemars(pattern(limits::SHA256_PATTERN))]
     pub sha256: String,
 }
 
@@ -220,23 +243,31 @@ impl fmt::Display for Status {
 #[serde(deny_unknown_fields)]
 pub struct Finding {
     /// Stable check ID, `<area>.<topic>`.
+    #[schemars(length(min = 1, max = limits::CHECK_ID_MAX), pattern(limits::CHECK_ID_PATTERN))]
     pub id: String,
+    #[schemars(length(max = limits::SHORT_TEXT_MAX))]
     pub title: String,
+    #[schemars(length(min = 1, max = limits::CHECK_ID_MAX), pattern(limits::CHECK_ID_PATTERN))]
     pub area: String,
     /// Severity after profile overrides.
     pub severity: Severity,
     pub status: Status,
     /// One line: what was found.
+    #[schemars(length(max = limits::TEXT_MAX))]
     pub message: String,
     /// What was judged, each item with its observed and expected value and its source.
     #[serde(default)]
+    #[schemars(length(max = limits::EVIDENCE_MAX))]
     pub evidence: Vec<Evidence>,
+    #[schemars(length(max = limits::TEXT_MAX))]
     pub remediation: String,
     /// Why the check matters: what an attacker gains when it fails. Empty in reports from
     /// agents that did not send it.
     #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[schemars(length(max = limits::TEXT_MAX))]
     pub rationale: String,
     #[serde(default)]
+    #[schemars(length(max = limits::REFERENCES_MAX), inner(length(max = limits::SHORT_TEXT_MAX)))]
     pub references: Vec<String>,
     /// Present when a waiver of the profile covers this finding; a waived finding is outside
     /// the score.
@@ -249,16 +280,20 @@ pub struct Finding {
 #[serde(deny_unknown_fields)]
 pub struct Evidence {
     /// What was judged, e.g. `PermitRootLogin` or `/etc/ssh/sshd_config mode`.
+    #[schemars(length(max = limits::TEXT_MAX))]
     pub subject: String,
     /// The observed (effective) value; null when nothing was observed.
+    #[schemars(length(max = limits::TEXT_MAX))]
     pub observed: Option<String>,
     /// What the check expects.
+    #[schemars(length(max = limits::TEXT_MAX))]
     pub expected: String,
     /// Whether this item alone passes.
     pub status: Status,
     pub source: Source,
     /// Extra context (a Match block's criteria, a note on defaults).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = limits::TEXT_MAX))]
     pub note: Option<String>,
 }
 
@@ -328,6 +363,7 @@ impl fmt::Display for Source {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Waiver {
+    #[schemars(length(max = limits::TEXT_MAX))]
     pub reason: String,
     /// `YYYY-MM-DD`, the last day the waiver applies.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -339,8 +375,10 @@ pub struct Waiver {
 #[serde(deny_unknown_fields)]
 pub struct Inventory {
     #[serde(default)]
+    #[schemars(length(max = limits::LISTENERS_MAX))]
     pub listeners: Vec<Listener>,
     #[serde(default)]
+    #[schemars(length(max = limits::CONTAINERS_MAX))]
     pub containers: Vec<Container>,
 }
 
@@ -355,6 +393,7 @@ pub struct Listener {
     /// The network namespace (`host`, or the inode of a pod's namespace).
     pub netns: String,
     #[serde(default)]
+    #[schemars(length(max = limits::LISTENER_PROCESSES_MAX))]
     pub processes: Vec<ListenerProcess>,
 }
 
@@ -392,6 +431,7 @@ pub struct Container {
     pub user_namespace_root: Option<Option<u32>>,
     /// Effective capabilities by name.
     #[serde(default)]
+    #[schemars(length(max = limits::CAPABILITIES_MAX))]
     pub capabilities: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub no_new_privs: Option<bool>,
@@ -400,6 +440,7 @@ pub struct Container {
     pub seccomp: Option<u8>,
     /// Host namespaces shared: `net`, `pid`, `ipc`.
     #[serde(default)]
+    #[schemars(length(max = limits::CAPABILITIES_MAX))]
     pub host_namespaces: Vec<String>,
     /// Memory limit in bytes; null when unlimited or unknown.
     #[serde(default, skip_serializing_if = "Option::is_none")]
