@@ -18,6 +18,8 @@ use std::fmt;
 
 pub mod limits;
 mod score;
+#[doc(hidden)]
+pub mod testing;
 pub mod time;
 pub mod url;
 

@@ -902,55 +902,41 @@ mod tests {
         assert_eq!(honest, report());
     }
 
-    /// A small deterministic generator (xorshift), so a failing case replays from its seed.
-    struct Rng(u64);
+    use crate::testing::Rng;
 
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
+    /// A string of a length around the limits, from a palette of the characters that
+    /// matter: name characters, uppercase, separators, controls, bidi, zero-width, BOM,
+    /// non-ASCII, NUL.
+    fn text(rng: &mut Rng) -> String {
+        const PALETTE: &[char] = &[
+            'a', 'z', '0', '9', '-', '.', '_', '/', 'A', 'Z', ' ', '~', '+', '\n', '\t', '\u{1b}',
+            '\u{202E}', '\u{200B}', '\u{FEFF}', 'é', '中', '\0', '<', '"',
+        ];
+        let length = match rng.below(6) {
+            0 => 0,
+            1 => rng.below(8),
+            2 => 60 + rng.below(8),
+            3 => 250 + rng.below(8),
+            4 => 505 + rng.below(10),
+            _ => 8185 + rng.below(10),
+        };
+        // Half the texts are made of name characters only, so acceptance is exercised too.
+        let palette = if rng.below(2) == 0 {
+            &PALETTE[..6]
+        } else {
+            PALETTE
+        };
+        let mut text: String = (0..length)
+            .map(|_| palette[rng.below(palette.len())])
+            .collect();
+        if rng.below(2) == 0 && !text.is_empty() {
+            // Names begin and end with a letter or digit.
+            text.remove(0);
+            text.insert(0, 'a');
+            text.pop();
+            text.push('z');
         }
-
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-
-        /// A string of a length around the limits, from a palette of the characters that
-        /// matter: name characters, uppercase, separators, controls, bidi, zero-width, BOM,
-        /// non-ASCII, NUL.
-        fn text(&mut self) -> String {
-            const PALETTE: &[char] = &[
-                'a', 'z', '0', '9', '-', '.', '_', '/', 'A', 'Z', ' ', '~', '+', '\n', '\t',
-                '\u{1b}', '\u{202E}', '\u{200B}', '\u{FEFF}', 'é', '中', '\0', '<', '"',
-            ];
-            let length = match self.below(6) {
-                0 => 0,
-                1 => self.below(8),
-                2 => 60 + self.below(8),
-                3 => 250 + self.below(8),
-                4 => 505 + self.below(10),
-                _ => 8185 + self.below(10),
-            };
-            // Half the texts are made of name characters only, so acceptance is exercised too.
-            let palette = if self.below(2) == 0 {
-                &PALETTE[..6]
-            } else {
-                PALETTE
-            };
-            let mut text: String = (0..length)
-                .map(|_| palette[self.below(palette.len())])
-                .collect();
-            if self.below(2) == 0 && !text.is_empty() {
-                // Names begin and end with a letter or digit.
-                text.remove(0);
-                text.insert(0, 'a');
-                text.pop();
-                text.push('z');
-            }
-            text
-        }
+        text
     }
 
     /// The value at a refusal's field path (`findings[3].evidence[0].observed`,
@@ -994,7 +980,7 @@ mod tests {
             let mut r = report();
             // Change one to three fields to arbitrary text.
             for _ in 0..1 + rng.below(2) {
-                let text = rng.text();
+                let text = text(&mut rng);
                 match rng.below(14) {
                     0 => r.id = text,
                     1 => r.node.name = text,
@@ -1012,7 +998,7 @@ mod tests {
                     9 => r.findings[0].id = text,
                     10 => r.profile.name = text,
                     11 => r.findings[0].references.push(text),
-                    12 => r.agent.interval_s = Some(rng.next() % (2 * INTERVAL_S_MAX)),
+                    12 => r.agent.interval_s = Some(rng.next_u64() % (2 * INTERVAL_S_MAX)),
                     _ => {
                         let copies = rng.below(2 * EVIDENCE_MAX);
                         r.findings[0].evidence = vec![

@@ -255,27 +255,17 @@ mod any_text_tests {
         ' ',
     ];
 
-    /// A small deterministic generator (xorshift), so a failure reproduces.
-    struct Rng(u64);
+    use nodecheck_report::testing::Rng;
 
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-
-        fn text(&mut self) -> String {
-            let len = self.next() % 24;
-            (0..len)
-                .map(|_| match self.next() % 3 {
-                    0 => NASTY[(self.next() % NASTY.len() as u64) as usize],
-                    1 => char::from_u32((self.next() % 0x11_0000) as u32).unwrap_or('\u{fffd}'),
-                    _ => char::from(b' ' + (self.next() % 95) as u8),
-                })
-                .collect()
-        }
+    fn text(rng: &mut Rng) -> String {
+        let len = rng.next_u64() % 24;
+        (0..len)
+            .map(|_| match rng.next_u64() % 3 {
+                0 => NASTY[rng.below(NASTY.len())],
+                1 => char::from_u32((rng.next_u64() % 0x11_0000) as u32).unwrap_or('\u{fffd}'),
+                _ => char::from(b' ' + (rng.next_u64() % 95) as u8),
+            })
+            .collect()
     }
 
     /// Every string of the report but the names of its enums (which only nodecheck writes)
@@ -284,7 +274,7 @@ mod any_text_tests {
         use serde_json::Value;
         const ENUMS: &[&str] = &["schema", "status", "severity", "kind", "roles"];
         match value {
-            Value::String(s) => *s = rng.text(),
+            Value::String(s) => *s = text(rng),
             Value::Array(items) => items.iter_mut().for_each(|v| scramble(v, rng)),
             Value::Object(map) => map
                 .iter_mut()
