@@ -79,6 +79,14 @@ const CASES: &[(&str, Case)] = &[
         "kubelet versions from Node objects",
         kubelet_versions_from_node_objects,
     ),
+    (
+        "report ids are unique per node",
+        report_ids_are_unique_per_node,
+    ),
+    (
+        "a check left out of the latest report is not failing",
+        a_check_left_out_is_not_failing,
+    ),
 ];
 
 fn run_suite(backend: &Backend<'_>) {
@@ -149,7 +157,115 @@ fn storage_suite_on_postgres() {
     });
 }
 
+/// Both dialects' migrations end in the same tables and the same columns (types differ:
+/// BLOB and BYTEA, INTEGER and BIGINT).
+#[test]
+fn both_dialects_end_in_the_same_tables_and_columns() {
+    let Some(server) = postgres() else { return };
+    let dir = Scratch::new("storage-dialects");
+    let path = dir.join("schema.db");
+    drop(Store::open(&path).expect("sqlite"));
+    drop(Store::connect(&server.create_database("dialects")).expect("postgres"));
+    let sqlite = rusqlite::Connection::open(&path).expect("open");
+    let mut tables: Vec<String> = sqlite
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        .expect("tables")
+        .query_map([], |row| row.get(0))
+        .expect("tables")
+        .collect::<Result<_, _>>()
+        .expect("tables");
+    tables.retain(|t| !t.starts_with("sqlite_"));
+    let mut in_sqlite = Vec::new();
+    for table in &tables {
+        let columns: Vec<String> = sqlite
+            .prepare(&format!("SELECT name FROM pragma_table_info('{table}')"))
+            .expect("columns")
+            .query_map([], |row| row.get(0))
+            .expect("columns")
+            .collect::<Result<_, _>>()
+            .expect("columns");
+        in_sqlite.extend(columns.into_iter().map(|c| format!("{table}.{c}")));
+    }
+    in_sqlite.sort();
+    let mut in_postgres: Vec<String> = server
+        .client("dialects")
+        .query(
+            "SELECT table_name || '.' || column_name FROM information_schema.columns
+             WHERE table_schema = current_schema()",
+            &[],
+        )
+        .expect("columns")
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    in_postgres.sort();
+    assert_eq!(in_sqlite, in_postgres);
+    assert!(in_sqlite.contains(&"reports.body_hash".to_string()));
+}
+
 // ---- the cases --------------------------------------------------------------------------
+
+/// A report id is unique for its node only: another node's report with the same id is stored,
+/// not a silent duplicate (issue 12: it used to be deduplicated fleet-wide). Changed
+/// semantics: before, the second node's report was answered `duplicate` and lost.
+fn report_ids_are_unique_per_node(backend: &Backend<'_>) {
+    let store = backend.store();
+    assert_eq!(
+        store
+            .ingest(report("same-id", "prod", "a", true), 100)
+            .expect("a"),
+        Ingested::Stored
+    );
+    assert_eq!(
+        store
+            .ingest(report("same-id", "prod", "b", false), 100)
+            .expect("b"),
+        Ingested::Stored
+    );
+    assert_eq!(
+        store
+            .ingest(report("same-id", "prod", "a", true), 200)
+            .expect("a again"),
+        Ingested::Duplicate
+    );
+    let (b, _) = store.node("prod", "b").expect("node").expect("b");
+    assert_eq!(b.node.name, "b");
+    assert_eq!(b.findings[0].status, Status::Pass);
+    let (a, _) = store.node("prod", "a").expect("node").expect("a");
+    assert_eq!(a.findings[0].status, Status::Fail);
+    assert_eq!(store.report_count().expect("count"), 2);
+    // Pruning keeps each node's latest, though they share an id.
+    assert_eq!(store.prune(1_000).expect("prune"), 0);
+}
+
+/// A check a node's latest report leaves out (its profile stopped enabling it) no longer lists
+/// the node as failing it. Changed semantics: the node used to stay on the list forever.
+fn a_check_left_out_is_not_failing(backend: &Backend<'_>) {
+    let store = backend.store();
+    let check = "sshd.permit-root-login";
+    store
+        .ingest(report("r1", "prod", "a", true), 100)
+        .expect("r1");
+    store
+        .ingest(report("r2", "prod", "b", true), 100)
+        .expect("r2");
+    assert_eq!(failing_of(&store, check).0, 2);
+    let mut without = report("r3", "prod", "a", true);
+    without.findings.retain(|f| f.id != check);
+    store.ingest(without, 200).expect("r3");
+    assert_eq!(
+        failing_of(&store, check),
+        (
+            1,
+            vec![("prod".into(), "b".into(), "PermitRootLogin is yes".into())]
+        )
+    );
+    // Reported again, it counts again.
+    store
+        .ingest(report("r4", "prod", "a", true), 300)
+        .expect("r4");
+    assert_eq!(failing_of(&store, check).0, 2);
+}
 
 /// Two findings: `sshd.permit-root-login` (failing or not) and a passing kubelet check.
 fn report(id: &str, cluster: &str, name: &str, failing: bool) -> Report {
@@ -928,13 +1044,14 @@ fn postgres_replicas_write_concurrently_and_aggregates_stay_exact() {
             }
         }
     });
-    // The same reports again, through another replica: all duplicates.
+    // The same reports again (ids are unique per node: each for the node it was first sent
+    // for, replica 0, thread 0, round 0), through another replica: all duplicates.
     let again: Vec<_> = (0..3)
         .map(|k| {
             nodecheck_collector::store::Incoming::new(report(
                 &format!("01C00000{k}"),
                 "prod",
-                "n00",
+                &format!("n{:02}", (k * 7) % nodes),
                 true,
             ))
             .expect("incoming")
@@ -1047,4 +1164,49 @@ fn postgres_errors_are_clear_and_never_show_the_password() {
         .expect_err("refused")
         .to_string();
     assert!(!text.is_empty());
+}
+
+/// A database of the previous schema (SQLite's nine migrations) with reports in it is
+/// migrated to per-node report ids with every report row kept.
+#[test]
+fn an_older_sqlite_database_keeps_its_reports_through_the_migration() {
+    let dir = Scratch::new("storage-upgrade");
+    let path = dir.join("old.db");
+    {
+        let old = rusqlite::Connection::open(&path).expect("open");
+        let migrations = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite");
+        let mut files: Vec<_> = std::fs::read_dir(&migrations)
+            .expect("migrations")
+            .map(|e| e.expect("entry").path())
+            .collect();
+        files.sort();
+        for file in &files[..9] {
+            old.execute_batch(&std::fs::read_to_string(file).expect("sql"))
+                .expect("old migration");
+        }
+        old.execute_batch(
+            "CREATE TABLE schema_version (version INTEGER NOT NULL);
+             INSERT INTO schema_version VALUES (9);
+             INSERT INTO reports (id, cluster, node, received_at, score, body, body_hash)
+                VALUES ('r1', 'prod', 'a', 100, 50, '', x'00'), ('r2', 'prod', 'b', 100, 60, '', x'01');
+             UPDATE counts SET value = 2 WHERE name = 'reports';",
+        )
+        .expect("old rows");
+    }
+    let store = Store::open(&path).expect("migrate");
+    assert_eq!(store.report_count().expect("count"), 2);
+    drop(store);
+    let db = rusqlite::Connection::open(&path).expect("open");
+    let rows: i64 = db
+        .query_row("SELECT COUNT(*) FROM reports", [], |r| r.get(0))
+        .expect("rows");
+    assert_eq!(rows, 2);
+    let key: Vec<String> = db
+        .prepare("SELECT name FROM pragma_table_info('reports') WHERE pk > 0 ORDER BY pk")
+        .expect("pk")
+        .query_map([], |r| r.get(0))
+        .expect("pk")
+        .collect::<Result<_, _>>()
+        .expect("pk");
+    assert_eq!(key, ["cluster", "node", "id"]);
 }

@@ -471,6 +471,17 @@ pub fn parse_report(headers: &HeaderMap, body: &[u8]) -> Result<Parsed, ApiError
     })?;
     nodecheck_report::limits::validate(&report)
         .map_err(|e| bad(format!("report does not match {SCHEMA_V1}: {e}")))?;
+    if let Some((i, finding)) = report
+        .findings
+        .iter()
+        .enumerate()
+        .find(|(_, f)| crate::store::COLLECTOR_CHECKS.contains(&f.id.as_str()))
+    {
+        return Err(bad(format!(
+            "`findings[{i}].id` is {:?}, a check the collector judges itself; no node may report it",
+            finding.id
+        )));
+    }
     let summary = nodecheck_report::summarize(&report.findings);
     let score = nodecheck_report::score(&summary);
     let claimed_score = (report.score != score).then_some(report.score);

@@ -65,238 +65,31 @@ impl StoreError {
     }
 }
 
-/// SQLite migrations, in order; `schema_version` records how many have run.
+/// SQLite migrations, in order (`collector/migrations/sqlite/NNNN_*.sql`); `schema_version`
+/// records how many have run. The two dialects end in the same tables and columns, which the
+/// storage suite checks.
 const SQLITE_MIGRATIONS: &[&str] = &[
-    "CREATE TABLE tokens (
-        id INTEGER PRIMARY KEY,
-        hash TEXT NOT NULL UNIQUE,
-        role TEXT NOT NULL,
-        name TEXT NOT NULL,
-        scope_cluster TEXT,
-        scope_nodes TEXT,
-        created_at INTEGER NOT NULL,
-        revoked_at INTEGER
-     );
-     CREATE TABLE reports (
-        id TEXT PRIMARY KEY,
-        cluster TEXT NOT NULL,
-        node TEXT NOT NULL,
-        received_at INTEGER NOT NULL,
-        score INTEGER,
-        body TEXT NOT NULL
-     );
-     CREATE INDEX reports_by_node ON reports (cluster, node, received_at);
-     CREATE INDEX reports_by_time ON reports (received_at);
-     CREATE TABLE nodes (
-        cluster TEXT NOT NULL,
-        name TEXT NOT NULL,
-        first_seen INTEGER NOT NULL,
-        last_seen INTEGER NOT NULL,
-        roles TEXT NOT NULL,
-        labels TEXT NOT NULL,
-        agent_version TEXT NOT NULL,
-        interval_s INTEGER,
-        score INTEGER,
-        failing INTEGER NOT NULL,
-        last_report TEXT NOT NULL,
-        PRIMARY KEY (cluster, name)
-     );
-     CREATE INDEX nodes_by_score ON nodes (score);
-     CREATE TABLE node_checks (
-        cluster TEXT NOT NULL,
-        name TEXT NOT NULL,
-        check_id TEXT NOT NULL,
-        status TEXT NOT NULL,
-        severity TEXT NOT NULL,
-        message TEXT NOT NULL,
-        PRIMARY KEY (cluster, name, check_id)
-     );
-     CREATE INDEX node_checks_by_check ON node_checks (check_id, status);
-     CREATE TABLE score_history (
-        cluster TEXT NOT NULL,
-        name TEXT NOT NULL,
-        at INTEGER NOT NULL,
-        score INTEGER,
-        report_id TEXT NOT NULL
-     );
-     CREATE INDEX score_history_by_node ON score_history (cluster, name, at);
-     CREATE TABLE checks (
-        id TEXT PRIMARY KEY,
-        title TEXT NOT NULL,
-        area TEXT NOT NULL,
-        severity TEXT NOT NULL,
-        remediation TEXT NOT NULL,
-        failing_nodes INTEGER NOT NULL DEFAULT 0
-     );
-     CREATE TABLE score_buckets (
-        bucket INTEGER PRIMARY KEY,
-        nodes INTEGER NOT NULL
-     );
-     CREATE TABLE fleet_daily (
-        day INTEGER PRIMARY KEY,
-        score_sum INTEGER NOT NULL,
-        reports INTEGER NOT NULL
-     );",
-    // Report bodies deduplicated by content: a node whose findings and inventory have not
-    // changed sends the same body every interval, and it is kept once. The per-report parts
-    // (id, start time, duration) move to the report row.
-    "CREATE TABLE report_bodies (
-        hash BLOB PRIMARY KEY,
-        body BLOB NOT NULL
-     );
-     ALTER TABLE reports ADD COLUMN body_hash BLOB;
-     ALTER TABLE reports ADD COLUMN started_at TEXT;
-     ALTER TABLE reports ADD COLUMN duration_ms INTEGER;
-     CREATE INDEX reports_by_body ON reports (body_hash);",
-    // Counts kept at ingest and prune: COUNT(*) over months of reports is a full scan, too
-    // slow for every scrape of /metrics.
-    "CREATE TABLE counts (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
-     INSERT INTO counts (name, value) SELECT 'reports', COUNT(*) FROM reports;",
-    "ALTER TABLE tokens ADD COLUMN expires_at INTEGER;",
-    // Why a check matters, and the evidence of each node failing it (for failing and erring
-    // checks only: nothing shows the evidence of a pass without the whole report).
-    "ALTER TABLE checks ADD COLUMN rationale TEXT NOT NULL DEFAULT '';
-     ALTER TABLE node_checks ADD COLUMN evidence TEXT NOT NULL DEFAULT '';",
-    // Dashboard sessions, shared by every replica and kept across restarts; only the
-    // SHA-256 of a session id is stored, like tokens.
-    "CREATE TABLE sessions (
-        hash TEXT PRIMARY KEY,
-        token_id INTEGER NOT NULL,
-        expires_at INTEGER NOT NULL
-     );
-     CREATE INDEX sessions_by_expiry ON sessions (expires_at);",
-    // Node check rows are looked up by check only to list the nodes failing it: the index
-    // keeps those rows alone (a small part of all), in the order the list is shown. Full
-    // reports are found by id only (a node's latest through its row), so the index by node
-    // was written for every report and read by nothing.
-    "DROP INDEX node_checks_by_check;
-     CREATE INDEX node_checks_failing ON node_checks (check_id, cluster, name) WHERE status = 'fail';
-     DROP INDEX reports_by_node;",
-    // Failing critical and high checks of each node, for the fleet's node list (nodes
-    // reported before count 0 until their next report).
-    "ALTER TABLE nodes ADD COLUMN failing_critical INTEGER NOT NULL DEFAULT 0;
-     ALTER TABLE nodes ADD COLUMN failing_high INTEGER NOT NULL DEFAULT 0;",
-    // Node objects of the cluster the collector runs in (labels, roles, kubelet version).
-    "CREATE TABLE kube_nodes (
-        cluster TEXT NOT NULL,
-        name TEXT NOT NULL,
-        labels TEXT NOT NULL,
-        roles TEXT NOT NULL,
-        kubelet_version TEXT NOT NULL,
-        seen_at INTEGER NOT NULL,
-        PRIMARY KEY (cluster, name)
-     );",
+    include_str!("../migrations/sqlite/0001_initial.sql"),
+    include_str!("../migrations/sqlite/0002_report_bodies.sql"),
+    include_str!("../migrations/sqlite/0003_counts.sql"),
+    include_str!("../migrations/sqlite/0004_token_expiry.sql"),
+    include_str!("../migrations/sqlite/0005_rationale_and_evidence.sql"),
+    include_str!("../migrations/sqlite/0006_sessions.sql"),
+    include_str!("../migrations/sqlite/0007_failing_index.sql"),
+    include_str!("../migrations/sqlite/0008_failing_by_severity.sql"),
+    include_str!("../migrations/sqlite/0009_kube_nodes.sql"),
+    include_str!("../migrations/sqlite/0010_report_ids_per_node.sql"),
 ];
 
 /// PostgreSQL migrations, in order. The first is the schema SQLite reached in its six; keys are
 /// compared bytewise (`COLLATE "C"`) as SQLite does, so both list nodes in the same order and a
 /// cursor means the same place in either.
-const POSTGRES_MIGRATIONS: &[&str] = &[r#"CREATE TABLE tokens (
-        id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
-        hash TEXT NOT NULL UNIQUE,
-        role TEXT NOT NULL,
-        name TEXT NOT NULL,
-        scope_cluster TEXT,
-        scope_nodes TEXT,
-        created_at BIGINT NOT NULL,
-        revoked_at BIGINT,
-        expires_at BIGINT
-     );
-     CREATE TABLE report_bodies (
-        hash BYTEA PRIMARY KEY,
-        body BYTEA NOT NULL
-     );
-     CREATE TABLE reports (
-        id TEXT COLLATE "C" PRIMARY KEY,
-        cluster TEXT COLLATE "C" NOT NULL,
-        node TEXT COLLATE "C" NOT NULL,
-        received_at BIGINT NOT NULL,
-        score BIGINT,
-        body BYTEA NOT NULL,
-        body_hash BYTEA,
-        started_at TEXT,
-        duration_ms BIGINT
-     );
-     CREATE INDEX reports_by_node ON reports (cluster, node, received_at);
-     CREATE INDEX reports_by_time ON reports (received_at);
-     CREATE INDEX reports_by_body ON reports (body_hash);
-     CREATE TABLE nodes (
-        cluster TEXT COLLATE "C" NOT NULL,
-        name TEXT COLLATE "C" NOT NULL,
-        first_seen BIGINT NOT NULL,
-        last_seen BIGINT NOT NULL,
-        roles TEXT NOT NULL,
-        labels TEXT NOT NULL,
-        agent_version TEXT NOT NULL,
-        interval_s BIGINT,
-        score BIGINT,
-        failing BIGINT NOT NULL,
-        last_report TEXT COLLATE "C" NOT NULL,
-        PRIMARY KEY (cluster, name)
-     );
-     CREATE INDEX nodes_by_score ON nodes (score);
-     CREATE TABLE node_checks (
-        cluster TEXT COLLATE "C" NOT NULL,
-        name TEXT COLLATE "C" NOT NULL,
-        check_id TEXT COLLATE "C" NOT NULL,
-        status TEXT NOT NULL,
-        severity TEXT NOT NULL,
-        message TEXT NOT NULL,
-        evidence TEXT NOT NULL DEFAULT '',
-        PRIMARY KEY (cluster, name, check_id)
-     );
-     CREATE INDEX node_checks_by_check ON node_checks (check_id, status);
-     CREATE TABLE score_history (
-        cluster TEXT COLLATE "C" NOT NULL,
-        name TEXT COLLATE "C" NOT NULL,
-        at BIGINT NOT NULL,
-        score BIGINT,
-        report_id TEXT NOT NULL
-     );
-     CREATE INDEX score_history_by_node ON score_history (cluster, name, at);
-     CREATE TABLE checks (
-        id TEXT COLLATE "C" PRIMARY KEY,
-        title TEXT NOT NULL,
-        area TEXT NOT NULL,
-        severity TEXT NOT NULL,
-        remediation TEXT NOT NULL,
-        failing_nodes BIGINT NOT NULL DEFAULT 0,
-        rationale TEXT NOT NULL DEFAULT ''
-     );
-     CREATE TABLE score_buckets (
-        bucket BIGINT PRIMARY KEY,
-        nodes BIGINT NOT NULL
-     );
-     CREATE TABLE fleet_daily (
-        day BIGINT PRIMARY KEY,
-        score_sum BIGINT NOT NULL,
-        reports BIGINT NOT NULL
-     );
-     CREATE TABLE counts (name TEXT PRIMARY KEY, value BIGINT NOT NULL);
-     INSERT INTO counts (name, value) VALUES ('reports', 0);
-     CREATE TABLE sessions (
-        hash TEXT PRIMARY KEY,
-        token_id BIGINT NOT NULL,
-        expires_at BIGINT NOT NULL
-     );
-     CREATE INDEX sessions_by_expiry ON sessions (expires_at);"#,
-    // As SQLite's seventh.
-    "DROP INDEX node_checks_by_check;
-     CREATE INDEX node_checks_failing ON node_checks (check_id, cluster, name) WHERE status = 'fail';
-     DROP INDEX reports_by_node;",
-    // As SQLite's eighth.
-    "ALTER TABLE nodes ADD COLUMN failing_critical BIGINT NOT NULL DEFAULT 0;
-     ALTER TABLE nodes ADD COLUMN failing_high BIGINT NOT NULL DEFAULT 0;",
-    // As SQLite's ninth.
-    r#"CREATE TABLE kube_nodes (
-        cluster TEXT COLLATE "C" NOT NULL,
-        name TEXT COLLATE "C" NOT NULL,
-        labels TEXT NOT NULL,
-        roles TEXT NOT NULL,
-        kubelet_version TEXT NOT NULL,
-        seen_at BIGINT NOT NULL,
-        PRIMARY KEY (cluster, name)
-     );"#,
+const POSTGRES_MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/postgres/0001_initial.sql"),
+    include_str!("../migrations/postgres/0002_failing_index.sql"),
+    include_str!("../migrations/postgres/0003_failing_by_severity.sql"),
+    include_str!("../migrations/postgres/0004_kube_nodes.sql"),
+    include_str!("../migrations/postgres/0005_report_ids_per_node.sql"),
 ];
 
 /// Advisory-lock keys (PostgreSQL): one per node, and these.
@@ -522,6 +315,8 @@ type KnownChecks = std::collections::HashMap<String, [String; 5]>;
 
 /// The fleet check judged from the cluster's Node objects, not from reports.
 pub const KUBERNETES_VERSION_CHECK: &str = "node.kubernetes-version";
+/// Checks the collector judges itself: no node may report a finding for one.
+pub const COLLECTOR_CHECKS: &[&str] = &[KUBERNETES_VERSION_CHECK];
 
 /// A node is stale after three intervals without a report (one hour when it declares none).
 pub const STALE_INTERVALS: i64 = 3;
@@ -800,7 +595,7 @@ impl Store {
         let mut connection = self.read()?;
         let Some(row) = connection.query_opt(
             "SELECT r.id, r.body, b.body, r.started_at, r.duration_ms FROM nodes n
-             JOIN reports r ON r.id = n.last_report
+             JOIN reports r ON r.cluster = n.cluster AND r.node = n.name AND r.id = n.last_report
              LEFT JOIN report_bodies b ON b.hash = r.body_hash
              WHERE n.cluster = ?1 AND n.name = ?2",
             &values![cluster, name],
@@ -993,9 +788,11 @@ impl Store {
                     }
                 }
                 let pruned = tx.execute(
-                    "DELETE FROM reports WHERE id IN (
-                        SELECT id FROM reports
-                        WHERE received_at < ?1 AND id NOT IN (SELECT last_report FROM nodes)
+                    "DELETE FROM reports WHERE (cluster, node, id) IN (
+                        SELECT r.cluster, r.node, r.id FROM reports r
+                        WHERE r.received_at < ?1 AND NOT EXISTS (
+                            SELECT 1 FROM nodes n
+                            WHERE n.cluster = r.cluster AND n.name = r.node AND n.last_report = r.id)
                         LIMIT ?2)",
                     &values![before, PRUNE_CHUNK],
                 )?;
@@ -1623,6 +1420,24 @@ fn ingest_one(
         }
     }
     write_node_checks(tx, &changed)?;
+    // A check the node no longer reports (a profile that stopped enabling it, a newer agent
+    // without it) leaves the node's rows: its last verdict is not the node's state any more,
+    // and the node must not stay on the check's failing list.
+    let present: std::collections::HashSet<&str> =
+        report.findings.iter().map(|f| f.id.as_str()).collect();
+    for (check_id, previous) in &before {
+        // The collector's own checks are judged from elsewhere (Node objects), never reported.
+        if present.contains(check_id.as_str()) || COLLECTOR_CHECKS.contains(&check_id.as_str()) {
+            continue;
+        }
+        tx.execute(
+            "DELETE FROM node_checks WHERE cluster = ?1 AND name = ?2 AND check_id = ?3",
+            &values![cluster, name, check_id],
+        )?;
+        if previous.status == "fail" {
+            deltas.checks.entry(check_id.clone()).or_default().failing -= 1;
+        }
+    }
     tx.execute(
         "INSERT INTO score_history (cluster, name, at, score, report_id) VALUES (?1, ?2, ?3, ?4, ?5)",
         &values![cluster, name, now, score, &report.id],

@@ -1,0 +1,3 @@
+-- As SQLite's eighth.
+ALTER TABLE nodes ADD COLUMN failing_critical BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE nodes ADD COLUMN failing_high BIGINT NOT NULL DEFAULT 0;
