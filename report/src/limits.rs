@@ -169,7 +169,7 @@ pub fn check_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn check_id(field: &str, id: &str) -> Result<(), Invalid> {
+fn check_id(field: impl FnOnce() -> String, id: &str) -> Result<(), Invalid> {
     let ok = !id.is_empty()
         && id.len() <= ID_MAX
         && id
@@ -177,13 +177,13 @@ fn check_id(field: &str, id: &str) -> Result<(), Invalid> {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     ok.then_some(()).ok_or_else(|| {
         invalid(
-            field,
+            field(),
             format!("must be 1 to {ID_MAX} letters, digits, '-' or '_'"),
         )
     })
 }
 
-fn check_check_id(field: &str, id: &str) -> Result<(), Invalid> {
+fn check_check_id(field: impl FnOnce() -> String, id: &str) -> Result<(), Invalid> {
     let bytes = id.as_bytes();
     let ok = !bytes.is_empty()
         && bytes.len() <= CHECK_ID_MAX
@@ -192,8 +192,7 @@ fn check_check_id(field: &str, id: &str) -> Result<(), Invalid> {
             b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'_')
         });
     ok.then_some(()).ok_or_else(|| {
-        invalid(
-            field,
+        invalid(field(),
             format!(
                 "must be 1 to {CHECK_ID_MAX} lowercase letters, digits, '.', '-' or '_', beginning with a letter or digit"
             ),
@@ -203,16 +202,16 @@ fn check_check_id(field: &str, id: &str) -> Result<(), Invalid> {
 
 /// A short text shown as it is: bounded, no control, invisible or direction-changing
 /// character.
-fn check_short(field: &str, text: &str) -> Result<(), Invalid> {
+fn check_short(field: impl FnOnce() -> String, text: &str) -> Result<(), Invalid> {
     if text.chars().count() > SHORT_TEXT_MAX {
         return Err(invalid(
-            field,
+            field(),
             format!("is longer than {SHORT_TEXT_MAX} characters"),
         ));
     }
     if let Some(c) = text.chars().find(|c| c.is_control() || is_invisible(*c)) {
         return Err(invalid(
-            field,
+            field(),
             format!(
                 "must not hold control, invisible or direction-changing characters (U+{:04X})",
                 u32::from(c)
@@ -223,20 +222,20 @@ fn check_short(field: &str, text: &str) -> Result<(), Invalid> {
 }
 
 /// A long free text: bounded, no NUL.
-fn check_text(field: &str, text: &str, max: usize) -> Result<(), Invalid> {
+fn check_text(field: impl FnOnce() -> String, text: &str, max: usize) -> Result<(), Invalid> {
     if text.chars().count() > max {
-        return Err(invalid(field, format!("is longer than {max} characters")));
+        return Err(invalid(field(), format!("is longer than {max} characters")));
     }
     if text.contains('\0') {
-        return Err(invalid(field, "must not hold a NUL character"));
+        return Err(invalid(field(), "must not hold a NUL character"));
     }
     Ok(())
 }
 
-fn check_count(field: &str, count: usize, max: usize) -> Result<(), Invalid> {
+fn check_count(field: impl FnOnce() -> String, count: usize, max: usize) -> Result<(), Invalid> {
     if count > max {
         return Err(invalid(
-            field,
+            field(),
             format!("has {count} entries; at most {max} are allowed"),
         ));
     }
@@ -245,18 +244,18 @@ fn check_count(field: &str, count: usize, max: usize) -> Result<(), Invalid> {
 
 /// Checks `report` against every limit of the format; the first field over one is named.
 pub fn validate(report: &Report) -> Result<(), Invalid> {
-    check_id("id", &report.id)?;
+    check_id(|| "id".into(), &report.id)?;
     let node = &report.node;
     check_name(&node.name).map_err(|limit| invalid("node.name", limit))?;
     check_name(&node.cluster).map_err(|limit| invalid("node.cluster", limit))?;
-    check_count("node.roles", node.roles.len(), ROLES_MAX)?;
+    check_count(|| "node.roles".into(), node.roles.len(), ROLES_MAX)?;
     if let Some(os) = &node.os {
-        check_short("node.os", os)?;
+        check_short(|| "node.os".into(), os)?;
     }
     if let Some(kernel) = &node.kernel {
-        check_short("node.kernel", kernel)?;
+        check_short(|| "node.kernel".into(), kernel)?;
     }
-    check_count("node.labels", node.labels.len(), LABELS_MAX)?;
+    check_count(|| "node.labels".into(), node.labels.len(), LABELS_MAX)?;
     for (key, value) in &node.labels {
         if !is_label_key(key) {
             return Err(invalid(
@@ -297,7 +296,7 @@ pub fn validate(report: &Report) -> Result<(), Invalid> {
             format!("must be {INTERVAL_S_MIN} to {INTERVAL_S_MAX} seconds (one week)"),
         ));
     }
-    check_short("profile.name", &report.profile.name)?;
+    check_short(|| "profile.name".into(), &report.profile.name)?;
     let sha = &report.profile.sha256;
     if sha.len() != 64
         || !sha
@@ -315,49 +314,49 @@ pub fn validate(report: &Report) -> Result<(), Invalid> {
             format!("is longer than {TIMESTAMP_MAX} characters"),
         ));
     }
-    check_short("started_at", &report.started_at)?;
+    check_short(|| "started_at".into(), &report.started_at)?;
     if let Some(score) = report.score
         && score > 100
     {
         return Err(invalid("score", "must be 0 to 100"));
     }
-    check_count("findings", report.findings.len(), FINDINGS_MAX)?;
+    check_count(|| "findings".into(), report.findings.len(), FINDINGS_MAX)?;
     for (i, finding) in report.findings.iter().enumerate() {
-        check_finding(&format!("findings[{i}]"), finding)?;
+        check_finding(FindingAt(i), finding)?;
     }
     let inventory = &report.inventory;
     check_count(
-        "inventory.listeners",
+        || "inventory.listeners".into(),
         inventory.listeners.len(),
         LISTENERS_MAX,
     )?;
     for (i, listener) in inventory.listeners.iter().enumerate() {
         let at = format!("inventory.listeners[{i}]");
-        check_short(&format!("{at}.protocol"), &listener.protocol)?;
-        check_text(&format!("{at}.address"), &listener.address, PATH_MAX)?;
-        check_short(&format!("{at}.netns"), &listener.netns)?;
+        check_short(|| format!("{at}.protocol"), &listener.protocol)?;
+        check_text(|| format!("{at}.address"), &listener.address, PATH_MAX)?;
+        check_short(|| format!("{at}.netns"), &listener.netns)?;
         check_count(
-            &format!("{at}.processes"),
+            || format!("{at}.processes"),
             listener.processes.len(),
             LISTENER_PROCESSES_MAX,
         )?;
         for (j, process) in listener.processes.iter().enumerate() {
             check_text(
-                &format!("{at}.processes[{j}].name"),
+                || format!("{at}.processes[{j}].name"),
                 &process.name,
                 PATH_MAX,
             )?;
         }
     }
     check_count(
-        "inventory.containers",
+        || "inventory.containers".into(),
         inventory.containers.len(),
         CONTAINERS_MAX,
     )?;
     for (i, container) in inventory.containers.iter().enumerate() {
         let at = format!("inventory.containers[{i}]");
-        check_short(&format!("{at}.id"), &container.id)?;
-        check_short(&format!("{at}.runtime"), &container.runtime)?;
+        check_short(|| format!("{at}.id"), &container.id)?;
+        check_short(|| format!("{at}.runtime"), &container.runtime)?;
         for (field, value) in [
             ("namespace", &container.namespace),
             ("pod", &container.pod),
@@ -366,77 +365,100 @@ pub fn validate(report: &Report) -> Result<(), Invalid> {
             ("package_manager", &container.package_manager),
         ] {
             if let Some(value) = value {
-                check_text(&format!("{at}.{field}"), value, PATH_MAX)?;
+                check_text(|| format!("{at}.{field}"), value, PATH_MAX)?;
             }
         }
-        check_text(&format!("{at}.program"), &container.program, PATH_MAX)?;
+        check_text(|| format!("{at}.program"), &container.program, PATH_MAX)?;
         for (field, list) in [
             ("capabilities", &container.capabilities),
             ("host_namespaces", &container.host_namespaces),
         ] {
-            check_count(&format!("{at}.{field}"), list.len(), CAPABILITIES_MAX)?;
+            check_count(|| format!("{at}.{field}"), list.len(), CAPABILITIES_MAX)?;
             for (j, item) in list.iter().enumerate() {
-                check_short(&format!("{at}.{field}[{j}]"), item)?;
+                check_short(|| format!("{at}.{field}[{j}]"), item)?;
             }
         }
     }
     Ok(())
 }
 
-fn check_finding(at: &str, finding: &Finding) -> Result<(), Invalid> {
-    check_check_id(&format!("{at}.id"), &finding.id)?;
-    check_check_id(&format!("{at}.area"), &finding.area)?;
-    check_short(&format!("{at}.title"), &finding.title)?;
-    check_text(&format!("{at}.message"), &finding.message, TEXT_MAX)?;
-    check_text(&format!("{at}.remediation"), &finding.remediation, TEXT_MAX)?;
-    check_text(&format!("{at}.rationale"), &finding.rationale, TEXT_MAX)?;
+/// Where a finding is, written out only when a refusal names it: validation allocates
+/// nothing for a report it accepts.
+#[derive(Clone, Copy)]
+struct FindingAt(usize);
+
+impl fmt::Display for FindingAt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "findings[{}]", self.0)
+    }
+}
+
+#[derive(Clone, Copy)]
+struct EvidenceAt(FindingAt, usize);
+
+impl fmt::Display for EvidenceAt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.evidence[{}]", self.0, self.1)
+    }
+}
+
+fn check_finding(at: FindingAt, finding: &Finding) -> Result<(), Invalid> {
+    check_check_id(|| format!("{at}.id"), &finding.id)?;
+    check_check_id(|| format!("{at}.area"), &finding.area)?;
+    check_short(|| format!("{at}.title"), &finding.title)?;
+    check_text(|| format!("{at}.message"), &finding.message, TEXT_MAX)?;
+    check_text(
+        || format!("{at}.remediation"),
+        &finding.remediation,
+        TEXT_MAX,
+    )?;
+    check_text(|| format!("{at}.rationale"), &finding.rationale, TEXT_MAX)?;
     check_count(
-        &format!("{at}.references"),
+        || format!("{at}.references"),
         finding.references.len(),
         REFERENCES_MAX,
     )?;
     for (i, reference) in finding.references.iter().enumerate() {
-        check_short(&format!("{at}.references[{i}]"), reference)?;
+        check_short(|| format!("{at}.references[{i}]"), reference)?;
     }
     if let Some(waiver) = &finding.waiver {
-        check_text(&format!("{at}.waiver.reason"), &waiver.reason, TEXT_MAX)?;
+        check_text(|| format!("{at}.waiver.reason"), &waiver.reason, TEXT_MAX)?;
         if let Some(expires) = &waiver.expires {
-            check_short(&format!("{at}.waiver.expires"), expires)?;
+            check_short(|| format!("{at}.waiver.expires"), expires)?;
         }
     }
     check_count(
-        &format!("{at}.evidence"),
+        || format!("{at}.evidence"),
         finding.evidence.len(),
         EVIDENCE_MAX,
     )?;
     for (i, evidence) in finding.evidence.iter().enumerate() {
-        check_evidence(&format!("{at}.evidence[{i}]"), evidence)?;
+        check_evidence(EvidenceAt(at, i), evidence)?;
     }
     Ok(())
 }
 
-fn check_evidence(at: &str, evidence: &Evidence) -> Result<(), Invalid> {
-    check_text(&format!("{at}.subject"), &evidence.subject, TEXT_MAX)?;
+fn check_evidence(at: EvidenceAt, evidence: &Evidence) -> Result<(), Invalid> {
+    check_text(|| format!("{at}.subject"), &evidence.subject, TEXT_MAX)?;
     if let Some(observed) = &evidence.observed {
-        check_text(&format!("{at}.observed"), observed, TEXT_MAX)?;
+        check_text(|| format!("{at}.observed"), observed, TEXT_MAX)?;
     }
-    check_text(&format!("{at}.expected"), &evidence.expected, TEXT_MAX)?;
+    check_text(|| format!("{at}.expected"), &evidence.expected, TEXT_MAX)?;
     if let Some(note) = &evidence.note {
-        check_text(&format!("{at}.note"), note, TEXT_MAX)?;
+        check_text(|| format!("{at}.note"), note, TEXT_MAX)?;
     }
-    let source = format!("{at}.source");
     match &evidence.source {
         Source::File { path, .. } | Source::FileMetadata { path } => {
-            check_text(&format!("{source}.path"), path, PATH_MAX)
+            check_text(|| format!("{at}.source.path"), path, PATH_MAX)
         }
-        Source::Flag { flag, .. } => check_text(&format!("{source}.flag"), flag, PATH_MAX),
+        Source::Flag { flag, .. } => check_text(|| format!("{at}.source.flag"), flag, PATH_MAX),
         Source::Default { description } => {
-            check_text(&format!("{source}.description"), description, PATH_MAX)
+            check_text(|| format!("{at}.source.description"), description, PATH_MAX)
         }
         Source::Listener { address, .. } => {
-            check_text(&format!("{source}.address"), address, PATH_MAX)
+            check_text(|| format!("{at}.source.address"), address, PATH_MAX)
         }
-        Source::Process { name, .. } => check_text(&format!("{source}.name"), name, PATH_MAX),
+        Source::Process { name, .. } => check_text(|| format!("{at}.source.name"), name, PATH_MAX),
         Source::None => Ok(()),
     }
 }
