@@ -404,3 +404,32 @@ fn slow_bodies_time_out_and_excess_ingest_gets_retry_after() {
         collector::request(port, "POST", "/api/v1/reports", &agent, &report).expect("post");
     assert_eq!(status, 201, "{body}");
 }
+
+/// An `agent.token` left beside an empty database stops the first start with a message naming
+/// it, and stores no token. (It used to store a token, fail to write the file, and leave the
+/// next start with no usable agent or viewer token.)
+#[test]
+fn a_stray_token_file_stops_the_first_start_and_stores_nothing() {
+    let dir = collector::Scratch::new("collector-hostile-stray-token");
+    std::fs::write(dir.join("agent.token"), "someone-elses-token\n").expect("stray");
+    let port = collector::free_port();
+    let out = std::process::Command::new(collector::bin())
+        .args(["serve", "--data-dir"])
+        .arg(&dir.0)
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("agent.token exists, but the database holds no token"),
+        "{stderr}"
+    );
+    // Moved away, the next start makes both tokens, and they work.
+    std::fs::remove_file(dir.join("agent.token")).expect("move away");
+    let _server = collector::start(&dir, port);
+    let viewer = collector::token(&dir, "viewer");
+    let (status, _) =
+        collector::request(port, "GET", "/api/v1/summary", &viewer, "").expect("summary");
+    assert_eq!(status, 200);
+}

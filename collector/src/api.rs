@@ -680,6 +680,18 @@ async fn nodes(
     ))
 }
 
+/// A CSV field, quoted, with spreadsheet formulas defused: a value a spreadsheet would
+/// evaluate (beginning with `=`, `+`, `-`, `@`, a TAB or a CR, as OWASP's CSV injection advice
+/// lists) gets a leading `'`.
+fn csv_field(value: &str) -> String {
+    let value = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{value}")
+    } else {
+        value.to_string()
+    };
+    format!("\"{}\"", value.replace('"', "\"\""))
+}
+
 async fn nodes_csv(
     State(app): State<Shared>,
     headers: HeaderMap,
@@ -689,27 +701,18 @@ async fn nodes_csv(
     let mut filter = filter(query)?;
     filter.limit = usize::MAX;
     let rows = blocking(&app, move |s| s.nodes(&filter, now())).await?;
-    let field = |s: &str| {
-        // CSV-quote, and defuse spreadsheet formulas from node-supplied strings.
-        let s = if s.starts_with(['=', '+', '-', '@']) {
-            format!("'{s}")
-        } else {
-            s.to_string()
-        };
-        format!("\"{}\"", s.replace('"', "\"\""))
-    };
     let mut out = String::from("cluster,name,roles,score,failing,last_seen,stale,agent_version\n");
     for r in rows {
         out.push_str(&format!(
             "{},{},{},{},{},{},{},{}\n",
-            field(&r.cluster),
-            field(&r.name),
-            field(&r.roles.join(" ")),
+            csv_field(&r.cluster),
+            csv_field(&r.name),
+            csv_field(&r.roles.join(" ")),
             r.score.map(|s| s.to_string()).unwrap_or_default(),
             r.failing,
             r.last_seen,
             r.stale,
-            field(&r.agent_version)
+            csv_field(&r.agent_version)
         ));
     }
     Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], out).into_response())
@@ -1007,4 +1010,28 @@ pub fn router(app: Shared) -> Router {
             let limit = app.limits.request_timeout;
             move |request, next| crate::server::request_deadline(limit, request, next)
         }))
+        .layer(axum::middleware::from_fn({
+            let tls = app.tls;
+            move |request, next| crate::server::security_headers(tls, request, next)
+        }))
+}
+
+#[cfg(test)]
+mod text_escaping_tests {
+    use super::*;
+
+    #[test]
+    fn csv_fields_defuse_formulas_and_quote() {
+        assert_eq!(csv_field("web-1"), "\"web-1\"");
+        for formula in ["=1+1", "+1", "-1", "@SUM(A1)", "\t=1", "\r=1"] {
+            assert!(csv_field(formula).starts_with("\"'"), "{formula:?}");
+        }
+        assert_eq!(csv_field("a\"b"), "\"a\"\"b\"");
+    }
+
+    #[test]
+    fn metrics_labels_keep_no_control_character() {
+        assert_eq!(label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+        assert_eq!(label("x\ry\u{1b}z"), "x\u{FFFD}y\u{FFFD}z");
+    }
 }

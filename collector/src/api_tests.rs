@@ -1381,3 +1381,48 @@ async fn the_score_is_recomputed_from_the_findings() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(body.contains("`score` must be 0 to 100"), "{body}");
 }
+
+/// Every response carries the security headers, the login page included; HSTS only over TLS.
+#[tokio::test]
+async fn every_response_carries_the_security_headers() {
+    let f = fixture(false);
+    for (path, token) in [
+        ("/healthz", None),
+        ("/login", None),
+        ("/api/v1/summary", None),
+        ("/api/v1/summary", Some(f.viewer.as_str())),
+        ("/no-such-page", None),
+    ] {
+        let response = router(f.app.clone())
+            .oneshot(get(path, token))
+            .await
+            .expect("response");
+        let headers = response.headers();
+        assert_eq!(
+            headers["content-security-policy"],
+            crate::server::CONTENT_SECURITY_POLICY,
+            "{path}"
+        );
+        assert!(
+            headers["content-security-policy"]
+                .to_str()
+                .is_ok_and(
+                    |csp| csp.contains("frame-ancestors 'none'") && !csp.contains("script-src")
+                )
+        );
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(headers["x-frame-options"], "DENY", "{path}");
+        assert_eq!(headers["referrer-policy"], "no-referrer", "{path}");
+        assert!(headers.get("strict-transport-security").is_none(), "{path}");
+    }
+    let mut app = App::new(Store::in_memory().expect("store"), false);
+    app.tls = true;
+    let response = router(Arc::new(app))
+        .oneshot(get("/healthz", None))
+        .await
+        .expect("response");
+    assert_eq!(
+        response.headers()["strict-transport-security"],
+        "max-age=31536000"
+    );
+}

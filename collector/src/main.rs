@@ -340,7 +340,21 @@ fn first_start_tokens(store: &Store, data_dir: &Path) -> anyhow::Result<()> {
     if store.has_tokens()? {
         return Ok(());
     }
-    for (role, file) in [(Role::Agent, "agent.token"), (Role::Viewer, "viewer.token")] {
+    // A token file beside a database with no token belongs to another installation (or a
+    // database that was replaced): writing over it is refused below, and a token stored
+    // without its file would leave the next start with no usable token. So stop first.
+    const FILES: [(Role, &str); 2] = [(Role::Agent, "agent.token"), (Role::Viewer, "viewer.token")];
+    for (_, file) in FILES {
+        let path = data_dir.join(file);
+        anyhow::ensure!(
+            !path.exists(),
+            "{} exists, but the database holds no token: it is not this database's; move it \
+             away to have new tokens made, or point --data-dir/--database at the database it \
+             belongs to",
+            path.display()
+        );
+    }
+    for (role, file) in FILES {
         let spec = TokenSpec {
             role: role.as_str().into(),
             name: format!("first-start {}", role.as_str()),
