@@ -6,7 +6,7 @@
 //! acknowledged only once its transaction is durable. Reads need a viewer token unless the
 //! collector runs with `--anonymous-read`.
 
-use crate::auth::{self, Role};
+use crate::auth::{self, Admin, Agent, Reader};
 use crate::server::{ServerLimits, ServerStats};
 use crate::store::{
     Incoming, Ingested, NodeCursor, NodeFilter, NodeSort, Store, StoreError, TokenSpec,
@@ -230,122 +230,6 @@ fn now() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
-/// An agent's projected ServiceAccount token, reviewed by the Kubernetes API: an agent
-/// token scoped to exactly the node the token is bound to.
-async fn kubernetes_agent(app: &Shared, token: String) -> Result<crate::store::TokenRow, ApiError> {
-    use crate::kubernetes::ReviewError;
-    let app = app.clone();
-    let reviewed = tokio::task::spawn_blocking(move || {
-        app.kubernetes
-            .as_ref()
-            .map(|reviewer| reviewer.review(&token))
-    })
-    .await
-    .map_err(|_| ApiError(StatusCode::INTERNAL_SERVER_ERROR, "internal error".into()))?;
-    match reviewed {
-        Some(Ok(identity)) => Ok(crate::store::TokenRow {
-            id: 0,
-            role: Role::Agent.as_str().into(),
-            name: format!("{} on node {}", identity.username, identity.node),
-            scope_cluster: Some(identity.cluster),
-            // Node names are DNS subdomains: no glob characters, so this matches one node.
-            scope_nodes: Some(identity.node),
-            created_at: 0,
-            expires_at: None,
-            revoked: false,
-        }),
-        Some(Err(e @ ReviewError::Unauthenticated(_))) => {
-            Err(ApiError(StatusCode::UNAUTHORIZED, e.to_string()))
-        }
-        Some(Err(e @ ReviewError::Forbidden(_))) => {
-            Err(ApiError(StatusCode::FORBIDDEN, e.to_string()))
-        }
-        Some(Err(e @ ReviewError::Unavailable(_))) => {
-            tracing::warn!("{e}");
-            Err(ApiError(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))
-        }
-        None => Err(ApiError(StatusCode::UNAUTHORIZED, "unknown token".into())),
-    }
-}
-
-/// The token of a request, checked: its row when valid and live.
-async fn authenticate(
-    app: &Shared,
-    headers: &HeaderMap,
-) -> Result<Option<crate::store::TokenRow>, ApiError> {
-    let Some(value) = headers.get(header::AUTHORIZATION) else {
-        return Ok(None);
-    };
-    let token = value
-        .to_str()
-        .ok()
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or_else(|| {
-            ApiError(
-                StatusCode::UNAUTHORIZED,
-                "Authorization must be `Bearer <token>`".into(),
-            )
-        })?
-        .trim()
-        .to_string();
-    let store_app = app.clone();
-    let hashed = auth::hash(&token);
-    let row = tokio::task::spawn_blocking(move || store_app.store.find_token(&hashed))
-        .await
-        .map_err(|_| ApiError(StatusCode::INTERNAL_SERVER_ERROR, "internal error".into()))??;
-    if row.is_none()
-        && app.kubernetes.is_some()
-        && crate::kubernetes::TokenReviewer::looks_like_jwt(&token)
-    {
-        return kubernetes_agent(app, token).await.map(Some);
-    }
-    match row {
-        Some(row) if row.revoked => Err(ApiError(StatusCode::UNAUTHORIZED, "token revoked".into())),
-        Some(row) if row.expired(now()) => Err(ApiError(
-            StatusCode::UNAUTHORIZED,
-            format!(
-                "token expired at {}",
-                nodecheck_report::time::rfc3339(std::time::Duration::from_secs(
-                    row.expires_at
-                        .and_then(|at| u64::try_from(at).ok())
-                        .unwrap_or(0)
-                ))
-            ),
-        )),
-        Some(row) => Ok(Some(row)),
-        None => Err(ApiError(StatusCode::UNAUTHORIZED, "unknown token".into())),
-    }
-}
-
-async fn require_reader(app: &Shared, headers: &HeaderMap) -> Result<(), ApiError> {
-    match authenticate(app, headers).await? {
-        Some(row) if Role::parse(&row.role).is_some_and(Role::can_read) => Ok(()),
-        Some(_) => Err(ApiError(
-            StatusCode::FORBIDDEN,
-            "this token may not read (agent tokens only post reports)".into(),
-        )),
-        None if app.anonymous_read => Ok(()),
-        None => Err(ApiError(
-            StatusCode::UNAUTHORIZED,
-            "a viewer token is required (Authorization: Bearer <token>)".into(),
-        )),
-    }
-}
-
-async fn require_admin(app: &Shared, headers: &HeaderMap) -> Result<(), ApiError> {
-    match authenticate(app, headers).await? {
-        Some(row) if Role::parse(&row.role) == Some(Role::Admin) => Ok(()),
-        Some(_) => Err(ApiError(
-            StatusCode::FORBIDDEN,
-            "managing tokens needs an admin token".into(),
-        )),
-        None => Err(ApiError(
-            StatusCode::UNAUTHORIZED,
-            "an admin token is required (Authorization: Bearer <token>)".into(),
-        )),
-    }
-}
-
 /// The body of a request whose sender is already authenticated, read up to `limit` bytes:
 /// a body is never read for a client the collector does not know (an anonymous client
 /// announcing megabytes is answered before it sends them). The body must keep up the
@@ -502,23 +386,12 @@ pub fn parse_report(headers: &HeaderMap, body: &[u8]) -> Result<Parsed, ApiError
 
 async fn post_report(
     State(app): State<Shared>,
+    Agent(token): Agent,
     headers: HeaderMap,
     body: axum::body::Body,
 ) -> Result<Response, ApiError> {
     let arrived = std::time::Instant::now();
     let result: Result<Response, ApiError> = async {
-        let token = authenticate(&app, &headers).await?.ok_or_else(|| {
-            ApiError(
-                StatusCode::UNAUTHORIZED,
-                "an agent token is required (Authorization: Bearer <token>)".into(),
-            )
-        })?;
-        if !Role::parse(&token.role).is_some_and(Role::can_post) {
-            return Err(ApiError(
-                StatusCode::FORBIDDEN,
-                "this token may not post reports".into(),
-            ));
-        }
         // Only now, for a known agent, is the body read; a bounded number at once, so that
         // memory stays bounded whatever the number of agents posting.
         let Ok(_slot) = app.ingest_slots.clone().try_acquire_owned() else {
@@ -596,9 +469,8 @@ async fn post_report(
 
 async fn summary(
     State(app): State<Shared>,
-    headers: HeaderMap,
+    _reader: Reader,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    require_reader(&app, &headers).await?;
     Ok(Json(blocking(&app, |s| s.summary(now())).await?))
 }
 
@@ -656,10 +528,9 @@ fn filter(query: Result<Query<NodesQuery>, QueryRejection>) -> Result<NodeFilter
 
 async fn nodes(
     State(app): State<Shared>,
-    headers: HeaderMap,
+    _reader: Reader,
     query: Result<Query<NodesQuery>, QueryRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    require_reader(&app, &headers).await?;
     let filter = filter(query)?;
     let (limit, sort) = (filter.limit, filter.sort);
     let rows = blocking(&app, move |s| s.nodes(&filter, now())).await?;
@@ -694,10 +565,9 @@ fn csv_field(value: &str) -> String {
 
 async fn nodes_csv(
     State(app): State<Shared>,
-    headers: HeaderMap,
+    _reader: Reader,
     query: Result<Query<NodesQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    require_reader(&app, &headers).await?;
     let mut filter = filter(query)?;
     filter.limit = usize::MAX;
     let rows = blocking(&app, move |s| s.nodes(&filter, now())).await?;
@@ -720,10 +590,9 @@ async fn nodes_csv(
 
 async fn node(
     State(app): State<Shared>,
-    headers: HeaderMap,
+    _reader: Reader,
     Path((cluster, name)): Path<(String, String)>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    require_reader(&app, &headers).await?;
     let found = blocking(&app, move |s| {
         Ok::<_, StoreError>(match s.node(&cluster, &name)? {
             Some(node) => Some((node, s.kubernetes_node(&cluster, &name)?)),
@@ -750,9 +619,8 @@ async fn node(
 
 async fn checks(
     State(app): State<Shared>,
-    headers: HeaderMap,
+    _reader: Reader,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    require_reader(&app, &headers).await?;
     Ok(Json(
         serde_json::json!({ "checks": blocking(&app, |s| s.checks()).await? }),
     ))
@@ -760,10 +628,9 @@ async fn checks(
 
 async fn check(
     State(app): State<Shared>,
-    headers: HeaderMap,
+    _reader: Reader,
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    require_reader(&app, &headers).await?;
     let found = blocking(&app, move |s| s.check(&id, 1000)).await?;
     let (row, failing) =
         found.ok_or_else(|| ApiError(StatusCode::NOT_FOUND, "no such check".into()))?;
@@ -788,8 +655,7 @@ fn label(value: &str) -> String {
     out
 }
 
-async fn metrics(State(app): State<Shared>, headers: HeaderMap) -> Result<Response, ApiError> {
-    require_reader(&app, &headers).await?;
+async fn metrics(State(app): State<Shared>, _reader: Reader) -> Result<Response, ApiError> {
     let data = blocking(&app, |s| {
         let filter = NodeFilter {
             limit: usize::MAX,
@@ -889,9 +755,8 @@ struct TokenView {
 
 async fn list_tokens(
     State(app): State<Shared>,
-    headers: HeaderMap,
+    _admin: Admin,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    require_admin(&app, &headers).await?;
     let rows = blocking(&app, |s| s.tokens()).await?;
     let now = now();
     let tokens: Vec<TokenView> = rows
@@ -916,10 +781,9 @@ struct NewToken {
 
 async fn create_token(
     State(app): State<Shared>,
-    headers: HeaderMap,
+    _admin: Admin,
     body: axum::body::Body,
 ) -> Result<Response, ApiError> {
-    require_admin(&app, &headers).await?;
     let body = read_body(body, 64 * 1024, app.limits()).await?;
     let request: NewToken = serde_json::from_slice(&body).map_err(|e| {
         bad(format!(
@@ -962,10 +826,9 @@ async fn create_token(
 
 async fn revoke_token(
     State(app): State<Shared>,
-    headers: HeaderMap,
+    _admin: Admin,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    require_admin(&app, &headers).await?;
     let id: i64 = id
         .parse()
         .map_err(|_| bad(format!("token id {id:?} is not a number")))?;

@@ -17,6 +17,7 @@ struct Fixture {
     agent: String,
     scoped: String,
     viewer: String,
+    admin: String,
 }
 
 fn fixture(anonymous_read: bool) -> Fixture {
@@ -34,11 +35,13 @@ fn fixture(anonymous_read: bool) -> Fixture {
     let agent = create(Role::Agent, "agents", None, None);
     let scoped = create(Role::Agent, "prod-web", Some("prod"), Some("web-*"));
     let viewer = create(Role::Viewer, "viewer", None, None);
+    let admin = create(Role::Admin, "admin", None, None);
     Fixture {
         app: Arc::new(App::new(store, anonymous_read)),
         agent,
         scoped,
         viewer,
+        admin,
     }
 }
 
@@ -1425,4 +1428,139 @@ async fn every_response_carries_the_security_headers() {
         response.headers()["strict-transport-security"],
         "max-age=31536000"
     );
+}
+
+/// The session cookie a login answers with (`name=value`).
+async fn session_of(app: &Arc<App>, token: &str) -> String {
+    let response = router(app.clone())
+        .oneshot(form_login(token))
+        .await
+        .expect("response");
+    response
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|c| c.split(';').next())
+        .expect("cookie")
+        .to_string()
+}
+
+fn with_session(method: &str, path: &str, session: &str) -> Request<Body> {
+    Request::builder()
+        .method(method)
+        .uri(path)
+        .header("cookie", session)
+        .header("content-type", "application/json")
+        .body(Body::from(r#"{"role":"admin","name":"x"}"#))
+        .expect("request")
+}
+
+/// A dashboard session reads what the dashboard links to (the API, the CSV, a node's raw
+/// report), and never writes: an admin's session cannot make tokens. (The links used to
+/// answer 401 to a logged-in session.)
+#[tokio::test]
+async fn a_session_reads_what_the_dashboard_links_to_and_never_writes() {
+    let f = fixture(false);
+    assert_eq!(
+        call(
+            &f.app,
+            post(
+                Some(&f.agent),
+                json(&report("01SES", "prod", "web-1", true)),
+                false
+            )
+        )
+        .await
+        .0,
+        StatusCode::CREATED
+    );
+    let session = session_of(&f.app, &f.viewer).await;
+    for path in [
+        "/api/v1/summary",
+        "/api/v1/nodes.csv",
+        "/api/v1/nodes/prod/web-1",
+        "/api/v1/checks",
+        "/metrics",
+    ] {
+        let (status, body) = call(&f.app, with_session("GET", path, &session)).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+    }
+    let admin = session_of(&f.app, &f.admin).await;
+    let (status, body) = call(&f.app, with_session("POST", "/api/v1/tokens", &admin)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(body.contains("a dashboard session only reads"), "{body}");
+    let (status, _) = call(&f.app, with_session("GET", "/api/v1/tokens", &admin)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // A session is no agent either.
+    let request = Request::post("/api/v1/reports")
+        .header("cookie", &session)
+        .body(Body::from(json(&report("01SET", "prod", "web-1", false))))
+        .expect("request");
+    assert_eq!(call(&f.app, request).await.0, StatusCode::FORBIDDEN);
+}
+
+/// A login or logout form posted from another site is refused (login CSRF would log a victim
+/// into the attacker's session); a logout ends the session on every replica.
+#[tokio::test]
+async fn login_refuses_other_sites_and_logout_ends_the_session() {
+    let f = fixture(false);
+    for (name, value) in [
+        ("sec-fetch-site", "cross-site"),
+        ("origin", "https://evil.example"),
+    ] {
+        let request = Request::post("/login")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("host", "collector.example")
+            .header(name, value)
+            .body(Body::from(format!("token={}", f.viewer)))
+            .expect("request");
+        let response = router(f.app.clone())
+            .oneshot(request)
+            .await
+            .expect("response");
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{name}: {value}");
+        assert!(response.headers().get("set-cookie").is_none());
+    }
+    let session = session_of(&f.app, &f.viewer).await;
+    assert_eq!(
+        call(&f.app, with_session("GET", "/api/v1/summary", &session))
+            .await
+            .0,
+        StatusCode::OK
+    );
+    // A cross-site logout is refused too (it would end someone's session from any page).
+    let forged = Request::post("/logout")
+        .header("cookie", &session)
+        .header("sec-fetch-site", "cross-site")
+        .body(Body::empty())
+        .expect("request");
+    assert_eq!(call(&f.app, forged).await.0, StatusCode::FORBIDDEN);
+    let response = router(f.app.clone())
+        .oneshot(
+            Request::post("/logout")
+                .header("cookie", &session)
+                .header("sec-fetch-site", "same-origin")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("response");
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert!(
+        response.headers()["set-cookie"]
+            .to_str()
+            .is_ok_and(|c| c.contains("Max-Age=0"))
+    );
+    // The old cookie reads nothing any more, and the pages send it to the login form.
+    assert_eq!(
+        call(&f.app, with_session("GET", "/api/v1/summary", &session))
+            .await
+            .0,
+        StatusCode::UNAUTHORIZED
+    );
+    let response = router(f.app.clone())
+        .oneshot(with_session("GET", "/", &session))
+        .await
+        .expect("response");
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
 }

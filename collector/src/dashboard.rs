@@ -6,7 +6,8 @@
 //! for an HttpOnly, SameSite=Strict session cookie.
 
 use crate::api::App;
-use crate::auth::{self, Role};
+use crate::auth::principal::same_origin;
+use crate::auth::{self, Page, Role, SESSION_COOKIE, SESSION_SECONDS};
 use crate::store::NodeRow;
 use axum::Router;
 use axum::extract::{Form, Path, State};
@@ -16,9 +17,6 @@ use axum::routing::get;
 use nodecheck_report::{Severity, Status};
 use std::fmt::Write;
 use std::sync::Arc;
-
-const SESSION_COOKIE: &str = "nc_session";
-const SESSION_SECONDS: i64 = 12 * 3600;
 
 type Shared = Arc<App>;
 
@@ -67,7 +65,7 @@ th{{font-weight:600;color:#4a5266;font-size:12px;text-transform:uppercase}}
 .fail{{color:#c0392b;font-weight:600}} .error{{color:#b9770e;font-weight:600}} .pass{{color:#1e8449}} .na{{color:#95a5a6}}
 code{{background:#f0f2f5;padding:1px 4px;border-radius:3px;word-break:break-all}} details{{margin:4px 0}}
 a{{color:#2457c5}}
-</style></head><body><header><strong>nodecheck</strong><a href="/">Fleet</a><a href="/api/v1/summary">API</a><a href="/api/v1/nodes.csv">CSV</a></header>
+</style></head><body><header><strong>nodecheck</strong><a href="/">Fleet</a><a href="/api/v1/summary">API</a><a href="/api/v1/nodes.csv">CSV</a><form method="post" action="/logout" style="margin-left:auto"><button type="submit">Log out</button></form></header>
 <main>{body}</main></body></html>"#,
         title = esc(title)
     ))
@@ -145,56 +143,6 @@ fn score_cell(score: Option<i64>) -> String {
     )
 }
 
-/// Whether the request may see the dashboard: a session cookie, a viewer bearer token, or
-/// `--anonymous-read`.
-async fn allowed(app: &Shared, headers: &HeaderMap) -> bool {
-    if app.anonymous_read {
-        return true;
-    }
-    let cookie = headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|c| {
-            c.trim()
-                .strip_prefix(&format!("{SESSION_COOKIE}="))
-                .map(str::to_string)
-        });
-    if let Some(cookie) = cookie {
-        // Sessions are kept in the database (by the hash of their id), so every replica knows
-        // them; the token behind one is checked on every page, so revoking it anywhere (the
-        // API, the command line, another replica) ends its sessions at once.
-        let app = app.clone();
-        let row = tokio::task::spawn_blocking(move || {
-            let now = now();
-            match app.store.session_token(&auth::hash(&cookie), now)? {
-                Some(token_id) => app.store.token_by_id(token_id),
-                None => Ok(None),
-            }
-        })
-        .await;
-        return matches!(row, Ok(Ok(Some(r))) if !r.revoked && !r.expired(now()));
-    }
-    let bearer = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::to_string);
-    if let Some(token) = bearer {
-        let app = app.clone();
-        let row =
-            tokio::task::spawn_blocking(move || app.store.find_token(&auth::hash(&token))).await;
-        return matches!(row, Ok(Ok(Some(r)))
-            if !r.revoked && !r.expired(now()) && Role::parse(&r.role).is_some_and(Role::can_read));
-    }
-    false
-}
-
-fn login_redirect() -> Response {
-    Redirect::to("/login").into_response()
-}
-
 fn internal(e: impl std::fmt::Display) -> Response {
     tracing::error!("dashboard: {e}");
     (
@@ -207,10 +155,7 @@ fn internal(e: impl std::fmt::Display) -> Response {
         .into_response()
 }
 
-async fn overview(State(app): State<Shared>, headers: HeaderMap) -> Response {
-    if !allowed(&app, &headers).await {
-        return login_redirect();
-    }
+async fn overview(State(app): State<Shared>, _page: Page) -> Response {
     let store_app = app.clone();
     let data = tokio::task::spawn_blocking(move || {
         let s = &store_app.store;
@@ -313,12 +258,9 @@ fn status_class(status: Status) -> &'static str {
 
 async fn node_page(
     State(app): State<Shared>,
-    headers: HeaderMap,
+    _page: Page,
     Path((cluster, name)): Path<(String, String)>,
 ) -> Response {
-    if !allowed(&app, &headers).await {
-        return login_redirect();
-    }
     let store_app = app.clone();
     let (c, n) = (cluster.clone(), name.clone());
     let found = match tokio::task::spawn_blocking(move || store_app.store.node(&c, &n)).await {
@@ -428,14 +370,7 @@ async fn node_page(
     .into_response()
 }
 
-async fn check_page(
-    State(app): State<Shared>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    if !allowed(&app, &headers).await {
-        return login_redirect();
-    }
+async fn check_page(State(app): State<Shared>, _page: Page, Path(id): Path<String>) -> Response {
     let store_app = app.clone();
     let found = match tokio::task::spawn_blocking(move || store_app.store.check(&id, 500)).await {
         Ok(Ok(found)) => found,
@@ -523,7 +458,27 @@ pub struct LoginForm {
     token: String,
 }
 
-async fn login(State(app): State<Shared>, Form(form): Form<LoginForm>) -> Response {
+/// A refusal of a form posted from another site: logging a visitor into someone else's
+/// session (login CSRF) or out of theirs needs only a form on any page.
+fn cross_site() -> Response {
+    (
+        StatusCode::FORBIDDEN,
+        page(
+            "Log in",
+            "<h1>Refused</h1><p>This form was sent from another site.</p>",
+        ),
+    )
+        .into_response()
+}
+
+async fn login(
+    State(app): State<Shared>,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    if !same_origin(&headers) {
+        return cross_site();
+    }
     let store_app = app.clone();
     let token = form.token.trim().to_string();
     let row =
@@ -592,6 +547,33 @@ async fn login(State(app): State<Shared>, Form(form): Form<LoginForm>) -> Respon
         .into_response()
 }
 
+/// Ends the session (in the database, so on every replica) and clears the cookie.
+async fn logout(State(app): State<Shared>, headers: HeaderMap) -> Response {
+    if !same_origin(&headers) {
+        return cross_site();
+    }
+    if let Some(session) = auth::principal::session_cookie(&headers) {
+        let hashed = auth::hash(&session);
+        let store_app = app.clone();
+        match tokio::task::spawn_blocking(move || store_app.store.delete_session(&hashed)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return internal(e),
+            Err(e) => return internal(e),
+        }
+    }
+    (
+        [(
+            header::SET_COOKIE,
+            format!(
+                "{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0{}",
+                if app.tls { "; Secure" } else { "" }
+            ),
+        )],
+        Redirect::to("/login"),
+    )
+        .into_response()
+}
+
 /// The dashboard routes.
 pub fn router(app: Shared) -> Router {
     Router::new()
@@ -599,5 +581,6 @@ pub fn router(app: Shared) -> Router {
         .route("/nodes/{cluster}/{name}", get(node_page))
         .route("/checks/{id}", get(check_page))
         .route("/login", get(login_form).post(login))
+        .route("/logout", axum::routing::post(logout))
         .with_state(app)
 }

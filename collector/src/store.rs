@@ -759,6 +759,13 @@ impl Store {
         })
     }
 
+    /// Ends a session.
+    pub fn delete_session(&self, hash: &str) -> Result<(), StoreError> {
+        self.lock()?
+            .execute("DELETE FROM sessions WHERE hash = ?1", &values![hash])?;
+        Ok(())
+    }
+
     /// The token behind a live session.
     pub fn session_token(&self, hash: &str, now: i64) -> Result<Option<i64>, StoreError> {
         let row = self.read()?.query_opt(
