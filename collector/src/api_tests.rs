@@ -1605,3 +1605,103 @@ async fn a_node_cannot_retitle_a_known_check_for_the_fleet() {
     let (_, own) = call(&f.app, get("/api/v1/nodes/prod/web-1", Some(&f.viewer))).await;
     assert!(own.contains("Root login is fine"), "{own}");
 }
+
+/// Strangers sending JWT-shaped tokens while the API server is slow cannot hold up a reader:
+/// at most `REVIEWS_IN_FLIGHT` reviews run at once, and each stranger gets 503 with
+/// `Retry-After` within `STRANGER_WAIT`. (Issue 12: 560 concurrent strangers delayed a
+/// viewer's read by 4 s, and every stranger cost a TokenReview.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn strangers_cannot_hold_up_readers_while_the_api_server_is_slow() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    // An API server that answers every call after 4 s, counting the calls in flight.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let (calls, in_flight, most) = (
+        Arc::new(AtomicUsize::new(0)),
+        Arc::new(AtomicUsize::new(0)),
+        Arc::new(AtomicUsize::new(0)),
+    );
+    {
+        let (calls, in_flight, most) = (calls.clone(), in_flight.clone(), most.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming().take(64) {
+                let Ok(mut stream) = stream else { continue };
+                let (calls, in_flight, most) = (calls.clone(), in_flight.clone(), most.clone());
+                std::thread::spawn(move || {
+                    use std::io::{Read, Write};
+                    calls.fetch_add(1, Ordering::SeqCst);
+                    let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+                    most.fetch_max(now, Ordering::SeqCst);
+                    let mut buffer = [0u8; 4096];
+                    let _ = stream.read(&mut buffer);
+                    std::thread::sleep(std::time::Duration::from_secs(4));
+                    in_flight.fetch_sub(1, Ordering::SeqCst);
+                    let _ = stream.write_all(
+                        b"HTTP/1.1 500 X\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}",
+                    );
+                });
+            }
+        });
+    }
+    let dir = std::env::temp_dir().join(format!("nodecheck-strangers-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let store = Store::in_memory().expect("store");
+    let viewer = auth::create(
+        &store,
+        &TokenSpec {
+            role: "viewer".into(),
+            name: "viewer".into(),
+            ..TokenSpec::default()
+        },
+        0,
+    )
+    .expect("viewer")
+    .1;
+    let mut app = App::new(store, false);
+    app.kubernetes = Some(reviewer_for(port, COLLECTOR_SA_TOKEN, &dir));
+    let app = Arc::new(app);
+    let started = std::time::Instant::now();
+    let strangers: Vec<_> = (0..200)
+        .map(|i| {
+            let app = app.clone();
+            tokio::spawn(async move {
+                let token = format!("eyJstranger-{i}.claims.sig");
+                let response = router(app)
+                    .oneshot(get("/api/v1/summary", Some(&token)))
+                    .await
+                    .expect("response");
+                (
+                    response.status(),
+                    response.headers().get("retry-after").cloned(),
+                    std::time::Instant::now(),
+                )
+            })
+        })
+        .collect();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let asked = std::time::Instant::now();
+    let (status, _) = call(&app, get("/api/v1/summary", Some(&viewer))).await;
+    let took = asked.elapsed();
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        took < std::time::Duration::from_millis(500),
+        "the viewer waited {took:?}"
+    );
+    for stranger in strangers {
+        let (status, retry_after, at) = stranger.await.expect("stranger");
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(retry_after.is_some());
+        assert!(
+            at - started < crate::kubernetes::STRANGER_WAIT + std::time::Duration::from_secs(1),
+            "a stranger waited {:?}",
+            at - started
+        );
+    }
+    assert!(
+        most.load(Ordering::SeqCst) <= crate::kubernetes::REVIEWS_IN_FLIGHT,
+        "{} reviews at once",
+        most.load(Ordering::SeqCst)
+    );
+    assert!(calls.load(Ordering::SeqCst) <= crate::kubernetes::REVIEWS_IN_FLIGHT);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -10,6 +10,12 @@
 //! Answers are cached briefly by the token's SHA-256 (never the token), so an agent's
 //! retries and a fleet reporting together do not each cost an API call; refusals are cached
 //! for a shorter time than acceptances, and API failures not at all.
+//!
+//! Anyone can send a JWT-shaped token, so reviews are guarded (`crate::auth::principal`): at
+//! most [`REVIEWS_IN_FLIGHT`] run at once, and a token not answered from the cache waits at
+//! most [`STRANGER_WAIT`] for a slot and the API server together, then gets 503. A flood of
+//! strangers or a slow API server so costs a bounded number of blocking threads and never
+//! delays a reader or an agent whose token the collector issued.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -100,6 +106,11 @@ const REFUSED_FOR: Duration = Duration::from_secs(10);
 /// Entries kept at most; a full cache is emptied of expired entries, then of all.
 const CACHE_ENTRIES: usize = 65_536;
 
+/// TokenReviews in flight at once.
+pub const REVIEWS_IN_FLIGHT: usize = 8;
+/// The longest a request whose token is not cached waits for a review slot and the answer.
+pub const STRANGER_WAIT: Duration = Duration::from_secs(2);
+
 type Cached = (Instant, Result<AgentIdentity, ReviewError>);
 
 /// Reviews agents' tokens.
@@ -108,6 +119,8 @@ pub struct TokenReviewer {
     options: KubernetesAuthOptions,
     agent: ureq::Agent,
     cache: Mutex<HashMap<String, Cached>>,
+    /// One permit per review in flight.
+    slots: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 #[derive(serde::Deserialize)]
@@ -186,6 +199,7 @@ impl TokenReviewer {
             options,
             agent,
             cache: Mutex::new(HashMap::new()),
+            slots: std::sync::Arc::new(tokio::sync::Semaphore::new(REVIEWS_IN_FLIGHT)),
         })
     }
 
@@ -195,16 +209,26 @@ impl TokenReviewer {
         token.split('.').count() == 3 && token.starts_with("eyJ")
     }
 
-    /// Who `token` belongs to, asking the API server unless a recent answer is cached.
-    pub fn review(&self, token: &str) -> Result<AgentIdentity, ReviewError> {
+    /// The review slots: one permit per review in flight.
+    pub fn slots(&self) -> std::sync::Arc<tokio::sync::Semaphore> {
+        self.slots.clone()
+    }
+
+    /// A recent answer for `token`, if one is cached.
+    pub fn cached(&self, token: &str) -> Option<Result<AgentIdentity, ReviewError>> {
         // Keyed like stored tokens: by the SHA-256 of the token, never the token.
         let key = crate::auth::hash(token);
-        if let Ok(cache) = self.cache.lock()
-            && let Some((until, answer)) = cache.get(&key)
-            && *until > Instant::now()
-        {
-            return answer.clone();
+        let cache = self.cache.lock().ok()?;
+        let (until, answer) = cache.get(&key)?;
+        (*until > Instant::now()).then(|| answer.clone())
+    }
+
+    /// Who `token` belongs to, asking the API server unless a recent answer is cached.
+    pub fn review(&self, token: &str) -> Result<AgentIdentity, ReviewError> {
+        if let Some(answer) = self.cached(token) {
+            return answer;
         }
+        let key = crate::auth::hash(token);
         let answer = self.ask(token);
         let keep_for = match &answer {
             Ok(_) => Some(ACCEPTED_FOR),

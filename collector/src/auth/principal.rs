@@ -231,19 +231,53 @@ async fn session_principal(app: &Arc<App>, session: String) -> Result<Principal,
 }
 
 /// An agent's projected ServiceAccount token, reviewed by the Kubernetes API: an agent token
-/// scoped to exactly the node the token is bound to.
+/// scoped to exactly the node the token is bound to. A token not answered from the cache
+/// waits at most [`STRANGER_WAIT`] for one of the review slots and the API server's answer.
 async fn kubernetes_agent(app: &Arc<App>, token: String) -> Result<TokenRow, AuthError> {
-    use crate::kubernetes::ReviewError;
-    let app = app.clone();
-    let reviewed = tokio::task::spawn_blocking(move || {
-        app.kubernetes
-            .as_ref()
-            .map(|reviewer| reviewer.review(&token))
-    })
-    .await
-    .map_err(|_| AuthError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error"))?;
+    use crate::kubernetes::{ReviewError, STRANGER_WAIT};
+    let Some(reviewer) = app.kubernetes.as_ref() else {
+        return Err(AuthError::new(StatusCode::UNAUTHORIZED, "unknown token"));
+    };
+    let reviewed = match reviewer.cached(&token) {
+        Some(answer) => answer,
+        None => {
+            let deadline = tokio::time::Instant::now() + STRANGER_WAIT;
+            let busy = || {
+                AuthError::unavailable(format!(
+                    "the token could not be reviewed within {} s; retry later",
+                    STRANGER_WAIT.as_secs()
+                ))
+            };
+            let slot = tokio::time::timeout_at(deadline, reviewer.slots().acquire_owned())
+                .await
+                .map_err(|_| busy())?
+                .map_err(|_| busy())?;
+            let app = app.clone();
+            // The slot is held until the review ends, even when its caller stopped waiting:
+            // the blocking threads a review can take are bounded by the slots.
+            let task = tokio::task::spawn_blocking(move || {
+                let _slot = slot;
+                app.kubernetes
+                    .as_ref()
+                    .map(|reviewer| reviewer.review(&token))
+            });
+            match tokio::time::timeout_at(deadline, task).await {
+                Err(_) => return Err(busy()),
+                Ok(Err(_)) => {
+                    return Err(AuthError::new(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "internal error",
+                    ));
+                }
+                Ok(Ok(None)) => {
+                    return Err(AuthError::new(StatusCode::UNAUTHORIZED, "unknown token"));
+                }
+                Ok(Ok(Some(answer))) => answer,
+            }
+        }
+    };
     match reviewed {
-        Some(Ok(identity)) => Ok(TokenRow {
+        Ok(identity) => Ok(TokenRow {
             id: 0,
             role: Role::Agent.as_str().into(),
             name: format!("{} on node {}", identity.username, identity.node),
@@ -254,17 +288,16 @@ async fn kubernetes_agent(app: &Arc<App>, token: String) -> Result<TokenRow, Aut
             expires_at: None,
             revoked: false,
         }),
-        Some(Err(e @ ReviewError::Unauthenticated(_))) => {
+        Err(e @ ReviewError::Unauthenticated(_)) => {
             Err(AuthError::new(StatusCode::UNAUTHORIZED, e.to_string()))
         }
-        Some(Err(e @ ReviewError::Forbidden(_))) => {
+        Err(e @ ReviewError::Forbidden(_)) => {
             Err(AuthError::new(StatusCode::FORBIDDEN, e.to_string()))
         }
-        Some(Err(e @ ReviewError::Unavailable(_))) => {
+        Err(e @ ReviewError::Unavailable(_)) => {
             tracing::warn!("{e}");
             Err(AuthError::unavailable(e.to_string()))
         }
-        None => Err(AuthError::new(StatusCode::UNAUTHORIZED, "unknown token")),
     }
 }
 
