@@ -83,7 +83,7 @@ impl Agent {
             .arg(token_file)
             .arg("--spool")
             .arg(spool)
-            .args(["--listen", &format!("127.0.0.1:{status_port}")])
+            .args(["--listen", &format!("127.0.0.1:{status_port}"), "--metrics"])
             .args(["--request-timeout", "3s"])
             .args(extra)
             .stdout(Stdio::null())
@@ -797,4 +797,38 @@ fn server_errors_are_retried_and_refused_reports_quarantined() {
     assert!(metrics.contains("kind=\"server_500\"} 1"), "{metrics}");
     assert!(metrics.contains("kind=\"server_503\"} 1"), "{metrics}");
     assert!(metrics.contains("kind=\"refused_413\"} 1"), "{metrics}");
+}
+
+/// The kubelet's probes are served on `--listen`; `/metrics` only with `--metrics`, for a
+/// configured scraper (issue 12: anyone reaching the pod could read upload failures and the
+/// node's score).
+#[test]
+fn metrics_are_served_only_when_asked_for() {
+    let scratch = Scratch::new("agent-no-metrics");
+    let token_file = scratch.join("token");
+    std::fs::write(&token_file, "any-token").expect("token");
+    let root = root(&scratch.join("root"), "PermitRootLogin no\n");
+    let status_port = free_port();
+    let mut child = Command::new(NODECHECK)
+        .args(["agent", "--root"])
+        .arg(&root)
+        .args(["--node-name", "node-m", "--interval", "1h"])
+        // Nothing listens there: uploads fail, which does not matter here.
+        .args(["--collector", &format!("http://127.0.0.1:{}", free_port())])
+        .arg("--token-file")
+        .arg(&token_file)
+        .arg("--spool")
+        .arg(scratch.join("spool"))
+        .args(["--listen", &format!("127.0.0.1:{status_port}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start agent");
+    wait_for("agent status server", Duration::from_secs(10), || {
+        request(status_port, "GET", "/healthz", "", "").is_ok()
+    });
+    let (status, _) = request(status_port, "GET", "/metrics", "", "").expect("metrics");
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(status, 404);
 }

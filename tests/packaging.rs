@@ -378,7 +378,7 @@ fn the_collector_runs_unprivileged_and_may_do_little() {
     let policy = objects
         .iter()
         .map(|(_, d)| d)
-        .find(|d| kind(d) == "NetworkPolicy")
+        .find(|d| kind(d) == "NetworkPolicy" && name(d) == "nodecheck-collector")
         .expect("NetworkPolicy");
     assert_eq!(
         policy["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/name"].as_str(),
@@ -532,7 +532,8 @@ fn stages(name: &str) -> Vec<(String, Vec<String>)> {
 }
 
 /// No Docker engine runs here (and no registry is reachable), so the images are not built in
-/// CI; what can be checked without building them is checked.
+/// CI (packaging/docker/build-offline.sh builds the same root filesystem with buildah); what
+/// can be checked without building them is checked.
 #[test]
 fn the_images_ship_no_shell_and_the_collector_no_root() {
     for (file, binary, nonroot) in [
@@ -541,10 +542,19 @@ fn the_images_ship_no_shell_and_the_collector_no_root() {
     ] {
         let stages = stages(file);
         assert_eq!(stages.len(), 2, "{file}: a build stage and the shipped one");
-        let (from, body) = &stages[1];
+        let (build_from, build) = &stages[0];
+        assert!(build_from.ends_with(" AS build"), "{file}: {build_from}");
         assert!(
-            from.starts_with("FROM gcr.io/distroless/"),
-            "{file}: {from}"
+            build.iter().any(|i| i.starts_with("RUN ")
+                && i.contains(&format!(
+                    "packaging/docker/rootfs.sh target/release/{binary} /rootfs"
+                ))),
+            "{file}: the root filesystem from rootfs.sh"
+        );
+        let (from, body) = &stages[1];
+        assert_eq!(
+            from, "FROM scratch",
+            "{file}: nothing but what rootfs.sh puts there"
         );
         assert!(
             !body.iter().any(|i| i.starts_with("RUN ")),
@@ -560,12 +570,10 @@ fn the_images_ship_no_shell_and_the_collector_no_root() {
             "{file}: the version in a label"
         );
         assert!(
-            body.iter().any(|i| i
-                == &format!("COPY --from=build /src/target/release/{binary} /usr/bin/{binary}")),
-            "{file}: the binary from the build stage"
+            body.iter().any(|i| i == "COPY --from=build /rootfs /"),
+            "{file}: the root filesystem from the build stage"
         );
         if nonroot {
-            assert!(from.ends_with(":nonroot"), "{file}");
             assert!(body.iter().any(|i| i == "USER 65532:65532"), "{file}");
         }
     }
@@ -576,4 +584,178 @@ fn the_images_ship_no_shell_and_the_collector_no_root() {
             ".dockerignore: {excluded}"
         );
     }
+}
+
+/// Nothing reaches the agent pods but a scraper the operator names (a namespace labelled
+/// `nodecheck.io/metrics-scraper=true`), on the status port; the kubelet's probes come from the
+/// node, which a NetworkPolicy always lets through. The agents serve no /metrics unless told.
+#[test]
+fn only_a_named_scraper_reaches_the_agents() {
+    let objects = objects();
+    let policy = objects
+        .iter()
+        .map(|(_, d)| d)
+        .find(|d| kind(d) == "NetworkPolicy" && name(d) == "nodecheck-agent")
+        .expect("the agents' NetworkPolicy");
+    assert_eq!(
+        policy["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/name"].as_str(),
+        Some("nodecheck-agent")
+    );
+    assert_eq!(strings(&policy["spec"]["policyTypes"]), ["Ingress"]);
+    let ingress = policy["spec"]["ingress"].as_vec().expect("ingress");
+    assert_eq!(ingress.len(), 1);
+    let from = ingress[0]["from"].as_vec().expect("from");
+    assert_eq!(from.len(), 1);
+    assert_eq!(
+        from[0]["namespaceSelector"]["matchLabels"]["nodecheck.io/metrics-scraper"].as_str(),
+        Some("true")
+    );
+    assert_eq!(ingress[0]["ports"][0]["port"].as_str(), Some("status"));
+    let args = strings(&daemonset()["spec"]["template"]["spec"]["containers"][0]["args"]);
+    assert!(!args.iter().any(|a| a == "--metrics"), "{args:?}");
+}
+
+/// Every image the project builds on or ships is pinned: no `:latest`, no reference without a
+/// tag or digest, and the Rust build image at a full release (x.y.z). (Issue 12: the agent's
+/// Dockerfile built from a `latest` base, and the manifests referenced images by tag only;
+/// packaging/kubernetes/pin-images.sh pins them to digests for a release.)
+#[test]
+fn no_image_reference_floats() {
+    let mut references: Vec<(String, String)> = Vec::new();
+    for file in ["agent.Dockerfile", "collector.Dockerfile"] {
+        let text = std::fs::read_to_string(dir().join("../docker").join(file)).expect("Dockerfile");
+        let rust_version = text
+            .lines()
+            .find_map(|l| l.strip_prefix("ARG RUST_VERSION="))
+            .expect("ARG RUST_VERSION");
+        assert_eq!(
+            rust_version
+                .split('.')
+                .filter(|p| p.parse::<u32>().is_ok())
+                .count(),
+            3,
+            "{file}: RUST_VERSION {rust_version} names a release"
+        );
+        for (from, _) in stages(file) {
+            let image = from
+                .split_whitespace()
+                .nth(1)
+                .unwrap_or_default()
+                .replace("${RUST_VERSION}", rust_version);
+            references.push((file.to_string(), image));
+        }
+    }
+    for (path, doc) in objects() {
+        let spec = &doc["spec"]["template"]["spec"];
+        for list in ["containers", "initContainers"] {
+            for container in spec[list].as_vec().into_iter().flatten() {
+                if let Some(image) = container["image"].as_str() {
+                    references.push((path.display().to_string(), image.to_string()));
+                }
+            }
+        }
+    }
+    assert!(references.len() >= 4, "{references:?}");
+    for (source, image) in references {
+        if image == "scratch" {
+            continue;
+        }
+        let name = image.rsplit('/').next().unwrap_or_default();
+        let pinned = image.contains("@sha256:")
+            || name
+                .split_once(':')
+                .is_some_and(|(_, tag)| !tag.is_empty() && tag != "latest");
+        assert!(pinned, "{source}: {image} is not pinned to a version");
+    }
+}
+
+/// packaging/kubernetes/pin-images.sh pins every image of the manifests to the digest given
+/// for it, and refuses a list that misses one, names another tag, or gives no sha256 digest.
+/// No registry is reachable here: the digests are made up.
+#[test]
+fn release_images_are_pinned_to_digests() {
+    let script = dir().join("pin-images.sh");
+    let work = std::env::temp_dir().join(format!("nodecheck-pin-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work).expect("work");
+    let digest = |n: u32| format!("sha256:{n:064x}");
+    let run = |list: &str, out: &str| {
+        let digests = work.join(format!("{out}.digests"));
+        std::fs::write(&digests, list).expect("digests");
+        std::process::Command::new("bash")
+            .arg(&script)
+            .arg(&digests)
+            .arg(work.join(out))
+            .output()
+            .expect("run pin-images.sh")
+    };
+    let agent = "ghcr.io/nodecheck/nodecheck";
+    let collector = "ghcr.io/nodecheck/nodecheck-collector";
+    let good = format!(
+        "{agent}:0.1.0 {}\n{collector}:0.1.0 {}\n",
+        digest(1),
+        digest(2)
+    );
+    let out = run(&good, "good");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(work.join("good/kustomization.yaml")).expect("written");
+    let doc = &YamlLoader::load_from_str(&text).expect("yaml")[0];
+    let resource = doc["resources"][0].as_str().expect("resource");
+    assert!(
+        work.join("good")
+            .join(resource)
+            .join("kustomization.yaml")
+            .is_file(),
+        "{resource} is the installation"
+    );
+    let pinned: Vec<(String, String)> = doc["images"]
+        .as_vec()
+        .expect("images")
+        .iter()
+        .map(|i| {
+            (
+                i["name"].as_str().unwrap_or_default().to_string(),
+                i["digest"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    assert!(
+        pinned.contains(&(agent.to_string(), digest(1))),
+        "{pinned:?}"
+    );
+    assert!(
+        pinned.contains(&(collector.to_string(), digest(2))),
+        "{pinned:?}"
+    );
+    for (list, message) in [
+        (
+            format!("{agent}:0.1.0 {}\n", digest(1)),
+            "no digest for ghcr.io/nodecheck/nodecheck-collector:0.1.0",
+        ),
+        (
+            format!(
+                "{agent}:0.1.0 sha256:abc\n{collector}:0.1.0 {}\n",
+                digest(2)
+            ),
+            "is not sha256:<64 hex digits>",
+        ),
+        (
+            format!(
+                "{agent}:0.2.0 {}\n{collector}:0.1.0 {}\n",
+                digest(1),
+                digest(2)
+            ),
+            "another tag than the manifests'",
+        ),
+    ] {
+        let out = run(&list, "bad");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{list}");
+        assert!(stderr.contains(message), "{message} in {stderr}");
+    }
+    let _ = std::fs::remove_dir_all(&work);
 }

@@ -229,9 +229,13 @@ struct AgentArgs {
     /// Most bytes the spool keeps (the oldest reports are dropped first).
     #[arg(long, default_value_t = 64 * 1024 * 1024)]
     spool_max_bytes: u64,
-    /// Serve /healthz, /readyz and /metrics on this address, e.g. 0.0.0.0:9101.
+    /// Serve /healthz and /readyz (the kubelet's probes) on this address, e.g. 0.0.0.0:9101.
     #[arg(long, value_name = "ADDR")]
     listen: Option<String>,
+    /// Serve /metrics on --listen too, for a scraper (off by default: the metrics say when
+    /// uploads fail and what the node scores, which only a configured scraper should read).
+    #[arg(long, requires = "listen")]
+    metrics: bool,
     /// Log as text or as JSON lines.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -408,6 +412,7 @@ fn agent_command(args: AgentArgs) -> anyhow::Result<i32> {
         },
         client: args.collector.options(),
         listen: args.listen.clone(),
+        metrics: args.metrics,
     })?;
     Ok(0)
 }

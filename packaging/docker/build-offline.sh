@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the two images without a registry or a container engine: buildah assembles each from
-# scratch out of the release binary and the few glibc files it links (what the distroless
-# base of the Dockerfiles holds, and nothing more), then checks what it built:
+# scratch out of the release binary and the few glibc files it links (packaging/docker/rootfs.sh,
+# the same root filesystem the Dockerfiles ship), then checks what it built:
 #   - no shell and no package manager in the image;
 #   - the collector's user is 65532, the agent's is root (its capabilities are cut in the pod);
 #   - the version in the OCI labels;
@@ -24,17 +24,7 @@ build_image() {
   local container mount
   container=$(b from scratch)
   mount=$(b mount "$container")
-  mkdir -p "$mount/usr/bin" "$mount/etc" "$mount/tmp"
-  chmod 1777 "$mount/tmp"
-  install -m 0755 "target/release/$name" "$mount/usr/bin/$name"
-  strip "$mount/usr/bin/$name"
-  # The shared objects the binary loads, and nothing else.
-  ldd "target/release/$name" | grep -o '/[^ ]*' | while read -r library; do
-    mkdir -p "$mount$(dirname "$library")"
-    cp -L "$library" "$mount$library"
-  done
-  printf 'root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n' > "$mount/etc/passwd"
-  printf 'root:x:0:\nnonroot:x:65532:\n' > "$mount/etc/group"
+  packaging/docker/rootfs.sh "target/release/$name" "$mount"
   # Checks on the assembled root filesystem.
   for forbidden in bin/sh bin/bash usr/bin/sh usr/bin/apt usr/bin/apt-get usr/bin/dpkg usr/bin/rpm usr/bin/yum usr/bin/apk; do
     [ ! -e "$mount/$forbidden" ] || fail "$name image has /$forbidden"

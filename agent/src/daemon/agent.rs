@@ -45,8 +45,10 @@ pub struct AgentOptions {
     pub spool: PathBuf,
     pub bounds: Bounds,
     pub client: ClientOptions,
-    /// Address of the status server (`/healthz`, `/readyz`, `/metrics`).
+    /// Address of the status server (`/healthz`, `/readyz`, and `/metrics` with `metrics`).
     pub listen: Option<String>,
+    /// Whether the status server serves `/metrics`.
+    pub metrics: bool,
 }
 
 /// Why the agent could not start (once running, it logs and carries on).
@@ -179,8 +181,13 @@ pub fn run(options: AgentOptions) -> Result<(), AgentError> {
                 address: address.clone(),
                 error,
             })?;
-        super::status::serve(listener, status.clone());
-        tracing::info!(address = %address, "serving /healthz, /readyz and /metrics");
+        super::status::serve(listener, status.clone(), options.metrics);
+        let what = if options.metrics {
+            "/healthz, /readyz and /metrics"
+        } else {
+            "/healthz and /readyz"
+        };
+        tracing::info!(address = %address, "serving {what}");
     }
     let (spool, leftovers) = Spool::open(&options.spool, options.bounds)?;
     if leftovers > 0 {

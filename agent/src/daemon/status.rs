@@ -165,17 +165,17 @@ impl Status {
     }
 }
 
-/// Serves the status on `listener` until the process ends.
-pub fn serve(listener: TcpListener, status: Arc<Status>) {
+/// Serves the status on `listener` until the process ends; `/metrics` only with `metrics`.
+pub fn serve(listener: TcpListener, status: Arc<Status>, metrics: bool) {
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(stream) = stream else { continue };
-            answer(stream, &status);
+            answer(stream, &status, metrics);
         }
     });
 }
 
-fn answer(mut stream: TcpStream, status: &Status) {
+fn answer(mut stream: TcpStream, status: &Status, metrics: bool) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
     let _ = stream.set_write_timeout(Some(Duration::from_secs(2)));
     let mut request = [0u8; 1024];
@@ -197,7 +197,7 @@ fn answer(mut stream: TcpStream, status: &Status) {
                 (503, "text/plain", "the last scan failed\n".to_string())
             }
         }
-        ("GET", "/metrics") => (
+        ("GET", "/metrics") if metrics => (
             200,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
             status.metrics(),
