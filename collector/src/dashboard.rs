@@ -534,15 +534,21 @@ async fn login(
         Ok(Err(e)) => return internal(e),
         Err(e) => return internal(e),
     }
+    with_session_cookie(&app, &session, SESSION_SECONDS, "/")
+}
+
+/// A redirect to `to` that sets the session cookie (`Max-Age=0` ends it): HttpOnly, strict
+/// same-site, `Secure` under TLS.
+fn with_session_cookie(app: &App, value: &str, max_age: i64, to: &str) -> Response {
+    let secure = if app.tls { "; Secure" } else { "" };
     (
         [(
             header::SET_COOKIE,
             format!(
-                "{SESSION_COOKIE}={session}; HttpOnly; SameSite=Strict; Path=/; Max-Age={SESSION_SECONDS}{}",
-                if app.tls { "; Secure" } else { "" }
+                "{SESSION_COOKIE}={value}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age}{secure}"
             ),
         )],
-        Redirect::to("/"),
+        Redirect::to(to),
     )
         .into_response()
 }
@@ -561,17 +567,7 @@ async fn logout(State(app): State<Shared>, headers: HeaderMap) -> Response {
             Err(e) => return internal(e),
         }
     }
-    (
-        [(
-            header::SET_COOKIE,
-            format!(
-                "{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0{}",
-                if app.tls { "; Secure" } else { "" }
-            ),
-        )],
-        Redirect::to("/login"),
-    )
-        .into_response()
+    with_session_cookie(&app, "", 0, "/login")
 }
 
 /// The dashboard routes.
