@@ -84,6 +84,10 @@ const CASES: &[(&str, Case)] = &[
         report_ids_are_unique_per_node,
     ),
     (
+        "a token creates at most its nodes",
+        a_token_creates_at_most_its_nodes,
+    ),
+    (
         "a check left out of the latest report is not failing",
         a_check_left_out_is_not_failing,
     ),
@@ -236,6 +240,31 @@ fn report_ids_are_unique_per_node(backend: &Backend<'_>) {
     assert_eq!(store.report_count().expect("count"), 2);
     // Pruning keeps each node's latest, though they share an id.
     assert_eq!(store.prune(1_000).expect("prune"), 0);
+}
+
+/// A token that may create two nodes creates two; a third new node is refused and nothing of
+/// it stored, while the two keep reporting and a node another token created is not counted.
+fn a_token_creates_at_most_its_nodes(backend: &Backend<'_>) {
+    use nodecheck_collector::store::{Creator, Incoming};
+    let store = backend.store();
+    let by = |token_id: i64, id: &str, node: &str| {
+        let mut incoming = Incoming::new(report(id, "prod", node, true)).expect("incoming");
+        incoming.creator = Some(Creator {
+            token_id,
+            max_nodes: 2,
+        });
+        store.ingest_batch(&[incoming], 100).expect("ingest")[0]
+    };
+    assert_eq!(by(7, "r1", "a"), Ingested::Stored);
+    assert_eq!(by(7, "r2", "b"), Ingested::Stored);
+    assert_eq!(by(7, "r3", "c"), Ingested::NodeLimit { max: 2 });
+    assert!(store.node("prod", "c").expect("node").is_none());
+    assert_eq!(store.report_count().expect("count"), 2);
+    // Its nodes keep reporting; another token's node is its own.
+    assert_eq!(by(7, "r4", "a"), Ingested::Stored);
+    assert_eq!(by(8, "r5", "c"), Ingested::Stored);
+    // A node that exists is no new node, whoever created it.
+    assert_eq!(by(7, "r6", "c"), Ingested::Stored);
 }
 
 /// A check a node's latest report leaves out (its profile stopped enabling it) no longer lists
@@ -670,6 +699,7 @@ fn tokens_and_sessions(backend: &Backend<'_>) {
         scope_cluster: Some("prod".into()),
         scope_nodes: Some("web-*,db-?".into()),
         expires_at: Some(5_000),
+        max_nodes: Some(40),
     };
     let (agent, secret) = auth::create(&store, &spec, 100).expect("create");
     let viewer_spec = TokenSpec {
@@ -688,6 +718,7 @@ fn tokens_and_sessions(backend: &Backend<'_>) {
         (found.id, found.role.as_str(), found.scope_nodes.as_deref()),
         (agent, "agent", Some("web-*,db-?"))
     );
+    assert_eq!(found.max_nodes, Some(40));
     assert_eq!((found.expired(4_999), found.expired(5_000)), (false, true));
     assert!(store.find_token("not-a-hash").expect("find").is_none());
     assert_eq!(

@@ -439,6 +439,18 @@ async fn post_report(
             );
         }
         let id = report.id.clone();
+        let (token_cluster, token_node) = (report.node.cluster.clone(), report.node.name.clone());
+        let mut incoming = incoming;
+        // Collector-issued tokens with a node limit (a TokenReview-vouched token has id 0 and
+        // speaks for its one node).
+        if let Some(max_nodes) = token.max_nodes
+            && token.id > 0
+        {
+            incoming.creator = Some(crate::store::Creator {
+                token_id: token.id,
+                max_nodes,
+            });
+        }
         let outcome = app.ingest(incoming).await?;
         app.ingest_latency.observe(arrived.elapsed());
         Ok(match outcome {
@@ -457,6 +469,15 @@ async fn post_report(
                     Json(serde_json::json!({ "id": id, "status": "duplicate" })),
                 )
                     .into_response()
+            }
+            Ingested::NodeLimit { max } => {
+                return Err(ApiError(
+                    StatusCode::FORBIDDEN,
+                    format!(
+                        "token {:?} may create at most {max} nodes, and has: it may not add {}/{}",
+                        token.name, token_cluster, token_node
+                    ),
+                ));
             }
         })
     }
@@ -777,6 +798,7 @@ struct NewToken {
     cluster: Option<String>,
     nodes: Option<String>,
     expires_in_days: Option<u32>,
+    max_nodes: Option<i64>,
 }
 
 async fn create_token(
@@ -787,7 +809,7 @@ async fn create_token(
     let body = read_body(body, 64 * 1024, app.limits()).await?;
     let request: NewToken = serde_json::from_slice(&body).map_err(|e| {
         bad(format!(
-            "expected {{\"role\", \"name\", \"cluster\"?, \"nodes\"?, \"expires_in_days\"?}}: {e}"
+            "expected {{\"role\", \"name\", \"cluster\"?, \"nodes\"?, \"expires_in_days\"?, \"max_nodes\"?}}: {e}"
         ))
     })?;
     if request.expires_in_days.is_some_and(|d| d == 0 || d > 3650) {
@@ -802,6 +824,7 @@ async fn create_token(
         expires_at: request
             .expires_in_days
             .map(|days| now + i64::from(days) * 86_400),
+        max_nodes: request.max_nodes,
     };
     let store_app = app.clone();
     let created = tokio::task::spawn_blocking(move || auth::create(&store_app.store, &spec, now))

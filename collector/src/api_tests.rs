@@ -29,6 +29,7 @@ fn fixture(anonymous_read: bool) -> Fixture {
             scope_cluster: cluster.map(String::from),
             scope_nodes: nodes.map(String::from),
             expires_at: None,
+            max_nodes: None,
         };
         auth::create(&store, &spec, 0).expect("token").1
     };
@@ -1704,4 +1705,79 @@ async fn strangers_cannot_hold_up_readers_while_the_api_server_is_slow() {
     );
     assert!(calls.load(Ordering::SeqCst) <= crate::kubernetes::REVIEWS_IN_FLIGHT);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A token may create only as many nodes as it was made for: the third node of a token made
+/// with `max_nodes: 2` is refused, naming the limit, while its two nodes keep reporting. An
+/// agent token scoped to named nodes may create those and no more by default. (Issue 12: one
+/// token could create unlimited nodes.)
+#[tokio::test]
+async fn a_token_creates_no_more_nodes_than_it_may() {
+    let f = fixture(false);
+    let create = Request::post("/api/v1/tokens")
+        .header("authorization", format!("Bearer {}", f.admin))
+        .header("content-type", "application/json")
+        .body(Body::from(
+            r#"{"role":"agent","name":"two nodes","max_nodes":2}"#,
+        ))
+        .expect("request");
+    let (status, body) = call(&f.app, create).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let created: serde_json::Value = serde_json::from_str(&body).expect("json");
+    let token = created["token"].as_str().expect("token").to_string();
+    let post_for =
+        |id: &str, node: &str| post(Some(&token), json(&report(id, "prod", node, true)), false);
+    assert_eq!(
+        call(&f.app, post_for("01N1", "n-1")).await.0,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        call(&f.app, post_for("01N2", "n-2")).await.0,
+        StatusCode::CREATED
+    );
+    let (status, body) = call(&f.app, post_for("01N3", "n-3")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(body.contains("may create at most 2 nodes"), "{body}");
+    assert_eq!(
+        call(&f.app, post_for("01N4", "n-1")).await.0,
+        StatusCode::CREATED
+    );
+    let (_, nodes) = call(&f.app, get("/api/v1/nodes", Some(&f.viewer))).await;
+    assert!(!nodes.contains("\"n-3\""), "{nodes}");
+
+    let named = auth::create(
+        &f.app.store,
+        &TokenSpec {
+            role: "agent".into(),
+            name: "named".into(),
+            scope_nodes: Some("db-1, db-2".into()),
+            ..TokenSpec::default()
+        },
+        0,
+    )
+    .expect("token")
+    .1;
+    let row = f
+        .app
+        .store
+        .find_token(&auth::hash(&named))
+        .expect("find")
+        .expect("row");
+    assert_eq!(row.max_nodes, Some(2));
+    // A viewer creates no nodes: a limit on one is a mistake, said at once.
+    let refused = auth::create(
+        &f.app.store,
+        &TokenSpec {
+            role: "viewer".into(),
+            name: "v".into(),
+            max_nodes: Some(3),
+            ..TokenSpec::default()
+        },
+        0,
+    )
+    .expect_err("refused");
+    assert!(
+        refused.to_string().contains("applies to agent tokens"),
+        "{refused}"
+    );
 }

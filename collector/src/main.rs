@@ -245,6 +245,10 @@ enum TokenAction {
         /// Refuse the token this many days from now.
         #[arg(long, value_parser = clap::value_parser!(u32).range(1..=3650))]
         expires_in_days: Option<u32>,
+        /// Agent tokens: how many distinct nodes the token may create [default: the number
+        /// of names in --nodes when none has a wildcard, else no limit].
+        #[arg(long, value_parser = clap::value_parser!(i64).range(1..=1_000_000))]
+        max_nodes: Option<i64>,
     },
     /// List tokens (never their secrets).
     List,
@@ -577,6 +581,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     cluster,
                     nodes,
                     expires_in_days,
+                    max_nodes,
                 } => {
                     let spec = TokenSpec {
                         role,
@@ -584,13 +589,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                         scope_cluster: cluster,
                         scope_nodes: nodes,
                         expires_at: expires_in_days.map(|days| now() + i64::from(days) * 86_400),
+                        max_nodes,
                     };
                     let (id, token) = auth::create(&store, &spec, now())?;
                     eprintln!("created token {id}; it is shown once:");
                     println!("{token}");
                 }
                 TokenAction::List => {
-                    println!("id\trole\tname\tcluster\tnodes\texpires\tstate");
+                    println!("id\trole\tname\tcluster\tnodes\tmax_nodes\texpires\tstate");
                     let now = now();
                     for t in store.tokens()? {
                         let expires = t.expires_at.map_or("never".to_string(), |at| {
@@ -600,12 +606,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                         });
                         let state = t.state(now);
                         println!(
-                            "{}\t{}\t{}\t{}\t{}\t{expires}\t{state}",
+                            "{}\t{}\t{}\t{}\t{}\t{}\t{expires}\t{state}",
                             t.id,
                             t.role,
                             t.name,
                             t.scope_cluster.as_deref().unwrap_or("*"),
                             t.scope_nodes.as_deref().unwrap_or("*"),
+                            t.max_nodes.map_or("-".to_string(), |n| n.to_string()),
                         );
                     }
                 }

@@ -79,6 +79,7 @@ const SQLITE_MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0008_failing_by_severity.sql"),
     include_str!("../migrations/sqlite/0009_kube_nodes.sql"),
     include_str!("../migrations/sqlite/0010_report_ids_per_node.sql"),
+    include_str!("../migrations/sqlite/0011_token_node_limits.sql"),
 ];
 
 /// PostgreSQL migrations, in order. The first is the schema SQLite reached in its six; keys are
@@ -90,6 +91,7 @@ const POSTGRES_MIGRATIONS: &[&str] = &[
     include_str!("../migrations/postgres/0003_failing_by_severity.sql"),
     include_str!("../migrations/postgres/0004_kube_nodes.sql"),
     include_str!("../migrations/postgres/0005_report_ids_per_node.sql"),
+    include_str!("../migrations/postgres/0006_token_node_limits.sql"),
 ];
 
 /// Advisory-lock keys (PostgreSQL): one per node, and these.
@@ -118,6 +120,18 @@ pub enum Ingested {
     Stored,
     /// The report id was already stored: nothing changed.
     Duplicate,
+    /// The report is of a node new to the fleet, and its token created as many nodes as it
+    /// may (`max`): nothing stored.
+    NodeLimit {
+        max: i64,
+    },
+}
+
+/// The token a report came with, when it limits the nodes it may create.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Creator {
+    pub token_id: i64,
+    pub max_nodes: i64,
 }
 
 /// A node as listed.
@@ -675,8 +689,8 @@ impl Store {
         Ok(self
             .lock()?
             .query_one(
-                "INSERT INTO tokens (hash, role, name, scope_cluster, scope_nodes, created_at, expires_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id",
+                "INSERT INTO tokens (hash, role, name, scope_cluster, scope_nodes, created_at, expires_at, max_nodes)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id",
                 &values![
                     hash,
                     &spec.role,
@@ -684,7 +698,8 @@ impl Store {
                     &spec.scope_cluster,
                     &spec.scope_nodes,
                     now,
-                    spec.expires_at
+                    spec.expires_at,
+                    spec.max_nodes
                 ],
             )?
             .get(0)?)
@@ -1087,6 +1102,8 @@ pub struct Incoming {
     pub report: Report,
     body: Vec<u8>,
     hash: [u8; 32],
+    /// The token it came with, when that token limits the nodes it may create.
+    pub creator: Option<Creator>,
 }
 
 impl Incoming {
@@ -1118,6 +1135,7 @@ impl Incoming {
             hash: sha2::Sha256::digest(&json).into(),
             body: compress(&json)?,
             report,
+            creator: None,
         })
     }
 }
@@ -1239,12 +1257,20 @@ fn write_batch(
             "SELECT pg_advisory_xact_lock_shared(?1)",
             &values![lock_key(BODIES_LOCK)],
         )?;
+        // Each node, and each token that may create only so many: two batches counting one
+        // token's nodes at once would both see room for one more.
         let mut nodes: Vec<i64> = reports
             .iter()
             .map(|r| {
                 let node = &r.report.node;
                 lock_key(&format!("node/{}/{}", node.cluster, node.name))
             })
+            .chain(
+                reports
+                    .iter()
+                    .filter_map(|r| r.creator)
+                    .map(|c| lock_key(&format!("token/{}", c.token_id))),
+            )
             .collect();
         nodes.sort_unstable();
         nodes.dedup();
@@ -1271,6 +1297,28 @@ fn ingest_one(
     let report = &incoming.report;
     let (cluster, name) = (&report.node.cluster, &report.node.name);
     let score = report.score.map(i64::from);
+    // A token that may create only so many nodes creates no more (its nodes keep reporting).
+    if let Some(creator) = incoming.creator {
+        let known = tx
+            .query_opt(
+                "SELECT 1 FROM nodes WHERE cluster = ?1 AND name = ?2",
+                &values![cluster, name],
+            )?
+            .is_some();
+        if !known {
+            let created: i64 = tx
+                .query_one(
+                    "SELECT COUNT(*) FROM nodes WHERE created_by = ?1",
+                    &values![creator.token_id],
+                )?
+                .get(0)?;
+            if created >= creator.max_nodes {
+                return Ok(Ingested::NodeLimit {
+                    max: creator.max_nodes,
+                });
+            }
+        }
+    }
     let inserted = tx.execute(
         "INSERT INTO reports (id, cluster, node, received_at, score, body, body_hash, started_at, duration_ms)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT DO NOTHING",
@@ -1315,8 +1363,8 @@ fn ingest_one(
     let roles: Vec<&str> = report.node.roles.iter().map(|r| r.as_str()).collect();
     tx.execute(
         "INSERT INTO nodes (cluster, name, first_seen, last_seen, roles, labels, agent_version, interval_s, score, failing,
-            last_report, failing_critical, failing_high)
-         VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+            last_report, failing_critical, failing_high, created_by)
+         VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
          ON CONFLICT (cluster, name) DO UPDATE SET last_seen = excluded.last_seen, roles = excluded.roles,
             labels = excluded.labels, agent_version = excluded.agent_version, interval_s = excluded.interval_s,
             score = excluded.score, failing = excluded.failing, last_report = excluded.last_report,
@@ -1333,7 +1381,8 @@ fn ingest_one(
             failing,
             &report.id,
             failing_critical,
-            failing_high
+            failing_high,
+            incoming.creator.map(|c| c.token_id)
         ],
     )?;
     // Score distribution: move the node from its old bucket to its new one.
@@ -1552,10 +1601,12 @@ pub struct TokenRow {
     pub created_at: i64,
     pub expires_at: Option<i64>,
     pub revoked: bool,
+    /// Agent tokens: how many distinct nodes they may create (none: no limit).
+    pub max_nodes: Option<i64>,
 }
 
 const TOKEN_COLUMNS: &str =
-    "id, role, name, scope_cluster, scope_nodes, created_at, expires_at, revoked_at";
+    "id, role, name, scope_cluster, scope_nodes, created_at, expires_at, revoked_at, max_nodes";
 
 impl TokenRow {
     fn from_row(r: &Row) -> Result<TokenRow, DbError> {
@@ -1568,6 +1619,7 @@ impl TokenRow {
             created_at: r.get(5)?,
             expires_at: r.get(6)?,
             revoked: r.get::<Option<i64>>(7)?.is_some(),
+            max_nodes: r.get(8)?,
         })
     }
 
@@ -1599,4 +1651,6 @@ pub struct TokenSpec {
     pub scope_nodes: Option<String>,
     /// Unix time after which the token is refused.
     pub expires_at: Option<i64>,
+    /// Agent tokens: how many distinct nodes they may create.
+    pub max_nodes: Option<i64>,
 }

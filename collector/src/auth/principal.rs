@@ -287,6 +287,7 @@ async fn kubernetes_agent(app: &Arc<App>, token: String) -> Result<TokenRow, Aut
             created_at: 0,
             expires_at: None,
             revoked: false,
+            max_nodes: None,
         }),
         Err(e @ ReviewError::Unauthenticated(_)) => {
             Err(AuthError::new(StatusCode::UNAUTHORIZED, e.to_string()))
@@ -320,6 +321,7 @@ impl FromRequestParts<Arc<App>> for Agent {
                 created_at: 0,
                 expires_at: None,
                 revoked: false,
+                max_nodes: None,
             })),
             Principal::Anonymous => Err(AuthError::new(
                 StatusCode::UNAUTHORIZED,

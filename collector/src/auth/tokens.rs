@@ -63,9 +63,24 @@ pub fn generate() -> std::io::Result<String> {
 /// once, never stored).
 pub fn create(store: &Store, spec: &TokenSpec, now: i64) -> Result<(i64, String), CreateError> {
     validate(spec, now).map_err(CreateError::Invalid)?;
+    let spec = TokenSpec {
+        max_nodes: spec.max_nodes.or_else(|| default_max_nodes(spec)),
+        ..spec.clone()
+    };
     let token = generate().map_err(CreateError::Random)?;
-    let id = store.add_token(&hash(&token), spec, now)?;
+    let id = store.add_token(&hash(&token), &spec, now)?;
     Ok((id, token))
+}
+
+/// An agent token scoped to node names without a wildcard may create those nodes and no
+/// more; any other token has no limit unless one is given.
+fn default_max_nodes(spec: &TokenSpec) -> Option<i64> {
+    let globs = spec.scope_nodes.as_deref()?;
+    let names: Vec<&str> = globs.split(',').map(str::trim).collect();
+    names
+        .iter()
+        .all(|n| !n.contains(['*', '?']))
+        .then(|| i64::try_from(names.len()).unwrap_or(i64::MAX))
 }
 
 /// Why a token spec cannot be created, if it cannot.
@@ -97,6 +112,17 @@ fn validate(spec: &TokenSpec, now: i64) -> Result<(), String> {
         return Err(format!(
             "node globs {globs:?} contain an empty pattern (comma-separated, e.g. \"web-*,db-?\")"
         ));
+    }
+    if let Some(max) = spec.max_nodes {
+        if role != Role::Agent {
+            return Err(format!(
+                "a {} token creates no nodes: max_nodes applies to agent tokens",
+                role.as_str()
+            ));
+        }
+        if max < 1 {
+            return Err("max_nodes must be at least 1".into());
+        }
     }
     if spec.expires_at.is_some_and(|at| at <= now) {
         return Err("the expiry must be in the future".into());
@@ -167,6 +193,7 @@ mod tests {
             created_at: 0,
             expires_at: None,
             revoked: false,
+            max_nodes: None,
         };
         assert!(in_scope(&token, "prod", "web-3"));
         assert!(in_scope(&token, "prod", "api-1"));
