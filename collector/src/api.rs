@@ -1,33 +1,26 @@
-//! The HTTP API under `/api/v1`, plus `/metrics`, `/healthz` and `/readyz`.
+//! The HTTP API under `/api/v1`, plus `/metrics`, `/healthz` and `/readyz`: routing and
+//! handlers. Who may call what is decided by the extractors of [`crate::auth`] each handler
+//! takes; what happens to a report by [`crate::ingest`].
 //!
 //! Ingest accepts a `nodecheck.report/v1` report, gzip or not, capped in size before and after
 //! decompression, validated field by field (a 400 names what is wrong and which schema
 //! versions are supported), refused for nodes outside the agent token's scope, and
-//! acknowledged only once its transaction is durable. Reads need a viewer token unless the
-//! collector runs with `--anonymous-read`.
+//! acknowledged only once its transaction is durable. Reads need a viewer token or a dashboard
+//! session unless the collector runs with `--anonymous-read`.
 
 use crate::auth::{self, Admin, Agent, Reader};
+use crate::ingest::{MAX_BODY_BYTES, Parsed, parse_report, read_body};
 use crate::server::{ServerLimits, ServerStats};
-use crate::store::{
-    Incoming, Ingested, NodeCursor, NodeFilter, NodeSort, Store, StoreError, TokenSpec,
-};
-use axum::body::Bytes;
+use crate::store::{Ingested, NodeCursor, NodeFilter, NodeSort, Store, StoreError, TokenSpec};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use nodecheck_report::{Report, SCHEMA_V1};
 use serde::Deserialize;
-use std::io::Read;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-
-/// Largest request body accepted, compressed or not.
-pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
-/// Largest report after decompression (a gzip bomb stops here).
-pub const MAX_REPORT_BYTES: u64 = 32 * 1024 * 1024;
 
 /// Shared state of the server.
 #[derive(Debug)]
@@ -42,13 +35,13 @@ pub struct App {
     /// Agents' projected ServiceAccount tokens, checked with the Kubernetes API.
     pub kubernetes: Option<crate::kubernetes::TokenReviewer>,
     /// The ingest queue of the group-commit writer, started on first use.
-    writer: std::sync::OnceLock<tokio::sync::mpsc::Sender<IngestJob>>,
+    pub(crate) writer: std::sync::OnceLock<tokio::sync::mpsc::Sender<crate::ingest::IngestJob>>,
     /// Time from a report's arrival to its acknowledgement (stored or duplicate).
     pub ingest_latency: LatencyHistogram,
     /// The server's limits (body rate, ingest concurrency), set with [`App::set_limits`].
     limits: ServerLimits,
     /// Reports being received, parsed or stored now; one permit each.
-    ingest_slots: Arc<tokio::sync::Semaphore>,
+    pub(crate) ingest_slots: Arc<tokio::sync::Semaphore>,
     /// Reports answered 503 because `max_ingest` were in progress.
     pub ingest_busy: AtomicU64,
     /// Reports whose claimed score differed from their findings' (stored recomputed).
@@ -100,78 +93,6 @@ impl LatencyHistogram {
     }
 }
 
-/// A report waiting for the writer, and where to send its outcome.
-type IngestJob = (
-    Incoming,
-    tokio::sync::oneshot::Sender<Result<Ingested, String>>,
-);
-
-/// Reports committed in one transaction at most.
-const MAX_BATCH: usize = 256;
-
-/// The group-commit writer: takes every report waiting, stores them in one transaction (one
-/// disk flush), then acknowledges each. Under load batches grow by themselves; alone, a
-/// report is committed at once.
-async fn writer(app: Arc<App>, mut queue: tokio::sync::mpsc::Receiver<IngestJob>) {
-    while let Some(first) = queue.recv().await {
-        let mut jobs = vec![first];
-        while jobs.len() < MAX_BATCH {
-            match queue.try_recv() {
-                Ok(job) => jobs.push(job),
-                Err(_) => break,
-            }
-        }
-        let (reports, replies): (Vec<Incoming>, Vec<_>) = jobs.into_iter().unzip();
-        let store_app = app.clone();
-        let result =
-            tokio::task::spawn_blocking(move || store_app.store.ingest_batch(&reports, now()))
-                .await;
-        match result {
-            Ok(Ok(outcomes)) => {
-                for (reply, outcome) in replies.into_iter().zip(outcomes) {
-                    let _ = reply.send(Ok(outcome));
-                }
-            }
-            Ok(Err(e)) => {
-                tracing::error!("store: {e}");
-                for reply in replies {
-                    let _ = reply.send(Err(e.to_string()));
-                }
-            }
-            Err(e) => {
-                for reply in replies {
-                    let _ = reply.send(Err(e.to_string()));
-                }
-            }
-        }
-    }
-}
-
-impl App {
-    /// Queues a report for the writer and waits until it is durable.
-    async fn ingest(self: &Arc<Self>, report: Incoming) -> Result<Ingested, ApiError> {
-        let queue = self.writer.get_or_init(|| {
-            let (sender, receiver) = tokio::sync::mpsc::channel(4096);
-            tokio::spawn(writer(self.clone(), receiver));
-            sender
-        });
-        let (reply, outcome) = tokio::sync::oneshot::channel();
-        queue.send((report, reply)).await.map_err(|_| {
-            ApiError(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "the writer has stopped".into(),
-            )
-        })?;
-        match outcome.await {
-            Ok(Ok(o)) => Ok(o),
-            _ => Err(ApiError(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "storage error".into(),
-            )),
-        }
-    }
-}
-
 impl App {
     pub fn new(store: Store, anonymous_read: bool) -> App {
         App {
@@ -209,7 +130,7 @@ type Shared = Arc<App>;
 
 /// An error response: a status and one clear message, as JSON.
 #[derive(Debug)]
-pub struct ApiError(StatusCode, String);
+pub struct ApiError(pub(crate) StatusCode, pub(crate) String);
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
@@ -230,49 +151,6 @@ fn now() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
-/// The body of a request whose sender is already authenticated, read up to `limit` bytes:
-/// a body is never read for a client the collector does not know (an anonymous client
-/// announcing megabytes is answered before it sends them). The body must keep up the
-/// configured minimum rate after a short grace; a client trickling it is answered 408.
-async fn read_body(
-    body: axum::body::Body,
-    limit: usize,
-    limits: &ServerLimits,
-) -> Result<Bytes, ApiError> {
-    use http_body_util::BodyExt;
-    let started = tokio::time::Instant::now();
-    let mut body = body;
-    let mut received = bytes::BytesMut::new();
-    loop {
-        let due = started + limits.body_deadline(received.len() as u64);
-        let frame = match tokio::time::timeout_at(due, body.frame()).await {
-            Err(_) => {
-                return Err(ApiError(
-                    StatusCode::REQUEST_TIMEOUT,
-                    format!(
-                        "the body came slower than {} bytes a second ({} bytes in {} s)",
-                        limits.body_min_rate,
-                        received.len(),
-                        started.elapsed().as_secs()
-                    ),
-                ));
-            }
-            Ok(None) => return Ok(received.freeze()),
-            Ok(Some(Err(e))) => return Err(bad(format!("the body could not be read: {e}"))),
-            Ok(Some(Ok(frame))) => frame,
-        };
-        if let Ok(data) = frame.into_data() {
-            if received.len() + data.len() > limit {
-                return Err(ApiError(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    format!("the body is larger than {limit} bytes"),
-                ));
-            }
-            received.extend_from_slice(&data);
-        }
-    }
-}
-
 async fn blocking<T: Send + 'static>(
     app: &Shared,
     f: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
@@ -284,104 +162,8 @@ async fn blocking<T: Send + 'static>(
         .map_err(ApiError::from)
 }
 
-fn bad(message: impl Into<String>) -> ApiError {
+pub(crate) fn bad(message: impl Into<String>) -> ApiError {
     ApiError(StatusCode::BAD_REQUEST, message.into())
-}
-
-/// A report decoded and checked, ready for the writer.
-#[derive(Debug)]
-pub struct Parsed {
-    pub incoming: Incoming,
-    /// The score the node claimed, when it differs from the one computed from its findings.
-    pub claimed_score: Option<Option<u8>>,
-}
-
-/// Decodes, caps and validates an ingest body against the report format's limits, and
-/// recomputes the score and summary from the findings: a node speaks for its findings, not
-/// for their sum.
-pub fn parse_report(headers: &HeaderMap, body: &[u8]) -> Result<Parsed, ApiError> {
-    let gzip = headers
-        .get(header::CONTENT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.eq_ignore_ascii_case("gzip"));
-    let mut text = Vec::new();
-    if gzip {
-        flate2::read::GzDecoder::new(body)
-            .take(MAX_REPORT_BYTES + 1)
-            .read_to_end(&mut text)
-            .map_err(|e| bad(format!("body is not valid gzip: {e}")))?;
-        if text.len() as u64 > MAX_REPORT_BYTES {
-            return Err(ApiError(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!("decompressed report is larger than {MAX_REPORT_BYTES} bytes"),
-            ));
-        }
-    } else {
-        text.extend_from_slice(body);
-    }
-    // The schema version is read first, on its own, so that a report of another version gets
-    // "unsupported schema" rather than a complaint about some field that version changed.
-    #[derive(serde::Deserialize)]
-    struct Envelope<'a> {
-        #[serde(borrow)]
-        schema: Option<std::borrow::Cow<'a, str>>,
-    }
-    let envelope: Envelope = serde_json::from_slice(&text).map_err(|e| match e.classify() {
-        serde_json::error::Category::Data => bad(format!(
-            "body must be a JSON object with `schema` {SCHEMA_V1:?}: {e}"
-        )),
-        _ => bad(format!("body is not valid JSON: {e}")),
-    })?;
-    match envelope.schema.as_deref() {
-        Some(SCHEMA_V1) => {}
-        Some(other) => {
-            return Err(bad(format!(
-                "unsupported schema {other:?}; this collector accepts {SCHEMA_V1:?}"
-            )));
-        }
-        None => {
-            return Err(bad(format!(
-                "missing `schema` (this collector accepts {SCHEMA_V1:?})"
-            )));
-        }
-    }
-    let mut deserializer = serde_json::Deserializer::from_slice(&text);
-    let mut report: Report = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
-        let path = e.path().to_string();
-        bad(format!(
-            "report does not match {SCHEMA_V1}: at `{path}`: {}",
-            e.into_inner()
-        ))
-    })?;
-    nodecheck_report::limits::validate(&report)
-        .map_err(|e| bad(format!("report does not match {SCHEMA_V1}: {e}")))?;
-    if let Some((i, finding)) = report
-        .findings
-        .iter()
-        .enumerate()
-        .find(|(_, f)| crate::store::COLLECTOR_CHECKS.contains(&f.id.as_str()))
-    {
-        return Err(bad(format!(
-            "`findings[{i}].id` is {:?}, a check the collector judges itself; no node may report it",
-            finding.id
-        )));
-    }
-    let summary = nodecheck_report::summarize(&report.findings);
-    let score = nodecheck_report::score(&summary);
-    let claimed_score = (report.score != score).then_some(report.score);
-    report.score = score;
-    report.summary = summary;
-    let incoming = Incoming::new(report).map_err(|e| match e {
-        StoreError::Invalid(_) => bad(format!("report does not match {SCHEMA_V1}: {e}")),
-        e => ApiError(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("could not compress the report: {e}"),
-        ),
-    })?;
-    Ok(Parsed {
-        incoming,
-        claimed_score,
-    })
 }
 
 async fn post_report(
@@ -891,7 +673,7 @@ pub fn router(app: Shared) -> Router {
         .route("/readyz", get(readyz))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(app.clone())
-        .merge(crate::dashboard::router(app.clone()))
+        .merge(crate::web::router(app.clone()))
         .layer(axum::middleware::from_fn({
             let limit = app.limits.request_timeout;
             move |request, next| crate::server::request_deadline(limit, request, next)

@@ -700,7 +700,7 @@ async fn nodes_sort_and_paginate_without_losing_or_repeating_a_node() {
         for _ in 0..10 {
             let mut path = format!("/api/v1/nodes?limit=5&sort={sort}");
             if let Some(c) = &cursor {
-                path.push_str(&format!("&cursor={}", crate::dashboard::seg(c)));
+                path.push_str(&format!("&cursor={}", crate::web::seg(c)));
             }
             let (status, text) = call(&f.app, get(&path, Some(&f.viewer))).await;
             assert_eq!(status, StatusCode::OK, "{path}: {text}");
