@@ -832,3 +832,169 @@ fn metrics_are_served_only_when_asked_for() {
     let _ = child.wait();
     assert_eq!(status, 404);
 }
+
+/// `nodecheck-collector token create …` as an operator runs it: the token it prints.
+fn collector_token(data: &Path, args: &[&str]) -> String {
+    let out = Command::new(support::bin())
+        .args(["token", "--data-dir"])
+        .arg(data)
+        .arg("create")
+        .args(args)
+        .output()
+        .expect("token create");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Enrollment end to end, outside Kubernetes: two nodes enroll with one enrollment token, each
+/// keeps its own node token (0600) and can post only for itself; a third attempt to enroll a
+/// name already enrolled is refused; once an admin revokes that node's token, it enrolls again.
+/// And the agent daemon enrolls the same way, keeping its token beside its spool.
+#[test]
+fn nodes_enroll_once_and_then_speak_only_for_themselves() {
+    use std::os::unix::fs::PermissionsExt;
+    let scratch = Scratch::new("enroll");
+    let port = free_port();
+    let data = scratch.join("collector");
+    let _collector = start(&data, port);
+    let url = format!("http://127.0.0.1:{port}");
+    let enroll = scratch.join("enroll.token");
+    std::fs::write(
+        &enroll,
+        collector_token(
+            &data,
+            &[
+                "--role",
+                "enroll",
+                "--name",
+                "bastions",
+                "--cluster",
+                "e2e",
+                "--uses",
+                "4",
+            ],
+        ),
+    )
+    .expect("enroll token");
+    let root = root(&scratch.join("root"), "PermitRootLogin no\n");
+    let push_as = |node: &str, state: &Path, extra: &[&str]| {
+        let mut args: Vec<std::ffi::OsString> = vec![
+            "--root".into(),
+            root.clone().into(),
+            "--collector".into(),
+            url.clone().into(),
+            "--node-name".into(),
+            node.into(),
+            "--cluster".into(),
+            "e2e".into(),
+            "--state-dir".into(),
+            state.into(),
+            "--fail-on".into(),
+            "none".into(),
+        ];
+        args.extend(extra.iter().map(std::ffi::OsString::from));
+        let args: Vec<&std::ffi::OsStr> = args.iter().map(|s| s.as_os_str()).collect();
+        push(&[], &args)
+    };
+    let with_enrollment = ["--enroll-token-file", enroll.to_str().expect("utf-8")];
+    let (state_a, state_b) = (scratch.join("state-a"), scratch.join("state-b"));
+    for (node, state) in [("node-a", &state_a), ("node-b", &state_b)] {
+        let (code, stderr) = push_as(node, state, &with_enrollment);
+        assert_eq!(code, 0, "{node}: {stderr}");
+        let kept = state.join("node.token");
+        let mode = std::fs::metadata(&kept)
+            .expect("node token")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{node}");
+        // Later pushes use the node token (the enrollment token is not needed any more).
+        let (code, stderr) = push_as(node, state, &[]);
+        assert_eq!(code, 0, "{node} again: {stderr}");
+    }
+    // A node token speaks for its node only.
+    let (code, stderr) = push_as("node-b", &state_a, &[]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("may not post for e2e/node-b"), "{stderr}");
+    // node-a is enrolled: a third attempt to enroll that name is refused.
+    let state_c = scratch.join("state-c");
+    let (code, stderr) = push_as("node-a", &state_c, &with_enrollment);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("e2e/node-a is enrolled already"),
+        "{stderr}"
+    );
+    assert!(!state_c.join("node.token").exists());
+    // An admin revokes node-a's token; node-a enrolls again, and its old token is dead.
+    let list = Command::new(support::bin())
+        .args(["token", "--data-dir"])
+        .arg(&data)
+        .arg("list")
+        .output()
+        .expect("token list");
+    let list = String::from_utf8_lossy(&list.stdout).into_owned();
+    let id = list
+        .lines()
+        .find(|l| l.contains("node node-a (enrolled"))
+        .and_then(|l| l.split('\t').next())
+        .expect("node-a's token")
+        .to_string();
+    let revoked = Command::new(support::bin())
+        .args(["token", "--data-dir"])
+        .arg(&data)
+        .args(["revoke", &id])
+        .output()
+        .expect("revoke");
+    assert!(revoked.status.success());
+    let (code, stderr) = push_as("node-a", &state_c, &with_enrollment);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, stderr) = push_as("node-a", &state_a, &[]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("revoked"), "{stderr}");
+
+    // The agent daemon enrolls on its first upload and keeps the token beside its spool.
+    let spool = scratch.join("agent-d").join("spool");
+    let status_port = free_port();
+    let mut child = Command::new(NODECHECK)
+        .args(["agent", "--root"])
+        .arg(&root)
+        .args([
+            "--node-name",
+            "node-d",
+            "--cluster",
+            "e2e",
+            "--interval",
+            "1h",
+        ])
+        .args(["--collector", &url])
+        .args(["--enroll-token-file", enroll.to_str().expect("utf-8")])
+        .arg("--spool")
+        .arg(&spool)
+        .args(["--listen", &format!("127.0.0.1:{status_port}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start agent");
+    let viewer = token(&data, "viewer");
+    wait_for("node-d's report", Duration::from_secs(30), || {
+        node(port, &viewer, "node-d").is_some()
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    let kept = scratch.join("agent-d").join("node.token");
+    assert_eq!(
+        std::fs::metadata(&kept)
+            .expect("agent's node token")
+            .permissions()
+            .mode()
+            & 0o777,
+        0o600
+    );
+    // Four uses: node-a, node-b, node-a again, node-d. A fifth node is refused.
+    let (code, stderr) = push_as("node-e", &scratch.join("state-e"), &with_enrollment);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("has no use left"), "{stderr}");
+}

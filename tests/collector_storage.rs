@@ -700,6 +700,7 @@ fn tokens_and_sessions(backend: &Backend<'_>) {
         scope_nodes: Some("web-*,db-?".into()),
         expires_at: Some(5_000),
         max_nodes: Some(40),
+        uses: None,
     };
     let (agent, secret) = auth::create(&store, &spec, 100).expect("create");
     let viewer_spec = TokenSpec {

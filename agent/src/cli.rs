@@ -65,6 +65,9 @@ enum Command {
         scan: ScanArgs,
         #[command(flatten)]
         collector: CollectorArgs,
+        /// Where an enrolled node keeps its token (node.token) between pushes.
+        #[arg(long, default_value = "/var/lib/nodecheck", value_name = "DIR")]
+        state_dir: PathBuf,
     },
     /// List every check.
     Checks {
@@ -175,9 +178,16 @@ struct CollectorArgs {
     /// The collector's URL, e.g. https://nodecheck-collector:8443.
     #[arg(long, env = "NODECHECK_COLLECTOR", value_name = "URL")]
     collector: String,
-    /// File holding the token (re-read for every request, so rotated tokens work).
+    /// File holding the token (re-read for every request, so rotated tokens work)
+    /// [default for an enrolled node: node.token in the spool's directory for `agent`, in
+    /// --state-dir for `push`, where enrollment keeps it].
     #[arg(long, env = "NODECHECK_TOKEN_FILE", value_name = "FILE")]
-    token_file: PathBuf,
+    token_file: Option<PathBuf>,
+    /// An enrollment token (`nodecheck-collector token create --role enroll`): on first
+    /// contact the node trades it for a token bound to its name, kept in the token file (0600)
+    /// and used from then on.
+    #[arg(long, env = "NODECHECK_ENROLL_TOKEN_FILE", value_name = "FILE")]
+    enroll_token_file: Option<PathBuf>,
     /// PEM bundle of the CAs to trust for the collector (instead of the public roots).
     #[arg(long, value_name = "FILE")]
     ca: Option<PathBuf>,
@@ -194,18 +204,29 @@ struct CollectorArgs {
 }
 
 impl CollectorArgs {
-    fn options(&self) -> ClientOptions {
-        ClientOptions {
+    /// The client's options; `node_token` is where an enrolled node keeps its token when
+    /// --token-file does not say.
+    fn options(&self, node_token: Option<PathBuf>) -> anyhow::Result<ClientOptions> {
+        let token_file = match (&self.token_file, &self.enroll_token_file, node_token) {
+            (Some(file), _, _) => file.clone(),
+            // An enrolled node finds its token where enrollment kept it.
+            (None, enroll, Some(kept)) if enroll.is_some() || kept.exists() => kept,
+            _ => bail!(
+                "--token-file is required (or NODECHECK_TOKEN_FILE), or --enroll-token-file to enroll the node"
+            ),
+        };
+        Ok(ClientOptions {
             collector: self.collector.clone(),
-            token_file: self.token_file.clone(),
+            token_file,
+            enroll_token_file: self.enroll_token_file.clone(),
             ca: self.ca.clone(),
             client_cert: self.client_cert.clone().zip(self.client_key.clone()),
             timeout: self.request_timeout,
-        }
+        })
     }
 
-    fn client(&self) -> anyhow::Result<Client> {
-        Ok(Client::new(&self.options())?)
+    fn client(&self, node_token: Option<PathBuf>) -> anyhow::Result<Client> {
+        Ok(Client::new(&self.options(node_token)?)?)
     }
 }
 
@@ -410,7 +431,9 @@ fn agent_command(args: AgentArgs) -> anyhow::Result<i32> {
             max_reports: args.spool_max_reports,
             max_bytes: args.spool_max_bytes,
         },
-        client: args.collector.options(),
+        client: args
+            .collector
+            .options(args.spool.parent().map(|dir| dir.join("node.token")))?,
         listen: args.listen.clone(),
         metrics: args.metrics,
     })?;
@@ -420,7 +443,7 @@ fn agent_command(args: AgentArgs) -> anyhow::Result<i32> {
 /// `nodecheck fleet`: the collector's answers as tables, or as JSON for scripts.
 fn fleet_command(collector: &CollectorArgs, view: &FleetView) -> anyhow::Result<i32> {
     use crate::output::fleet::{self, FleetCheck, FleetNode, Paint};
-    let client = collector.client()?;
+    let client = collector.client(None)?;
     let (FleetView::Nodes { output, .. }
     | FleetView::Checks { output }
     | FleetView::Node { output, .. }) = view;
@@ -581,7 +604,11 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
         None => scan_command(cli.scan),
         Some(Command::Scan(args)) => scan_command(args),
-        Some(Command::Push { scan, collector }) => push_command(scan, &collector),
+        Some(Command::Push {
+            scan,
+            collector,
+            state_dir,
+        }) => push_command(scan, &collector, &state_dir),
         Some(Command::Agent(args)) => agent_command(args),
         Some(Command::AgentScan {
             target,
@@ -646,11 +673,28 @@ fn scan_command(args: ScanArgs) -> anyhow::Result<i32> {
 }
 
 /// One scan, one upload, no spool: exit 2 when the upload failed, else the verdict's code.
-fn push_command(args: ScanArgs, collector: &CollectorArgs) -> anyhow::Result<i32> {
+fn push_command(
+    args: ScanArgs,
+    collector: &CollectorArgs,
+    state_dir: &std::path::Path,
+) -> anyhow::Result<i32> {
     // The collector settings and the token are checked before the scan, so a typo costs no
-    // scan.
-    let client = collector.client()?;
-    client.token()?;
+    // scan (a node still to enroll has no token yet: its enrollment token is checked).
+    let client = collector.client(Some(state_dir.join("node.token")))?;
+    let kept = collector
+        .token_file
+        .clone()
+        .unwrap_or_else(|| state_dir.join("node.token"));
+    match &collector.enroll_token_file {
+        Some(enroll) if !kept.exists() => {
+            std::fs::read_to_string(enroll).with_context(|| {
+                format!("cannot read the enrollment token {}", enroll.display())
+            })?;
+        }
+        _ => {
+            client.token()?;
+        }
+    }
     let (report, timed_out) = scan_and_show(&args)?;
     sendable(&report)?;
     let json = serde_json::to_vec(&report).context("cannot serialize the report")?;

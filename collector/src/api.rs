@@ -8,7 +8,7 @@
 //! acknowledged only once its transaction is durable. Reads need a viewer token or a dashboard
 //! session unless the collector runs with `--anonymous-read`.
 
-use crate::auth::{self, Admin, Agent, Reader};
+use crate::auth::{self, Admin, Agent, Enroller, Reader};
 use crate::ingest::{MAX_BODY_BYTES, Parsed, parse_report, read_body};
 use crate::server::{ServerLimits, ServerStats};
 use crate::store::{Ingested, NodeCursor, NodeFilter, NodeSort, Store, StoreError, TokenSpec};
@@ -581,6 +581,7 @@ struct NewToken {
     nodes: Option<String>,
     expires_in_days: Option<u32>,
     max_nodes: Option<i64>,
+    uses: Option<i64>,
 }
 
 async fn create_token(
@@ -607,6 +608,7 @@ async fn create_token(
             .expires_in_days
             .map(|days| now + i64::from(days) * 86_400),
         max_nodes: request.max_nodes,
+        uses: request.uses,
     };
     let store_app = app.clone();
     let created = tokio::task::spawn_blocking(move || auth::create(&store_app.store, &spec, now))
@@ -647,6 +649,67 @@ async fn revoke_token(
     }
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Enrollment {
+    node: String,
+}
+
+/// Trades one use of an enrollment token for a token bound to the node named in the body, in
+/// the enrollment token's cluster: the node token is shown once, and from then on that node
+/// posts with it (for itself only). A node already enrolled is refused until an admin revokes
+/// its token.
+async fn enroll(
+    State(app): State<Shared>,
+    Enroller(enroller): Enroller,
+    body: axum::body::Body,
+) -> Result<Response, ApiError> {
+    let body = read_body(body, 4 * 1024, app.limits()).await?;
+    let request: Enrollment = serde_json::from_slice(&body)
+        .map_err(|e| bad(format!("expected {{\"node\": \"<node name>\"}}: {e}")))?;
+    let node = request.node;
+    nodecheck_report::limits::check_name(&node)
+        .map_err(|why| bad(format!("node {node:?} {why}")))?;
+    // An enrollment token always names its cluster (checked when it is made).
+    let cluster = enroller.scope_cluster.clone().unwrap_or_default();
+    if !auth::in_scope(&enroller, &cluster, &node) {
+        return Err(ApiError(
+            StatusCode::FORBIDDEN,
+            format!(
+                "enrollment token {:?} may not enroll {cluster}/{node}",
+                enroller.name
+            ),
+        ));
+    }
+    let secret =
+        auth::generate().map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    let hash = auth::hash(&secret);
+    let (enroller_id, c, n) = (enroller.id, cluster.clone(), node.clone());
+    let outcome = blocking(&app, move |s| s.enroll(enroller_id, &c, &n, &hash, now())).await?;
+    match outcome {
+        crate::store::Enrolled::Token { id } => {
+            tracing::info!("enrolled {cluster}/{node} (token {id}) with token {enroller_id}");
+            Ok((
+                StatusCode::CREATED,
+                Json(serde_json::json!({
+                    "id": id, "token": secret, "cluster": cluster, "node": node
+                })),
+            )
+                .into_response())
+        }
+        crate::store::Enrolled::AlreadyEnrolled { token_id } => Err(ApiError(
+            StatusCode::CONFLICT,
+            format!(
+                "{cluster}/{node} is enrolled already (token {token_id}); an admin revokes that token to enroll it again"
+            ),
+        )),
+        crate::store::Enrolled::UsedUp => Err(ApiError(
+            StatusCode::UNAUTHORIZED,
+            format!("enrollment token {:?} has no use left", enroller.name),
+        )),
+    }
+}
+
 async fn healthz() -> &'static str {
     "ok\n"
 }
@@ -667,6 +730,7 @@ pub fn router(app: Shared) -> Router {
         .route("/api/v1/checks", get(checks))
         .route("/api/v1/tokens", get(list_tokens).post(create_token))
         .route("/api/v1/tokens/{id}", axum::routing::delete(revoke_token))
+        .route("/api/v1/enroll", post(enroll))
         .route("/api/v1/checks/{id}", get(check))
         .route("/metrics", get(metrics))
         .route("/healthz", get(healthz))

@@ -30,6 +30,7 @@ fn fixture(anonymous_read: bool) -> Fixture {
             scope_nodes: nodes.map(String::from),
             expires_at: None,
             max_nodes: None,
+            uses: None,
         };
         auth::create(&store, &spec, 0).expect("token").1
     };

@@ -232,14 +232,17 @@ struct Storage {
 enum TokenAction {
     /// Create a token and print it (shown once).
     Create {
+        /// agent (posts reports), viewer (reads), admin (reads and manages tokens), or enroll
+        /// (traded by an agent, once per node, for a token bound to that node).
         #[arg(long)]
         role: String,
         #[arg(long, default_value = "token")]
         name: String,
-        /// Agent tokens: the only cluster they may post for.
+        /// Agent and enrollment tokens: the only cluster they may post for (or enroll in).
         #[arg(long)]
         cluster: Option<String>,
-        /// Agent tokens: node-name globs they may post for (comma-separated).
+        /// Agent and enrollment tokens: node-name globs they may post for (or enroll;
+        /// comma-separated).
         #[arg(long)]
         nodes: Option<String>,
         /// Refuse the token this many days from now.
@@ -249,6 +252,10 @@ enum TokenAction {
         /// of names in --nodes when none has a wildcard, else no limit].
         #[arg(long, value_parser = clap::value_parser!(i64).range(1..=1_000_000))]
         max_nodes: Option<i64>,
+        /// Enrollment tokens: how many nodes the token may enroll [default: no limit until it
+        /// expires or is revoked].
+        #[arg(long, value_parser = clap::value_parser!(i64).range(1..=1_000_000))]
+        uses: Option<i64>,
     },
     /// List tokens (never their secrets).
     List,
@@ -582,6 +589,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     nodes,
                     expires_in_days,
                     max_nodes,
+                    uses,
                 } => {
                     let spec = TokenSpec {
                         role,
@@ -590,6 +598,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                         scope_nodes: nodes,
                         expires_at: expires_in_days.map(|days| now() + i64::from(days) * 86_400),
                         max_nodes,
+                        uses,
                     };
                     let (id, token) = auth::create(&store, &spec, now())?;
                     eprintln!("created token {id}; it is shown once:");

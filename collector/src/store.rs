@@ -80,6 +80,7 @@ const SQLITE_MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0009_kube_nodes.sql"),
     include_str!("../migrations/sqlite/0010_report_ids_per_node.sql"),
     include_str!("../migrations/sqlite/0011_token_node_limits.sql"),
+    include_str!("../migrations/sqlite/0012_enrollment.sql"),
 ];
 
 /// PostgreSQL migrations, in order. The first is the schema SQLite reached in its six; keys are
@@ -92,6 +93,7 @@ const POSTGRES_MIGRATIONS: &[&str] = &[
     include_str!("../migrations/postgres/0004_kube_nodes.sql"),
     include_str!("../migrations/postgres/0005_report_ids_per_node.sql"),
     include_str!("../migrations/postgres/0006_token_node_limits.sql"),
+    include_str!("../migrations/postgres/0007_enrollment.sql"),
 ];
 
 /// Advisory-lock keys (PostgreSQL): one per node, and these.
@@ -125,6 +127,17 @@ pub enum Ingested {
     NodeLimit {
         max: i64,
     },
+}
+
+/// What an enrollment gave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Enrolled {
+    /// A new node token, with this id.
+    Token { id: i64 },
+    /// The node has a live node token (this one): an admin revokes it to enroll it again.
+    AlreadyEnrolled { token_id: i64 },
+    /// The enrollment token has no use left.
+    UsedUp,
 }
 
 /// The token a report came with, when it limits the nodes it may create.
@@ -689,8 +702,8 @@ impl Store {
         Ok(self
             .lock()?
             .query_one(
-                "INSERT INTO tokens (hash, role, name, scope_cluster, scope_nodes, created_at, expires_at, max_nodes)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id",
+                "INSERT INTO tokens (hash, role, name, scope_cluster, scope_nodes, created_at, expires_at, max_nodes, uses_left)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING id",
                 &values![
                     hash,
                     &spec.role,
@@ -699,7 +712,8 @@ impl Store {
                     &spec.scope_nodes,
                     now,
                     spec.expires_at,
-                    spec.max_nodes
+                    spec.max_nodes,
+                    spec.uses
                 ],
             )?
             .get(0)?)
@@ -745,6 +759,62 @@ impl Store {
             "UPDATE tokens SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
             &values![id, now],
         )? == 1)
+    }
+
+    /// Trades one use of the enrollment token `enroller` for a token bound to `cluster/node`
+    /// (stored by its `hash`), in one transaction: a node that has a live node token already
+    /// is not enrolled again, and an enrollment token with no use left enrolls nothing.
+    pub fn enroll(
+        &self,
+        enroller: i64,
+        cluster: &str,
+        node: &str,
+        hash: &str,
+        now: i64,
+    ) -> Result<Enrolled, StoreError> {
+        self.lock()?.transaction(|tx| {
+            if tx.dialect() == Dialect::Postgres {
+                tx.execute(
+                    "SELECT pg_advisory_xact_lock(?1)",
+                    &values![lock_key(&format!("enroll/{cluster}/{node}"))],
+                )?;
+            }
+            if let Some(row) = tx.query_opt(
+                "SELECT id FROM tokens WHERE scope_cluster = ?1 AND enrolled_node = ?2 AND revoked_at IS NULL",
+                &values![cluster, node],
+            )? {
+                return Ok(Enrolled::AlreadyEnrolled {
+                    token_id: row.get(0)?,
+                });
+            }
+            let used = tx.execute(
+                "UPDATE tokens SET uses_left = uses_left - 1 WHERE id = ?1 AND uses_left > 0",
+                &values![enroller],
+            )?;
+            let unlimited = tx
+                .query_opt(
+                    "SELECT 1 FROM tokens WHERE id = ?1 AND uses_left IS NULL",
+                    &values![enroller],
+                )?
+                .is_some();
+            if used == 0 && !unlimited {
+                return Ok(Enrolled::UsedUp);
+            }
+            let id: i64 = tx
+                .query_one(
+                    "INSERT INTO tokens (hash, role, name, scope_cluster, scope_nodes, created_at, max_nodes, enrolled_node)
+                     VALUES (?1, 'agent', ?2, ?3, ?4, ?5, 1, ?4) RETURNING id",
+                    &values![
+                        hash,
+                        format!("node {node} (enrolled with token {enroller})"),
+                        cluster,
+                        node,
+                        now
+                    ],
+                )?
+                .get(0)?;
+            Ok::<_, StoreError>(Enrolled::Token { id })
+        })
     }
 
     /// Whether any token exists (an empty installation has none).
@@ -1591,7 +1661,7 @@ pub struct FailingNode {
 }
 
 /// A token as stored (never its secret).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct TokenRow {
     pub id: i64,
     pub role: String,
@@ -1603,10 +1673,13 @@ pub struct TokenRow {
     pub revoked: bool,
     /// Agent tokens: how many distinct nodes they may create (none: no limit).
     pub max_nodes: Option<i64>,
+    /// Enrollment tokens: how many more nodes they may enroll (none: no limit).
+    pub uses_left: Option<i64>,
+    /// Node tokens: the node they were enrolled for.
+    pub enrolled_node: Option<String>,
 }
 
-const TOKEN_COLUMNS: &str =
-    "id, role, name, scope_cluster, scope_nodes, created_at, expires_at, revoked_at, max_nodes";
+const TOKEN_COLUMNS: &str = "id, role, name, scope_cluster, scope_nodes, created_at, expires_at, revoked_at, max_nodes, uses_left, enrolled_node";
 
 impl TokenRow {
     fn from_row(r: &Row) -> Result<TokenRow, DbError> {
@@ -1620,6 +1693,8 @@ impl TokenRow {
             expires_at: r.get(6)?,
             revoked: r.get::<Option<i64>>(7)?.is_some(),
             max_nodes: r.get(8)?,
+            uses_left: r.get(9)?,
+            enrolled_node: r.get(10)?,
         })
     }
 
@@ -1653,4 +1728,6 @@ pub struct TokenSpec {
     pub expires_at: Option<i64>,
     /// Agent tokens: how many distinct nodes they may create.
     pub max_nodes: Option<i64>,
+    /// Enrollment tokens: how many nodes they may enroll.
+    pub uses: Option<i64>,
 }

@@ -17,6 +17,9 @@ pub struct ClientOptions {
     pub collector: String,
     /// File holding the bearer token (re-read for every request).
     pub token_file: PathBuf,
+    /// An enrollment token: when `token_file` does not exist yet, the first upload trades
+    /// this for a token bound to the report's node and writes it to `token_file` (0600).
+    pub enroll_token_file: Option<PathBuf>,
     /// PEM bundle of the CAs to trust instead of the public roots.
     pub ca: Option<PathBuf>,
     /// PEM client certificate chain and its key, presented to the collector.
@@ -108,6 +111,7 @@ pub enum Ack {
 pub struct Client {
     base: String,
     token_file: PathBuf,
+    enroll_token_file: Option<PathBuf>,
     agent: ureq::Agent,
 }
 
@@ -161,6 +165,7 @@ impl Client {
         Ok(Client {
             base,
             token_file: options.token_file.clone(),
+            enroll_token_file: options.enroll_token_file.clone(),
             agent: config.into(),
         })
     }
@@ -184,8 +189,29 @@ impl Client {
         Ok(token.to_string())
     }
 
-    /// Posts one report (its JSON), gzip-compressed.
+    /// Posts one report (its JSON), gzip-compressed; enrolls its node first when an enrollment
+    /// token is configured and the node has no token yet.
     pub fn post_report(&self, json: &[u8]) -> Result<Ack, ClientError> {
+        if let Some(enroll_token_file) = &self.enroll_token_file
+            && !self.token_file.exists()
+        {
+            #[derive(serde::Deserialize)]
+            struct Named {
+                node: NodeName,
+            }
+            #[derive(serde::Deserialize)]
+            struct NodeName {
+                name: String,
+            }
+            let node = serde_json::from_slice::<Named>(json)
+                .map(|r| r.node.name)
+                .map_err(|e| ClientError::Server {
+                    status: 0,
+                    message: format!("the report names no node: {e}"),
+                    retry_after: None,
+                })?;
+            self.enroll(enroll_token_file, &node)?;
+        }
         let token = self.token()?;
         let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         let body = gzip
@@ -220,6 +246,56 @@ impl Client {
         }
     }
 
+    /// Trades the enrollment token in `enroll_token_file` for a token bound to `node`, and
+    /// keeps it in the token file: written 0600 beside it and renamed into place, so a crash
+    /// leaves either no token file or a whole one.
+    pub fn enroll(&self, enroll_token_file: &Path, node: &str) -> Result<(), ClientError> {
+        let error = |reason: String| ClientError::Token {
+            path: enroll_token_file.to_path_buf(),
+            reason,
+        };
+        let text = std::fs::read_to_string(enroll_token_file).map_err(|e| error(e.to_string()))?;
+        let enroll_token = text.trim();
+        if enroll_token.is_empty() || enroll_token.contains(char::is_whitespace) {
+            return Err(error("must hold the enrollment token alone".into()));
+        }
+        let url = format!("{}/api/v1/enroll", self.base);
+        let body = serde_json::json!({ "node": node }).to_string();
+        let response = self
+            .agent
+            .post(&url)
+            .header("Authorization", &format!("Bearer {enroll_token}"))
+            .header("Content-Type", "application/json")
+            .send(body.as_bytes())
+            .map_err(|e| self.unreachable(&e))?;
+        let status = response.status().as_u16();
+        let text = read_body(response);
+        if status != 201 {
+            return Err(classify(status, &text, None));
+        }
+        #[derive(serde::Deserialize)]
+        struct Enrolled {
+            token: String,
+        }
+        let token = serde_json::from_str::<Enrolled>(&text)
+            .map_err(|e| ClientError::Server {
+                status,
+                message: format!("the enrollment answer holds no token: {e}"),
+                retry_after: None,
+            })?
+            .token;
+        write_private(&self.token_file, &token).map_err(|e| ClientError::Token {
+            path: self.token_file.clone(),
+            reason: format!("cannot keep the node token: {e}"),
+        })?;
+        tracing::info!(
+            node,
+            token_file = %self.token_file.display(),
+            "enrolled: the node token is kept for the next uploads"
+        );
+        Ok(())
+    }
+
     /// GETs `path` (e.g. `/api/v1/nodes?limit=100`) and parses its JSON.
     pub fn get_json(&self, path: &str) -> Result<serde_json::Value, ClientError> {
         let token = self.token()?;
@@ -252,6 +328,36 @@ impl Client {
             reason: error.to_string(),
         }
     }
+}
+
+/// Writes `text` to `path` readable by its owner alone: a new file beside it, synced, then
+/// renamed over it.
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
+    let temporary = dir.join(format!(
+        ".{}.{}",
+        path.file_name()
+            .map_or("token".into(), |n| n.to_string_lossy().into_owned()),
+        std::process::id()
+    ));
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&temporary)?;
+    let written = file
+        .write_all(format!("{text}\n").as_bytes())
+        .and_then(|()| file.sync_all())
+        .and_then(|()| std::fs::rename(&temporary, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+    written
 }
 
 fn read_body(response: ureq::http::Response<ureq::Body>) -> String {
@@ -326,6 +432,7 @@ mod tests {
         ClientOptions {
             collector: collector.into(),
             token_file: "/nonexistent/token".into(),
+            enroll_token_file: None,
             ca: None,
             client_cert: None,
             timeout: Duration::from_secs(5),

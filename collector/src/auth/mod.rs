@@ -13,5 +13,7 @@
 pub mod principal;
 pub mod tokens;
 
-pub use principal::{Admin, Agent, Page, Principal, Reader, SESSION_COOKIE, SESSION_SECONDS};
+pub use principal::{
+    Admin, Agent, Enroller, Page, Principal, Reader, SESSION_COOKIE, SESSION_SECONDS,
+};
 pub use tokens::{CreateError, Role, create, generate, glob, hash, in_scope};

@@ -47,6 +47,8 @@ pub enum Principal {
     Agent(TokenRow),
     Viewer(Credential),
     Admin(Credential),
+    /// An enrollment token, by bearer only: it may enroll a node and nothing else.
+    Enroller(TokenRow),
 }
 
 impl Principal {
@@ -193,6 +195,7 @@ fn live(row: TokenRow, credential: Credential) -> Result<Principal, AuthError> {
     }
     match Role::parse(&row.role) {
         Some(Role::Agent) if credential == Credential::Bearer => Ok(Principal::Agent(row)),
+        Some(Role::Enroll) if credential == Credential::Bearer => Ok(Principal::Enroller(row)),
         Some(Role::Viewer) => Ok(Principal::Viewer(credential)),
         Some(Role::Admin) => Ok(Principal::Admin(credential)),
         _ => Err(AuthError::new(StatusCode::UNAUTHORIZED, "unknown token")),
@@ -287,7 +290,7 @@ async fn kubernetes_agent(app: &Arc<App>, token: String) -> Result<TokenRow, Aut
             created_at: 0,
             expires_at: None,
             revoked: false,
-            max_nodes: None,
+            ..TokenRow::default()
         }),
         Err(e @ ReviewError::Unauthenticated(_)) => {
             Err(AuthError::new(StatusCode::UNAUTHORIZED, e.to_string()))
@@ -321,7 +324,7 @@ impl FromRequestParts<Arc<App>> for Agent {
                 created_at: 0,
                 expires_at: None,
                 revoked: false,
-                max_nodes: None,
+                ..TokenRow::default()
             })),
             Principal::Anonymous => Err(AuthError::new(
                 StatusCode::UNAUTHORIZED,
@@ -330,6 +333,28 @@ impl FromRequestParts<Arc<App>> for Agent {
             _ => Err(AuthError::new(
                 StatusCode::FORBIDDEN,
                 "this token may not post reports",
+            )),
+        }
+    }
+}
+
+/// A client holding an enrollment token.
+#[derive(Debug)]
+pub struct Enroller(pub TokenRow);
+
+impl FromRequestParts<Arc<App>> for Enroller {
+    type Rejection = AuthError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, AuthError> {
+        match principal(app, &parts.headers).await? {
+            Principal::Enroller(row) => Ok(Enroller(row)),
+            Principal::Anonymous => Err(AuthError::new(
+                StatusCode::UNAUTHORIZED,
+                "an enrollment token is required (Authorization: Bearer <token>)",
+            )),
+            _ => Err(AuthError::new(
+                StatusCode::FORBIDDEN,
+                "only an enrollment token enrolls a node",
             )),
         }
     }

@@ -12,6 +12,8 @@ pub enum Role {
     Agent,
     Viewer,
     Admin,
+    /// Traded by an agent, once per node, for an agent token bound to that node.
+    Enroll,
 }
 
 impl Role {
@@ -20,6 +22,7 @@ impl Role {
             "agent" => Some(Role::Agent),
             "viewer" => Some(Role::Viewer),
             "admin" => Some(Role::Admin),
+            "enroll" => Some(Role::Enroll),
             _ => None,
         }
     }
@@ -29,6 +32,7 @@ impl Role {
             Role::Agent => "agent",
             Role::Viewer => "viewer",
             Role::Admin => "admin",
+            Role::Enroll => "enroll",
         }
     }
 
@@ -64,7 +68,11 @@ pub fn generate() -> std::io::Result<String> {
 pub fn create(store: &Store, spec: &TokenSpec, now: i64) -> Result<(i64, String), CreateError> {
     validate(spec, now).map_err(CreateError::Invalid)?;
     let spec = TokenSpec {
-        max_nodes: spec.max_nodes.or_else(|| default_max_nodes(spec)),
+        max_nodes: spec.max_nodes.or_else(|| {
+            (Role::parse(&spec.role) == Some(Role::Agent))
+                .then(|| default_max_nodes(spec))
+                .flatten()
+        }),
         ..spec.clone()
     };
     let token = generate().map_err(CreateError::Random)?;
@@ -87,7 +95,7 @@ fn default_max_nodes(spec: &TokenSpec) -> Option<i64> {
 fn validate(spec: &TokenSpec, now: i64) -> Result<(), String> {
     let role = Role::parse(&spec.role).ok_or_else(|| {
         format!(
-            "unknown role {:?}: expected agent, viewer or admin",
+            "unknown role {:?}: expected agent, viewer, admin or enroll",
             spec.role
         )
     })?;
@@ -97,11 +105,29 @@ fn validate(spec: &TokenSpec, now: i64) -> Result<(), String> {
     {
         return Err("name must be 1 to 100 characters without control characters".into());
     }
-    if role != Role::Agent && (spec.scope_cluster.is_some() || spec.scope_nodes.is_some()) {
+    let scoped = matches!(role, Role::Agent | Role::Enroll);
+    if !scoped && (spec.scope_cluster.is_some() || spec.scope_nodes.is_some()) {
         return Err(format!(
-            "a {} token cannot be scoped: cluster and node scopes apply to agent tokens",
+            "a {} token cannot be scoped: cluster and node scopes apply to agent and enroll tokens",
             role.as_str()
         ));
+    }
+    if role == Role::Enroll && spec.scope_cluster.is_none() {
+        return Err(
+            "an enroll token names the cluster its nodes join (--cluster): the node tokens it gives are bound to it"
+                .into(),
+        );
+    }
+    if let Some(uses) = spec.uses {
+        if role != Role::Enroll {
+            return Err(format!(
+                "a {} token enrolls nothing: uses applies to enroll tokens",
+                role.as_str()
+            ));
+        }
+        if uses < 1 {
+            return Err("uses must be at least 1".into());
+        }
     }
     if spec.scope_cluster.as_deref().is_some_and(str::is_empty) {
         return Err("the cluster scope must not be empty".into());
@@ -193,7 +219,7 @@ mod tests {
             created_at: 0,
             expires_at: None,
             revoked: false,
-            max_nodes: None,
+            ..TokenRow::default()
         };
         assert!(in_scope(&token, "prod", "web-3"));
         assert!(in_scope(&token, "prod", "api-1"));
