@@ -433,3 +433,53 @@ fn a_stray_token_file_stops_the_first_start_and_stores_nothing() {
         collector::request(port, "GET", "/api/v1/summary", &viewer, "").expect("summary");
     assert_eq!(status, 200);
 }
+
+/// Login forms cannot be used to hold the collector: one announcing megabytes is refused before
+/// its body is read, and connections trickling small forms are closed for room like silent
+/// ones, so `/healthz` answers beside 64 of them at a cap of 64 connections. (Red team: 200
+/// connections announcing 2 MB forms took the collector to 406 MiB; 64 trickling forms made
+/// every other client's connection reset for 55 s.)
+#[test]
+fn login_forms_cannot_hold_memory_or_connections() {
+    if !raise_own_open_files(2048) {
+        return;
+    }
+    let dir = collector::Scratch::new("collector-hostile-login");
+    let port = collector::free_port();
+    let server = collector::start_with(
+        &dir,
+        port,
+        &["--max-connections", "64", "--header-timeout", "5"],
+    );
+    let pid = server.0.id();
+    let mut held = Vec::new();
+    for _ in 0..200 {
+        let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        write!(
+            stream,
+            "POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 2000000\r\n\r\ntoken=AAAA"
+        )
+        .expect("head");
+        held.push(stream);
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    healthz_within(port, Duration::from_millis(100));
+    drop(held);
+    let mut trickling = Vec::new();
+    for _ in 0..64 {
+        let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        write!(
+            stream,
+            "POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\ntoken="
+        )
+        .expect("head");
+        trickling.push(stream);
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    for _ in 0..5 {
+        healthz_within(port, Duration::from_millis(100));
+    }
+    let rss = rss_kib(pid);
+    assert!(rss < 128 * 1024, "{rss} KiB");
+    drop(trickling);
+}

@@ -88,6 +88,10 @@ const CASES: &[(&str, Case)] = &[
         a_token_creates_at_most_its_nodes,
     ),
     (
+        "an unknown check no node reports is forgotten",
+        an_unknown_check_no_node_reports_is_forgotten,
+    ),
+    (
         "a check left out of the latest report is not failing",
         a_check_left_out_is_not_failing,
     ),
@@ -265,6 +269,70 @@ fn a_token_creates_at_most_its_nodes(backend: &Backend<'_>) {
     assert_eq!(by(8, "r5", "c"), Ingested::Stored);
     // A node that exists is no new node, whoever created it.
     assert_eq!(by(7, "r6", "c"), Ingested::Stored);
+}
+
+/// A check the catalogue does not know is listed while some node reports it, and forgotten
+/// when none does (issue 12's red team: one node sending 2,048 new ids per report grew
+/// /api/v1/checks to 88 MB); a check the catalogue knows stays listed. Reported again, an
+/// unknown check is described anew.
+fn an_unknown_check_no_node_reports_is_forgotten(backend: &Backend<'_>) {
+    let store = backend.store();
+    let with_custom = |id: &str, node: &str, title: &str| {
+        let mut r = report(id, "prod", node, true);
+        let mut custom = r.findings[0].clone();
+        custom.id = "custom.short-lived".into();
+        custom.title = title.into();
+        r.findings.push(custom);
+        r
+    };
+    let without_any = |id: &str, node: &str| {
+        let mut r = report(id, "prod", node, true);
+        r.findings.clear();
+        r
+    };
+    store
+        .ingest(with_custom("r1", "a", "First"), 100)
+        .expect("r1");
+    store
+        .ingest(with_custom("r2", "b", "First"), 100)
+        .expect("r2");
+    store.ingest(without_any("r3", "a"), 200).expect("r3");
+    let (row, failing) = store
+        .check("custom.short-lived", 10)
+        .expect("check")
+        .expect("b still reports it");
+    assert_eq!((row.failing_nodes, failing.len()), (1, 1));
+    store.ingest(without_any("r4", "b"), 300).expect("r4");
+    assert!(
+        store
+            .check("custom.short-lived", 10)
+            .expect("check")
+            .is_none()
+    );
+    assert!(
+        !store
+            .checks()
+            .expect("checks")
+            .iter()
+            .any(|c| c.id == "custom.short-lived")
+    );
+    // The catalogue's checks stay, reported or not.
+    assert!(
+        store
+            .check("sshd.permit-root-login", 10)
+            .expect("check")
+            .is_some()
+    );
+    // Back again, with a new description.
+    store
+        .ingest(with_custom("r5", "a", "Second"), 400)
+        .expect("r5");
+    let (row, _) = store
+        .check("custom.short-lived", 10)
+        .expect("check")
+        .expect("reported again");
+    assert_eq!(row.title, "Second");
+    assert_eq!(row.failing_nodes, 1);
 }
 
 /// A check a node's latest report leaves out (its profile stopped enabling it) no longer lists

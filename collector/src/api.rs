@@ -132,9 +132,13 @@ type Shared = Arc<App>;
 #[derive(Debug)]
 pub struct ApiError(pub(crate) StatusCode, pub(crate) String);
 
+/// The longest message a refusal carries: whatever quotes a sender's text is cut to this.
+const MAX_ERROR_CHARS: usize = 1024;
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.0, Json(serde_json::json!({ "error": self.1 }))).into_response()
+        let message = crate::ingest::clip(&self.1, MAX_ERROR_CHARS);
+        (self.0, Json(serde_json::json!({ "error": message }))).into_response()
     }
 }
 
@@ -187,7 +191,7 @@ async fn post_report(
         // Decompressing, parsing and compressing a report is CPU work of up to tens of
         // milliseconds for the largest; it runs off the async workers.
         let Parsed {
-            incoming,
+            mut incoming,
             claimed_score,
         } = {
             let headers = headers.clone();
@@ -221,8 +225,7 @@ async fn post_report(
             );
         }
         let id = report.id.clone();
-        let (token_cluster, token_node) = (report.node.cluster.clone(), report.node.name.clone());
-        let mut incoming = incoming;
+        let node = format!("{}/{}", report.node.cluster, report.node.name);
         // Collector-issued tokens with a node limit (a TokenReview-vouched token has id 0 and
         // speaks for its one node).
         if let Some(max_nodes) = token.max_nodes
@@ -256,8 +259,8 @@ async fn post_report(
                 return Err(ApiError(
                     StatusCode::FORBIDDEN,
                     format!(
-                        "token {:?} may create at most {max} nodes, and has: it may not add {}/{}",
-                        token.name, token_cluster, token_node
+                        "token {:?} may create at most {max} nodes, and has: it may not add {node}",
+                        token.name
                     ),
                 ));
             }

@@ -1782,3 +1782,54 @@ async fn a_token_creates_no_more_nodes_than_it_may() {
         "{refused}"
     );
 }
+
+/// A refusal never repeats the sender's text at length: an unknown key or variant of megabytes
+/// is quoted cut. (Red team: a 32 KB gzip post decompressing to one 32 MiB key got a 64 MB
+/// answer.)
+#[tokio::test]
+async fn refusals_quote_the_sender_cut_short() {
+    let f = fixture(false);
+    let good = serde_json::to_value(report("01CLIP", "prod", "web-1", false)).expect("value");
+    let huge = "A".repeat(5 * 1024 * 1024);
+    let mut unknown_key = good.clone();
+    unknown_key[&huge] = serde_json::json!(1);
+    let mut bad_variant = good.clone();
+    bad_variant["findings"][0]["severity"] = serde_json::json!(huge);
+    let mut bad_schema = good.clone();
+    bad_schema["schema"] = serde_json::json!(huge);
+    for body in [unknown_key, bad_variant, bad_schema] {
+        let bytes = serde_json::to_vec(&body).expect("json");
+        let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gzip.write_all(&bytes).expect("gzip");
+        let (status, text) = call(
+            &f.app,
+            post(Some(&f.agent), gzip.finish().expect("gzip"), true),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(text.len() < 2048, "a refusal of {} bytes", text.len());
+    }
+}
+
+/// The login form is read small: a body announced larger is refused at once (413), and a
+/// form that is not one is a 400, not a crash. (Red team: 200 connections announcing 2 MB
+/// forms took the collector to 406 MiB.)
+#[tokio::test]
+async fn the_login_form_is_read_small() {
+    let f = fixture(false);
+    let request = Request::post("/login")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("content-length", "2000000")
+        .body(Body::from(vec![b'A'; 2_000_000]))
+        .expect("request");
+    let response = router(f.app.clone())
+        .oneshot(request)
+        .await
+        .expect("response");
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let request = Request::post("/login")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::from("not a form at all=="))
+        .expect("request");
+    assert_eq!(call(&f.app, request).await.0, StatusCode::BAD_REQUEST);
+}

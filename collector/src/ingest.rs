@@ -15,6 +15,14 @@ use nodecheck_report::{Report, SCHEMA_V1};
 use std::io::Read;
 use std::sync::Arc;
 
+/// `text` cut to `max` characters, ending in `…` when cut.
+pub(crate) fn clip(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_string(),
+    }
+}
+
 fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -108,6 +116,13 @@ pub(crate) async fn read_body(
     limits: &ServerLimits,
 ) -> Result<Bytes, ApiError> {
     use http_body_util::BodyExt;
+    // A body announced larger than the limit is refused before a byte of it is waited for.
+    if axum::body::HttpBody::size_hint(&body).lower() > limit as u64 {
+        return Err(ApiError(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the body is larger than {limit} bytes"),
+        ));
+    }
     let started = tokio::time::Instant::now();
     let mut body = body;
     let mut received = bytes::BytesMut::new();
@@ -179,17 +194,21 @@ pub fn parse_report(headers: &HeaderMap, body: &[u8]) -> Result<Parsed, ApiError
         #[serde(borrow)]
         schema: Option<std::borrow::Cow<'a, str>>,
     }
-    let envelope: Envelope = serde_json::from_slice(&text).map_err(|e| match e.classify() {
-        serde_json::error::Category::Data => bad(format!(
-            "body must be a JSON object with `schema` {SCHEMA_V1:?}: {e}"
-        )),
-        _ => bad(format!("body is not valid JSON: {e}")),
+    let envelope: Envelope = serde_json::from_slice(&text).map_err(|e| {
+        let why = clip(&e.to_string(), 240);
+        match e.classify() {
+            serde_json::error::Category::Data => bad(format!(
+                "body must be a JSON object with `schema` {SCHEMA_V1:?}: {why}"
+            )),
+            _ => bad(format!("body is not valid JSON: {why}")),
+        }
     })?;
     match envelope.schema.as_deref() {
         Some(SCHEMA_V1) => {}
         Some(other) => {
             return Err(bad(format!(
-                "unsupported schema {other:?}; this collector accepts {SCHEMA_V1:?}"
+                "unsupported schema {:?}; this collector accepts {SCHEMA_V1:?}",
+                clip(other, 80)
             )));
         }
         None => {
@@ -200,10 +219,12 @@ pub fn parse_report(headers: &HeaderMap, body: &[u8]) -> Result<Parsed, ApiError
     }
     let mut deserializer = serde_json::Deserializer::from_slice(&text);
     let mut report: Report = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
-        let path = e.path().to_string();
+        // Both the path (an unknown key) and serde's message (an unknown variant) quote the
+        // sender's text: cut, so a refusal never repeats megabytes back.
+        let path = clip(&e.path().to_string(), 120);
+        let why = clip(&e.into_inner().to_string(), 240);
         bad(format!(
-            "report does not match {SCHEMA_V1}: at `{path}`: {}",
-            e.into_inner()
+            "report does not match {SCHEMA_V1}: at `{path}`: {why}"
         ))
     })?;
     nodecheck_report::limits::validate(&report)

@@ -137,11 +137,39 @@ struct Conn {
     /// Told to close (evicted or timed out).
     close: Notify,
     closing: AtomicBool,
+    /// Its request is reading a body before its sender is known (a login form): as
+    /// evictable as a silent connection, or a client trickling login forms could hold every
+    /// slot.
+    anonymous_body: AtomicBool,
 }
 
 impl Conn {
     fn evictable(&self) -> bool {
-        self.in_flight.load(Ordering::Acquire) == 0 && !self.closing.load(Ordering::Acquire)
+        (self.in_flight.load(Ordering::Acquire) == 0 || self.anonymous_body.load(Ordering::Acquire))
+            && !self.closing.load(Ordering::Acquire)
+    }
+}
+
+/// A handle on the connection a request came on, in the request's extensions, for handlers
+/// that read a body from a client they do not know yet.
+#[derive(Debug, Clone)]
+pub struct ConnectionHandle(Arc<Conn>);
+
+/// While alive, the connection may be closed for room although a request is in flight.
+#[derive(Debug)]
+pub struct AnonymousBody(Arc<Conn>);
+
+impl ConnectionHandle {
+    /// Marks the request as reading an unauthenticated body until the guard is dropped.
+    pub fn reading_anonymous_body(&self) -> AnonymousBody {
+        self.0.anonymous_body.store(true, Ordering::Release);
+        AnonymousBody(self.0.clone())
+    }
+}
+
+impl Drop for AnonymousBody {
+    fn drop(&mut self) {
+        self.0.anonymous_body.store(false, Ordering::Release);
     }
 }
 
@@ -213,6 +241,7 @@ impl Registry {
             served: AtomicBool::new(false),
             close: Notify::new(),
             closing: AtomicBool::new(false),
+            anonymous_body: AtomicBool::new(false),
         });
         let id = conns.next_id;
         conns.next_id += 1;
@@ -390,7 +419,11 @@ impl Connection {
                 conn: conn.clone(),
                 registry: registry.clone(),
             };
-            let response = router.clone().oneshot(request.map(Body::new));
+            let mut request = request.map(Body::new);
+            request
+                .extensions_mut()
+                .insert(ConnectionHandle(conn.clone()));
+            let response = router.clone().oneshot(request);
             async move {
                 let response = response.await?;
                 // The guard lives as long as the response body: hyper drops the body when it

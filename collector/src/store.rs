@@ -81,6 +81,7 @@ const SQLITE_MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0010_report_ids_per_node.sql"),
     include_str!("../migrations/sqlite/0011_token_node_limits.sql"),
     include_str!("../migrations/sqlite/0012_enrollment.sql"),
+    include_str!("../migrations/sqlite/0013_check_reporters.sql"),
 ];
 
 /// PostgreSQL migrations, in order. The first is the schema SQLite reached in its six; keys are
@@ -94,6 +95,7 @@ const POSTGRES_MIGRATIONS: &[&str] = &[
     include_str!("../migrations/postgres/0005_report_ids_per_node.sql"),
     include_str!("../migrations/postgres/0006_token_node_limits.sql"),
     include_str!("../migrations/postgres/0007_enrollment.sql"),
+    include_str!("../migrations/postgres/0008_check_reporters.sql"),
 ];
 
 /// Advisory-lock keys (PostgreSQL): one per node, and these.
@@ -1265,10 +1267,12 @@ struct CheckDelta {
     /// The check's description, when it must be written.
     described: Option<[String; 5]>,
     failing: i64,
+    /// Nodes that started (+) or stopped (-) reporting the check.
+    reporting: i64,
 }
 
 impl Deltas {
-    fn write(&self, tx: &mut Connection) -> Result<(), StoreError> {
+    fn write(&self, tx: &mut Connection, known: &mut KnownChecks) -> Result<(), StoreError> {
         for (id, delta) in &self.checks {
             if let Some([title, area, severity, remediation, rationale]) = &delta.described {
                 tx.execute(
@@ -1281,11 +1285,25 @@ impl Deltas {
                     &values![id, title, area, severity, remediation, rationale],
                 )?;
             }
-            if delta.failing != 0 {
+            if delta.failing != 0 || delta.reporting != 0 {
                 tx.execute(
-                    "UPDATE checks SET failing_nodes = failing_nodes + ?2 WHERE id = ?1",
-                    &values![id, delta.failing],
+                    "UPDATE checks SET failing_nodes = failing_nodes + ?2,
+                        reporting_nodes = reporting_nodes + ?3 WHERE id = ?1",
+                    &values![id, delta.failing, delta.reporting],
                 )?;
+            }
+            // A check the catalogue does not know lives as long as some node reports it: one
+            // node sending new ids in every report must not grow the fleet's list forever.
+            if delta.reporting < 0
+                && crate::catalogue::get(id).is_none()
+                && !COLLECTOR_CHECKS.contains(&id.as_str())
+                && tx.execute(
+                    "DELETE FROM checks WHERE id = ?1 AND reporting_nodes <= 0",
+                    &values![id],
+                )? > 0
+            {
+                // A report that brings it back describes it anew.
+                known.remove(id);
             }
         }
         for (bucket, delta) in &self.buckets {
@@ -1353,7 +1371,7 @@ fn write_batch(
     for incoming in reports {
         outcomes.push(ingest_one(tx, incoming, now, known, &mut deltas)?);
     }
-    deltas.write(tx)?;
+    deltas.write(tx, known)?;
     Ok(outcomes)
 }
 
@@ -1532,6 +1550,13 @@ fn ingest_one(
                 .or_default()
                 .described = Some(described);
         }
+        if previous.is_none() {
+            deltas
+                .checks
+                .entry(finding.id.clone())
+                .or_default()
+                .reporting += 1;
+        }
         let was_failing = previous.is_some_and(|p| p.status == "fail");
         let now_failing = status == "fail";
         if was_failing != now_failing {
@@ -1574,6 +1599,7 @@ fn ingest_one(
         if previous.status == "fail" {
             deltas.checks.entry(check_id.clone()).or_default().failing -= 1;
         }
+        deltas.checks.entry(check_id.clone()).or_default().reporting -= 1;
     }
     tx.execute(
         "INSERT INTO score_history (cluster, name, at, score, report_id) VALUES (?1, ?2, ?3, ?4, ?5)",

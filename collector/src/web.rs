@@ -10,7 +10,7 @@ use crate::auth::principal::same_origin;
 use crate::auth::{self, Page, Role, SESSION_COOKIE, SESSION_SECONDS};
 use crate::store::NodeRow;
 use axum::Router;
-use axum::extract::{Form, Path, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -471,14 +471,40 @@ fn cross_site() -> Response {
         .into_response()
 }
 
+/// A login form holds one token: anything longer is no login.
+const LOGIN_FORM_BYTES: usize = 4 * 1024;
+
 async fn login(
     State(app): State<Shared>,
     headers: HeaderMap,
-    Form(form): Form<LoginForm>,
+    connection: Option<axum::Extension<crate::server::ConnectionHandle>>,
+    body: axum::body::Body,
 ) -> Response {
     if !same_origin(&headers) {
         return cross_site();
     }
+    // The form comes from a visitor the collector does not know yet: it is read small, at the
+    // minimum rate, and its connection may be closed for room meanwhile.
+    let reading = connection.map(|c| c.0.reading_anonymous_body());
+    let body = crate::ingest::read_body(body, LOGIN_FORM_BYTES, app.limits()).await;
+    drop(reading);
+    let refused = |status: StatusCode| {
+        (
+            status,
+            page(
+                "Log in",
+                "<h1>Not a login form</h1><p><a href=\"/login\">Try again</a></p>",
+            ),
+        )
+            .into_response()
+    };
+    let form = match body {
+        Err(e) => return refused(e.0),
+        Ok(bytes) => match serde_urlencoded::from_bytes::<LoginForm>(&bytes) {
+            Ok(form) => form,
+            Err(_) => return refused(StatusCode::BAD_REQUEST),
+        },
+    };
     let store_app = app.clone();
     let token = form.token.trim().to_string();
     let row =

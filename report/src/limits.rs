@@ -103,12 +103,13 @@ fn invalid(field: impl Into<String>, limit: impl Into<String>) -> Invalid {
 }
 
 /// Characters that change how text around them reads without showing themselves: bidi
-/// controls, zero-width characters, the byte-order mark and other format characters.
+/// controls, zero-width characters, the byte-order mark and other format characters, and the
+/// Unicode line and paragraph separators (a line break that is no control character).
 pub fn is_invisible(c: char) -> bool {
     matches!(c,
         '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
         | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
-        | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}'
+        | '\u{2028}' | '\u{2029}' | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}'
         | '\u{FFA0}' | '\u{FFF0}'..='\u{FFF8}' | '\u{1D173}'..='\u{1D17A}'
         | '\u{E0000}'..='\u{E0FFF}')
 }
@@ -835,6 +836,11 @@ mod tests {
                 Box::new(|r| r.findings[0].title = "Fine\u{202E}enif".into()),
                 "findings[0].title",
                 "direction-changing",
+            ),
+            (
+                Box::new(|r| r.findings[0].title = "one\u{2028}two".into()),
+                "findings[0].title",
+                "U+2028",
             ),
             (
                 Box::new(|r| {
