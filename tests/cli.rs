@@ -9,6 +9,8 @@ use std::process::{Command, Output};
 
 const BIN: &str = env!("CARGO_BIN_EXE_nodecheck");
 
+#[path = "support/raw_tar.rs"]
+mod raw_tar;
 #[path = "support/scratch.rs"]
 mod scratch;
 
@@ -548,26 +550,13 @@ fn bad_input_gives_specific_errors_and_never_a_wrong_pass() {
 fn tar_with_dot_dot_entries_is_scanned_with_a_warning() {
     let dir = temp_dir("dotdot");
     let path = dir.join("evil.tar");
-    // Written by hand: the tar crate refuses to build such names.
-    let mut bytes = Vec::new();
-    for (name, data) in [
-        ("../escape", &b"x"[..]),
-        ("etc/ssh/sshd_config", &b"PermitRootLogin no\n"[..]),
-    ] {
-        let mut header = tar::Header::new_old();
-        header.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
-        header.set_mode(0o600);
-        header.set_uid(0);
-        header.set_gid(0);
-        header.set_mtime(0);
-        header.set_size(data.len() as u64);
-        header.set_entry_type(tar::EntryType::Regular);
-        header.set_cksum();
-        bytes.extend_from_slice(header.as_bytes());
-        bytes.extend_from_slice(data);
-        bytes.extend(std::iter::repeat_n(0u8, 512 - data.len()));
-    }
-    bytes.extend(std::iter::repeat_n(0u8, 1024));
+    let bytes = raw_tar::raw_tar(
+        &[
+            ("../escape", b"x"),
+            ("etc/ssh/sshd_config", b"PermitRootLogin no\n"),
+        ],
+        0o600,
+    );
     std::fs::write(&path, bytes).expect("write");
     let out = run(&[
         "--root",

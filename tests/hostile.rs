@@ -18,6 +18,8 @@ const BIN: &str = env!("CARGO_BIN_EXE_nodecheck");
 /// What every canary file outside the root holds.
 const CANARY: &str = "CANARY-OUTSIDE-THE-ROOT-7f3a";
 
+#[path = "support/raw_tar.rs"]
+mod raw_tar;
 #[path = "support/scratch.rs"]
 mod scratch;
 
@@ -382,25 +384,14 @@ fn host_text_cannot_drive_the_terminal() {
 
     // A snapshot whose entry names carry escapes: the warning naming them is escaped.
     let tar = case.dir.join("evil.tar");
-    let mut bytes = Vec::new();
-    for (name, data) in [
-        (format!("../{EVIL}"), "x"),
-        ("etc/passwd".into(), "root:x:0:0::/:/bin/sh\n"),
-    ] {
-        let mut header = tar::Header::new_old();
-        header.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
-        header.set_mode(0o644);
-        header.set_uid(0);
-        header.set_gid(0);
-        header.set_mtime(0);
-        header.set_size(data.len() as u64);
-        header.set_entry_type(tar::EntryType::Regular);
-        header.set_cksum();
-        bytes.extend_from_slice(header.as_bytes());
-        bytes.extend_from_slice(data.as_bytes());
-        bytes.resize(bytes.len().div_ceil(512) * 512, 0);
-    }
-    bytes.resize(bytes.len() + 1024, 0);
+    let escaping = format!("../{EVIL}");
+    let bytes = raw_tar::raw_tar(
+        &[
+            (escaping.as_str(), b"x"),
+            ("etc/passwd", b"root:x:0:0::/:/bin/sh\n"),
+        ],
+        0o644,
+    );
     std::fs::write(&tar, bytes).expect("write tar");
     let out = case.run(
         &["--root", tar.to_str().expect("utf-8")],
@@ -1052,6 +1043,14 @@ struct BudgetCase {
     check: fn(&Output, &str),
 }
 
+/// The case's check ended in error with a finding that says `says`: the budget stopped it,
+/// and the report says which.
+fn judged_as_error(out: &Output, name: &str, check: &str, says: &str) {
+    let f = finding(out, check);
+    assert_eq!(f["status"], "error", "{name}: {f}");
+    assert!(f.to_string().contains(says), "{name}: {f}");
+}
+
 fn write(base: &Path, rel: &str, content: &[u8]) {
     let path = base.join(rel);
     std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
@@ -1151,13 +1150,12 @@ fn budget_cases(base: &Path) -> Vec<BudgetCase> {
         root,
         args: vec![],
         check: |out, name| {
-            let f = finding(out, "sshd.permit-root-login");
-            assert_eq!(f["status"], "error", "{name}: {f}");
-            assert!(
-                f.to_string()
-                    .contains("the glob looked at more than 4096 paths"),
-                "{name}: {f}"
-            );
+            judged_as_error(
+                out,
+                name,
+                "sshd.permit-root-login",
+                "the glob looked at more than 4096 paths",
+            )
         },
     });
 
@@ -1441,13 +1439,12 @@ fn budget_cases(base: &Path) -> Vec<BudgetCase> {
         root,
         args: vec![],
         check: |out, name| {
-            let f = finding(out, "containers.root-user");
-            assert_eq!(f["status"], "error", "{name}: {f}");
-            assert!(
-                f.to_string()
-                    .contains("a cgroup file of more than 64 lines"),
-                "{name}: {f}"
-            );
+            judged_as_error(
+                out,
+                name,
+                "containers.root-user",
+                "a cgroup file of more than 64 lines",
+            )
         },
     });
 
