@@ -579,6 +579,71 @@ fn push_over_tls_trusts_the_given_ca_only() {
     let _ = start_with; // the plain start is used by the other tests
 }
 
+/// `nodecheck-collector cert` as the operator guide runs it outside Kubernetes: the collector
+/// serves what it wrote, `push --ca` with its ca.crt reaches it by each name asked for, and the
+/// CA of a second run (each run's CA signs one certificate) is not trusted for the first.
+#[test]
+fn the_collectors_own_certificate_is_trusted_by_its_ca_alone() {
+    let scratch = Scratch::new("cert");
+    let cert = |dir: &Path| {
+        let out = Command::new(support::bin())
+            .args([
+                "cert",
+                "--name",
+                "localhost",
+                "--name",
+                "127.0.0.1",
+                "--out-dir",
+            ])
+            .arg(dir)
+            .output()
+            .expect("cert");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let (first, second) = (scratch.join("first"), scratch.join("second"));
+    cert(&first);
+    cert(&second);
+    let port = free_port();
+    let data = scratch.join("collector");
+    let tls = |name: &str| first.join(name).display().to_string();
+    let _collector = support::spawn(
+        &data,
+        port,
+        &["--tls-cert", &tls("tls.crt"), "--tls-key", &tls("tls.key")],
+    );
+    wait_for("collector token", Duration::from_secs(20), || {
+        data.join("agent.token").exists()
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let root = root(&scratch.join("root"), "PermitRootLogin no\n");
+    let base: Vec<std::ffi::OsString> = vec![
+        "--root".into(),
+        root.into(),
+        "--token-file".into(),
+        data.join("agent.token").into(),
+        "--fail-on".into(),
+        "none".into(),
+    ];
+    let base: Vec<&std::ffi::OsStr> = base.iter().map(|s| s.as_os_str()).collect();
+    for host in ["localhost", "127.0.0.1"] {
+        let url = format!("https://{host}:{port}");
+        let (code, stderr) = push(&["--collector", &url, "--ca", &tls("ca.crt")], &base);
+        assert_eq!(code, 0, "{host}: {stderr}");
+    }
+    let other_ca = second.join("ca.crt").display().to_string();
+    let url = format!("https://localhost:{port}");
+    let (code, stderr) = push(&["--collector", &url, "--ca", &other_ca], &base);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.to_lowercase().contains("certificate"),
+        "says why: {stderr}"
+    );
+}
+
 /// Kills the agent with SIGKILL at random moments while it scans and spools every 200 ms
 /// with no collector to take the reports; at every restart the spool holds only whole
 /// reports. Then a collector appears and every spooled report arrives, once.

@@ -9,6 +9,7 @@
 pub mod api;
 pub mod auth;
 pub mod catalogue;
+pub mod cert;
 pub mod config;
 pub mod db;
 pub mod ingest;

@@ -54,6 +54,33 @@ enum Command {
     /// Write man pages (nodecheck-collector.1 and one per command) into DIR, for packages.
     #[command(hide = true)]
     GenerateMan { dir: PathBuf },
+    /// Make a private CA and a serving certificate for --tls-cert and --tls-key. The CA's
+    /// key is dropped once it has signed: renew by running this again and restarting the
+    /// collector and the agents.
+    #[command(group(clap::ArgGroup::new("output").required(true).args(["out_dir", "kubernetes"])))]
+    Cert {
+        /// Write ca.crt (for the agents' --ca), tls.crt and tls.key (0600) into DIR.
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
+        /// Print, for `kubectl apply -f -`, the Secret nodecheck-collector-tls (certificate and
+        /// key, for the collector) and the ConfigMap nodecheck-collector-ca (the CA alone, for
+        /// the agents), for the collector Service's names in --namespace.
+        #[arg(long)]
+        kubernetes: bool,
+        /// The namespace of --kubernetes.
+        #[arg(long, value_name = "NAMESPACE", default_value = "nodecheck")]
+        namespace: String,
+        /// A DNS name or IP address the certificate is for (repeat for more; with --kubernetes,
+        /// in addition to the Service's names).
+        #[arg(long = "name", value_name = "NAME")]
+        names: Vec<String>,
+        /// Days the CA and the certificate are valid.
+        #[arg(long, default_value_t = 365, value_name = "DAYS")]
+        days: u32,
+        /// Replace files of --out-dir that exist already.
+        #[arg(long, requires = "out_dir")]
+        force: bool,
+    },
     /// Manage tokens.
     Token {
         #[command(flatten)]
@@ -577,6 +604,39 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 std::fs::write(dir.join(format!("{name}.1")), out)
                     .with_context(|| format!("cannot write {}", dir.display()))?;
             }
+            Ok(())
+        }
+        Command::Cert {
+            out_dir,
+            kubernetes,
+            namespace,
+            names,
+            days,
+            force,
+        } => {
+            use nodecheck_collector::cert;
+            let mut all = if kubernetes {
+                cert::service_names(&namespace)?
+            } else {
+                Vec::new()
+            };
+            all.extend(names);
+            let issued = cert::issue(&all, days, time::OffsetDateTime::now_utc())?;
+            let until = rfc3339(std::time::Duration::from_secs(
+                u64::try_from(issued.not_after.unix_timestamp()).unwrap_or(0),
+            ));
+            match out_dir {
+                Some(dir) => {
+                    for path in cert::write_files(&issued, &dir, force)? {
+                        eprintln!("wrote {}", path.display());
+                    }
+                }
+                None => print!("{}", cert::kubernetes_objects(&issued, &namespace)?),
+            }
+            eprintln!(
+                "certificate for {} valid until {until}; the CA's key was not kept",
+                issued.names.join(", ")
+            );
             Ok(())
         }
         Command::Token { storage, action } => {
