@@ -134,7 +134,10 @@ fn every_kustomization_lists_files_that_exist() {
             seen += 1;
             let text = std::fs::read_to_string(&path).expect("read");
             let doc = &YamlLoader::load_from_str(&text).expect("yaml")[0];
-            for resource in strings(&doc["resources"]) {
+            let listed = strings(&doc["resources"])
+                .into_iter()
+                .chain(strings(&doc["components"]));
+            for resource in listed {
                 let target = path.parent().expect("parent").join(&resource);
                 assert!(
                     target.is_file() || target.join("kustomization.yaml").is_file(),
@@ -144,7 +147,10 @@ fn every_kustomization_lists_files_that_exist() {
             }
         }
     }
-    assert_eq!(seen, 4, "root, base, sqlite, postgres");
+    assert_eq!(
+        seen, 6,
+        "root, base, sqlite, postgres, components/plain-http, components/cert-manager"
+    );
 }
 
 fn daemonset() -> Yaml {
@@ -758,4 +764,424 @@ fn release_images_are_pinned_to_digests() {
         assert!(stderr.contains(message), "{message} in {stderr}");
     }
     let _ = std::fs::remove_dir_all(&work);
+}
+
+/// The objects of one installation as kustomize builds it without components: base and the
+/// collector variant (`sqlite` or `postgres`).
+fn installation(variant: &str) -> Vec<Yaml> {
+    let variant_dir = dir().join(variant);
+    objects()
+        .into_iter()
+        .filter(|(path, _)| path.starts_with(dir().join("base")) || path.starts_with(&variant_dir))
+        .map(|(_, doc)| doc)
+        .collect()
+}
+
+fn find<'a>(objects: &'a [Yaml], wanted_kind: &str, wanted_name: &str) -> &'a Yaml {
+    objects
+        .iter()
+        .find(|d| kind(d) == wanted_kind && name(d) == wanted_name)
+        .unwrap_or_else(|| panic!("{wanted_kind} {wanted_name}"))
+}
+
+/// Where `path` inside `pod` is mounted from: the volume of the mount whose mountPath holds it.
+fn volume_of<'a>(pod: &'a Yaml, container: &Yaml, path: &str) -> &'a Yaml {
+    let mount = container["volumeMounts"]
+        .as_vec()
+        .expect("mounts")
+        .iter()
+        .find(|m| {
+            m["mountPath"]
+                .as_str()
+                .is_some_and(|at| Path::new(path).parent() == Some(Path::new(at)))
+        })
+        .unwrap_or_else(|| panic!("{path} is on a mounted volume"));
+    assert_eq!(mount["readOnly"].as_bool(), Some(true), "{path} read-only");
+    pod["volumes"]
+        .as_vec()
+        .expect("volumes")
+        .iter()
+        .find(|v| v["name"] == mount["name"])
+        .expect("the mount's volume")
+}
+
+fn arg<'a>(args: &'a [String], flag: &str) -> Option<&'a str> {
+    args.iter()
+        .find_map(|a| a.strip_prefix(flag)?.strip_prefix('='))
+}
+
+/// Issue 12: in the cluster the agents' bearer tokens never cross the pod network in clear.
+/// The default installation serves HTTPS from the Secret `nodecheck-collector cert
+/// --kubernetes` (or cert-manager) makes, probes over HTTPS, and the agents trust only the CA
+/// from a ConfigMap; no agent pod mounts the collector's Secret (its node's kubelet could then
+/// read the serving key).
+#[test]
+fn the_cluster_speaks_https_by_default_and_agents_trust_only_the_collectors_ca() {
+    for variant in ["sqlite", "postgres"] {
+        let objects = installation(variant);
+        let deployment = find(&objects, "Deployment", "nodecheck-collector");
+        let pod = &deployment["spec"]["template"]["spec"];
+        let collector = &pod["containers"][0];
+        let args = strings(&collector["args"]);
+        let (listen, cert, key) = (
+            arg(&args, "--listen").expect("--listen"),
+            arg(&args, "--tls-cert").expect("--tls-cert"),
+            arg(&args, "--tls-key").expect("--tls-key"),
+        );
+        let port: i64 = listen.rsplit(':').next().expect("port").parse().expect("n");
+        for file in [cert, key] {
+            let volume = volume_of(pod, collector, file);
+            assert_eq!(
+                volume["secret"]["secretName"].as_str(),
+                Some("nodecheck-collector-tls"),
+                "{variant}: {file}"
+            );
+            // 0440 at most, readable through the pod's fsGroup.
+            assert_eq!(volume["secret"]["defaultMode"].as_i64(), Some(0o440));
+            assert!(pod["securityContext"]["fsGroup"].as_i64().is_some());
+        }
+        let ports = collector["ports"].as_vec().expect("ports");
+        assert_eq!(ports.len(), 1);
+        assert_eq!(ports[0]["containerPort"].as_i64(), Some(port));
+        let port_name = ports[0]["name"].as_str().expect("name");
+        for probe in ["livenessProbe", "readinessProbe"] {
+            let get = &collector[probe]["httpGet"];
+            assert_eq!(get["scheme"].as_str(), Some("HTTPS"), "{variant} {probe}");
+            assert_eq!(get["port"].as_str(), Some(port_name));
+        }
+        let service = find(&objects, "Service", "nodecheck-collector");
+        assert_eq!(
+            service["spec"]["ports"][0]["targetPort"].as_str(),
+            Some(port_name)
+        );
+        let service_port = service["spec"]["ports"][0]["port"].as_i64().expect("port");
+        let policy = find(&objects, "NetworkPolicy", "nodecheck-collector");
+        assert_eq!(
+            policy["spec"]["ingress"][0]["ports"][0]["port"].as_str(),
+            Some(port_name)
+        );
+
+        let agent_set = find(&objects, "DaemonSet", "nodecheck-agent");
+        let agent_pod = &agent_set["spec"]["template"]["spec"];
+        let agent = &agent_pod["containers"][0];
+        let agent_args = strings(&agent["args"]);
+        assert_eq!(
+            arg(&agent_args, "--collector"),
+            Some(format!("https://nodecheck-collector.nodecheck.svc:{service_port}").as_str())
+        );
+        let ca = arg(&agent_args, "--ca").expect("--ca");
+        assert_eq!(
+            volume_of(agent_pod, agent, ca)["configMap"]["name"].as_str(),
+            Some("nodecheck-collector-ca")
+        );
+        for volume in agent_pod["volumes"].as_vec().expect("volumes") {
+            assert!(volume["secret"].is_badvalue(), "the agent mounts no Secret");
+        }
+    }
+}
+
+/// `nodecheck-collector cert --kubernetes` makes the very objects the manifests mount, valid
+/// for every supported Kubernetes version, for the names the agents connect to.
+#[test]
+fn the_cert_command_makes_what_the_manifests_mount() {
+    let collector = Path::new(NODECHECK).with_file_name("nodecheck-collector");
+    let out = Command::new(&collector)
+        .args(["cert", "--kubernetes"])
+        .output()
+        .expect("run nodecheck-collector cert (cargo test --workspace builds it)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    let docs = YamlLoader::load_from_str(&text).expect("YAML");
+    let secret = docs.iter().find(|d| kind(d) == "Secret").expect("a Secret");
+    assert_eq!(name(secret), "nodecheck-collector-tls");
+    assert_eq!(secret["type"].as_str(), Some("kubernetes.io/tls"));
+    let pem = secret["stringData"]["tls.crt"].as_str().expect("tls.crt");
+    assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"));
+    assert!(
+        secret["stringData"]["tls.key"]
+            .as_str()
+            .is_some_and(|k| k.contains("PRIVATE KEY"))
+    );
+    let config_map = docs
+        .iter()
+        .find(|d| kind(d) == "ConfigMap")
+        .expect("a ConfigMap");
+    assert_eq!(name(config_map), "nodecheck-collector-ca");
+    assert!(
+        !text
+            .split("kind: ConfigMap")
+            .nth(1)
+            .expect("after")
+            .contains("PRIVATE KEY")
+    );
+    for doc in [secret, config_map] {
+        assert_eq!(doc["metadata"]["namespace"].as_str(), Some("nodecheck"));
+    }
+    validate(&text, "cert --kubernetes");
+}
+
+/// kubernetes-validate on `text` for every supported version (skipped as the schema test is).
+fn validate(text: &str, what: &str) {
+    let validator = std::env::var_os("NODECHECK_KUBERNETES_VALIDATE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| "kubernetes-validate".into());
+    if Command::new(&validator).arg("--version").output().is_err() {
+        assert!(
+            std::env::var("NODECHECK_REQUIRE_TOOLS").as_deref() != Ok("1"),
+            "NODECHECK_REQUIRE_TOOLS=1 but kubernetes-validate is not installed"
+        );
+        eprintln!("skipped validating {what}: kubernetes-validate not installed");
+        return;
+    }
+    let file = std::env::temp_dir().join(format!(
+        "nodecheck-validate-{}-{}.yaml",
+        std::process::id(),
+        what.replace(|c: char| !c.is_ascii_alphanumeric(), "-")
+    ));
+    std::fs::write(&file, text).expect("write");
+    for version in VERSIONS {
+        let out = Command::new(&validator)
+            .args(["--strict", "--quiet", "-k", version])
+            .arg(&file)
+            .output()
+            .expect("run kubernetes-validate");
+        assert!(
+            out.status.success(),
+            "{what}, Kubernetes {version}:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let _ = std::fs::remove_file(&file);
+}
+
+/// One step of a JSON pointer (RFC 6901).
+fn pointer(path: &str) -> Vec<String> {
+    path.split('/')
+        .skip(1)
+        .map(|token| token.replace("~1", "/").replace("~0", "~"))
+        .collect()
+}
+
+fn child<'a>(node: &'a mut Yaml, token: &str) -> Result<&'a mut Yaml, String> {
+    match node {
+        Yaml::Hash(map) => map
+            .get_mut(&Yaml::String(token.to_string()))
+            .ok_or_else(|| format!("no key {token}")),
+        Yaml::Array(list) => token
+            .parse::<usize>()
+            .ok()
+            .and_then(|i| list.get_mut(i))
+            .ok_or_else(|| format!("no index {token}")),
+        _ => Err(format!("{token}: not a map or a list")),
+    }
+}
+
+/// A JSON patch (RFC 6902) applied to a YAML document, as kustomize applies a Component's
+/// `patches`: the operations test, replace, remove and add.
+fn json_patch(doc: &mut Yaml, operations: &Yaml) -> Result<(), String> {
+    for operation in operations.as_vec().ok_or("a list of operations")? {
+        let op = operation["op"].as_str().ok_or("an op")?;
+        let path = operation["path"].as_str().ok_or("a path")?;
+        let mut tokens = pointer(path);
+        let last = tokens.pop().ok_or("an empty path")?;
+        let mut parent = &mut *doc;
+        for token in &tokens {
+            parent = child(parent, token).map_err(|e| format!("{path}: {e}"))?;
+        }
+        let value = operation["value"].clone();
+        match op {
+            "test" => {
+                let found = child(parent, &last).map_err(|e| format!("{path}: {e}"))?;
+                if *found != value {
+                    return Err(format!("{path}: test failed: {found:?} is not {value:?}"));
+                }
+            }
+            "replace" => *child(parent, &last).map_err(|e| format!("{path}: {e}"))? = value,
+            "remove" => match parent {
+                Yaml::Hash(map) => {
+                    map.remove(&Yaml::String(last.clone()))
+                        .ok_or(format!("{path}: nothing to remove"))?;
+                }
+                Yaml::Array(list) => {
+                    let i: usize = last.parse().map_err(|_| format!("{path}: an index"))?;
+                    (i < list.len())
+                        .then(|| list.remove(i))
+                        .ok_or(format!("{path}: nothing to remove"))?;
+                }
+                _ => return Err(format!("{path}: not a map or a list")),
+            },
+            "add" => match parent {
+                Yaml::Hash(map) => {
+                    map.insert(Yaml::String(last), value);
+                }
+                Yaml::Array(list) if last == "-" => list.push(value),
+                Yaml::Array(list) => {
+                    let i: usize = last.parse().map_err(|_| format!("{path}: an index"))?;
+                    (i <= list.len())
+                        .then(|| list.insert(i, value))
+                        .ok_or(format!("{path}: beyond the end"))?;
+                }
+                _ => return Err(format!("{path}: not a map or a list")),
+            },
+            other => return Err(format!("{path}: op {other} not supported here")),
+        }
+    }
+    Ok(())
+}
+
+/// A Component's patches applied to an installation's objects, by target kind and name.
+fn with_component(objects: &mut [Yaml], component: &str) {
+    let path = dir()
+        .join("components")
+        .join(component)
+        .join("kustomization.yaml");
+    let text = std::fs::read_to_string(&path).expect("component");
+    let doc = &YamlLoader::load_from_str(&text).expect("yaml")[0];
+    assert_eq!(kind(doc), "Component");
+    for patch in doc["patches"].as_vec().expect("patches") {
+        let target = &patch["target"];
+        let operations = &YamlLoader::load_from_str(patch["patch"].as_str().expect("patch"))
+            .expect("patch yaml")[0];
+        let wanted = (target["kind"].as_str(), target["name"].as_str());
+        let matched: Vec<&mut Yaml> = objects
+            .iter_mut()
+            .filter(|d| (Some(kind(d)), Some(name(d))) == wanted)
+            .collect();
+        assert_eq!(matched.len(), 1, "{component}: target {wanted:?}");
+        for object in matched {
+            json_patch(object, operations).unwrap_or_else(|e| panic!("{component}: {e}"));
+        }
+    }
+}
+
+fn emit(objects: &[Yaml]) -> String {
+    let mut text = String::new();
+    for object in objects {
+        let mut one = String::new();
+        yaml_rust2::YamlEmitter::new(&mut one)
+            .dump(object)
+            .expect("emit");
+        text.push_str(&one);
+        text.push('\n');
+    }
+    text
+}
+
+/// Plain HTTP is had only by naming components/plain-http, and then wholly: every patch of it
+/// applies to both variants (its tests pin the positions it edits), the result is valid, and
+/// nothing of TLS is left half on.
+#[test]
+fn plain_http_is_a_component_asked_for_by_name_and_leaves_no_tls_behind() {
+    for variant in ["sqlite", "postgres"] {
+        let mut objects = installation(variant);
+        with_component(&mut objects, "plain-http");
+        let deployment = find(&objects, "Deployment", "nodecheck-collector");
+        let pod = &deployment["spec"]["template"]["spec"];
+        let collector = &pod["containers"][0];
+        let args = strings(&collector["args"]);
+        assert_eq!(arg(&args, "--listen"), Some("0.0.0.0:8080"));
+        assert!(
+            !args.iter().any(|a| a.contains("tls")),
+            "{variant}: {args:?}"
+        );
+        assert_eq!(collector["ports"][0]["containerPort"].as_i64(), Some(8080));
+        for probe in ["livenessProbe", "readinessProbe"] {
+            assert!(collector[probe]["httpGet"]["scheme"].is_badvalue());
+            assert_eq!(collector[probe]["httpGet"]["port"].as_str(), Some("http"));
+        }
+        let volumes = emit(std::slice::from_ref(pod));
+        assert!(!volumes.contains("nodecheck-collector-tls"), "{variant}");
+        let agent_set = find(&objects, "DaemonSet", "nodecheck-agent");
+        let agent_args = strings(&agent_set["spec"]["template"]["spec"]["containers"][0]["args"]);
+        assert_eq!(
+            arg(&agent_args, "--collector"),
+            Some("http://nodecheck-collector.nodecheck.svc:8080")
+        );
+        assert!(arg(&agent_args, "--ca").is_none());
+        assert!(!emit(std::slice::from_ref(agent_set)).contains("collector-ca"));
+        let service = find(&objects, "Service", "nodecheck-collector");
+        assert_eq!(service["spec"]["ports"][0]["port"].as_i64(), Some(8080));
+        assert_eq!(
+            service["spec"]["ports"][0]["targetPort"].as_str(),
+            Some("http")
+        );
+        let policy = find(&objects, "NetworkPolicy", "nodecheck-collector");
+        assert_eq!(
+            policy["spec"]["ingress"][0]["ports"][0]["port"].as_str(),
+            Some("http")
+        );
+        validate(&emit(&objects), &format!("{variant} with plain-http"));
+    }
+    // The patch harness is not a rubber stamp: a test on a position that moved fails.
+    let mut objects = installation("sqlite");
+    let deployment = objects
+        .iter_mut()
+        .find(|d| kind(d) == "Deployment")
+        .expect("deployment");
+    let operations = &YamlLoader::load_from_str(
+        "- op: test\n  path: /spec/template/spec/containers/0/args/2\n  value: --listen=0.0.0.0:8443\n",
+    )
+    .expect("yaml")[0];
+    assert!(json_patch(deployment, operations).is_err());
+}
+
+/// components/cert-manager issues the Secret the manifests mount, for the names the agents
+/// use, from a CA of its own; its objects are the cert-manager.io/v1 kinds it names.
+#[test]
+fn the_cert_manager_component_issues_what_the_collector_mounts() {
+    let path = dir().join("components/cert-manager/certificates.yaml");
+    let text = std::fs::read_to_string(&path).expect("certificates");
+    let docs = YamlLoader::load_from_str(&text).expect("yaml");
+    for doc in &docs {
+        assert_eq!(doc["apiVersion"].as_str(), Some("cert-manager.io/v1"));
+        assert_eq!(doc["metadata"]["namespace"].as_str(), Some("nodecheck"));
+    }
+    let serving = docs
+        .iter()
+        .find(|d| kind(d) == "Certificate" && name(d) == "nodecheck-collector")
+        .expect("the serving certificate");
+    assert_eq!(
+        serving["spec"]["secretName"].as_str(),
+        Some("nodecheck-collector-tls")
+    );
+    assert_ne!(serving["spec"]["isCA"].as_bool(), Some(true));
+    assert_eq!(
+        strings(&serving["spec"]["usages"]),
+        ["digital signature", "server auth"]
+    );
+    let names = strings(&serving["spec"]["dnsNames"]);
+    assert!(
+        names
+            .iter()
+            .any(|n| n == "nodecheck-collector.nodecheck.svc"),
+        "{names:?}"
+    );
+    // The serving certificate's issuer is the namespace's own CA, not the self-signer.
+    let issuer = serving["spec"]["issuerRef"]["name"]
+        .as_str()
+        .expect("issuer");
+    let ca_issuer = docs
+        .iter()
+        .find(|d| kind(d) == "Issuer" && name(d) == issuer)
+        .expect("its issuer");
+    let ca_secret = ca_issuer["spec"]["ca"]["secretName"]
+        .as_str()
+        .expect("a CA issuer");
+    let ca = docs
+        .iter()
+        .find(|d| kind(d) == "Certificate" && d["spec"]["secretName"].as_str() == Some(ca_secret))
+        .expect("the CA certificate");
+    assert_eq!(ca["spec"]["isCA"].as_bool(), Some(true));
+    let component =
+        std::fs::read_to_string(dir().join("components/cert-manager/kustomization.yaml"))
+            .expect("component");
+    assert!(
+        component.contains("nodecheck-collector-ca"),
+        "says how the agents get the CA"
+    );
 }

@@ -189,7 +189,7 @@ struct CollectorArgs {
     #[arg(long, env = "NODECHECK_ENROLL_TOKEN_FILE", value_name = "FILE")]
     enroll_token_file: Option<PathBuf>,
     /// PEM bundle of the CAs to trust for the collector (instead of the public roots).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, env = "NODECHECK_CA", value_name = "FILE")]
     ca: Option<PathBuf>,
     /// PEM client certificate chain to present to the collector.
     #[arg(long, requires = "client_key", value_name = "FILE")]

@@ -68,7 +68,8 @@ pub struct Issued {
 }
 
 /// The names a collector behind the kustomization's Service answers to in `namespace`: the
-/// short and the fully qualified service names (the last for the default cluster domain).
+/// short and the fully qualified service names (the last for the default cluster domain), and
+/// `localhost` for `kubectl port-forward`.
 pub fn service_names(namespace: &str) -> Result<Vec<String>, CertError> {
     if !is_dns_label(namespace) {
         return Err(CertError::BadNamespace(namespace.to_string()));
@@ -78,6 +79,7 @@ pub fn service_names(namespace: &str) -> Result<Vec<String>, CertError> {
         format!("{SERVICE_NAME}.{namespace}"),
         format!("{SERVICE_NAME}.{namespace}.svc"),
         format!("{SERVICE_NAME}.{namespace}.svc.cluster.local"),
+        "localhost".to_string(),
     ])
 }
 

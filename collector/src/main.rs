@@ -419,8 +419,8 @@ fn first_start_tokens(store: &Store, data_dir: &Path) -> anyhow::Result<()> {
 /// Where and how to listen.
 struct Listen {
     address: String,
-    /// Certificate and key files, for HTTPS.
-    tls: Option<(PathBuf, PathBuf)>,
+    /// The certificate presented over HTTPS (re-read when its files change).
+    tls: Option<Arc<nodecheck_collector::tls::ServingCertificate>>,
 }
 
 /// How the server behaves.
@@ -475,9 +475,11 @@ async fn serve(
         retention_days,
         kubernetes_min_version,
     } = settings;
-    let tls = match &listen.tls {
-        Some((certificate, key)) => {
-            Some(nodecheck_collector::tls::server_config(certificate, key)?)
+    let tls = match listen.tls {
+        Some(serving) => {
+            let config = serving.server_config()?;
+            nodecheck_collector::tls::watch(serving);
+            Some(config)
         }
         None => None,
     };
@@ -562,10 +564,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 (Some(cert), Some(key)) => (Some(cert), Some(key)),
                 _ => (file.tls_cert, file.tls_key),
             };
-            // The certificate is checked before anything else, so a bad one stops the start.
-            if let (Some(certificate), Some(key)) = (&tls_cert, &tls_key) {
-                nodecheck_collector::tls::server_config(certificate, key)?;
-            }
+            // The certificate is read before anything else, so a bad one stops the start.
+            let tls = match (&tls_cert, &tls_key) {
+                (Some(certificate), Some(key)) => Some(
+                    nodecheck_collector::tls::ServingCertificate::load(certificate, key)?,
+                ),
+                _ => None,
+            };
             // Opened before the runtime starts: the PostgreSQL client blocks on a runtime of
             // its own, which cannot run inside another; from then on the store is used only
             // on blocking threads.
@@ -576,7 +581,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 .build()?;
             let listen = Listen {
                 address: listen,
-                tls: tls_cert.zip(tls_key),
+                tls,
             };
             let settings = Settings {
                 limits: limits.resolve(
