@@ -470,19 +470,25 @@ fn unchanged_reports_share_one_body(backend: &Backend<'_>) {
     assert_eq!(latest.id, "r3");
 }
 
-/// Check rows are written only when a report describes the check differently; when one does
-/// (a newer agent), the new description wins for a check the collector does not know. A check
-/// its catalogue knows keeps the catalogue's description whatever a report says. Changed
-/// semantics (issue 12): a report used to redescribe any check for the whole fleet.
+/// A check the catalogue does not know is described to the fleet as most of the nodes that
+/// report it describe it, and a newer description takes over once most nodes give it.
+/// Changed semantics (issue 12): the latest report's description used to win, so one node
+/// could retitle a check for every viewer; a check the catalogue knows is described by the
+/// catalogue alone.
 fn a_check_described_anew_is_updated(backend: &Backend<'_>) {
     let store = backend.store();
+    let check = "custom.newer-check";
     let with_custom = |id: &str, node: &str, title: &str| {
         let mut r = report(id, "prod", node, true);
         let mut custom = r.findings[0].clone();
-        custom.id = "custom.newer-check".into();
+        custom.id = check.into();
         custom.title = title.into();
         r.findings.push(custom);
         r
+    };
+    let title = |store: &Store| {
+        let (row, failing) = store.check(check, 10).expect("check").expect("known");
+        (row.title, row.failing_nodes, failing.len())
     };
     store
         .ingest(with_custom("01M1", "a", "Older title"), 100)
@@ -490,16 +496,41 @@ fn a_check_described_anew_is_updated(backend: &Backend<'_>) {
     store
         .ingest(with_custom("01M2", "b", "Older title"), 100)
         .expect("ingest");
+    // One node, last to speak, with another title and a forged known check: not believed.
     let mut newer = with_custom("01M3", "c", "Newer title");
     newer.findings[0].title = "Root login is fine".into();
     newer.findings[0].rationale = "Shared root logins leave no trail.".into();
     store.ingest(newer, 200).expect("ingest");
-    let (row, failing) = store
-        .check("custom.newer-check", 10)
-        .expect("check")
-        .expect("known");
-    assert_eq!(row.title, "Newer title");
-    assert_eq!((row.failing_nodes, failing.len()), (3, 3));
+    assert_eq!(title(&store), ("Older title".into(), 3, 3));
+    // Saying it again and again gains it nothing.
+    for i in 0..5 {
+        store
+            .ingest(
+                with_custom(&format!("01M3{i}"), "c", "Newer title"),
+                210 + i,
+            )
+            .expect("ingest");
+    }
+    assert_eq!(title(&store).0, "Older title");
+    // Once most nodes give the newer description (their agents were upgraded), it is shown.
+    store
+        .ingest(with_custom("01M4", "a", "Newer title"), 300)
+        .expect("ingest");
+    assert_eq!(title(&store), ("Newer title".into(), 3, 3));
+    store
+        .ingest(with_custom("01M5", "b", "Third title"), 400)
+        .expect("ingest");
+    assert_eq!(title(&store).0, "Newer title", "two against one");
+    // A node that leaves the check out no longer counts for its description; of equally
+    // many, the description seen first stays.
+    let mut without = report("01M6", "prod", "c", true);
+    without.findings.retain(|f| f.id != check);
+    store.ingest(without, 500).expect("ingest");
+    assert_eq!(title(&store), ("Newer title".into(), 2, 2), "one each");
+    store
+        .ingest(with_custom("01M7", "a", "Third title"), 600)
+        .expect("ingest");
+    assert_eq!(title(&store), ("Third title".into(), 2, 2));
     let (row, _) = store
         .check("sshd.permit-root-login", 10)
         .expect("check")

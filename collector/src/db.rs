@@ -167,6 +167,12 @@ impl<'a> From<Option<&'a str>> for Value<'a> {
     }
 }
 
+impl From<Option<String>> for Value<'_> {
+    fn from(v: Option<String>) -> Self {
+        v.map_or(Value::Null, Value::from)
+    }
+}
+
 impl<'a> From<&'a Option<String>> for Value<'a> {
     fn from(v: &'a Option<String>) -> Self {
         v.as_deref().map_or(Value::Null, Value::from)

@@ -82,6 +82,7 @@ const SQLITE_MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0011_token_node_limits.sql"),
     include_str!("../migrations/sqlite/0012_enrollment.sql"),
     include_str!("../migrations/sqlite/0013_check_reporters.sql"),
+    include_str!("../migrations/sqlite/0014_check_descriptions.sql"),
 ];
 
 /// PostgreSQL migrations, in order. The first is the schema SQLite reached in its six; keys are
@@ -96,6 +97,7 @@ const POSTGRES_MIGRATIONS: &[&str] = &[
     include_str!("../migrations/postgres/0006_token_node_limits.sql"),
     include_str!("../migrations/postgres/0007_enrollment.sql"),
     include_str!("../migrations/postgres/0008_check_reporters.sql"),
+    include_str!("../migrations/postgres/0009_check_descriptions.sql"),
 ];
 
 /// Advisory-lock keys (PostgreSQL): one per node, and these.
@@ -1248,6 +1250,26 @@ struct PreviousCheck {
     severity: String,
     message: String,
     evidence: String,
+    /// For a check the catalogue does not know: the digest of how this node described it.
+    described: Option<String>,
+}
+
+/// A check's description: title, area, severity, remediation, rationale.
+type Description = [String; 5];
+
+/// What identifies a description among a check's: SHA-256 of its fields (which hold no NUL,
+/// [`Incoming::new`] refuses it), the first 16 bytes in hex.
+fn description_digest(fields: &[&str; 5]) -> String {
+    use sha2::Digest;
+    let mut hasher = sha2::Sha256::new();
+    for field in fields {
+        hasher.update(field.as_bytes());
+        hasher.update([0]);
+    }
+    hasher.finalize()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// What a batch changes in the fleet aggregates, added up over its reports and written at
@@ -1264,16 +1286,35 @@ struct Deltas {
 
 #[derive(Default)]
 struct CheckDelta {
-    /// The check's description, when it must be written.
-    described: Option<[String; 5]>,
+    /// The catalogue's description of the check, when it must be written.
+    described: Option<Description>,
+    /// For a check the catalogue does not know: nodes that took up (+) or gave up (-) each
+    /// description, by digest, with the description when some node took it up.
+    descriptions: BTreeMap<String, (i64, Option<Description>)>,
     failing: i64,
     /// Nodes that started (+) or stopped (-) reporting the check.
     reporting: i64,
 }
 
+impl CheckDelta {
+    fn describe(&mut self, digest: &str, change: i64, description: Option<Description>) {
+        let entry = self.descriptions.entry(digest.to_string()).or_default();
+        entry.0 += change;
+        if description.is_some() {
+            entry.1 = description;
+        }
+    }
+}
+
 impl Deltas {
-    fn write(&self, tx: &mut Connection, known: &mut KnownChecks) -> Result<(), StoreError> {
+    fn write(
+        &self,
+        tx: &mut Connection,
+        known: &mut KnownChecks,
+        now: i64,
+    ) -> Result<(), StoreError> {
         for (id, delta) in &self.checks {
+            write_descriptions(tx, id, &delta.descriptions, now)?;
             if let Some([title, area, severity, remediation, rationale]) = &delta.described {
                 tx.execute(
                     "INSERT INTO checks (id, title, area, severity, remediation, rationale) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
@@ -1333,6 +1374,60 @@ impl Deltas {
     }
 }
 
+/// A check the catalogue does not know is described to the fleet as most of the nodes reporting
+/// it describe it, never as one node says: each description is counted by the nodes whose
+/// latest report gives it, and the check shows the one most nodes give (of equals, the one
+/// seen first, so a newcomer must outnumber an established description, not just arrive
+/// last). Counts that reach zero are removed, so a node cycling descriptions keeps at most one.
+fn write_descriptions(
+    tx: &mut Connection,
+    id: &str,
+    changes: &BTreeMap<String, (i64, Option<Description>)>,
+    now: i64,
+) -> Result<(), StoreError> {
+    let mut changed = false;
+    for (digest, (change, description)) in changes {
+        match (change, description) {
+            (0, _) => continue,
+            (change, Some([title, area, severity, remediation, rationale])) if *change > 0 => {
+                tx.execute(
+                    "INSERT INTO check_descriptions (check_id, digest, title, area, severity, remediation, rationale, nodes, first_seen)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                     ON CONFLICT (check_id, digest) DO UPDATE SET nodes = check_descriptions.nodes + excluded.nodes",
+                    &values![id, digest, title, area, severity, remediation, rationale, *change, now],
+                )?;
+            }
+            (change, _) => {
+                tx.execute(
+                    "UPDATE check_descriptions SET nodes = nodes + ?3 WHERE check_id = ?1 AND digest = ?2",
+                    &values![id, digest, *change],
+                )?;
+                tx.execute(
+                    "DELETE FROM check_descriptions WHERE check_id = ?1 AND digest = ?2 AND nodes <= 0",
+                    &values![id, digest],
+                )?;
+            }
+        }
+        changed = true;
+    }
+    if changed {
+        // The check's row, made or brought up to the description most nodes give.
+        tx.execute(
+            "INSERT INTO checks (id, title, area, severity, remediation, rationale)
+             SELECT check_id, title, area, severity, remediation, rationale FROM check_descriptions
+             WHERE check_id = ?1 AND nodes > 0
+             ORDER BY nodes DESC, first_seen, digest LIMIT 1
+             ON CONFLICT (id) DO UPDATE SET title = excluded.title, area = excluded.area,
+                severity = excluded.severity, remediation = excluded.remediation, rationale = excluded.rationale
+             WHERE checks.title != excluded.title OR checks.area != excluded.area
+                OR checks.severity != excluded.severity OR checks.remediation != excluded.remediation
+                OR checks.rationale != excluded.rationale",
+            &values![id],
+        )?;
+    }
+    Ok(())
+}
+
 /// Writes a batch of reports in the transaction `tx`.
 fn write_batch(
     tx: &mut Connection,
@@ -1371,7 +1466,7 @@ fn write_batch(
     for incoming in reports {
         outcomes.push(ingest_one(tx, incoming, now, known, &mut deltas)?);
     }
-    deltas.write(tx, known)?;
+    deltas.write(tx, known, now)?;
     Ok(outcomes)
 }
 
@@ -1488,7 +1583,7 @@ fn ingest_one(
     let known_node = previous_score.is_some();
     let previous_rows = if known_node {
         tx.query(
-            "SELECT check_id, status, severity, message, evidence FROM node_checks WHERE cluster = ?1 AND name = ?2",
+            "SELECT check_id, status, severity, message, evidence, described FROM node_checks WHERE cluster = ?1 AND name = ?2",
             &values![cluster, name],
         )?
     } else {
@@ -1502,10 +1597,11 @@ fn ingest_one(
                 severity: row.get(2)?,
                 message: row.get(3)?,
                 evidence: row.get(4)?,
+                described: row.get(5)?,
             },
         );
     }
-    let mut changed: Vec<[Value<'_>; 7]> = Vec::new();
+    let mut changed: Vec<[Value<'_>; 8]> = Vec::new();
     for finding in &report.findings {
         let status = if finding.waiver.is_some() {
             "waived"
@@ -1521,35 +1617,51 @@ fn ingest_one(
         };
         let previous = before.get(&finding.id);
         // What the fleet is told about a check comes from the collector's catalogue when it
-        // knows the check, never from one node's report.
-        let described_as = match crate::catalogue::get(&finding.id) {
-            Some(entry) => [
-                entry.title.as_str(),
-                entry.area.as_str(),
-                entry.severity.as_str(),
-                entry.remediation.as_str(),
-                entry.rationale.as_str(),
-            ],
-            None => [
-                finding.title.as_str(),
-                finding.area.as_str(),
-                severity,
-                finding.remediation.as_str(),
-                finding.rationale.as_str(),
-            ],
+        // knows the check, and otherwise from what most nodes say ([`write_descriptions`]),
+        // never from one node's report.
+        let described = match crate::catalogue::get(&finding.id) {
+            Some(entry) => {
+                let described_as = [
+                    entry.title.as_str(),
+                    entry.area.as_str(),
+                    entry.severity.as_str(),
+                    entry.remediation.as_str(),
+                    entry.rationale.as_str(),
+                ];
+                if known
+                    .get(&finding.id)
+                    .is_none_or(|stored| stored != &described_as)
+                {
+                    let described = described_as.map(str::to_string);
+                    known.insert(finding.id.clone(), described.clone());
+                    deltas
+                        .checks
+                        .entry(finding.id.clone())
+                        .or_default()
+                        .described = Some(described);
+                }
+                None
+            }
+            None => {
+                let described_as = [
+                    finding.title.as_str(),
+                    finding.area.as_str(),
+                    severity,
+                    finding.remediation.as_str(),
+                    finding.rationale.as_str(),
+                ];
+                let digest = description_digest(&described_as);
+                let before = previous.and_then(|p| p.described.as_deref());
+                if before != Some(digest.as_str()) {
+                    let delta = deltas.checks.entry(finding.id.clone()).or_default();
+                    delta.describe(&digest, 1, Some(described_as.map(str::to_string)));
+                    if let Some(before) = before {
+                        delta.describe(before, -1, None);
+                    }
+                }
+                Some(digest)
+            }
         };
-        if known
-            .get(&finding.id)
-            .is_none_or(|stored| stored != &described_as)
-        {
-            let described = described_as.map(str::to_string);
-            known.insert(finding.id.clone(), described.clone());
-            deltas
-                .checks
-                .entry(finding.id.clone())
-                .or_default()
-                .described = Some(described);
-        }
         if previous.is_none() {
             deltas
                 .checks
@@ -1568,6 +1680,7 @@ fn ingest_one(
                 && p.severity == severity
                 && p.message == finding.message
                 && p.evidence == evidence
+                && p.described == described
         });
         if !unchanged {
             changed.push(values![
@@ -1577,7 +1690,8 @@ fn ingest_one(
                 status,
                 severity,
                 &finding.message,
-                evidence
+                evidence,
+                described
             ]);
         }
     }
@@ -1596,10 +1710,14 @@ fn ingest_one(
             "DELETE FROM node_checks WHERE cluster = ?1 AND name = ?2 AND check_id = ?3",
             &values![cluster, name, check_id],
         )?;
+        let delta = deltas.checks.entry(check_id.clone()).or_default();
         if previous.status == "fail" {
-            deltas.checks.entry(check_id.clone()).or_default().failing -= 1;
+            delta.failing -= 1;
         }
-        deltas.checks.entry(check_id.clone()).or_default().reporting -= 1;
+        delta.reporting -= 1;
+        if let Some(digest) = &previous.described {
+            delta.describe(digest, -1, None);
+        }
     }
     tx.execute(
         "INSERT INTO score_history (cluster, name, at, score, report_id) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -1629,23 +1747,24 @@ fn row_groups(dialect: Dialect) -> &'static [usize] {
 fn node_checks_upsert(rows: usize) -> String {
     let tuples: Vec<String> = (0..rows)
         .map(|row| {
-            let first = row * 7 + 1;
-            let places: Vec<String> = (first..first + 7).map(|p| format!("?{p}")).collect();
+            let first = row * 8 + 1;
+            let places: Vec<String> = (first..first + 8).map(|p| format!("?{p}")).collect();
             format!("({})", places.join(", "))
         })
         .collect();
     format!(
-        "INSERT INTO node_checks (cluster, name, check_id, status, severity, message, evidence)
+        "INSERT INTO node_checks (cluster, name, check_id, status, severity, message, evidence, described)
          VALUES {}
          ON CONFLICT (cluster, name, check_id) DO UPDATE SET status = excluded.status,
-            severity = excluded.severity, message = excluded.message, evidence = excluded.evidence",
+            severity = excluded.severity, message = excluded.message, evidence = excluded.evidence,
+            described = excluded.described",
         tuples.join(", ")
     )
 }
 
 /// Writes (inserts or updates) node check rows. A report has one finding per check
 /// ([`Incoming::new`] refuses repeats), so no statement touches a row twice.
-fn write_node_checks(tx: &mut Connection, rows: &[[Value<'_>; 7]]) -> Result<(), StoreError> {
+fn write_node_checks(tx: &mut Connection, rows: &[[Value<'_>; 8]]) -> Result<(), StoreError> {
     static STATEMENTS: std::sync::OnceLock<std::collections::HashMap<usize, String>> =
         std::sync::OnceLock::new();
     let statements = STATEMENTS.get_or_init(|| {
