@@ -1,7 +1,8 @@
 //! In-process tests of the API: every route, every refusal, on an in-memory store. The store
 //! itself is tested on every backend by tests/collector_storage.rs.
 
-use crate::api::{App, router};
+use crate::api::router;
+use crate::app::App;
 use crate::auth::{self, Role};
 use crate::store::{Store, TokenSpec};
 use axum::body::Body;

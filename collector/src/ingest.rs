@@ -6,7 +6,8 @@
 //! its score and summary are recomputed from its findings. The group-commit writer then stores
 //! every report waiting in one transaction and acknowledges each once it is durable.
 
-use crate::api::{ApiError, App, bad};
+use crate::api::{ApiError, bad};
+use crate::app::App;
 use crate::server::ServerLimits;
 use crate::store::{Incoming, Ingested, StoreError};
 use axum::body::Bytes;

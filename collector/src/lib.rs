@@ -7,6 +7,7 @@
 //! the dashboard. [`catalogue`] is what the collector itself knows about checks.
 
 pub mod api;
+pub mod app;
 pub mod auth;
 pub mod catalogue;
 pub mod cert;

@@ -3,7 +3,8 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use nodecheck_collector::api::{self, App};
+use nodecheck_collector::api;
+use nodecheck_collector::app::App;
 use nodecheck_collector::auth::{self, Role};
 use nodecheck_collector::config::{FileConfig, LimitsConfig, limit_ranges};
 use nodecheck_collector::server::ServerLimits;

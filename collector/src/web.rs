@@ -5,7 +5,7 @@
 //! URL path segments built from it are percent-encoded. The login form trades a viewer token
 //! for an HttpOnly, SameSite=Strict session cookie.
 
-use crate::api::App;
+use crate::app::App;
 use crate::auth::principal::same_origin;
 use crate::auth::{self, Page, Role, SESSION_COOKIE, SESSION_SECONDS};
 use crate::store::NodeRow;

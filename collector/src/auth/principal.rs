@@ -18,7 +18,7 @@
 //! must not look like a revoked token.
 
 use super::tokens::{Role, hash};
-use crate::api::App;
+use crate::app::App;
 use crate::store::TokenRow;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
