@@ -9,7 +9,10 @@
 //! differs from its node's previous one (a changed finding message), so both the unchanged
 //! path and the changed path are measured. `NODECHECK_LOAD_HISTORY_DAYS=30` adds that many days
 //! of hourly history for every node before the reads are timed; `NODECHECK_LOAD_READ_DURING=1`
-//! times reads made while the steady state is posted.
+//! times reads made while the steady state is posted. The checks are ones the collector's
+//! catalogue does not know (each is then described by what most nodes say, the costlier
+//! path); with `NODECHECK_LOAD_CATALOGUE=1` the findings are the catalogue's checks instead, as
+//! agents of the collector's own version send them (the catalogue's 78, then unknown ones).
 
 use nodecheck_report::*;
 
@@ -98,10 +101,29 @@ impl Client {
     }
 }
 
+/// The check ids of the collector's catalogue, when asked for (`NODECHECK_LOAD_CATALOGUE`).
+fn catalogue_ids() -> &'static [String] {
+    static IDS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    IDS.get_or_init(|| {
+        if std::env::var_os("NODECHECK_LOAD_CATALOGUE").is_none() {
+            return Vec::new();
+        }
+        let entries: Vec<serde_json::Value> =
+            serde_json::from_str(include_str!("../catalogue.json")).unwrap_or_default();
+        entries
+            .iter()
+            .filter_map(|entry| entry["id"].as_str().map(str::to_string))
+            .collect()
+    })
+}
+
 fn report(id: &str, node: usize) -> String {
     let findings: Vec<Finding> = (0..80)
         .map(|i| Finding {
-            id: format!("area{}.check-{i:02}", i % 6),
+            id: catalogue_ids()
+                .get(i)
+                .cloned()
+                .unwrap_or_else(|| format!("area{}.check-{i:02}", i % 6)),
             title: "A check of the load test".into(),
             area: format!("area{}", i % 6),
             severity: Severity::ALL[i % 5],

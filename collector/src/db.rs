@@ -161,14 +161,14 @@ impl From<Option<i64>> for Value<'_> {
     }
 }
 
-impl<'a> From<Option<&'a str>> for Value<'a> {
-    fn from(v: Option<&'a str>) -> Self {
+impl<'a> From<Option<&'a [u8]>> for Value<'a> {
+    fn from(v: Option<&'a [u8]>) -> Self {
         v.map_or(Value::Null, Value::from)
     }
 }
 
-impl From<Option<String>> for Value<'_> {
-    fn from(v: Option<String>) -> Self {
+impl<'a> From<Option<&'a str>> for Value<'a> {
+    fn from(v: Option<&'a str>) -> Self {
         v.map_or(Value::Null, Value::from)
     }
 }

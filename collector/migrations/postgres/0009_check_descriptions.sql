@@ -2,7 +2,7 @@
 -- counted, so the fleet is told what most nodes say.
 CREATE TABLE check_descriptions (
    check_id TEXT COLLATE "C" NOT NULL,
-   digest TEXT COLLATE "C" NOT NULL,
+   digest BYTEA NOT NULL,
    title TEXT NOT NULL,
    area TEXT NOT NULL,
    severity TEXT NOT NULL,
@@ -12,4 +12,4 @@ CREATE TABLE check_descriptions (
    first_seen BIGINT NOT NULL,
    PRIMARY KEY (check_id, digest)
 );
-ALTER TABLE node_checks ADD COLUMN described TEXT COLLATE "C";
+ALTER TABLE node_checks ADD COLUMN described BYTEA;

@@ -3,7 +3,7 @@
 -- each node's row the digest of the description it gave.
 CREATE TABLE check_descriptions (
    check_id TEXT NOT NULL,
-   digest TEXT NOT NULL,
+   digest BLOB NOT NULL,
    title TEXT NOT NULL,
    area TEXT NOT NULL,
    severity TEXT NOT NULL,
@@ -13,4 +13,4 @@ CREATE TABLE check_descriptions (
    first_seen INTEGER NOT NULL,
    PRIMARY KEY (check_id, digest)
 );
-ALTER TABLE node_checks ADD COLUMN described TEXT;
+ALTER TABLE node_checks ADD COLUMN described BLOB;

@@ -188,6 +188,9 @@ pub struct Incoming {
     hash: [u8; 32],
     /// The token it came with, when that token limits the nodes it may create.
     pub creator: Option<Creator>,
+    /// For each finding of a check the catalogue does not know, the digest of its description
+    /// ([`description_digest`]); computed here, in parallel, not in the single writer.
+    digests: Vec<Option<Digest>>,
 }
 
 impl Incoming {
@@ -214,12 +217,28 @@ impl Incoming {
         report.started_at = started_at;
         report.duration_ms = duration_ms;
         let json = json.map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let digests = report
+            .findings
+            .iter()
+            .map(|finding| {
+                crate::catalogue::get(&finding.id).is_none().then(|| {
+                    description_digest(&[
+                        &finding.title,
+                        &finding.area,
+                        finding.severity.as_str(),
+                        &finding.remediation,
+                        &finding.rationale,
+                    ])
+                })
+            })
+            .collect();
         use sha2::Digest;
         Ok(Self {
             hash: sha2::Sha256::digest(&json).into(),
             body: compress(&json)?,
             report,
             creator: None,
+            digests,
         })
     }
 }
@@ -261,25 +280,27 @@ struct PreviousCheck {
     message: String,
     evidence: String,
     /// For a check the catalogue does not know: the digest of how this node described it.
-    described: Option<String>,
+    described: Option<Vec<u8>>,
 }
 
 /// A check's description: title, area, severity, remediation, rationale.
 type Description = [String; 5];
 
-/// What identifies a description among a check's: SHA-256 of its fields (which hold no NUL,
-/// [`Incoming::new`] refuses it), the first 16 bytes in hex.
-fn description_digest(fields: &[&str; 5]) -> String {
-    use sha2::Digest;
+/// What identifies a description among a check's: the first 16 bytes of the SHA-256 of its
+/// fields (which hold no NUL, [`Incoming::new`] refuses it). Kept as bytes on every node's
+/// row of such a check, so short: 16 bytes leave a second preimage out of reach.
+type Digest = [u8; 16];
+
+fn description_digest(fields: &[&str; 5]) -> Digest {
+    use sha2::Digest as _;
     let mut hasher = sha2::Sha256::new();
     for field in fields {
         hasher.update(field.as_bytes());
         hasher.update([0]);
     }
-    hasher.finalize()[..16]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    let mut digest = [0; 16];
+    digest.copy_from_slice(&hasher.finalize()[..16]);
+    digest
 }
 
 /// What a batch changes in the fleet aggregates, added up over its reports and written at
@@ -300,18 +321,23 @@ struct CheckDelta {
     described: Option<Description>,
     /// For a check the catalogue does not know: nodes that took up (+) or gave up (-) each
     /// description, by digest, with the description when some node took it up.
-    descriptions: BTreeMap<String, (i64, Option<Description>)>,
+    descriptions: BTreeMap<Vec<u8>, (i64, Option<Description>)>,
     failing: i64,
     /// Nodes that started (+) or stopped (-) reporting the check.
     reporting: i64,
 }
 
 impl CheckDelta {
-    fn describe(&mut self, digest: &str, change: i64, description: Option<Description>) {
-        let entry = self.descriptions.entry(digest.to_string()).or_default();
+    /// Counts a node taking up (`change` 1, with the description's text) or giving up (-1) a
+    /// description; the text is copied once per batch, not once per report.
+    fn describe(&mut self, digest: &[u8], change: i64, description: Option<[&str; 5]>) {
+        let entry = match self.descriptions.get_mut(digest) {
+            Some(entry) => entry,
+            None => self.descriptions.entry(digest.to_vec()).or_default(),
+        };
         entry.0 += change;
-        if description.is_some() {
-            entry.1 = description;
+        if entry.1.is_none() {
+            entry.1 = description.map(|fields| fields.map(str::to_string));
         }
     }
 }
@@ -324,7 +350,7 @@ impl Deltas {
         now: i64,
     ) -> Result<(), StoreError> {
         for (id, delta) in &self.checks {
-            write_descriptions(tx, id, &delta.descriptions, now)?;
+            write_descriptions(tx, id, &delta.descriptions, now, known)?;
             if let Some([title, area, severity, remediation, rationale]) = &delta.described {
                 tx.execute(
                     "INSERT INTO checks (id, title, area, severity, remediation, rationale) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
@@ -354,7 +380,7 @@ impl Deltas {
                 )? > 0
             {
                 // A report that brings it back describes it anew.
-                known.remove(id);
+                known.forget(id);
             }
         }
         for (bucket, delta) in &self.buckets {
@@ -384,6 +410,15 @@ impl Deltas {
     }
 }
 
+/// The description shown for check `?1`: of those nodes give, the one most give; of equally
+/// many, the one seen first (then by digest, so that every replica picks the same).
+macro_rules! shown_description {
+    () => {
+        "FROM check_descriptions WHERE check_id = ?1 AND nodes > 0
+         ORDER BY nodes DESC, first_seen, digest LIMIT 1"
+    };
+}
+
 /// A check the catalogue does not know is described to the fleet as most of the nodes reporting
 /// it describe it, never as one node says: each description is counted by the nodes whose
 /// latest report gives it, and the check shows the one most nodes give (of equals, the one
@@ -392,8 +427,9 @@ impl Deltas {
 fn write_descriptions(
     tx: &mut Connection,
     id: &str,
-    changes: &BTreeMap<String, (i64, Option<Description>)>,
+    changes: &BTreeMap<Vec<u8>, (i64, Option<Description>)>,
     now: i64,
+    known: &mut KnownChecks,
 ) -> Result<(), StoreError> {
     let mut changed = false;
     for (digest, (change, description)) in changes {
@@ -404,36 +440,57 @@ fn write_descriptions(
                     "INSERT INTO check_descriptions (check_id, digest, title, area, severity, remediation, rationale, nodes, first_seen)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
                      ON CONFLICT (check_id, digest) DO UPDATE SET nodes = check_descriptions.nodes + excluded.nodes",
-                    &values![id, digest, title, area, severity, remediation, rationale, *change, now],
+                    &values![id, digest.as_slice(), title, area, severity, remediation, rationale, *change, now],
                 )?;
             }
             (change, _) => {
                 tx.execute(
                     "UPDATE check_descriptions SET nodes = nodes + ?3 WHERE check_id = ?1 AND digest = ?2",
-                    &values![id, digest, *change],
+                    &values![id, digest.as_slice(), *change],
                 )?;
                 tx.execute(
                     "DELETE FROM check_descriptions WHERE check_id = ?1 AND digest = ?2 AND nodes <= 0",
-                    &values![id, digest],
+                    &values![id, digest.as_slice()],
                 )?;
             }
         }
         changed = true;
     }
-    if changed {
+    // Nodes taking up the description shown already cannot change which is shown: the common
+    // case (a new node, an unchanged agent) costs no statement more. Known only to the one
+    // writer of a SQLite database.
+    let single_writer = tx.dialect() == Dialect::Sqlite;
+    let keeps_shown = single_writer
+        && known.shown.get(id).is_some_and(|shown| {
+            changes
+                .iter()
+                .all(|(digest, (change, _))| *change == 0 || (digest == shown && *change > 0))
+        });
+    if changed && !keeps_shown {
         // The check's row, made or brought up to the description most nodes give.
         tx.execute(
-            "INSERT INTO checks (id, title, area, severity, remediation, rationale)
-             SELECT check_id, title, area, severity, remediation, rationale FROM check_descriptions
-             WHERE check_id = ?1 AND nodes > 0
-             ORDER BY nodes DESC, first_seen, digest LIMIT 1
-             ON CONFLICT (id) DO UPDATE SET title = excluded.title, area = excluded.area,
+            concat!(
+                "INSERT INTO checks (id, title, area, severity, remediation, rationale)
+                 SELECT check_id, title, area, severity, remediation, rationale ",
+                shown_description!(),
+                " ON CONFLICT (id) DO UPDATE SET title = excluded.title, area = excluded.area,
                 severity = excluded.severity, remediation = excluded.remediation, rationale = excluded.rationale
              WHERE checks.title != excluded.title OR checks.area != excluded.area
                 OR checks.severity != excluded.severity OR checks.remediation != excluded.remediation
-                OR checks.rationale != excluded.rationale",
+                OR checks.rationale != excluded.rationale"
+            ),
             &values![id],
         )?;
+        known.shown.remove(id);
+        if single_writer {
+            let shown = tx.query_opt(
+                concat!("SELECT digest ", shown_description!()),
+                &values![id],
+            )?;
+            if let Some(row) = shown {
+                known.shown.insert(id.to_string(), row.get(0)?);
+            }
+        }
     }
     Ok(())
 }
@@ -612,7 +669,7 @@ fn ingest_one(
         );
     }
     let mut changed: Vec<[Value<'_>; 8]> = Vec::new();
-    for finding in &report.findings {
+    for (finding, digest) in report.findings.iter().zip(&incoming.digests) {
         let status = if finding.waiver.is_some() {
             "waived"
         } else {
@@ -629,8 +686,8 @@ fn ingest_one(
         // What the fleet is told about a check comes from the collector's catalogue when it
         // knows the check, and otherwise from what most nodes say ([`write_descriptions`]),
         // never from one node's report.
-        let described = match crate::catalogue::get(&finding.id) {
-            Some(entry) => {
+        let described = match (crate::catalogue::get(&finding.id), digest) {
+            (Some(entry), _) => {
                 let described_as = [
                     entry.title.as_str(),
                     entry.area.as_str(),
@@ -639,11 +696,14 @@ fn ingest_one(
                     entry.rationale.as_str(),
                 ];
                 if known
+                    .described
                     .get(&finding.id)
                     .is_none_or(|stored| stored != &described_as)
                 {
                     let described = described_as.map(str::to_string);
-                    known.insert(finding.id.clone(), described.clone());
+                    known
+                        .described
+                        .insert(finding.id.clone(), described.clone());
                     deltas
                         .checks
                         .entry(finding.id.clone())
@@ -652,24 +712,25 @@ fn ingest_one(
                 }
                 None
             }
-            None => {
-                let described_as = [
-                    finding.title.as_str(),
-                    finding.area.as_str(),
-                    severity,
-                    finding.remediation.as_str(),
-                    finding.rationale.as_str(),
-                ];
-                let digest = description_digest(&described_as);
+            (None, digest) => {
                 let before = previous.and_then(|p| p.described.as_deref());
-                if before != Some(digest.as_str()) {
+                if before != digest.as_ref().map(|d| d.as_slice()) {
                     let delta = deltas.checks.entry(finding.id.clone()).or_default();
-                    delta.describe(&digest, 1, Some(described_as.map(str::to_string)));
+                    if let Some(digest) = digest {
+                        let described_as = [
+                            finding.title.as_str(),
+                            finding.area.as_str(),
+                            severity,
+                            finding.remediation.as_str(),
+                            finding.rationale.as_str(),
+                        ];
+                        delta.describe(digest, 1, Some(described_as));
+                    }
                     if let Some(before) = before {
                         delta.describe(before, -1, None);
                     }
                 }
-                Some(digest)
+                digest.as_ref().map(|d| d.as_slice())
             }
         };
         if previous.is_none() {
@@ -690,7 +751,7 @@ fn ingest_one(
                 && p.severity == severity
                 && p.message == finding.message
                 && p.evidence == evidence
-                && p.described == described
+                && p.described.as_deref() == described
         });
         if !unchanged {
             changed.push(values![

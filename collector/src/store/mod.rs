@@ -110,8 +110,28 @@ pub struct Store {
     known_checks: Mutex<KnownChecks>,
 }
 
-/// Check id → (title, area, severity, remediation, rationale) as stored.
-type KnownChecks = std::collections::HashMap<String, [String; 5]>;
+/// What this process last wrote about checks, so that what did not change is not written again.
+#[derive(Debug, Default)]
+struct KnownChecks {
+    /// Check id → the catalogue's (title, area, severity, remediation, rationale) as stored.
+    described: std::collections::HashMap<String, [String; 5]>,
+    /// Check id → the digest of the description shown for a check the catalogue does not
+    /// know. Kept only where this process is the one writer (SQLite): replicas on PostgreSQL
+    /// change it behind each other's backs.
+    shown: std::collections::HashMap<String, Vec<u8>>,
+}
+
+impl KnownChecks {
+    fn clear(&mut self) {
+        self.described.clear();
+        self.shown.clear();
+    }
+
+    fn forget(&mut self, id: &str) {
+        self.described.remove(id);
+        self.shown.remove(id);
+    }
+}
 
 /// The fleet check judged from the cluster's Node objects, not from reports.
 pub const KUBERNETES_VERSION_CHECK: &str = "node.kubernetes-version";
@@ -198,7 +218,7 @@ impl Store {
         Ok(Store {
             writer: Mutex::new(connection),
             reader: None,
-            known_checks: Mutex::new(KnownChecks::new()),
+            known_checks: Mutex::new(KnownChecks::default()),
         })
     }
 
