@@ -50,10 +50,11 @@ pub enum CertError {
     Generate(#[from] rcgen::Error),
     #[error("{0} exists already: pass --force to replace it")]
     Exists(PathBuf),
-    #[error("cannot write {path}: {source}")]
+    // Said once: the cause is in the message, not a `source` that would repeat it.
+    #[error("cannot write {path}: {reason}")]
     Write {
         path: PathBuf,
-        source: std::io::Error,
+        reason: std::io::Error,
     },
 }
 
@@ -145,9 +146,9 @@ pub fn issue(names: &[String], days: u32, now: OffsetDateTime) -> Result<Issued,
 pub fn write_files(issued: &Issued, dir: &Path, force: bool) -> Result<Vec<PathBuf>, CertError> {
     use std::os::unix::fs::DirBuilderExt;
     fn written(path: &Path) -> impl FnOnce(std::io::Error) -> CertError + '_ {
-        move |source| CertError::Write {
+        move |reason| CertError::Write {
             path: path.to_path_buf(),
-            source,
+            reason,
         }
     }
     std::fs::DirBuilder::new()
@@ -160,34 +161,61 @@ pub fn write_files(issued: &Issued, dir: &Path, force: bool) -> Result<Vec<PathB
         ("tls.crt", &issued.certificate_pem, 0o644),
         ("tls.key", &issued.key_pem, 0o600),
     ];
-    // Every file is checked before any is written, so a refusal leaves the directory as it was.
+    // Every file is checked, and every one written beside its place, before any is put in
+    // place: a refusal or a failed write leaves the directory as it was.
     for (name, _, _) in files {
         let path = dir.join(name);
-        if !force && path.symlink_metadata().is_ok() {
-            return Err(CertError::Exists(path));
+        match path.symlink_metadata() {
+            Ok(_) if !force => return Err(CertError::Exists(path)),
+            Ok(metadata) if metadata.is_dir() => {
+                return Err(written(&path)(std::io::Error::from(
+                    std::io::ErrorKind::IsADirectory,
+                )));
+            }
+            _ => {}
         }
     }
-    let mut paths = Vec::new();
-    for (name, text, mode) in files {
-        let path = dir.join(name);
-        match std::fs::remove_file(&path) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(written(&path)(e)),
+    let mut staged: Vec<(PathBuf, PathBuf)> = Vec::new();
+    let staging = (|| {
+        for (name, text, mode) in files {
+            let temporary = dir.join(format!(".{name}.{}.new", std::process::id()));
+            let _ = std::fs::remove_file(&temporary);
+            // create_new: a link planted at the temporary name is refused, not followed.
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(mode)
+                .open(&temporary)
+                .map_err(written(&temporary))?;
+            staged.push((temporary.clone(), dir.join(name)));
+            file.write_all(text.as_bytes())
+                .and_then(|()| file.sync_all())
+                .map_err(written(&temporary))?;
         }
-        // create_new: a link planted between the removal and here is refused, not followed.
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(mode)
-            .open(&path)
-            .map_err(written(&path))?;
-        file.write_all(text.as_bytes())
-            .and_then(|()| file.sync_all())
-            .map_err(written(&path))?;
-        paths.push(path);
+        Ok(())
+    })();
+    let mut placed = Vec::new();
+    let result = staging.and_then(|()| {
+        for (temporary, path) in &staged {
+            // Without --force, a hard link never replaces a file that appeared since the check;
+            // with it, a rename replaces the name (a link there included) and never follows it.
+            let put = if force {
+                std::fs::rename(temporary, path)
+            } else {
+                std::fs::hard_link(temporary, path)
+            };
+            put.map_err(|e| match e.kind() {
+                std::io::ErrorKind::AlreadyExists => CertError::Exists(path.clone()),
+                _ => written(path)(e),
+            })?;
+            placed.push(path.clone());
+        }
+        Ok(())
+    });
+    for (temporary, _) in &staged {
+        let _ = std::fs::remove_file(temporary);
     }
-    Ok(paths)
+    result.map(|()| placed)
 }
 
 /// A Secret with the serving certificate and key (for the collector) and a ConfigMap with the
@@ -423,6 +451,22 @@ mod tests {
             issued.key_pem,
             "a refusal leaves the files as they were"
         );
+        // A directory where a file goes is refused before anything is replaced.
+        std::fs::create_dir(dir.join("tls.key.d")).expect("dir");
+        std::fs::rename(dir.join("tls.key"), dir.join("tls.key.saved")).expect("move");
+        std::fs::rename(dir.join("tls.key.d"), dir.join("tls.key")).expect("move");
+        let before = std::fs::read_to_string(dir.join("tls.crt")).expect("crt");
+        assert!(matches!(
+            write_files(&again, &dir, true),
+            Err(CertError::Write { .. })
+        ));
+        assert_eq!(
+            std::fs::read_to_string(dir.join("tls.crt")).expect("crt"),
+            before,
+            "nothing replaced"
+        );
+        std::fs::remove_dir(dir.join("tls.key")).expect("rmdir");
+        std::fs::rename(dir.join("tls.key.saved"), dir.join("tls.key")).expect("move");
         // A link where the key goes is replaced, never written through.
         let target = dir.join("elsewhere");
         std::fs::write(&target, "untouched").expect("write");

@@ -21,19 +21,23 @@ use std::time::Duration;
 /// How often the certificate files are looked at for a change.
 pub const RELOAD_EVERY: Duration = Duration::from_secs(30);
 
+/// The largest certificate chain or key file read (a Kubernetes Secret holds at most 1 MiB).
+pub const MAX_FILE_BYTES: u64 = 1 << 20;
+
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
-    #[error("cannot read the TLS certificate {path}: {source}")]
+    // Said once: the causes are in the messages, not `source`s that would repeat them.
+    #[error("cannot read the TLS certificate {path}: {reason}")]
     Certificate {
         path: PathBuf,
-        source: rustls_pki_types::pem::Error,
+        reason: rustls_pki_types::pem::Error,
     },
     #[error("{0}: no PEM certificate in it")]
     NoCertificate(PathBuf),
-    #[error("cannot read the TLS key {path}: {source} (PKCS#8, PKCS#1 or SEC1 PEM expected)")]
+    #[error("cannot read the TLS key {path}: {reason} (PKCS#8, PKCS#1 or SEC1 PEM expected)")]
     Key {
         path: PathBuf,
-        source: rustls_pki_types::pem::Error,
+        reason: rustls_pki_types::pem::Error,
     },
     #[error("the TLS certificate and key cannot be used together: {0}")]
     Config(#[from] rustls::Error),
@@ -116,24 +120,54 @@ impl ResolvesServerCert for ServingCertificate {
     }
 }
 
+/// A certificate or key file's bytes: a regular file of at most [`MAX_FILE_BYTES`], opened
+/// without blocking, so that a FIFO or a huge file planted at the path cannot hang the reload
+/// (and with it the shutdown, which waits for it) or fill memory.
+fn read_small_file(path: &Path) -> Result<Vec<u8>, rustls_pki_types::pem::Error> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let invalid = |why: String| {
+        rustls_pki_types::pem::Error::Io(std::io::Error::new(std::io::ErrorKind::InvalidInput, why))
+    };
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::fcntl::OFlag::O_NONBLOCK.bits())
+        .open(path)
+        .map_err(rustls_pki_types::pem::Error::Io)?;
+    let metadata = file.metadata().map_err(rustls_pki_types::pem::Error::Io)?;
+    if !metadata.is_file() {
+        return Err(invalid("not a regular file".into()));
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(rustls_pki_types::pem::Error::Io)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(invalid(format!("larger than {MAX_FILE_BYTES} bytes")));
+    }
+    Ok(bytes)
+}
+
 fn read_pair(
     certificate: &Path,
     key: &Path,
     provider: &CryptoProvider,
 ) -> Result<Arc<CertifiedKey>, TlsError> {
-    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(certificate)
-        .and_then(|certificates| certificates.collect())
-        .map_err(|source| TlsError::Certificate {
+    let chain: Vec<CertificateDer<'static>> = read_small_file(certificate)
+        .and_then(|pem| CertificateDer::pem_slice_iter(&pem).collect())
+        .map_err(|reason| TlsError::Certificate {
             path: certificate.to_path_buf(),
-            source,
+            reason,
         })?;
     if chain.is_empty() {
         return Err(TlsError::NoCertificate(certificate.to_path_buf()));
     }
-    let key = PrivateKeyDer::from_pem_file(key).map_err(|source| TlsError::Key {
-        path: key.to_path_buf(),
-        source,
-    })?;
+    let key = read_small_file(key)
+        .and_then(|pem| PrivateKeyDer::from_pem_slice(&pem))
+        .map_err(|reason| TlsError::Key {
+            path: key.to_path_buf(),
+            reason,
+        })?;
     // from_der checks that the key is the certificate's.
     Ok(Arc::new(CertifiedKey::from_der(chain, key, provider)?))
 }
@@ -207,6 +241,41 @@ mod tests {
         std::fs::remove_file(&key).expect("remove");
         assert!(serving.reload_if_changed().is_err());
         assert_eq!(served(&serving), der(&second.certificate_pem).to_vec());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Red team: a FIFO at the key's path hung the reload (and the shutdown waiting for it)
+    /// for good, and a 200 MB certificate file was read whole.
+    #[test]
+    fn a_fifo_or_a_huge_file_is_refused_without_blocking() {
+        let dir = std::env::temp_dir().join(format!("nodecheck-tls-fifo-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let (cert, key) = (dir.join("tls.crt"), dir.join("tls.key"));
+        let first = pair(&dir, "a.example");
+        let serving = ServingCertificate::load(&cert, &key).expect("loaded");
+        std::fs::remove_file(&key).expect("remove");
+        nix::unistd::mkfifo(&key, nix::sys::stat::Mode::from_bits_truncate(0o600)).expect("fifo");
+        let (done, finished) = std::sync::mpsc::channel();
+        let reloading = serving.clone();
+        std::thread::spawn(move || {
+            let _ = done.send(reloading.reload_if_changed().map_err(|e| e.to_string()));
+        });
+        let result = finished
+            .recv_timeout(Duration::from_secs(5))
+            .expect("the reload returns instead of waiting for a writer");
+        let error = result.expect_err("a FIFO is no key");
+        assert!(error.contains("not a regular file"), "{error}");
+        std::fs::remove_file(&key).expect("remove fifo");
+        std::fs::write(&key, &first.key_pem).expect("key back");
+        let huge = format!(
+            "-----BEGIN CERTIFICATE-----\n{}-----END CERTIFICATE-----\n",
+            "QUFB\n".repeat((MAX_FILE_BYTES / 5 + 1) as usize)
+        );
+        std::fs::write(&cert, huge).expect("huge");
+        let error = serving.reload_if_changed().expect_err("too large");
+        assert!(error.to_string().contains("larger than"), "{error}");
+        let der = CertificateDer::from_pem_slice(first.certificate_pem.as_bytes()).expect("pem");
+        assert_eq!(served(&serving), der.to_vec(), "the pair in use is kept");
         let _ = std::fs::remove_dir_all(&dir);
     }
 
