@@ -55,6 +55,10 @@ const CASES: &[(&str, Case)] = &[
         "a check described anew is updated",
         a_check_described_anew_is_updated,
     ),
+    (
+        "stale nodes stop counting for a description",
+        stale_nodes_stop_counting_for_a_description,
+    ),
     ("stale nodes agree everywhere", stale_nodes_agree_everywhere),
     (
         "every sort pages through every node once",
@@ -538,6 +542,80 @@ fn a_check_described_anew_is_updated(backend: &Backend<'_>) {
     let known = nodecheck_collector::catalogue::get("sshd.permit-root-login").expect("known");
     assert_eq!(row.title, known.title);
     assert_eq!(row.rationale, known.rationale);
+}
+
+/// Nodes that stopped reporting (scaled down, their token revoked) do not outvote the fleet
+/// for good: once stale, what they said about a check the catalogue does not know is withdrawn,
+/// and counted again if they report again. (Red team: three revoked nodes kept "Evil" shown
+/// over two live nodes forever.)
+fn stale_nodes_stop_counting_for_a_description(backend: &Backend<'_>) {
+    let store = backend.store();
+    let check = "custom.voted";
+    let with = |id: &str, node: &str, title: &str| {
+        let mut r = report(id, "prod", node, true);
+        r.agent.interval_s = Some(60);
+        let mut custom = r.findings[0].clone();
+        custom.id = check.into();
+        custom.title = title.into();
+        r.findings.push(custom);
+        r
+    };
+    let shown = |store: &Store| {
+        store
+            .check(check, 10)
+            .expect("check")
+            .expect("known")
+            .0
+            .title
+    };
+    for (i, node) in ["e1", "e2", "e3"].iter().enumerate() {
+        store
+            .ingest(with(&format!("e{i}"), node, "Evil"), 100)
+            .expect("ingest");
+    }
+    for (i, node) in ["l1", "l2"].iter().enumerate() {
+        store
+            .ingest(with(&format!("l{i}"), node, "Legit"), 100)
+            .expect("ingest");
+    }
+    assert_eq!(shown(&store), "Evil", "three against two");
+    assert_eq!(
+        store.withdraw_stale_descriptions(150).expect("withdraw"),
+        0,
+        "none stale yet"
+    );
+    // The legit nodes keep reporting; the others stop (stale after three 60 s intervals).
+    for (i, node) in ["l1", "l2"].iter().enumerate() {
+        store
+            .ingest(with(&format!("l{i}b"), node, "Legit"), 1000)
+            .expect("ingest");
+    }
+    assert_eq!(shown(&store), "Evil", "not yet withdrawn");
+    assert_eq!(
+        store.withdraw_stale_descriptions(1000).expect("withdraw"),
+        3
+    );
+    assert_eq!(shown(&store), "Legit");
+    assert_eq!(
+        store.withdraw_stale_descriptions(1000).expect("again"),
+        0,
+        "once"
+    );
+    // A stale node that reports again counts again, as one.
+    store
+        .ingest(with("e0b", "e1", "Evil"), 1100)
+        .expect("ingest");
+    assert_eq!(shown(&store), "Legit", "one against two");
+    store
+        .ingest(with("e1b", "e2", "Evil"), 1100)
+        .expect("ingest");
+    store
+        .ingest(with("e2b", "e3", "Evil"), 1100)
+        .expect("ingest");
+    assert_eq!(shown(&store), "Evil", "three live against two");
+    // The failing list was never affected: every node still reports the check.
+    let (row, failing) = store.check(check, 10).expect("check").expect("known");
+    assert_eq!((row.failing_nodes, failing.len()), (5, 5));
 }
 
 /// Staleness is judged in SQL (counts, lists, filters) and in Rust (each row's flag); both

@@ -506,6 +506,23 @@ async fn serve(
             tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
         }
     });
+    // Nodes that stopped reporting stop counting for how unknown checks are described.
+    let withdrawer = app.clone();
+    tokio::spawn(async move {
+        loop {
+            let app = withdrawer.clone();
+            match tokio::task::spawn_blocking(move || app.store.withdraw_stale_descriptions(now()))
+                .await
+            {
+                Ok(Ok(n)) if n > 0 => tracing::info!(
+                    "{n} descriptions of unknown checks by stale nodes no longer count"
+                ),
+                Ok(Err(e)) => tracing::warn!("withdrawing stale nodes' descriptions failed: {e}"),
+                _ => {}
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(300)).await;
+        }
+    });
     let address = &listen.address;
     let listener = tokio::net::TcpListener::bind(address)
         .await

@@ -284,7 +284,7 @@ struct PreviousCheck {
 }
 
 /// A check's description: title, area, severity, remediation, rationale.
-type Description = [String; 5];
+pub(super) type Description = [String; 5];
 
 /// What identifies a description among a check's: the first 16 bytes of the SHA-256 of its
 /// fields (which hold no NUL, [`Incoming::new`] refuses it). Kept as bytes on every node's
@@ -424,7 +424,7 @@ macro_rules! shown_description {
 /// latest report gives it, and the check shows the one most nodes give (of equals, the one
 /// seen first, so a newcomer must outnumber an established description, not just arrive
 /// last). Counts that reach zero are removed, so a node cycling descriptions keeps at most one.
-fn write_descriptions(
+pub(super) fn write_descriptions(
     tx: &mut Connection,
     id: &str,
     changes: &BTreeMap<Vec<u8>, (i64, Option<Description>)>,

@@ -1,10 +1,16 @@
 //! Retention: full reports older than the retention period are deleted in chunks (the latest
 //! report of every node is kept), with the bodies no report uses any more; on PostgreSQL one
-//! replica prunes at a time.
+//! replica prunes at a time. And what a node that stopped reporting said about checks the
+//! catalogue does not know stops counting.
 
-use super::{BODIES_LOCK, PRUNE_LOCK, Store, StoreError, lock_key};
+use super::ingest::{Description, write_descriptions};
+use super::{BODIES_LOCK, PRUNE_LOCK, STALE_SQL, Store, StoreError, lock_key};
 use crate::db::Dialect;
 use crate::values;
+use std::collections::BTreeMap;
+
+/// Stale nodes' descriptions withdrawn per transaction.
+const WITHDRAW_CHUNK: i64 = 10_000;
 
 /// Full reports deleted per prune transaction, so the writer is never held for long.
 const PRUNE_CHUNK: i64 = 5_000;
@@ -68,5 +74,74 @@ impl Store {
             })?;
         }
         Ok(total)
+    }
+
+    /// Withdraws what stale nodes (three intervals without a report) said about checks the
+    /// catalogue does not know: only nodes that still report are "most nodes". Nodes that are
+    /// gone (scaled down, their token revoked) would otherwise outvote the fleet for good. A
+    /// node that reports again counts again. Returns how many node rows were withdrawn.
+    pub fn withdraw_stale_descriptions(&self, now: i64) -> Result<usize, StoreError> {
+        let stale_rows = format!(
+            "SELECT node_checks.cluster, node_checks.name, node_checks.check_id, node_checks.described
+             FROM node_checks JOIN nodes ON nodes.cluster = node_checks.cluster AND nodes.name = node_checks.name
+             WHERE node_checks.described IS NOT NULL AND ({})
+             ORDER BY node_checks.cluster, node_checks.name, node_checks.check_id LIMIT ?2",
+            STALE_SQL.replace("?now", "?1")
+        );
+        let mut total = 0;
+        loop {
+            let mut connection = self.lock()?;
+            let mut known = self.known_checks.lock().map_err(|_| StoreError::Poisoned)?;
+            let result = connection.transaction(|tx| {
+                let mut rows = tx.query(&stale_rows, &values![now, WITHDRAW_CHUNK])?;
+                if tx.dialect() == Dialect::Postgres && !rows.is_empty() {
+                    // The nodes' locks, in key order as ingest takes them, then the rows again:
+                    // a node reporting on another replica meanwhile is no longer stale.
+                    let mut keys: Vec<i64> = Vec::new();
+                    for row in &rows {
+                        let (cluster, name): (String, String) = (row.get(0)?, row.get(1)?);
+                        keys.push(lock_key(&format!("node/{cluster}/{name}")));
+                    }
+                    keys.sort_unstable();
+                    keys.dedup();
+                    for key in keys {
+                        tx.execute("SELECT pg_advisory_xact_lock(?1)", &values![key])?;
+                    }
+                    rows = tx.query(&stale_rows, &values![now, WITHDRAW_CHUNK])?;
+                }
+                let mut changes: BTreeMap<String, BTreeMap<Vec<u8>, (i64, Option<Description>)>> =
+                    BTreeMap::new();
+                for row in &rows {
+                    let (cluster, name, check_id): (String, String, String) =
+                        (row.get(0)?, row.get(1)?, row.get(2)?);
+                    let digest: Vec<u8> = row.get(3)?;
+                    tx.execute(
+                        "UPDATE node_checks SET described = NULL WHERE cluster = ?1 AND name = ?2 AND check_id = ?3",
+                        &values![&cluster, &name, &check_id],
+                    )?;
+                    changes
+                        .entry(check_id)
+                        .or_default()
+                        .entry(digest)
+                        .or_default()
+                        .0 -= 1;
+                }
+                for (check_id, check_changes) in &changes {
+                    write_descriptions(tx, check_id, check_changes, now, &mut known)?;
+                }
+                Ok::<_, StoreError>(rows.len())
+            });
+            let withdrawn = match result {
+                Ok(withdrawn) => withdrawn,
+                Err(e) => {
+                    known.clear();
+                    return Err(e);
+                }
+            };
+            total += withdrawn;
+            if withdrawn < WITHDRAW_CHUNK as usize {
+                return Ok(total);
+            }
+        }
     }
 }
