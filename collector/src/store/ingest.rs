@@ -286,6 +286,10 @@ struct PreviousCheck {
 /// A check's description: title, area, severity, remediation, rationale.
 pub(super) type Description = [String; 5];
 
+/// Per description digest of one check: nodes that took it up (+) or gave it up (-), and the
+/// description's text when some node took it up.
+pub(super) type DescriptionChanges = BTreeMap<Vec<u8>, (i64, Option<Description>)>;
+
 /// What identifies a description among a check's: the first 16 bytes of the SHA-256 of its
 /// fields (which hold no NUL, [`Incoming::new`] refuses it). Kept as bytes on every node's
 /// row of such a check, so short: 16 bytes leave a second preimage out of reach.
@@ -321,7 +325,7 @@ struct CheckDelta {
     described: Option<Description>,
     /// For a check the catalogue does not know: nodes that took up (+) or gave up (-) each
     /// description, by digest, with the description when some node took it up.
-    descriptions: BTreeMap<Vec<u8>, (i64, Option<Description>)>,
+    descriptions: DescriptionChanges,
     failing: i64,
     /// Nodes that started (+) or stopped (-) reporting the check.
     reporting: i64,
@@ -427,7 +431,7 @@ macro_rules! shown_description {
 pub(super) fn write_descriptions(
     tx: &mut Connection,
     id: &str,
-    changes: &BTreeMap<Vec<u8>, (i64, Option<Description>)>,
+    changes: &DescriptionChanges,
     now: i64,
     known: &mut KnownChecks,
 ) -> Result<(), StoreError> {

@@ -3,7 +3,7 @@
 //! replica prunes at a time. And what a node that stopped reporting said about checks the
 //! catalogue does not know stops counting.
 
-use super::ingest::{Description, write_descriptions};
+use super::ingest::{DescriptionChanges, write_descriptions};
 use super::{BODIES_LOCK, PRUNE_LOCK, STALE_SQL, Store, StoreError, lock_key};
 use crate::db::Dialect;
 use crate::values;
@@ -109,8 +109,7 @@ impl Store {
                     }
                     rows = tx.query(&stale_rows, &values![now, WITHDRAW_CHUNK])?;
                 }
-                let mut changes: BTreeMap<String, BTreeMap<Vec<u8>, (i64, Option<Description>)>> =
-                    BTreeMap::new();
+                let mut changes: BTreeMap<String, DescriptionChanges> = BTreeMap::new();
                 for row in &rows {
                     let (cluster, name, check_id): (String, String, String) =
                         (row.get(0)?, row.get(1)?, row.get(2)?);
