@@ -513,6 +513,32 @@ fn push_says_in_its_exit_code_whether_the_verdict_or_the_upload_failed() {
     assert!(stderr.contains("unreachable"), "{stderr}");
 }
 
+/// A collector serving HTTPS with `cert` and `key`, once it has written its agent token; its
+/// port, and the `push` arguments (a root, that token) every TLS case uses.
+fn tls_collector(
+    scratch: &Scratch,
+    cert: &str,
+    key: &str,
+) -> (support::Collector, u16, Vec<std::ffi::OsString>) {
+    let port = free_port();
+    let data = scratch.join("collector");
+    let collector = support::spawn(&data, port, &["--tls-cert", cert, "--tls-key", key]);
+    wait_for("collector token", Duration::from_secs(20), || {
+        data.join("agent.token").exists()
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let root = root(&scratch.join("root"), "PermitRootLogin no\n");
+    let base = vec![
+        "--root".into(),
+        root.into(),
+        "--token-file".into(),
+        data.join("agent.token").into(),
+        "--fail-on".into(),
+        "none".into(),
+    ];
+    (collector, port, base)
+}
+
 #[test]
 fn push_over_tls_trusts_the_given_ca_only() {
     if Command::new("openssl").arg("version").output().is_err() {
@@ -527,25 +553,10 @@ fn push_over_tls_trusts_the_given_ca_only() {
     let pki_dir = scratch.join("pki");
     std::fs::create_dir_all(&pki_dir).expect("pki");
     pki::certificates(&pki_dir);
-    let port = free_port();
-    let data = scratch.join("collector");
     let cert = pki_dir.join("server.crt").display().to_string();
     let key = pki_dir.join("server.key").display().to_string();
-    let _collector = support::spawn(&data, port, &["--tls-cert", &cert, "--tls-key", &key]);
-    wait_for("collector token", Duration::from_secs(20), || {
-        data.join("agent.token").exists()
-    });
-    std::thread::sleep(Duration::from_millis(300));
-    let root = root(&scratch.join("root"), "PermitRootLogin no\n");
+    let (_collector, port, base) = tls_collector(&scratch, &cert, &key);
     let url = format!("https://127.0.0.1:{port}");
-    let base: Vec<std::ffi::OsString> = vec![
-        "--root".into(),
-        root.into(),
-        "--token-file".into(),
-        data.join("agent.token").into(),
-        "--fail-on".into(),
-        "none".into(),
-    ];
     let base: Vec<&std::ffi::OsStr> = base.iter().map(|s| s.as_os_str()).collect();
     let ca = pki_dir.join("ca.crt").display().to_string();
     let (code, stderr) = push(&["--collector", &url, "--ca", &ca], &base);
@@ -607,27 +618,8 @@ fn the_collectors_own_certificate_is_trusted_by_its_ca_alone() {
     let (first, second) = (scratch.join("first"), scratch.join("second"));
     cert(&first);
     cert(&second);
-    let port = free_port();
-    let data = scratch.join("collector");
     let tls = |name: &str| first.join(name).display().to_string();
-    let _collector = support::spawn(
-        &data,
-        port,
-        &["--tls-cert", &tls("tls.crt"), "--tls-key", &tls("tls.key")],
-    );
-    wait_for("collector token", Duration::from_secs(20), || {
-        data.join("agent.token").exists()
-    });
-    std::thread::sleep(Duration::from_millis(300));
-    let root = root(&scratch.join("root"), "PermitRootLogin no\n");
-    let base: Vec<std::ffi::OsString> = vec![
-        "--root".into(),
-        root.into(),
-        "--token-file".into(),
-        data.join("agent.token").into(),
-        "--fail-on".into(),
-        "none".into(),
-    ];
+    let (_collector, port, base) = tls_collector(&scratch, &tls("tls.crt"), &tls("tls.key"));
     let base: Vec<&std::ffi::OsStr> = base.iter().map(|s| s.as_os_str()).collect();
     for host in ["localhost", "127.0.0.1"] {
         let url = format!("https://{host}:{port}");
