@@ -105,6 +105,8 @@ struct Differ {
     failures: Vec<String>,
     compared: usize,
     skipped_test_mode: usize,
+    /// Algorithm lists that resolved to nothing (compared with the defaults `sshd -T` prints).
+    empty_lists: usize,
 }
 
 impl Differ {
@@ -116,6 +118,7 @@ impl Differ {
             failures: Vec::new(),
             compared: 0,
             skipped_test_mode: 0,
+            empty_lists: 0,
         }
     }
 
@@ -181,10 +184,18 @@ impl Differ {
                     .get(*key)
                     .map(|v| v.iter().map(|x| normalise(key, x)).collect())
                     .unwrap_or_default();
-                let ours: Vec<String> = effective
+                let mut ours: Vec<String> = effective
                     .get(key)
                     .map(|s| s.values.clone())
                     .unwrap_or_default();
+                // A `-` list that removes everything leaves sshd offering nothing on the wire
+                // (tests/sshd_kexinit.rs), yet `sshd -T` prints the compiled default there.
+                if ours == [""]
+                    && let Some(defaults) = sshd::defaults::default_value(key, &self.version)
+                {
+                    self.empty_lists += 1;
+                    ours = defaults;
+                }
                 if expected != ours {
                     self.failures.push(format!(
                         "{label}: {key}: sshd -T {expected:?}, nodecheck {ours:?}\n{}",
@@ -200,9 +211,10 @@ impl Differ {
             eprintln!("DISAGREE {}", failure.lines().next().unwrap_or_default());
         }
         eprintln!(
-            "{what}: {} comparisons ({} not comparable in sshd's test mode), {} disagreements",
+            "{what}: {} comparisons ({} not comparable in sshd's test mode, {} empty algorithm lists), {} disagreements",
             self.compared,
             self.skipped_test_mode,
+            self.empty_lists,
             self.failures.len()
         );
         assert!(
@@ -386,6 +398,17 @@ fn value_for(rng: &mut Rng, keyword: &str) -> String {
                 "aes128-cbc,3des-cbc",
                 "bogus-cipher",
                 "-*ctr",
+                // Empty elements are skipped (a trailing or leading comma, `,,`); in a `+`
+                // list everything after one is dropped; a `-` list may leave nothing.
+                "aes128-ctr,aes128-cbc,",
+                ",aes256-ctr",
+                "aes128-ctr,,aes256-gcm@openssh.com",
+                "+aes128-cbc,,3des-cbc",
+                "^,aes256-ctr",
+                "aes128-ctr,,aes*",
+                "aes128-ctr,,!aes256-ctr",
+                "-*",
+                ",",
             ],
         ),
         "MACs" => pick(
@@ -398,6 +421,10 @@ fn value_for(rng: &mut Rng, keyword: &str) -> String {
                 "hmac-sha1-96",
                 "umac-32",
                 "-*etm@openssh.com",
+                "hmac-sha2-256,,hmac-sha1*",
+                "hmac-md5,",
+                "-*",
+                "hmac-sha2-256,,zzz",
             ],
         ),
         "KexAlgorithms" => pick(
@@ -409,8 +436,37 @@ fn value_for(rng: &mut Rng, keyword: &str) -> String {
                 "^ecdh-sha2-nistp521",
                 "diffie-hellman-group14-sha1,curve25519-sha256",
                 "nope",
+                "curve25519-sha256,,",
+                "-*",
             ],
         ),
+        "HostKeyAlgorithms" => pick(
+            rng,
+            &[
+                "ssh-ed25519",
+                "+ssh-rsa",
+                "ssh-rsa",
+                "-ssh-rsa*",
+                "ssh-ed25519,",
+                "rsa-sha2-*",
+                "^ssh-dss",
+                "-*",
+                "bogus",
+                "ssh-ed25519,,bogus",
+                "+ssh-rsa,ssh-dss",
+            ],
+        ),
+        "PermitTunnel" => pick(
+            rng,
+            &["yes", "no", "point-to-point", "ethernet", "Yes", "maybe"],
+        ),
+        "GatewayPorts" => pick(
+            rng,
+            &["yes", "no", "clientspecified", "CLIENTSPECIFIED", "all"],
+        ),
+        "AllowStreamLocalForwarding" => {
+            pick(rng, &["yes", "no", "all", "local", "remote", "No", "both"])
+        }
         "AllowUsers" | "DenyUsers" => pick(
             rng,
             &["alice", "bob carol", "*", "root@10.0.0.0/8", "\"dave\""],
@@ -421,6 +477,7 @@ fn value_for(rng: &mut Rng, keyword: &str) -> String {
 }
 
 const GLOBAL_ONLY: &[&str] = &[
+    "HostKeyAlgorithms",
     "Ciphers",
     "MACs",
     "KexAlgorithms",
@@ -453,6 +510,9 @@ const ANYWHERE: &[&str] = &[
     "AllowGroups",
     "DenyGroups",
     "PubkeyAuthentication",
+    "PermitTunnel",
+    "GatewayPorts",
+    "AllowStreamLocalForwarding",
 ];
 
 fn spell(rng: &mut Rng, keyword: &str) -> String {
@@ -463,9 +523,21 @@ fn spell(rng: &mut Rng, keyword: &str) -> String {
     }
 }
 
-fn line(rng: &mut Rng, in_match: bool) -> String {
-    // Outside Match, global-only keywords are common; inside, rare (sshd refuses most).
-    let global_only_percent = if in_match { 3 } else { 30 };
+/// Where a generated line goes: outside any Match, in `Match all` (where global-only keywords
+/// are startup lines), or in another Match block (where sshd refuses them).
+#[derive(Clone, Copy, PartialEq)]
+enum Block {
+    Global,
+    MatchAll,
+    Other,
+}
+
+fn line(rng: &mut Rng, block: Block) -> String {
+    let in_match = block != Block::Global;
+    let global_only_percent = match block {
+        Block::Global | Block::MatchAll => 30,
+        Block::Other => 3,
+    };
     let keyword = if rng.chance(global_only_percent) {
         rng.pick(GLOBAL_ONLY)
     } else {
@@ -486,8 +558,8 @@ fn line(rng: &mut Rng, in_match: bool) -> String {
     )
 }
 
-fn match_line(rng: &mut Rng) -> String {
-    rng.pick(&[
+fn match_line(rng: &mut Rng) -> (String, Block) {
+    let line = rng.pick(&[
         "Match User alice",
         "Match User *,!root",
         "Match User !root",
@@ -497,37 +569,45 @@ fn match_line(rng: &mut Rng) -> String {
         "Match Group root",
         "Match Host *.example.com",
         "Match LocalPort 2222",
-    ])
-    .to_string()
+        "Match All",
+    ]);
+    let block = if line.eq_ignore_ascii_case("match all") {
+        Block::MatchAll
+    } else {
+        Block::Other
+    };
+    (line.to_string(), block)
 }
 
 fn generate(rng: &mut Rng, dir: &Path, index: usize) -> PathBuf {
     let include = dir.join(format!("gen-{index}.d"));
     let mut main = Vec::new();
-    let mut in_match = false;
+    let mut block = Block::Global;
     let lines = 1 + rng.below(12);
     for _ in 0..lines {
         let roll = rng.below(100);
         if roll < 12 {
-            main.push(match_line(rng));
-            in_match = true;
+            let (text, opened) = match_line(rng);
+            main.push(text);
+            block = opened;
         } else if roll < 18 {
             std::fs::create_dir_all(&include).expect("mkdir");
             let mut sub = Vec::new();
-            let mut sub_match = in_match;
+            let mut sub_block = block;
             for _ in 0..1 + rng.below(5) {
                 if rng.chance(15) {
-                    sub.push(match_line(rng));
-                    sub_match = true;
+                    let (text, opened) = match_line(rng);
+                    sub.push(text);
+                    sub_block = opened;
                 } else {
-                    sub.push(line(rng, sub_match));
+                    sub.push(line(rng, sub_block));
                 }
             }
             let name = format!("{:02}-x.conf", rng.below(100));
             std::fs::write(include.join(&name), sub.join("\n") + "\n").expect("write include");
             main.push(format!("Include {}/*.conf", include.display()));
         } else {
-            main.push(line(rng, in_match));
+            main.push(line(rng, block));
         }
     }
     let path = dir.join(format!("gen-{index}.conf"));

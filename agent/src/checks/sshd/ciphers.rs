@@ -72,6 +72,28 @@ mod tests {
         assert_sshd_na_and_error(&CHECK);
     }
 
+    /// Issue 13: an empty element is skipped by sshd, so the weak cipher beside it is what
+    /// runs (nodecheck used to call the whole file refused and judge nothing); a list that
+    /// leaves nothing fails.
+    #[test]
+    fn empty_elements_and_empty_lists() {
+        assert_cases(
+            &CHECK,
+            &[
+                ("Ciphers aes128-ctr,aes128-cbc,\n", Status::Fail),
+                ("Ciphers aes128-ctr,,aes256-ctr\n", Status::Pass),
+                ("Ciphers -*\n", Status::Fail),
+            ],
+        );
+        let refused = judge(&CHECK, &sshd_config("Ciphers ,\n"));
+        assert_eq!(refused.status, Status::Error);
+        assert!(
+            refused.message.contains("assemble_algorithms: ciphers"),
+            "{}",
+            refused.message
+        );
+    }
+
     #[test]
     fn chacha20_is_flagged_before_the_terrapin_fix_when_asked() {
         let facts = sshd_config("");

@@ -61,4 +61,29 @@ mod tests {
         );
         assert_sshd_na_and_error(&CHECK);
     }
+
+    /// Issue 13, found against OpenSSH 9.2: sshd ignores a global-only keyword in `Match All`
+    /// once a global line set it (`sshd -T` and the wire offer the global MACs), and skips
+    /// empty list elements rather than refusing the file.
+    #[test]
+    fn only_what_sshd_applies_is_judged() {
+        let strong = "MACs hmac-sha2-512-etm@openssh.com,hmac-sha2-256-etm@openssh.com\n";
+        assert_cases(
+            &CHECK,
+            &[
+                (&format!("{strong}Match All\nMACs hmac-md5\n"), Status::Pass),
+                ("Match All\nMACs hmac-md5\n", Status::Fail),
+                ("MACs hmac-sha2-256,hmac-md5,\n", Status::Fail),
+                ("MACs hmac-sha2-256,,hmac-md5\n", Status::Fail),
+                ("MACs ,hmac-sha2-256\n", Status::Pass),
+            ],
+        );
+        let verdict = judge(&CHECK, &sshd_config("MACs -*\n"));
+        assert_eq!(verdict.status, Status::Fail);
+        assert!(
+            verdict.message.contains("no matching MACs found"),
+            "{}",
+            verdict.message
+        );
+    }
 }

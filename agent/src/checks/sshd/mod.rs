@@ -230,7 +230,11 @@ pub fn judge_values(ctx: &Ctx<'_>, option: &str, display: &str, allowed: &[&str]
     })
 }
 
-/// Judges a resolved algorithm list against weak-name patterns (`arcfour*`).
+/// The evidence note of an algorithm list that resolved to nothing.
+const NOTHING_OFFERED: &str = "nothing left to negotiate";
+
+/// Judges a resolved algorithm list against weak-name patterns (`arcfour*`); a list that
+/// resolved to nothing fails too.
 pub fn judge_algorithms(ctx: &Ctx<'_>, option: &str, display: &str, weak: &[String]) -> Verdict {
     let expected = format!("none of {}", weak.join(", "));
     let is_weak = |name: &str| weak.iter().any(|w| crate::host::fnmatch(w, name));
@@ -239,10 +243,15 @@ pub fn judge_algorithms(ctx: &Ctx<'_>, option: &str, display: &str, weak: &[Stri
         Err(v) => return v,
     };
     let mut items = option_evidence(sshd, option, display, &expected, &|s| {
-        !s.value().split(',').any(is_weak)
+        !s.value().is_empty() && !s.value().split(',').any(is_weak)
     });
     for item in &mut items {
-        if item.status == Status::Fail {
+        if item.status == Status::Fail && item.observed.as_deref().is_some_and(str::is_empty) {
+            // `-*` (or a `-` list covering every default) leaves sshd running and offering
+            // nothing: every client fails with "no matching … found".
+            item.observed = Some("(nothing)".into());
+            item.note = Some(NOTHING_OFFERED.into());
+        } else if item.status == Status::Fail {
             let found: Vec<&str> = item
                 .observed
                 .as_deref()
@@ -259,19 +268,27 @@ pub fn judge_algorithms(ctx: &Ctx<'_>, option: &str, display: &str, weak: &[Stri
         |failing| {
             let notes: Vec<String> = failing
                 .iter()
-                .map(|e| {
-                    format!(
+                .map(|e| match e.note.as_deref().unwrap_or_default() {
+                    NOTHING_OFFERED => format!(
+                        "{} leaves nothing to offer ({}): every client fails with \"no matching {} found\"",
+                        e.subject, e.source, e.subject
+                    ),
+                    note => format!(
                         "{} allows {} ({})",
                         e.subject,
-                        e.note
-                            .as_deref()
-                            .unwrap_or_default()
-                            .trim_start_matches("weak: "),
+                        note.trim_start_matches("weak: "),
                         e.source
-                    )
+                    ),
                 })
                 .collect();
-            format!("{}; remove them", notes.join("; "))
+            if failing
+                .iter()
+                .all(|e| e.note.as_deref() == Some(NOTHING_OFFERED))
+            {
+                format!("{}; name the algorithms to offer", notes.join("; "))
+            } else {
+                format!("{}; remove them", notes.join("; "))
+            }
         },
     )
 }

@@ -164,6 +164,7 @@ pub fn default_value(option: &str, v: &OpenSshVersion) -> Option<Vec<String>> {
         "ciphers" => Some(vec![default_ciphers(v).join(",")]),
         "macs" => Some(vec![default_macs(v).join(",")]),
         "kexalgorithms" => Some(vec![default_kex(v).join(",")]),
+        "hostkeyalgorithms" => Some(vec![default_host_key_algorithms(v).join(",")]),
         _ => None,
     }
 }
@@ -174,16 +175,24 @@ pub enum AlgorithmClass {
     Ciphers,
     Macs,
     Kex,
+    /// `HostKeyAlgorithms`: the signature algorithms the host keys may be offered with.
+    HostKey,
 }
 
 impl AlgorithmClass {
+    /// Every class, with the option that configures it.
+    pub const ALL: [(&'static str, AlgorithmClass); 4] = [
+        ("ciphers", AlgorithmClass::Ciphers),
+        ("macs", AlgorithmClass::Macs),
+        ("kexalgorithms", AlgorithmClass::Kex),
+        ("hostkeyalgorithms", AlgorithmClass::HostKey),
+    ];
+
     pub fn for_option(option: &str) -> Option<AlgorithmClass> {
-        match option {
-            "ciphers" => Some(AlgorithmClass::Ciphers),
-            "macs" => Some(AlgorithmClass::Macs),
-            "kexalgorithms" => Some(AlgorithmClass::Kex),
-            _ => None,
-        }
+        Self::ALL
+            .iter()
+            .find(|(name, _)| *name == option)
+            .map(|(_, class)| *class)
     }
 
     pub fn defaults(self, v: &OpenSshVersion) -> Vec<&'static str> {
@@ -191,6 +200,17 @@ impl AlgorithmClass {
             AlgorithmClass::Ciphers => default_ciphers(v),
             AlgorithmClass::Macs => default_macs(v),
             AlgorithmClass::Kex => default_kex(v),
+            AlgorithmClass::HostKey => default_host_key_algorithms(v),
+        }
+    }
+
+    /// What sshd says when a list of this class names something it does not know.
+    pub fn bad_spec(self) -> &'static str {
+        match self {
+            AlgorithmClass::Ciphers => "Bad SSH2 cipher spec",
+            AlgorithmClass::Macs => "Bad SSH2 mac spec",
+            AlgorithmClass::Kex => "Bad SSH2 KexAlgorithms",
+            AlgorithmClass::HostKey => "Bad key types",
         }
     }
 
@@ -211,6 +231,7 @@ impl AlgorithmClass {
                 "chacha20-poly1305@openssh.com",
             ],
             AlgorithmClass::Macs => MACS_ALL.to_vec(),
+            AlgorithmClass::HostKey => host_key_algorithms_all(v),
             AlgorithmClass::Kex => {
                 let mut all = vec![
                     "diffie-hellman-group1-sha1",
@@ -257,6 +278,56 @@ const MACS_ALL: &[&str] = &[
     "umac-64-etm@openssh.com",
     "umac-128-etm@openssh.com",
 ];
+
+/// `sshkey_alg_list(0, 0, 1, ',')`: every key and signature algorithm, in `keyimpls[]` order
+/// (the `all` list `assemble_algorithms` resolves `HostKeyAlgorithms` against).
+fn host_key_algorithms_all(_v: &OpenSshVersion) -> Vec<&'static str> {
+    vec![
+        "ssh-ed25519",
+        "ssh-ed25519-cert-v01@openssh.com",
+        "sk-ssh-ed25519@openssh.com",
+        "sk-ssh-ed25519-cert-v01@openssh.com",
+        "ecdsa-sha2-nistp256",
+        "ecdsa-sha2-nistp256-cert-v01@openssh.com",
+        "ecdsa-sha2-nistp384",
+        "ecdsa-sha2-nistp384-cert-v01@openssh.com",
+        "ecdsa-sha2-nistp521",
+        "ecdsa-sha2-nistp521-cert-v01@openssh.com",
+        "sk-ecdsa-sha2-nistp256@openssh.com",
+        "sk-ecdsa-sha2-nistp256-cert-v01@openssh.com",
+        "webauthn-sk-ecdsa-sha2-nistp256@openssh.com",
+        "ssh-dss",
+        "ssh-dss-cert-v01@openssh.com",
+        "ssh-rsa",
+        "ssh-rsa-cert-v01@openssh.com",
+        "rsa-sha2-256",
+        "rsa-sha2-256-cert-v01@openssh.com",
+        "rsa-sha2-512",
+        "rsa-sha2-512-cert-v01@openssh.com",
+    ]
+}
+
+/// `KEX_DEFAULT_PK_ALG` (myproposal.h).
+fn default_host_key_algorithms(_v: &OpenSshVersion) -> Vec<&'static str> {
+    vec![
+        "ssh-ed25519-cert-v01@openssh.com",
+        "ecdsa-sha2-nistp256-cert-v01@openssh.com",
+        "ecdsa-sha2-nistp384-cert-v01@openssh.com",
+        "ecdsa-sha2-nistp521-cert-v01@openssh.com",
+        "sk-ssh-ed25519-cert-v01@openssh.com",
+        "sk-ecdsa-sha2-nistp256-cert-v01@openssh.com",
+        "rsa-sha2-512-cert-v01@openssh.com",
+        "rsa-sha2-256-cert-v01@openssh.com",
+        "ssh-ed25519",
+        "ecdsa-sha2-nistp256",
+        "ecdsa-sha2-nistp384",
+        "ecdsa-sha2-nistp521",
+        "sk-ssh-ed25519@openssh.com",
+        "sk-ecdsa-sha2-nistp256@openssh.com",
+        "rsa-sha2-512",
+        "rsa-sha2-256",
+    ]
+}
 
 fn default_ciphers(v: &OpenSshVersion) -> Vec<&'static str> {
     if v.at_least(10, 0) {

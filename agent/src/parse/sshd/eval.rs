@@ -2,7 +2,7 @@
 //! compiled defaults and the resolution of `+ - ^` algorithm lists.
 
 use super::defaults::{self, AlgorithmClass, OpenSshVersion};
-use super::keywords::{Precedence, Scope, precedence};
+use super::keywords::{Precedence, precedence};
 use super::matching::{chain_matches, match_pattern_list};
 use super::{Directive, Place, SshdConfig};
 use crate::host::UserDb;
@@ -157,45 +157,81 @@ fn apply(options: &mut Options, d: &Directive, config: &SshdConfig) {
     }
 }
 
-/// `kex_assemble_names`: resolves a configured list against the defaults and the supported
-/// algorithms.
-pub fn assemble_algorithms(configured: &str, defaults: &[&str], supported: &[&str]) -> Vec<String> {
-    fn cat(a: &[String], b: &[String]) -> Vec<String> {
+/// `kex_assemble_names` (kex.c): resolves a configured list against the defaults and every
+/// algorithm sshd supports. Empty elements are skipped as sshd skips them (`x,,y`, a trailing
+/// comma); in a `+` list everything after an empty element is dropped, because
+/// `kex_names_cat` stops there. A `-` list may remove everything, which sshd accepts and then
+/// offers nothing; any other list that matches nothing, or names a negation, makes sshd exit at
+/// startup (`assemble_algorithms: ciphers: invalid argument`).
+pub fn assemble_algorithms(
+    configured: &str,
+    defaults: &[&str],
+    supported: &[&str],
+) -> Result<Vec<String>, String> {
+    /// `kex_names_cat(a, b)`: `a` whole, then each name of `b` not yet present, up to `b`'s
+    /// first empty element.
+    fn cat(a: &[String], b: &str) -> Vec<String> {
         let mut out = a.to_vec();
-        for name in b {
-            if !name.is_empty() && !out.contains(name) {
-                out.push(name.clone());
+        for name in b.split(',').take_while(|n| !n.is_empty()) {
+            if !out.iter().any(|o| o == name) {
+                out.push(name.to_string());
             }
         }
         out
     }
     let defaults: Vec<String> = defaults.iter().map(|s| s.to_string()).collect();
     if configured.is_empty() {
-        return defaults;
+        return Ok(defaults);
     }
-    let split = |s: &str| -> Vec<String> { s.split(',').map(str::to_string).collect() };
-    let list = if let Some(rest) = configured.strip_prefix('+') {
-        cat(&defaults, &split(rest))
+    let patterns: Vec<String> = if let Some(rest) = configured.strip_prefix('+') {
+        cat(&defaults, rest)
     } else if let Some(rest) = configured.strip_prefix('-') {
-        return defaults
+        return Ok(defaults
             .into_iter()
             .filter(|d| match_pattern_list(d, rest, false) != 1)
-            .collect();
+            .collect());
     } else if let Some(rest) = configured.strip_prefix('^') {
-        cat(&split(rest), &defaults)
+        // `kex_names_cat(rest, defaults)` copies `rest` as written, empty elements included.
+        let mut head: Vec<String> = rest.split(',').map(str::to_string).collect();
+        for name in &defaults {
+            if !head.contains(name) {
+                head.push(name.clone());
+            }
+        }
+        head
     } else {
-        split(configured)
+        configured.split(',').map(str::to_string).collect()
     };
     let mut out: Vec<String> = Vec::new();
-    for pattern in &list {
-        let matching: Vec<String> = supported
-            .iter()
-            .filter(|s| match_pattern_list(s, pattern, false) == 1)
-            .map(|s| s.to_string())
-            .collect();
-        out = cat(&out, &matching);
+    for pattern in &patterns {
+        if pattern.starts_with('!') {
+            return Err(format!(
+                "negated name {pattern:?} is not supported in this list"
+            ));
+        }
+        for name in supported {
+            if match_pattern_list(name, pattern, false) == 1 && !out.iter().any(|o| o == name) {
+                out.push(name.to_string());
+            }
+        }
     }
-    out
+    if out.is_empty() {
+        return Err("the list names no algorithm sshd supports".into());
+    }
+    Ok(out)
+}
+
+/// The resolved list of one algorithm class, as `assemble_algorithms` (servconf.c) leaves it.
+pub fn resolve_algorithms(
+    configured: &str,
+    class: AlgorithmClass,
+    version: &OpenSshVersion,
+) -> Result<Vec<String>, String> {
+    assemble_algorithms(
+        configured,
+        &class.defaults(version),
+        &class.supported(version),
+    )
 }
 
 fn fill_defaults(options: &mut Options, config: &SshdConfig) {
@@ -244,17 +280,12 @@ fn fill_defaults(options: &mut Options, config: &SshdConfig) {
     {
         banner.values = vec!["none".into()];
     }
-    for option in ["ciphers", "macs", "kexalgorithms"] {
-        let Some(class) = AlgorithmClass::for_option(option) else {
-            continue;
-        };
+    for (option, class) in AlgorithmClass::ALL {
         if let Some(setting) = options.get_mut(option) {
-            let resolved = assemble_algorithms(
-                setting.value(),
-                &class.defaults(version),
-                &class.supported(version),
-            );
-            setting.values = vec![resolved.join(",")];
+            // A list sshd cannot assemble is a fatal problem found at load; keep it as written.
+            if let Ok(resolved) = resolve_algorithms(setting.value(), class, version) {
+                setting.values = vec![resolved.join(",")];
+            }
         }
     }
 }
@@ -271,9 +302,10 @@ pub fn evaluate(config: &SshdConfig, conn: &ConnSpec, users: &UserDb) -> Effecti
     // global-only keyword inside `Match All` took effect in the startup pass above.
     let mut matched = Options::new();
     for d in &config.directives {
-        let copied = d.keyword.scope == Scope::All
-            || (d.keyword.option == "subsystem" && config.version.at_least(9, 5));
-        if copied && d.block.is_some() && chain_matches(config, d.block, Some(conn), users) {
+        if d.keyword.allowed_in_match(&config.version)
+            && d.block.is_some()
+            && chain_matches(config, d.block, Some(conn), users)
+        {
             apply(&mut matched, d, config);
         }
     }
@@ -315,12 +347,15 @@ fn permit_user_environment_quirk(
     }
 }
 
-/// For each block that sets `option`, the value it sets (its own lines only).
+/// For each block that sets `option` for the connections it matches, the value it sets (its
+/// own lines only). A global-only keyword is never a block's own: sshd refuses it in any block
+/// but `Match All`, and there it is a startup line that the global view already holds.
 pub fn block_settings(config: &SshdConfig, option: &str) -> Vec<(usize, Setting)> {
     let mut per_block: BTreeMap<usize, Options> = BTreeMap::new();
     for d in &config.directives {
         if let Some(block) = d.block
             && d.keyword.option == option
+            && d.keyword.allowed_in_match(&config.version)
         {
             apply(per_block.entry(block).or_default(), d, config);
         }

@@ -818,6 +818,15 @@ pub const KEYWORDS: &[Keyword] = &[
     ),
 ];
 
+impl Keyword {
+    /// Whether sshd lets a non-`All` `Match` block set this keyword in `version` (and so
+    /// copies it over the global value per connection). `Subsystem` became Match-capable in
+    /// 9.5 (`8a1450c62`); every other keyword kept its scope from 9.2 to 10.5.
+    pub fn allowed_in_match(&self, version: &super::OpenSshVersion) -> bool {
+        self.scope == Scope::All || (self.option == "subsystem" && version.at_least(9, 5))
+    }
+}
+
 /// Looks a keyword up case-insensitively.
 pub fn lookup(spelled: &str) -> Option<&'static Keyword> {
     KEYWORDS

@@ -24,7 +24,7 @@ pub use eval::{ConnSpec, Effective, Setting};
 pub use matching::Condition;
 
 use crate::host::FileError;
-use keywords::{Keyword, Scope};
+use keywords::Keyword;
 use std::fmt;
 
 /// The options the sshd checks judge, as `sshd -T` names them. Their compiled defaults are
@@ -55,6 +55,10 @@ pub const JUDGED_OPTIONS: &[&str] = &[
     "ciphers",
     "macs",
     "kexalgorithms",
+    "hostkeyalgorithms",
+    "permittunnel",
+    "gatewayports",
+    "allowstreamlocalforwarding",
     "allowusers",
     "denyusers",
     "allowgroups",
@@ -259,6 +263,9 @@ pub fn load(
     }
     loader.config.files.push(main_file.to_string());
     loader.parse_text(main_file, &text, 0, None);
+    if !loader.aborted {
+        loader.assemble_algorithms();
+    }
     Ok(loader.config)
 }
 
@@ -277,6 +284,31 @@ impl Loader<'_> {
             self.config.fatal.push(Problem { place, message });
         } else {
             self.config.fatal_unlisted += 1;
+        }
+    }
+
+    /// sshd's `assemble_algorithms` after parsing: the startup value of each algorithm list
+    /// (the first line, globally or in `Match All`) must resolve, or sshd exits.
+    fn assemble_algorithms(&mut self) {
+        let users = crate::host::UserDb::default();
+        for (option, class) in defaults::AlgorithmClass::ALL {
+            let winner = self.config.directives.iter().find(|d| {
+                d.keyword.option == option
+                    && (d.block.is_none()
+                        || matching::chain_matches(&self.config, d.block, None, &users))
+            });
+            let Some(d) = winner else { continue };
+            let (place, configured) = (d.place.clone(), d.args.first().cloned());
+            if let Err(why) = eval::resolve_algorithms(
+                &configured.unwrap_or_default(),
+                class,
+                &self.config.version,
+            ) {
+                self.fatal(
+                    place,
+                    format!("assemble_algorithms: {option}: invalid argument ({why})"),
+                );
+            }
         }
     }
 
@@ -398,9 +430,7 @@ impl Loader<'_> {
             }
             // sshd refuses a global-only keyword (deprecated ones too) where it is inactive at
             // startup: inside `Match All` it applies like a global line.
-            let global_only = keyword.scope == Scope::Global
-                && !(keyword.option == "subsystem" && self.config.version.at_least(9, 5));
-            if global_only
+            if !keyword.allowed_in_match(&self.config.version)
                 && block.is_some()
                 && !matching::chain_matches(
                     &self.config,

@@ -128,6 +128,25 @@ pub fn scan_colon_ints(arg: &str) -> Vec<i64> {
     }
 }
 
+/// `ciphers_valid`, `mac_valid`, `kex_names_valid` and `sshkey_names_valid2`: each name up to
+/// the first empty element must be known (sshd's `strsep` loops stop there, so `a,,b` checks
+/// only `a`); an empty list is refused. Host key algorithms may be patterns that match some
+/// known name, positively or negatively.
+fn algorithm_names_valid(arg: &str, class: AlgorithmClass, version: &OpenSshVersion) -> bool {
+    let names = arg.strip_prefix(['+', '^']).unwrap_or(arg);
+    if names.is_empty() {
+        return false;
+    }
+    let supported = class.supported(version);
+    names.split(',').take_while(|n| !n.is_empty()).all(|name| {
+        supported.contains(&name)
+            || (class == AlgorithmClass::HostKey
+                && supported
+                    .iter()
+                    .any(|s| super::matching::match_pattern_list(s, name, false) != 0))
+    })
+}
+
 const FLAG: &[(&str, &str)] = &[("yes", "yes"), ("no", "no")];
 
 /// Validates one directive's arguments; returns them normalised.
@@ -154,7 +173,24 @@ pub fn validate(
             one_arg(spelled, args)?,
             &[("yes", "yes"), ("no", "no"), ("shosts-only", "shosts-only")],
         )?),
-        "allowtcpforwarding" => single(multistate(
+        "permittunnel" => {
+            // Compared case-sensitively (`tunmode_desc`, strcmp), unlike the multistates.
+            let arg = one_arg(spelled, args)?;
+            match arg {
+                "yes" | "no" | "point-to-point" | "ethernet" => single(arg.to_string()),
+                _ => Err(format!("bad {spelled} argument {arg}")),
+            }
+        }
+        "gatewayports" => single(multistate(
+            spelled,
+            one_arg(spelled, args)?,
+            &[
+                ("clientspecified", "clientspecified"),
+                ("yes", "yes"),
+                ("no", "no"),
+            ],
+        )?),
+        "allowtcpforwarding" | "allowstreamlocalforwarding" => single(multistate(
             spelled,
             one_arg(spelled, args)?,
             &[
@@ -246,25 +282,12 @@ pub fn validate(
                 _ => Err("Badly formatted port number.".to_string()),
             }
         }
-        "ciphers" | "macs" | "kexalgorithms" => {
+        "ciphers" | "macs" | "kexalgorithms" | "hostkeyalgorithms" => {
             let arg = one_arg(spelled, args)?;
             let class = AlgorithmClass::for_option(keyword.option)
                 .ok_or_else(|| format!("{spelled}: no algorithm table"))?;
-            if !arg.starts_with('-') {
-                let names = arg.strip_prefix(['+', '^']).unwrap_or(arg);
-                let supported = class.supported(version);
-                let valid = !names.is_empty()
-                    && names
-                        .split(',')
-                        .all(|n| !n.is_empty() && supported.contains(&n));
-                if !valid {
-                    let what = match class {
-                        AlgorithmClass::Ciphers => "Bad SSH2 cipher spec",
-                        AlgorithmClass::Macs => "Bad SSH2 mac spec",
-                        AlgorithmClass::Kex => "Bad SSH2 KexAlgorithms",
-                    };
-                    return Err(format!("{what} '{arg}'."));
-                }
+            if !arg.starts_with('-') && !algorithm_names_valid(arg, class, version) {
+                return Err(format!("{} '{arg}'.", class.bad_spec()));
             }
             single(arg.to_string())
         }
