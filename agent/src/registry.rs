@@ -70,7 +70,9 @@ pub static CHECKS: &[Check] = &[
     sshd::exposure::CHECK,
     sshd::forwarding::CHECK,
     sshd::gssapi::CHECK,
+    sshd::host_key_algorithms::CHECK,
     sshd::host_key_permissions::CHECK,
+    sshd::host_keys::CHECK,
     sshd::hostbased_auth::CHECK,
     sshd::ignore_rhosts::CHECK,
     sshd::kex::CHECK,
@@ -85,6 +87,7 @@ pub static CHECKS: &[Check] = &[
     sshd::permit_root_login::CHECK,
     sshd::permit_user_environment::CHECK,
     sshd::public_key_permissions::CHECK,
+    sshd::tunnels::CHECK,
     sshd::use_pam::CHECK,
     sshd::x11_forwarding::CHECK,
 ];
@@ -173,7 +176,9 @@ sshd.config-permissions
 sshd.exposure
 sshd.forwarding
 sshd.gssapi
+sshd.host-key-algorithms
 sshd.host-key-permissions
+sshd.host-keys
 sshd.hostbased-auth
 sshd.ignore-rhosts
 sshd.kex
@@ -188,6 +193,7 @@ sshd.permit-empty-passwords
 sshd.permit-root-login
 sshd.permit-user-environment
 sshd.public-key-permissions
+sshd.tunnels
 sshd.use-pam
 sshd.x11-forwarding
 ";

@@ -1,6 +1,6 @@
 //! One scan: facts and a profile in, a `nodecheck.report/v1` report out.
 
-use crate::checks::{Check, Ctx, Verdict};
+use crate::checks::{Check, Verdict};
 use crate::facts::Facts;
 use crate::profile::Profile;
 use crate::registry;
@@ -68,11 +68,7 @@ pub fn roles(facts: &Facts, profile: &Profile) -> Vec<Role> {
 fn judge(check: &Check, facts: &Facts, profile: &Profile, roles: &[Role]) -> Verdict {
     let mut verdict = if check.meta.roles.iter().any(|r| roles.contains(r)) {
         let params = profile.params_of(check);
-        (check.run)(&Ctx {
-            facts,
-            params: &params,
-            roles,
-        })
+        crate::checks::run(check, facts, &params, roles)
     } else {
         let wanted: Vec<&str> = check.meta.roles.iter().map(|r| r.as_str()).collect();
         let have: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();

@@ -163,6 +163,31 @@ pub struct Ctx<'a> {
     pub params: &'a Params,
     /// The node's roles (detected, or forced by the profile).
     pub roles: &'a [Role],
+    /// Judge sshd as the newest OpenSSH the defaults table knows (its version being unknown);
+    /// see [`run`].
+    pub newest_sshd: bool,
+}
+
+/// Runs a check. An sshd check on an sshd of unknown version is judged twice, with the
+/// oldest and the newest defaults nodecheck knows ([`sshd::across_versions`]).
+pub fn run(check: &Check, facts: &Facts, params: &Params, roles: &[Role]) -> Verdict {
+    let judge = |newest_sshd: bool| {
+        (check.run)(&Ctx {
+            facts,
+            params,
+            roles,
+            newest_sshd,
+        })
+    };
+    let verdict = judge(false);
+    match &facts.sshd {
+        crate::facts::SshdFacts::Loaded(loaded)
+            if check.meta.area == sshd::AREA && loaded.newest.is_some() =>
+        {
+            sshd::across_versions(verdict, judge(true), loaded)
+        }
+        _ => verdict,
+    }
 }
 
 impl Ctx<'_> {

@@ -1,11 +1,12 @@
 //! In-memory facts for check tests: no host is read.
 
-use super::{Check, Ctx, Params, Verdict};
+use super::{Check, Params, Verdict};
 use crate::facts::sshd::LoadedSshd;
 use crate::facts::{Facts, FileFact, HostInfo, Listener, SshdFacts};
 use crate::host::{EntryKind, FileError, FileMeta, UserDb};
+use crate::parse::ssh_key::{KeyFamily, PublicKeyInfo};
 use crate::parse::sshd::testing::{MemSource, debian_9_2};
-use crate::parse::sshd::{self, CommandLine, ConnSpec};
+use crate::parse::sshd::{self, CommandLine, ConnSpec, OpenSshVersion};
 use nodecheck_report::{Role, Status};
 
 /// Facts with nothing in them (a host with no sshd).
@@ -61,20 +62,40 @@ pub fn missing(path: &str) -> FileFact {
 /// Facts with an sshd configuration made of `files` (the first is the main file), every file
 /// and host key `0600 root:root`, public keys `0644 root:root`.
 pub fn sshd_facts(files: &[(&str, &str)]) -> Facts {
-    let source = MemSource::new(files);
-    let config = sshd::load(
-        &source,
-        files[0].0,
-        &CommandLine::default(),
-        Some(debian_9_2()),
+    sshd_facts_with(files, Some(debian_9_2()))
+}
+
+/// The same for the OpenSSH whose banner is `version` (`OpenSSH_10.0p2`).
+pub fn sshd_facts_version(files: &[(&str, &str)], version: &str) -> Facts {
+    sshd_facts_with(
+        files,
+        Some(OpenSshVersion::parse(version).expect("a version banner")),
     )
-    .expect("main file");
+}
+
+/// The same for an OpenSSH whose version is `version`, or unknown.
+pub fn sshd_facts_with(files: &[(&str, &str)], version: Option<OpenSshVersion>) -> Facts {
+    let source = MemSource::new(files);
+    let config =
+        sshd::load(&source, files[0].0, &CommandLine::default(), version).expect("main file");
     let global = config.evaluate(&ConnSpec::default(), &UserDb::default());
     let keys: Vec<String> = global
         .get("hostkey")
         .map(|s| s.values.clone())
         .unwrap_or_default();
-    let loaded = LoadedSshd {
+    let newest = (!config.version_known).then(|| {
+        let config = sshd::load_as(
+            &source,
+            files[0].0,
+            &CommandLine::default(),
+            OpenSshVersion::newest_known(),
+            false,
+        )
+        .expect("main file");
+        let global = config.evaluate(&ConnSpec::default(), &UserDb::default());
+        (config, global)
+    });
+    let mut loaded = LoadedSshd {
         config_files: config
             .files
             .iter()
@@ -88,15 +109,42 @@ pub fn sshd_facts(files: &[(&str, &str)]) -> Facts {
             .iter()
             .map(|k| file(&format!("{k}.pub"), 0o644, "root", "root"))
             .collect(),
+        host_key_types: keys.iter().map(|k| stock_key_type(k)).collect(),
+        host_certificates: Vec::new(),
         config,
         global,
         process: None,
         version_source: "test".into(),
+        newest: None,
     };
+    if let Some((config, global)) = newest {
+        loaded.newest = Some(Box::new(LoadedSshd {
+            config,
+            global,
+            ..loaded.clone()
+        }));
+    }
     Facts {
         sshd: SshdFacts::Loaded(Box::new(loaded)),
         ..empty_facts()
     }
+}
+
+/// What `ssh-keygen -A` makes for a conventionally named host key (RSA 3072, ECDSA P-256,
+/// Ed25519); any other name has no public half.
+pub fn stock_key_type(path: &str) -> Result<PublicKeyInfo, String> {
+    let (algorithm, bits) = match KeyFamily::from_file_name(path) {
+        Some(KeyFamily::Rsa) => ("ssh-rsa", 3072),
+        Some(KeyFamily::Ecdsa) => ("ecdsa-sha2-nistp256", 256),
+        Some(KeyFamily::Ed25519) => ("ssh-ed25519", 256),
+        Some(KeyFamily::Dsa) => ("ssh-dss", 1024),
+        _ => return Err(format!("{path}.pub: not found")),
+    };
+    Ok(PublicKeyInfo {
+        algorithm: algorithm.into(),
+        bits,
+        certificate: false,
+    })
 }
 
 /// The same with one configuration text as `/etc/ssh/sshd_config`.
@@ -128,11 +176,7 @@ pub fn listener(facts: &mut Facts, endpoint: &str, pid: u32, program: &str) {
 
 /// Runs a check with its default parameters on `facts` with `roles`.
 pub fn judge_with(check: &Check, facts: &Facts, roles: &[Role], params: &Params) -> Verdict {
-    (check.run)(&Ctx {
-        facts,
-        params,
-        roles,
-    })
+    super::run(check, facts, params, roles)
 }
 
 /// Runs a check with its default parameters as a plain host.

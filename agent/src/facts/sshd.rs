@@ -4,6 +4,7 @@
 use super::FileFact;
 use super::process::Process;
 use crate::host::{Content, FileError, Host};
+use crate::parse::ssh_key::{PublicKeyInfo, parse_public_key};
 use crate::parse::sshd::{self, CommandLine, ConnSpec, Effective, OpenSshVersion, SshdConfig};
 
 /// The default configuration path, and the vendor path some distributions use when the admin
@@ -49,8 +50,16 @@ pub struct LoadedSshd {
     /// Private host keys (from the effective `HostKey` list) and their public halves.
     pub host_keys: Vec<FileFact>,
     pub public_keys: Vec<FileFact>,
+    /// What each host key is, from its `.pub` beside it (parallel to `host_keys`), or why
+    /// that cannot be told.
+    pub host_key_types: Vec<Result<PublicKeyInfo, String>>,
+    /// Each `HostCertificate` file and what it certifies.
+    pub host_certificates: Vec<(String, Result<PublicKeyInfo, String>)>,
     /// Where the version came from, or why it is unknown.
     pub version_source: String,
+    /// When the version is unknown (and so loaded as the oldest known), the same configuration
+    /// loaded as the newest known: checks are judged with both.
+    pub newest: Option<Box<LoadedSshd>>,
 }
 
 /// Recovers sshd's own arguments. The listener rewrites its title to
@@ -137,13 +146,23 @@ fn detect_version(host: &Host, process: Option<&Process>) -> (Option<OpenSshVers
     (
         None,
         format!(
-            "no OpenSSH version string found in {} or {DPKG_STATUS}; newest known defaults used",
+            "no OpenSSH version string found in {} or {DPKG_STATUS}",
             candidates.join(", ")
         ),
     )
 }
 
 const DPKG_STATUS: &str = "/var/lib/dpkg/status";
+/// Cap for a public key or certificate file (an 16 kbit RSA certificate is under 8 KiB).
+const PUBLIC_KEY_CAP: u64 = 64 * 1024;
+
+/// The algorithm and size of the public key or certificate at `path`.
+fn read_public_key(host: &Host, path: &str) -> Result<PublicKeyInfo, String> {
+    let text = host
+        .read_text(path, PUBLIC_KEY_CAP, Content::SshPublicKey)
+        .map_err(|e| e.to_string())?;
+    parse_public_key(&text).map_err(|why| format!("{path}: {why}"))
+}
 
 /// The installed openssh-server's version from dpkg's database (`Version: 1:9.2p1-2+deb12u6`).
 pub fn version_from_dpkg(status: &str) -> Option<OpenSshVersion> {
@@ -229,15 +248,50 @@ pub fn gather(host: &Host, processes: &[Process]) -> SshdFacts {
         .iter()
         .map(|k| FileFact::stat(host, &format!("{k}.pub")))
         .collect();
-    SshdFacts::Loaded(Box::new(LoadedSshd {
+    let host_key_types = key_paths
+        .iter()
+        .map(|k| read_public_key(host, &format!("{k}.pub")))
+        .collect();
+    let host_certificates = global
+        .get("hostcertificate")
+        .map(|s| s.values.clone())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|path| {
+            let info = read_public_key(host, &path);
+            (path, info)
+        })
+        .collect();
+    let newest = if config.version_known {
+        None
+    } else {
+        match sshd::load_as(host, &main, &cmdline, OpenSshVersion::newest_known(), false) {
+            Ok(config) => Some(config),
+            Err(error) => return SshdFacts::Unreadable { path: main, error },
+        }
+    };
+    let mut loaded = LoadedSshd {
         config,
         global,
         process,
         config_files,
         host_keys,
         public_keys,
+        host_key_types,
+        host_certificates,
         version_source,
-    }))
+        newest: None,
+    };
+    if let Some(config) = newest {
+        let global = config.evaluate(&ConnSpec::default(), host.users());
+        loaded.newest = Some(Box::new(LoadedSshd {
+            config,
+            global,
+            newest: None,
+            ..loaded.clone()
+        }));
+    }
+    SshdFacts::Loaded(Box::new(loaded))
 }
 
 #[cfg(test)]

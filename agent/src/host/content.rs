@@ -38,6 +38,9 @@ pub enum Content {
     EncryptionConfig,
     /// etcd's `--config-file`: only the settings the checks read.
     EtcdConfig,
+    /// An OpenSSH public key or certificate (`ssh_host_rsa_key.pub`): only its algorithm and
+    /// size, as [`crate::parse::ssh_key::derived`] writes them; never key bytes.
+    SshPublicKey,
 }
 
 /// The etcd settings nodecheck judges or needs, as flag names: the only ones a snapshot keeps
@@ -422,7 +425,7 @@ fn expected_kinds(content: Content) -> Option<&'static [&'static str]> {
         Content::KubeletConfig => Some(&["KubeletConfiguration"]),
         Content::StaticPod => Some(&["Pod"]),
         Content::EncryptionConfig => Some(&["EncryptionConfiguration", "EncryptionConfig"]),
-        Content::Plain | Content::K3sConfig | Content::EtcdConfig => None,
+        Content::Plain | Content::K3sConfig | Content::EtcdConfig | Content::SshPublicKey => None,
     }
 }
 
@@ -433,6 +436,12 @@ pub fn keep(content: Content, data: &[u8]) -> Option<Vec<u8>> {
         return Some(data.to_vec());
     }
     let text = std::str::from_utf8(data).ok()?;
+    if content == Content::SshPublicKey {
+        use crate::parse::ssh_key::{derived, derived_error, parse_public_key};
+        let kept =
+            parse_public_key(text).map_or_else(|why| derived_error(&why), |info| derived(&info));
+        return Some(kept.into_bytes());
+    }
     let doc = crate::parse::yaml::parse(text).ok()?;
     if let Some(kinds) = expected_kinds(content) {
         let kind = doc.get("kind").and_then(crate::parse::yaml::Node::as_str)?;
@@ -454,6 +463,7 @@ pub fn keep(content: Content, data: &[u8]) -> Option<Vec<u8>> {
         Content::StaticPod => &pod,
         Content::EncryptionConfig => &encryption_config,
         Content::EtcdConfig => &etcd_config,
+        Content::SshPublicKey => return None,
     };
     redact::redact_lines(text, policy)
         .ok()

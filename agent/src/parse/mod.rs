@@ -3,5 +3,6 @@
 pub mod flags;
 pub mod kubelet;
 pub mod redact;
+pub mod ssh_key;
 pub mod sshd;
 pub mod yaml;

@@ -1,4 +1,5 @@
-//! The sshd area: 25 checks on the effective sshd configuration, its files and its listeners.
+//! The sshd area: 28 checks on the effective sshd configuration, its host keys, its files and
+//! its listeners.
 //!
 //! A check on an option fails when the global value fails, or when any `Match` block sets a
 //! failing value; each is an evidence item naming its file, line and block. A configuration
@@ -13,7 +14,9 @@ pub mod config_permissions;
 pub mod exposure;
 pub mod forwarding;
 pub mod gssapi;
+pub mod host_key_algorithms;
 pub mod host_key_permissions;
+pub mod host_keys;
 pub mod hostbased_auth;
 pub mod ignore_rhosts;
 pub mod kex;
@@ -28,6 +31,7 @@ pub mod permit_empty_passwords;
 pub mod permit_root_login;
 pub mod permit_user_environment;
 pub mod public_key_permissions;
+pub mod tunnels;
 pub mod use_pam;
 pub mod x11_forwarding;
 
@@ -58,8 +62,62 @@ pub fn loaded<'a>(ctx: &Ctx<'a>) -> Result<&'a LoadedSshd, Verdict> {
                 note: None,
             }],
         )),
+        SshdFacts::Loaded(l) if ctx.newest_sshd => Ok(l.newest.as_deref().unwrap_or(l)),
         SshdFacts::Loaded(l) => Ok(l),
     }
+}
+
+/// Reconciles the two judgements of an sshd of unknown version: `oldest` with the defaults of
+/// the oldest OpenSSH nodecheck knows, `newest` with the newest. The same status keeps the
+/// oldest's verdict; different ones make the check `error`, since only the version decides.
+/// Either way the evidence says the version is unknown.
+pub fn across_versions(oldest: Verdict, newest: Verdict, sshd: &LoadedSshd) -> Verdict {
+    let (old_version, new_version) = (
+        sshd.config.version.to_string(),
+        sshd.newest
+            .as_ref()
+            .map_or_else(String::new, |n| n.config.version.to_string()),
+    );
+    let agree = oldest.status == newest.status;
+    let item = Evidence {
+        subject: "OpenSSH version".into(),
+        observed: Some(format!("unknown ({})", sshd.version_source)),
+        expected: "a version found in the sshd binary or the package database".into(),
+        status: if agree {
+            Status::NotApplicable
+        } else {
+            Status::Error
+        },
+        source: Source::default_value("nodecheck's table of OpenSSH defaults"),
+        note: Some(if agree {
+            format!(
+                "judged with the defaults of {old_version}, the oldest known; those of {new_version} give the same verdict"
+            )
+        } else {
+            format!(
+                "{old_version}'s defaults give {}, {new_version}'s give {}",
+                oldest.status.as_str(),
+                newest.status.as_str()
+            )
+        }),
+    };
+    if agree {
+        let mut verdict = oldest;
+        verdict.evidence.push(item);
+        return verdict;
+    }
+    let mut evidence = oldest.evidence;
+    evidence.push(item);
+    Verdict::error(
+        format!(
+            "the verdict depends on the OpenSSH version, which is unknown: with {old_version}'s defaults {} ({}); with {new_version}'s {} ({})",
+            oldest.status.as_str(),
+            oldest.message,
+            newest.status.as_str(),
+            newest.message
+        ),
+        evidence,
+    )
 }
 
 /// The loaded configuration when sshd would accept it; otherwise the `error` verdict naming
@@ -175,6 +233,50 @@ pub fn option_evidence(
         items.push(as_item(&setting));
     }
     items
+}
+
+/// The options of one view: the global values, or a Match block's own settings over them.
+pub type View = std::collections::BTreeMap<&'static str, Setting>;
+
+/// The global view of `options`, then one view per Match block that sets any of them (labelled
+/// with the block), each block's own settings over the global values, as a connection that
+/// block matches sees them.
+pub fn views(sshd: &LoadedSshd, options: &[&'static str]) -> Vec<(Option<String>, View)> {
+    let global: View = options
+        .iter()
+        .filter_map(|o| sshd.global.get(o).map(|s| (*o, s.clone())))
+        .collect();
+    let mut per_block: std::collections::BTreeMap<usize, View> = Default::default();
+    for option in options {
+        for (block, setting) in sshd.config.block_settings(option) {
+            per_block
+                .entry(block)
+                .or_insert_with(|| global.clone())
+                .insert(option, setting);
+        }
+    }
+    let mut out = vec![(None, global)];
+    out.extend(
+        per_block
+            .into_iter()
+            .map(|(block, view)| (sshd.config.blocks.get(block).map(|b| b.label()), view)),
+    );
+    out
+}
+
+/// Which forwarding options `DisableForwarding yes` really overrides in this version: TCP and
+/// Unix-socket forwarding always; X11 and agent forwarding only from 10.0 (`fc86875e6`: it was
+/// documented but not done); tunnel devices only from 10.4 (`8dfe7ed6e`).
+pub fn disable_forwarding_covers(
+    option: &str,
+    version: &crate::parse::sshd::OpenSshVersion,
+) -> bool {
+    match option {
+        "allowtcpforwarding" | "allowstreamlocalforwarding" | "gatewayports" => true,
+        "x11forwarding" | "allowagentforwarding" => version.at_least(10, 0),
+        "permittunnel" => version.at_least(10, 4),
+        _ => false,
+    }
 }
 
 /// A message naming the failing items: `PermitRootLogin is yes (/etc/ssh/sshd_config:3)`.

@@ -1,8 +1,9 @@
 //! Compiled defaults of OpenSSH by version, and the algorithm lists behind `+ - ^`.
 //!
 //! Sources: `fill_default_server_options` (servconf.c) and `myproposal.h` of V_9_2_P1,
-//! V_9_9_P2 and V_10_0_P1 (see `reference/sshd.md` §8–§9). An unknown version uses the newest
-//! known defaults, and the evidence says so.
+//! V_9_9_P2 and V_10_0_P1 to V_10_5_P1 (see `reference/sshd.md` §8–§9). An unknown version is
+//! judged with the oldest known defaults and again with the newest; the evidence says so, and
+//! a verdict that differs between them is an error (`checks::sshd::across_versions`).
 
 use std::fmt;
 
@@ -23,6 +24,17 @@ impl OpenSshVersion {
         OpenSshVersion {
             major: 10,
             minor: 5,
+            portable: 1,
+            vendor: None,
+        }
+    }
+
+    /// The oldest version whose defaults this table knows: what an sshd of unknown version is
+    /// judged as (its defaults offer the fewest algorithms, none that a newer build adds).
+    pub fn oldest_known() -> OpenSshVersion {
+        OpenSshVersion {
+            major: 9,
+            minor: 2,
             portable: 1,
             vendor: None,
         }
@@ -280,13 +292,23 @@ const MACS_ALL: &[&str] = &[
 ];
 
 /// `sshkey_alg_list(0, 0, 1, ',')`: every key and signature algorithm, in `keyimpls[]` order
-/// (the `all` list `assemble_algorithms` resolves `HostKeyAlgorithms` against).
-fn host_key_algorithms_all(_v: &OpenSshVersion) -> Vec<&'static str> {
-    vec![
+/// (the `all` list `assemble_algorithms` resolves `HostKeyAlgorithms` against). DSA is compiled
+/// out by default from 9.8 (`--enable-dsa-keys`, gone in 10.0), the FIDO webauthn certificate
+/// type appears in 10.3 and the composite ML-DSA key in 10.4 (sshkey.c of each tag).
+fn host_key_algorithms_all(v: &OpenSshVersion) -> Vec<&'static str> {
+    let mut all = vec![
         "ssh-ed25519",
         "ssh-ed25519-cert-v01@openssh.com",
         "sk-ssh-ed25519@openssh.com",
         "sk-ssh-ed25519-cert-v01@openssh.com",
+    ];
+    if v.at_least(10, 4) {
+        all.extend([
+            "ssh-mldsa44-ed25519@openssh.com",
+            "ssh-mldsa44-ed25519-cert-v01@openssh.com",
+        ]);
+    }
+    all.extend([
         "ecdsa-sha2-nistp256",
         "ecdsa-sha2-nistp256-cert-v01@openssh.com",
         "ecdsa-sha2-nistp384",
@@ -296,26 +318,46 @@ fn host_key_algorithms_all(_v: &OpenSshVersion) -> Vec<&'static str> {
         "sk-ecdsa-sha2-nistp256@openssh.com",
         "sk-ecdsa-sha2-nistp256-cert-v01@openssh.com",
         "webauthn-sk-ecdsa-sha2-nistp256@openssh.com",
-        "ssh-dss",
-        "ssh-dss-cert-v01@openssh.com",
+    ]);
+    if v.at_least(10, 3) {
+        all.push("webauthn-sk-ecdsa-sha2-nistp256-cert-v01@openssh.com");
+    }
+    if supports_dsa(v) {
+        all.extend(["ssh-dss", "ssh-dss-cert-v01@openssh.com"]);
+    }
+    all.extend([
         "ssh-rsa",
         "ssh-rsa-cert-v01@openssh.com",
         "rsa-sha2-256",
         "rsa-sha2-256-cert-v01@openssh.com",
         "rsa-sha2-512",
         "rsa-sha2-512-cert-v01@openssh.com",
-    ]
+    ]);
+    all
 }
 
-/// `KEX_DEFAULT_PK_ALG` (myproposal.h).
-fn default_host_key_algorithms(_v: &OpenSshVersion) -> Vec<&'static str> {
-    vec![
+/// Whether this sshd can load a DSA host key: always up to 9.7, not in a default build of 9.8
+/// and 9.9, never from 10.0.
+pub fn supports_dsa(v: &OpenSshVersion) -> bool {
+    !v.at_least(9, 8)
+}
+
+/// `KEX_DEFAULT_PK_ALG` (myproposal.h): from 10.3 with the webauthn names. (10.5's manual lists
+/// ML-DSA too, but its myproposal.h took it out again before the release.)
+fn default_host_key_algorithms(v: &OpenSshVersion) -> Vec<&'static str> {
+    let webauthn = v.at_least(10, 3);
+    let mut list = vec![
         "ssh-ed25519-cert-v01@openssh.com",
         "ecdsa-sha2-nistp256-cert-v01@openssh.com",
         "ecdsa-sha2-nistp384-cert-v01@openssh.com",
         "ecdsa-sha2-nistp521-cert-v01@openssh.com",
         "sk-ssh-ed25519-cert-v01@openssh.com",
         "sk-ecdsa-sha2-nistp256-cert-v01@openssh.com",
+    ];
+    if webauthn {
+        list.push("webauthn-sk-ecdsa-sha2-nistp256-cert-v01@openssh.com");
+    }
+    list.extend([
         "rsa-sha2-512-cert-v01@openssh.com",
         "rsa-sha2-256-cert-v01@openssh.com",
         "ssh-ed25519",
@@ -324,9 +366,12 @@ fn default_host_key_algorithms(_v: &OpenSshVersion) -> Vec<&'static str> {
         "ecdsa-sha2-nistp521",
         "sk-ssh-ed25519@openssh.com",
         "sk-ecdsa-sha2-nistp256@openssh.com",
-        "rsa-sha2-512",
-        "rsa-sha2-256",
-    ]
+    ]);
+    if webauthn {
+        list.push("webauthn-sk-ecdsa-sha2-nistp256@openssh.com");
+    }
+    list.extend(["rsa-sha2-512", "rsa-sha2-256"]);
+    list
 }
 
 fn default_ciphers(v: &OpenSshVersion) -> Vec<&'static str> {

@@ -66,6 +66,40 @@ pub const JUDGED_OPTIONS: &[&str] = &[
     "hostkey",
 ];
 
+/// The host key algorithms sshd puts in its KEXINIT (`list_hostkey_types`): for each loaded
+/// key in `HostKey` order, the names its type is offered with (an RSA key as `rsa-sha2-512`,
+/// `rsa-sha2-256` and `ssh-rsa`; a certificate likewise with `-cert-v01@openssh.com`), each
+/// kept only when the effective `HostKeyAlgorithms` list matches it. A DSA key is not loaded
+/// by an sshd built without DSA (9.8 on).
+pub fn offered_host_key_algorithms(
+    keys: &[crate::parse::ssh_key::PublicKeyInfo],
+    host_key_algorithms: &str,
+    version: &OpenSshVersion,
+) -> Vec<String> {
+    use crate::parse::ssh_key::KeyFamily;
+    let mut offered: Vec<String> = Vec::new();
+    for key in keys {
+        let names: Vec<&str> = match key.family() {
+            KeyFamily::Rsa => vec!["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"],
+            KeyFamily::Dsa if !defaults::supports_dsa(version) => Vec::new(),
+            _ => vec![key.algorithm.as_str()],
+        };
+        for name in names {
+            let name = if key.certificate {
+                format!("{name}-cert-v01@openssh.com")
+            } else {
+                name.to_string()
+            };
+            if matching::match_pattern_list(&name, host_key_algorithms, false) == 1
+                && !offered.contains(&name)
+            {
+                offered.push(name);
+            }
+        }
+    }
+    offered
+}
+
 /// Maximum include depth (`SERVCONF_MAX_DEPTH`).
 pub const MAX_INCLUDE_DEPTH: u32 = 16;
 /// Files an sshd configuration may pull in before nodecheck stops reading (a guard against
@@ -202,7 +236,7 @@ pub struct SshdConfig {
     /// Deprecated or unsupported keywords, and other things sshd only logs.
     pub notes: Vec<Problem>,
     pub version: OpenSshVersion,
-    /// Whether `version` was found on the host (else the newest known defaults are used).
+    /// Whether `version` was found on the host (else it is assumed: see [`load`]).
     pub version_known: bool,
     pub ports_from_cmdline: bool,
 }
@@ -220,14 +254,35 @@ struct Loader<'a> {
 }
 
 /// Loads the configuration starting at `main_file`, with the running daemon's command line.
+/// `version` is the installed OpenSSH when it is known; an unknown one is loaded as the oldest
+/// the defaults table knows.
 pub fn load(
     source: &dyn ConfigSource,
     main_file: &str,
     cmdline: &CommandLine,
     version: Option<OpenSshVersion>,
 ) -> Result<SshdConfig, FileError> {
-    let version_known = version.is_some();
-    let version = version.unwrap_or_else(OpenSshVersion::newest_known);
+    match version {
+        Some(version) => load_as(source, main_file, cmdline, version, true),
+        None => load_as(
+            source,
+            main_file,
+            cmdline,
+            OpenSshVersion::oldest_known(),
+            false,
+        ),
+    }
+}
+
+/// Loads the configuration as `version` would; `version_known` says whether that version was
+/// found on the host or is assumed.
+pub fn load_as(
+    source: &dyn ConfigSource,
+    main_file: &str,
+    cmdline: &CommandLine,
+    version: OpenSshVersion,
+    version_known: bool,
+) -> Result<SshdConfig, FileError> {
     let text = source.read_config(main_file)?;
     let mut loader = Loader {
         source,

@@ -1,0 +1,218 @@
+//! `sshd.host-key-algorithms`: sshd does not sign its key exchange with SHA-1 or DSA.
+//!
+//! What counts is what the daemon offers in its KEXINIT (`list_hostkey_types`): each loaded
+//! host key's signature names, filtered by the effective `HostKeyAlgorithms`. So `+ssh-rsa`
+//! fails only while an RSA host key is loaded, and the evidence says when a weak name is
+//! allowed but not offered.
+
+use crate::checks::{ALL_ROLES, Check, CheckMeta, Ctx, ParamDefault, ParamSpec, Verdict, evidence};
+use crate::facts::sshd::LoadedSshd;
+use crate::host::FileError;
+use crate::parse::ssh_key::{KeyFamily, PublicKeyInfo};
+use crate::parse::sshd::offered_host_key_algorithms;
+use nodecheck_report::Severity;
+
+/// Signature algorithms that fail: SHA-1 RSA and DSA, plain and as certificates.
+pub const WEAK: &[&str] = &[
+    "ssh-rsa",
+    "ssh-rsa-cert-v01@openssh.com",
+    "ssh-dss",
+    "ssh-dss-cert-v01@openssh.com",
+];
+
+pub const CHECK: Check = Check {
+    meta: CheckMeta {
+        id: "sshd.host-key-algorithms",
+        title: "Host keys are not offered with SHA-1 or DSA signatures",
+        area: super::AREA,
+        severity: Severity::Medium,
+        roles: ALL_ROLES,
+        rationale: "`ssh-rsa` signs with SHA-1, for which chosen-prefix collisions are practical (SHA-1 is a Shambles, 2020); OpenSSH 8.8 turned it off by default and `+ssh-rsa` turns it back on. `ssh-dss` is DSA: 1024-bit keys and SHA-1. The check judges what sshd offers in its key exchange: the loaded host keys' signature names that HostKeyAlgorithms lets through.",
+        remediation: "Remove `ssh-rsa` and `ssh-dss` (and their `-cert-v01@openssh.com` forms) from HostKeyAlgorithms, or drop the line to get the default; RSA keys keep working with rsa-sha2-512 and rsa-sha2-256. Reload sshd.",
+        references: &[
+            "https://www.openssh.com/txt/release-8.8",
+            "https://sha-mbles.github.io/",
+            "https://man.openbsd.org/sshd_config#HostKeyAlgorithms",
+        ],
+        params: &[ParamSpec {
+            name: "weak",
+            default: ParamDefault::Strings(WEAK),
+            doc: "Signature algorithm names (with `*` wildcards) that fail the check when offered.",
+        }],
+    },
+    run,
+};
+
+/// The host keys sshd loads, with their types: a key file that exists, typed by its `.pub`
+/// or, failing that, by its conventional name.
+fn loaded_keys(sshd: &LoadedSshd) -> (Vec<PublicKeyInfo>, Vec<String>) {
+    let mut keys = Vec::new();
+    let mut untyped = Vec::new();
+    for (index, private) in sshd.host_keys.iter().enumerate() {
+        if matches!(private.meta, Err(FileError::NotFound(_))) {
+            continue;
+        }
+        let by_name = || {
+            let (algorithm, bits) = match KeyFamily::from_file_name(&private.path)? {
+                KeyFamily::Rsa => ("ssh-rsa", 0),
+                KeyFamily::Dsa => ("ssh-dss", 1024),
+                KeyFamily::Ecdsa => return None, // the curve is in the key
+                KeyFamily::Ed25519 => ("ssh-ed25519", 256),
+                _ => return None,
+            };
+            Some(PublicKeyInfo {
+                algorithm: algorithm.into(),
+                bits,
+                certificate: false,
+            })
+        };
+        match sshd.host_key_types.get(index) {
+            Some(Ok(info)) => keys.push(info.clone()),
+            _ => match by_name() {
+                Some(info) => keys.push(info),
+                None => untyped.push(private.path.clone()),
+            },
+        }
+    }
+    keys.extend(
+        sshd.host_certificates
+            .iter()
+            .filter_map(|(_, info)| info.as_ref().ok().cloned()),
+    );
+    (keys, untyped)
+}
+
+fn run(ctx: &Ctx<'_>) -> Verdict {
+    let sshd = match super::accepted(ctx) {
+        Ok(s) => s,
+        Err(v) => return v,
+    };
+    let weak = ctx.params.strings("weak");
+    let is_weak = |name: &str| weak.iter().any(|w| crate::host::fnmatch(w, name));
+    let Some(setting) = sshd.global.get("hostkeyalgorithms") else {
+        return Verdict::error("HostKeyAlgorithms has no value", Vec::new());
+    };
+    let (keys, untyped) = loaded_keys(sshd);
+    if keys.is_empty() && untyped.is_empty() {
+        return Verdict::not_applicable("no host key exists, so sshd offers none");
+    }
+    let offered = offered_host_key_algorithms(&keys, setting.value(), &sshd.config.version);
+    let offered_weak: Vec<&str> = offered
+        .iter()
+        .map(String::as_str)
+        .filter(|n| is_weak(n))
+        .collect();
+    let allowed_weak: Vec<&str> = setting
+        .value()
+        .split(',')
+        .filter(|n| is_weak(n) && !offered_weak.contains(n))
+        .collect();
+    let expected = format!("none of {}", weak.join(", "));
+    let nothing = offered.is_empty() && untyped.is_empty();
+    let mut item = evidence(
+        "host key algorithms offered",
+        Some(if nothing {
+            "(nothing)".into()
+        } else {
+            offered.join(",")
+        }),
+        expected,
+        offered_weak.is_empty() && !nothing,
+        super::place_source(setting.origin()),
+    );
+    let mut notes = Vec::new();
+    if !offered_weak.is_empty() {
+        notes.push(format!("weak: {}", offered_weak.join(", ")));
+    }
+    if nothing {
+        notes.push(
+            "HostKeyAlgorithms lets no loaded key through: every client fails with \"no matching host key type found\"".into(),
+        );
+    }
+    if !allowed_weak.is_empty() {
+        notes.push(format!(
+            "{} allowed by HostKeyAlgorithms but not offered: no host key of that type is loaded",
+            allowed_weak.join(", ")
+        ));
+    }
+    if !untyped.is_empty() {
+        notes.push(format!(
+            "type unknown (no public key read): {}",
+            untyped.join(", ")
+        ));
+    }
+    item.note = (!notes.is_empty()).then(|| notes.join("; "));
+    let mut items = vec![item];
+    items.push(evidence(
+        "HostKeyAlgorithms",
+        Some(setting.value().to_string()),
+        "the list the offer is filtered by",
+        true,
+        super::place_source(setting.origin()),
+    ));
+    Verdict::from_evidence(
+        items,
+        "no SHA-1 or DSA host key signature is offered",
+        |_| {
+            if nothing {
+                format!(
+                    "HostKeyAlgorithms ({}) lets no loaded host key through: no client can connect",
+                    setting.origin()
+                )
+            } else {
+                format!(
+                    "sshd offers {} host key signatures ({}); remove them from HostKeyAlgorithms",
+                    offered_weak.join(", "),
+                    setting.origin()
+                )
+            }
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::testing::*;
+    use nodecheck_report::Status;
+
+    #[test]
+    fn sha1_rsa_fails_only_while_an_rsa_key_is_loaded() {
+        assert_eq!(judge(&CHECK, &sshd_config("")).status, Status::Pass);
+        for text in [
+            "HostKeyAlgorithms +ssh-rsa\n",
+            "HostKeyAlgorithms ssh-rsa\n",
+        ] {
+            let verdict = judge(&CHECK, &sshd_config(text));
+            assert_eq!(verdict.status, Status::Fail, "{text}");
+            assert!(verdict.message.contains("ssh-rsa"), "{}", verdict.message);
+        }
+        let no_rsa =
+            sshd_config("HostKey /etc/ssh/ssh_host_ed25519_key\nHostKeyAlgorithms +ssh-rsa\n");
+        let verdict = judge(&CHECK, &no_rsa);
+        assert_eq!(verdict.status, Status::Pass);
+        assert!(
+            verdict.evidence[0]
+                .note
+                .as_deref()
+                .is_some_and(|n| n.contains("not offered")),
+            "{verdict:#?}"
+        );
+    }
+
+    #[test]
+    fn dsa_and_an_empty_offer() {
+        let dsa = sshd_config("HostKey /etc/ssh/ssh_host_dsa_key\nHostKeyAlgorithms +ssh-dss\n");
+        assert_eq!(judge(&CHECK, &dsa).status, Status::Fail);
+        let none =
+            sshd_config("HostKey /etc/ssh/ssh_host_ed25519_key\nHostKeyAlgorithms rsa-sha2-512\n");
+        let verdict = judge(&CHECK, &none);
+        assert_eq!(verdict.status, Status::Fail);
+        assert!(
+            verdict.message.contains("no client can connect"),
+            "{}",
+            verdict.message
+        );
+        assert_sshd_na_and_error(&CHECK);
+    }
+}

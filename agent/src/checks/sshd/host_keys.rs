@@ -1,0 +1,333 @@
+//! `sshd.host-keys`: the host keys sshd loads are strong.
+//!
+//! Judged on metadata and public halves only: a key's type and size come from the `.pub`
+//! beside it (a snapshot keeps only that type and size). A key without a readable `.pub` is
+//! judged on what its conventional name says (`ssh_host_dsa_key`), and the evidence says so.
+
+use crate::checks::{ALL_ROLES, Check, CheckMeta, Ctx, ParamDefault, ParamSpec, Verdict, evidence};
+use crate::facts::sshd::LoadedSshd;
+use crate::parse::ssh_key::{KeyFamily, PublicKeyInfo};
+use crate::parse::sshd::Place;
+use nodecheck_report::{Evidence, Severity, Source, Status};
+
+pub const CHECK: Check = Check {
+    meta: CheckMeta {
+        id: "sshd.host-keys",
+        title: "Host keys are strong",
+        area: super::AREA,
+        severity: Severity::Medium,
+        roles: ALL_ROLES,
+        rationale: "A node proves itself to every SSH client with its host keys. An RSA key under 3072 bits falls short of 128-bit security (NIST SP 800-57), a DSA key is 1024 bits with SHA-1 signatures (OpenSSH stopped building DSA in 9.8 and removed it in 10.0), and a HostKey line naming a file that is not there leaves sshd logging an error at every start and running without the key the line promised.",
+        remediation: "Replace weak keys: `rm /etc/ssh/ssh_host_dsa_key*`, `ssh-keygen -t rsa -b 4096 -f /etc/ssh/ssh_host_rsa_key -N ''` (or keep only Ed25519: `ssh-keygen -t ed25519 -f /etc/ssh/ssh_host_ed25519_key -N ''`), remove HostKey lines for keys that do not exist, reload sshd and update the clients' known_hosts.",
+        references: &[
+            "https://csrc.nist.gov/pubs/sp/800/57/pt1/r5/final",
+            "https://www.openssh.com/txt/release-10.0",
+            "https://man.openbsd.org/sshd_config#HostKey",
+        ],
+        params: &[
+            ParamSpec {
+                name: "min_rsa_bits",
+                default: ParamDefault::Integer(3072),
+                doc: "Smallest RSA host key that passes.",
+            },
+            ParamSpec {
+                name: "allow_ecdsa",
+                default: ParamDefault::Bool(true),
+                doc: "Accept ECDSA (NIST P-256/384/521) host keys. ssh-audit fails them over doubts about the NIST curves; CIS and NIST accept them, so nodecheck does by default.",
+            },
+        ],
+    },
+    run,
+};
+
+/// How one key is judged: whether it passes, what was expected, and a note.
+fn judge_key(
+    info: &PublicKeyInfo,
+    sshd: &LoadedSshd,
+    min_rsa_bits: i64,
+    allow_ecdsa: bool,
+) -> (Status, String, Option<String>) {
+    match info.family() {
+        KeyFamily::Rsa => {
+            let expected = format!("RSA of at least {min_rsa_bits} bits");
+            let pass = i64::from(info.bits) >= min_rsa_bits;
+            (status(pass), expected, None)
+        }
+        KeyFamily::Dsa if !crate::parse::sshd::defaults::supports_dsa(&sshd.config.version) => (
+            Status::Pass,
+            "no DSA key".into(),
+            Some(format!(
+                "not loaded: {} has no DSA support; remove the file",
+                sshd.config.version
+            )),
+        ),
+        KeyFamily::Dsa => (
+            Status::Fail,
+            "no DSA key (1024-bit, SHA-1 signatures)".into(),
+            None,
+        ),
+        KeyFamily::Ecdsa => (
+            status(allow_ecdsa),
+            if allow_ecdsa {
+                "any ECDSA curve (allow_ecdsa)".into()
+            } else {
+                "no ECDSA key (allow_ecdsa is off)".into()
+            },
+            None,
+        ),
+        KeyFamily::Ed25519 | KeyFamily::SecurityKey | KeyFamily::Other => {
+            (Status::Pass, "a strong key type".into(), None)
+        }
+    }
+}
+
+fn status(pass: bool) -> Status {
+    if pass { Status::Pass } else { Status::Fail }
+}
+
+fn item(
+    subject: &str,
+    observed: Option<String>,
+    verdict: (Status, String, Option<String>),
+    source: Source,
+) -> Evidence {
+    let (status, expected, note) = verdict;
+    let mut item = evidence(subject, observed, expected, status == Status::Pass, source);
+    item.status = status;
+    item.note = note;
+    item
+}
+
+fn run(ctx: &Ctx<'_>) -> Verdict {
+    let sshd = match super::accepted(ctx) {
+        Ok(s) => s,
+        Err(v) => return v,
+    };
+    let min_rsa_bits = ctx.params.integer("min_rsa_bits").unwrap_or(3072);
+    let allow_ecdsa = ctx.params.bool("allow_ecdsa");
+    let origins = sshd
+        .global
+        .get("hostkey")
+        .map(|s| s.origins.clone())
+        .unwrap_or_default();
+    let mut items = Vec::new();
+    let mut present = 0;
+    for (index, private) in sshd.host_keys.iter().enumerate() {
+        let origin = origins.get(index);
+        let configured = !matches!(origin, Some(Place::Default { .. }) | None);
+        let line_source = origin.map_or(Source::None, super::place_source);
+        match &private.meta {
+            Err(crate::host::FileError::NotFound(_)) if !configured => continue,
+            Err(crate::host::FileError::NotFound(_)) => {
+                items.push(item(
+                    &private.path,
+                    Some("missing".into()),
+                    (
+                        Status::Fail,
+                        "the key a HostKey line names exists".into(),
+                        Some("sshd logs \"Unable to load host key\" and runs without it".into()),
+                    ),
+                    line_source,
+                ));
+                continue;
+            }
+            Err(e) => {
+                items.push(item(
+                    &private.path,
+                    Some(e.to_string()),
+                    (Status::Error, "a readable host key".into(), None),
+                    Source::file(private.path.clone(), None),
+                ));
+                present += 1;
+                continue;
+            }
+            Ok(_) => present += 1,
+        }
+        let public_path = format!("{}.pub", private.path);
+        match sshd.host_key_types.get(index) {
+            Some(Ok(info)) => items.push(item(
+                &private.path,
+                Some(info.to_string()),
+                judge_key(info, sshd, min_rsa_bits, allow_ecdsa),
+                Source::file(public_path, None),
+            )),
+            Some(Err(why)) => items.push(judge_by_name(
+                &private.path,
+                why,
+                sshd,
+                min_rsa_bits,
+                allow_ecdsa,
+            )),
+            None => {}
+        }
+    }
+    for (path, info) in &sshd.host_certificates {
+        match info {
+            Ok(info) => items.push(item(
+                path,
+                Some(info.to_string()),
+                judge_key(info, sshd, min_rsa_bits, allow_ecdsa),
+                Source::file(path.clone(), None),
+            )),
+            Err(why) => items.push(item(
+                path,
+                Some(why.clone()),
+                (Status::Error, "a readable host certificate".into(), None),
+                Source::file(path.clone(), None),
+            )),
+        }
+    }
+    if present == 0 && items.is_empty() {
+        return Verdict::not_applicable(
+            "no host key exists yet (sshd refuses to start until `ssh-keygen -A` makes them)",
+        );
+    }
+    Verdict::from_evidence(items, "every host key is strong", |failing| {
+        let parts: Vec<String> = failing
+            .iter()
+            .take(3)
+            .map(|e| {
+                format!(
+                    "{} is {} (expected {})",
+                    e.subject,
+                    e.observed.as_deref().unwrap_or("unknown"),
+                    e.expected
+                )
+            })
+            .collect();
+        let more = match failing.len() {
+            n if n > 3 => format!(" and {} more", n - 3),
+            _ => String::new(),
+        };
+        format!("{}{more}", parts.join("; "))
+    })
+}
+
+/// A key whose public half cannot be read: its conventional name may still say its type.
+fn judge_by_name(
+    path: &str,
+    why: &str,
+    sshd: &LoadedSshd,
+    min_rsa_bits: i64,
+    allow_ecdsa: bool,
+) -> Evidence {
+    let note = format!("type from the file name; no public key read ({why})");
+    let source = Source::file(path.to_string(), None);
+    let named = |family: KeyFamily, algorithm: &str, bits: u32| {
+        let info = PublicKeyInfo {
+            algorithm: algorithm.into(),
+            bits,
+            certificate: false,
+        };
+        let (status, expected, extra) = judge_key(&info, sshd, min_rsa_bits, allow_ecdsa);
+        let note = extra.map_or(note.clone(), |e| format!("{note}; {e}"));
+        item(
+            path,
+            Some(format!("{family} key")),
+            (status, expected, Some(note)),
+            source.clone(),
+        )
+    };
+    match KeyFamily::from_file_name(path) {
+        Some(KeyFamily::Dsa) => named(KeyFamily::Dsa, "ssh-dss", 1024),
+        Some(KeyFamily::Ed25519) => named(KeyFamily::Ed25519, "ssh-ed25519", 256),
+        Some(KeyFamily::Ecdsa) => named(KeyFamily::Ecdsa, "ecdsa-sha2-nistp256", 256),
+        // An RSA key's size is in the private key itself, which nodecheck never reads.
+        family => item(
+            path,
+            Some(family.map_or("key of unknown type".into(), |f| format!("{f} key"))),
+            (
+                Status::Error,
+                format!("RSA of at least {min_rsa_bits} bits, told by its .pub"),
+                Some(format!(
+                    "size unknown: no public key read ({why}); run `ssh-keygen -y -f {path} > {path}.pub`"
+                )),
+            ),
+            source,
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::testing::*;
+    use crate::checks::{ParamValue, Params};
+    use nodecheck_report::Role;
+
+    fn with_rsa(bits: u32) -> crate::facts::Facts {
+        let mut facts = sshd_config("");
+        loaded_mut(&mut facts).host_key_types[0] = Ok(PublicKeyInfo {
+            algorithm: "ssh-rsa".into(),
+            bits,
+            certificate: false,
+        });
+        facts
+    }
+
+    #[test]
+    fn rsa_size_dsa_and_ecdsa_policy() {
+        assert_eq!(judge(&CHECK, &sshd_config("")).status, Status::Pass);
+        let weak = judge(&CHECK, &with_rsa(1024));
+        assert_eq!(weak.status, Status::Fail);
+        assert!(
+            weak.message.contains("ssh-rsa 1024 bits"),
+            "{}",
+            weak.message
+        );
+        assert_eq!(judge(&CHECK, &with_rsa(4096)).status, Status::Pass);
+
+        let dsa = sshd_config("HostKey /etc/ssh/ssh_host_dsa_key\n");
+        assert_eq!(judge(&CHECK, &dsa).status, Status::Fail);
+
+        let mut params = Params::defaults(&CHECK.meta);
+        params
+            .0
+            .insert("allow_ecdsa".into(), ParamValue::Bool(false));
+        let verdict = judge_with(&CHECK, &sshd_config(""), &[Role::Host], &params);
+        assert_eq!(verdict.status, Status::Fail);
+        assert!(verdict.message.contains("ecdsa"), "{}", verdict.message);
+    }
+
+    #[test]
+    fn missing_keys_and_missing_public_halves() {
+        // A default key that is not there is skipped by sshd quietly; a configured one is not.
+        let mut facts = sshd_config("");
+        loaded_mut(&mut facts).host_keys[1] = missing("/etc/ssh/ssh_host_ecdsa_key");
+        assert_eq!(judge(&CHECK, &facts).status, Status::Pass);
+        let mut facts = sshd_config(
+            "HostKey /etc/ssh/ssh_host_ed25519_key\nHostKey /etc/ssh/ssh_host_gone_key\n",
+        );
+        loaded_mut(&mut facts).host_keys[1] = missing("/etc/ssh/ssh_host_gone_key");
+        let verdict = judge(&CHECK, &facts);
+        assert_eq!(verdict.status, Status::Fail);
+        assert!(verdict.message.contains("missing"), "{}", verdict.message);
+        assert_eq!(
+            verdict.evidence[1].source,
+            Source::file("/etc/ssh/sshd_config", Some(2))
+        );
+
+        // Without a .pub, an RSA key's size cannot be told: error, and the way to fix it.
+        let mut facts = sshd_config("");
+        loaded_mut(&mut facts).host_key_types[0] = Err("not found".into());
+        let verdict = judge(&CHECK, &facts);
+        assert_eq!(verdict.status, Status::Error);
+        assert!(
+            verdict.evidence[0]
+                .note
+                .as_deref()
+                .is_some_and(|n| n.contains("ssh-keygen -y")),
+            "{verdict:#?}"
+        );
+        // ... while a DSA key is weak by its name alone.
+        let mut facts = sshd_config("HostKey /etc/ssh/ssh_host_dsa_key\n");
+        loaded_mut(&mut facts).host_key_types[0] = Err("not found".into());
+        assert_eq!(judge(&CHECK, &facts).status, Status::Fail);
+
+        let mut facts = sshd_config("");
+        let sshd = loaded_mut(&mut facts);
+        sshd.host_keys = sshd.host_keys.iter().map(|k| missing(&k.path)).collect();
+        assert_eq!(judge(&CHECK, &facts).status, Status::NotApplicable);
+        assert_sshd_na_and_error(&CHECK);
+    }
+}
