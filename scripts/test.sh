@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it: installs the Debian packages (and the one PyPI tool)
+# The whole test suite, as CI runs it: installs the Debian packages (and the PyPI tools)
 # the tests need when they are missing, then runs every test with nothing skipped (NODECHECK_REQUIRE_TOOLS=1 turns a
 # test's "real program not available" skip into a failure), plus formatting and lints.
 set -euo pipefail
@@ -42,6 +42,13 @@ if [ ! -x "$venv/bin/kubernetes-validate" ]; then
   "$venv/bin/pip" install -q --disable-pip-version-check 'kubernetes-validate==1.37.0'
 fi
 export NODECHECK_KUBERNETES_VALIDATE="$PWD/$venv/bin/kubernetes-validate"
+# ssh-audit (PyPI; Debian's is 2.5.0) is the second oracle of the sshd crypto policy
+# (tests/sshd_kexinit.rs), in the same virtualenv.
+if [ ! -x "$venv/bin/ssh-audit" ]; then
+  echo "scripts/test.sh: installing ssh-audit into $venv" >&2
+  "$venv/bin/pip" install -q --disable-pip-version-check 'ssh-audit==3.9.0'
+fi
+export NODECHECK_SSH_AUDIT="$PWD/$venv/bin/ssh-audit"
 
 export NODECHECK_REQUIRE_TOOLS=1
 cargo fmt --all -- --check

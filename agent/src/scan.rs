@@ -352,6 +352,45 @@ mod tests {
         );
     }
 
+    /// Issue 13: nodecheck's recommended crypto lines pass its crypto checks in every built-in
+    /// profile, on the oldest and the newest OpenSSH it knows (with Ed25519 and RSA 3072 host
+    /// keys: the bastion fails ECDSA keys, which no line can change).
+    #[test]
+    fn the_recommended_crypto_passes_every_profile() {
+        use crate::checks::testing::{loaded_mut, sshd_facts_version};
+        for version in ["OpenSSH_9.2p1 Debian-2+deb12u6", "OpenSSH_10.5p1"] {
+            let text = format!(
+                "HostKey /etc/ssh/ssh_host_ed25519_key\nHostKey /etc/ssh/ssh_host_rsa_key\n{}",
+                crate::checks::sshd::RECOMMENDED_CRYPTO
+            );
+            let mut facts = sshd_facts_version(&[("/etc/ssh/sshd_config", &text)], version);
+            assert!(loaded_mut(&mut facts).config.fatal.is_empty());
+            for name in ["default", "cis", "bastion"] {
+                let profile = crate::profile::load(name).expect("profile");
+                let report = scan(&facts, &profile, &options(), crate::time::now());
+                for id in [
+                    "sshd.ciphers",
+                    "sshd.macs",
+                    "sshd.kex",
+                    "sshd.host-key-algorithms",
+                    "sshd.host-keys",
+                ] {
+                    let finding = report
+                        .findings
+                        .iter()
+                        .find(|f| f.id == id)
+                        .expect("finding");
+                    assert_eq!(
+                        finding.status,
+                        Status::Pass,
+                        "{version}, profile {name}: {id}: {}",
+                        finding.message
+                    );
+                }
+            }
+        }
+    }
+
     #[test]
     fn bastion_profile_forces_role_disables_and_raises() {
         let profile = crate::profile::load("bastion").expect("profile");

@@ -23,7 +23,11 @@ pub const CHECK: Check = Check {
         severity: Severity::Medium,
         roles: ALL_ROLES,
         rationale: "CBC-mode ciphers and 3DES are open to plaintext-recovery attacks; arcfour is broken. The effective list is what matters: `+`, `-` and `^` lists are resolved against the installed version's defaults before judging.",
-        remediation: "Remove the weak ciphers, e.g. `Ciphers -3des-cbc,aes128-cbc,aes192-cbc,aes256-cbc` (or an explicit list of ctr/gcm/chacha20 ciphers), then reload sshd.",
+        remediation: concat!(
+            "Name the ciphers to offer, e.g. nodecheck's recommended line (docs/sshd-crypto-policy.md: it passes every profile and ssh-audit), `",
+            recommended_ciphers!(),
+            "`, or remove the weak ones with `Ciphers -3des-cbc,aes128-cbc,aes192-cbc,aes256-cbc`; then reload sshd."
+        ),
         references: &["CIS Linux 5.1.6"],
         params: &[
             ParamSpec {

@@ -28,7 +28,11 @@ pub const CHECK: Check = Check {
         severity: Severity::Medium,
         roles: ALL_ROLES,
         rationale: "`ssh-rsa` signs with SHA-1, for which chosen-prefix collisions are practical (SHA-1 is a Shambles, 2020); OpenSSH 8.8 turned it off by default and `+ssh-rsa` turns it back on. `ssh-dss` is DSA: 1024-bit keys and SHA-1. The check judges what sshd offers in its key exchange: the loaded host keys' signature names that HostKeyAlgorithms lets through.",
-        remediation: "Remove `ssh-rsa` and `ssh-dss` (and their `-cert-v01@openssh.com` forms) from HostKeyAlgorithms, or drop the line to get the default; RSA keys keep working with rsa-sha2-512 and rsa-sha2-256. Reload sshd.",
+        remediation: concat!(
+            "Remove `ssh-rsa` and `ssh-dss` (and their `-cert-v01@openssh.com` forms) from HostKeyAlgorithms, or drop the line to get the default; RSA keys keep working with rsa-sha2-512 and rsa-sha2-256. nodecheck's recommended line (docs/sshd-crypto-policy.md) is `",
+            recommended_host_key_algorithms!(),
+            "`. Reload sshd."
+        ),
         references: &[
             "https://www.openssh.com/txt/release-8.8",
             "https://sha-mbles.github.io/",

@@ -18,7 +18,11 @@ pub const CHECK: Check = Check {
         severity: Severity::Medium,
         roles: ALL_ROLES,
         rationale: "SHA-1 based and 1024-bit Diffie-Hellman key exchanges are within reach of well-funded attackers (Logjam) and offer no forward-looking security.",
-        remediation: "Remove them, e.g. `KexAlgorithms -diffie-hellman-group1-sha1,diffie-hellman-group14-sha1,diffie-hellman-group-exchange-sha1`, then reload sshd.",
+        remediation: concat!(
+            "Name the key exchanges to offer, e.g. nodecheck's recommended line (docs/sshd-crypto-policy.md: no SHA-1, no NIST curves, so it passes the bastion profile and ssh-audit too), `",
+            recommended_kex!(),
+            "`; then reload sshd."
+        ),
         references: &["CIS Linux 5.1.12"],
         params: &[ParamSpec {
             name: "weak",

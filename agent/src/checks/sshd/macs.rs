@@ -25,7 +25,11 @@ pub const CHECK: Check = Check {
         severity: Severity::Medium,
         roles: ALL_ROLES,
         rationale: "MD5, RIPEMD-160, truncated SHA-1 and 64-bit UMAC tags are too weak for integrity protection. Every untouched OpenSSH 9.x/10.x offers umac-64: this check fails on a stock sshd until the list is trimmed.",
-        remediation: "Remove them, e.g. `MACs -umac-64*,hmac-md5*,hmac-sha1-96*,hmac-ripemd160*`, then reload sshd.",
+        remediation: concat!(
+            "Name the MACs to offer, e.g. nodecheck's recommended line (docs/sshd-crypto-policy.md: it also drops the SHA-1 and 128-bit UMAC tags that the bastion and cis profiles and ssh-audit fail), `",
+            recommended_macs!(),
+            "`; then reload sshd."
+        ),
         references: &["CIS Linux 5.1.15"],
         params: &[ParamSpec {
             name: "weak",

@@ -6,6 +6,43 @@
 //! sshd would refuse makes these checks `error`: what runs (or will run after the next
 //! restart) is not what the file says.
 
+// nodecheck's recommended crypto lines (docs/sshd-crypto-policy.md). Every name is known to
+// OpenSSH 9.2 and later; together they pass every sshd check in every built-in profile and leave
+// nothing ssh-audit 3.9 fails (tests/sshd_kexinit.rs). Macros, so that each check's
+// remediation can quote its line in a constant.
+macro_rules! recommended_kex {
+    () => {
+        "KexAlgorithms sntrup761x25519-sha512@openssh.com,curve25519-sha256,curve25519-sha256@libssh.org,diffie-hellman-group16-sha512,diffie-hellman-group18-sha512,diffie-hellman-group-exchange-sha256"
+    };
+}
+macro_rules! recommended_ciphers {
+    () => {
+        "Ciphers aes256-gcm@openssh.com,aes128-gcm@openssh.com,aes256-ctr,aes192-ctr,aes128-ctr"
+    };
+}
+macro_rules! recommended_macs {
+    () => {
+        "MACs hmac-sha2-512-etm@openssh.com,hmac-sha2-256-etm@openssh.com"
+    };
+}
+macro_rules! recommended_host_key_algorithms {
+    () => {
+        "HostKeyAlgorithms ssh-ed25519-cert-v01@openssh.com,rsa-sha2-512-cert-v01@openssh.com,rsa-sha2-256-cert-v01@openssh.com,ssh-ed25519,rsa-sha2-512,rsa-sha2-256"
+    };
+}
+
+/// The four lines of nodecheck's recommended sshd crypto configuration, one per line.
+pub const RECOMMENDED_CRYPTO: &str = concat!(
+    recommended_kex!(),
+    "\n",
+    recommended_ciphers!(),
+    "\n",
+    recommended_macs!(),
+    "\n",
+    recommended_host_key_algorithms!(),
+    "\n"
+);
+
 pub mod access_restriction;
 pub mod banner;
 pub mod ciphers;
