@@ -454,6 +454,10 @@ fn value_for(rng: &mut Rng, keyword: &str) -> String {
                 "bogus",
                 "ssh-ed25519,,bogus",
                 "+ssh-rsa,ssh-dss",
+                // Before 9.9 a key type's short name is valid and matches nothing.
+                "ssh-ed25519,RSA",
+                "+ED25519",
+                "rsa",
             ],
         ),
         "PermitTunnel" => pick(

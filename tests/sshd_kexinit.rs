@@ -134,7 +134,7 @@ impl Root {
             .iter()
             .filter_map(|k| {
                 let text = std::fs::read_to_string(self.dir.join(format!(".{k}.pub"))).ok()?;
-                Some(parse_public_key(&text).expect("a public key ssh-keygen made"))
+                Some(parse_public_key(&text, false).expect("a public key ssh-keygen made"))
             })
             .collect();
         (global, keys, version)

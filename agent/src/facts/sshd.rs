@@ -161,7 +161,7 @@ fn read_public_key(host: &Host, path: &str) -> Result<PublicKeyInfo, String> {
     let text = host
         .read_text(path, PUBLIC_KEY_CAP, Content::SshPublicKey)
         .map_err(|e| e.to_string())?;
-    parse_public_key(&text).map_err(|why| format!("{path}: {why}"))
+    parse_public_key(&text, host.is_snapshot()).map_err(|why| format!("{path}: {why}"))
 }
 
 /// The installed openssh-server's version from dpkg's database (`Version: 1:9.2p1-2+deb12u6`).
@@ -184,6 +184,44 @@ pub fn version_from_dpkg(status: &str) -> Option<OpenSshVersion> {
         format!(" Debian-{revision}")
     };
     OpenSshVersion::parse(&format!("OpenSSH_{upstream}{vendor}"))
+}
+
+/// The host keys (and certificates) an effective configuration names, as files and types.
+struct HostKeyFacts {
+    private: Vec<FileFact>,
+    public: Vec<FileFact>,
+    types: Vec<Result<PublicKeyInfo, String>>,
+    certificates: Vec<(String, Result<PublicKeyInfo, String>)>,
+}
+
+impl HostKeyFacts {
+    fn gather(host: &Host, global: &Effective) -> HostKeyFacts {
+        let paths: Vec<String> = global
+            .get("hostkey")
+            .map(|s| s.values.clone())
+            .unwrap_or_default();
+        HostKeyFacts {
+            private: paths.iter().map(|k| FileFact::stat(host, k)).collect(),
+            public: paths
+                .iter()
+                .map(|k| FileFact::stat(host, &format!("{k}.pub")))
+                .collect(),
+            types: paths
+                .iter()
+                .map(|k| read_public_key(host, &format!("{k}.pub")))
+                .collect(),
+            certificates: global
+                .get("hostcertificate")
+                .map(|s| s.values.clone())
+                .unwrap_or_default()
+                .into_iter()
+                .map(|path| {
+                    let info = read_public_key(host, &path);
+                    (path, info)
+                })
+                .collect(),
+        }
+    }
 }
 
 /// Gathers the sshd facts.
@@ -239,29 +277,6 @@ pub fn gather(host: &Host, processes: &[Process]) -> SshdFacts {
         .iter()
         .map(|f| FileFact::stat(host, f))
         .collect();
-    let key_paths: Vec<String> = global
-        .get("hostkey")
-        .map(|s| s.values.clone())
-        .unwrap_or_default();
-    let host_keys = key_paths.iter().map(|k| FileFact::stat(host, k)).collect();
-    let public_keys = key_paths
-        .iter()
-        .map(|k| FileFact::stat(host, &format!("{k}.pub")))
-        .collect();
-    let host_key_types = key_paths
-        .iter()
-        .map(|k| read_public_key(host, &format!("{k}.pub")))
-        .collect();
-    let host_certificates = global
-        .get("hostcertificate")
-        .map(|s| s.values.clone())
-        .unwrap_or_default()
-        .into_iter()
-        .map(|path| {
-            let info = read_public_key(host, &path);
-            (path, info)
-        })
-        .collect();
     let newest = if config.version_known {
         None
     } else {
@@ -270,23 +285,30 @@ pub fn gather(host: &Host, processes: &[Process]) -> SshdFacts {
             Err(error) => return SshdFacts::Unreadable { path: main, error },
         }
     };
+    let keys = HostKeyFacts::gather(host, &global);
     let mut loaded = LoadedSshd {
         config,
         global,
         process,
         config_files,
-        host_keys,
-        public_keys,
-        host_key_types,
-        host_certificates,
+        host_keys: keys.private,
+        public_keys: keys.public,
+        host_key_types: keys.types,
+        host_certificates: keys.certificates,
         version_source,
         newest: None,
     };
     if let Some(config) = newest {
+        // The newest defaults may name other host keys (10.4 adds the ML-DSA one).
         let global = config.evaluate(&ConnSpec::default(), host.users());
+        let keys = HostKeyFacts::gather(host, &global);
         loaded.newest = Some(Box::new(LoadedSshd {
             config,
             global,
+            host_keys: keys.private,
+            public_keys: keys.public,
+            host_key_types: keys.types,
+            host_certificates: keys.certificates,
             newest: None,
             ..loaded.clone()
         }));

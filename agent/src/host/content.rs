@@ -438,8 +438,8 @@ pub fn keep(content: Content, data: &[u8]) -> Option<Vec<u8>> {
     let text = std::str::from_utf8(data).ok()?;
     if content == Content::SshPublicKey {
         use crate::parse::ssh_key::{derived, derived_error, parse_public_key};
-        let kept =
-            parse_public_key(text).map_or_else(|why| derived_error(&why), |info| derived(&info));
+        let kept = parse_public_key(text, false)
+            .map_or_else(|why| derived_error(&why), |info| derived(&info));
         return Some(kept.into_bytes());
     }
     let doc = crate::parse::yaml::parse(text).ok()?;

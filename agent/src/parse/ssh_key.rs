@@ -28,7 +28,10 @@ impl PublicKeyInfo {
 
 impl fmt::Display for PublicKeyInfo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {} bits", self.algorithm, self.bits)?;
+        f.write_str(&self.algorithm)?;
+        if self.bits > 0 {
+            write!(f, " {} bits", self.bits)?;
+        }
         if self.certificate {
             f.write_str(" (certificate)")?;
         }
@@ -45,6 +48,8 @@ pub enum KeyFamily {
     Ed25519,
     /// FIDO keys (`sk-…`), which a host key cannot be in practice but the format allows.
     SecurityKey,
+    /// The composite post-quantum ML-DSA-44 + Ed25519 key of OpenSSH 10.4 and later.
+    MlDsa,
     Other,
 }
 
@@ -55,6 +60,7 @@ impl KeyFamily {
             "ssh-rsa" | "rsa-sha2-256" | "rsa-sha2-512" => KeyFamily::Rsa,
             "ssh-dss" => KeyFamily::Dsa,
             "ssh-ed25519" => KeyFamily::Ed25519,
+            "ssh-mldsa44-ed25519@openssh.com" => KeyFamily::MlDsa,
             b if b.starts_with("ecdsa-sha2-") => KeyFamily::Ecdsa,
             b if b.starts_with("sk-") || b.starts_with("webauthn-sk-") => KeyFamily::SecurityKey,
             _ => KeyFamily::Other,
@@ -71,6 +77,7 @@ impl KeyFamily {
             "dsa" => Some(KeyFamily::Dsa),
             "ecdsa" => Some(KeyFamily::Ecdsa),
             "ed25519" => Some(KeyFamily::Ed25519),
+            "mldsa44_ed25519" => Some(KeyFamily::MlDsa),
             _ => None,
         }
     }
@@ -84,6 +91,7 @@ impl fmt::Display for KeyFamily {
             KeyFamily::Ecdsa => "ECDSA",
             KeyFamily::Ed25519 => "Ed25519",
             KeyFamily::SecurityKey => "FIDO",
+            KeyFamily::MlDsa => "ML-DSA-44/Ed25519",
             KeyFamily::Other => "unknown",
         })
     }
@@ -107,9 +115,10 @@ pub fn derived_error(why: &str) -> String {
 }
 
 /// Parses a `.pub` file (or certificate): the first line that is not blank or a comment, as
-/// `type base64 [comment]`, or a snapshot's [`derived`] or [`derived_error`] line. Errors are
-/// fixed messages that quote nothing of the file, so a snapshot can keep them.
-pub fn parse_public_key(text: &str) -> Result<PublicKeyInfo, String> {
+/// `type base64 [comment]`, or, `from_snapshot`, the [`derived`] or [`derived_error`] line a
+/// snapshot keeps (on a live host such a line is no key). Errors are fixed messages that quote
+/// nothing of the file, so a snapshot can keep them.
+pub fn parse_public_key(text: &str, from_snapshot: bool) -> Result<PublicKeyInfo, String> {
     let line = text
         .lines()
         .map(str::trim)
@@ -117,6 +126,9 @@ pub fn parse_public_key(text: &str) -> Result<PublicKeyInfo, String> {
         .ok_or_else(|| "no key in the file".to_string())?;
     let mut words = line.split_ascii_whitespace();
     let kind = words.next().unwrap_or_default();
+    if !from_snapshot && (kind == DERIVED_ERROR_TAG || kind == DERIVED_TAG) {
+        return Err("an unknown key type".into());
+    }
     if kind == DERIVED_ERROR_TAG {
         let why: Vec<&str> = words.collect();
         return Err(why.join(" "));
@@ -176,6 +188,11 @@ pub fn parse_blob(blob: &[u8]) -> Result<PublicKeyInfo, String> {
                 return Err("an Ed25519 key of the wrong length".into());
             }
             256
+        }
+        // A composite key: no single size; it is judged by its type.
+        "ssh-mldsa44-ed25519@openssh.com" => {
+            r.string()?;
+            0
         }
         a if a.starts_with("ecdsa-sha2-") || a == "sk-ecdsa-sha2-nistp256@openssh.com" => {
             let curve = r.string_utf8()?;
@@ -300,7 +317,7 @@ mod tests {
     #[test]
     fn rsa_size_is_the_modulus_length() {
         let line = format!("ssh-rsa {} root@host\n", encode(&rsa_blob(128)));
-        let info = parse_public_key(&line).expect("parses");
+        let info = parse_public_key(&line, false).expect("parses");
         assert_eq!(
             info,
             PublicKeyInfo {
@@ -316,50 +333,55 @@ mod tests {
     fn ed25519_ecdsa_and_certificates() {
         let mut ed = string(b"ssh-ed25519");
         ed.extend(string(&[7; 32]));
-        let info = parse_public_key(&format!("ssh-ed25519 {}", encode(&ed))).expect("ed25519");
+        let info =
+            parse_public_key(&format!("ssh-ed25519 {}", encode(&ed)), false).expect("ed25519");
         assert_eq!((info.bits, info.family()), (256, KeyFamily::Ed25519));
 
         let mut ec = string(b"ecdsa-sha2-nistp384");
         ec.extend(string(b"nistp384"));
         ec.extend(string(&[4; 97]));
-        let info = parse_public_key(&format!("ecdsa-sha2-nistp384 {}", encode(&ec))).expect("ec");
+        let info =
+            parse_public_key(&format!("ecdsa-sha2-nistp384 {}", encode(&ec)), false).expect("ec");
         assert_eq!((info.bits, info.family()), (384, KeyFamily::Ecdsa));
 
         let mut cert = string(b"ssh-rsa-cert-v01@openssh.com");
         cert.extend(string(b"nonce"));
         cert.extend(rsa_blob(256)[11..].iter().copied());
-        let info = parse_public_key(&format!("ssh-rsa-cert-v01@openssh.com {}", encode(&cert)))
-            .expect("cert");
+        let info = parse_public_key(
+            &format!("ssh-rsa-cert-v01@openssh.com {}", encode(&cert)),
+            false,
+        )
+        .expect("cert");
         assert_eq!((info.bits, info.certificate), (2048, true));
     }
 
     #[test]
     fn bad_files_say_why() {
         assert!(
-            parse_public_key("")
+            parse_public_key("", false)
                 .expect_err("refused")
                 .contains("no key")
         );
         assert!(
-            parse_public_key("ssh-rsa !!!")
+            parse_public_key("ssh-rsa !!!", false)
                 .expect_err("refused")
                 .contains("not base64")
         );
         let truncated = encode(&rsa_blob(128)[..40]);
         assert!(
-            parse_public_key(&format!("ssh-rsa {truncated}"))
+            parse_public_key(&format!("ssh-rsa {truncated}"), false)
                 .expect_err("refused")
                 .contains("ends early")
         );
         let liar = format!("ssh-ed25519 {}", encode(&rsa_blob(128)));
         assert!(
-            parse_public_key(&liar)
+            parse_public_key(&liar, false)
                 .expect_err("refused")
                 .contains("not the key's type")
         );
         let kept = derived_error("the key data ends early");
         assert_eq!(
-            parse_public_key(&kept).expect_err("refused"),
+            parse_public_key(&kept, true).expect_err("refused"),
             "the key data ends early"
         );
     }
@@ -373,7 +395,11 @@ mod tests {
         };
         let line = derived(&info);
         assert_eq!(line, "nodecheck-derived-public-key ssh-dss 1024\n");
-        assert_eq!(parse_public_key(&line), Ok(info));
+        assert!(
+            parse_public_key(&line, false).is_err(),
+            "a live host's file cannot claim a derived type"
+        );
+        assert_eq!(parse_public_key(&line, true), Ok(info));
     }
 
     #[test]

@@ -126,7 +126,7 @@ fn permit_item(
         )
     } else {
         (
-            !remote_on || value != "any",
+            !remote_on || !any_listener(value),
             "none or a list, while remote forwarding is on",
             "remote forwarding lets a user open a listener on the bastion; set `AllowTcpForwarding local` or `PermitListen none`",
         )
@@ -137,6 +137,16 @@ fn permit_item(
         None => why.to_string(),
     });
     item
+}
+
+/// Whether a PermitListen value lets a user listen on any port: `any`, or an entry whose port
+/// is `*` (a bare `*` is `*:*` to sshd).
+fn any_listener(value: &str) -> bool {
+    value.split_whitespace().any(|entry| {
+        entry == "any"
+            || !entry.contains(':') && entry == "*"
+            || entry.rsplit(':').next() == Some("*")
+    })
 }
 
 fn run(ctx: &Ctx<'_>) -> Verdict {
@@ -262,6 +272,17 @@ mod tests {
         );
     }
 
+    /// Red-team finding: DisableForwarding turned off by one block and TCP forwarding turned on
+    /// by another reach a connection that matches both.
+    #[test]
+    fn blocks_that_match_together_are_judged_together() {
+        let text = format!(
+            "DisableForwarding yes\n{ALL_OFF}Match User alice\n    AllowTcpForwarding yes\nMatch Group ops\n    DisableForwarding no\n"
+        );
+        let verdict = judge(&CHECK, &sshd_config(&text));
+        assert_eq!(verdict.status, Status::Fail, "{verdict:#?}");
+    }
+
     #[test]
     fn bastions_may_forward_tcp_locally_only() {
         let mut params = Params::defaults(&CHECK.meta);
@@ -289,6 +310,13 @@ mod tests {
         );
         let listen_none = bastion(&format!("PermitListen none\n{rest}"));
         assert_eq!(listen_none.status, Status::Pass);
+        let one_port = bastion(&format!("PermitListen localhost:8080\n{rest}"));
+        assert_eq!(one_port.status, Status::Pass);
+        // `*` is `*:*` to sshd: any port, as `any`.
+        for any in ["*", "*:*", "localhost:*"] {
+            let verdict = bastion(&format!("PermitListen {any}\n{rest}"));
+            assert_eq!(verdict.status, Status::Fail, "PermitListen {any}");
+        }
         let agent =
             bastion("AllowTcpForwarding local\nAllowStreamLocalForwarding no\nX11Forwarding no\n");
         assert_eq!(agent.status, Status::Fail);

@@ -7,9 +7,9 @@
 
 use crate::checks::{ALL_ROLES, Check, CheckMeta, Ctx, ParamDefault, ParamSpec, Verdict, evidence};
 use crate::facts::sshd::LoadedSshd;
-use crate::host::FileError;
-use crate::parse::ssh_key::{KeyFamily, PublicKeyInfo};
+use crate::parse::ssh_key::PublicKeyInfo;
 use crate::parse::sshd::offered_host_key_algorithms;
+
 use nodecheck_report::Severity;
 
 /// Signature algorithms that fail: SHA-1 RSA and DSA, plain and as certificates.
@@ -47,41 +47,22 @@ pub const CHECK: Check = Check {
     run,
 };
 
-/// The host keys sshd loads, with their types: a key file that exists, typed by its `.pub`
-/// or, failing that, by its conventional name.
+/// The host keys sshd offers, with their types, and those it offers but whose type nodecheck
+/// cannot tell (no readable `.pub`, no conventional name).
 fn loaded_keys(sshd: &LoadedSshd) -> (Vec<PublicKeyInfo>, Vec<String>) {
+    let views = super::host_key_views(sshd);
     let mut keys = Vec::new();
     let mut untyped = Vec::new();
-    for (index, private) in sshd.host_keys.iter().enumerate() {
-        if matches!(private.meta, Err(FileError::NotFound(_))) {
-            continue;
-        }
-        let by_name = || {
-            let (algorithm, bits) = match KeyFamily::from_file_name(&private.path)? {
-                KeyFamily::Rsa => ("ssh-rsa", 0),
-                KeyFamily::Dsa => ("ssh-dss", 1024),
-                KeyFamily::Ecdsa => return None, // the curve is in the key
-                KeyFamily::Ed25519 => ("ssh-ed25519", 256),
-                _ => return None,
-            };
-            Some(PublicKeyInfo {
-                algorithm: algorithm.into(),
-                bits,
-                certificate: false,
-            })
-        };
-        match sshd.host_key_types.get(index) {
-            Some(Ok(info)) => keys.push(info.clone()),
-            _ => match by_name() {
-                Some(info) => keys.push(info),
-                None => untyped.push(private.path.clone()),
-            },
+    for view in views.iter().filter(|v| v.state.offered()) {
+        match &view.public {
+            Some(info) => keys.push(info.clone()),
+            None => untyped.push(view.path.clone()),
         }
     }
     keys.extend(
-        sshd.host_certificates
-            .iter()
-            .filter_map(|(_, info)| info.as_ref().ok().cloned()),
+        super::host_certificate_views(sshd, &views)
+            .into_iter()
+            .filter_map(|(_, info)| info.ok()),
     );
     (keys, untyped)
 }
@@ -110,6 +91,11 @@ fn run(ctx: &Ctx<'_>) -> Verdict {
         .value()
         .split(',')
         .filter(|n| is_weak(n) && !offered_weak.contains(n))
+        .collect();
+    // A key of unknown type may be the one a weak name lets through.
+    let weak_allowed: Vec<&String> = weak
+        .iter()
+        .filter(|w| !w.contains('*') && crate::parse::sshd::list_allows(setting.value(), w))
         .collect();
     let expected = format!("none of {}", weak.join(", "));
     let nothing = offered.is_empty() && untyped.is_empty();
@@ -146,6 +132,9 @@ fn run(ctx: &Ctx<'_>) -> Verdict {
         ));
     }
     item.note = (!notes.is_empty()).then(|| notes.join("; "));
+    if offered_weak.is_empty() && !untyped.is_empty() && !weak_allowed.is_empty() {
+        item.status = nodecheck_report::Status::Error;
+    }
     let mut items = vec![item];
     items.push(evidence(
         "HostKeyAlgorithms",
@@ -154,11 +143,22 @@ fn run(ctx: &Ctx<'_>) -> Verdict {
         true,
         super::place_source(setting.origin()),
     ));
+    let unknown = offered_weak.is_empty() && !nothing;
     Verdict::from_evidence(
         items,
         "no SHA-1 or DSA host key signature is offered",
         |_| {
-            if nothing {
+            if unknown {
+                format!(
+                    "cannot tell whether sshd offers {}: the type of {} is unknown (no readable .pub beside it)",
+                    weak_allowed
+                        .iter()
+                        .map(|w| w.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    untyped.join(", ")
+                )
+            } else if nothing {
                 format!(
                     "HostKeyAlgorithms ({}) lets no loaded host key through: no client can connect",
                     setting.origin()
@@ -178,6 +178,7 @@ fn run(ctx: &Ctx<'_>) -> Verdict {
 mod tests {
     use super::*;
     use crate::checks::testing::*;
+    use crate::parse::ssh_key::PublicKeyInfo;
     use nodecheck_report::Status;
 
     #[test]
@@ -202,6 +203,41 @@ mod tests {
                 .is_some_and(|n| n.contains("not offered")),
             "{verdict:#?}"
         );
+    }
+
+    /// Red-team findings: a key of unknown type may be what `+ssh-rsa` lets through (error,
+    /// not pass); a certificate of no loaded key is not offered; an agent-held key is.
+    #[test]
+    fn unknown_keys_certificates_and_agents() {
+        let mut custom = sshd_config("HostKey /etc/ssh/custom_key\nHostKeyAlgorithms +ssh-rsa\n");
+        loaded_mut(&mut custom).host_key_types[0] = Err("not found".into());
+        let verdict = judge(&CHECK, &custom);
+        assert_eq!(verdict.status, Status::Error, "{verdict:#?}");
+        assert!(
+            verdict.message.contains("cannot tell"),
+            "{}",
+            verdict.message
+        );
+
+        let mut orphan = sshd_config(
+            "HostKey /etc/ssh/ssh_host_ed25519_key\nHostKeyAlgorithms +ssh-rsa-cert-v01@openssh.com\n",
+        );
+        loaded_mut(&mut orphan).host_certificates = vec![(
+            "/etc/ssh/orphan-cert.pub".into(),
+            Ok(PublicKeyInfo {
+                algorithm: "ssh-rsa".into(),
+                bits: 2048,
+                certificate: true,
+            }),
+        )];
+        assert_eq!(judge(&CHECK, &orphan).status, Status::Pass);
+
+        let mut agent = sshd_config(
+            "HostKey /etc/ssh/ssh_host_rsa_key\nHostKeyAgent /run/agent.sock\nHostKeyAlgorithms +ssh-rsa\n",
+        );
+        loaded_mut(&mut agent).host_keys[0] =
+            crate::checks::testing::missing("/etc/ssh/ssh_host_rsa_key");
+        assert_eq!(judge(&CHECK, &agent).status, Status::Fail);
     }
 
     #[test]

@@ -4,10 +4,10 @@
 //! beside it (a snapshot keeps only that type and size). A key without a readable `.pub` is
 //! judged on what its conventional name says (`ssh_host_dsa_key`), and the evidence says so.
 
+use super::KeyState;
 use crate::checks::{ALL_ROLES, Check, CheckMeta, Ctx, ParamDefault, ParamSpec, Verdict, evidence};
 use crate::facts::sshd::LoadedSshd;
 use crate::parse::ssh_key::{KeyFamily, PublicKeyInfo};
-use crate::parse::sshd::Place;
 use nodecheck_report::{Evidence, Severity, Source, Status};
 
 pub const CHECK: Check = Check {
@@ -75,7 +75,7 @@ fn judge_key(
             },
             None,
         ),
-        KeyFamily::Ed25519 | KeyFamily::SecurityKey | KeyFamily::Other => {
+        KeyFamily::Ed25519 | KeyFamily::SecurityKey | KeyFamily::MlDsa | KeyFamily::Other => {
             (Status::Pass, "a strong key type".into(), None)
         }
     }
@@ -105,79 +105,84 @@ fn run(ctx: &Ctx<'_>) -> Verdict {
     };
     let min_rsa_bits = ctx.params.integer("min_rsa_bits").unwrap_or(3072);
     let allow_ecdsa = ctx.params.bool("allow_ecdsa");
-    let origins = sshd
-        .global
-        .get("hostkey")
-        .map(|s| s.origins.clone())
-        .unwrap_or_default();
+    let keys = super::host_key_views(sshd);
     let mut items = Vec::new();
-    let mut present = 0;
-    for (index, private) in sshd.host_keys.iter().enumerate() {
-        let origin = origins.get(index);
-        let configured = !matches!(origin, Some(Place::Default { .. }) | None);
-        let line_source = origin.map_or(Source::None, super::place_source);
-        match &private.meta {
-            Err(crate::host::FileError::NotFound(_)) if !configured => continue,
-            Err(crate::host::FileError::NotFound(_)) => {
+    for key in &keys {
+        let public_source = Source::file(format!("{}.pub", key.path), None);
+        match &key.state {
+            KeyState::Missing if !key.configured => continue,
+            KeyState::Missing => {
                 items.push(item(
-                    &private.path,
+                    &key.path,
                     Some("missing".into()),
                     (
                         Status::Fail,
                         "the key a HostKey line names exists".into(),
                         Some("sshd logs \"Unable to load host key\" and runs without it".into()),
                     ),
-                    line_source,
+                    key.source.clone(),
                 ));
                 continue;
             }
-            Err(e) => {
+            KeyState::Unreadable(e) => {
                 items.push(item(
-                    &private.path,
-                    Some(e.to_string()),
+                    &key.path,
+                    Some(e.clone()),
                     (Status::Error, "a readable host key".into(), None),
-                    Source::file(private.path.clone(), None),
+                    Source::file(key.path.clone(), None),
                 ));
-                present += 1;
                 continue;
             }
-            Ok(_) => present += 1,
+            _ => {}
         }
-        let public_path = format!("{}.pub", private.path);
-        match sshd.host_key_types.get(index) {
-            Some(Ok(info)) => items.push(item(
-                &private.path,
+        let mut evidence = match (&key.public, &key.by_name) {
+            (Some(info), None) => item(
+                &key.path,
                 Some(info.to_string()),
                 judge_key(info, sshd, min_rsa_bits, allow_ecdsa),
-                Source::file(public_path, None),
+                public_source,
+            ),
+            (_, Some(why)) => judge_by_name(&key.path, why, sshd, min_rsa_bits, allow_ecdsa),
+            (None, None) => continue,
+        };
+        let extra = match &key.state {
+            KeyState::ViaAgent => {
+                Some("no private key file: sshd signs with it through HostKeyAgent".to_string())
+            }
+            KeyState::TooSmall(required) => Some(format!(
+                "below RequiredRSASize {required}: sshd refuses to load it"
             )),
-            Some(Err(why)) => items.push(judge_by_name(
-                &private.path,
-                why,
-                sshd,
-                min_rsa_bits,
-                allow_ecdsa,
-            )),
-            None => {}
+            _ => None,
+        };
+        if let Some(extra) = extra {
+            evidence.note = Some(match evidence.note.take() {
+                Some(note) => format!("{note}; {extra}"),
+                None => extra,
+            });
         }
+        items.push(evidence);
     }
-    for (path, info) in &sshd.host_certificates {
-        match info {
+    for (path, usable) in super::host_certificate_views(sshd, &keys) {
+        match usable {
             Ok(info) => items.push(item(
-                path,
+                &path,
                 Some(info.to_string()),
-                judge_key(info, sshd, min_rsa_bits, allow_ecdsa),
+                judge_key(&info, sshd, min_rsa_bits, allow_ecdsa),
                 Source::file(path.clone(), None),
             )),
             Err(why) => items.push(item(
-                path,
-                Some(why.clone()),
-                (Status::Error, "a readable host certificate".into(), None),
+                &path,
+                Some(why),
+                (
+                    Status::Fail,
+                    "a certificate of a loaded host key, as HostCertificate promises".into(),
+                    Some("sshd logs an error and runs without it".into()),
+                ),
                 Source::file(path.clone(), None),
             )),
         }
     }
-    if present == 0 && items.is_empty() {
+    if items.is_empty() {
         return Verdict::not_applicable(
             "no host key exists yet (sshd refuses to start until `ssh-keygen -A` makes them)",
         );
@@ -232,6 +237,7 @@ fn judge_by_name(
         Some(KeyFamily::Dsa) => named(KeyFamily::Dsa, "ssh-dss", 1024),
         Some(KeyFamily::Ed25519) => named(KeyFamily::Ed25519, "ssh-ed25519", 256),
         Some(KeyFamily::Ecdsa) => named(KeyFamily::Ecdsa, "ecdsa-sha2-nistp256", 256),
+        Some(KeyFamily::MlDsa) => named(KeyFamily::MlDsa, "ssh-mldsa44-ed25519@openssh.com", 0),
         // An RSA key's size is in the private key itself, which nodecheck never reads.
         family => item(
             path,
@@ -287,6 +293,61 @@ mod tests {
         let verdict = judge_with(&CHECK, &sshd_config(""), &[Role::Host], &params);
         assert_eq!(verdict.status, Status::Fail);
         assert!(verdict.message.contains("ecdsa"), "{}", verdict.message);
+    }
+
+    /// Red-team findings: a stock 10.4+ host's ML-DSA key is a strong type; a certificate
+    /// sshd drops is said to be dropped; a key served by HostKeyAgent is not missing; an RSA
+    /// key under RequiredRSASize is not loaded.
+    #[test]
+    fn what_sshd_loads_is_judged() {
+        let stock = sshd_facts_version(&[("/etc/ssh/sshd_config", "")], "OpenSSH_10.5p1");
+        assert!(
+            loaded_mut(&mut stock.clone())
+                .host_keys
+                .iter()
+                .any(|k| k.path.ends_with("mldsa44_ed25519_key"))
+        );
+        assert_eq!(judge(&CHECK, &stock).status, Status::Pass);
+
+        let mut orphan = sshd_config("HostKey /etc/ssh/ssh_host_ed25519_key\n");
+        loaded_mut(&mut orphan).host_certificates = vec![(
+            "/etc/ssh/orphan-cert.pub".into(),
+            Ok(PublicKeyInfo {
+                algorithm: "ssh-rsa".into(),
+                bits: 2048,
+                certificate: true,
+            }),
+        )];
+        let verdict = judge(&CHECK, &orphan);
+        assert_eq!(verdict.status, Status::Fail);
+        assert!(
+            verdict.message.contains("no loaded host key matches"),
+            "{}",
+            verdict.message
+        );
+
+        let mut agent =
+            sshd_config("HostKey /etc/ssh/ssh_host_rsa_key\nHostKeyAgent /run/agent.sock\n");
+        loaded_mut(&mut agent).host_keys[0] = missing("/etc/ssh/ssh_host_rsa_key");
+        let verdict = judge(&CHECK, &agent);
+        assert_eq!(verdict.status, Status::Pass, "{verdict:#?}");
+        assert!(
+            verdict.evidence[0]
+                .note
+                .as_deref()
+                .is_some_and(|n| n.contains("HostKeyAgent"))
+        );
+
+        let small = with_rsa(768);
+        let verdict = judge(&CHECK, &small);
+        assert_eq!(verdict.status, Status::Fail);
+        assert!(
+            verdict.evidence[0]
+                .note
+                .as_deref()
+                .is_some_and(|n| n.contains("RequiredRSASize")),
+            "{verdict:#?}"
+        );
     }
 
     #[test]

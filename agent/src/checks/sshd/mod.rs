@@ -275,30 +275,81 @@ pub fn option_evidence(
 /// The options of one view: the global values, or a Match block's own settings over them.
 pub type View = std::collections::BTreeMap<&'static str, Setting>;
 
-/// The global view of `options`, then one view per Match block that sets any of them (labelled
-/// with the block), each block's own settings over the global values, as a connection that
-/// block matches sees them.
+/// The global view of `options`, one view per Match block that sets any of them (each block's
+/// own settings over the global values), and one per pair of such blocks that a connection could
+/// match together: sshd applies every matching block, the first value of each option winning,
+/// so two blocks can combine settings (one turns remote forwarding on, another GatewayPorts)
+/// that neither holds alone. Pairs whose blocks name disjoint literal users cannot combine and
+/// are skipped; combinations of three or more blocks are not formed.
 pub fn views(sshd: &LoadedSshd, options: &[&'static str]) -> Vec<(Option<String>, View)> {
+    /// Blocks beyond this many are judged alone, not in pairs.
+    const MAX_PAIRED: usize = 32;
     let global: View = options
         .iter()
         .filter_map(|o| sshd.global.get(o).map(|s| (*o, s.clone())))
         .collect();
-    let mut per_block: std::collections::BTreeMap<usize, View> = Default::default();
+    let mut own: std::collections::BTreeMap<usize, View> = Default::default();
     for option in options {
         for (block, setting) in sshd.config.block_settings(option) {
-            per_block
-                .entry(block)
-                .or_insert_with(|| global.clone())
-                .insert(option, setting);
+            own.entry(block).or_default().insert(option, setting);
         }
     }
-    let mut out = vec![(None, global)];
-    out.extend(
-        per_block
-            .into_iter()
-            .map(|(block, view)| (sshd.config.blocks.get(block).map(|b| b.label()), view)),
-    );
+    let label = |b: usize| {
+        sshd.config
+            .blocks
+            .get(b)
+            .map(|m| m.label())
+            .unwrap_or_default()
+    };
+    let mut out = vec![(None, global.clone())];
+    for (block, settings) in &own {
+        let mut view = global.clone();
+        view.extend(settings.iter().map(|(k, v)| (*k, v.clone())));
+        out.push((Some(label(*block)), view));
+    }
+    let paired: Vec<usize> = own.keys().copied().take(MAX_PAIRED).collect();
+    for (i, first) in paired.iter().enumerate() {
+        for second in &paired[i + 1..] {
+            if exclusive_users(sshd, *first, *second) {
+                continue;
+            }
+            let mut view = global.clone();
+            // The earlier block's value wins where both set an option.
+            view.extend(own[second].iter().map(|(k, v)| (*k, v.clone())));
+            view.extend(own[first].iter().map(|(k, v)| (*k, v.clone())));
+            out.push((
+                Some(format!("{} with {}", label(*first), label(*second))),
+                view,
+            ));
+        }
+    }
     out
+}
+
+/// Whether two blocks each match only users named literally, and no user in both.
+fn exclusive_users(sshd: &LoadedSshd, a: usize, b: usize) -> bool {
+    use crate::parse::sshd::Condition;
+    let users = |block: usize| -> Option<Vec<String>> {
+        let conditions = &sshd.config.blocks.get(block)?.conditions;
+        let mut names = None;
+        for condition in conditions {
+            if let Condition::User(list) = condition {
+                let literal: Vec<String> = list.split(',').map(str::to_string).collect();
+                if literal
+                    .iter()
+                    .any(|u| u.is_empty() || u.contains(['*', '?', '!']))
+                {
+                    return None;
+                }
+                names = Some(literal);
+            }
+        }
+        names
+    };
+    match (users(a), users(b)) {
+        (Some(x), Some(y)) => !x.iter().any(|u| y.contains(u)),
+        _ => false,
+    }
 }
 
 /// Which forwarding options `DisableForwarding yes` really overrides in this version: TCP and
@@ -367,6 +418,152 @@ pub fn judge_values(ctx: &Ctx<'_>, option: &str, display: &str, allowed: &[&str]
     judge_option(ctx, option, display, &expected, &|s| {
         allowed.contains(&s.value())
     })
+}
+
+/// What sshd makes of one configured (or default) host key at startup (`sshd.c`: the key
+/// files in `HostKey` order).
+#[derive(Debug, Clone)]
+pub struct HostKeyView {
+    pub path: String,
+    /// Named by a `HostKey` line (sshd logs a missing one as an error), not a compiled default.
+    pub configured: bool,
+    /// Where the `HostKey` line is, or the compiled default.
+    pub source: Source,
+    /// The key's type: from its `.pub`, or from its conventional name (then `by_name` says
+    /// why the `.pub` was not read).
+    pub public: Option<crate::parse::ssh_key::PublicKeyInfo>,
+    pub by_name: Option<String>,
+    pub state: KeyState,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyState {
+    /// sshd loads it from the file.
+    Loaded,
+    /// No private key file, but a `.pub` and a `HostKeyAgent`: sshd signs through the agent.
+    ViaAgent,
+    /// Not there, and no agent to stand in.
+    Missing,
+    /// There but not readable to nodecheck.
+    Unreadable(String),
+    /// An RSA key under `RequiredRSASize`: sshd refuses to load it.
+    TooSmall(u32),
+}
+
+impl KeyState {
+    /// Whether sshd offers this key in its key exchange.
+    pub fn offered(&self) -> bool {
+        matches!(
+            self,
+            KeyState::Loaded | KeyState::ViaAgent | KeyState::Unreadable(_)
+        )
+    }
+}
+
+/// The host keys as sshd loads them.
+pub fn host_key_views(sshd: &LoadedSshd) -> Vec<HostKeyView> {
+    use crate::parse::ssh_key::{KeyFamily, PublicKeyInfo};
+    let setting = sshd.global.get("hostkey");
+    let origins = setting.map(|s| s.origins.clone()).unwrap_or_default();
+    let agent = sshd
+        .global
+        .get("hostkeyagent")
+        .map(Setting::value)
+        .filter(|v| !v.eq_ignore_ascii_case("none"));
+    let required_rsa = sshd
+        .global
+        .get("requiredrsasize")
+        .and_then(|s| s.value().parse::<u32>().ok())
+        .unwrap_or(1024);
+    sshd.host_keys
+        .iter()
+        .enumerate()
+        .map(|(index, private)| {
+            let origin = origins.get(index);
+            let configured = !matches!(origin, Some(Place::Default { .. }) | None);
+            let (public, by_name) = match sshd.host_key_types.get(index) {
+                Some(Ok(info)) => (Some(info.clone()), None),
+                Some(Err(why)) => {
+                    let named = KeyFamily::from_file_name(&private.path).and_then(|family| {
+                        let (algorithm, bits) = match family {
+                            KeyFamily::Dsa => ("ssh-dss", 1024),
+                            KeyFamily::Ed25519 => ("ssh-ed25519", 256),
+                            KeyFamily::MlDsa => ("ssh-mldsa44-ed25519@openssh.com", 0),
+                            // An RSA key's size and an ECDSA key's curve are in the key.
+                            _ => return None,
+                        };
+                        Some(PublicKeyInfo {
+                            algorithm: algorithm.into(),
+                            bits,
+                            certificate: false,
+                        })
+                    });
+                    (named, Some(why.clone()))
+                }
+                None => (None, Some("not read".into())),
+            };
+            let state = match &private.meta {
+                Err(crate::host::FileError::NotFound(_)) => {
+                    if agent.is_some() && by_name.is_none() {
+                        KeyState::ViaAgent
+                    } else {
+                        KeyState::Missing
+                    }
+                }
+                Err(e) => KeyState::Unreadable(e.to_string()),
+                Ok(_) => match &public {
+                    Some(info) if info.family() == KeyFamily::Rsa && info.bits < required_rsa => {
+                        KeyState::TooSmall(required_rsa)
+                    }
+                    _ => KeyState::Loaded,
+                },
+            };
+            HostKeyView {
+                path: private.path.clone(),
+                configured,
+                source: origin.map_or(Source::None, place_source),
+                public,
+                by_name,
+                state,
+            }
+        })
+        .collect()
+}
+
+/// The `HostCertificate` files sshd uses: a certificate whose key is among the offered host
+/// keys (`sshd.c`: "No matching private key for certificate" otherwise); each with its type,
+/// or why sshd drops it.
+pub fn host_certificate_views(
+    sshd: &LoadedSshd,
+    keys: &[HostKeyView],
+) -> Vec<(String, Result<crate::parse::ssh_key::PublicKeyInfo, String>)> {
+    sshd.host_certificates
+        .iter()
+        .map(|(path, info)| {
+            let usable = match info {
+                Err(why) => Err(why.clone()),
+                Ok(info) if !info.certificate => {
+                    Err("not a certificate: sshd logs and ignores it".into())
+                }
+                Ok(info) => {
+                    let matched = keys.iter().any(|k| {
+                        k.state.offered()
+                            && k.public.as_ref().is_some_and(|p| {
+                                p.algorithm == info.algorithm && p.bits == info.bits
+                            })
+                    });
+                    if matched {
+                        Ok(info.clone())
+                    } else {
+                        Err(format!(
+                            "certifies a {info} key that no loaded host key matches: sshd ignores it"
+                        ))
+                    }
+                }
+            };
+            (path.clone(), usable)
+        })
+        .collect()
 }
 
 /// The evidence note of an algorithm list that resolved to nothing.

@@ -129,6 +129,28 @@ mod tests {
         assert_sshd_na_and_error(&CHECK);
     }
 
+    /// Red-team finding: a connection that matches two blocks gets both blocks' settings, so
+    /// one block's remote forwarding and another's GatewayPorts combine.
+    #[test]
+    fn two_matching_blocks_combine() {
+        let base = "AllowTcpForwarding local\nGatewayPorts no\n";
+        let both = format!(
+            "{base}Match Group ops\n    AllowTcpForwarding yes\nMatch User alice\n    GatewayPorts yes\n"
+        );
+        let verdict = judge(&CHECK, &sshd_config(&both));
+        assert_eq!(verdict.status, Status::Fail, "{verdict:#?}");
+        assert!(
+            verdict.message.contains("with Match User alice"),
+            "{}",
+            verdict.message
+        );
+        // Two users cannot both be the one logging in.
+        let apart = format!(
+            "{base}Match User bob\n    AllowTcpForwarding yes\nMatch User alice,carol\n    GatewayPorts yes\n"
+        );
+        assert_eq!(judge(&CHECK, &sshd_config(&apart)).status, Status::Pass);
+    }
+
     #[test]
     fn disable_forwarding_stops_tunnels_from_10_4() {
         let files = [(

@@ -604,6 +604,38 @@ mod tests {
         }
     }
 
+    /// Red-team findings: Subsystem inside Match is refused before 9.5; HostKeyAlgorithms took
+    /// a key type's short name before 9.9 (valid, matching nothing).
+    #[test]
+    fn version_dependent_keywords_and_names() {
+        use super::super::load;
+        use super::super::testing::MemSource;
+        let at = |version: &str, text: &str| {
+            let source = MemSource::new(&[("/etc/ssh/sshd_config", text)]);
+            load(
+                &source,
+                "/etc/ssh/sshd_config",
+                &super::super::CommandLine::default(),
+                OpenSshVersion::parse(version),
+            )
+            .expect("main file")
+        };
+        let subsystem = "Match User alice\n  Subsystem sftp internal-sftp\n";
+        assert!(at("OpenSSH_9.2p1", subsystem).is_refused());
+        assert!(!at("OpenSSH_9.5p1", subsystem).is_refused());
+        let short = "HostKeyAlgorithms ssh-ed25519,RSA\n";
+        let config = at("OpenSSH_9.2p1", short);
+        assert!(!config.is_refused(), "{:?}", config.fatal);
+        assert_eq!(
+            config
+                .evaluate(&ConnSpec::default(), &UserDb::default())
+                .value("hostkeyalgorithms"),
+            "ssh-ed25519"
+        );
+        assert!(at("OpenSSH_9.9p1", short).is_refused());
+        assert!(at("OpenSSH_9.2p1", "HostKeyAlgorithms rsa\n").is_refused());
+    }
+
     #[test]
     fn fatal_problems_are_collected() {
         let config = load_mem(&[(

@@ -481,7 +481,7 @@ pub const KEYWORDS: &[Keyword] = &[
         Kind::Normal,
         None,
     ),
-    kw("subsystem", "subsystem", Scope::All, Kind::Normal, None),
+    kw("subsystem", "subsystem", Scope::Global, Kind::Normal, None),
     kw(
         "maxstartups",
         "maxstartups",

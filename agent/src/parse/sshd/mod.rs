@@ -100,6 +100,12 @@ pub fn offered_host_key_algorithms(
     offered
 }
 
+/// Whether an algorithm pattern list (`HostKeyAlgorithms` as resolved) lets `name` through, as
+/// sshd's `match_pattern_list(name, list, 0) == 1` does.
+pub fn list_allows(list: &str, name: &str) -> bool {
+    matching::match_pattern_list(name, list, false) == 1
+}
+
 /// Maximum include depth (`SERVCONF_MAX_DEPTH`).
 pub const MAX_INCLUDE_DEPTH: u32 = 16;
 /// Files an sshd configuration may pull in before nodecheck stops reading (a guard against

@@ -141,10 +141,21 @@ fn algorithm_names_valid(arg: &str, class: AlgorithmClass, version: &OpenSshVers
     names.split(',').take_while(|n| !n.is_empty()).all(|name| {
         supported.contains(&name)
             || (class == AlgorithmClass::HostKey
-                && supported
-                    .iter()
-                    .any(|s| super::matching::match_pattern_list(s, name, false) != 0))
+                && (short_key_name(name, version)
+                    || supported
+                        .iter()
+                        .any(|s| super::matching::match_pattern_list(s, name, false) != 0)))
     })
+}
+
+/// Before 9.9, `sshkey_type_from_name` also took a plain key type's short name, in any case
+/// (`RSA`, `ed25519`): valid in HostKeyAlgorithms, though it then matches no algorithm.
+fn short_key_name(name: &str, version: &OpenSshVersion) -> bool {
+    let mut short = vec!["ED25519", "ED25519-SK", "ECDSA", "ECDSA-SK", "RSA"];
+    if super::defaults::supports_dsa(version) {
+        short.push("DSA");
+    }
+    !version.at_least(9, 9) && short.iter().any(|s| s.eq_ignore_ascii_case(name))
 }
 
 const FLAG: &[(&str, &str)] = &[("yes", "yes"), ("no", "no")];
