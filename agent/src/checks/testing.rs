@@ -147,6 +147,30 @@ pub fn stock_key_type(path: &str) -> Result<PublicKeyInfo, String> {
     })
 }
 
+/// Facts with `config` whose `HostCertificate` is an RSA-2048 certificate of a key that no
+/// host key of the configuration matches (sshd ignores it).
+pub fn with_orphan_certificate(config: &str) -> Facts {
+    let mut facts = sshd_config(config);
+    loaded_mut(&mut facts).host_certificates = vec![(
+        "/etc/ssh/orphan-cert.pub".into(),
+        Ok(PublicKeyInfo {
+            algorithm: "ssh-rsa".into(),
+            bits: 2048,
+            certificate: true,
+        }),
+    )];
+    facts
+}
+
+/// Whether the verdict's evidence item `index` has a note containing `needle`.
+pub fn note_contains(verdict: &Verdict, index: usize, needle: &str) -> bool {
+    verdict
+        .evidence
+        .get(index)
+        .and_then(|e| e.note.as_deref())
+        .is_some_and(|n| n.contains(needle))
+}
+
 /// The same with one configuration text as `/etc/ssh/sshd_config`.
 pub fn sshd_config(text: &str) -> Facts {
     sshd_facts(&[("/etc/ssh/sshd_config", text)])

@@ -178,7 +178,6 @@ fn run(ctx: &Ctx<'_>) -> Verdict {
 mod tests {
     use super::*;
     use crate::checks::testing::*;
-    use crate::parse::ssh_key::PublicKeyInfo;
     use nodecheck_report::Status;
 
     #[test]
@@ -196,13 +195,7 @@ mod tests {
             sshd_config("HostKey /etc/ssh/ssh_host_ed25519_key\nHostKeyAlgorithms +ssh-rsa\n");
         let verdict = judge(&CHECK, &no_rsa);
         assert_eq!(verdict.status, Status::Pass);
-        assert!(
-            verdict.evidence[0]
-                .note
-                .as_deref()
-                .is_some_and(|n| n.contains("not offered")),
-            "{verdict:#?}"
-        );
+        assert!(note_contains(&verdict, 0, "not offered"), "{verdict:#?}");
     }
 
     /// Red-team findings: a key of unknown type may be what `+ssh-rsa` lets through (error,
@@ -219,17 +212,9 @@ mod tests {
             verdict.message
         );
 
-        let mut orphan = sshd_config(
+        let orphan = with_orphan_certificate(
             "HostKey /etc/ssh/ssh_host_ed25519_key\nHostKeyAlgorithms +ssh-rsa-cert-v01@openssh.com\n",
         );
-        loaded_mut(&mut orphan).host_certificates = vec![(
-            "/etc/ssh/orphan-cert.pub".into(),
-            Ok(PublicKeyInfo {
-                algorithm: "ssh-rsa".into(),
-                bits: 2048,
-                certificate: true,
-            }),
-        )];
         assert_eq!(judge(&CHECK, &orphan).status, Status::Pass);
 
         let mut agent = sshd_config(

@@ -309,15 +309,7 @@ mod tests {
         );
         assert_eq!(judge(&CHECK, &stock).status, Status::Pass);
 
-        let mut orphan = sshd_config("HostKey /etc/ssh/ssh_host_ed25519_key\n");
-        loaded_mut(&mut orphan).host_certificates = vec![(
-            "/etc/ssh/orphan-cert.pub".into(),
-            Ok(PublicKeyInfo {
-                algorithm: "ssh-rsa".into(),
-                bits: 2048,
-                certificate: true,
-            }),
-        )];
+        let orphan = with_orphan_certificate("HostKey /etc/ssh/ssh_host_ed25519_key\n");
         let verdict = judge(&CHECK, &orphan);
         assert_eq!(verdict.status, Status::Fail);
         assert!(
@@ -331,21 +323,13 @@ mod tests {
         loaded_mut(&mut agent).host_keys[0] = missing("/etc/ssh/ssh_host_rsa_key");
         let verdict = judge(&CHECK, &agent);
         assert_eq!(verdict.status, Status::Pass, "{verdict:#?}");
-        assert!(
-            verdict.evidence[0]
-                .note
-                .as_deref()
-                .is_some_and(|n| n.contains("HostKeyAgent"))
-        );
+        assert!(note_contains(&verdict, 0, "HostKeyAgent"));
 
         let small = with_rsa(768);
         let verdict = judge(&CHECK, &small);
         assert_eq!(verdict.status, Status::Fail);
         assert!(
-            verdict.evidence[0]
-                .note
-                .as_deref()
-                .is_some_and(|n| n.contains("RequiredRSASize")),
+            note_contains(&verdict, 0, "RequiredRSASize"),
             "{verdict:#?}"
         );
     }
@@ -373,13 +357,7 @@ mod tests {
         loaded_mut(&mut facts).host_key_types[0] = Err("not found".into());
         let verdict = judge(&CHECK, &facts);
         assert_eq!(verdict.status, Status::Error);
-        assert!(
-            verdict.evidence[0]
-                .note
-                .as_deref()
-                .is_some_and(|n| n.contains("ssh-keygen -y")),
-            "{verdict:#?}"
-        );
+        assert!(note_contains(&verdict, 0, "ssh-keygen -y"), "{verdict:#?}");
         // ... while a DSA key is weak by its name alone.
         let mut facts = sshd_config("HostKey /etc/ssh/ssh_host_dsa_key\n");
         loaded_mut(&mut facts).host_key_types[0] = Err("not found".into());
