@@ -97,6 +97,23 @@ impl fmt::Display for KeyFamily {
     }
 }
 
+/// The key a host key file's conventional name fixes completely (`ssh_host_dsa_key`: DSA,
+/// 1024 bits; Ed25519; ML-DSA), for a key whose public half is missing. An RSA key's size and
+/// an ECDSA key's curve are in the key itself, so those names give `None`.
+pub fn named_key(path: &str) -> Option<PublicKeyInfo> {
+    let (algorithm, bits) = match KeyFamily::from_file_name(path)? {
+        KeyFamily::Dsa => ("ssh-dss", 1024),
+        KeyFamily::Ed25519 => ("ssh-ed25519", 256),
+        KeyFamily::MlDsa => ("ssh-mldsa44-ed25519@openssh.com", 0),
+        _ => return None,
+    };
+    Some(PublicKeyInfo {
+        algorithm: algorithm.into(),
+        bits,
+        certificate: false,
+    })
+}
+
 /// The first word of the line a snapshot keeps in place of a public key.
 pub const DERIVED_TAG: &str = "nodecheck-derived-public-key";
 /// The first word of the line a snapshot keeps in place of a file that holds no usable key:

@@ -7,7 +7,7 @@
 use super::KeyState;
 use crate::checks::{ALL_ROLES, Check, CheckMeta, Ctx, ParamDefault, ParamSpec, Verdict, evidence};
 use crate::facts::sshd::LoadedSshd;
-use crate::parse::ssh_key::{KeyFamily, PublicKeyInfo};
+use crate::parse::ssh_key::{KeyFamily, PublicKeyInfo, named_key};
 use nodecheck_report::{Evidence, Severity, Source, Status};
 
 pub const CHECK: Check = Check {
@@ -218,28 +218,27 @@ fn judge_by_name(
 ) -> Evidence {
     let note = format!("type from the file name; no public key read ({why})");
     let source = Source::file(path.to_string(), None);
-    let named = |family: KeyFamily, algorithm: &str, bits: u32| {
-        let info = PublicKeyInfo {
-            algorithm: algorithm.into(),
-            bits,
-            certificate: false,
-        };
+    let named = |info: PublicKeyInfo| {
         let (status, expected, extra) = judge_key(&info, sshd, min_rsa_bits, allow_ecdsa);
         let note = extra.map_or(note.clone(), |e| format!("{note}; {e}"));
         item(
             path,
-            Some(format!("{family} key")),
+            Some(format!("{} key", info.family())),
             (status, expected, Some(note)),
             source.clone(),
         )
     };
-    match KeyFamily::from_file_name(path) {
-        Some(KeyFamily::Dsa) => named(KeyFamily::Dsa, "ssh-dss", 1024),
-        Some(KeyFamily::Ed25519) => named(KeyFamily::Ed25519, "ssh-ed25519", 256),
-        Some(KeyFamily::Ecdsa) => named(KeyFamily::Ecdsa, "ecdsa-sha2-nistp256", 256),
-        Some(KeyFamily::MlDsa) => named(KeyFamily::MlDsa, "ssh-mldsa44-ed25519@openssh.com", 0),
+    let family = KeyFamily::from_file_name(path);
+    match named_key(path) {
+        Some(info) => named(info),
+        // Every curve is judged alike: the family is enough.
+        None if family == Some(KeyFamily::Ecdsa) => named(PublicKeyInfo {
+            algorithm: "ecdsa-sha2-nistp256".into(),
+            bits: 256,
+            certificate: false,
+        }),
         // An RSA key's size is in the private key itself, which nodecheck never reads.
-        family => item(
+        None => item(
             path,
             Some(family.map_or("key of unknown type".into(), |f| format!("{f} key"))),
             (

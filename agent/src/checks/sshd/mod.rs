@@ -462,7 +462,7 @@ impl KeyState {
 
 /// The host keys as sshd loads them.
 pub fn host_key_views(sshd: &LoadedSshd) -> Vec<HostKeyView> {
-    use crate::parse::ssh_key::{KeyFamily, PublicKeyInfo};
+    use crate::parse::ssh_key::{KeyFamily, named_key};
     let setting = sshd.global.get("hostkey");
     let origins = setting.map(|s| s.origins.clone()).unwrap_or_default();
     let agent = sshd
@@ -483,23 +483,7 @@ pub fn host_key_views(sshd: &LoadedSshd) -> Vec<HostKeyView> {
             let configured = !matches!(origin, Some(Place::Default { .. }) | None);
             let (public, by_name) = match sshd.host_key_types.get(index) {
                 Some(Ok(info)) => (Some(info.clone()), None),
-                Some(Err(why)) => {
-                    let named = KeyFamily::from_file_name(&private.path).and_then(|family| {
-                        let (algorithm, bits) = match family {
-                            KeyFamily::Dsa => ("ssh-dss", 1024),
-                            KeyFamily::Ed25519 => ("ssh-ed25519", 256),
-                            KeyFamily::MlDsa => ("ssh-mldsa44-ed25519@openssh.com", 0),
-                            // An RSA key's size and an ECDSA key's curve are in the key.
-                            _ => return None,
-                        };
-                        Some(PublicKeyInfo {
-                            algorithm: algorithm.into(),
-                            bits,
-                            certificate: false,
-                        })
-                    });
-                    (named, Some(why.clone()))
-                }
+                Some(Err(why)) => (named_key(&private.path), Some(why.clone())),
                 None => (None, Some("not read".into())),
             };
             let state = match &private.meta {
