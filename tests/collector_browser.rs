@@ -78,6 +78,7 @@ fn finding(id: &str, status: Status, hostile: bool) -> Finding {
             "Set PermitRootLogin no".into()
         },
         references: vec![],
+        cis: Vec::new(),
         rationale: if hostile {
             format!("Why it matters {PAYLOAD_TITLE}")
         } else {

@@ -861,7 +861,8 @@ fn list_checks(format: ListFormat) {
                         "roles": c.meta.roles,
                         "rationale": c.meta.rationale,
                         "remediation": c.meta.remediation,
-                        "references": c.meta.references,
+                        "cis": c.meta.cis,
+                        "references": c.meta.citations(),
                         "params": c.meta.params.iter().map(|p| serde_json::json!({
                             "name": p.name,
                             "type": p.kind().to_string(),

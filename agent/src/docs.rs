@@ -36,7 +36,7 @@ pub fn check_page(check: &Check) -> String {
         m.area,
         m.severity,
         roles.join(", "),
-        m.references.join(", ")
+        m.citations().join(", ")
     );
     let _ = writeln!(out, "## Why\n\n{}\n", m.rationale);
     let _ = writeln!(out, "## How to fix\n\n{}\n", m.remediation);

@@ -6,6 +6,7 @@
 //! tunes them, [`scan`] runs them into a report, and [`output`] renders it.
 
 pub mod checks;
+pub mod cis;
 pub mod cli;
 pub mod daemon;
 pub mod docs;

@@ -9,15 +9,31 @@ use crate::checks::{Check, apiserver, containers, etcd, kubelet, ports, sshd};
 
 /// Every check, sorted by ID.
 pub static CHECKS: &[Check] = &[
+    apiserver::admin_kubeconfig_permissions::CHECK,
+    apiserver::always_admit::CHECK,
+    apiserver::always_pull_images::CHECK,
     apiserver::anonymous_auth::CHECK,
     apiserver::audit_log::CHECK,
+    apiserver::audit_log_retention::CHECK,
     apiserver::authorization_mode::CHECK,
+    apiserver::client_ca_file::CHECK,
+    apiserver::default_admission_plugins::CHECK,
+    apiserver::deny_external_ips::CHECK,
     apiserver::encryption_at_rest::CHECK,
     apiserver::etcd_tls::CHECK,
+    apiserver::event_rate_limit::CHECK,
+    apiserver::extend_token_expiration::CHECK,
     apiserver::file_permissions::CHECK,
     apiserver::insecure_serving::CHECK,
+    apiserver::kubelet_certificate_authority::CHECK,
+    apiserver::kubelet_client_cert::CHECK,
     apiserver::node_restriction::CHECK,
+    apiserver::pki_permissions::CHECK,
     apiserver::profiling::CHECK,
+    apiserver::service_account_key_file::CHECK,
+    apiserver::service_account_lookup::CHECK,
+    apiserver::tls_cert::CHECK,
+    apiserver::tls_cipher_suites::CHECK,
     apiserver::token_auth_file::CHECK,
     containers::host_namespaces::CHECK,
     containers::memory_limit::CHECK,
@@ -115,15 +131,31 @@ mod tests {
     /// The released IDs. Changing this list changes a public interface: never rename or
     /// reuse an ID without a redirect.
     const ID_SNAPSHOT: &str = "\
+apiserver.admin-kubeconfig-permissions
+apiserver.always-admit
+apiserver.always-pull-images
 apiserver.anonymous-auth
 apiserver.audit-log
+apiserver.audit-log-retention
 apiserver.authorization-mode
+apiserver.client-ca-file
+apiserver.default-admission-plugins
+apiserver.deny-external-ips
 apiserver.encryption-at-rest
 apiserver.etcd-tls
+apiserver.event-rate-limit
+apiserver.extend-token-expiration
 apiserver.file-permissions
 apiserver.insecure-serving
+apiserver.kubelet-certificate-authority
+apiserver.kubelet-client-cert
 apiserver.node-restriction
+apiserver.pki-permissions
 apiserver.profiling
+apiserver.service-account-key-file
+apiserver.service-account-lookup
+apiserver.tls-cert
+apiserver.tls-cipher-suites
 apiserver.token-auth-file
 containers.host-namespaces
 containers.memory-limit
@@ -234,11 +266,119 @@ sshd.x11-forwarding
             assert!(!m.title.is_empty(), "{} has a title", m.id);
             assert!(m.rationale.len() > 40, "{} explains why", m.id);
             assert!(m.remediation.len() > 20, "{} says what to change", m.id);
-            assert!(!m.references.is_empty(), "{} has references", m.id);
+            assert!(!m.citations().is_empty(), "{} has references", m.id);
+            for reference in m.references {
+                assert!(
+                    is_citation(reference),
+                    "{}: {reference:?} is not a URL, a CIS id with its benchmark and version, or a CVE/GHSA id",
+                    m.id
+                );
+            }
             assert!(!m.roles.is_empty(), "{} has roles", m.id);
             for p in m.params {
                 assert!(!p.doc.is_empty(), "{}.{} is documented", m.id, p.name);
             }
+        }
+    }
+
+    /// A real, stable citation: an https URL, `CIS <benchmark> Benchmark v<version> <id>`,
+    /// a CVE id or a GitHub advisory id. Placeholders and prose are refused.
+    fn is_citation(reference: &str) -> bool {
+        let numbers = |s: &str, min_parts: usize| {
+            let parts: Vec<&str> = s.split('.').collect();
+            parts.len() >= min_parts
+                && parts
+                    .iter()
+                    .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+        };
+        if let Some(url) = reference.strip_prefix("https://") {
+            return url.contains('.') && !url.contains(char::is_whitespace);
+        }
+        if let Some(rest) = reference.strip_prefix("CVE-") {
+            return rest.split_once('-').is_some_and(|(year, n)| {
+                year.len() == 4 && numbers(year, 1) && n.len() >= 4 && numbers(n, 1)
+            });
+        }
+        if let Some(rest) = reference.strip_prefix("GHSA-") {
+            let parts: Vec<&str> = rest.split('-').collect();
+            return parts.len() == 3
+                && parts.iter().all(|p| {
+                    p.len() == 4
+                        && p.bytes()
+                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+                });
+        }
+        let Some(rest) = reference.strip_prefix("CIS ") else {
+            return false;
+        };
+        let words: Vec<&str> = rest.split(' ').collect();
+        let [name @ .., benchmark, version, id] = words.as_slice() else {
+            return false;
+        };
+        !name.is_empty()
+            && *benchmark == "Benchmark"
+            && version.strip_prefix('v').is_some_and(|v| numbers(v, 2))
+            && numbers(id, 1)
+    }
+
+    #[test]
+    fn citations_are_recognised() {
+        for good in [
+            "CIS Kubernetes Benchmark v1.12 1.2.5",
+            "CIS Ubuntu Linux 24.04 LTS Benchmark v1.0.0 5.1.20",
+            "https://kubernetes.io/docs/reference/command-line-tools-reference/kube-apiserver/",
+            "CVE-2018-1002105",
+            "GHSA-2v6x-frw8-7r7f",
+        ] {
+            assert!(is_citation(good), "{good}");
+        }
+        for bad in [
+            "seed",
+            "CIS K8s 1.2.5",
+            "CIS Kubernetes Benchmark 1.2.5",
+            "http://example.com",
+            "https://exa mple.com",
+            "CVE-18-1",
+            "see the docs",
+        ] {
+            assert!(!is_citation(bad), "{bad}");
+        }
+    }
+
+    /// Every file under `src/checks/<area>/` that declares a check is in [`CHECKS`]: a check
+    /// written and not registered would never run.
+    #[test]
+    fn every_check_file_is_registered() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/checks");
+        let mut declared = Vec::new();
+        for area in std::fs::read_dir(&root).expect("src/checks") {
+            let area = area.expect("entry").path();
+            if !area.is_dir() {
+                continue;
+            }
+            for file in std::fs::read_dir(&area).expect("area dir") {
+                let path = file.expect("entry").path();
+                let text = std::fs::read_to_string(&path).expect("check source");
+                if !text.contains("pub const CHECK: Check") {
+                    continue;
+                }
+                let id = text
+                    .split("id: \"")
+                    .nth(1)
+                    .and_then(|rest| rest.split('"').next())
+                    .unwrap_or_else(|| panic!("{} declares a CHECK without an id", path.display()));
+                declared.push((id.to_string(), path.display().to_string()));
+            }
+        }
+        assert!(
+            declared.len() >= CHECKS.len(),
+            "every registered check has a file"
+        );
+        for (id, path) in &declared {
+            assert!(
+                find(id).is_some(),
+                "{path} declares {id}, which is not in registry::CHECKS"
+            );
         }
     }
 }

@@ -179,12 +179,8 @@ pub fn scan(
                 evidence: verdict.evidence,
                 remediation: check.meta.remediation.to_string(),
                 rationale: check.meta.rationale.to_string(),
-                references: check
-                    .meta
-                    .references
-                    .iter()
-                    .map(|r| r.to_string())
-                    .collect(),
+                references: check.meta.citations(),
+                cis: check.meta.cis.iter().map(|id| id.to_string()).collect(),
                 waiver,
             }
         })

@@ -143,6 +143,7 @@ fn report(id: &str, node: usize) -> String {
             }],
             remediation: "Change the setting and restart the component.".into(),
             references: vec!["CIS 1.2.3".into()],
+            cis: Vec::new(),
             rationale: String::new(),
             waiver: None,
         })

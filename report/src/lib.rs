@@ -271,6 +271,12 @@ pub struct Finding {
     #[serde(default)]
     #[schemars(length(max = limits::REFERENCES_MAX), inner(length(max = limits::SHORT_TEXT_MAX)))]
     pub references: Vec<String>,
+    /// The controls of the CIS Kubernetes Benchmark this check implements, by id (`1.2.5`);
+    /// the benchmark and its version are named in `references`. Absent when none (and in
+    /// reports from agents that did not send it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = limits::CIS_IDS_MAX), inner(length(min = 1, max = limits::CIS_ID_MAX), pattern(limits::CIS_ID_PATTERN)))]
+    pub cis: Vec<String>,
     /// Present when a waiver of the profile covers this finding; a waived finding is outside
     /// the score.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -57,6 +57,10 @@ pub const CHECK_ID_PATTERN: &str = "^[a-z0-9][a-z0-9._-]{0,127}$";
 pub const EVIDENCE_MAX: usize = 256;
 /// References of one finding, and the length of each.
 pub const REFERENCES_MAX: usize = 32;
+/// CIS control ids of one finding, the length of each, and their form (`1.2.5`).
+pub const CIS_IDS_MAX: usize = 32;
+pub const CIS_ID_MAX: usize = 16;
+pub const CIS_ID_PATTERN: &str = "^[0-9]{1,3}(\\.[0-9]{1,3}){0,3}$";
 /// Paths, addresses, flag names and descriptions in evidence sources and the inventory.
 pub const PATH_MAX: usize = 4096;
 /// Listeners in the inventory (the scanner lists 4,096 at most).
@@ -180,6 +184,22 @@ fn check_id(field: impl FnOnce() -> String, id: &str) -> Result<(), Invalid> {
         invalid(
             field(),
             format!("must be 1 to {ID_MAX} letters, digits, '-' or '_'"),
+        )
+    })
+}
+
+/// A CIS control id: one to four dot-separated numbers of up to three digits.
+fn check_cis_id(field: impl FnOnce() -> String, id: &str) -> Result<(), Invalid> {
+    let parts: Vec<&str> = id.split('.').collect();
+    let ok = id.len() <= CIS_ID_MAX
+        && parts.len() <= 4
+        && parts
+            .iter()
+            .all(|p| (1..=3).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()));
+    ok.then_some(()).ok_or_else(|| {
+        invalid(
+            field(),
+            "must be a CIS control id: one to four dot-separated numbers (`1.2.5`)",
         )
     })
 }
@@ -422,6 +442,10 @@ fn check_finding(at: FindingAt, finding: &Finding) -> Result<(), Invalid> {
     for (i, reference) in finding.references.iter().enumerate() {
         check_short(|| format!("{at}.references[{i}]"), reference)?;
     }
+    check_count(|| format!("{at}.cis"), finding.cis.len(), CIS_IDS_MAX)?;
+    for (i, id) in finding.cis.iter().enumerate() {
+        check_cis_id(|| format!("{at}.cis[{i}]"), id)?;
+    }
     if let Some(waiver) = &finding.waiver {
         check_text(|| format!("{at}.waiver.reason"), &waiver.reason, TEXT_MAX)?;
         if let Some(expires) = &waiver.expires {
@@ -513,6 +537,12 @@ pub fn clamp(report: &mut Report) -> Vec<String> {
         for reference in &mut finding.references {
             fit_short(&format!("{at}.references"), reference, &mut changed);
         }
+        fit_count(
+            &format!("{at}.cis"),
+            &mut finding.cis,
+            CIS_IDS_MAX,
+            &mut changed,
+        );
         if let Some(waiver) = &mut finding.waiver {
             fit_text(
                 &format!("{at}.waiver.reason"),
@@ -733,6 +763,7 @@ mod tests {
                 remediation: "Set PermitRootLogin no.".into(),
                 rationale: String::new(),
                 references: vec!["CIS Linux 5.1.20".into()],
+                cis: Vec::new(),
                 waiver: None,
             }],
             inventory: Inventory::default(),

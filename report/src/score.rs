@@ -112,6 +112,7 @@ mod tests {
             evidence: vec![],
             remediation: String::new(),
             references: vec![],
+            cis: Vec::new(),
             rationale: String::new(),
             waiver: None,
         }

@@ -50,6 +50,7 @@ pub fn finding(id: &str, severity: Severity, status: Status, message: &str) -> F
         evidence: vec![],
         remediation: "fix it".into(),
         references: vec![],
+        cis: Vec::new(),
         rationale: String::new(),
         waiver: None,
     }

@@ -105,6 +105,36 @@ impl Params {
         )
     }
 
+    /// A boolean parameter: the profile's value, else the declaration's default.
+    pub fn flag(&self, spec: &ParamSpec) -> bool {
+        match (self.0.get(spec.name), spec.default) {
+            (Some(ParamValue::Bool(b)), _) => *b,
+            (_, ParamDefault::Bool(b)) => b,
+            _ => unreachable_kind(spec, ParamKind::Bool),
+        }
+    }
+
+    /// An integer parameter: the profile's value, else the declaration's default.
+    pub fn int(&self, spec: &ParamSpec) -> i64 {
+        match (self.0.get(spec.name), spec.default) {
+            (Some(ParamValue::Integer(i)), _) => *i,
+            (_, ParamDefault::Integer(i)) => i,
+            _ => unreachable_kind(spec, ParamKind::Integer).into(),
+        }
+    }
+
+    /// A list parameter: the profile's value, else the declaration's default.
+    pub fn list(&self, spec: &ParamSpec) -> Vec<String> {
+        match (self.0.get(spec.name), spec.default) {
+            (Some(ParamValue::Strings(s)), _) => s.clone(),
+            (_, ParamDefault::Strings(s)) => s.iter().map(|x| x.to_string()).collect(),
+            _ => {
+                unreachable_kind(spec, ParamKind::Strings);
+                Vec::new()
+            }
+        }
+    }
+
     pub fn bool(&self, name: &str) -> bool {
         matches!(self.0.get(name), Some(ParamValue::Bool(true)))
     }
@@ -124,6 +154,19 @@ impl Params {
     }
 }
 
+/// A parameter read with the accessor of another type: a bug in the check (the profile
+/// loader refuses values of the wrong type), caught by the tests in debug builds; release
+/// builds read `false`/0/empty rather than crash.
+fn unreachable_kind(spec: &ParamSpec, asked: ParamKind) -> bool {
+    debug_assert!(
+        false,
+        "parameter {} is {}, read as {asked}",
+        spec.name,
+        spec.kind()
+    );
+    false
+}
+
 /// What a check declares about itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CheckMeta {
@@ -136,8 +179,27 @@ pub struct CheckMeta {
     pub roles: &'static [Role],
     pub rationale: &'static str,
     pub remediation: &'static str,
+    /// The controls of the CIS Kubernetes Benchmark ([`crate::cis::BENCHMARK`]) this check
+    /// implements, by id (`"1.2.5"`): each finding carries them, and the CIS view of a scan
+    /// ([`crate::cis`]) is built from them.
+    pub cis: &'static [&'static str],
+    /// Other citations: CIS ids of other benchmarks (with the benchmark and its version), the
+    /// upstream documentation URL of the setting, CVE or advisory ids. A test refuses anything
+    /// else.
     pub references: &'static [&'static str],
     pub params: &'static [ParamSpec],
+}
+
+impl CheckMeta {
+    /// Every citation of the check, as a finding carries them: its CIS Kubernetes controls
+    /// first (`CIS Kubernetes Benchmark v1.12 1.2.5`), then its other references.
+    pub fn citations(&self) -> Vec<String> {
+        self.cis
+            .iter()
+            .map(|id| crate::cis::citation(id))
+            .chain(self.references.iter().map(|r| r.to_string()))
+            .collect()
+    }
 }
 
 /// Every role: the check applies to any node.
@@ -195,6 +257,22 @@ impl Ctx<'_> {
         self.roles.contains(&role)
     }
 }
+
+/// TLS cipher suites CIS counts as strong (4.2.12, 1.2.29): ECDHE with AES-GCM or
+/// ChaCha20, and the TLS 1.3 suites (which Go always offers; Kubernetes accepts their names).
+pub const STRONG_TLS_CIPHER_SUITES: &[&str] = &[
+    "TLS_AES_128_GCM_SHA256",
+    "TLS_AES_256_GCM_SHA384",
+    "TLS_CHACHA20_POLY1305_SHA256",
+    "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+    "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+    "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305",
+    "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+    "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305",
+    "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+    "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+    "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+];
 
 /// A check's judgement, before profile and waivers.
 #[derive(Debug, Clone, PartialEq)]

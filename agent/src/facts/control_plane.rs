@@ -185,8 +185,103 @@ pub struct ApiServerFacts {
     /// The `--encryption-provider-config` file and what it says about secrets.
     pub encryption: Option<EncryptionFacts>,
     pub audit_policy_file: Option<FileFact>,
-    /// `/etc/kubernetes/pki/*.key`.
-    pub pki_keys: Vec<FileFact>,
+    /// The `--client-ca-file`.
+    pub client_ca_file: Option<FileFact>,
+    /// The `--admission-control-config-file`.
+    pub admission_config_file: Option<FileFact>,
+    /// The PKI directory the API server's flags point to, and everything in it.
+    pub pki: Option<PkiFacts>,
+    /// The administrators' kubeconfigs the distribution writes (kubeadm's admin.conf and
+    /// super-admin.conf, k3s's and rke2's), those that exist.
+    pub admin_kubeconfigs: Vec<FileFact>,
+}
+
+/// A PKI directory: where it is, why, and the metadata of every entry below it.
+#[derive(Debug, Clone)]
+pub struct PkiFacts {
+    pub dir: String,
+    /// The flag that named a file in it, and its source.
+    pub named_by: (String, Source),
+    /// The directory itself first, then every directory and file below it (depth-first,
+    /// sorted), symlinks as themselves.
+    pub entries: Vec<FileFact>,
+    /// Why the listing is partial (a directory that could not be listed, the entry budget).
+    pub problems: Vec<String>,
+}
+
+/// Entries of a PKI directory read at most (kubeadm writes 22, k3s about 60).
+pub const PKI_ENTRIES_MAX: usize = 1024;
+const PKI_DEPTH_MAX: usize = 4;
+
+/// Administrators' kubeconfigs by distribution: kubeadm (super-admin.conf from 1.29), k3s,
+/// rke2.
+pub const ADMIN_KUBECONFIGS: &[&str] = &[
+    "/etc/kubernetes/admin.conf",
+    "/etc/kubernetes/super-admin.conf",
+    "/etc/rancher/k3s/k3s.yaml",
+    "/etc/rancher/rke2/rke2.yaml",
+];
+
+/// The PKI directory of the API server: the directory of its client CA, else of its serving
+/// certificate (kubeadm `/etc/kubernetes/pki`, k3s and rke2 `…/server/tls`), walked to a
+/// bounded depth and entry count.
+pub fn pki(host: &Host, args: &ComponentArgs) -> Option<PkiFacts> {
+    let (flag, path, source) = ["client-ca-file", "tls-cert-file"]
+        .iter()
+        .find_map(|flag| {
+            args.value(flag)
+                .filter(|(v, _)| v.starts_with('/'))
+                .map(|(v, s)| (*flag, v.to_string(), s.clone()))
+        })?;
+    let dir = match path.rsplit_once('/') {
+        Some(("", _)) | None => return None,
+        Some((dir, _)) => dir.to_string(),
+    };
+    let mut facts = PkiFacts {
+        entries: vec![FileFact::stat(host, &dir)],
+        dir: dir.clone(),
+        named_by: (flag.to_string(), source),
+        problems: Vec::new(),
+    };
+    walk_pki(host, &dir, 1, &mut facts);
+    Some(facts)
+}
+
+fn walk_pki(host: &Host, dir: &str, depth: usize, facts: &mut PkiFacts) {
+    let mut names = match host.list_dir(dir) {
+        Ok(names) => names,
+        Err(e) => {
+            if facts.entries.first().is_some_and(|f| f.meta.is_ok()) {
+                facts.problems.push(format!("cannot list {dir}: {e}"));
+            }
+            return;
+        }
+    };
+    names.sort();
+    for name in names {
+        if facts.entries.len() >= PKI_ENTRIES_MAX {
+            facts.problems.push(format!(
+                "{dir}: more than {PKI_ENTRIES_MAX} entries; the rest unread"
+            ));
+            return;
+        }
+        let path = format!("{}/{name}", dir.trim_end_matches('/'));
+        let entry = FileFact::stat(host, &path);
+        let is_dir = entry
+            .meta
+            .as_ref()
+            .is_ok_and(|m| m.kind == crate::host::EntryKind::Dir);
+        facts.entries.push(entry);
+        if is_dir {
+            if depth >= PKI_DEPTH_MAX {
+                facts.problems.push(format!(
+                    "{path}: deeper than {PKI_DEPTH_MAX} levels; not read"
+                ));
+            } else {
+                walk_pki(host, &path, depth + 1, facts);
+            }
+        }
+    }
 }
 
 /// What an EncryptionConfiguration says about secrets (never its keys).
@@ -284,9 +379,17 @@ pub fn apiserver(host: &Host, processes: &[Process]) -> Option<ApiServerFacts> {
     let audit_policy_file = args
         .value("audit-policy-file")
         .map(|(path, _)| FileFact::stat(host, path));
-    let pki_keys = host
-        .glob("/etc/kubernetes/pki/*.key")
+    let named_file = |flag: &str| {
+        args.value(flag)
+            .filter(|(path, _)| !path.is_empty())
+            .map(|(path, _)| FileFact::stat(host, path))
+    };
+    let client_ca_file = named_file("client-ca-file");
+    let admission_config_file = named_file("admission-control-config-file");
+    let pki = pki(host, &args);
+    let admin_kubeconfigs = ADMIN_KUBECONFIGS
         .iter()
+        .filter(|p| host.exists_unfollowed(p))
         .map(|p| FileFact::stat(host, p))
         .collect();
     Some(ApiServerFacts {
@@ -294,7 +397,10 @@ pub fn apiserver(host: &Host, processes: &[Process]) -> Option<ApiServerFacts> {
         args,
         encryption,
         audit_policy_file,
-        pki_keys,
+        client_ca_file,
+        admission_config_file,
+        pki,
+        admin_kubeconfigs,
     })
 }
 

@@ -80,6 +80,22 @@ impl FileError {
     pub fn is_not_found(&self) -> bool {
         matches!(self, FileError::NotFound(_))
     }
+
+    /// The same error about `shown` (a path inside a process's root, said as
+    /// `/proc/<pid>/root/…` so the reader knows which tree).
+    fn shown_as(self, shown: &str) -> FileError {
+        let path = shown.to_string();
+        match self {
+            FileError::NotFound(_) => FileError::NotFound(path),
+            FileError::PermissionDenied(_) => FileError::PermissionDenied(path),
+            FileError::SymlinkLoop { max, .. } => FileError::SymlinkLoop { path, max },
+            FileError::TooLarge { cap, .. } => FileError::TooLarge { path, cap },
+            FileError::NotText(_) => FileError::NotText(path),
+            FileError::IsDirectory(_) => FileError::IsDirectory(path),
+            FileError::Io { message, .. } => FileError::Io { path, message },
+            FileError::Budget { budget, .. } => FileError::Budget { path, budget },
+        }
+    }
 }
 
 /// Why the host could not be opened at all (exit code 2).
@@ -713,6 +729,99 @@ impl Host {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
             Err(e) => Err(FileError::from_io(path, &e)),
         }
+    }
+
+    /// The tree of process `pid`'s root filesystem (`/proc/<pid>/root`), and how to name it
+    /// for the snapshot's record.
+    fn process_root_backend(&self, pid: u32) -> Result<Backend, FileError> {
+        Ok(match &self.proc {
+            Backend::Dir(tree) => Backend::Dir(
+                tree.process_root(pid)
+                    .map_err(|e| FileError::from_io(&format!("/proc/{pid}/root"), &e))?,
+            ),
+            Backend::Tar { image, prefix } => Backend::Tar {
+                image: image.clone(),
+                prefix: format!("{prefix}/{pid}/root"),
+            },
+        })
+    }
+
+    /// Metadata of `path` inside the root filesystem of process `pid`, resolved inside that
+    /// root (a container's files: kube-proxy's ConfigMap volume). The path reported is
+    /// `/proc/<pid>/root<path>`, where an operator can look at it.
+    pub fn stat_in_process_root(&self, pid: u32, path: &str) -> Result<FileMeta, FileError> {
+        let shown = format!("/proc/{pid}/root{path}");
+        self.in_time(&shown)?;
+        let backend = self.process_root_backend(pid)?;
+        let record = |p: &str| {
+            self.touch(|t| {
+                t.proc_links.insert(format!("{pid}/root{p}"));
+            })
+        };
+        let resolved = resolve::resolve(&backend, path, true, &mut |p| record(p))
+            .map_err(|e| e.shown_as(&shown))?;
+        let unfollowed =
+            resolve::resolve(&backend, path, false, &mut |_| {}).map_err(|e| e.shown_as(&shown))?;
+        let is_symlink = backend
+            .lstat(&unfollowed)
+            .is_ok_and(|m| m.kind == EntryKind::Symlink);
+        let meta = backend
+            .lstat(&resolved)
+            .map_err(|e| FileError::from_io(&shown, &e))?;
+        record(&resolved);
+        Ok(FileMeta {
+            path: shown,
+            resolved: format!("/proc/{pid}/root{resolved}"),
+            is_symlink,
+            kind: meta.kind,
+            mode: meta.mode,
+            uid: meta.uid,
+            gid: meta.gid,
+            size: meta.size,
+        })
+    }
+
+    /// Reads a text file inside the root filesystem of process `pid` (capped, UTF-8, no NUL),
+    /// resolved inside that root. A snapshot keeps it as a file of the proc tree.
+    pub fn read_text_in_process_root(
+        &self,
+        pid: u32,
+        path: &str,
+        cap: u64,
+    ) -> Result<String, FileError> {
+        let meta = self.stat_in_process_root(pid, path)?;
+        let shown = meta.path.clone();
+        match meta.kind {
+            EntryKind::File => {}
+            EntryKind::Dir => return Err(FileError::IsDirectory(shown)),
+            _ => {
+                return Err(FileError::Io {
+                    path: shown,
+                    message: "not a regular file".into(),
+                });
+            }
+        }
+        let inside = meta
+            .resolved
+            .strip_prefix(&format!("/proc/{pid}/root"))
+            .unwrap_or("/")
+            .to_string();
+        let backend = self.process_root_backend(pid)?;
+        let data = backend.read(&inside, cap).map_err(|e| match e {
+            RawReadError::Io(e) => FileError::from_io(&shown, &e),
+            RawReadError::TooLarge(cap) => FileError::TooLarge {
+                path: shown.clone(),
+                cap,
+            },
+        })?;
+        self.charge(&shown, data.len())?;
+        self.touch(|t| {
+            t.proc_read.insert(format!("{pid}/root{inside}"));
+        });
+        if data.contains(&0) {
+            return Err(FileError::NotText(shown));
+        }
+        String::from_utf8(data).map_err(|_| FileError::NotText(shown))
     }
 
     /// Owner and mode of the executable process `pid` runs, named `exe` by its `exe` link.

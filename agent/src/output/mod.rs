@@ -1,6 +1,7 @@
 //! Rendering a report: `text` for people, `json` (the report itself), `sarif` for code
 //! scanning dashboards, `junit` for CI test views.
 
+mod cis;
 pub mod fleet;
 mod junit;
 mod sarif;
@@ -15,6 +16,8 @@ pub enum Format {
     Json,
     Sarif,
     Junit,
+    /// The CIS Kubernetes Benchmark, control by control (best with `--profile cis`).
+    Cis,
 }
 
 /// Options of the text format.
@@ -37,6 +40,7 @@ pub fn render(report: &Report, format: Format, text_options: TextOptions) -> Str
         }
         Format::Sarif => crate::text::json_terminal_safe(sarif::render(report)),
         Format::Junit => junit::render(report),
+        Format::Cis => cis::render(report),
     }
 }
 
@@ -91,14 +95,30 @@ pub(crate) mod fixture {
             message: message.into(),
             evidence,
             remediation: format!("Fix {id}."),
-            references: vec!["CIS Linux 5.1.20".into()],
+            references: vec!["CIS Ubuntu Linux 24.04 LTS Benchmark v1.0.0 5.1.20".into()],
+            cis: Vec::new(),
             rationale: String::new(),
             waiver: None,
         }
     }
 
     pub fn report() -> Report {
-        let findings = vec![
+        report_with(findings())
+    }
+
+    /// The fixed report's node and profile around other findings.
+    pub fn report_with(findings: Vec<Finding>) -> Report {
+        let summary = summarize(&findings);
+        Report {
+            findings,
+            score: score(&summary),
+            summary,
+            ..base()
+        }
+    }
+
+    fn findings() -> Vec<Finding> {
+        vec![
             finding(
                 "sshd.permit-root-login",
                 Severity::High,
@@ -134,7 +154,11 @@ pub(crate) mod fixture {
                 "sshd is not installed",
                 vec![],
             ),
-        ];
+        ]
+    }
+
+    fn base() -> Report {
+        let findings = Vec::new();
         let summary = summarize(&findings);
         Report {
             schema: SCHEMA_V1.into(),

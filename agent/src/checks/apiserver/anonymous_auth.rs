@@ -13,7 +13,10 @@ pub const CHECK: Check = Check {
         roles: super::ROLES,
         rationale: "Anonymous requests reach the API server as system:anonymous; RBAC usually grants that user little, but every mistake in a binding then becomes public. The default is on.",
         remediation: "Add `--anonymous-auth=false` to the kube-apiserver command (the static pod manifest on kubeadm nodes).",
-        references: &["CIS K8s 1.2.1"],
+        cis: &["1.2.1"],
+        references: &[
+            "https://kubernetes.io/docs/reference/command-line-tools-reference/kube-apiserver/",
+        ],
         params: &[],
     },
     run,

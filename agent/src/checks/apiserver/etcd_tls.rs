@@ -12,7 +12,10 @@ pub const CHECK: Check = Check {
         roles: super::ROLES,
         rationale: "Without a client certificate and a CA for etcd, the API server's traffic to the store of every secret is unauthenticated or unverified.",
         remediation: "Set `--etcd-certfile`, `--etcd-keyfile` and `--etcd-cafile` on the kube-apiserver (kubeadm: /etc/kubernetes/pki/apiserver-etcd-client.{crt,key} and etcd/ca.crt).",
-        references: &["CIS K8s 1.2.23", "CIS K8s 1.2.26"],
+        cis: &["1.2.23", "1.2.26"],
+        references: &[
+            "https://kubernetes.io/docs/reference/command-line-tools-reference/kube-apiserver/",
+        ],
         params: &[],
     },
     run,

@@ -12,44 +12,17 @@ pub const CHECK: Check = Check {
         roles: super::ROLES,
         rationale: "Without NodeRestriction a compromised kubelet can label other nodes (steering workloads onto itself) and modify pods it does not run. It is not in the default plugin set.",
         remediation: "Add NodeRestriction to `--enable-admission-plugins` on the kube-apiserver (and keep it out of `--disable-admission-plugins`).",
-        references: &["CIS K8s 1.2.14", "seed"],
+        cis: &["1.2.14"],
+        references: &[
+            "https://kubernetes.io/docs/reference/access-authn-authz/admission-controllers/#noderestriction",
+        ],
         params: &[],
     },
     run,
 };
 
 fn run(ctx: &Ctx<'_>) -> Verdict {
-    let apiserver = match super::found(ctx) {
-        Ok(a) => a,
-        Err(v) => return v,
-    };
-    let enabled = apiserver
-        .args
-        .list("enable-admission-plugins")
-        .is_some_and(|(l, _)| l.iter().any(|p| p == "NodeRestriction"));
-    let disabled = apiserver
-        .args
-        .list("disable-admission-plugins")
-        .is_some_and(|(l, _)| l.iter().any(|p| p == "NodeRestriction"));
-    let mut items = vec![super::flag_evidence(
-        &apiserver.args,
-        "enable-admission-plugins",
-        None,
-        "includes NodeRestriction",
-        enabled,
-    )];
-    if apiserver.args.value("disable-admission-plugins").is_some() {
-        items.push(super::flag_evidence(
-            &apiserver.args,
-            "disable-admission-plugins",
-            None,
-            "does not include NodeRestriction",
-            !disabled,
-        ));
-    }
-    Verdict::from_evidence(items, "NodeRestriction is enabled", |failing| {
-        super::failing_message(failing, "NodeRestriction enabled and not disabled")
-    })
+    super::judge_admission_plugin(ctx, "NodeRestriction", true)
 }
 
 #[cfg(test)]
@@ -76,6 +49,9 @@ mod tests {
                     ],
                     Status::Fail,
                 ),
+                // The deprecated flag is the whole list.
+                (&["--admission-control=NodeRestriction"], Status::Pass),
+                (&["--admission-control=ServiceAccount"], Status::Fail),
             ],
         );
     }

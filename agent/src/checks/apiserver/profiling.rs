@@ -13,7 +13,10 @@ pub const CHECK: Check = Check {
         roles: super::ROLES,
         rationale: "The profiling endpoints expose internals (goroutines, heap) useful to an attacker and cost CPU; they are on by default.",
         remediation: "Add `--profiling=false` to the kube-apiserver command.",
-        references: &["CIS K8s 1.2.15"],
+        cis: &["1.2.15"],
+        references: &[
+            "https://kubernetes.io/docs/reference/command-line-tools-reference/kube-apiserver/",
+        ],
         params: &[],
     },
     run,

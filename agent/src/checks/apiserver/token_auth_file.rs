@@ -12,7 +12,10 @@ pub const CHECK: Check = Check {
         roles: super::ROLES,
         rationale: "Static bearer tokens in --token-auth-file never expire and cannot be revoked without restarting the API server.",
         remediation: "Remove `--token-auth-file` from the kube-apiserver command; use client certificates, service account tokens or OIDC.",
-        references: &["CIS K8s 1.2.2"],
+        cis: &["1.2.2"],
+        references: &[
+            "https://kubernetes.io/docs/reference/command-line-tools-reference/kube-apiserver/",
+        ],
         params: &[],
     },
     run,

@@ -12,7 +12,12 @@ pub const CHECK: Check = Check {
         roles: super::ROLES,
         rationale: "hostNetwork reaches every host-local service (the kubelet, etcd on loopback, cloud metadata); hostPID lets a container see and signal every process; hostIPC shares memory segments with the host.",
         remediation: "Remove `hostNetwork`, `hostPID` and `hostIPC` from the pod spec unless the component needs them (then add its namespace to `exempt`).",
-        references: &["CIS K8s 5.2.4", "CIS K8s 5.2.5"],
+        cis: &[],
+        references: &[
+            "CIS Kubernetes Benchmark v1.12 5.2.4",
+            "CIS Kubernetes Benchmark v1.12 5.2.5",
+            "CIS Kubernetes Benchmark v1.12 5.2.3",
+        ],
         params: &[super::EXEMPT_PARAM],
     },
     run,

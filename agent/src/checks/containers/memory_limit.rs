@@ -12,7 +12,10 @@ pub const CHECK: Check = Check {
         roles: super::ROLES,
         rationale: "Without a limit one container can take the node's memory and get the kubelet and its neighbours killed.",
         remediation: "Set `resources.limits.memory` on every container (or a LimitRange in the namespace).",
-        references: &["seed (namespaces and limits)"],
+        cis: &[],
+        references: &[
+            "https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/",
+        ],
         params: &[super::EXEMPT_PARAM],
     },
     run,

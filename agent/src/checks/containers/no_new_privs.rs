@@ -12,7 +12,12 @@ pub const CHECK: Check = Check {
         roles: super::ROLES,
         rationale: "Without NoNewPrivs a setuid binary in the image (su, ping, mount) gives a process more privileges than the container started with.",
         remediation: "Set `securityContext.allowPrivilegeEscalation: false` on every container.",
-        references: &["seed"],
+        cis: &[],
+        references: &[
+            "https://kubernetes.io/docs/concepts/security/pod-security-standards/",
+            "https://docs.kernel.org/userspace-api/no_new_privs.html",
+            "CIS Kubernetes Benchmark v1.12 5.2.6",
+        ],
         params: &[super::EXEMPT_PARAM],
     },
     run,

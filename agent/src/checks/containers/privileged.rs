@@ -16,7 +16,11 @@ pub const CHECK: Check = Check {
         roles: super::ROLES,
         rationale: "A privileged container (every capability) or one with CAP_SYS_ADMIN can mount the host's filesystems, load kernel modules through helpers, and escape at will. Capabilities in a user namespace do not reach the host and pass.",
         remediation: "Remove `privileged: true` and `CAP_SYS_ADMIN`; drop all capabilities and add back only what the workload needs.",
-        references: &["seed"],
+        cis: &[],
+        references: &[
+            "https://kubernetes.io/docs/concepts/security/pod-security-standards/",
+            "CIS Kubernetes Benchmark v1.12 5.2.2",
+        ],
         params: &[super::EXEMPT_PARAM],
     },
     run,

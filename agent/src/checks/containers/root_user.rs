@@ -12,7 +12,12 @@ pub const CHECK: Check = Check {
         roles: super::ROLES,
         rationale: "A process that is root on the host owns the node as soon as it escapes its container (a kernel bug, a writable hostPath, a mounted socket). Root inside a user namespace whose 0 maps to an unprivileged host UID is not host root and passes. Judged from /proc/<pid>/status and uid_map, not from pod manifests.",
         remediation: "Run the container as a non-root user (`securityContext.runAsNonRoot: true`, `runAsUser`), or in a user namespace (`hostUsers: false`).",
-        references: &["seed"],
+        cis: &[],
+        references: &[
+            "https://kubernetes.io/docs/concepts/security/pod-security-standards/",
+            "https://kubernetes.io/docs/concepts/workloads/pods/user-namespaces/",
+            "CIS Kubernetes Benchmark v1.12 5.2.7",
+        ],
         params: &[super::EXEMPT_PARAM],
     },
     run,

@@ -12,7 +12,8 @@ pub const CHECK: Check = Check {
         roles: super::ROLES,
         rationale: "A data directory owned by another account lets that account read or corrupt the store. kubeadm runs etcd as root with a root-owned directory, which is consistent; CIS asks for etcd:etcd, which no kubeadm node has (kubeadm #2931) — the cis profile demands it. Names come from the host's passwd and group files.",
         remediation: "chown the data directory to the user etcd runs as (`chown -R etcd:etcd /var/lib/etcd` when etcd runs as etcd).",
-        references: &["CIS K8s 1.1.12", "seed"],
+        cis: &["1.1.12"],
+        references: &["https://github.com/kubernetes/kubeadm/issues/2931"],
         params: &[ParamSpec {
             name: "require_etcd_user",
             default: ParamDefault::Bool(false),

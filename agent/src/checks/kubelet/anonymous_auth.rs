@@ -13,7 +13,10 @@ pub const CHECK: Check = Check {
         roles: super::ROLES,
         rationale: "With anonymous authentication on, anyone who reaches port 10250 is `system:anonymous`; with AlwaysAllow authorization that is a remote shell in every pod. Without a --config file the kubelet's own default is on.",
         remediation: "Set `authentication: {anonymous: {enabled: false}}` in the kubelet config file (or `--anonymous-auth=false`) and restart the kubelet.",
-        references: &["CIS K8s 4.2.1", "seed"],
+        cis: &["4.2.1"],
+        references: &[
+            "https://kubernetes.io/docs/reference/access-authn-authz/kubelet-authn-authz/",
+        ],
         params: &[],
     },
     run,

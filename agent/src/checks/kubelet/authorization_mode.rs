@@ -13,7 +13,10 @@ pub const CHECK: Check = Check {
         roles: super::ROLES,
         rationale: "AlwaysAllow lets every authenticated (or anonymous) caller exec into pods, read secrets mounted in them and proxy to any container. The kubelet's flag default is AlwaysAllow; only the v1beta1 file default is Webhook.",
         remediation: "Set `authorization: {mode: Webhook}` in the kubelet config file (or `--authorization-mode=Webhook`) and restart the kubelet.",
-        references: &["CIS K8s 4.2.2", "seed"],
+        cis: &["4.2.2"],
+        references: &[
+            "https://kubernetes.io/docs/reference/access-authn-authz/kubelet-authn-authz/",
+        ],
         params: &[],
     },
     run,

@@ -4,17 +4,7 @@ use crate::checks::{Check, CheckMeta, Ctx, ParamDefault, ParamSpec, Verdict};
 use crate::parse::kubelet::KValue;
 use nodecheck_report::{Severity, Status};
 
-/// ECDHE with AES-GCM or ChaCha20 (CIS 4.2.12).
-pub const STRONG: &[&str] = &[
-    "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
-    "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
-    "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305",
-    "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
-    "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305",
-    "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
-    "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
-    "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
-];
+pub use crate::checks::STRONG_TLS_CIPHER_SUITES as STRONG;
 
 pub const CHECK: Check = Check {
     meta: CheckMeta {
@@ -25,7 +15,8 @@ pub const CHECK: Check = Check {
         roles: super::ROLES,
         rationale: "Suites without forward secrecy (TLS_RSA_*, which EKS and AKS configure) or with CBC modes weaken every connection to the kubelet. Unset means Go's defaults, which are strong in current releases; CIS wants an explicit list (cis profile).",
         remediation: "Set `tlsCipherSuites` to ECDHE suites with AES-GCM or ChaCha20 only (drop TLS_RSA_WITH_*), and restart the kubelet.",
-        references: &["CIS K8s 4.2.12"],
+        cis: &["4.2.12"],
+        references: &["https://kubernetes.io/docs/reference/config-api/kubelet-config.v1beta1/"],
         params: &[ParamSpec {
             name: "require_explicit",
             default: ParamDefault::Bool(false),

@@ -58,7 +58,8 @@ pub const CHECK: Check = Check {
         roles: super::ROLES,
         rationale: "A node should expose only what the cluster needs. An unexpected listener on a node address is a forgotten debug server, a hostNetwork pod, or an intruder's backdoor. The allow list names processes (`process:NAME`) or ports (`tcp/PORT`, `udp/PORT`: kernel sockets such as VXLAN have no owner); the defaults cover Kubernetes components, common CNIs and node exporters.",
         remediation: "Stop the unexpected service or bind it to loopback; if it belongs on the node, add `process:NAME` or `tcp/PORT` to this check's `allowed` parameter in the profile.",
-        references: &["seed"],
+        cis: &[],
+        references: &["https://kubernetes.io/docs/reference/networking/ports-and-protocols/"],
         params: &[ParamSpec {
             name: "allowed",
             default: ParamDefault::Strings(DEFAULT_ALLOWED),

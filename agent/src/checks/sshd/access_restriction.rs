@@ -12,7 +12,11 @@ pub const CHECK: Check = Check {
         roles: ALL_ROLES,
         rationale: "Without AllowUsers/AllowGroups/DenyUsers/DenyGroups, every account with a shell and a credential may log in, including service accounts nobody watches. A lone `*` pattern satisfies the letter of CIS but restricts nobody, so it does not count.",
         remediation: "Add `AllowGroups ssh-users` (or AllowUsers with the administrators' accounts) to the sshd configuration, put the administrators in that group, and reload sshd.",
-        references: &["CIS Linux 5.1.4", "seed"],
+        cis: &[],
+        references: &[
+            "CIS Ubuntu Linux 24.04 LTS Benchmark v1.0.0 5.1.4",
+            "https://man.openbsd.org/sshd_config#AllowUsers",
+        ],
         params: &[],
     },
     run,

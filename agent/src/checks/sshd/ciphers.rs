@@ -28,7 +28,8 @@ pub const CHECK: Check = Check {
             recommended_ciphers!(),
             "`, or remove the weak ones with `Ciphers -3des-cbc,aes128-cbc,aes192-cbc,aes256-cbc`; then reload sshd."
         ),
-        references: &["CIS Linux 5.1.6"],
+        cis: &[],
+        references: &["CIS Ubuntu Linux 24.04 LTS Benchmark v1.0.0 5.1.6"],
         params: &[
             ParamSpec {
                 name: "weak",

@@ -12,7 +12,8 @@ pub const CHECK: Check = Check {
         roles: ALL_ROLES,
         rationale: "ClientAliveInterval 0 (the default) disables the probe: an abandoned session stays open forever. Both values must be above 0; the upper bounds keep the timeout short.",
         remediation: "Set `ClientAliveInterval 300` and `ClientAliveCountMax 3` (or lower) in the sshd configuration and reload sshd.",
-        references: &["CIS Linux 5.1.7"],
+        cis: &[],
+        references: &["CIS Ubuntu Linux 24.04 LTS Benchmark v1.0.0 5.1.7"],
         params: &[
             ParamSpec {
                 name: "max_interval",

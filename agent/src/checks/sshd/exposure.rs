@@ -14,7 +14,8 @@ pub const CHECK: Check = Check {
         roles: ALL_ROLES,
         rationale: "Cluster nodes should be reached through a bastion or VPN, not straight from the internet; an sshd bound to every address is exposed wherever the node has a public interface. A plain host (bastion) is expected to be reachable and passes.",
         remediation: "Bind sshd to the node's private or VPN address with `ListenAddress`, or list the allowed networks in the profile (`allowed_networks`), and filter port 22 at the network edge.",
-        references: &["seed"],
+        cis: &[],
+        references: &["https://man.openbsd.org/sshd_config#ListenAddress"],
         params: &[ParamSpec {
             name: "allowed_networks",
             default: ParamDefault::Strings(&[]),

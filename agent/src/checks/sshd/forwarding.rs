@@ -14,8 +14,9 @@ pub const CHECK: Check = Check {
         roles: ALL_ROLES,
         rationale: "TCP and Unix-socket forwarding turn a node into a pivot into the cluster network (and into the container runtime's socket); agent forwarding lets a compromised node use the administrator's keys; X11 forwarding exposes the client's display. DisableForwarding yes turns TCP and socket forwarding off, but X11 and agent forwarding only from OpenSSH 10.0: before it, sshd ignored DisableForwarding for them although the manual said otherwise (upstream commit fc86875e6), so they are judged by their own settings there.",
         remediation: "Set `DisableForwarding yes` in the sshd configuration (and, before OpenSSH 10.0, `X11Forwarding no` and `AllowAgentForwarding no` too), or `AllowTcpForwarding no`, `AllowStreamLocalForwarding no`, `X11Forwarding no` and `AllowAgentForwarding no`; reload sshd. A bastion serving ProxyJump needs only `AllowTcpForwarding local` (bastion profile).",
+        cis: &[],
         references: &[
-            "CIS Linux 5.1.8",
+            "CIS Ubuntu Linux 24.04 LTS Benchmark v1.0.0 5.1.8",
             "https://man.openbsd.org/sshd_config#DisableForwarding",
             "https://github.com/openssh/openssh-portable/commit/fc86875e6acb36401dfc1dfb6b628a9d1460f367",
         ],

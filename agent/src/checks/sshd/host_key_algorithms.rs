@@ -33,6 +33,7 @@ pub const CHECK: Check = Check {
             recommended_host_key_algorithms!(),
             "`. Reload sshd."
         ),
+        cis: &[],
         references: &[
             "https://www.openssh.com/txt/release-8.8",
             "https://sha-mbles.github.io/",

@@ -19,6 +19,7 @@ pub const CHECK: Check = Check {
         roles: ALL_ROLES,
         rationale: "A node proves itself to every SSH client with its host keys. An RSA key under 3072 bits falls short of 128-bit security (NIST SP 800-57), a DSA key is 1024 bits with SHA-1 signatures (OpenSSH stopped building DSA in 9.8 and removed it in 10.0), and a HostKey line naming a file that is not there leaves sshd logging an error at every start and running without the key the line promised.",
         remediation: "Replace weak keys: `rm /etc/ssh/ssh_host_dsa_key*`, `ssh-keygen -t rsa -b 4096 -f /etc/ssh/ssh_host_rsa_key -N ''` (or keep only Ed25519: `ssh-keygen -t ed25519 -f /etc/ssh/ssh_host_ed25519_key -N ''`), remove HostKey lines for keys that do not exist, reload sshd and update the clients' known_hosts.",
+        cis: &[],
         references: &[
             "https://csrc.nist.gov/pubs/sp/800/57/pt1/r5/final",
             "https://www.openssh.com/txt/release-10.0",

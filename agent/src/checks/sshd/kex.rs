@@ -23,7 +23,8 @@ pub const CHECK: Check = Check {
             recommended_kex!(),
             "`; then reload sshd."
         ),
-        references: &["CIS Linux 5.1.12"],
+        cis: &[],
+        references: &["CIS Ubuntu Linux 24.04 LTS Benchmark v1.0.0 5.1.12"],
         params: &[ParamSpec {
             name: "weak",
             default: ParamDefault::Strings(WEAK),

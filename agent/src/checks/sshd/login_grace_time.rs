@@ -12,7 +12,8 @@ pub const CHECK: Check = Check {
         roles: ALL_ROLES,
         rationale: "A long grace time lets unauthenticated connections pile up and exhaust MaxStartups; 0 means no limit at all.",
         remediation: "Set `LoginGraceTime 60` (or lower) in the sshd configuration and reload sshd.",
-        references: &["CIS Linux 5.1.13"],
+        cis: &[],
+        references: &["CIS Ubuntu Linux 24.04 LTS Benchmark v1.0.0 5.1.13"],
         params: &[ParamSpec {
             name: "max",
             default: ParamDefault::Integer(60),

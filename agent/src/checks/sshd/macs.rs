@@ -30,7 +30,8 @@ pub const CHECK: Check = Check {
             recommended_macs!(),
             "`; then reload sshd."
         ),
-        references: &["CIS Linux 5.1.15"],
+        cis: &[],
+        references: &["CIS Ubuntu Linux 24.04 LTS Benchmark v1.0.0 5.1.15"],
         params: &[ParamSpec {
             name: "weak",
             default: ParamDefault::Strings(WEAK),

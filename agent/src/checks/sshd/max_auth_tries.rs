@@ -12,7 +12,8 @@ pub const CHECK: Check = Check {
         roles: ALL_ROLES,
         rationale: "Each connection may try this many authentications; a low limit slows password guessing and makes brute force visible in the logs.",
         remediation: "Set `MaxAuthTries 4` (or lower) in the sshd configuration and reload sshd.",
-        references: &["CIS Linux 5.1.16"],
+        cis: &[],
+        references: &["CIS Ubuntu Linux 24.04 LTS Benchmark v1.0.0 5.1.16"],
         params: &[ParamSpec {
             name: "max",
             default: ParamDefault::Integer(4),

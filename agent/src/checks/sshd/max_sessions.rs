@@ -12,7 +12,8 @@ pub const CHECK: Check = Check {
         roles: ALL_ROLES,
         rationale: "Each multiplexed connection may open this many sessions; a bound limits what one stolen connection can do and how much it can consume.",
         remediation: "Set `MaxSessions 10` (or lower) in the sshd configuration and reload sshd.",
-        references: &["CIS Linux 5.1.17"],
+        cis: &[],
+        references: &["CIS Ubuntu Linux 24.04 LTS Benchmark v1.0.0 5.1.17"],
         params: &[ParamSpec {
             name: "max",
             default: ParamDefault::Integer(10),

@@ -12,7 +12,8 @@ pub const CHECK: Check = Check {
         roles: ALL_ROLES,
         rationale: "MaxStartups start:rate:full drops unauthenticated connections beyond `start` with probability `rate`% and all beyond `full`; low values blunt connection-flood denial of service. Unlike most options, the last MaxStartups line wins.",
         remediation: "Set `MaxStartups 10:30:60` in the sshd configuration and reload sshd.",
-        references: &["CIS Linux 5.1.18"],
+        cis: &[],
+        references: &["CIS Ubuntu Linux 24.04 LTS Benchmark v1.0.0 5.1.18"],
         params: &[ParamSpec {
             name: "max",
             default: ParamDefault::Strings(&["10", "30", "60"]),

@@ -12,7 +12,8 @@ pub const CHECK: Check = Check {
         roles: ALL_ROLES,
         rationale: "Passwords can be guessed, phished and reused; keys and certificates cannot. KbdInteractiveAuthentication (alias ChallengeResponseAuthentication) usually asks for the same password through PAM. Cloud images often turn passwords back on in sshd_config.d/50-cloud-init.conf.",
         remediation: "Set `PasswordAuthentication no` and `KbdInteractiveAuthentication no` in the first-read drop-in (or above any Include in sshd_config), and reload sshd.",
-        references: &["seed"],
+        cis: &[],
+        references: &["https://man.openbsd.org/sshd_config#PasswordAuthentication"],
         params: &[ParamSpec {
             name: "pam_mfa",
             default: ParamDefault::Bool(false),

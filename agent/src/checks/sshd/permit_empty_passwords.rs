@@ -12,7 +12,11 @@ pub const CHECK: Check = Check {
         roles: ALL_ROLES,
         rationale: "An account with an empty password becomes a login for anyone who can reach sshd.",
         remediation: "Set `PermitEmptyPasswords no` in the sshd configuration and reload sshd.",
-        references: &["CIS Linux 5.1.19", "seed"],
+        cis: &[],
+        references: &[
+            "CIS Ubuntu Linux 24.04 LTS Benchmark v1.0.0 5.1.19",
+            "https://man.openbsd.org/sshd_config#PermitEmptyPasswords",
+        ],
         params: &[],
     },
     run,

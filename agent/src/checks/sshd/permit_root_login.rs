@@ -12,7 +12,11 @@ pub const CHECK: Check = Check {
         roles: ALL_ROLES,
         rationale: "A direct root login leaves no trace of who used it and makes root's credentials the one target worth attacking. OpenSSH's default, prohibit-password (printed without-password before 10.1), still admits root with a key.",
         remediation: "Set `PermitRootLogin no` in the sshd configuration (in a drop-in read before the others on Debian, where Include comes first), give administrators their own accounts with sudo, and reload sshd.",
-        references: &["CIS Linux 5.1.20", "seed"],
+        cis: &[],
+        references: &[
+            "CIS Ubuntu Linux 24.04 LTS Benchmark v1.0.0 5.1.20",
+            "https://man.openbsd.org/sshd_config#PermitRootLogin",
+        ],
         params: &[ParamSpec {
             name: "allow_prohibit_password",
             default: ParamDefault::Bool(false),

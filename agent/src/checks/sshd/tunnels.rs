@@ -14,6 +14,7 @@ pub const CHECK: Check = Check {
         roles: ALL_ROLES,
         rationale: "PermitTunnel lets a user bring up a tun/tap device: a layer-3 or layer-2 VPN from their machine into the node's network, and from there the pod and service networks. GatewayPorts binds remote forwards to every address instead of loopback, so a port a user forwards is reachable by anyone who can reach the node. DisableForwarding does not cover tunnel devices before OpenSSH 10.4 (upstream 8dfe7ed6e); it does make GatewayPorts moot, as does turning remote forwarding off. These hold for a bastion too: ProxyJump needs neither.",
         remediation: "Set `PermitTunnel no` and `GatewayPorts no` (globally and in every Match block that sets them), then reload sshd.",
+        cis: &[],
         references: &[
             "https://man.openbsd.org/sshd_config#PermitTunnel",
             "https://man.openbsd.org/sshd_config#GatewayPorts",

@@ -12,7 +12,11 @@ pub const CHECK: Check = Check {
         roles: ALL_ROLES,
         rationale: "X11 forwarding exposes the client's display to the server and the server's users to X11 attacks; servers do not need it. Debian's and RHEL's stock configurations turn it on.",
         remediation: "Set `X11Forwarding no` in the sshd configuration (Debian: edit the line in /etc/ssh/sshd_config; RHEL: 50-redhat.conf) and reload sshd.",
-        references: &["CIS Linux (v1) 5.2.6"],
+        cis: &[],
+        references: &[
+            "CIS Ubuntu Linux 24.04 LTS Benchmark v1.0.0 5.1.8",
+            "https://man.openbsd.org/sshd_config#X11Forwarding",
+        ],
         params: &[],
     },
     run,
