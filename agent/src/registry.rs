@@ -5,7 +5,10 @@
 //! any rename a visible diff (IDs are a public interface: profiles, waivers and dashboards
 //! refer to them).
 
-use crate::checks::{Check, apiserver, containers, etcd, kubelet, ports, sshd};
+use crate::checks::{
+    Check, apiserver, containers, controller_manager, etcd, kube_proxy, kubelet, ports, runtime,
+    scheduler, sshd,
+};
 
 /// Every check, sorted by ID.
 pub static CHECKS: &[Check] = &[
@@ -43,6 +46,15 @@ pub static CHECKS: &[Check] = &[
     containers::root_user::CHECK,
     containers::seccomp::CHECK,
     containers::shell_in_image::CHECK,
+    controller_manager::bind_address::CHECK,
+    controller_manager::kubeconfig_permissions::CHECK,
+    controller_manager::manifest_permissions::CHECK,
+    controller_manager::profiling::CHECK,
+    controller_manager::root_ca_file::CHECK,
+    controller_manager::server_cert_rotation::CHECK,
+    controller_manager::service_account_credentials::CHECK,
+    controller_manager::service_account_private_key::CHECK,
+    controller_manager::terminated_pod_gc::CHECK,
     etcd::auto_tls::CHECK,
     etcd::client_cert_auth::CHECK,
     etcd::client_tls::CHECK,
@@ -55,6 +67,8 @@ pub static CHECKS: &[Check] = &[
     etcd::peer_client_cert_auth::CHECK,
     etcd::peer_tls::CHECK,
     etcd::trusted_ca::CHECK,
+    kube_proxy::kubeconfig_permissions::CHECK,
+    kube_proxy::metrics_bind_address::CHECK,
     kubelet::anonymous_auth::CHECK,
     kubelet::authorization_mode::CHECK,
     kubelet::ca_file_permissions::CHECK,
@@ -78,6 +92,11 @@ pub static CHECKS: &[Check] = &[
     ports::insecure_apiserver::CHECK,
     ports::kubelet_read_only::CHECK,
     ports::unexpected_listener::CHECK,
+    runtime::cni_file_permissions::CHECK,
+    scheduler::bind_address::CHECK,
+    scheduler::kubeconfig_permissions::CHECK,
+    scheduler::manifest_permissions::CHECK,
+    scheduler::profiling::CHECK,
     sshd::access_restriction::CHECK,
     sshd::banner::CHECK,
     sshd::ciphers::CHECK,
@@ -165,6 +184,15 @@ containers.privileged
 containers.root-user
 containers.seccomp
 containers.shell-in-image
+controller-manager.bind-address
+controller-manager.kubeconfig-permissions
+controller-manager.manifest-permissions
+controller-manager.profiling
+controller-manager.root-ca-file
+controller-manager.server-cert-rotation
+controller-manager.service-account-credentials
+controller-manager.service-account-private-key
+controller-manager.terminated-pod-gc
 etcd.auto-tls
 etcd.client-cert-auth
 etcd.client-tls
@@ -177,6 +205,8 @@ etcd.peer-auto-tls
 etcd.peer-client-cert-auth
 etcd.peer-tls
 etcd.trusted-ca
+kube-proxy.kubeconfig-permissions
+kube-proxy.metrics-bind-address
 kubelet.anonymous-auth
 kubelet.authorization-mode
 kubelet.ca-file-permissions
@@ -200,6 +230,11 @@ ports.container-runtime-api
 ports.insecure-apiserver
 ports.kubelet-read-only
 ports.unexpected-listener
+runtime.cni-file-permissions
+scheduler.bind-address
+scheduler.kubeconfig-permissions
+scheduler.manifest-permissions
+scheduler.profiling
 sshd.access-restriction
 sshd.banner
 sshd.ciphers

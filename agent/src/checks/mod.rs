@@ -6,10 +6,15 @@
 //! are applied around it by [`crate::scan`].
 
 pub mod apiserver;
+pub mod component;
 pub mod containers;
+pub mod controller_manager;
 pub mod etcd;
+pub mod kube_proxy;
 pub mod kubelet;
 pub mod ports;
+pub mod runtime;
+pub mod scheduler;
 pub mod sshd;
 
 use crate::facts::{Facts, FileFact};

@@ -21,6 +21,10 @@ pub fn empty_facts() -> Facts {
         kubelet: None,
         apiserver: None,
         etcd: None,
+        controller_manager: None,
+        scheduler: None,
+        kube_proxy: None,
+        cni: None,
         containers: Vec::new(),
         detected_roles: vec![Role::Host],
         warnings: Vec::new(),
@@ -391,9 +395,57 @@ pub fn assert_etcd_cases(check: &Check, cases: &[(&[&str], Status)]) {
     assert_component_cases(check, cases, |args| etcd_facts(&[], args));
 }
 
+/// Facts of a node where `kind` (the controller manager, scheduler or kube-proxy) runs with
+/// `args` on a fixture root holding `files` (path, text).
+pub fn component_facts(
+    files: &[(&str, &str)],
+    kind: &crate::facts::components::Kind,
+    args: &[&str],
+) -> Facts {
+    use crate::facts::components;
+    let root = crate::host::testing::TempRoot::new();
+    root.file("etc/passwd", "root:x:0:0::/root:/bin/sh\n", 0o644)
+        .file("etc/group", "root:x:0:\n", 0o644);
+    for (path, text) in files {
+        root.file(path, text, 0o600);
+    }
+    let mut argv = vec![kind.name.to_string()];
+    argv.extend(args.iter().map(|s| s.to_string()));
+    let process = crate::facts::Process {
+        pid: 910,
+        comm: kind.name.chars().take(15).collect(),
+        exe: Some(format!("/usr/local/bin/{}", kind.name)),
+        cwd: Some("/".into()),
+        argv,
+        ..crate::facts::Process::default()
+    };
+    let host = root.host();
+    let dirs = components::manifest_dirs(None);
+    let found = components::gather(&host, &[process], kind, &dirs);
+    let mut facts = Facts {
+        detected_roles: vec![Role::ControlPlane, Role::Worker],
+        ..empty_facts()
+    };
+    match kind.name {
+        "kube-controller-manager" => facts.controller_manager = found,
+        "kube-scheduler" => facts.scheduler = found,
+        _ => facts.kube_proxy = found,
+    }
+    facts
+}
+
+/// Asserts the status for each command line of `kind`, and not-applicable without it.
+pub fn assert_kind_cases(
+    check: &Check,
+    kind: &crate::facts::components::Kind,
+    cases: &[(&[&str], Status)],
+) {
+    assert_component_cases(check, cases, |args| component_facts(&[], kind, args));
+}
+
 /// Asserts the status for each command line of a control-plane component, and
 /// not-applicable when the component is absent.
-fn assert_component_cases(
+pub fn assert_component_cases(
     check: &Check,
     cases: &[(&[&str], Status)],
     facts_for: impl Fn(&[&str]) -> Facts,

@@ -211,16 +211,9 @@ mod tests {
     #[test]
     fn every_host_side_control_is_judged_by_a_check() {
         let judged: BTreeSet<&str> = CHECKS.iter().flat_map(|c| c.meta.cis).copied().collect();
-        // Being built (issue 14): the controller manager, scheduler and kube-proxy components
-        // and the files around them. Emptied as their checks land.
-        const PENDING: &[&str] = &[
-            "1.1.3", "1.1.4", "1.1.5", "1.1.6", "1.1.9", "1.1.10", "1.1.15", "1.1.16", "1.1.17",
-            "1.1.18", "1.3.1", "1.3.2", "1.3.3", "1.3.4", "1.3.5", "1.3.6", "1.3.7", "1.4.1",
-            "1.4.2", "4.1.3", "4.1.4", "4.3.1",
-        ];
         let unmapped: Vec<&str> = HOST_SIDE
             .split_whitespace()
-            .filter(|id| !judged.contains(id) && !PENDING.contains(id))
+            .filter(|id| !judged.contains(id))
             .collect();
         assert!(
             unmapped.is_empty(),

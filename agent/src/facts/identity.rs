@@ -92,6 +92,27 @@ pub const SPECS: &[Spec] = &[
         port: Some(2379),
     },
     Spec {
+        name: "kube-controller-manager",
+        areas: &["controller-manager"],
+        claims: |p| named(p, &["kube-controller-manager", "kube-controller"]),
+        users: &["kube"],
+        port: Some(10257),
+    },
+    Spec {
+        name: "kube-scheduler",
+        areas: &["scheduler"],
+        claims: |p| named(p, &["kube-scheduler"]),
+        users: &["kube"],
+        port: Some(10259),
+    },
+    Spec {
+        name: "kube-proxy",
+        areas: &["kube-proxy"],
+        claims: |p| named(p, &["kube-proxy"]),
+        users: &[],
+        port: Some(10249),
+    },
+    Spec {
         name: "sshd",
         areas: &["sshd"],
         claims: |p| named(p, &["sshd"]),

@@ -3,6 +3,8 @@
 //! Checks never touch the host: they are pure functions of [`Facts`], so each is tested with
 //! facts built in memory. Gathering reads the host through [`crate::host::Host`] only.
 
+pub mod cni;
+pub mod components;
 pub mod containers;
 pub mod control_plane;
 pub mod identity;
@@ -81,6 +83,12 @@ pub struct Facts {
     pub apiserver: Option<control_plane::ApiServerFacts>,
     /// etcd, from its process, k3s's embedded config, or its static pod manifest.
     pub etcd: Option<control_plane::EtcdFacts>,
+    /// kube-controller-manager, kube-scheduler and kube-proxy ([`components`]).
+    pub controller_manager: Option<components::ComponentFacts>,
+    pub scheduler: Option<components::ComponentFacts>,
+    pub kube_proxy: Option<components::ComponentFacts>,
+    /// The CNI configuration directory the container runtime reads, when there is one.
+    pub cni: Option<cni::CniFacts>,
     /// Every container process.
     pub containers: Vec<containers::ContainerProcess>,
     /// Roles detected from processes and manifests.
@@ -113,6 +121,10 @@ impl Facts {
             kubelet: None,
             apiserver: None,
             etcd: None,
+            controller_manager: None,
+            scheduler: None,
+            kube_proxy: None,
+            cni: None,
             containers: Vec::new(),
             detected_roles: vec![Role::Host],
             ignored: Default::default(),
@@ -206,6 +218,16 @@ pub fn gather(host: &Host) -> Facts {
     let manifests = CONTROL_PLANE_MANIFESTS.iter().any(|m| host.exists(m));
     let apiserver = control_plane::apiserver(host, &trusted);
     let etcd = control_plane::etcd(host, &trusted);
+    let manifest_dirs = components::manifest_dirs(kubelet.as_ref());
+    let controller_manager = components::gather(
+        host,
+        &trusted,
+        &components::CONTROLLER_MANAGER,
+        &manifest_dirs,
+    );
+    let scheduler = components::gather(host, &trusted, &components::SCHEDULER, &manifest_dirs);
+    let kube_proxy = components::gather(host, &trusted, &components::KUBE_PROXY, &manifest_dirs);
+    let cni = cni::gather(host, &trusted);
     let detected_roles = detect_roles(&trusted, manifests);
     drop(trusted);
     let containers = containers::gather(host, &processes);
@@ -214,6 +236,10 @@ pub fn gather(host: &Host) -> Facts {
         kubelet,
         apiserver,
         etcd,
+        controller_manager,
+        scheduler,
+        kube_proxy,
+        cni,
         containers,
         detected_roles,
         ignored: screened.ignored,

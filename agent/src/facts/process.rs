@@ -41,6 +41,9 @@ const COMPONENTS: &[&str] = &[
     "k3s-server",
     "k3s-agent",
     "k3s",
+    "kube-proxy",
+    "kube-controller-manager",
+    "kube-scheduler",
 ];
 
 /// One process of the host.

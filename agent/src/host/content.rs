@@ -38,6 +38,12 @@ pub enum Content {
     EncryptionConfig,
     /// etcd's `--config-file`: only the settings the checks read.
     EtcdConfig,
+    /// A component's `--config` (KubeProxyConfiguration, KubeSchedulerConfiguration): only
+    /// the settings the checks read; never extender TLS keys or anything else.
+    ComponentConfig,
+    /// A container runtime's TOML configuration (containerd, CRI-O): only the CNI directory
+    /// settings, since registry sections may hold credentials.
+    RuntimeConfig,
     /// An OpenSSH public key or certificate (`ssh_host_rsa_key.pub`): only its algorithm and
     /// size, as [`crate::parse::ssh_key::derived`] writes them; never key bytes.
     SshPublicKey,
@@ -292,7 +298,15 @@ fn kubelet_config(path: &[Seg<'_>], _: Option<&str>, _: Option<&str>) -> Keep {
 
 fn k3s_config(path: &[Seg<'_>], _: Option<&str>, _: Option<&str>) -> Keep {
     match path {
-        [Seg::Key("kubelet-arg" | "node-name")] => Keep::Whole,
+        [
+            Seg::Key(
+                "kubelet-arg"
+                | "node-name"
+                | "kube-controller-manager-arg"
+                | "kube-scheduler-arg"
+                | "kube-proxy-arg",
+            ),
+        ] => Keep::Whole,
         _ => Keep::Remove,
     }
 }
@@ -418,6 +432,26 @@ fn etcd_config(path: &[Seg<'_>], _: Option<&str>, _: Option<&str>) -> Keep {
     }
 }
 
+/// The component settings nodecheck reads, as dotted paths of their config files.
+pub const COMPONENT_SETTINGS: &[&str] = &[
+    "apiVersion",
+    "kind",
+    "metricsBindAddress",
+    "healthzBindAddress",
+    "bindAddress",
+    "enableProfiling",
+    "clientConnection.kubeconfig",
+];
+
+fn component_config(path: &[Seg<'_>], _: Option<&str>, _: Option<&str>) -> Keep {
+    match path {
+        [Seg::Key("clientConnection")] => Keep::Descend,
+        [Seg::Key(name)] if COMPONENT_SETTINGS.contains(name) => Keep::Whole,
+        [Seg::Key("clientConnection"), Seg::Key("kubeconfig")] => Keep::Whole,
+        _ => Keep::Remove,
+    }
+}
+
 /// The `kind` a document of this content must declare, when it declares one: a file of
 /// another kind read in its place (a kubeconfig given as `--config`) keeps nothing.
 fn expected_kinds(content: Content) -> Option<&'static [&'static str]> {
@@ -425,7 +459,12 @@ fn expected_kinds(content: Content) -> Option<&'static [&'static str]> {
         Content::KubeletConfig => Some(&["KubeletConfiguration"]),
         Content::StaticPod => Some(&["Pod"]),
         Content::EncryptionConfig => Some(&["EncryptionConfiguration", "EncryptionConfig"]),
-        Content::Plain | Content::K3sConfig | Content::EtcdConfig | Content::SshPublicKey => None,
+        Content::ComponentConfig => Some(&["KubeProxyConfiguration", "KubeSchedulerConfiguration"]),
+        Content::Plain
+        | Content::K3sConfig
+        | Content::EtcdConfig
+        | Content::SshPublicKey
+        | Content::RuntimeConfig => None,
     }
 }
 
@@ -441,6 +480,9 @@ pub fn keep(content: Content, data: &[u8]) -> Option<Vec<u8>> {
         let kept = parse_public_key(text, false)
             .map_or_else(|why| derived_error(&why), |info| derived(&info));
         return Some(kept.into_bytes());
+    }
+    if content == Content::RuntimeConfig {
+        return crate::facts::cni::reduced(text).map(String::into_bytes);
     }
     let doc = crate::parse::yaml::parse(text).ok()?;
     if let Some(kinds) = expected_kinds(content) {
@@ -463,7 +505,8 @@ pub fn keep(content: Content, data: &[u8]) -> Option<Vec<u8>> {
         Content::StaticPod => &pod,
         Content::EncryptionConfig => &encryption_config,
         Content::EtcdConfig => &etcd_config,
-        Content::SshPublicKey => return None,
+        Content::ComponentConfig => &component_config,
+        Content::SshPublicKey | Content::RuntimeConfig => return None,
     };
     redact::redact_lines(text, policy)
         .ok()

@@ -164,6 +164,9 @@ pub(crate) struct Touched {
     pub excerpts: BTreeMap<String, Vec<u8>>,
     /// Proc paths (relative to the proc root) read, stat'ed or listed.
     pub proc_read: BTreeSet<String>,
+    /// Of those, files of a process's root that are not plain (a component's config read in
+    /// its container), with what they are: a snapshot keeps them reduced like host files.
+    pub proc_content: BTreeMap<String, Content>,
     pub proc_links: BTreeSet<String>,
     pub proc_listed: BTreeSet<String>,
 }
@@ -788,6 +791,7 @@ impl Host {
         pid: u32,
         path: &str,
         cap: u64,
+        content: Content,
     ) -> Result<String, FileError> {
         let meta = self.stat_in_process_root(pid, path)?;
         let shown = meta.path.clone();
@@ -816,7 +820,11 @@ impl Host {
         })?;
         self.charge(&shown, data.len())?;
         self.touch(|t| {
-            t.proc_read.insert(format!("{pid}/root{inside}"));
+            let rel = format!("{pid}/root{inside}");
+            if content != Content::Plain {
+                t.proc_content.insert(rel.clone(), content);
+            }
+            t.proc_read.insert(rel);
         });
         if data.contains(&0) {
             return Err(FileError::NotText(shown));

@@ -132,7 +132,14 @@ fn plan(
                         .ok()
                         .and_then(|data| {
                             if prefix == "proc" {
-                                Some(keep_proc(path, data))
+                                // A file of a process's root kept reduced like its host
+                                // counterpart (a component's config in its container).
+                                match kind {
+                                    Some(kind) if *kind != Content::Plain => {
+                                        content::keep(*kind, &data)
+                                    }
+                                    _ => Some(keep_proc(path, data)),
+                                }
                             } else if path.starts_with("/proc/") {
                                 // A proc file reached through the root (a config naming
                                 // `/proc/1/environ`): whole if it holds nothing to cut,
@@ -195,7 +202,14 @@ pub fn write(host: &Host, out: &Path) -> Result<SnapshotStats, SnapshotError> {
     let proc_read: BTreeMap<String, Option<Content>> = touched
         .proc_read
         .iter()
-        .map(|r| (proc_path(r), Some(Content::Plain)))
+        .map(|r| {
+            let kind = touched
+                .proc_content
+                .get(r)
+                .copied()
+                .unwrap_or(Content::Plain);
+            (proc_path(r), Some(kind))
+        })
         .collect();
     plan(
         host.proc_backend(),

@@ -1,0 +1,148 @@
+//! `runtime.cni-file-permissions`: the CNI configuration is root's.
+
+use crate::checks::{Check, CheckMeta, Ctx, Verdict, evidence, mode_within};
+use crate::host::EntryKind;
+use nodecheck_report::{Evidence, Severity, Source, Status};
+
+pub const CHECK: Check = Check {
+    meta: CheckMeta {
+        id: "runtime.cni-file-permissions",
+        title: "CNI configuration files are 0600 root:root",
+        area: super::AREA,
+        severity: Severity::Medium,
+        roles: super::ROLES,
+        rationale: "The container runtime runs the plugins the CNI configuration names, as root, for every pod: whoever writes a file there runs code as root on the node and sits in every pod's network path; some plugins' files also hold API credentials. The directory is the one the runtime is configured with (containerd's cni.conf_dir, CRI-O's network_dir, k3s's own), not a fixed path.",
+        remediation: "`chown -R root:root` the CNI configuration directory and `chmod 600` its files (the directory itself 0755 or stricter).",
+        cis: &["1.1.9", "1.1.10"],
+        references: &[
+            "https://www.cni.dev/docs/spec/",
+            "https://github.com/containerd/containerd/blob/main/docs/cri/config.md",
+        ],
+        params: &[],
+    },
+    run,
+};
+
+fn run(ctx: &Ctx<'_>) -> Verdict {
+    let Some(cni) = &ctx.facts.cni else {
+        return Verdict::not_applicable(format!(
+            "no CNI configuration directory on this node ({} does not exist and no container runtime names another)",
+            crate::facts::cni::DEFAULT_CONF_DIR
+        ));
+    };
+    let mut items: Vec<Evidence> = cni
+        .entries
+        .iter()
+        .map(|entry| {
+            let source = Source::FileMetadata {
+                path: entry.path.clone(),
+            };
+            match &entry.meta {
+                Ok(m) => {
+                    let (max_mode, expected) = if m.kind == EntryKind::Dir {
+                        (0o755, "directory: root:root, writable by root only")
+                    } else {
+                        (0o600, "0600 or stricter, root:root")
+                    };
+                    evidence(
+                        entry.path.clone(),
+                        Some(entry.describe()),
+                        expected,
+                        mode_within(m.mode, max_mode) && m.uid == 0 && m.gid == 0,
+                        source,
+                    )
+                }
+                Err(e) => Evidence {
+                    subject: entry.path.clone(),
+                    observed: Some(e.to_string()),
+                    expected: "readable metadata".into(),
+                    status: Status::Error,
+                    source,
+                    note: None,
+                },
+            }
+        })
+        .collect();
+    if let Some(first) = items.first_mut() {
+        first.note = Some(format!("the runtime's CNI directory ({})", cni.source));
+    }
+    items.extend(cni.problems.iter().map(|p| Evidence {
+        subject: "CNI configuration directory".into(),
+        observed: Some(p.clone()),
+        expected: "the runtime's configuration read".into(),
+        status: Status::Error,
+        source: cni.source.clone(),
+        note: None,
+    }));
+    Verdict::from_evidence(
+        items,
+        format!("{} and its files are root's and private", cni.conf_dir),
+        |failing| {
+            let names: Vec<String> = failing
+                .iter()
+                .take(3)
+                .map(|e| format!("{} is {}", e.subject, e.observed.as_deref().unwrap_or("?")))
+                .collect();
+            let more = if failing.len() > 3 {
+                format!(" and {} more", failing.len() - 3)
+            } else {
+                String::new()
+            };
+            format!(
+                "{}{more}; expected files 0600 root:root in {}",
+                names.join("; "),
+                cni.conf_dir
+            )
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::testing::*;
+    use crate::facts::cni::CniFacts;
+
+    fn with(entries: Vec<crate::facts::FileFact>) -> crate::facts::Facts {
+        crate::facts::Facts {
+            cni: Some(CniFacts {
+                conf_dir: "/etc/cni/net.d".into(),
+                source: Source::default_value("test"),
+                entries,
+                problems: Vec::new(),
+            }),
+            detected_roles: vec![nodecheck_report::Role::Worker],
+            ..empty_facts()
+        }
+    }
+
+    #[test]
+    fn verdicts() {
+        let mut dir = file("/etc/cni/net.d", 0o755, "root", "root");
+        if let Ok(m) = &mut dir.meta {
+            m.kind = EntryKind::Dir;
+        }
+        let good = file("/etc/cni/net.d/10-calico.conflist", 0o600, "root", "root");
+        assert_eq!(
+            judge_worker(&CHECK, &with(vec![dir.clone(), good])).status,
+            Status::Pass
+        );
+        let readable = file("/etc/cni/net.d/10-calico.conflist", 0o644, "root", "root");
+        let v = judge_worker(&CHECK, &with(vec![dir.clone(), readable]));
+        assert_eq!(v.status, Status::Fail);
+        assert!(
+            v.message.contains("10-calico.conflist is 0644"),
+            "{}",
+            v.message
+        );
+        let owned = file("/etc/cni/net.d/10-calico.conflist", 0o600, "calico", "root");
+        assert_eq!(
+            judge_worker(&CHECK, &with(vec![dir, owned])).status,
+            Status::Fail
+        );
+        assert_eq!(
+            judge_worker(&CHECK, &empty_facts()).status,
+            Status::NotApplicable
+        );
+    }
+}

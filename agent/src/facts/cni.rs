@@ -1,0 +1,315 @@
+//! The CNI configuration directory the container runtime really reads, and its files.
+//!
+//! The directory is the runtime's setting, not a fixed path: containerd's CRI plugin
+//! `cni.conf_dir` (config version 2: `plugins."io.containerd.grpc.v1.cri"`, version 3 and later:
+//! `plugins."io.containerd.cri.v1.runtime"`, where containerd 2 also migrates the old key), or
+//! CRI-O's `[crio.network] network_dir` (`crio.conf`, then `crio.conf.d/*.conf` in name order,
+//! each overriding), else the default `/etc/cni/net.d`. k3s's embedded flannel has containerd
+//! read `/var/lib/rancher/k3s/agent/etc/cni/net.d`, which its generated containerd config says.
+
+use super::{FileFact, Process};
+use crate::host::{Content, Host};
+use nodecheck_report::Source;
+
+pub const DEFAULT_CONF_DIR: &str = "/etc/cni/net.d";
+const CONTAINERD_CONFIG: &str = "/etc/containerd/config.toml";
+const CRIO_CONFIG: &str = "/etc/crio/crio.conf";
+const CRIO_CONFIG_DIR: &str = "/etc/crio/crio.conf.d";
+const CONFIG_CAP: u64 = 1024 * 1024;
+/// Files of the directory judged at most (a node has a handful).
+pub const FILES_MAX: usize = 256;
+
+/// The CNI configuration directory and what is in it.
+#[derive(Debug, Clone)]
+pub struct CniFacts {
+    pub conf_dir: String,
+    /// Where the directory was said (the runtime's config line, or the default).
+    pub source: Source,
+    /// The directory itself, then its entries (sorted).
+    pub entries: Vec<FileFact>,
+    /// Why the facts are partial or uncertain (an unreadable runtime config, too many files).
+    pub problems: Vec<String>,
+}
+
+/// `conf_dir` of a containerd config, by its version's key; `None` when it sets none.
+fn containerd_conf_dir(text: &str) -> Result<Option<String>, String> {
+    let doc: toml::Table = text
+        .parse()
+        .map_err(|e: toml::de::Error| e.message().to_string())?;
+    let version = doc
+        .get("version")
+        .and_then(toml::Value::as_integer)
+        .unwrap_or(1);
+    let plugins = doc.get("plugins").and_then(toml::Value::as_table);
+    let conf_dir = |plugin: &str| {
+        plugins
+            .and_then(|p| p.get(plugin))
+            .and_then(|p| p.get("cni"))
+            .and_then(|c| c.get("conf_dir"))
+            .and_then(toml::Value::as_str)
+            .map(str::to_string)
+    };
+    Ok(match version {
+        // containerd 2 reads the new key and migrates the old one when the new is absent.
+        v if v >= 3 => conf_dir("io.containerd.cri.v1.runtime")
+            .or_else(|| conf_dir("io.containerd.grpc.v1.cri")),
+        2 => conf_dir("io.containerd.grpc.v1.cri"),
+        _ => conf_dir("cri"),
+    })
+}
+
+/// `network_dir` of a CRI-O config file.
+fn crio_network_dir(text: &str) -> Result<Option<String>, String> {
+    let doc: toml::Table = text
+        .parse()
+        .map_err(|e: toml::de::Error| e.message().to_string())?;
+    Ok(doc
+        .get("crio")
+        .and_then(|c| c.get("network"))
+        .and_then(|n| n.get("network_dir"))
+        .and_then(toml::Value::as_str)
+        .map(str::to_string))
+}
+
+/// What a snapshot keeps of a container runtime's configuration (containerd's or CRI-O's,
+/// whose registry sections may hold credentials): only the settings read here, written anew
+/// as TOML. `None` when the file is not TOML.
+pub fn reduced(text: &str) -> Option<String> {
+    let doc: toml::Table = text.parse().ok()?;
+    let mut kept = toml::Table::new();
+    if let Some(version) = doc.get("version") {
+        kept.insert("version".into(), version.clone());
+    }
+    let mut plugins = toml::Table::new();
+    for plugin in [
+        "io.containerd.cri.v1.runtime",
+        "io.containerd.grpc.v1.cri",
+        "cri",
+    ] {
+        if let Some(dir) = doc
+            .get("plugins")
+            .and_then(|p| p.get(plugin))
+            .and_then(|p| p.get("cni"))
+            .and_then(|c| c.get("conf_dir"))
+        {
+            let mut cni = toml::Table::new();
+            cni.insert("conf_dir".into(), dir.clone());
+            let mut table = toml::Table::new();
+            table.insert("cni".into(), toml::Value::Table(cni));
+            plugins.insert(plugin.into(), toml::Value::Table(table));
+        }
+    }
+    if !plugins.is_empty() {
+        kept.insert("plugins".into(), toml::Value::Table(plugins));
+    }
+    if let Some(dir) = doc
+        .get("crio")
+        .and_then(|c| c.get("network"))
+        .and_then(|n| n.get("network_dir"))
+    {
+        let mut network = toml::Table::new();
+        network.insert("network_dir".into(), dir.clone());
+        let mut crio = toml::Table::new();
+        crio.insert("network".into(), toml::Value::Table(network));
+        kept.insert("crio".into(), toml::Value::Table(crio));
+    }
+    toml::to_string(&kept).ok()
+}
+
+/// The containerd config a running containerd reads: its `--config`/`-c`, else the default.
+fn containerd_config_path(containerd: &Process) -> String {
+    let args = &containerd.argv;
+    for (i, arg) in args.iter().enumerate() {
+        if let Some(value) = arg.strip_prefix("--config=") {
+            return value.to_string();
+        }
+        if (arg == "--config" || arg == "-c")
+            && let Some(value) = args.get(i + 1)
+        {
+            return value.to_string();
+        }
+    }
+    CONTAINERD_CONFIG.to_string()
+}
+
+/// Finds the directory: from the running runtime's configuration, else the default.
+fn conf_dir(host: &Host, processes: &[Process], problems: &mut Vec<String>) -> (String, Source) {
+    let default = || {
+        (
+            DEFAULT_CONF_DIR.to_string(),
+            Source::default_value("the CNI default configuration directory"),
+        )
+    };
+    if let Some(containerd) = processes.iter().find(|p| p.program() == "containerd") {
+        let path = containerd_config_path(containerd);
+        return match host.read_text(&path, CONFIG_CAP, Content::RuntimeConfig) {
+            Ok(text) => match containerd_conf_dir(&text) {
+                Ok(Some(dir)) => (dir, Source::file(path, None)),
+                Ok(None) => (
+                    DEFAULT_CONF_DIR.to_string(),
+                    Source::default_value(format!(
+                        "containerd default ({path} sets no cni.conf_dir)"
+                    )),
+                ),
+                Err(e) => {
+                    problems.push(format!("{path}: not valid TOML: {e}"));
+                    default()
+                }
+            },
+            Err(e) if e.is_not_found() => (
+                DEFAULT_CONF_DIR.to_string(),
+                Source::default_value(format!("containerd default (no {path})")),
+            ),
+            Err(e) => {
+                problems.push(format!("containerd's configuration: {e}"));
+                default()
+            }
+        };
+    }
+    if processes.iter().any(|p| p.program() == "crio") {
+        let mut files = vec![CRIO_CONFIG.to_string()];
+        files.extend(host.glob(&format!("{CRIO_CONFIG_DIR}/*.conf")));
+        let mut found = default();
+        for file in files {
+            match host.read_text(&file, CONFIG_CAP, Content::RuntimeConfig) {
+                Ok(text) => match crio_network_dir(&text) {
+                    Ok(Some(dir)) => found = (dir, Source::file(file, None)),
+                    Ok(None) => {}
+                    Err(e) => problems.push(format!("{file}: not valid TOML: {e}")),
+                },
+                Err(e) if e.is_not_found() => {}
+                Err(e) => problems.push(format!("CRI-O's configuration: {e}")),
+            }
+        }
+        return found;
+    }
+    default()
+}
+
+/// Gathers the CNI configuration directory, when this node has one or runs a runtime.
+pub fn gather(host: &Host, processes: &[Process]) -> Option<CniFacts> {
+    let mut problems = Vec::new();
+    let (conf_dir, source) = conf_dir(host, processes, &mut problems);
+    let dir = FileFact::stat(host, &conf_dir);
+    if dir.meta.as_ref().is_err_and(|e| e.is_not_found()) && problems.is_empty() {
+        return None;
+    }
+    let mut entries = vec![dir];
+    match host.list_dir(&conf_dir) {
+        Ok(mut names) => {
+            names.sort();
+            if names.len() > FILES_MAX {
+                problems.push(format!(
+                    "{conf_dir} holds {} entries; the first {FILES_MAX} are judged",
+                    names.len()
+                ));
+            }
+            for name in names.iter().take(FILES_MAX) {
+                entries.push(FileFact::stat(
+                    host,
+                    &format!("{}/{name}", conf_dir.trim_end_matches('/')),
+                ));
+            }
+        }
+        Err(e) if e.is_not_found() => {}
+        Err(e) => problems.push(e.to_string()),
+    }
+    Some(CniFacts {
+        conf_dir,
+        source,
+        entries,
+        problems,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::testing::TempRoot;
+
+    #[test]
+    fn containerd_keys_by_config_version() {
+        let v2 = "version = 2\n[plugins.\"io.containerd.grpc.v1.cri\".cni]\nconf_dir = \"/var/lib/rancher/k3s/agent/etc/cni/net.d\"\n";
+        assert_eq!(
+            containerd_conf_dir(v2),
+            Ok(Some("/var/lib/rancher/k3s/agent/etc/cni/net.d".into()))
+        );
+        let v3 = "version = 3\n[plugins.'io.containerd.cri.v1.runtime'.cni]\nconf_dir = '/opt/cni/conf'\n";
+        assert_eq!(containerd_conf_dir(v3), Ok(Some("/opt/cni/conf".into())));
+        // containerd 2 migrates the old key when the new one is absent.
+        let migrated = v2.replace("version = 2", "version = 3");
+        assert_eq!(
+            containerd_conf_dir(&migrated),
+            Ok(Some("/var/lib/rancher/k3s/agent/etc/cni/net.d".into()))
+        );
+        // Version 2 does not read version 3's key.
+        let wrong = v3.replace("version = 3", "version = 2");
+        assert_eq!(containerd_conf_dir(&wrong), Ok(None));
+        assert!(containerd_conf_dir("version = [").is_err());
+    }
+
+    #[test]
+    fn a_snapshot_keeps_only_the_directory() {
+        let config = "version = 2\n[plugins.\"io.containerd.grpc.v1.cri\".cni]\nconf_dir = \"/x\"\nbin_dir = \"/y\"\n[plugins.\"io.containerd.grpc.v1.cri\".registry.configs.\"r.example\".auth]\nusername = \"u\"\npassword = \"hunter2\"\n";
+        let kept = reduced(config).expect("toml");
+        assert!(
+            !kept.contains("hunter2") && !kept.contains("bin_dir"),
+            "{kept}"
+        );
+        assert_eq!(containerd_conf_dir(&kept), Ok(Some("/x".into())));
+        let crio =
+            "[crio.network]\nnetwork_dir = \"/n\"\n[crio.image]\nglobal_auth_file = \"/a\"\n";
+        let kept = reduced(crio).expect("toml");
+        assert_eq!(crio_network_dir(&kept), Ok(Some("/n".into())));
+        assert!(!kept.contains("global_auth_file"));
+    }
+
+    #[test]
+    fn the_running_runtime_says_where() {
+        let root = TempRoot::new();
+        root.file(
+            "etc/k3s-containerd.toml",
+            "version = 2\n[plugins.\"io.containerd.grpc.v1.cri\".cni]\nconf_dir = \"/k3s/net.d\"\n",
+            0o600,
+        )
+        .file("k3s/net.d/10-flannel.conflist", "{}", 0o644)
+        .file("etc/cni/net.d/99-decoy.conf", "{}", 0o644);
+        let host = root.host();
+        let containerd = Process {
+            pid: 5,
+            comm: "containerd".into(),
+            exe: Some("/usr/bin/containerd".into()),
+            argv: vec![
+                "containerd".into(),
+                "-c".into(),
+                "/etc/k3s-containerd.toml".into(),
+            ],
+            ..Process::default()
+        };
+        let facts = gather(&host, &[containerd]).expect("cni");
+        assert_eq!(facts.conf_dir, "/k3s/net.d");
+        let paths: Vec<&str> = facts.entries.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(paths, ["/k3s/net.d", "/k3s/net.d/10-flannel.conflist"]);
+        // No runtime: the default directory.
+        let facts = gather(&host, &[]).expect("cni");
+        assert_eq!(facts.conf_dir, "/etc/cni/net.d");
+        let crio = Process {
+            pid: 6,
+            comm: "crio".into(),
+            exe: Some("/usr/bin/crio".into()),
+            ..Process::default()
+        };
+        root.file(
+            "etc/crio/crio.conf",
+            "[crio.network]\nnetwork_dir = \"/a\"\n",
+            0o644,
+        )
+        .file(
+            "etc/crio/crio.conf.d/10-cni.conf",
+            "[crio.network]\nnetwork_dir = \"/k3s/net.d\"\n",
+            0o644,
+        );
+        let facts = gather(&host, &[crio]).expect("cni");
+        assert_eq!(facts.conf_dir, "/k3s/net.d", "drop-ins override crio.conf");
+    }
+}
