@@ -225,13 +225,52 @@ pub fn judge_manifest(component: Result<&ComponentFacts, Verdict>, name: &str) -
             "{name} does not run from a static pod manifest here ({})",
             component.args.origin
         )),
-        Some(file) => judge_file(file, &format!("{name} manifest")),
+        Some(file) => judge_file(component, file, &format!("{name} manifest")),
     }
 }
 
-/// One file, 0600 root:root; the passing message names it and what it is.
-fn judge_file(file: &crate::facts::FileFact, what: &str) -> Verdict {
+/// One file, 0600 root:root, in a directory only root may write (after symlinks: a link to a
+/// root-owned file in a user's directory is that user's file); the passing message names it
+/// and what it is.
+fn judge_file(component: &ComponentFacts, file: &crate::facts::FileFact, what: &str) -> Verdict {
     let mut verdict = judge_files(std::slice::from_ref(file), what, &strict_file_rule(0o600));
+    let parent = file.meta.as_ref().ok().and_then(|m| {
+        let dir = m
+            .resolved
+            .rsplit_once('/')
+            .map(|(d, _)| if d.is_empty() { "/" } else { d })?;
+        component.parent_dirs.iter().find(|d| d.path == dir)
+    });
+    if let Some(dir) = parent
+        && verdict.status == Status::Pass
+    {
+        let item = match &dir.meta {
+            Ok(m) => evidence(
+                format!("{} (holds {})", dir.path, file.path),
+                Some(dir.describe()),
+                "a directory owned by root, writable by root only",
+                m.uid == 0 && m.mode & 0o022 == 0,
+                Source::FileMetadata {
+                    path: dir.path.clone(),
+                },
+            ),
+            Err(e) => Evidence {
+                subject: dir.path.clone(),
+                observed: Some(e.to_string()),
+                expected: "readable metadata".into(),
+                status: Status::Error,
+                source: Source::FileMetadata {
+                    path: dir.path.clone(),
+                },
+                note: None,
+            },
+        };
+        let mut items = verdict.evidence.clone();
+        items.push(item);
+        verdict = Verdict::from_evidence(items, String::new(), |failing| {
+            failing_message(failing, "the file in a directory only root may write")
+        });
+    }
     if verdict.status == Status::Pass {
         verdict.message = format!("the {what} {} is {}", file.path, file.describe());
     }
@@ -248,8 +287,17 @@ pub fn judge_kubeconfig(component: Result<&ComponentFacts, Verdict>, name: &str)
         None => Verdict::not_applicable(format!(
             "{name} names no kubeconfig (in-cluster credentials)"
         )),
+        Some((file, source)) if file.meta.as_ref().is_err_and(|e| e.is_not_found()) => {
+            Verdict::error(
+                format!(
+                    "{name} uses the kubeconfig {} ({source}), which does not exist here",
+                    file.path
+                ),
+                Vec::new(),
+            )
+        }
         Some((file, source)) => {
-            let mut verdict = judge_file(file, &format!("{name} kubeconfig"));
+            let mut verdict = judge_file(component, file, &format!("{name} kubeconfig"));
             for item in &mut verdict.evidence {
                 item.note = Some(format!("named by {source}"));
             }
@@ -285,5 +333,38 @@ mod tests {
         ] {
             assert!(!is_loopback(no), "{no}");
         }
+    }
+
+    #[test]
+    fn a_file_in_a_directory_others_may_write_is_not_safe() {
+        use crate::facts::components::{SCHEDULER, gather, manifest_dirs};
+        use std::os::unix::fs::PermissionsExt;
+        let root = crate::host::testing::TempRoot::new();
+        root.file(
+            "etc/kubernetes/manifests/kube-scheduler.yaml",
+            "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - command: [kube-scheduler]\n",
+            0o600,
+        );
+        let judge = |root: &crate::host::testing::TempRoot| {
+            let facts = gather(&root.host(), &[], &SCHEDULER, &manifest_dirs(None));
+            judge_manifest(found(facts.as_ref(), "kube-scheduler"), "kube-scheduler")
+        };
+        let uid = std::fs::metadata(root.path()).map(|m| std::os::unix::fs::MetadataExt::uid(&m));
+        let before = judge(&root);
+        if uid.is_ok_and(|u| u == 0) {
+            assert_eq!(before.status, Status::Pass, "{before:?}");
+        }
+        std::fs::set_permissions(
+            root.join("etc/kubernetes/manifests"),
+            std::fs::Permissions::from_mode(0o777),
+        )
+        .expect("chmod");
+        let after = judge(&root);
+        assert_eq!(after.status, Status::Fail, "{after:?}");
+        assert!(
+            after.message.contains("/etc/kubernetes/manifests"),
+            "{}",
+            after.message
+        );
     }
 }

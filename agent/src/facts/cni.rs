@@ -18,6 +18,7 @@ const CRIO_CONFIG_DIR: &str = "/etc/crio/crio.conf.d";
 const CONFIG_CAP: u64 = 1024 * 1024;
 /// Files of the directory judged at most (a node has a handful).
 pub const FILES_MAX: usize = 256;
+const DEPTH_MAX: usize = 3;
 
 /// The CNI configuration directory and what is in it.
 #[derive(Debug, Clone)]
@@ -58,6 +59,19 @@ fn containerd_conf_dir(text: &str) -> Result<Option<String>, String> {
     })
 }
 
+/// The `imports` of a containerd config: files (globs) whose settings override the main
+/// file's, in order.
+fn containerd_imports(text: &str) -> Vec<String> {
+    text.parse::<toml::Table>()
+        .ok()
+        .and_then(|doc| doc.get("imports").and_then(toml::Value::as_array).cloned())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(toml::Value::as_str)
+        .map(str::to_string)
+        .collect()
+}
+
 /// `network_dir` of a CRI-O config file.
 fn crio_network_dir(text: &str) -> Result<Option<String>, String> {
     let doc: toml::Table = text
@@ -77,8 +91,10 @@ fn crio_network_dir(text: &str) -> Result<Option<String>, String> {
 pub fn reduced(text: &str) -> Option<String> {
     let doc: toml::Table = text.parse().ok()?;
     let mut kept = toml::Table::new();
-    if let Some(version) = doc.get("version") {
-        kept.insert("version".into(), version.clone());
+    for key in ["version", "imports"] {
+        if let Some(value) = doc.get(key) {
+            kept.insert(key.into(), value.clone());
+        }
     }
     let mut plugins = toml::Table::new();
     for plugin in [
@@ -132,6 +148,34 @@ fn containerd_config_path(containerd: &Process) -> String {
     CONTAINERD_CONFIG.to_string()
 }
 
+/// The CNI directory the last of a containerd config's imports sets, if any.
+fn imported_conf_dir(
+    host: &Host,
+    main: &str,
+    problems: &mut Vec<String>,
+) -> Option<(String, Source)> {
+    let mut found = None;
+    for pattern in containerd_imports(main).iter().take(64) {
+        let files = if pattern.contains(['*', '?', '[']) {
+            host.glob(pattern)
+        } else {
+            vec![pattern.clone()]
+        };
+        for file in files {
+            match host.read_text(&file, CONFIG_CAP, Content::RuntimeConfig) {
+                Ok(text) => match containerd_conf_dir(&text) {
+                    Ok(Some(dir)) => found = Some((dir, Source::file(file, None))),
+                    Ok(None) => {}
+                    Err(e) => problems.push(format!("{file}: not valid TOML: {e}")),
+                },
+                Err(e) if e.is_not_found() => {}
+                Err(e) => problems.push(format!("containerd import: {e}")),
+            }
+        }
+    }
+    found
+}
+
 /// Finds the directory: from the running runtime's configuration, else the default.
 fn conf_dir(host: &Host, processes: &[Process], problems: &mut Vec<String>) -> (String, Source) {
     let default = || {
@@ -144,13 +188,20 @@ fn conf_dir(host: &Host, processes: &[Process], problems: &mut Vec<String>) -> (
         let path = containerd_config_path(containerd);
         return match host.read_text(&path, CONFIG_CAP, Content::RuntimeConfig) {
             Ok(text) => match containerd_conf_dir(&text) {
-                Ok(Some(dir)) => (dir, Source::file(path, None)),
-                Ok(None) => (
-                    DEFAULT_CONF_DIR.to_string(),
-                    Source::default_value(format!(
-                        "containerd default ({path} sets no cni.conf_dir)"
-                    )),
-                ),
+                Ok(main) => {
+                    // An imported file that sets the directory overrides the main file.
+                    let main = main.map(|dir| (dir, Source::file(path.clone(), None)));
+                    imported_conf_dir(host, &text, problems)
+                        .or(main)
+                        .unwrap_or_else(|| {
+                            (
+                                DEFAULT_CONF_DIR.to_string(),
+                                Source::default_value(format!(
+                                    "containerd default ({path} sets no cni.conf_dir)"
+                                )),
+                            )
+                        })
+                }
                 Err(e) => {
                     problems.push(format!("{path}: not valid TOML: {e}"));
                     default()
@@ -186,6 +237,48 @@ fn conf_dir(host: &Host, processes: &[Process], problems: &mut Vec<String>) -> (
     default()
 }
 
+/// Lists `dir` into `entries`, and its subdirectories (multus keeps a kubeconfig in
+/// `multus.d/`) down to [`DEPTH_MAX`], at most [`FILES_MAX`] entries in all.
+fn list(
+    host: &Host,
+    dir: &str,
+    depth: usize,
+    entries: &mut Vec<FileFact>,
+    problems: &mut Vec<String>,
+) {
+    let mut names = match host.list_dir(dir) {
+        Ok(names) => names,
+        Err(e) if e.is_not_found() && depth == 1 => return,
+        Err(e) => {
+            problems.push(e.to_string());
+            return;
+        }
+    };
+    names.sort();
+    for name in names {
+        if entries.len() > FILES_MAX {
+            problems.push(format!(
+                "{dir}: more than {FILES_MAX} entries in the CNI directory; the rest unread"
+            ));
+            return;
+        }
+        let path = format!("{}/{name}", dir.trim_end_matches('/'));
+        let entry = FileFact::stat(host, &path);
+        let is_dir = entry
+            .meta
+            .as_ref()
+            .is_ok_and(|m| m.kind == crate::host::EntryKind::Dir);
+        entries.push(entry);
+        if is_dir {
+            if depth < DEPTH_MAX {
+                list(host, &path, depth + 1, entries, problems);
+            } else {
+                problems.push(format!("{path}: deeper than {DEPTH_MAX} levels; not read"));
+            }
+        }
+    }
+}
+
 /// Gathers the CNI configuration directory, when this node has one or runs a runtime.
 pub fn gather(host: &Host, processes: &[Process]) -> Option<CniFacts> {
     let mut problems = Vec::new();
@@ -195,25 +288,7 @@ pub fn gather(host: &Host, processes: &[Process]) -> Option<CniFacts> {
         return None;
     }
     let mut entries = vec![dir];
-    match host.list_dir(&conf_dir) {
-        Ok(mut names) => {
-            names.sort();
-            if names.len() > FILES_MAX {
-                problems.push(format!(
-                    "{conf_dir} holds {} entries; the first {FILES_MAX} are judged",
-                    names.len()
-                ));
-            }
-            for name in names.iter().take(FILES_MAX) {
-                entries.push(FileFact::stat(
-                    host,
-                    &format!("{}/{name}", conf_dir.trim_end_matches('/')),
-                ));
-            }
-        }
-        Err(e) if e.is_not_found() => {}
-        Err(e) => problems.push(e.to_string()),
-    }
+    list(host, &conf_dir, 1, &mut entries, &mut problems);
     Some(CniFacts {
         conf_dir,
         source,
@@ -311,5 +386,33 @@ mod tests {
         );
         let facts = gather(&host, &[crio]).expect("cni");
         assert_eq!(facts.conf_dir, "/k3s/net.d", "drop-ins override crio.conf");
+        // Subdirectories are judged too; an import overrides the main file.
+        root.file("k3s/net.d/multus.d/multus.kubeconfig", "x", 0o644)
+            .file(
+                "etc/containerd/config.toml",
+                "version = 2\nimports = [\"/etc/containerd/conf.d/*.toml\"]\n[plugins.\"io.containerd.grpc.v1.cri\".cni]\nconf_dir = \"/etc/cni/net.d\"\n",
+                0o600,
+            )
+            .file(
+                "etc/containerd/conf.d/10-cni.toml",
+                "version = 2\n[plugins.\"io.containerd.grpc.v1.cri\".cni]\nconf_dir = \"/k3s/net.d\"\n",
+                0o600,
+            );
+        let containerd = Process {
+            pid: 7,
+            comm: "containerd".into(),
+            exe: Some("/usr/bin/containerd".into()),
+            ..Process::default()
+        };
+        let facts = gather(&host, &[containerd]).expect("cni");
+        assert_eq!(facts.conf_dir, "/k3s/net.d");
+        assert!(
+            facts
+                .entries
+                .iter()
+                .any(|e| e.path == "/k3s/net.d/multus.d/multus.kubeconfig"),
+            "{:?}",
+            facts.entries
+        );
     }
 }

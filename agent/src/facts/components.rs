@@ -32,9 +32,6 @@ pub const MANIFEST_DIRS: &[&str] = &[
     "/var/lib/rancher/rke2/agent/pod-manifests",
 ];
 const CONFIG_CAP: u64 = 1024 * 1024;
-/// k3s's configuration, where the user's `kube-*-arg` entries are.
-const K3S_CONFIG: &str = "/etc/rancher/k3s/config.yaml";
-const K3S_CONFIG_DIR: &str = "/etc/rancher/k3s/config.yaml.d";
 
 /// What a component is, for finding and reading it.
 #[derive(Debug)]
@@ -47,30 +44,49 @@ pub struct Kind {
     pub k3s_hosts: &'static [&'static str],
     /// The k3s config key of the user's extra arguments.
     pub k3s_arg_key: &'static str,
+    /// The k3s setting that turns the embedded copy off.
+    pub k3s_disable: &'static str,
     /// What k3s passes to it (k3s `pkg/daemons`), from the k3s versions that serve it on a
     /// secure port (v1.22 on); `$DATA` is k3s's data directory.
     pub k3s_args: &'static [&'static str],
 }
 
+/// Boolean flags of the controller manager, scheduler and kube-proxy (their `--help`, 1.36):
+/// a bare `--name` of these takes no value, while any other flag takes the next word, as pflag
+/// does. A boolean missing here would swallow the flag after it.
 const KUBE_BOOLS: &[&str] = &[
     "profiling",
     "contention-profiling",
     "use-service-account-credentials",
     "allocate-node-cidrs",
-    "leader-elect",
+    "configure-cloud-routes",
+    "disable-attach-detach-reconcile-sync",
+    "disable-force-detach-on-timeout",
+    "enable-leader-migration",
     "enable-hostpath-provisioner",
     "enable-dynamic-provisioning",
     "enable-garbage-collector",
     "enable-taint-manager",
+    "leader-elect",
     "permit-port-sharing",
     "permit-address-sharing",
-    "authorization-always-allow-paths",
+    "authentication-skip-lookup",
+    "authentication-tolerate-lookup-failure",
+    "disable-http2-serving",
+    "bind-address-hard-fail",
+    "ipvs-strict-arp",
+    "iptables-localhost-nodeports",
     "masquerade-all",
     "cleanup",
     "init-only",
     "logtostderr",
     "alsologtostderr",
-    "v",
+    "one-output",
+    "skip-headers",
+    "skip-log-headers",
+    "add-dir-header",
+    "help",
+    "version",
 ];
 
 const fn kube_syntax() -> FlagSyntax {
@@ -87,6 +103,7 @@ pub const CONTROLLER_MANAGER: Kind = Kind {
     config_kind: None,
     k3s_hosts: &["k3s-server"],
     k3s_arg_key: "kube-controller-manager-arg",
+    k3s_disable: "disable-controller-manager",
     k3s_args: &[
         "--kubeconfig=$DATA/server/cred/controller.kubeconfig",
         "--service-account-private-key-file=$DATA/server/tls/service.current.key",
@@ -104,6 +121,7 @@ pub const SCHEDULER: Kind = Kind {
     config_kind: Some("KubeSchedulerConfiguration"),
     k3s_hosts: &["k3s-server"],
     k3s_arg_key: "kube-scheduler-arg",
+    k3s_disable: "disable-scheduler",
     k3s_args: &[
         "--kubeconfig=$DATA/server/cred/scheduler.kubeconfig",
         "--bind-address=127.0.0.1",
@@ -118,6 +136,7 @@ pub const KUBE_PROXY: Kind = Kind {
     config_kind: Some("KubeProxyConfiguration"),
     k3s_hosts: &["k3s-server", "k3s-agent"],
     k3s_arg_key: "kube-proxy-arg",
+    k3s_disable: "disable-kube-proxy",
     k3s_args: &[
         "--proxy-mode=iptables",
         "--healthz-bind-address=127.0.0.1",
@@ -158,6 +177,9 @@ pub struct ComponentFacts {
     pub kubeconfig: Option<(FileFact, Source)>,
     /// The k3s process it runs inside, when embedded.
     pub embedded_in: Option<u32>,
+    /// The directories that hold the manifest's and the kubeconfig's real files (after
+    /// symlinks): whoever may write one may replace the file.
+    pub parent_dirs: Vec<FileFact>,
 }
 
 impl ComponentFacts {
@@ -244,30 +266,6 @@ fn read_config(host: &Host, container_pid: Option<u32>, path: &str, kind: &str) 
     }
 }
 
-/// The user's `<key>` entries of k3s's config files, as `--name=value` with their source.
-fn k3s_user_args(host: &Host, key: &str) -> Vec<(String, Source)> {
-    let mut files = vec![K3S_CONFIG.to_string()];
-    files.extend(host.glob(&format!("{K3S_CONFIG_DIR}/*.yaml")));
-    let mut out = Vec::new();
-    for file in files {
-        let Ok(text) = host.read_text(&file, CONFIG_CAP, crate::host::Content::K3sConfig) else {
-            continue;
-        };
-        let Ok(doc) = yaml::parse(&text) else {
-            continue;
-        };
-        for item in doc.get(key).and_then(Node::as_seq).unwrap_or_default() {
-            if let Some(arg) = item.as_str() {
-                out.push((
-                    format!("--{}", arg.trim_start_matches('-')),
-                    Source::file(file.clone(), Some(item.line)),
-                ));
-            }
-        }
-    }
-    out
-}
-
 /// The arguments of a component k3s runs in-process: what k3s passes, then the user's.
 fn k3s_recovered(host: &Host, kind: &Kind, k3s: &Process) -> ComponentArgs {
     let data = "/var/lib/rancher/k3s";
@@ -290,7 +288,19 @@ fn k3s_recovered(host: &Host, kind: &Kind, k3s: &Process) -> ComponentArgs {
         })
         .collect();
     // The user's entries come last: for the same flag, theirs is the value k3s passes.
-    words.extend(k3s_user_args(host, kind.k3s_arg_key));
+    let config = super::k3s::config(host);
+    args.problems.extend(
+        config
+            .problems
+            .iter()
+            .map(|p| format!("k3s configuration: {p}")),
+    );
+    words.extend(
+        config
+            .values(kind.k3s_arg_key)
+            .iter()
+            .map(|(arg, source)| (format!("--{}", arg.trim_start_matches('-')), source.clone())),
+    );
     for (word, source) in words {
         let parsed = flags::parse(std::slice::from_ref(&word), &kind.syntax);
         for flag in parsed.flags {
@@ -354,6 +364,9 @@ pub fn gather(
             })
         }
         (None, None, Some(k3s)) => {
+            if super::k3s::config(host).flag(kind.k3s_disable) {
+                return None;
+            }
             embedded_in = Some(k3s.pid);
             k3s_recovered(host, kind, k3s)
         }
@@ -381,8 +394,26 @@ pub fn gather(
             source,
         )
     });
+    let manifest_file = manifest.map(|path| FileFact::stat(host, &path));
+    let mut parent_dirs: Vec<FileFact> = Vec::new();
+    for file in manifest_file
+        .iter()
+        .chain(kubeconfig.iter().map(|(f, _)| f))
+    {
+        let Ok(meta) = &file.meta else { continue };
+        if meta.resolved.starts_with("/proc/") {
+            continue;
+        }
+        if let Some((dir, _)) = meta.resolved.rsplit_once('/') {
+            let dir = if dir.is_empty() { "/" } else { dir };
+            if !parent_dirs.iter().any(|d| d.path == dir) {
+                parent_dirs.push(FileFact::stat(host, dir));
+            }
+        }
+    }
     Some(ComponentFacts {
-        manifest_file: manifest.map(|path| FileFact::stat(host, &path)),
+        manifest_file,
+        parent_dirs,
         args,
         container_pid,
         config,

@@ -244,8 +244,39 @@ pub fn pki(host: &Host, args: &ComponentArgs) -> Option<PkiFacts> {
         problems: Vec::new(),
     };
     walk_pki(host, &dir, 1, &mut facts);
+    // Certificates and keys the API server names outside that directory are its PKI too.
+    let inside = format!("{}/", dir.trim_end_matches('/'));
+    for flag in PKI_FLAGS {
+        let Some((path, _)) = args.value(flag) else {
+            continue;
+        };
+        if path.starts_with('/')
+            && !path.starts_with(&inside)
+            && !facts.entries.iter().any(|e| e.path == path)
+        {
+            facts.entries.push(FileFact::stat(host, path));
+        }
+    }
     Some(facts)
 }
+
+/// The API server's flags that name a certificate or a key.
+pub const PKI_FLAGS: &[&str] = &[
+    "client-ca-file",
+    "tls-cert-file",
+    "tls-private-key-file",
+    "kubelet-client-certificate",
+    "kubelet-client-key",
+    "kubelet-certificate-authority",
+    "etcd-cafile",
+    "etcd-certfile",
+    "etcd-keyfile",
+    "service-account-key-file",
+    "service-account-signing-key-file",
+    "proxy-client-cert-file",
+    "proxy-client-key-file",
+    "requestheader-client-ca-file",
+];
 
 fn walk_pki(host: &Host, dir: &str, depth: usize, facts: &mut PkiFacts) {
     let mut names = match host.list_dir(dir) {

@@ -113,6 +113,20 @@ pub const SPECS: &[Spec] = &[
         port: Some(10249),
     },
     Spec {
+        name: "containerd",
+        areas: &["runtime"],
+        claims: |p| named(p, &["containerd"]),
+        users: &[],
+        port: None,
+    },
+    Spec {
+        name: "crio",
+        areas: &["runtime"],
+        claims: |p| named(p, &["crio"]),
+        users: &[],
+        port: None,
+    },
+    Spec {
         name: "sshd",
         areas: &["sshd"],
         claims: |p| named(p, &["sshd"]),
@@ -275,10 +289,61 @@ fn distrust(
     (!reasons.is_empty()).then(|| reasons.join("; "))
 }
 
+/// The components k3s runs inside its own process, the k3s processes that run each, and the
+/// k3s setting that turns it off.
+const K3S_EMBEDS: &[(&str, &[&str], &str)] = &[
+    ("kube-apiserver", &["k3s-server"], "disable-apiserver"),
+    (
+        "kube-controller-manager",
+        &["k3s-server"],
+        "disable-controller-manager",
+    ),
+    ("kube-scheduler", &["k3s-server"], "disable-scheduler"),
+    (
+        "kube-proxy",
+        &["k3s-server", "k3s-agent"],
+        "disable-kube-proxy",
+    ),
+];
+
+/// On a k3s node the component runs inside k3s: a container process claiming its name is a
+/// pod's (any pod running as root passes the other tests, its parent being the runtime's shim),
+/// unless the kubelet runs it from a static pod manifest or k3s's configuration turns the
+/// embedded copy off.
+fn embedded_elsewhere(
+    host: &Host,
+    p: &Process,
+    spec: &Spec,
+    processes: &[Process],
+    k3s_config: &mut Option<super::k3s::K3sConfig>,
+) -> Option<String> {
+    let (_, hosts, disable) = K3S_EMBEDS.iter().find(|(name, _, _)| *name == spec.name)?;
+    let k3s = processes
+        .iter()
+        .find(|k| hosts.contains(&k.comm.as_str()) && k.uids[1] == 0)?;
+    super::containers::placement(&p.cgroups)?;
+    let manifest = super::components::MANIFEST_DIRS
+        .iter()
+        .chain(std::iter::once(&"/var/lib/rancher/k3s/agent/pod-manifests"))
+        .any(|dir| host.exists_unfollowed(&format!("{dir}/{}.yaml", spec.name)));
+    if manifest {
+        return None;
+    }
+    let config = k3s_config.get_or_insert_with(|| super::k3s::config(host));
+    if config.flag(disable) {
+        return None;
+    }
+    Some(format!(
+        "a container process, while {} (pid {}) runs {} in-process ({disable} is not set) and no static pod manifest starts it",
+        k3s.comm, k3s.pid, spec.name
+    ))
+}
+
 /// Screens the processes: which of those claiming a component's name are ignored, and why.
 pub fn screen(host: &Host, processes: &[Process], listeners: &[Listener]) -> Screened {
     let by_pid: BTreeMap<u32, &Process> = processes.iter().map(|p| (p.pid, p)).collect();
     let mut screened = Screened::default();
+    let mut k3s_config: Option<super::k3s::K3sConfig> = None;
     for spec in SPECS {
         let mut plausible: Vec<&Process> = Vec::new();
         // sshd forks a process per connection; those are children of the daemon (or of
@@ -294,7 +359,9 @@ pub fn screen(host: &Host, processes: &[Process], listeners: &[Listener]) -> Scr
                 sessions.insert(p.pid);
                 continue;
             }
-            match distrust(host, p, spec, &by_pid) {
+            match distrust(host, p, spec, &by_pid)
+                .or_else(|| embedded_elsewhere(host, p, spec, processes, &mut k3s_config))
+            {
                 None => plausible.push(p),
                 Some(reason) => screened.ignore(p.pid, spec, reason),
             }
@@ -567,5 +634,60 @@ mod tests {
         let screened = host.screen(&[]);
         assert!(screened.ignored.is_empty(), "{:?}", screened.ignored);
         assert!(screened.ignored_pids.is_empty());
+    }
+
+    #[test]
+    fn a_users_container_runtime_is_not_the_runtime() {
+        // F1 of the issue-14 red team: a runtime chooses which CNI files are judged and which
+        // config file the scan reads, so a user's `containerd -c FILE` must never count.
+        let mut f = Fixture::new();
+        f.file("home/mallory/containerd", "", 0o755, 1000);
+        f.process(200, "containerd", 1, 1000, "/home/mallory/containerd");
+        f.file("usr/bin/containerd", "", 0o755, 0);
+        f.process(300, "containerd", 1, 0, "/usr/bin/containerd");
+        let screened = f.screen(&[]);
+        assert!(screened.ignored_pids.contains(&200));
+        assert!(!screened.ignored_pids.contains(&300));
+        assert!(screened.ignored["runtime"][0].reason.contains("uid 1000"));
+    }
+
+    #[test]
+    fn on_k3s_a_pod_named_like_an_embedded_component_is_a_pod() {
+        // F4: k3s runs the scheduler in-process; a root pod's process of that name, started
+        // by the runtime's shim, is not it (unless a static pod manifest starts it).
+        let mut f = Fixture::new();
+        f.file("usr/local/bin/k3s", "", 0o755, 0);
+        f.process(10, "k3s-server", 1, 0, "/usr/local/bin/k3s");
+        f.file("usr/bin/containerd-shim-runc-v2", "", 0o755, 0);
+        f.process(
+            20,
+            "containerd-shim-runc-v2",
+            1,
+            0,
+            "/usr/bin/containerd-shim-runc-v2",
+        );
+        f.file("usr/local/bin/kube-scheduler", "", 0o755, 0);
+        f.process(30, "kube-scheduler", 20, 0, "/usr/local/bin/kube-scheduler");
+        f.file(
+            "proc/30/cgroup",
+            "0::/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod1b4e5c1a_7d2e_4b8a_9f3c_2a1b0c9d8e7f.slice/cri-containerd-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.scope\n",
+            0o444,
+            0,
+        );
+        let screened = f.screen(&[]);
+        assert!(screened.ignored_pids.contains(&30), "{screened:?}");
+        assert!(
+            screened.ignored["scheduler"][0]
+                .reason
+                .contains("runs kube-scheduler in-process")
+        );
+        // With the embedded scheduler turned off, the pod may be the scheduler.
+        f.file(
+            "etc/rancher/k3s/config.yaml",
+            "disable-scheduler: true\n",
+            0o600,
+            0,
+        );
+        assert!(!f.screen(&[]).ignored_pids.contains(&30));
     }
 }

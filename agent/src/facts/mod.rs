@@ -8,6 +8,7 @@ pub mod components;
 pub mod containers;
 pub mod control_plane;
 pub mod identity;
+pub mod k3s;
 pub mod kubelet;
 pub mod listeners;
 pub mod process;

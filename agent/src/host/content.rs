@@ -296,17 +296,23 @@ fn kubelet_config(path: &[Seg<'_>], _: Option<&str>, _: Option<&str>) -> Keep {
     }
 }
 
+/// The k3s settings nodecheck reads: the node name, the components' arguments (also in the
+/// `key+` append form) and the `disable-*` switches.
+fn k3s_key_kept(key: &str) -> bool {
+    let key = key.strip_suffix('+').unwrap_or(key);
+    matches!(
+        key,
+        "node-name"
+            | "kubelet-arg"
+            | "kube-controller-manager-arg"
+            | "kube-scheduler-arg"
+            | "kube-proxy-arg"
+    ) || key.starts_with("disable")
+}
+
 fn k3s_config(path: &[Seg<'_>], _: Option<&str>, _: Option<&str>) -> Keep {
     match path {
-        [
-            Seg::Key(
-                "kubelet-arg"
-                | "node-name"
-                | "kube-controller-manager-arg"
-                | "kube-scheduler-arg"
-                | "kube-proxy-arg",
-            ),
-        ] => Keep::Whole,
+        [Seg::Key(key)] if k3s_key_kept(key) => Keep::Whole,
         _ => Keep::Remove,
     }
 }

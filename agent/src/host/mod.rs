@@ -168,6 +168,9 @@ pub(crate) struct Touched {
     /// its container), with what they are: a snapshot keeps them reduced like host files.
     pub proc_content: BTreeMap<String, Content>,
     pub proc_links: BTreeSet<String>,
+    /// Host paths a read refused for their size: a snapshot withholds them, so that reading
+    /// one there fails as it did on the node instead of reading a cut copy.
+    pub unreadable: BTreeSet<String>,
     pub proc_listed: BTreeSet<String>,
 }
 
@@ -500,10 +503,15 @@ impl Host {
         }
         let data = self.root.read(&resolved, cap).map_err(|e| match e {
             RawReadError::Io(e) => FileError::from_io(path, &e),
-            RawReadError::TooLarge(cap) => FileError::TooLarge {
-                path: path.to_string(),
-                cap,
-            },
+            RawReadError::TooLarge(cap) => {
+                self.touch(|t| {
+                    t.unreadable.insert(resolved.clone());
+                });
+                FileError::TooLarge {
+                    path: path.to_string(),
+                    cap,
+                }
+            }
         })?;
         self.charge(path, data.len())?;
         self.touch(|t| {

@@ -79,6 +79,7 @@ fn plan(
     others: impl Iterator<Item = String>,
     plan: &mut BTreeMap<String, Planned>,
     withheld: &mut Vec<String>,
+    unreadable: &BTreeSet<String>,
 ) {
     let all: BTreeSet<String> = read
         .keys()
@@ -120,7 +121,10 @@ fn plan(
             // reading it from the snapshot fails as it did on the node.
             EntryKind::Other => Planned::Special(meta),
             EntryKind::File => {
-                let kept = if let Some(excerpt) = excerpts.get(path) {
+                let kept = if unreadable.contains(path) {
+                    withheld.push(key.clone());
+                    None
+                } else if let Some(excerpt) = excerpts.get(path) {
                     // A binary searched for its version: the excerpts, not the binary.
                     Some(excerpt.clone())
                 } else if let Some(kind) = read.get(path) {
@@ -198,6 +202,7 @@ pub fn write(host: &Host, out: &Path) -> Result<SnapshotStats, SnapshotError> {
             .cloned(),
         &mut entries,
         &mut withheld,
+        &touched.unreadable,
     );
     let proc_read: BTreeMap<String, Option<Content>> = touched
         .proc_read
@@ -223,6 +228,7 @@ pub fn write(host: &Host, out: &Path) -> Result<SnapshotStats, SnapshotError> {
             .map(|r| proc_path(r)),
         &mut entries,
         &mut withheld,
+        &BTreeSet::new(),
     );
 
     let display = out.display().to_string();

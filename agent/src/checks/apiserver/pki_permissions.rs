@@ -28,7 +28,7 @@ fn rule(entry: &FileFact) -> (u32, &'static str) {
     let is_dir = entry.meta.as_ref().is_ok_and(|m| m.kind == EntryKind::Dir);
     if is_dir {
         (0o755, "directory: root:root, writable by root only")
-    } else if name.ends_with(".key") || name.ends_with("-key.pem") {
+    } else if name.ends_with(".key") || name.ends_with("-key.pem") || name.ends_with("_key") {
         (0o600, "private key: 0600 or stricter, root:root")
     } else if name.ends_with(".crt") || name.ends_with(".pem") {
         (0o644, "certificate: 0644 or stricter, root:root")
@@ -204,6 +204,30 @@ mod tests {
                 "/var/lib/rancher/rke2/server/tls/etcd",
                 "/var/lib/rancher/rke2/server/tls/etcd/peer-ca.key",
             ]
+        );
+        // A key the API server names outside the directory is judged too.
+        let facts_outside = apiserver_facts(
+            &[
+                ("etc/kubernetes/pki/ca.crt", "x"),
+                ("srv/keys/apiserver.key", "x"),
+            ],
+            &[
+                "--client-ca-file=/etc/kubernetes/pki/ca.crt",
+                "--tls-private-key-file=/srv/keys/apiserver.key",
+            ],
+        );
+        let outside = facts_outside
+            .apiserver
+            .as_ref()
+            .and_then(|a| a.pki.as_ref())
+            .expect("pki");
+        assert!(
+            outside
+                .entries
+                .iter()
+                .any(|e| e.path == "/srv/keys/apiserver.key"),
+            "{:?}",
+            outside.entries
         );
         // The fixture writes files 0600 and directories as the test machine makes them; the
         // verdict is judged, not assumed.

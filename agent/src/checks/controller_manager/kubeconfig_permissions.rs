@@ -53,9 +53,6 @@ mod tests {
             Status::NotApplicable
         );
         let missing = component_facts(&[], kind, &["--kubeconfig=/etc/kubernetes/gone.conf"]);
-        assert_eq!(
-            judge_control_plane(&CHECK, &missing).status,
-            Status::NotApplicable
-        );
+        assert_eq!(judge_control_plane(&CHECK, &missing).status, Status::Error);
     }
 }

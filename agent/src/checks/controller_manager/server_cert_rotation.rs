@@ -24,14 +24,28 @@ pub const CHECK: Check = Check {
 };
 
 fn run(ctx: &Ctx<'_>) -> Verdict {
+    let component = match super::found(ctx) {
+        Ok(c) => c,
+        Err(v) => return v,
+    };
+    // Go merges every --feature-gates occurrence into one map, later entries winning.
+    let merged: Vec<&str> = component
+        .args
+        .flags
+        .flags
+        .iter()
+        .filter(|f| f.name == "feature-gates")
+        .map(|f| f.value.as_str())
+        .collect();
+    let value = gate(&merged.join(","));
     crate::checks::component::judge_setting(
-        super::found(ctx),
+        Ok(component),
         super::NAME,
         "feature-gates",
         None,
         None,
         "RotateKubeletServerCertificate not false (on by default)",
-        &|v| gate(v.unwrap_or_default()) != Some(false),
+        &|_| value != Some(false),
     )
 }
 
@@ -73,6 +87,21 @@ mod tests {
                     Status::Pass,
                 ),
             ],
+        );
+    }
+
+    #[test]
+    fn repeated_feature_gates_merge() {
+        assert_kind_cases(
+            &CHECK,
+            &crate::facts::components::CONTROLLER_MANAGER,
+            &[(
+                &[
+                    "--feature-gates=RotateKubeletServerCertificate=false",
+                    "--feature-gates=Foo=true",
+                ],
+                Status::Fail,
+            )],
         );
     }
 }

@@ -60,7 +60,11 @@ mod tests {
             ],
         );
         let verdict = judge_control_plane(&CHECK, &config);
-        assert_eq!(verdict.status, Status::NotApplicable, "{verdict:?}");
-        assert!(verdict.evidence[0].subject.contains("other.conf"));
+        assert_eq!(verdict.status, Status::Error, "{verdict:?}");
+        assert!(
+            verdict.message.contains("other.conf"),
+            "{}",
+            verdict.message
+        );
     }
 }
