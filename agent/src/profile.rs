@@ -708,7 +708,10 @@ mod tests {
             bastion.severity.get("sshd.password-authentication"),
             Some(&Severity::Critical)
         );
-        assert!(cis.params["sshd.ciphers"].bool("chacha20_before_terrapin_fix"));
+        assert!(
+            cis.params["sshd.ciphers"]
+                .flag(&crate::checks::sshd::ciphers::CHACHA20_BEFORE_TERRAPIN_FIX)
+        );
         assert_ne!(default.sha256, cis.sha256);
         assert_eq!(default.sha256.len(), 64);
     }

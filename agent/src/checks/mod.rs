@@ -139,24 +139,6 @@ impl Params {
             }
         }
     }
-
-    pub fn bool(&self, name: &str) -> bool {
-        matches!(self.0.get(name), Some(ParamValue::Bool(true)))
-    }
-
-    pub fn integer(&self, name: &str) -> Option<i64> {
-        match self.0.get(name) {
-            Some(ParamValue::Integer(i)) => Some(*i),
-            _ => None,
-        }
-    }
-
-    pub fn strings(&self, name: &str) -> &[String] {
-        match self.0.get(name) {
-            Some(ParamValue::Strings(s)) => s,
-            _ => &[],
-        }
-    }
 }
 
 /// A parameter read with the accessor of another type: a bug in the check (the profile

@@ -198,6 +198,7 @@ pub fn write(host: &Host, out: &Path) -> Result<SnapshotStats, SnapshotError> {
             .stat
             .iter()
             .chain(touched.listed.iter())
+            .chain(touched.unreadable.iter())
             .filter(|p| !p.starts_with("/proc/") && *p != "/proc")
             .cloned(),
         &mut entries,
@@ -412,6 +413,42 @@ mod tests {
         assert_eq!(
             snap.proc_read("1/status", 1000),
             Ok(b"Name:\tinit\n".to_vec())
+        );
+    }
+
+    #[test]
+    fn a_file_refused_for_its_size_stays_unreadable_in_the_snapshot() {
+        // Issue 14 red team F13: a runtime config the scan refused must not come back readable
+        // (or empty) from the snapshot, or the snapshot passes what the node could not judge.
+        let root = TempRoot::new();
+        root.file("etc/ssh/sshd_config", "PermitRootLogin no\n", 0o600)
+            .file(
+                "etc/containerd/config.toml",
+                &"# padding\n".repeat(100),
+                0o600,
+            );
+        let host = Host::open(root.path(), None)
+            .expect("open")
+            .record_touched();
+        assert!(
+            host.read_text("/etc/ssh/sshd_config", 1000, Content::Plain)
+                .is_ok()
+        );
+        assert!(matches!(
+            host.read_text("/etc/containerd/config.toml", 100, Content::RuntimeConfig),
+            Err(crate::host::FileError::TooLarge { .. })
+        ));
+        let out = root.join("snap.tar.gz");
+        let stats = write(&host, &out).expect("write");
+        assert_eq!(stats.withheld, ["etc/containerd/config.toml"]);
+        let snap = Host::open(&out, None).expect("open snapshot");
+        assert!(
+            snap.read_text(
+                "/etc/containerd/config.toml",
+                100_000,
+                Content::RuntimeConfig
+            )
+            .is_err()
         );
     }
 }

@@ -49,7 +49,7 @@ pub fn judge_containers(ctx: &Ctx<'_>, subject: &str, expected: &str, judge: Jud
     if ctx.facts.containers.is_empty() {
         return Verdict::not_applicable("no container process runs on this node");
     }
-    let exempt: Vec<String> = ctx.params.strings("exempt").to_vec();
+    let exempt: Vec<String> = ctx.params.list(&EXEMPT_PARAM);
     let mut by_container: BTreeMap<String, Vec<&ContainerProcess>> = BTreeMap::new();
     for c in &ctx.facts.containers {
         by_container

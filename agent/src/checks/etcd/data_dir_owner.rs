@@ -3,6 +3,12 @@
 use crate::checks::{Check, CheckMeta, Ctx, ParamDefault, ParamSpec, Verdict, evidence};
 use nodecheck_report::{Severity, Source};
 
+pub const REQUIRE_ETCD_USER: ParamSpec = ParamSpec {
+    name: "require_etcd_user",
+    default: ParamDefault::Bool(false),
+    doc: "Demand owner etcd:etcd as CIS words it, whatever user etcd runs as.",
+};
+
 pub const CHECK: Check = Check {
     meta: CheckMeta {
         id: "etcd.data-dir-owner",
@@ -14,11 +20,7 @@ pub const CHECK: Check = Check {
         remediation: "chown the data directory to the user etcd runs as (`chown -R etcd:etcd /var/lib/etcd` when etcd runs as etcd).",
         cis: &["1.1.12"],
         references: &["https://github.com/kubernetes/kubeadm/issues/2931"],
-        params: &[ParamSpec {
-            name: "require_etcd_user",
-            default: ParamDefault::Bool(false),
-            doc: "Demand owner etcd:etcd as CIS words it, whatever user etcd runs as.",
-        }],
+        params: &[REQUIRE_ETCD_USER],
     },
     run,
 };
@@ -41,7 +43,7 @@ fn run(ctx: &Ctx<'_>) -> Verdict {
         );
     };
     let owner = format!("{}:{}", fact.owner, fact.group);
-    let (ok, expected, note) = if ctx.params.bool("require_etcd_user") {
+    let (ok, expected, note) = if ctx.params.flag(&REQUIRE_ETCD_USER) {
         (
             fact.owner == "etcd" && fact.group == "etcd",
             "etcd:etcd".to_string(),

@@ -6,6 +6,12 @@ use nodecheck_report::{Severity, Status};
 
 pub use crate::checks::STRONG_TLS_CIPHER_SUITES as STRONG;
 
+pub const REQUIRE_EXPLICIT: ParamSpec = ParamSpec {
+    name: "require_explicit",
+    default: ParamDefault::Bool(false),
+    doc: "Fail when tlsCipherSuites is unset (Go's defaults) as CIS words it.",
+};
+
 pub const CHECK: Check = Check {
     meta: CheckMeta {
         id: "kubelet.tls-cipher-suites",
@@ -17,11 +23,7 @@ pub const CHECK: Check = Check {
         remediation: "Set `tlsCipherSuites` to ECDHE suites with AES-GCM or ChaCha20 only (drop TLS_RSA_WITH_*), and restart the kubelet.",
         cis: &["4.2.12"],
         references: &["https://kubernetes.io/docs/reference/config-api/kubelet-config.v1beta1/"],
-        params: &[ParamSpec {
-            name: "require_explicit",
-            default: ParamDefault::Bool(false),
-            doc: "Fail when tlsCipherSuites is unset (Go's defaults) as CIS words it.",
-        }],
+        params: &[REQUIRE_EXPLICIT],
     },
     run,
 };
@@ -64,7 +66,7 @@ fn run(ctx: &Ctx<'_>) -> Verdict {
             )
         }
         _ => {
-            let require = ctx.params.bool("require_explicit");
+            let require = ctx.params.flag(&REQUIRE_EXPLICIT);
             let mut item =
                 super::field_evidence(kubelet, "tlsCipherSuites", None, expected, !require);
             item.note = Some("unset: Go's default suites".into());

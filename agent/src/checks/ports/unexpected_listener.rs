@@ -49,6 +49,12 @@ pub const DEFAULT_ALLOWED: &[&str] = &[
     "tcp/179",
 ];
 
+pub const ALLOWED: ParamSpec = ParamSpec {
+    name: "allowed",
+    default: ParamDefault::Strings(DEFAULT_ALLOWED),
+    doc: "Allowed listeners: `process:NAME` (owning program) or `PROTO/PORT`.",
+};
+
 pub const CHECK: Check = Check {
     meta: CheckMeta {
         id: "ports.unexpected-listener",
@@ -60,11 +66,7 @@ pub const CHECK: Check = Check {
         remediation: "Stop the unexpected service or bind it to loopback; if it belongs on the node, add `process:NAME` or `tcp/PORT` to this check's `allowed` parameter in the profile.",
         cis: &[],
         references: &["https://kubernetes.io/docs/reference/networking/ports-and-protocols/"],
-        params: &[ParamSpec {
-            name: "allowed",
-            default: ParamDefault::Strings(DEFAULT_ALLOWED),
-            doc: "Allowed listeners: `process:NAME` (owning program) or `PROTO/PORT`.",
-        }],
+        params: &[ALLOWED],
     },
     run,
 };
@@ -87,7 +89,7 @@ fn allowed_by_port<'a>(l: &Listener, allowed: &'a [String]) -> Option<&'a String
 }
 
 fn run(ctx: &Ctx<'_>) -> Verdict {
-    let allowed = ctx.params.strings("allowed");
+    let allowed = &ctx.params.list(&ALLOWED);
     let mut items = super::Items::default();
     // Listeners held by the same processes share one list of owners: whether a process of
     // it is allowed is worked out once per list.

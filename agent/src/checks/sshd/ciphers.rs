@@ -15,6 +15,18 @@ pub const WEAK: &[&str] = &[
     "rijndael-cbc@lysator.liu.se",
 ];
 
+pub const WEAK_PARAM: ParamSpec = ParamSpec {
+    name: "weak",
+    default: ParamDefault::Strings(WEAK),
+    doc: "Algorithm names (with `*` wildcards) that fail the check.",
+};
+
+pub const CHACHA20_BEFORE_TERRAPIN_FIX: ParamSpec = ParamSpec {
+    name: "chacha20_before_terrapin_fix",
+    default: ParamDefault::Bool(false),
+    doc: "Also fail chacha20-poly1305@openssh.com when the installed OpenSSH predates 9.6, the release with the Terrapin (CVE-2023-48795) strict key exchange. Distributions backport the fix, so this is off by default; the cis profile turns it on as the CIS audit regex does.",
+};
+
 pub const CHECK: Check = Check {
     meta: CheckMeta {
         id: "sshd.ciphers",
@@ -30,25 +42,14 @@ pub const CHECK: Check = Check {
         ),
         cis: &[],
         references: &["CIS Ubuntu Linux 24.04 LTS Benchmark v1.0.0 5.1.6"],
-        params: &[
-            ParamSpec {
-                name: "weak",
-                default: ParamDefault::Strings(WEAK),
-                doc: "Algorithm names (with `*` wildcards) that fail the check.",
-            },
-            ParamSpec {
-                name: "chacha20_before_terrapin_fix",
-                default: ParamDefault::Bool(false),
-                doc: "Also fail chacha20-poly1305@openssh.com when the installed OpenSSH predates 9.6, the release with the Terrapin (CVE-2023-48795) strict key exchange. Distributions backport the fix, so this is off by default; the cis profile turns it on as the CIS audit regex does.",
-            },
-        ],
+        params: &[WEAK_PARAM, CHACHA20_BEFORE_TERRAPIN_FIX],
     },
     run,
 };
 
 fn run(ctx: &Ctx<'_>) -> Verdict {
-    let mut weak: Vec<String> = ctx.params.strings("weak").to_vec();
-    if ctx.params.bool("chacha20_before_terrapin_fix")
+    let mut weak: Vec<String> = ctx.params.list(&WEAK_PARAM);
+    if ctx.params.flag(&CHACHA20_BEFORE_TERRAPIN_FIX)
         && let Ok(sshd) = super::loaded(ctx)
         && !sshd.config.version.at_least(9, 6)
     {

@@ -3,6 +3,18 @@
 use crate::checks::{ALL_ROLES, Check, CheckMeta, Ctx, ParamDefault, ParamSpec, Verdict};
 use nodecheck_report::Severity;
 
+pub const MAX_INTERVAL: ParamSpec = ParamSpec {
+    name: "max_interval",
+    default: ParamDefault::Integer(300),
+    doc: "Largest accepted ClientAliveInterval, in seconds.",
+};
+
+pub const MAX_COUNT: ParamSpec = ParamSpec {
+    name: "max_count",
+    default: ParamDefault::Integer(3),
+    doc: "Largest accepted ClientAliveCountMax.",
+};
+
 pub const CHECK: Check = Check {
     meta: CheckMeta {
         id: "sshd.client-alive",
@@ -14,25 +26,14 @@ pub const CHECK: Check = Check {
         remediation: "Set `ClientAliveInterval 300` and `ClientAliveCountMax 3` (or lower) in the sshd configuration and reload sshd.",
         cis: &[],
         references: &["CIS Ubuntu Linux 24.04 LTS Benchmark v1.0.0 5.1.7"],
-        params: &[
-            ParamSpec {
-                name: "max_interval",
-                default: ParamDefault::Integer(300),
-                doc: "Largest accepted ClientAliveInterval, in seconds.",
-            },
-            ParamSpec {
-                name: "max_count",
-                default: ParamDefault::Integer(3),
-                doc: "Largest accepted ClientAliveCountMax.",
-            },
-        ],
+        params: &[MAX_INTERVAL, MAX_COUNT],
     },
     run,
 };
 
 fn run(ctx: &Ctx<'_>) -> Verdict {
-    let max_interval = ctx.params.integer("max_interval").unwrap_or(300);
-    let max_count = ctx.params.integer("max_count").unwrap_or(3);
+    let max_interval = ctx.params.int(&MAX_INTERVAL);
+    let max_count = ctx.params.int(&MAX_COUNT);
     let sshd = match super::accepted(ctx) {
         Ok(s) => s,
         Err(v) => return v,

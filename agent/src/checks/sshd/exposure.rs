@@ -5,6 +5,12 @@ use crate::facts::Listener;
 use nodecheck_report::{Role, Severity};
 use std::net::IpAddr;
 
+pub const ALLOWED_NETWORKS: ParamSpec = ParamSpec {
+    name: "allowed_networks",
+    default: ParamDefault::Strings(&[]),
+    doc: "CIDRs (VPN, bastion network) sshd may listen on; `0.0.0.0/0` allows the IPv4 wildcard.",
+};
+
 pub const CHECK: Check = Check {
     meta: CheckMeta {
         id: "sshd.exposure",
@@ -16,11 +22,7 @@ pub const CHECK: Check = Check {
         remediation: "Bind sshd to the node's private or VPN address with `ListenAddress`, or list the allowed networks in the profile (`allowed_networks`), and filter port 22 at the network edge.",
         cis: &[],
         references: &["https://man.openbsd.org/sshd_config#ListenAddress"],
-        params: &[ParamSpec {
-            name: "allowed_networks",
-            default: ParamDefault::Strings(&[]),
-            doc: "CIDRs (VPN, bastion network) sshd may listen on; `0.0.0.0/0` allows the IPv4 wildcard.",
-        }],
+        params: &[ALLOWED_NETWORKS],
     },
     run,
 };
@@ -118,7 +120,7 @@ fn run(ctx: &Ctx<'_>) -> Verdict {
     }
     let allowed: Vec<(IpAddr, u8)> = ctx
         .params
-        .strings("allowed_networks")
+        .list(&ALLOWED_NETWORKS)
         .iter()
         .filter_map(|c| parse_cidr(c))
         .collect();

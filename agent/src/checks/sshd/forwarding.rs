@@ -5,6 +5,12 @@ use crate::checks::{ALL_ROLES, Check, CheckMeta, Ctx, ParamDefault, ParamSpec, V
 use crate::parse::sshd::{OpenSshVersion, Setting};
 use nodecheck_report::{Evidence, Severity, Source};
 
+pub const ALLOW_TCP_FORWARDING: ParamSpec = ParamSpec {
+    name: "allow_tcp_forwarding",
+    default: ParamDefault::Bool(false),
+    doc: "A bastion's ProxyJump: accept local TCP forwarding (to any destination; PermitOpen may narrow it). Remote forwarding (`AllowTcpForwarding yes` or `remote`) still fails unless PermitListen restricts it, and socket, X11 and agent forwarding must still be off.",
+};
+
 pub const CHECK: Check = Check {
     meta: CheckMeta {
         id: "sshd.forwarding",
@@ -20,11 +26,7 @@ pub const CHECK: Check = Check {
             "https://man.openbsd.org/sshd_config#DisableForwarding",
             "https://github.com/openssh/openssh-portable/commit/fc86875e6acb36401dfc1dfb6b628a9d1460f367",
         ],
-        params: &[ParamSpec {
-            name: "allow_tcp_forwarding",
-            default: ParamDefault::Bool(false),
-            doc: "A bastion's ProxyJump: accept local TCP forwarding (to any destination; PermitOpen may narrow it). Remote forwarding (`AllowTcpForwarding yes` or `remote`) still fails unless PermitListen restricts it, and socket, X11 and agent forwarding must still be off.",
-        }],
+        params: &[ALLOW_TCP_FORWARDING],
     },
     run,
 };
@@ -155,7 +157,7 @@ fn run(ctx: &Ctx<'_>) -> Verdict {
         Ok(s) => s,
         Err(v) => return v,
     };
-    let allow_tcp = ctx.params.bool("allow_tcp_forwarding");
+    let allow_tcp = ctx.params.flag(&ALLOW_TCP_FORWARDING);
     let options: Vec<&'static str> = OPTIONS.iter().map(|(o, _)| *o).collect();
     let mut items = Vec::new();
     for (label, view) in super::views(sshd, &options) {

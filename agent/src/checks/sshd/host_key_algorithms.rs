@@ -20,6 +20,12 @@ pub const WEAK: &[&str] = &[
     "ssh-dss-cert-v01@openssh.com",
 ];
 
+pub const WEAK_PARAM: ParamSpec = ParamSpec {
+    name: "weak",
+    default: ParamDefault::Strings(WEAK),
+    doc: "Signature algorithm names (with `*` wildcards) that fail the check when offered.",
+};
+
 pub const CHECK: Check = Check {
     meta: CheckMeta {
         id: "sshd.host-key-algorithms",
@@ -39,11 +45,7 @@ pub const CHECK: Check = Check {
             "https://sha-mbles.github.io/",
             "https://man.openbsd.org/sshd_config#HostKeyAlgorithms",
         ],
-        params: &[ParamSpec {
-            name: "weak",
-            default: ParamDefault::Strings(WEAK),
-            doc: "Signature algorithm names (with `*` wildcards) that fail the check when offered.",
-        }],
+        params: &[WEAK_PARAM],
     },
     run,
 };
@@ -73,7 +75,7 @@ fn run(ctx: &Ctx<'_>) -> Verdict {
         Ok(s) => s,
         Err(v) => return v,
     };
-    let weak = ctx.params.strings("weak");
+    let weak = ctx.params.list(&WEAK_PARAM);
     let is_weak = |name: &str| weak.iter().any(|w| crate::host::fnmatch(w, name));
     let Some(setting) = sshd.global.get("hostkeyalgorithms") else {
         return Verdict::error("HostKeyAlgorithms has no value", Vec::new());

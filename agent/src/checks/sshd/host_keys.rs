@@ -10,6 +10,18 @@ use crate::facts::sshd::LoadedSshd;
 use crate::parse::ssh_key::{KeyFamily, PublicKeyInfo, named_key};
 use nodecheck_report::{Evidence, Severity, Source, Status};
 
+pub const MIN_RSA_BITS: ParamSpec = ParamSpec {
+    name: "min_rsa_bits",
+    default: ParamDefault::Integer(3072),
+    doc: "Smallest RSA host key that passes.",
+};
+
+pub const ALLOW_ECDSA: ParamSpec = ParamSpec {
+    name: "allow_ecdsa",
+    default: ParamDefault::Bool(true),
+    doc: "Accept ECDSA (NIST P-256/384/521) host keys. ssh-audit fails them over doubts about the NIST curves; CIS and NIST accept them, so nodecheck does by default.",
+};
+
 pub const CHECK: Check = Check {
     meta: CheckMeta {
         id: "sshd.host-keys",
@@ -25,18 +37,7 @@ pub const CHECK: Check = Check {
             "https://www.openssh.com/txt/release-10.0",
             "https://man.openbsd.org/sshd_config#HostKey",
         ],
-        params: &[
-            ParamSpec {
-                name: "min_rsa_bits",
-                default: ParamDefault::Integer(3072),
-                doc: "Smallest RSA host key that passes.",
-            },
-            ParamSpec {
-                name: "allow_ecdsa",
-                default: ParamDefault::Bool(true),
-                doc: "Accept ECDSA (NIST P-256/384/521) host keys. ssh-audit fails them over doubts about the NIST curves; CIS and NIST accept them, so nodecheck does by default.",
-            },
-        ],
+        params: &[MIN_RSA_BITS, ALLOW_ECDSA],
     },
     run,
 };
@@ -104,8 +105,8 @@ fn run(ctx: &Ctx<'_>) -> Verdict {
         Ok(s) => s,
         Err(v) => return v,
     };
-    let min_rsa_bits = ctx.params.integer("min_rsa_bits").unwrap_or(3072);
-    let allow_ecdsa = ctx.params.bool("allow_ecdsa");
+    let min_rsa_bits = ctx.params.int(&MIN_RSA_BITS);
+    let allow_ecdsa = ctx.params.flag(&ALLOW_ECDSA);
     let keys = super::host_key_views(sshd);
     let mut items = Vec::new();
     for key in &keys {

@@ -10,6 +10,12 @@ pub const WEAK: &[&str] = &[
     "diffie-hellman-group-exchange-sha1",
 ];
 
+pub const WEAK_PARAM: ParamSpec = ParamSpec {
+    name: "weak",
+    default: ParamDefault::Strings(WEAK),
+    doc: "Algorithm names (with `*` wildcards) that fail the check.",
+};
+
 pub const CHECK: Check = Check {
     meta: CheckMeta {
         id: "sshd.kex",
@@ -25,11 +31,7 @@ pub const CHECK: Check = Check {
         ),
         cis: &[],
         references: &["CIS Ubuntu Linux 24.04 LTS Benchmark v1.0.0 5.1.12"],
-        params: &[ParamSpec {
-            name: "weak",
-            default: ParamDefault::Strings(WEAK),
-            doc: "Algorithm names (with `*` wildcards) that fail the check.",
-        }],
+        params: &[WEAK_PARAM],
     },
     run,
 };
@@ -39,7 +41,7 @@ fn run(ctx: &Ctx<'_>) -> Verdict {
         ctx,
         "kexalgorithms",
         "KexAlgorithms",
-        ctx.params.strings("weak"),
+        &ctx.params.list(&WEAK_PARAM),
     )
 }
 

@@ -3,6 +3,12 @@
 use crate::checks::{ALL_ROLES, Check, CheckMeta, Ctx, ParamDefault, ParamSpec, Verdict};
 use nodecheck_report::Severity;
 
+pub const MAX: ParamSpec = ParamSpec {
+    name: "max",
+    default: ParamDefault::Integer(60),
+    doc: "Largest accepted LoginGraceTime, in seconds.",
+};
+
 pub const CHECK: Check = Check {
     meta: CheckMeta {
         id: "sshd.login-grace-time",
@@ -14,17 +20,13 @@ pub const CHECK: Check = Check {
         remediation: "Set `LoginGraceTime 60` (or lower) in the sshd configuration and reload sshd.",
         cis: &[],
         references: &["CIS Ubuntu Linux 24.04 LTS Benchmark v1.0.0 5.1.13"],
-        params: &[ParamSpec {
-            name: "max",
-            default: ParamDefault::Integer(60),
-            doc: "Largest accepted LoginGraceTime, in seconds.",
-        }],
+        params: &[MAX],
     },
     run,
 };
 
 fn run(ctx: &Ctx<'_>) -> Verdict {
-    let max = ctx.params.integer("max").unwrap_or(60);
+    let max = ctx.params.int(&MAX);
     super::judge_integer(
         ctx,
         "logingracetime",

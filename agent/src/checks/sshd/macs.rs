@@ -17,6 +17,12 @@ pub const WEAK: &[&str] = &[
     "umac-64-etm@openssh.com",
 ];
 
+pub const WEAK_PARAM: ParamSpec = ParamSpec {
+    name: "weak",
+    default: ParamDefault::Strings(WEAK),
+    doc: "Algorithm names (with `*` wildcards) that fail the check.",
+};
+
 pub const CHECK: Check = Check {
     meta: CheckMeta {
         id: "sshd.macs",
@@ -32,17 +38,13 @@ pub const CHECK: Check = Check {
         ),
         cis: &[],
         references: &["CIS Ubuntu Linux 24.04 LTS Benchmark v1.0.0 5.1.15"],
-        params: &[ParamSpec {
-            name: "weak",
-            default: ParamDefault::Strings(WEAK),
-            doc: "Algorithm names (with `*` wildcards) that fail the check.",
-        }],
+        params: &[WEAK_PARAM],
     },
     run,
 };
 
 fn run(ctx: &Ctx<'_>) -> Verdict {
-    super::judge_algorithms(ctx, "macs", "MACs", ctx.params.strings("weak"))
+    super::judge_algorithms(ctx, "macs", "MACs", &ctx.params.list(&WEAK_PARAM))
 }
 
 #[cfg(test)]

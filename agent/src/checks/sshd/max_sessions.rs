@@ -3,6 +3,12 @@
 use crate::checks::{ALL_ROLES, Check, CheckMeta, Ctx, ParamDefault, ParamSpec, Verdict};
 use nodecheck_report::Severity;
 
+pub const MAX: ParamSpec = ParamSpec {
+    name: "max",
+    default: ParamDefault::Integer(10),
+    doc: "Largest accepted MaxSessions.",
+};
+
 pub const CHECK: Check = Check {
     meta: CheckMeta {
         id: "sshd.max-sessions",
@@ -14,17 +20,13 @@ pub const CHECK: Check = Check {
         remediation: "Set `MaxSessions 10` (or lower) in the sshd configuration and reload sshd.",
         cis: &[],
         references: &["CIS Ubuntu Linux 24.04 LTS Benchmark v1.0.0 5.1.17"],
-        params: &[ParamSpec {
-            name: "max",
-            default: ParamDefault::Integer(10),
-            doc: "Largest accepted MaxSessions.",
-        }],
+        params: &[MAX],
     },
     run,
 };
 
 fn run(ctx: &Ctx<'_>) -> Verdict {
-    let max = ctx.params.integer("max").unwrap_or(10);
+    let max = ctx.params.int(&MAX);
     super::judge_integer(
         ctx,
         "maxsessions",

@@ -3,6 +3,12 @@
 use crate::checks::{ALL_ROLES, Check, CheckMeta, Ctx, ParamDefault, ParamSpec, Verdict};
 use nodecheck_report::Severity;
 
+pub const MAX: ParamSpec = ParamSpec {
+    name: "max",
+    default: ParamDefault::Strings(&["10", "30", "60"]),
+    doc: "Upper bounds for start, rate and full, compared field by field.",
+};
+
 pub const CHECK: Check = Check {
     meta: CheckMeta {
         id: "sshd.max-startups",
@@ -14,11 +20,7 @@ pub const CHECK: Check = Check {
         remediation: "Set `MaxStartups 10:30:60` in the sshd configuration and reload sshd.",
         cis: &[],
         references: &["CIS Ubuntu Linux 24.04 LTS Benchmark v1.0.0 5.1.18"],
-        params: &[ParamSpec {
-            name: "max",
-            default: ParamDefault::Strings(&["10", "30", "60"]),
-            doc: "Upper bounds for start, rate and full, compared field by field.",
-        }],
+        params: &[MAX],
     },
     run,
 };
@@ -26,14 +28,20 @@ pub const CHECK: Check = Check {
 fn run(ctx: &Ctx<'_>) -> Verdict {
     let bounds: Vec<i64> = ctx
         .params
-        .strings("max")
+        .list(&MAX)
         .iter()
         .filter_map(|s| s.parse().ok())
         .collect();
+    // A list that is not three numbers (the profile loader checks only the type) falls back
+    // to the declared default.
     let bounds = if bounds.len() == 3 {
         bounds
     } else {
-        vec![10, 30, 60]
+        crate::checks::Params::default()
+            .list(&MAX)
+            .iter()
+            .filter_map(|s| s.parse().ok())
+            .collect()
     };
     let expected = format!(
         "{}:{}:{} or stricter, field by field",

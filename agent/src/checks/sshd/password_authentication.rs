@@ -3,6 +3,12 @@
 use crate::checks::{ALL_ROLES, Check, CheckMeta, Ctx, ParamDefault, ParamSpec, Verdict};
 use nodecheck_report::Severity;
 
+pub const PAM_MFA: ParamSpec = ParamSpec {
+    name: "pam_mfa",
+    default: ParamDefault::Bool(false),
+    doc: "Keyboard-interactive authentication is a PAM-backed second factor (e.g. TOTP with AuthenticationMethods publickey,keyboard-interactive): allow it when UsePAM is yes.",
+};
+
 pub const CHECK: Check = Check {
     meta: CheckMeta {
         id: "sshd.password-authentication",
@@ -14,11 +20,7 @@ pub const CHECK: Check = Check {
         remediation: "Set `PasswordAuthentication no` and `KbdInteractiveAuthentication no` in the first-read drop-in (or above any Include in sshd_config), and reload sshd.",
         cis: &[],
         references: &["https://man.openbsd.org/sshd_config#PasswordAuthentication"],
-        params: &[ParamSpec {
-            name: "pam_mfa",
-            default: ParamDefault::Bool(false),
-            doc: "Keyboard-interactive authentication is a PAM-backed second factor (e.g. TOTP with AuthenticationMethods publickey,keyboard-interactive): allow it when UsePAM is yes.",
-        }],
+        params: &[PAM_MFA],
     },
     run,
 };
@@ -35,7 +37,7 @@ fn run(ctx: &Ctx<'_>) -> Verdict {
         "no",
         &|s| s.value() == "no",
     );
-    let mfa = ctx.params.bool("pam_mfa") && sshd.global.value("usepam") == "yes";
+    let mfa = ctx.params.flag(&PAM_MFA) && sshd.global.value("usepam") == "yes";
     let kbd_expected = if mfa {
         "no, or yes as PAM-backed MFA (pam_mfa)"
     } else {

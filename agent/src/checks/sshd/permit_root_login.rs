@@ -3,6 +3,12 @@
 use crate::checks::{ALL_ROLES, Check, CheckMeta, Ctx, ParamDefault, ParamSpec, Verdict};
 use nodecheck_report::Severity;
 
+pub const ALLOW_PROHIBIT_PASSWORD: ParamSpec = ParamSpec {
+    name: "allow_prohibit_password",
+    default: ParamDefault::Bool(false),
+    doc: "Also accept prohibit-password (key-only root login) and forced-commands-only.",
+};
+
 pub const CHECK: Check = Check {
     meta: CheckMeta {
         id: "sshd.permit-root-login",
@@ -17,17 +23,13 @@ pub const CHECK: Check = Check {
             "CIS Ubuntu Linux 24.04 LTS Benchmark v1.0.0 5.1.20",
             "https://man.openbsd.org/sshd_config#PermitRootLogin",
         ],
-        params: &[ParamSpec {
-            name: "allow_prohibit_password",
-            default: ParamDefault::Bool(false),
-            doc: "Also accept prohibit-password (key-only root login) and forced-commands-only.",
-        }],
+        params: &[ALLOW_PROHIBIT_PASSWORD],
     },
     run,
 };
 
 fn run(ctx: &Ctx<'_>) -> Verdict {
-    if ctx.params.bool("allow_prohibit_password") {
+    if ctx.params.flag(&ALLOW_PROHIBIT_PASSWORD) {
         super::judge_values(
             ctx,
             "permitrootlogin",
