@@ -214,6 +214,32 @@ pub fn judge_bind_address(
     )
 }
 
+/// Judges a control-plane component's `--bind-address` against its `--secure-port` (or
+/// `default_port`): empty or unset means every interface.
+pub fn judge_secure_bind_address(
+    ctx: &Ctx<'_>,
+    component: Result<&ComponentFacts, Verdict>,
+    name: &str,
+    default_port: u16,
+) -> Verdict {
+    let port = component
+        .as_ref()
+        .ok()
+        .and_then(|c| c.args.value("secure-port"))
+        .and_then(|(p, _)| p.parse().ok())
+        .unwrap_or(default_port);
+    judge_bind_address(
+        ctx,
+        component,
+        name,
+        "bind-address",
+        None,
+        "0.0.0.0",
+        "0.0.0.0",
+        port,
+    )
+}
+
 /// Judges the component's static pod manifest: 0600 root:root.
 pub fn judge_manifest(component: Result<&ComponentFacts, Verdict>, name: &str) -> Verdict {
     let component = match component {

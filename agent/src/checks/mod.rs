@@ -327,6 +327,64 @@ pub fn evidence(
     }
 }
 
+/// Evidence for one entry of a tree that must be root's: `max_mode` or stricter and owned by
+/// root:root; an entry whose metadata cannot be read is an error.
+pub fn owned_entry_evidence(entry: &FileFact, max_mode: u32, expected: &str) -> Evidence {
+    let source = Source::FileMetadata {
+        path: entry.path.clone(),
+    };
+    match &entry.meta {
+        Ok(m) => evidence(
+            entry.path.clone(),
+            Some(entry.describe()),
+            expected,
+            mode_within(m.mode, max_mode) && m.uid == 0 && m.gid == 0,
+            source,
+        ),
+        Err(e) => Evidence {
+            subject: entry.path.clone(),
+            observed: Some(e.to_string()),
+            expected: "readable metadata".into(),
+            status: Status::Error,
+            source,
+            note: None,
+        },
+    }
+}
+
+/// `a is 0644 root:root; b is … and 3 more`: the first failing entries of a tree.
+pub fn failing_entries(failing: &[&Evidence]) -> String {
+    let names: Vec<String> = failing
+        .iter()
+        .take(3)
+        .map(|e| format!("{} is {}", e.subject, e.observed.as_deref().unwrap_or("?")))
+        .collect();
+    let more = if failing.len() > 3 {
+        format!(" and {} more", failing.len() - 3)
+    } else {
+        String::new()
+    };
+    format!("{}{more}", names.join("; "))
+}
+
+/// Evidence that a file a setting names exists (`expected` says what it is).
+pub fn exists_evidence(file: &FileFact, expected: &str) -> Evidence {
+    let exists = file.meta.is_ok();
+    evidence(
+        format!("{} exists", file.path),
+        Some(if exists {
+            "yes".into()
+        } else {
+            file.describe()
+        }),
+        expected,
+        exists,
+        Source::FileMetadata {
+            path: file.path.clone(),
+        },
+    )
+}
+
 /// A control-plane component's facts, or why there is nothing to judge (`absent`) or nothing
 /// readable (the first problem reading its settings).
 pub fn component_found<'a, T>(

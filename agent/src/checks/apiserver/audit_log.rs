@@ -1,7 +1,7 @@
 //! `apiserver.audit-log`: API requests are audited.
 
-use crate::checks::{Check, CheckMeta, Ctx, Verdict, evidence};
-use nodecheck_report::{Severity, Source};
+use crate::checks::{Check, CheckMeta, Ctx, Verdict};
+use nodecheck_report::Severity;
 
 pub const CHECK: Check = Check {
     meta: CheckMeta {
@@ -47,19 +47,9 @@ fn run(ctx: &Ctx<'_>) -> Verdict {
         ),
     ];
     if let Some(policy) = &apiserver.audit_policy_file {
-        let exists = policy.meta.is_ok();
-        items.push(evidence(
-            format!("{} exists", policy.path),
-            Some(if exists {
-                "yes".into()
-            } else {
-                policy.describe()
-            }),
+        items.push(crate::checks::exists_evidence(
+            policy,
             "the policy file exists",
-            exists,
-            Source::FileMetadata {
-                path: policy.path.clone(),
-            },
         ));
     }
     Verdict::from_evidence(items, "API requests are audited with a policy", |failing| {

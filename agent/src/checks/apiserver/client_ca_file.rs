@@ -1,8 +1,8 @@
 //! `apiserver.client-ca-file`: clients can authenticate with certificates the API server
 //! verifies.
 
-use crate::checks::{Check, CheckMeta, Ctx, Verdict, evidence};
-use nodecheck_report::{Severity, Source};
+use crate::checks::{Check, CheckMeta, Ctx, Verdict};
+use nodecheck_report::Severity;
 
 pub const CHECK: Check = Check {
     meta: CheckMeta {
@@ -39,20 +39,7 @@ fn run(ctx: &Ctx<'_>) -> Verdict {
         set,
     )];
     if let Some(file) = &apiserver.client_ca_file {
-        let exists = file.meta.is_ok();
-        items.push(evidence(
-            format!("{} exists", file.path),
-            Some(if exists {
-                "yes".into()
-            } else {
-                file.describe()
-            }),
-            "the CA file exists",
-            exists,
-            Source::FileMetadata {
-                path: file.path.clone(),
-            },
-        ));
+        items.push(crate::checks::exists_evidence(file, "the CA file exists"));
     }
     Verdict::from_evidence(
         items,

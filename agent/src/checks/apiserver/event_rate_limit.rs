@@ -1,7 +1,7 @@
 //! `apiserver.event-rate-limit`: event floods are rate limited.
 
-use crate::checks::{Check, CheckMeta, Ctx, Verdict, evidence};
-use nodecheck_report::{Severity, Source};
+use crate::checks::{Check, CheckMeta, Ctx, Verdict};
+use nodecheck_report::Severity;
 
 pub const CHECK: Check = Check {
     meta: CheckMeta {
@@ -39,19 +39,9 @@ fn run(ctx: &Ctx<'_>) -> Verdict {
         config.is_some_and(|(v, _)| !v.is_empty()),
     ));
     if let Some(file) = &apiserver.admission_config_file {
-        let exists = file.meta.is_ok();
-        items.push(evidence(
-            format!("{} exists", file.path),
-            Some(if exists {
-                "yes".into()
-            } else {
-                file.describe()
-            }),
+        items.push(crate::checks::exists_evidence(
+            file,
             "the admission configuration exists",
-            exists,
-            Source::FileMetadata {
-                path: file.path.clone(),
-            },
         ));
     }
     Verdict::from_evidence(

@@ -1,6 +1,6 @@
 //! `apiserver.pki-permissions`: the cluster's PKI directory, certificates and keys.
 
-use crate::checks::{Check, CheckMeta, Ctx, Verdict, evidence, mode_within};
+use crate::checks::{Check, CheckMeta, Ctx, Verdict, failing_entries, owned_entry_evidence};
 use crate::facts::FileFact;
 use crate::host::EntryKind;
 use nodecheck_report::{Evidence, Severity, Source, Status};
@@ -62,26 +62,7 @@ fn run(ctx: &Ctx<'_>) -> Verdict {
         .iter()
         .map(|entry| {
             let (max_mode, expected) = rule(entry);
-            let source = Source::FileMetadata {
-                path: entry.path.clone(),
-            };
-            match &entry.meta {
-                Ok(m) => evidence(
-                    entry.path.clone(),
-                    Some(entry.describe()),
-                    expected,
-                    mode_within(m.mode, max_mode) && m.uid == 0 && m.gid == 0,
-                    source,
-                ),
-                Err(e) => Evidence {
-                    subject: entry.path.clone(),
-                    observed: Some(e.to_string()),
-                    expected: "readable metadata".into(),
-                    status: Status::Error,
-                    source,
-                    note: None,
-                },
-            }
+            owned_entry_evidence(entry, max_mode, expected)
         })
         .collect();
     items.extend(pki.problems.iter().map(|p| Evidence {
@@ -103,19 +84,9 @@ fn run(ctx: &Ctx<'_>) -> Verdict {
             count - 1
         ),
         |failing| {
-            let names: Vec<String> = failing
-                .iter()
-                .take(3)
-                .map(|e| format!("{} is {}", e.subject, e.observed.as_deref().unwrap_or("?")))
-                .collect();
-            let more = if failing.len() > 3 {
-                format!(" and {} more", failing.len() - 3)
-            } else {
-                String::new()
-            };
             format!(
-                "{}{more} (PKI directory {} from --{})",
-                names.join("; "),
+                "{} (PKI directory {} from --{})",
+                failing_entries(failing),
                 pki.dir,
                 pki.named_by.0
             )

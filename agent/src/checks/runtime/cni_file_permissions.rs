@@ -1,8 +1,8 @@
 //! `runtime.cni-file-permissions`: the CNI configuration is root's.
 
-use crate::checks::{Check, CheckMeta, Ctx, Verdict, evidence, mode_within};
+use crate::checks::{Check, CheckMeta, Ctx, Verdict, failing_entries, owned_entry_evidence};
 use crate::host::EntryKind;
-use nodecheck_report::{Evidence, Severity, Source, Status};
+use nodecheck_report::{Evidence, Severity, Status};
 
 pub const CHECK: Check = Check {
     meta: CheckMeta {
@@ -34,32 +34,11 @@ fn run(ctx: &Ctx<'_>) -> Verdict {
         .entries
         .iter()
         .map(|entry| {
-            let source = Source::FileMetadata {
-                path: entry.path.clone(),
-            };
-            match &entry.meta {
-                Ok(m) => {
-                    let (max_mode, expected) = if m.kind == EntryKind::Dir {
-                        (0o755, "directory: root:root, writable by root only")
-                    } else {
-                        (0o600, "0600 or stricter, root:root")
-                    };
-                    evidence(
-                        entry.path.clone(),
-                        Some(entry.describe()),
-                        expected,
-                        mode_within(m.mode, max_mode) && m.uid == 0 && m.gid == 0,
-                        source,
-                    )
-                }
-                Err(e) => Evidence {
-                    subject: entry.path.clone(),
-                    observed: Some(e.to_string()),
-                    expected: "readable metadata".into(),
-                    status: Status::Error,
-                    source,
-                    note: None,
-                },
+            let is_dir = entry.meta.as_ref().is_ok_and(|m| m.kind == EntryKind::Dir);
+            if is_dir {
+                owned_entry_evidence(entry, 0o755, "directory: root:root, writable by root only")
+            } else {
+                owned_entry_evidence(entry, 0o600, "0600 or stricter, root:root")
             }
         })
         .collect();
@@ -78,19 +57,9 @@ fn run(ctx: &Ctx<'_>) -> Verdict {
         items,
         format!("{} and its files are root's and private", cni.conf_dir),
         |failing| {
-            let names: Vec<String> = failing
-                .iter()
-                .take(3)
-                .map(|e| format!("{} is {}", e.subject, e.observed.as_deref().unwrap_or("?")))
-                .collect();
-            let more = if failing.len() > 3 {
-                format!(" and {} more", failing.len() - 3)
-            } else {
-                String::new()
-            };
             format!(
-                "{}{more}; expected files 0600 root:root in {}",
-                names.join("; "),
+                "{}; expected files 0600 root:root in {}",
+                failing_entries(failing),
                 cni.conf_dir
             )
         },
@@ -107,7 +76,7 @@ mod tests {
         crate::facts::Facts {
             cni: Some(CniFacts {
                 conf_dir: "/etc/cni/net.d".into(),
-                source: Source::default_value("test"),
+                source: nodecheck_report::Source::default_value("test"),
                 entries,
                 problems: Vec::new(),
             }),

@@ -22,23 +22,7 @@ pub const CHECK: Check = Check {
 };
 
 fn run(ctx: &Ctx<'_>) -> Verdict {
-    let component = super::found(ctx);
-    let port = component
-        .as_ref()
-        .ok()
-        .and_then(|c| c.args.value("secure-port"))
-        .and_then(|(p, _)| p.parse().ok())
-        .unwrap_or(10259);
-    crate::checks::component::judge_bind_address(
-        ctx,
-        component,
-        super::NAME,
-        "bind-address",
-        None,
-        "0.0.0.0",
-        "0.0.0.0",
-        port,
-    )
+    crate::checks::component::judge_secure_bind_address(ctx, super::found(ctx), super::NAME, 10259)
 }
 
 #[cfg(test)]
