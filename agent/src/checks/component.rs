@@ -372,7 +372,7 @@ mod tests {
             0o600,
         );
         let judge = |root: &crate::host::testing::TempRoot| {
-            let facts = gather(&root.host(), &[], &SCHEDULER, &manifest_dirs(None));
+            let facts = gather(&root.host(), &[], &SCHEDULER, &manifest_dirs(None), None);
             judge_manifest(found(facts.as_ref(), "kube-scheduler"), "kube-scheduler")
         };
         let uid = std::fs::metadata(root.path()).map(|m| std::os::unix::fs::MetadataExt::uid(&m));

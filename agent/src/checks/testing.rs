@@ -421,7 +421,7 @@ pub fn component_facts(
     };
     let host = root.host();
     let dirs = components::manifest_dirs(None);
-    let found = components::gather(&host, &[process], kind, &dirs);
+    let found = components::gather(&host, &[process], kind, &dirs, None);
     let mut facts = Facts {
         detected_roles: vec![Role::ControlPlane, Role::Worker],
         ..empty_facts()

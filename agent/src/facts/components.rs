@@ -267,7 +267,7 @@ fn read_config(host: &Host, container_pid: Option<u32>, path: &str, kind: &str) 
 }
 
 /// The arguments of a component k3s runs in-process: what k3s passes, then the user's.
-fn k3s_recovered(host: &Host, kind: &Kind, k3s: &Process) -> ComponentArgs {
+fn k3s_recovered(kind: &Kind, k3s: &Process, config: &super::k3s::K3sConfig) -> ComponentArgs {
     let data = "/var/lib/rancher/k3s";
     let mut args = ComponentArgs {
         pid: Some(k3s.pid),
@@ -288,7 +288,6 @@ fn k3s_recovered(host: &Host, kind: &Kind, k3s: &Process) -> ComponentArgs {
         })
         .collect();
     // The user's entries come last: for the same flag, theirs is the value k3s passes.
-    let config = super::k3s::config(host);
     args.problems.extend(
         config
             .problems
@@ -318,6 +317,7 @@ pub fn gather(
     processes: &[Process],
     kind: &Kind,
     manifest_dirs: &[String],
+    k3s_config: Option<&super::k3s::K3sConfig>,
 ) -> Option<ComponentFacts> {
     let process = processes
         .iter()
@@ -364,11 +364,13 @@ pub fn gather(
             })
         }
         (None, None, Some(k3s)) => {
-            if super::k3s::config(host).flag(kind.k3s_disable) {
+            let empty = super::k3s::K3sConfig::default();
+            let config = k3s_config.unwrap_or(&empty);
+            if config.flag(kind.k3s_disable) {
                 return None;
             }
             embedded_in = Some(k3s.pid);
-            k3s_recovered(host, kind, k3s)
+            k3s_recovered(kind, k3s, config)
         }
         (None, None, None) => return None,
     };
@@ -440,6 +442,7 @@ pub fn manifest_dirs(kubelet: Option<&super::kubelet::KubeletFacts>) -> Vec<Stri
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::facts::k3s;
     use crate::host::testing::TempRoot;
 
     fn process(pid: u32, program: &str, args: &[&str]) -> Process {
@@ -469,7 +472,7 @@ mod tests {
         )
         .file("etc/kubernetes/scheduler.conf", "apiVersion: v1\n", 0o600);
         let host = root.host();
-        let from_manifest = gather(&host, &[], &SCHEDULER, &dirs()).expect("scheduler");
+        let from_manifest = gather(&host, &[], &SCHEDULER, &dirs(), None).expect("scheduler");
         assert_eq!(
             from_manifest.setting("bind-address", None).map(|(v, _)| v),
             Some("127.0.0.1".into())
@@ -483,13 +486,13 @@ mod tests {
             "{source}"
         );
         let running = process(40, "kube-scheduler", &["--bind-address=0.0.0.0"]);
-        let facts = gather(&host, &[running], &SCHEDULER, &dirs()).expect("scheduler");
+        let facts = gather(&host, &[running], &SCHEDULER, &dirs(), None).expect("scheduler");
         assert_eq!(
             facts.setting("bind-address", None).map(|(v, _)| v),
             Some("0.0.0.0".into()),
             "the running process is what is judged"
         );
-        assert!(gather(&host, &[], &CONTROLLER_MANAGER, &dirs()).is_none());
+        assert!(gather(&host, &[], &CONTROLLER_MANAGER, &dirs(), None).is_none());
     }
 
     #[test]
@@ -512,7 +515,7 @@ mod tests {
                 "--kubeconfig=/etc/kubernetes/other.kubeconfig",
             ],
         );
-        let facts = gather(&host, &[proxy], &KUBE_PROXY, &dirs()).expect("proxy");
+        let facts = gather(&host, &[proxy], &KUBE_PROXY, &dirs(), None).expect("proxy");
         let (value, source) = facts
             .setting("metrics-bind-address", Some("metricsBindAddress"))
             .expect("set");
@@ -527,7 +530,7 @@ mod tests {
             "kube-proxy",
             &["--config=/etc/kubernetes/kube-proxy.yaml"],
         );
-        let facts = gather(&host, &[proxy], &KUBE_PROXY, &dirs()).expect("proxy");
+        let facts = gather(&host, &[proxy], &KUBE_PROXY, &dirs(), None).expect("proxy");
         let err = facts
             .config
             .expect("config")
@@ -554,7 +557,16 @@ mod tests {
             argv: vec!["/usr/local/bin/k3s server".into()],
             ..Process::default()
         };
-        let facts = gather(&host, &[k3s], &CONTROLLER_MANAGER, &dirs()).expect("embedded");
+        let processes = [k3s];
+        let config = k3s::config_if_running(&host, &processes);
+        let facts = gather(
+            &host,
+            &processes,
+            &CONTROLLER_MANAGER,
+            &dirs(),
+            config.as_ref(),
+        )
+        .expect("embedded");
         assert_eq!(facts.embedded_in, Some(7));
         let (value, source) = facts.setting("bind-address", None).expect("set");
         assert_eq!(value, "0.0.0.0");

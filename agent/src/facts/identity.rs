@@ -315,7 +315,7 @@ fn embedded_elsewhere(
     p: &Process,
     spec: &Spec,
     processes: &[Process],
-    k3s_config: &mut Option<super::k3s::K3sConfig>,
+    k3s_config: Option<&super::k3s::K3sConfig>,
 ) -> Option<String> {
     let (_, hosts, disable) = K3S_EMBEDS.iter().find(|(name, _, _)| *name == spec.name)?;
     let k3s = processes
@@ -329,8 +329,7 @@ fn embedded_elsewhere(
     if manifest {
         return None;
     }
-    let config = k3s_config.get_or_insert_with(|| super::k3s::config(host));
-    if config.flag(disable) {
+    if k3s_config.is_some_and(|config| config.flag(disable)) {
         return None;
     }
     Some(format!(
@@ -340,10 +339,14 @@ fn embedded_elsewhere(
 }
 
 /// Screens the processes: which of those claiming a component's name are ignored, and why.
-pub fn screen(host: &Host, processes: &[Process], listeners: &[Listener]) -> Screened {
+pub fn screen(
+    host: &Host,
+    processes: &[Process],
+    listeners: &[Listener],
+    k3s_config: Option<&super::k3s::K3sConfig>,
+) -> Screened {
     let by_pid: BTreeMap<u32, &Process> = processes.iter().map(|p| (p.pid, p)).collect();
     let mut screened = Screened::default();
-    let mut k3s_config: Option<super::k3s::K3sConfig> = None;
     for spec in SPECS {
         let mut plausible: Vec<&Process> = Vec::new();
         // sshd forks a process per connection; those are children of the daemon (or of
@@ -360,7 +363,7 @@ pub fn screen(host: &Host, processes: &[Process], listeners: &[Listener]) -> Scr
                 continue;
             }
             match distrust(host, p, spec, &by_pid)
-                .or_else(|| embedded_elsewhere(host, p, spec, processes, &mut k3s_config))
+                .or_else(|| embedded_elsewhere(host, p, spec, processes, k3s_config))
             {
                 None => plausible.push(p),
                 Some(reason) => screened.ignore(p.pid, spec, reason),
@@ -482,7 +485,8 @@ mod tests {
             std::fs::write(&path, builder.into_inner().expect("tar")).expect("write");
             let host = crate::host::Host::open(&path, None).expect("open");
             let processes = read_processes(&host);
-            screen(&host, &processes, listeners)
+            let k3s = super::super::k3s::config_if_running(&host, &processes);
+            screen(&host, &processes, listeners, k3s.as_ref())
         }
     }
 

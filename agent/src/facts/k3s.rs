@@ -155,6 +155,17 @@ fn name_takes_value(flag: &str) -> bool {
     flag.ends_with("-arg") || !flag.starts_with("disable")
 }
 
+/// The k3s process names (their comm): `k3s-server`, `k3s-agent`.
+pub const PROCESSES: &[&str] = &["k3s-server", "k3s-agent"];
+
+/// The k3s configuration when a k3s process runs, read once for the whole scan.
+pub fn config_if_running(host: &Host, processes: &[super::Process]) -> Option<K3sConfig> {
+    processes
+        .iter()
+        .any(|p| PROCESSES.contains(&p.comm.as_str()))
+        .then(|| config(host))
+}
+
 /// Reads the k3s configuration a node's k3s uses.
 pub fn config(host: &Host) -> K3sConfig {
     let mut config = K3sConfig::default();

@@ -203,7 +203,9 @@ pub fn gather(host: &Host) -> Facts {
     }
     let listeners = listeners::read_listeners(host, &processes, &mut warnings);
     // Components are looked for only among the processes that are what they claim.
-    let screened = identity::screen(host, &processes, &listeners);
+    // k3s's configuration says what its in-process components run with: read once.
+    let k3s_config = k3s::config_if_running(host, &processes);
+    let screened = identity::screen(host, &processes, &listeners, k3s_config.as_ref());
     let trusted: std::borrow::Cow<'_, [Process]> = if screened.ignored_pids.is_empty() {
         std::borrow::Cow::Borrowed(&processes)
     } else {
@@ -220,14 +222,11 @@ pub fn gather(host: &Host) -> Facts {
     let apiserver = control_plane::apiserver(host, &trusted);
     let etcd = control_plane::etcd(host, &trusted);
     let manifest_dirs = components::manifest_dirs(kubelet.as_ref());
-    let controller_manager = components::gather(
-        host,
-        &trusted,
-        &components::CONTROLLER_MANAGER,
-        &manifest_dirs,
-    );
-    let scheduler = components::gather(host, &trusted, &components::SCHEDULER, &manifest_dirs);
-    let kube_proxy = components::gather(host, &trusted, &components::KUBE_PROXY, &manifest_dirs);
+    let component =
+        |kind| components::gather(host, &trusted, kind, &manifest_dirs, k3s_config.as_ref());
+    let controller_manager = component(&components::CONTROLLER_MANAGER);
+    let scheduler = component(&components::SCHEDULER);
+    let kube_proxy = component(&components::KUBE_PROXY);
     let cni = cni::gather(host, &trusted);
     let detected_roles = detect_roles(&trusted, manifests);
     drop(trusted);
