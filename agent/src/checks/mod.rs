@@ -367,18 +367,19 @@ pub fn failing_entries(failing: &[&Evidence]) -> String {
     format!("{}{more}", names.join("; "))
 }
 
-/// Evidence that a file a setting names exists (`expected` says what it is).
+/// Evidence that a file a setting names exists (`expected` says what it is): the file is the
+/// subject, `present` or `missing` what was seen, another error as it was.
 pub fn exists_evidence(file: &FileFact, expected: &str) -> Evidence {
-    let exists = file.meta.is_ok();
+    let observed = match &file.meta {
+        Ok(_) => "present".to_string(),
+        Err(crate::host::FileError::NotFound(_)) => "missing".to_string(),
+        Err(e) => e.to_string(),
+    };
     evidence(
-        format!("{} exists", file.path),
-        Some(if exists {
-            "yes".into()
-        } else {
-            file.describe()
-        }),
+        file.path.clone(),
+        Some(observed),
         expected,
-        exists,
+        file.meta.is_ok(),
         Source::FileMetadata {
             path: file.path.clone(),
         },

@@ -367,9 +367,10 @@ fn control_plane_facts(files: &[(&str, &str)], program: &str, args: &[&str]) -> 
     };
     let host = root.host();
     let processes = [process];
+    let dirs = crate::facts::components::manifest_dirs(None);
     Facts {
-        apiserver: crate::facts::control_plane::apiserver(&host, &processes),
-        etcd: crate::facts::control_plane::etcd(&host, &processes),
+        apiserver: crate::facts::control_plane::apiserver(&host, &processes, &dirs, None),
+        etcd: crate::facts::control_plane::etcd(&host, &processes, &dirs),
         detected_roles: vec![Role::ControlPlane],
         ..empty_facts()
     }

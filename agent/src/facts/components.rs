@@ -19,7 +19,7 @@
 //! process's root (`/proc/<pid>/root`), never on the host where the same path means another
 //! file.
 
-use super::control_plane::{ComponentArgs, from_manifest};
+use super::control_plane::{ComponentArgs, find_manifest, manifest_args};
 use super::{FileFact, Process};
 use crate::host::Host;
 use crate::parse::flags::{self, FlagSyntax};
@@ -266,50 +266,6 @@ fn read_config(host: &Host, container_pid: Option<u32>, path: &str, kind: &str) 
     }
 }
 
-/// The arguments of a component k3s runs in-process: what k3s passes, then the user's.
-fn k3s_recovered(kind: &Kind, k3s: &Process, config: &super::k3s::K3sConfig) -> ComponentArgs {
-    let data = "/var/lib/rancher/k3s";
-    let mut args = ComponentArgs {
-        pid: Some(k3s.pid),
-        origin: format!("{} embedded in {} (pid {})", kind.name, k3s.comm, k3s.pid),
-        ..ComponentArgs::default()
-    };
-    let mut words: Vec<(String, Source)> = kind
-        .k3s_args
-        .iter()
-        .map(|a| {
-            (
-                a.replace("$DATA", data),
-                Source::default_value(format!(
-                    "passed by k3s to its embedded {} (recovered: k3s overwrites its argv)",
-                    kind.name
-                )),
-            )
-        })
-        .collect();
-    // The user's entries come last: for the same flag, theirs is the value k3s passes.
-    args.problems.extend(
-        config
-            .problems
-            .iter()
-            .map(|p| format!("k3s configuration: {p}")),
-    );
-    words.extend(
-        config
-            .values(kind.k3s_arg_key)
-            .iter()
-            .map(|(arg, source)| (format!("--{}", arg.trim_start_matches('-')), source.clone())),
-    );
-    for (word, source) in words {
-        let parsed = flags::parse(std::slice::from_ref(&word), &kind.syntax);
-        for flag in parsed.flags {
-            args.flags.flags.push(flag);
-            args.sources.push(source.clone());
-        }
-    }
-    args
-}
-
 /// Finds and reads one component. `manifest_dirs` are the static pod directories to try, the
 /// kubelet's own first.
 pub fn gather(
@@ -322,10 +278,7 @@ pub fn gather(
     let process = processes
         .iter()
         .find(|p| p.program() == kind.name || p.comm == kind.name);
-    let manifest = manifest_dirs
-        .iter()
-        .map(|dir| format!("{}/{}.yaml", dir.trim_end_matches('/'), kind.name))
-        .find(|path| host.exists_unfollowed(path));
+    let manifest = find_manifest(host, manifest_dirs, kind.name);
     let k3s = processes
         .iter()
         .find(|p| kind.k3s_hosts.contains(&p.comm.as_str()));
@@ -356,13 +309,7 @@ pub fn gather(
             }
             args
         }
-        (None, Some(path), _) => {
-            from_manifest(host, path, &kind.syntax).unwrap_or_else(|problem| ComponentArgs {
-                origin: format!("static pod manifest {path}"),
-                problems: vec![problem],
-                ..ComponentArgs::default()
-            })
-        }
+        (None, Some(path), _) => manifest_args(host, path, &kind.syntax),
         (None, None, Some(k3s)) => {
             let empty = super::k3s::K3sConfig::default();
             let config = k3s_config.unwrap_or(&empty);
@@ -370,7 +317,8 @@ pub fn gather(
                 return None;
             }
             embedded_in = Some(k3s.pid);
-            k3s_recovered(kind, k3s, config)
+            let passed: Vec<String> = kind.k3s_args.iter().map(|a| a.to_string()).collect();
+            config.recovered_args(kind.name, k3s, &passed, kind.k3s_arg_key, &kind.syntax)
         }
         (None, None, None) => return None,
     };

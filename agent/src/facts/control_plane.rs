@@ -13,9 +13,6 @@ use crate::parse::flags::{self, Flag, FlagSyntax, Flags};
 use crate::parse::yaml::{self, Node, Value};
 use nodecheck_report::Source;
 
-pub const MANIFEST_DIR: &str = "/etc/kubernetes/manifests";
-pub const APISERVER_MANIFEST: &str = "/etc/kubernetes/manifests/kube-apiserver.yaml";
-pub const ETCD_MANIFEST: &str = "/etc/kubernetes/manifests/etcd.yaml";
 /// k3s's embedded etcd writes its configuration here.
 pub const K3S_ETCD_CONFIG: &str = "/var/lib/rancher/k3s/server/db/etcd/config";
 const MANIFEST_CAP: u64 = 4 * 1024 * 1024;
@@ -175,6 +172,23 @@ pub fn from_manifest(
         args.flags.positional.extend(parsed.positional);
     }
     Ok(args)
+}
+
+/// The first of `dirs` that holds `<name>.yaml` (not following a final symlink: a link is
+/// judged as the entry it is).
+pub fn find_manifest(host: &Host, dirs: &[String], name: &str) -> Option<String> {
+    dirs.iter()
+        .map(|dir| format!("{}/{name}.yaml", dir.trim_end_matches('/')))
+        .find(|path| host.exists_unfollowed(path))
+}
+
+/// A static pod manifest's arguments, or why they cannot be read.
+pub fn manifest_args(host: &Host, path: &str, syntax: &FlagSyntax) -> ComponentArgs {
+    from_manifest(host, path, syntax).unwrap_or_else(|problem| ComponentArgs {
+        origin: format!("static pod manifest {path}"),
+        problems: vec![problem],
+        ..ComponentArgs::default()
+    })
 }
 
 /// The kube-apiserver's facts.
@@ -373,36 +387,104 @@ pub fn encryption_config(host: &Host, path: &str) -> EncryptionFacts {
     }
 }
 
-/// Gathers the apiserver's facts: the process, else its manifest.
-pub fn apiserver(host: &Host, processes: &[Process]) -> Option<ApiServerFacts> {
+/// What k3s passes to its embedded kube-apiserver (k3s `pkg/daemons/control/server.go`, as its
+/// `Running kube-apiserver …` log line shows from v1.25.6/v1.24.10/v1.23.16, when k3s began
+/// passing its cipher suites). The datastore flags depend on the configuration:
+/// [`k3s_apiserver_args`].
+const K3S_APISERVER_ARGS: &[&str] = &[
+    "--allow-privileged=true",
+    "--anonymous-auth=false",
+    "--authorization-mode=Node,RBAC",
+    "--bind-address=127.0.0.1",
+    "--secure-port=6444",
+    "--client-ca-file=$DATA/server/tls/client-ca.crt",
+    "--enable-admission-plugins=NodeRestriction",
+    "--kubelet-certificate-authority=$DATA/server/tls/server-ca.crt",
+    "--kubelet-client-certificate=$DATA/server/tls/client-kube-apiserver.crt",
+    "--kubelet-client-key=$DATA/server/tls/client-kube-apiserver.key",
+    "--profiling=false",
+    "--proxy-client-cert-file=$DATA/server/tls/client-auth-proxy.crt",
+    "--proxy-client-key-file=$DATA/server/tls/client-auth-proxy.key",
+    "--requestheader-client-ca-file=$DATA/server/tls/request-header-ca.crt",
+    "--service-account-key-file=$DATA/server/tls/service.key",
+    "--service-account-signing-key-file=$DATA/server/tls/service.current.key",
+    "--storage-backend=etcd3",
+    "--tls-cert-file=$DATA/server/tls/serving-kube-apiserver.crt",
+    "--tls-private-key-file=$DATA/server/tls/serving-kube-apiserver.key",
+    "--tls-cipher-suites=TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305,TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305",
+];
+
+/// The arguments k3s passes to its embedded kube-apiserver on this node: the fixed ones, the
+/// datastore it was given (an `http(s)://` endpoint is etcd the API server dials with the
+/// `datastore-*file` credentials; its embedded etcd is dialled over TLS with the certificates
+/// k3s writes; any other datastore is served through kine's local socket), and the secrets
+/// encryption it was asked for.
+fn k3s_apiserver_args(host: &Host, config: &super::k3s::K3sConfig) -> Vec<String> {
+    let mut args: Vec<String> = K3S_APISERVER_ARGS.iter().map(|a| a.to_string()).collect();
+    let endpoint = config
+        .last_value("datastore-endpoint")
+        .map(|(v, _)| v.as_str());
+    let embedded_etcd = config.flag("cluster-init")
+        || host.exists(&format!("{}/server/db/etcd/config", config.data_dir()));
+    match endpoint {
+        Some(url) if url.starts_with("https://") || url.starts_with("http://") => {
+            args.push(format!("--etcd-servers={url}"));
+            for (key, flag) in [
+                ("datastore-cafile", "etcd-cafile"),
+                ("datastore-certfile", "etcd-certfile"),
+                ("datastore-keyfile", "etcd-keyfile"),
+            ] {
+                if let Some((path, _)) = config.last_value(key) {
+                    args.push(format!("--{flag}={path}"));
+                }
+            }
+        }
+        None if embedded_etcd => args.extend([
+            "--etcd-servers=https://127.0.0.1:2379".to_string(),
+            "--etcd-cafile=$DATA/server/tls/etcd/server-ca.crt".to_string(),
+            "--etcd-certfile=$DATA/server/tls/etcd/client.crt".to_string(),
+            "--etcd-keyfile=$DATA/server/tls/etcd/client.key".to_string(),
+        ]),
+        _ => args.push("--etcd-servers=unix://kine.sock".to_string()),
+    }
+    if config.flag("secrets-encryption") {
+        args.push("--encryption-provider-config=$DATA/server/cred/encryption-config.json".into());
+    }
+    args
+}
+
+/// Gathers the apiserver's facts: the process; else its static pod manifest (the first of
+/// `manifest_dirs` that holds one); else the k3s server that runs it in-process, with the
+/// arguments k3s passes to it and the user's `kube-apiserver-arg` entries.
+pub fn apiserver(
+    host: &Host,
+    processes: &[Process],
+    manifest_dirs: &[String],
+    k3s_config: Option<&super::k3s::K3sConfig>,
+) -> Option<ApiServerFacts> {
     let process = processes
         .iter()
         .find(|p| p.program() == "kube-apiserver" || p.comm == "kube-apiserver");
-    let manifest_exists = host.exists_unfollowed(APISERVER_MANIFEST);
+    let manifest = find_manifest(host, manifest_dirs, "kube-apiserver");
     let k3s = processes.iter().find(|p| p.comm == "k3s-server");
-    let args = match process {
-        Some(p) => from_process(p, &APISERVER_SYNTAX, 1),
-        // k3s runs the apiserver in-process and overwrites its argv: it runs, but its
-        // arguments cannot be read here. Unverifiable is not "not applicable".
-        None if !manifest_exists && k3s.is_some() => ComponentArgs {
-            pid: k3s.map(|p| p.pid),
-            origin: "kube-apiserver embedded in k3s-server".into(),
-            problems: vec![format!(
-                "kube-apiserver runs embedded in k3s-server (pid {}) and k3s overwrites its argv; its arguments are in the k3s journal (`Running kube-apiserver …`), which nodecheck does not read yet",
-                k3s.map_or(0, |p| p.pid)
-            )],
-            ..ComponentArgs::default()
-        },
-        None if manifest_exists => match from_manifest(host, APISERVER_MANIFEST, &APISERVER_SYNTAX)
-        {
-            Ok(args) => args,
-            Err(problem) => ComponentArgs {
-                origin: format!("static pod manifest {APISERVER_MANIFEST}"),
-                problems: vec![problem],
-                ..ComponentArgs::default()
-            },
-        },
-        None => return None,
+    let args = match (process, &manifest, k3s) {
+        (Some(p), _, _) => from_process(p, &APISERVER_SYNTAX, 1),
+        (None, Some(path), _) => manifest_args(host, path, &APISERVER_SYNTAX),
+        (None, None, Some(k3s)) => {
+            let empty = super::k3s::K3sConfig::default();
+            let config = k3s_config.unwrap_or(&empty);
+            if config.flag("disable-apiserver") {
+                return None;
+            }
+            config.recovered_args(
+                "kube-apiserver",
+                k3s,
+                &k3s_apiserver_args(host, config),
+                "kube-apiserver-arg",
+                &APISERVER_SYNTAX,
+            )
+        }
+        (None, None, None) => return None,
     };
     let encryption = args
         .value("encryption-provider-config")
@@ -424,7 +506,7 @@ pub fn apiserver(host: &Host, processes: &[Process]) -> Option<ApiServerFacts> {
         .map(|p| FileFact::stat(host, p))
         .collect();
     Some(ApiServerFacts {
-        manifest_file: manifest_exists.then(|| FileFact::stat(host, APISERVER_MANIFEST)),
+        manifest_file: manifest.map(|path| FileFact::stat(host, &path)),
         args,
         encryption,
         audit_policy_file,
@@ -529,12 +611,12 @@ pub fn etcd_config_file(host: &Host, path: &str) -> Result<Vec<(Flag, Source)>, 
 
 /// Gathers the etcd's facts: the process (flags, variables, or its config file), k3s's
 /// embedded etcd config, else the static pod manifest.
-pub fn etcd(host: &Host, processes: &[Process]) -> Option<EtcdFacts> {
+pub fn etcd(host: &Host, processes: &[Process], manifest_dirs: &[String]) -> Option<EtcdFacts> {
     let process = processes
         .iter()
         .find(|p| p.program() == "etcd" || p.comm == "etcd");
     let k3s = processes.iter().find(|p| p.comm == "k3s-server");
-    let manifest_exists = host.exists_unfollowed(ETCD_MANIFEST);
+    let manifest = find_manifest(host, manifest_dirs, "etcd");
     let mut embedded_in_k3s = false;
     let mut config_file = None;
     let mut args = match (process, k3s) {
@@ -575,15 +657,10 @@ pub fn etcd(host: &Host, processes: &[Process]) -> Option<EtcdFacts> {
                 problems: Vec::new(),
             }
         }
-        (None, _) if manifest_exists => match from_manifest(host, ETCD_MANIFEST, &ETCD_SYNTAX) {
-            Ok(args) => args,
-            Err(problem) => ComponentArgs {
-                origin: format!("static pod manifest {ETCD_MANIFEST}"),
-                problems: vec![problem],
-                ..ComponentArgs::default()
-            },
+        (None, _) => match &manifest {
+            Some(path) => manifest_args(host, path, &ETCD_SYNTAX),
+            None => return None,
         },
-        _ => return None,
     };
     // With --config-file, etcd ignores every other flag and variable.
     if let Some((path, _)) = args.value("config-file") {
@@ -627,7 +704,7 @@ pub fn etcd(host: &Host, processes: &[Process]) -> Option<EtcdFacts> {
         .filter_map(|k| args.value(k).map(|(path, _)| FileFact::stat(host, path)))
         .collect();
     Some(EtcdFacts {
-        manifest_file: manifest_exists.then(|| FileFact::stat(host, ETCD_MANIFEST)),
+        manifest_file: manifest.map(|path| FileFact::stat(host, &path)),
         args,
         config_file,
         data_dir,
@@ -661,7 +738,12 @@ mod tests {
         )
         .file("not-a-pod.yaml", "apiVersion: v1\nkind: ConfigMap\n", 0o600);
         let host = root.host();
-        let args = from_manifest(&host, APISERVER_MANIFEST, &APISERVER_SYNTAX).expect("pod");
+        let args = from_manifest(
+            &host,
+            "/etc/kubernetes/manifests/kube-apiserver.yaml",
+            &APISERVER_SYNTAX,
+        )
+        .expect("pod");
         let (modes, source) = args.list("authorization-mode").expect("set");
         assert_eq!(modes, ["Node", "RBAC"]);
         assert_eq!(
@@ -714,7 +796,7 @@ mod tests {
             cwd: Some("/var/lib".into()),
             ..Process::default()
         };
-        let facts = etcd(&host, std::slice::from_ref(&p)).expect("etcd");
+        let facts = etcd(&host, std::slice::from_ref(&p), &[]).expect("etcd");
         assert_eq!(
             facts.args.bool("client-cert-auth").map(|(b, _)| b),
             Some(Some(true))
@@ -732,7 +814,7 @@ mod tests {
             ],
             ..p
         };
-        let facts = etcd(&host, &[with_config]).expect("etcd");
+        let facts = etcd(&host, &[with_config], &[]).expect("etcd");
         assert_eq!(facts.config_file.as_deref(), Some("/etc/etcd.yaml"));
         assert_eq!(
             facts.args.value("cert-file").map(|(v, _)| v),
@@ -767,5 +849,148 @@ mod tests {
             Ok(Some(("identity".into(), 7)))
         );
         assert!(!format!("{facts:?}").contains("c2VjcmV0"));
+    }
+
+    fn k3s_server() -> Process {
+        Process {
+            pid: 7,
+            comm: "k3s-server".into(),
+            argv: vec!["/usr/local/bin/k3s server".into()],
+            ..Process::default()
+        }
+    }
+
+    fn embedded_apiserver(root: &TempRoot) -> Option<ApiServerFacts> {
+        let host = root.host();
+        let processes = [k3s_server()];
+        let config = super::super::k3s::config_if_running(&host, &processes);
+        let dirs = super::super::components::manifest_dirs(None);
+        apiserver(&host, &processes, &dirs, config.as_ref())
+    }
+
+    fn value(facts: &ApiServerFacts, flag: &str) -> Option<String> {
+        facts.args.value(flag).map(|(v, _)| v.to_string())
+    }
+
+    #[test]
+    fn k3s_apiserver_is_recovered_with_its_datastore_and_the_users_arguments_last() {
+        // kine (no etcd, no endpoint): a local socket, no etcd credentials.
+        let root = TempRoot::new();
+        root.file(
+            "etc/rancher/k3s/config.yaml",
+            "kube-apiserver-arg:\n  - anonymous-auth=true\n",
+            0o600,
+        );
+        let facts = embedded_apiserver(&root).expect("embedded");
+        assert_eq!(facts.args.pid, Some(7));
+        assert_eq!(
+            value(&facts, "etcd-servers").as_deref(),
+            Some("unix://kine.sock")
+        );
+        assert_eq!(value(&facts, "etcd-cafile"), None);
+        let (anonymous, source) = facts.args.value("anonymous-auth").expect("set");
+        assert_eq!(anonymous, "true");
+        assert_eq!(source.to_string(), "/etc/rancher/k3s/config.yaml:2");
+        let (_, source) = facts.args.value("profiling").expect("set");
+        assert!(source.to_string().contains("recovered"), "{source}");
+        assert_eq!(
+            value(&facts, "client-ca-file").as_deref(),
+            Some("/var/lib/rancher/k3s/server/tls/client-ca.crt")
+        );
+        assert_eq!(value(&facts, "encryption-provider-config"), None);
+        assert!(
+            facts
+                .pki
+                .is_some_and(|p| p.dir == "/var/lib/rancher/k3s/server/tls")
+        );
+
+        // Embedded etcd, another data directory, secrets encryption.
+        let root = TempRoot::new();
+        root.file(
+            "etc/rancher/k3s/config.yaml",
+            "data-dir: /srv/k3s\nsecrets-encryption: true\n",
+            0o600,
+        )
+        .file("srv/k3s/server/db/etcd/config", "name: n\n", 0o600);
+        let facts = embedded_apiserver(&root).expect("embedded");
+        assert_eq!(
+            value(&facts, "etcd-servers").as_deref(),
+            Some("https://127.0.0.1:2379")
+        );
+        assert_eq!(
+            value(&facts, "etcd-certfile").as_deref(),
+            Some("/srv/k3s/server/tls/etcd/client.crt")
+        );
+        assert_eq!(
+            value(&facts, "encryption-provider-config").as_deref(),
+            Some("/srv/k3s/server/cred/encryption-config.json")
+        );
+
+        // An external etcd with the user's credentials; a PostgreSQL endpoint goes through kine.
+        let root = TempRoot::new();
+        root.file(
+            "etc/rancher/k3s/config.yaml",
+            "datastore-endpoint: https://10.0.0.5:2379\ndatastore-cafile: /etc/etcd/ca.crt\n",
+            0o600,
+        );
+        let facts = embedded_apiserver(&root).expect("embedded");
+        assert_eq!(
+            value(&facts, "etcd-servers").as_deref(),
+            Some("https://10.0.0.5:2379")
+        );
+        assert_eq!(
+            value(&facts, "etcd-cafile").as_deref(),
+            Some("/etc/etcd/ca.crt")
+        );
+        assert_eq!(value(&facts, "etcd-certfile"), None);
+        let root = TempRoot::new();
+        root.file(
+            "etc/rancher/k3s/config.yaml",
+            "datastore-endpoint: postgres://k3s@db:5432/k3s\n",
+            0o600,
+        );
+        let facts = embedded_apiserver(&root).expect("embedded");
+        assert_eq!(
+            value(&facts, "etcd-servers").as_deref(),
+            Some("unix://kine.sock")
+        );
+
+        // A server with its API server disabled has none to judge.
+        let root = TempRoot::new();
+        root.file(
+            "etc/rancher/k3s/config.yaml",
+            "disable-apiserver: true\n",
+            0o600,
+        );
+        assert!(embedded_apiserver(&root).is_none());
+    }
+
+    #[test]
+    fn rke2_static_pods_are_found_in_its_manifest_directory() {
+        let root = TempRoot::new();
+        root.file(
+            "var/lib/rancher/rke2/agent/pod-manifests/kube-apiserver.yaml",
+            "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - command:\n    - kube-apiserver\n    - --profiling=false\n",
+            0o600,
+        )
+        .file(
+            "var/lib/rancher/rke2/agent/pod-manifests/etcd.yaml",
+            "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - command:\n    - etcd\n    - --client-cert-auth=true\n",
+            0o600,
+        );
+        let host = root.host();
+        let dirs = super::super::components::manifest_dirs(None);
+        let api = apiserver(&host, &[], &dirs, None).expect("manifest");
+        assert_eq!(
+            api.manifest_file.map(|f| f.path).as_deref(),
+            Some("/var/lib/rancher/rke2/agent/pod-manifests/kube-apiserver.yaml")
+        );
+        assert_eq!(api.args.value("profiling").map(|(v, _)| v), Some("false"));
+        let etcd = etcd(&host, &[], &dirs).expect("manifest");
+        assert!(etcd.manifest_file.is_some());
+        assert_eq!(
+            etcd.args.value("client-cert-auth").map(|(v, _)| v),
+            Some("true")
+        );
     }
 }

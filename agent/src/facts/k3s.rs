@@ -7,12 +7,16 @@
 //! systemd unit (`ExecStart=/usr/local/bin/k3s server --kube-proxy-arg=…`) come last. A file that
 //! cannot be read or parsed is a problem to report, never an empty configuration.
 
+use super::control_plane::ComponentArgs;
 use crate::host::{Content, Host};
+use crate::parse::flags::{self, FlagSyntax};
 use crate::parse::yaml::{self, Node, Value};
 use nodecheck_report::Source;
 
 pub const CONFIG: &str = "/etc/rancher/k3s/config.yaml";
 pub const CONFIG_DIR: &str = "/etc/rancher/k3s/config.yaml.d";
+/// The data directory of a k3s run as root, unless `data-dir` says otherwise.
+pub const DATA_DIR: &str = "/var/lib/rancher/k3s";
 /// The units the k3s installer writes.
 pub const UNITS: &[&str] = &[
     "/etc/systemd/system/k3s.service",
@@ -43,6 +47,63 @@ impl K3sConfig {
             .last()
             .and_then(|(v, _)| crate::parse::flags::parse_bool(v))
             .unwrap_or(false)
+    }
+
+    /// A scalar key (`data-dir`, `datastore-endpoint`): its last value, when set and not empty.
+    pub fn last_value(&self, key: &str) -> Option<&(String, Source)> {
+        self.values(key).last().filter(|(v, _)| !v.is_empty())
+    }
+
+    /// k3s's data directory: `data-dir`, else the default a root k3s uses.
+    pub fn data_dir(&self) -> String {
+        self.last_value("data-dir")
+            .filter(|(v, _)| v.starts_with('/'))
+            .map_or(DATA_DIR, |(v, _)| v.as_str())
+            .trim_end_matches('/')
+            .to_string()
+    }
+
+    /// The arguments of a component k3s runs in-process, which `/proc` cannot show (k3s
+    /// overwrites its argv): what k3s passes (`passed`, `$DATA` standing for its data
+    /// directory), then the user's `arg_key` entries, which k3s appends so that theirs win.
+    /// Each keeps its source: k3s's defaults are marked as recovered, the user's carry their
+    /// file and line.
+    pub fn recovered_args(
+        &self,
+        name: &str,
+        k3s: &super::Process,
+        passed: &[String],
+        arg_key: &str,
+        syntax: &FlagSyntax,
+    ) -> ComponentArgs {
+        let data = self.data_dir();
+        let mut args = ComponentArgs {
+            pid: Some(k3s.pid),
+            origin: format!("{name} embedded in {} (pid {})", k3s.comm, k3s.pid),
+            ..ComponentArgs::default()
+        };
+        args.problems.extend(
+            self.problems
+                .iter()
+                .map(|p| format!("k3s configuration: {p}")),
+        );
+        let recovered = Source::default_value(format!(
+            "passed by k3s to its embedded {name} (recovered: k3s overwrites its argv)"
+        ));
+        let words = passed
+            .iter()
+            .map(|a| (a.replace("$DATA", &data), recovered.clone()))
+            .chain(self.values(arg_key).iter().map(|(arg, source)| {
+                (format!("--{}", arg.trim_start_matches('-')), source.clone())
+            }));
+        for (word, source) in words {
+            let parsed = flags::parse(std::slice::from_ref(&word), syntax);
+            for flag in parsed.flags {
+                args.flags.flags.push(flag);
+                args.sources.push(source.clone());
+            }
+        }
+        args
     }
 
     fn set(&mut self, key: &str, values: Vec<(String, Source)>, append: bool) {

@@ -136,11 +136,6 @@ impl Facts {
 }
 
 /// Static pod manifests that make a node a control-plane node.
-pub const CONTROL_PLANE_MANIFESTS: &[&str] = &[
-    "/etc/kubernetes/manifests/kube-apiserver.yaml",
-    "/etc/kubernetes/manifests/etcd.yaml",
-];
-
 /// Roles from the facts: a kubelet makes a worker; kube-apiserver or etcd (process or static
 /// pod manifest) makes a control-plane node; neither makes a plain host.
 pub fn detect_roles(processes: &[Process], manifests_present: bool) -> Vec<Role> {
@@ -218,10 +213,11 @@ pub fn gather(host: &Host) -> Facts {
     let sshd = sshd::gather(host, &trusted);
     let info = host_info(host);
     let kubelet = kubelet::gather(host, &trusted, info.hostname.as_deref().unwrap_or_default());
-    let manifests = CONTROL_PLANE_MANIFESTS.iter().any(|m| host.exists(m));
-    let apiserver = control_plane::apiserver(host, &trusted);
-    let etcd = control_plane::etcd(host, &trusted);
     let manifest_dirs = components::manifest_dirs(kubelet.as_ref());
+    let apiserver = control_plane::apiserver(host, &trusted, &manifest_dirs, k3s_config.as_ref());
+    let etcd = control_plane::etcd(host, &trusted, &manifest_dirs);
+    let manifests = apiserver.iter().any(|a| a.manifest_file.is_some())
+        || etcd.iter().any(|e| e.manifest_file.is_some());
     let component =
         |kind| components::gather(host, &trusted, kind, &manifest_dirs, k3s_config.as_ref());
     let controller_manager = component(&components::CONTROLLER_MANAGER);

@@ -26,6 +26,17 @@ fn run(ctx: &Ctx<'_>) -> Verdict {
         Ok(a) => a,
         Err(v) => return v,
     };
+    // k3s serves sqlite, PostgreSQL and MySQL to its in-process API server through kine on a
+    // local socket: there is no network hop for TLS to protect.
+    if let Some((servers, _)) = apiserver.args.list("etcd-servers")
+        && !servers.is_empty()
+        && servers.iter().all(|s| s.starts_with("unix:"))
+    {
+        return Verdict::not_applicable(format!(
+            "the API server reaches its datastore over a local socket (--etcd-servers={}), not the network",
+            servers.join(",")
+        ));
+    }
     let items = ["etcd-certfile", "etcd-keyfile", "etcd-cafile"]
         .iter()
         .map(|flag| {
@@ -64,6 +75,11 @@ mod tests {
                 ),
                 (&["--etcd-certfile=/c", "--etcd-keyfile=/k"], Status::Fail),
                 (&[], Status::Fail),
+                (&["--etcd-servers=unix://kine.sock"], Status::NotApplicable),
+                (
+                    &["--etcd-servers=unix://kine.sock,https://10.0.0.1:2379"],
+                    Status::Fail,
+                ),
             ],
         );
     }
