@@ -3,8 +3,11 @@
 //! its full verdict list compared with the hand-reviewed `verdicts.txt` beside it (the
 //! fixture's README says why each verdict is what that distribution really runs with).
 //!
-//! `NODECHECK_BLESS=1 cargo test --test distributions` rewrites verdicts.txt after an intended
-//! change; review the diff against the README before committing it.
+//! A fixture with a `verdicts-cis.txt` is also scanned with `--profile cis`, and that list
+//! compared with it: a hardened node is proven against the benchmark, not only the defaults.
+//!
+//! `NODECHECK_BLESS=1 cargo test --test distributions` rewrites the verdict lists after an
+//! intended change; review the diff against the README before committing it.
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -34,9 +37,11 @@ fn verdict_list(report: &Value) -> String {
     out
 }
 
-fn scan(snapshot: &Path) -> Value {
+fn scan(snapshot: &Path, profile: &str) -> Value {
     let out = Command::new(env!("CARGO_BIN_EXE_nodecheck"))
         .args([
+            "--profile",
+            profile,
             "--root",
             &snapshot.display().to_string(),
             "--format",
@@ -79,17 +84,22 @@ fn distribution_fixtures_match_their_reviewed_verdicts() {
             .unwrap_or_default();
         let snapshot = tmp.join(format!("{name}.tar.gz"));
         build_snapshot(fixture, &snapshot);
-        let report = scan(&snapshot);
-        let listed = verdict_list(&report);
-        let path = fixture.join("verdicts.txt");
-        if bless {
-            std::fs::write(&path, &listed).expect("bless");
+        let report = scan(&snapshot, "default");
+        let mut lists = vec![("verdicts.txt", verdict_list(&report))];
+        if fixture.join("verdicts-cis.txt").exists() {
+            lists.push(("verdicts-cis.txt", verdict_list(&scan(&snapshot, "cis"))));
         }
-        let committed = std::fs::read_to_string(&path).unwrap_or_default();
-        if committed != listed {
-            stale.push(format!(
-                "{name}:\n--- committed\n{committed}\n+++ now\n{listed}"
-            ));
+        for (file, listed) in lists {
+            let path = fixture.join(file);
+            if bless {
+                std::fs::write(&path, &listed).expect("bless");
+            }
+            let committed = std::fs::read_to_string(&path).unwrap_or_default();
+            if committed != listed {
+                stale.push(format!(
+                    "{name}/{file}:\n--- committed\n{committed}\n+++ now\n{listed}"
+                ));
+            }
         }
         let inventory = serde_json::to_string_pretty(&report["inventory"]).expect("json") + "\n";
         let inventory_path = fixture.join("inventory.json");

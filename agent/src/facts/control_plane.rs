@@ -411,7 +411,8 @@ const K3S_APISERVER_ARGS: &[&str] = &[
     "--storage-backend=etcd3",
     "--tls-cert-file=$DATA/server/tls/serving-kube-apiserver.crt",
     "--tls-private-key-file=$DATA/server/tls/serving-kube-apiserver.key",
-    "--tls-cipher-suites=TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305,TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305",
+    // k3s `pkg/cli/server/server.go` appends these when the user names none.
+    "--tls-cipher-suites=TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305,TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305",
 ];
 
 /// The arguments k3s passes to its embedded kube-apiserver on this node: the fixed ones, the
