@@ -4,7 +4,8 @@ use crate::checks::{Check, CheckMeta, Ctx, ParamDefault, ParamSpec, Verdict, evi
 use crate::facts::Listener;
 use nodecheck_report::{Severity, Status};
 
-/// Components of kubeadm, k3s, EKS, GKE, AKS, the common CNIs and node exporters.
+/// Components of kubeadm, k3s, rke2 (its supervisor on 9345), EKS, GKE, AKS, the common CNIs
+/// and node exporters.
 pub const DEFAULT_ALLOWED: &[&str] = &[
     "process:kubelet",
     "process:kube-proxy",
@@ -16,6 +17,7 @@ pub const DEFAULT_ALLOWED: &[&str] = &[
     "process:k3s-server",
     "process:k3s-agent",
     "process:k3s",
+    "process:rke2",
     "process:sshd",
     "process:calico-node",
     "process:bird",
