@@ -948,12 +948,12 @@ fn find_excerpts(reader: &mut dyn std::io::Read, needle: &[u8]) -> std::io::Resu
             buf.len().saturating_sub(needle.len() + EXCERPT_AFTER)
         };
         let mut at = searched;
+        // Needles that *start* before `limit` are judged now: the slice searched runs past it by
+        // the needle's length, or one straddling `limit` would be skipped by both rounds.
+        let end = (limit + needle.len().saturating_sub(1)).min(buf.len());
+        let finder = memchr::memmem::Finder::new(needle);
         while at < limit && found < EXCERPT_MAX {
-            let Some(pos) = buf[at..limit.max(at)]
-                .windows(needle.len())
-                .position(|w| w == needle)
-                .map(|p| at + p)
-            else {
+            let Some(pos) = finder.find(&buf[at..end]).map(|p| at + p) else {
                 break;
             };
             let start = pos.saturating_sub(EXCERPT_BEFORE);
@@ -1160,6 +1160,23 @@ mod tests {
         // Searching the excerpts again finds the same.
         let again = find_excerpts(&mut found.as_slice(), b"OpenSSH_").expect("reads");
         assert!(String::from_utf8_lossy(&again).contains("OpenSSH_9.2p1 Debian-2"));
+    }
+
+    #[test]
+    fn excerpts_find_a_needle_at_every_offset_around_a_round_boundary() {
+        // A needle that starts just before the end of what a round may judge (the chunk less
+        // the needle and its trailing excerpt) must be found by one of the two rounds.
+        let needle = b"OpenSSH_";
+        let round = 256 * 1024 - (needle.len() + EXCERPT_AFTER);
+        for offset in round - 2 * needle.len()..round + 2 * needle.len() {
+            let mut data = vec![b'x'; 512 * 1024];
+            data[offset..offset + needle.len()].copy_from_slice(needle);
+            let found = find_excerpts(&mut data.as_slice(), needle).expect("reads");
+            assert!(
+                found.windows(needle.len()).any(|w| w == needle),
+                "needle at {offset} missed"
+            );
+        }
     }
 
     #[test]
