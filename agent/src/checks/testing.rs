@@ -274,7 +274,7 @@ pub fn kubelet_facts(files: &[(&str, &str)], args: &[&str]) -> Facts {
         ..crate::facts::Process::default()
     };
     let host = root.host();
-    let kubelet = crate::facts::kubelet::gather(&host, &[process], "node-1");
+    let kubelet = crate::facts::kubelet::gather(&host, &[process], "node-1", None);
     Facts {
         kubelet,
         detected_roles: vec![Role::Worker],

@@ -372,19 +372,25 @@ pub fn gather(
     })
 }
 
-/// The static pod directories to look in: the kubelet's `staticPodPath` first.
+/// Where static pods come from. When the kubelet's configuration was read, only its
+/// `staticPodPath` (a directory or one file) holds the pods it runs: a manifest left in
+/// another directory runs nothing, and is not the component's. When the kubelet is not seen
+/// or its configuration could not be read, kubeadm's and rke2's directories are tried.
 pub fn manifest_dirs(kubelet: Option<&super::kubelet::KubeletFacts>) -> Vec<String> {
-    let mut dirs: Vec<String> = kubelet
-        .and_then(|k| k.config.str("staticPodPath"))
-        .filter(|p| p.starts_with('/'))
-        .map(|p| vec![p.trim_end_matches('/').to_string()])
-        .unwrap_or_default();
-    for dir in MANIFEST_DIRS {
-        if !dirs.iter().any(|d| d == dir) {
-            dirs.push(dir.to_string());
-        }
+    if let Some(kubelet) = kubelet
+        && kubelet.config.problems.is_empty()
+    {
+        return kubelet
+            .config
+            .str("staticPodPath")
+            .filter(|p| p.starts_with('/'))
+            .map(|p| {
+                let trimmed = p.trim_end_matches('/');
+                vec![if trimmed.is_empty() { "/" } else { trimmed }.to_string()]
+            })
+            .unwrap_or_default();
     }
-    dirs
+    MANIFEST_DIRS.iter().map(|d| d.to_string()).collect()
 }
 
 #[cfg(test)]

@@ -174,12 +174,119 @@ pub fn from_manifest(
     Ok(args)
 }
 
-/// The first of `dirs` that holds `<name>.yaml` (not following a final symlink: a link is
-/// judged as the entry it is).
+/// kube-apiserver flags that are string slices: pflag appends every occurrence after the first
+/// (`--authorization-mode=AlwaysAllow --authorization-mode=Node,RBAC` is all three modes).
+pub const APISERVER_SLICE_FLAGS: &[&str] = &[
+    "authorization-mode",
+    "enable-admission-plugins",
+    "disable-admission-plugins",
+    "admission-control",
+    "etcd-servers",
+    "tls-cipher-suites",
+];
+
+/// Folds the repeated occurrences of each of `slices` into one flag holding every value in
+/// order (at the place, and with the source, of the last), as pflag's string slices do.
+pub fn merge_slices(mut args: ComponentArgs, slices: &[&str]) -> ComponentArgs {
+    for name in slices {
+        let positions: Vec<usize> = args
+            .flags
+            .flags
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.name == *name)
+            .map(|(i, _)| i)
+            .collect();
+        let Some((&last, earlier)) = positions.split_last() else {
+            continue;
+        };
+        if earlier.is_empty() {
+            continue;
+        }
+        let values: Vec<String> = positions
+            .iter()
+            .map(|&i| args.flags.flags[i].value.clone())
+            .collect();
+        let spelled: Vec<String> = positions
+            .iter()
+            .map(|&i| args.flags.flags[i].spelled.clone())
+            .collect();
+        args.flags.flags[last].value = values.join(",");
+        args.flags.flags[last].spelled = spelled.join(" ");
+        for &i in earlier.iter().rev() {
+            args.flags.flags.remove(i);
+            args.sources.remove(i);
+        }
+    }
+    args
+}
+
+/// Files of a static pod directory looked at for a component whose manifest has another name.
+const MANIFEST_CANDIDATES_MAX: usize = 64;
+
+/// Whether the static pod manifest at `path` runs `name`: its first container's program, the
+/// container's name, the pod's name or its `component` label.
+fn runs_component(host: &Host, path: &str, name: &str) -> bool {
+    let Ok(text) = host.read_text(path, MANIFEST_CAP, Content::StaticPod) else {
+        return false;
+    };
+    let Ok(doc) = yaml::parse(&text) else {
+        return false;
+    };
+    let container = doc
+        .path("spec.containers")
+        .and_then(Node::as_seq)
+        .and_then(|c| c.first());
+    let program = container
+        .and_then(|c| c.get("command"))
+        .and_then(Node::as_seq)
+        .and_then(|c| c.first())
+        .and_then(Node::as_str)
+        .map(|p| p.rsplit('/').next().unwrap_or(p));
+    [
+        program,
+        container.and_then(|c| c.get("name")).and_then(Node::as_str),
+        doc.path("metadata.name").and_then(Node::as_str),
+        doc.path("metadata.labels.component").and_then(Node::as_str),
+    ]
+    .contains(&Some(name))
+}
+
+/// The static pod manifest of `name` in `dirs` (each a directory, or one manifest file as the
+/// kubelet's `staticPodPath` may be): `<name>.yaml` first, then any other file the kubelet
+/// would read (not hidden) whose pod runs `name`. A final symlink is not followed when
+/// testing for the entry, so a link is judged as the entry it is.
 pub fn find_manifest(host: &Host, dirs: &[String], name: &str) -> Option<String> {
-    dirs.iter()
-        .map(|dir| format!("{}/{name}.yaml", dir.trim_end_matches('/')))
-        .find(|path| host.exists_unfollowed(path))
+    for dir in dirs {
+        let is_dir = host
+            .stat(dir)
+            .is_ok_and(|m| m.kind == crate::host::EntryKind::Dir);
+        if !is_dir {
+            if host.exists_unfollowed(dir) && runs_component(host, dir, name) {
+                return Some(dir.clone());
+            }
+            continue;
+        }
+        let base = dir.trim_end_matches('/');
+        let named = format!("{base}/{name}.yaml");
+        if host.exists_unfollowed(&named) {
+            return Some(named);
+        }
+        let Ok(mut names) = host.list_dir(dir) else {
+            continue;
+        };
+        names.sort();
+        let found = names
+            .iter()
+            .filter(|n| !n.starts_with('.'))
+            .take(MANIFEST_CANDIDATES_MAX)
+            .map(|n| format!("{base}/{n}"))
+            .find(|path| runs_component(host, path, name));
+        if found.is_some() {
+            return found;
+        }
+    }
+    None
 }
 
 /// A static pod manifest's arguments, or why they cannot be read.
@@ -487,6 +594,7 @@ pub fn apiserver(
         }
         (None, None, None) => return None,
     };
+    let args = merge_slices(args, APISERVER_SLICE_FLAGS);
     let encryption = args
         .value("encryption-provider-config")
         .map(|(path, _)| encryption_config(host, path));
@@ -993,5 +1101,42 @@ mod tests {
             etcd.args.value("client-cert-auth").map(|(v, _)| v),
             Some("true")
         );
+    }
+
+    #[test]
+    fn a_manifest_is_found_by_what_it_runs_in_the_kubelets_static_pod_path() {
+        let pod = |program: &str| {
+            format!(
+                "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\nspec:\n  containers:\n  - name: c\n    command:\n    - /usr/local/bin/{program}\n    - --profiling=false\n"
+            )
+        };
+        let root = TempRoot::new();
+        root.file("etc/kubelet.d/apiserver.yml", &pod("kube-apiserver"), 0o666)
+            .file("etc/kubelet.d/.hidden.yaml", &pod("etcd"), 0o600)
+            .file("etc/kubelet.d/other.yaml", &pod("kube-scheduler"), 0o600)
+            .file(
+                "etc/kubernetes/apiserver-pod.yaml",
+                &pod("kube-apiserver"),
+                0o600,
+            );
+        let host = root.host();
+        let dirs = vec!["/etc/kubelet.d".to_string()];
+        assert_eq!(
+            find_manifest(&host, &dirs, "kube-apiserver").as_deref(),
+            Some("/etc/kubelet.d/apiserver.yml")
+        );
+        assert_eq!(
+            find_manifest(&host, &dirs, "kube-scheduler").as_deref(),
+            Some("/etc/kubelet.d/other.yaml")
+        );
+        // The kubelet skips hidden files.
+        assert_eq!(find_manifest(&host, &dirs, "etcd"), None);
+        // staticPodPath may be one file.
+        let file = vec!["/etc/kubernetes/apiserver-pod.yaml".to_string()];
+        assert_eq!(
+            find_manifest(&host, &file, "kube-apiserver").as_deref(),
+            Some("/etc/kubernetes/apiserver-pod.yaml")
+        );
+        assert_eq!(find_manifest(&host, &file, "etcd"), None);
     }
 }

@@ -8,15 +8,13 @@
 //! user's `kubelet-arg` entries in `/etc/rancher/k3s/config.yaml`, each marked as recovered.
 
 use super::FileFact;
+use super::k3s::K3sConfig;
 use super::process::Process;
-use crate::host::{Content, Host};
+use crate::host::Host;
 use crate::parse::kubelet::{self, KubeletConfig, KubeletInvocation};
-use crate::parse::yaml;
 
 /// The k3s kubelet drop-in directory (k3s ≥ 1.32).
 pub const K3S_DROP_IN_DIR: &str = "/var/lib/rancher/k3s/agent/etc/kubelet.conf.d";
-const K3S_CONFIG: &str = "/etc/rancher/k3s/config.yaml";
-const K3S_CONFIG_DIR: &str = "/etc/rancher/k3s/config.yaml.d";
 const K3S_KUBECONFIG: &str = "/var/lib/rancher/k3s/agent/kubelet.kubeconfig";
 const K3S_BINARIES: &[&str] = &["/usr/local/bin/k3s", "/usr/bin/k3s"];
 /// Systemd units of a kubelet, and the directories of their drop-ins.
@@ -86,33 +84,14 @@ fn version_tuple(version: &str) -> Option<(u32, u32, u32)> {
     Some((parts.next()??, parts.next()??, parts.next()??))
 }
 
-/// `kubelet-arg` entries of k3s's config files, as `--name=value`.
-fn k3s_user_args(host: &Host) -> Vec<(String, String)> {
-    let mut files = vec![K3S_CONFIG.to_string()];
-    files.extend(host.glob(&format!("{K3S_CONFIG_DIR}/*.yaml")));
-    let mut out = Vec::new();
-    for file in files {
-        let Ok(text) = host.read_text(&file, kubelet::MAX_CONFIG_BYTES, Content::K3sConfig) else {
-            continue;
-        };
-        let Ok(doc) = yaml::parse(&text) else {
-            continue;
-        };
-        if let Some(items) = doc.get("kubelet-arg").and_then(yaml::Node::as_seq) {
-            for item in items {
-                if let Some(arg) = item.as_str() {
-                    let arg = format!("--{}", arg.trim_start_matches('-'));
-                    out.push((arg, format!("kubelet-arg in {file}:{}", item.line)));
-                }
-            }
-        }
-    }
-    out
-}
-
 /// The arguments k3s passes to its embedded kubelet (`pkg/daemons/agent`), which `/proc`
 /// cannot show.
-fn k3s_recovered(host: &Host, node_name: &str, version: Option<&str>) -> Vec<(String, String)> {
+fn k3s_recovered(
+    host: &Host,
+    node_name: &str,
+    version: Option<&str>,
+    config: &K3sConfig,
+) -> Vec<(String, String)> {
     let tuple = version.and_then(version_tuple);
     let how = |v: &str| format!("passed by k3s {}", version.unwrap_or(v));
     let drop_ins = host.exists(K3S_DROP_IN_DIR);
@@ -151,20 +130,24 @@ fn k3s_recovered(host: &Host, node_name: &str, version: Option<&str>) -> Vec<(St
         args.push((format!("--kubeconfig={K3S_KUBECONFIG}"), how("≤ 1.31")));
         args.push((format!("--hostname-override={node_name}"), how("≤ 1.31")));
     }
-    args.extend(k3s_user_args(host));
-    args
-}
-
-fn k3s_node_name(host: &Host, fallback: &str) -> String {
-    host.read_text(K3S_CONFIG, kubelet::MAX_CONFIG_BYTES, Content::K3sConfig)
-        .ok()
-        .and_then(|t| yaml::parse(&t).ok())
-        .and_then(|d| {
-            d.get("node-name")
-                .and_then(yaml::Node::as_str)
-                .map(str::to_string)
+    // The user's `kubelet-arg` entries combine with k3s's the way k3s's GetArgs does.
+    let initial = args
+        .into_iter()
+        .map(|(arg, how)| {
+            let (key, value) = arg
+                .trim_start_matches('-')
+                .split_once('=')
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .unwrap_or_else(|| (arg.trim_start_matches('-').to_string(), "true".into()));
+            (key, value, how)
         })
-        .unwrap_or_else(|| fallback.to_string())
+        .collect();
+    let extra: Vec<(String, String)> = config
+        .values("kubelet-arg")
+        .iter()
+        .map(|(arg, source)| (arg.clone(), format!("kubelet-arg in {source}")))
+        .collect();
+    super::k3s::get_args(initial, &extra)
 }
 
 fn unit_files(host: &Host) -> Vec<FileFact> {
@@ -181,7 +164,12 @@ fn unit_files(host: &Host) -> Vec<FileFact> {
 }
 
 /// Gathers the kubelet's facts, if a kubelet runs.
-pub fn gather(host: &Host, processes: &[Process], hostname: &str) -> Option<KubeletFacts> {
+pub fn gather(
+    host: &Host,
+    processes: &[Process],
+    hostname: &str,
+    k3s_config: Option<&K3sConfig>,
+) -> Option<KubeletFacts> {
     let (process, embedded) = find(processes)?;
     let (flavour, invocation) = if embedded {
         let binary = process
@@ -190,8 +178,13 @@ pub fn gather(host: &Host, processes: &[Process], hostname: &str) -> Option<Kube
             .map(String::as_str)
             .chain(K3S_BINARIES.iter().copied())
             .find_map(|p| host.excerpts(p, b"+k3s").ok().and_then(|b| k3s_version(&b)));
-        let node = k3s_node_name(host, hostname);
-        let recovered = k3s_recovered(host, &node, binary.as_deref());
+        let empty = K3sConfig::default();
+        let config = k3s_config.unwrap_or(&empty);
+        let node = config
+            .last_value("node-name")
+            .map_or(hostname, |(name, _)| name.as_str())
+            .to_string();
+        let recovered = k3s_recovered(host, &node, binary.as_deref(), config);
         (
             Flavour::K3s { version: binary },
             KubeletInvocation {
@@ -217,7 +210,16 @@ pub fn gather(host: &Host, processes: &[Process], hostname: &str) -> Option<Kube
             },
         )
     };
-    let config = kubelet::effective(host, &invocation);
+    let mut config = kubelet::effective(host, &invocation);
+    // A k3s configuration that could not be read (or a k3s in a container) leaves the
+    // recovered arguments unknown: the configuration checks say so rather than judge them.
+    if embedded && let Some(k3s) = k3s_config {
+        config.problems.extend(
+            k3s.problems
+                .iter()
+                .map(|p| format!("k3s configuration: {p}")),
+        );
+    }
     let file = |path: Option<&str>| {
         path.filter(|p| !p.is_empty())
             .map(|p| FileFact::stat(host, p))

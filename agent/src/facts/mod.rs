@@ -212,7 +212,12 @@ pub fn gather(host: &Host) -> Facts {
     };
     let sshd = sshd::gather(host, &trusted);
     let info = host_info(host);
-    let kubelet = kubelet::gather(host, &trusted, info.hostname.as_deref().unwrap_or_default());
+    let kubelet = kubelet::gather(
+        host,
+        &trusted,
+        info.hostname.as_deref().unwrap_or_default(),
+        k3s_config.as_ref(),
+    );
     let manifest_dirs = components::manifest_dirs(kubelet.as_ref());
     let apiserver = control_plane::apiserver(host, &trusted, &manifest_dirs, k3s_config.as_ref());
     let etcd = control_plane::etcd(host, &trusted, &manifest_dirs);

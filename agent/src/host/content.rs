@@ -28,8 +28,10 @@ pub enum Content {
     /// A kubelet configuration file or drop-in: kept but for `staticPodURLHeader`, whose
     /// values are credentials for the manifest server.
     KubeletConfig,
-    /// k3s's `config.yaml` (and `config.yaml.d`): only `kubelet-arg` and `node-name`; the
-    /// rest holds the cluster token, datastore credentials, S3 keys.
+    /// k3s's `config.yaml` (and `config.yaml.d`): only the components' `*-arg` lists,
+    /// `node-name`, `disable*`, the data directory, cluster-init, secrets-encryption, the
+    /// datastore's file paths and an etcd endpoint without credentials; the rest holds the
+    /// cluster token, datastore passwords, S3 keys.
     K3sConfig,
     /// A static pod manifest: kind, names, images, command and args (without secret-valued
     /// flags); never `env`, volumes or anything else.
@@ -73,6 +75,19 @@ pub const ETCD_SETTINGS: &[&str] = &[
     "peer-auto-tls",
     "client-transport-security",
     "peer-transport-security",
+];
+
+/// The `K3S_*` variables of settings that change what k3s's embedded components run with, and
+/// the k3s setting each stands for: the only k3s variables read, and kept by a snapshot (an
+/// endpoint only without credentials). The token and other secrets are never read.
+pub const K3S_ENV_SETTINGS: &[(&str, &str)] = &[
+    ("K3S_CONFIG_FILE", "config"),
+    ("K3S_DATA_DIR", "data-dir"),
+    ("K3S_DATASTORE_ENDPOINT", "datastore-endpoint"),
+    ("K3S_DATASTORE_CAFILE", "datastore-cafile"),
+    ("K3S_DATASTORE_CERTFILE", "datastore-certfile"),
+    ("K3S_DATASTORE_KEYFILE", "datastore-keyfile"),
+    ("K3S_CLUSTER_INIT", "cluster-init"),
 ];
 
 /// Flags whose value is a secret in the programs that run on a node (k3s and rke2 server and
@@ -266,7 +281,7 @@ fn redact_phrase(
     (changed.then(|| out.join(" ")), before)
 }
 
-/// A process environment reduced to the etcd settings the checks read.
+/// A process environment reduced to the etcd settings and the k3s settings the checks read.
 pub fn redact_environ(environ: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     for entry in environ.split(|&b| b == 0) {
@@ -277,6 +292,14 @@ pub fn redact_environ(environ: &[u8]) -> Vec<u8> {
         else {
             continue;
         };
+        if K3S_ENV_SETTINGS.iter().any(|(k, _)| *k == key) {
+            let value = entry.splitn(2, |&b| b == b'=').nth(1).unwrap_or_default();
+            if key != "K3S_DATASTORE_ENDPOINT" || endpoint_kept(std::str::from_utf8(value).ok()) {
+                out.extend_from_slice(entry);
+                out.push(0);
+            }
+            continue;
+        }
         let Some(setting) = key.strip_prefix("ETCD_") else {
             continue;
         };
@@ -304,15 +327,34 @@ fn k3s_key_kept(key: &str) -> bool {
         key,
         "node-name"
             | "kubelet-arg"
+            | "kube-apiserver-arg"
             | "kube-controller-manager-arg"
             | "kube-scheduler-arg"
             | "kube-proxy-arg"
+            | "data-dir"
+            | "d"
+            | "cluster-init"
+            | "secrets-encryption"
+            | "datastore-cafile"
+            | "datastore-certfile"
+            | "datastore-keyfile"
     ) || key.starts_with("disable")
 }
 
-fn k3s_config(path: &[Seg<'_>], _: Option<&str>, _: Option<&str>) -> Keep {
+/// A datastore endpoint the checks need to see: an etcd URL without credentials in it. Any
+/// other (a PostgreSQL or MySQL DSN carries a password) goes, and reads as kine's local socket
+/// — which is what k3s serves those through.
+fn endpoint_kept(value: Option<&str>) -> bool {
+    value.is_some_and(|v| {
+        let lower = v.trim().to_ascii_lowercase();
+        (lower.starts_with("https://") || lower.starts_with("http://")) && !v.contains('@')
+    })
+}
+
+fn k3s_config(path: &[Seg<'_>], value: Option<&str>, _: Option<&str>) -> Keep {
     match path {
         [Seg::Key(key)] if k3s_key_kept(key) => Keep::Whole,
+        [Seg::Key(key)] if *key == "datastore-endpoint" && endpoint_kept(value) => Keep::Whole,
         _ => Keep::Remove,
     }
 }
@@ -614,6 +656,11 @@ mod tests {
             redact_environ(env),
             b"ETCD_DATA_DIR=/d\0ETCD_CLIENT_CERT_AUTH=true\0".to_vec()
         );
+        // k3s: the settings that change its components, never the token or a DSN's password.
+        let env = b"K3S_TOKEN=secret\0K3S_DATASTORE_ENDPOINT=postgres://k3s:pw@db/k3s\0K3S_DATA_DIR=/srv/k3s\0";
+        assert_eq!(redact_environ(env), b"K3S_DATA_DIR=/srv/k3s\0".to_vec());
+        let env = b"K3S_DATASTORE_ENDPOINT=https://10.0.0.5:2379\0";
+        assert_eq!(redact_environ(env), env.to_vec());
     }
 
     #[test]
@@ -633,6 +680,13 @@ mod tests {
         assert_eq!(
             text,
             "\nnode-name: n1\nkubelet-arg:\n  - \"read-only-port=0\"\n\n"
+        );
+        let k3s = "datastore-endpoint: https://10.0.0.5:2379\ndatastore-cafile: /etc/ca.crt\nagent-token: SECRET\n";
+        let text = String::from_utf8(keep(Content::K3sConfig, k3s.as_bytes()).expect("kept"))
+            .expect("utf-8");
+        assert_eq!(
+            text,
+            "datastore-endpoint: https://10.0.0.5:2379\ndatastore-cafile: /etc/ca.crt\n\n"
         );
 
         let pod = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: kube-apiserver\nspec:\n  containers:\n  - command:\n    - kube-apiserver\n    - --token-auth-file=/etc/t.csv\n    - --oidc-client-secret=SECRET1\n    - --token\n    - SECRET3\n    - \"sh -c kube-apiserver --client-secret=SECRET4\"\n    env:\n    - name: DB_PASSWORD\n      value: SECRET2\n    image: registry.k8s.io/kube-apiserver:v1.35.0\n    name: kube-apiserver\n";

@@ -58,6 +58,14 @@ mod tests {
                     ],
                     Status::Fail,
                 ),
+                // A string slice: the first occurrence is not replaced but extended.
+                (
+                    &[
+                        "--authorization-mode=AlwaysAllow",
+                        "--authorization-mode=Node,RBAC",
+                    ],
+                    Status::Fail,
+                ),
             ],
         );
     }

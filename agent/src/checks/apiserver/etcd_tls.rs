@@ -27,15 +27,37 @@ fn run(ctx: &Ctx<'_>) -> Verdict {
         Err(v) => return v,
     };
     // k3s serves sqlite, PostgreSQL and MySQL to its in-process API server through kine on a
-    // local socket: there is no network hop for TLS to protect.
-    if let Some((servers, _)) = apiserver.args.list("etcd-servers")
-        && !servers.is_empty()
-        && servers.iter().all(|s| s.starts_with("unix:"))
-    {
-        return Verdict::not_applicable(format!(
-            "the API server reaches its datastore over a local socket (--etcd-servers={}), not the network",
-            servers.join(",")
-        ));
+    // local socket: there is no network hop for TLS to protect. Every occurrence counts
+    // (`--etcd-servers` is a string slice), and any other entry is the network.
+    if let Some((servers, source)) = apiserver.args.list("etcd-servers") {
+        if !servers.is_empty() && servers.iter().all(|s| s.starts_with("unix:")) {
+            return Verdict::not_applicable(format!(
+                "the API server reaches its datastore over a local socket (--etcd-servers={}), not the network",
+                servers.join(",")
+            ));
+        }
+        // etcd's client drops TLS for http:// endpoints, certificates or not.
+        let plain: Vec<&String> = servers
+            .iter()
+            .filter(|s| s.to_ascii_lowercase().starts_with("http://"))
+            .collect();
+        if !plain.is_empty() {
+            let plain: Vec<&str> = plain.iter().map(|s| s.as_str()).collect();
+            return Verdict::new(
+                nodecheck_report::Status::Fail,
+                format!(
+                    "--etcd-servers names {} ({source}): plain HTTP, whatever certificates are set; expected https:// endpoints with the etcd client certificate, key and CA",
+                    plain.join(", ")
+                ),
+                vec![crate::checks::evidence(
+                    "--etcd-servers",
+                    Some(servers.join(",")),
+                    "https:// or a local unix socket",
+                    false,
+                    source.clone(),
+                )],
+            );
+        }
     }
     let items = ["etcd-certfile", "etcd-keyfile", "etcd-cafile"]
         .iter()
@@ -76,6 +98,24 @@ mod tests {
                 (&["--etcd-certfile=/c", "--etcd-keyfile=/k"], Status::Fail),
                 (&[], Status::Fail),
                 (&["--etcd-servers=unix://kine.sock"], Status::NotApplicable),
+                // Every occurrence counts: a network endpoint before the socket is used too.
+                (
+                    &[
+                        "--etcd-servers=http://10.0.0.5:2379",
+                        "--etcd-servers=unix://kine.sock",
+                    ],
+                    Status::Fail,
+                ),
+                // Certificates do not protect an http:// endpoint.
+                (
+                    &[
+                        "--etcd-servers=http://10.0.0.5:2379",
+                        "--etcd-certfile=/c",
+                        "--etcd-keyfile=/k",
+                        "--etcd-cafile=/ca",
+                    ],
+                    Status::Fail,
+                ),
                 (
                     &["--etcd-servers=unix://kine.sock,https://10.0.0.1:2379"],
                     Status::Fail,
