@@ -8,7 +8,7 @@
 
 use super::FileFact;
 use super::process::Process;
-use crate::host::{Content, Host, PROC_CAP};
+use crate::host::{Content, Host};
 use crate::parse::flags::{self, Flag, FlagSyntax, Flags};
 use crate::parse::yaml::{self, Node, Value};
 use nodecheck_report::Source;
@@ -646,34 +646,26 @@ pub struct EtcdFacts {
 /// `ETCD_*` variables of a process as flags (`ETCD_CERT_FILE` → `cert-file`); nothing else of
 /// the environment is kept.
 fn etcd_environment(host: &Host, pid: u32) -> Vec<(Flag, Source)> {
-    let Ok(bytes) = host.proc_read(&format!("{pid}/environ"), PROC_CAP) else {
-        return Vec::new();
-    };
-    bytes
-        .split(|&b| b == 0)
-        .filter_map(|entry| {
-            let entry = String::from_utf8_lossy(entry);
-            let (key, value) = entry.split_once('=')?;
-            let name = key
-                .strip_prefix("ETCD_")?
-                .to_ascii_lowercase()
-                .replace('_', "-");
-            if name == "unsupported-arch" {
-                return None;
-            }
-            Some((
-                Flag {
-                    name,
-                    value: value.to_string(),
-                    spelled: format!("{key}={value}"),
-                },
-                Source::Flag {
-                    flag: format!("environment {key}"),
-                    pid,
-                },
-            ))
-        })
-        .collect()
+    super::process::environment(host, pid, |key| {
+        key.starts_with("ETCD_") && key != "ETCD_UNSUPPORTED_ARCH"
+    })
+    .into_iter()
+    .map(|(key, value)| {
+        let setting = key.strip_prefix("ETCD_").unwrap_or(&key);
+        let name = setting.to_ascii_lowercase().replace('_', "-");
+        (
+            Flag {
+                name,
+                spelled: format!("{key}={value}"),
+                value,
+            },
+            Source::Flag {
+                flag: format!("environment {key}"),
+                pid,
+            },
+        )
+    })
+    .collect()
 }
 
 /// An etcd YAML config file as flags (`client-transport-security.cert-file` → `cert-file`).

@@ -18,7 +18,7 @@
 //! user's the way k3s's `GetArgs` does.
 
 use super::control_plane::ComponentArgs;
-use crate::host::{Content, Host, PROC_CAP};
+use crate::host::{Content, Host};
 use crate::parse::flags::{self, FlagSyntax};
 use crate::parse::yaml::{self, Node, Value};
 use nodecheck_report::Source;
@@ -458,23 +458,15 @@ pub fn config_if_running(host: &Host, processes: &[super::Process]) -> Option<K3
 
 /// The whitelisted `K3S_*` settings of a process's environment.
 fn environment(host: &Host, pid: u32) -> Vec<(String, String, Source)> {
-    let Ok(bytes) = host.proc_read(&format!("{pid}/environ"), PROC_CAP) else {
-        return Vec::new();
-    };
-    bytes
-        .split(|&b| b == 0)
-        .filter_map(|entry| {
-            let entry = String::from_utf8_lossy(entry);
-            let (key, value) = entry.split_once('=')?;
+    super::process::environment(host, pid, |key| ENV_SETTINGS.iter().any(|(k, _)| *k == key))
+        .into_iter()
+        .filter_map(|(key, value)| {
             let (_, name) = ENV_SETTINGS.iter().find(|(k, _)| *k == key)?;
-            Some((
-                name.to_string(),
-                value.to_string(),
-                Source::Flag {
-                    flag: format!("environment {key}"),
-                    pid,
-                },
-            ))
+            let source = Source::Flag {
+                flag: format!("environment {key}"),
+                pid,
+            };
+            Some((name.to_string(), value, source))
         })
         .collect()
 }

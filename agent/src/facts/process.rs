@@ -217,6 +217,23 @@ pub fn read_process(host: &Host, pid: u32) -> Option<Process> {
 }
 
 /// Every process of the proc tree, in pid order.
+/// The variables of a process's environment whose name `wanted` accepts, as (name, value); an
+/// environment that cannot be read is empty. Callers name what they keep, so nothing else of
+/// the environment (tokens, passwords) is ever held.
+pub fn environment(host: &Host, pid: u32, wanted: impl Fn(&str) -> bool) -> Vec<(String, String)> {
+    let Ok(bytes) = host.proc_read(&format!("{pid}/environ"), PROC_CAP) else {
+        return Vec::new();
+    };
+    bytes
+        .split(|&b| b == 0)
+        .filter_map(|entry| {
+            let entry = String::from_utf8_lossy(entry);
+            let (key, value) = entry.split_once('=')?;
+            wanted(key).then(|| (key.to_string(), value.to_string()))
+        })
+        .collect()
+}
+
 pub fn read_processes(host: &Host) -> Vec<Process> {
     let Ok(names) = host.proc_list("") else {
         return Vec::new();
