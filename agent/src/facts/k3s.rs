@@ -266,7 +266,7 @@ fn read_file(host: &Host, path: &str, config: &mut K3sConfig) {
 }
 
 /// `key=value` of one k3s argument, one leading `--` dropped; a bare key is `true`.
-fn split_arg(arg: &str) -> (String, String) {
+pub fn split_arg(arg: &str) -> (String, String) {
     let arg = arg.strip_prefix("--").unwrap_or(arg);
     match arg.split_once('=') {
         Some((key, value)) => (key.to_string(), value.to_string()),

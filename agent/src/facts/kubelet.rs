@@ -134,11 +134,7 @@ fn k3s_recovered(
     let initial = args
         .into_iter()
         .map(|(arg, how)| {
-            let (key, value) = arg
-                .trim_start_matches('-')
-                .split_once('=')
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .unwrap_or_else(|| (arg.trim_start_matches('-').to_string(), "true".into()));
+            let (key, value) = super::k3s::split_arg(&arg);
             (key, value, how)
         })
         .collect();
