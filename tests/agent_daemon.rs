@@ -690,6 +690,13 @@ fn an_agent_killed_mid_write_leaves_only_whole_reports() {
         agent.metric("nodecheck_agent_spool_reports") == 0.0
     });
     assert_eq!(agent.metric("nodecheck_agent_spool_quarantined_total"), 0.0);
+    // The spool can be empty before the restarted agent's own first report is sent (it is
+    // spooled after the drain began): wait for it rather than race it.
+    wait_for(
+        "the new report to arrive too",
+        Duration::from_secs(30),
+        || agent.uploaded().len() > spooled,
+    );
     let uploaded = agent.uploaded();
     assert!(uploaded.len() > spooled, "the spooled ones and the new one");
     let (_, metrics) = request(port, "GET", "/metrics", &token(&data, "viewer"), "").expect("m");
