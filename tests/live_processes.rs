@@ -51,9 +51,18 @@ impl Drop for Lab {
 
 const CODE: &str = "import socket,sys,time\nfamily = socket.AF_INET\ns = socket.socket(family, socket.SOCK_STREAM)\ns.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\ns.bind((sys.argv[1], int(sys.argv[2])))\ns.listen()\ntime.sleep(120)\n";
 
+/// Installs a real seccomp filter (one instruction: allow every call) on the process before it
+/// listens, through prctl(2) with ctypes: the kernel then reports `Seccomp: 2` for it.
+const SECCOMP: &str = "import ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\nclass F(ctypes.Structure):\n    _fields_ = [('code', ctypes.c_ushort), ('jt', ctypes.c_ubyte), ('jf', ctypes.c_ubyte), ('k', ctypes.c_uint)]\nclass P(ctypes.Structure):\n    _fields_ = [('len', ctypes.c_ushort), ('filter', ctypes.POINTER(F))]\nprog = (F * 1)(F(0x06, 0, 0, 0x7fff0000))\nassert libc.prctl(38, 1, 0, 0, 0) == 0\nassert libc.prctl(22, 2, ctypes.byref(P(1, prog)), 0, 0) == 0\n";
+
 fn listener_command(prefix: &[&str], address: &str, port: u16, marker: &str) -> Command {
     let mut args: Vec<String> = prefix.iter().map(|s| s.to_string()).collect();
-    args.extend(["python3", "-c", CODE, address, &port.to_string(), marker].map(str::to_string));
+    let code = if marker.ends_with("-hard") {
+        format!("{SECCOMP}{CODE}")
+    } else {
+        CODE.to_string()
+    };
+    args.extend(["python3", "-c", &code, address, &port.to_string(), marker].map(str::to_string));
     let mut cmd = Command::new(&args[0]);
     cmd.args(&args[1..])
         .stdout(Stdio::null())
@@ -178,7 +187,7 @@ fn live_sockets_and_container_processes() {
         (free_port(), free_port(), free_port(), free_port());
 
     // A root listener on every address, one on loopback, one in new user/PID/net namespaces as
-    // nobody, and one without capabilities and with NoNewPrivs.
+    // nobody, and one without capabilities, with NoNewPrivs and a seccomp filter.
     let plans: [(&str, &[&str], &str, u16); 4] = [
         ("wild", &[], "0.0.0.0", wildcard),
         ("loop", &[], "127.0.0.1", loopback),
@@ -250,7 +259,7 @@ fn live_sockets_and_container_processes() {
             "--format",
             "json",
             "--only",
-            "ports,containers",
+            "ports,containers,lsm",
             "--profile",
             &profile.display().to_string(),
         ])
@@ -383,4 +392,34 @@ fn live_sockets_and_container_processes() {
             .contains(&hard_id[..12]),
         "{nnp}"
     );
+
+    // The filtered process is the only one under seccomp, as the kernel reports it.
+    assert_eq!(hard["seccomp"].as_u64(), Some(2), "{hard}");
+    assert_eq!(root["seccomp"].as_u64(), Some(0), "{root}");
+    let seccomp = status("containers.seccomp");
+    let message = seccomp["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains(&root_id[..12]) && !message.contains(&hard_id[..12]),
+        "{seccomp}"
+    );
+    // No process here runs under an AppArmor profile or a confined SELinux type: on a kernel
+    // without either (this VM's), every one is unconfined for that reason; with AppArmor, a
+    // process started from a root shell is `unconfined`.
+    let confined = status("containers.lsm-confined");
+    assert_eq!(confined["status"], "fail", "{confined}");
+    let message = confined["message"].as_str().unwrap_or_default();
+    assert!(message.contains(&root_id[..12]), "{confined}");
+    let mac = Path::new("/sys/module/apparmor/parameters/enabled").exists()
+        || Path::new("/sys/fs/selinux/enforce").exists();
+    if !mac {
+        assert!(
+            message.contains("neither AppArmor nor SELinux is active"),
+            "{confined}"
+        );
+        let _ = writeln!(
+            std::io::stderr(),
+            "NOTE live-process test: this kernel has neither AppArmor nor SELinux, so no process \
+             could be confined by a real profile here; the unconfined verdict was checked"
+        );
+    }
 }

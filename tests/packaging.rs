@@ -159,8 +159,8 @@ fn every_kustomization_lists_files_that_exist() {
         }
     }
     assert_eq!(
-        seen, 6,
-        "root, base, sqlite, postgres, components/plain-http, components/cert-manager"
+        seen, 7,
+        "root, base, sqlite, postgres, components/plain-http, components/cert-manager, components/selinux"
     );
 }
 
@@ -1117,6 +1117,40 @@ fn plain_http_is_a_component_asked_for_by_name_and_leaves_no_tls_behind() {
     )
     .expect("yaml")[0];
     assert!(json_patch(deployment, operations).is_err());
+}
+
+/// components/selinux adds SELinux's filesystem, read-only at its host path under /host, and
+/// nothing else; the result is valid.
+#[test]
+fn the_selinux_component_mounts_only_selinuxfs_read_only() {
+    let mut objects = installation("sqlite");
+    let before = find(&objects, "DaemonSet", "nodecheck-agent").clone();
+    with_component(&mut objects, "selinux");
+    let after = find(&objects, "DaemonSet", "nodecheck-agent");
+    let pod = &after["spec"]["template"]["spec"];
+    let mounts = pod["containers"][0]["volumeMounts"]
+        .as_vec()
+        .expect("mounts");
+    let mount = mounts.last().expect("a mount");
+    assert_eq!(mount["mountPath"].as_str(), Some("/host/sys/fs/selinux"));
+    assert_eq!(mount["readOnly"].as_bool(), Some(true));
+    let volume = pod["volumes"]
+        .as_vec()
+        .and_then(|v| v.last())
+        .expect("a volume");
+    assert_eq!(volume["hostPath"]["path"].as_str(), Some("/sys/fs/selinux"));
+    assert_eq!(volume["hostPath"]["type"].as_str(), Some("Directory"));
+    let count = |d: &Yaml, key: &str| {
+        d["spec"]["template"]["spec"]["containers"][0][key]
+            .as_vec()
+            .map_or(0, Vec::len)
+    };
+    assert_eq!(
+        count(after, "volumeMounts"),
+        count(&before, "volumeMounts") + 1
+    );
+    assert_eq!(count(after, "args"), count(&before, "args"));
+    validate(&emit(&objects), "sqlite with selinux");
 }
 
 /// components/cert-manager issues the Secret the manifests mount, for the names the agents

@@ -6,8 +6,8 @@
 //! refer to them).
 
 use crate::checks::{
-    Check, apiserver, containers, controller_manager, etcd, kube_proxy, kubelet, ports, runtime,
-    scheduler, sshd,
+    Check, apiserver, containers, controller_manager, etcd, kernel, kube_proxy, kubelet, lsm,
+    ports, runtime, scheduler, sshd,
 };
 
 /// Every check, sorted by ID.
@@ -39,6 +39,7 @@ pub static CHECKS: &[Check] = &[
     apiserver::tls_cipher_suites::CHECK,
     apiserver::token_auth_file::CHECK,
     containers::host_namespaces::CHECK,
+    containers::lsm_confined::CHECK,
     containers::memory_limit::CHECK,
     containers::no_new_privs::CHECK,
     containers::package_manager::CHECK,
@@ -67,6 +68,22 @@ pub static CHECKS: &[Check] = &[
     etcd::peer_client_cert_auth::CHECK,
     etcd::peer_tls::CHECK,
     etcd::trusted_ca::CHECK,
+    kernel::aslr::CHECK,
+    kernel::dmesg_restrict::CHECK,
+    kernel::icmp_redirects::CHECK,
+    kernel::ip_forward::CHECK,
+    kernel::kptr_restrict::CHECK,
+    kernel::kubelet_tunables::CHECK,
+    kernel::link_protection::CHECK,
+    kernel::log_martians::CHECK,
+    kernel::ptrace_scope::CHECK,
+    kernel::rp_filter::CHECK,
+    kernel::source_route::CHECK,
+    kernel::suid_dumpable::CHECK,
+    kernel::swap::CHECK,
+    kernel::tcp_syncookies::CHECK,
+    kernel::unprivileged_bpf::CHECK,
+    kernel::user_namespaces::CHECK,
     kube_proxy::kubeconfig_permissions::CHECK,
     kube_proxy::metrics_bind_address::CHECK,
     kubelet::anonymous_auth::CHECK,
@@ -88,6 +105,10 @@ pub static CHECKS: &[Check] = &[
     kubelet::streaming_idle_timeout::CHECK,
     kubelet::tls_cert::CHECK,
     kubelet::tls_cipher_suites::CHECK,
+    lsm::apparmor_runtime_profile::CHECK,
+    lsm::mandatory_access_control::CHECK,
+    lsm::seccomp_available::CHECK,
+    lsm::selinux_enforcing::CHECK,
     ports::container_runtime_api::CHECK,
     ports::insecure_apiserver::CHECK,
     ports::kubelet_read_only::CHECK,
@@ -177,6 +198,7 @@ apiserver.tls-cert
 apiserver.tls-cipher-suites
 apiserver.token-auth-file
 containers.host-namespaces
+containers.lsm-confined
 containers.memory-limit
 containers.no-new-privs
 containers.package-manager
@@ -205,6 +227,22 @@ etcd.peer-auto-tls
 etcd.peer-client-cert-auth
 etcd.peer-tls
 etcd.trusted-ca
+kernel.aslr
+kernel.dmesg-restrict
+kernel.icmp-redirects
+kernel.ip-forward
+kernel.kptr-restrict
+kernel.kubelet-tunables
+kernel.link-protection
+kernel.log-martians
+kernel.ptrace-scope
+kernel.rp-filter
+kernel.source-route
+kernel.suid-dumpable
+kernel.swap
+kernel.tcp-syncookies
+kernel.unprivileged-bpf
+kernel.user-namespaces
 kube-proxy.kubeconfig-permissions
 kube-proxy.metrics-bind-address
 kubelet.anonymous-auth
@@ -226,6 +264,10 @@ kubelet.service-file-permissions
 kubelet.streaming-idle-timeout
 kubelet.tls-cert
 kubelet.tls-cipher-suites
+lsm.apparmor-runtime-profile
+lsm.mandatory-access-control
+lsm.seccomp-available
+lsm.selinux-enforcing
 ports.container-runtime-api
 ports.insecure-apiserver
 ports.kubelet-read-only

@@ -317,7 +317,22 @@ mod tests {
     #[test]
     fn an_empty_host_has_nothing_to_judge_but_its_ports() {
         let profile = crate::profile::load("default").expect("profile");
-        let report = scan(&empty_facts(), &profile, &options(), crate::time::now());
+        let mut only_host = options();
+        only_host.only = [
+            "apiserver",
+            "containers",
+            "controller-manager",
+            "etcd",
+            "kube-proxy",
+            "kubelet",
+            "ports",
+            "runtime",
+            "scheduler",
+            "sshd",
+        ]
+        .map(String::from)
+        .to_vec();
+        let report = scan(&empty_facts(), &profile, &only_host, crate::time::now());
         for f in &report.findings {
             let expected = if f.area == "ports" {
                 Status::Pass
@@ -327,6 +342,22 @@ mod tests {
             assert_eq!(f.status, expected, "{}: {}", f.id, f.message);
         }
         assert_eq!(report.score, Some(100));
+        // The kernel and its security modules belong to every host: facts that hold none
+        // cannot pass them.
+        let report = scan(&empty_facts(), &profile, &options(), crate::time::now());
+        for f in report
+            .findings
+            .iter()
+            .filter(|f| f.area == "kernel" || f.area == "lsm")
+        {
+            assert!(
+                matches!(f.status, Status::Error | Status::NotApplicable),
+                "{}: {:?} {}",
+                f.id,
+                f.status,
+                f.message
+            );
+        }
         let mut only_sshd = options();
         only_sshd.only = vec!["sshd".into()];
         let report = scan(&empty_facts(), &profile, &only_sshd, crate::time::now());

@@ -26,6 +26,8 @@ pub fn empty_facts() -> Facts {
         kube_proxy: None,
         cni: None,
         containers: Vec::new(),
+        kernel: crate::facts::kernel::KernelFacts::unread(),
+        lsm: crate::facts::lsm::LsmFacts::Unknown("not read".into()),
         detected_roles: vec![Role::Host],
         warnings: Vec::new(),
         ignored: Default::default(),

@@ -244,6 +244,8 @@ pub struct ContainerProcess {
     pub cap_effective: u64,
     pub no_new_privs: Option<bool>,
     pub seccomp: Option<u8>,
+    /// Its security module label ([`LsmLabel`]); `Ok(None)` when no module labels processes.
+    pub lsm_label: Result<Option<LsmLabel>, String>,
     /// Host namespaces shared (`net`, `pid`, `ipc`).
     pub host_namespaces: Vec<&'static str>,
     /// `Ok(None)`: no limit.
@@ -301,6 +303,74 @@ fn uid_map_root(text: &str) -> Option<Option<u32>> {
         }
     }
     if host_userns { None } else { Some(root) }
+}
+
+/// A process's label from AppArmor or SELinux.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LsmLabel {
+    /// `unconfined`, or a profile and its mode (`cri-containerd.apparmor.d`, `enforce`).
+    AppArmor {
+        profile: String,
+        mode: Option<String>,
+    },
+    /// `user:role:type:level`; the type decides confinement.
+    SeLinux { context: String, kind: String },
+}
+
+impl LsmLabel {
+    /// What `attr/current` (or `attr/apparmor/current`) says, by its shape: AppArmor's
+    /// `name (mode)` or `unconfined`, SELinux's `user:role:type[:level]`.
+    pub fn parse(text: &str) -> Option<LsmLabel> {
+        let text = text.trim_matches(|c: char| c == '\0' || c.is_whitespace());
+        if text.is_empty() {
+            return None;
+        }
+        if text == "unconfined" {
+            return Some(LsmLabel::AppArmor {
+                profile: text.into(),
+                mode: None,
+            });
+        }
+        if let Some((profile, mode)) = text.rsplit_once(" (")
+            && let Some(mode) = mode.strip_suffix(')')
+        {
+            return Some(LsmLabel::AppArmor {
+                profile: profile.into(),
+                mode: Some(mode.into()),
+            });
+        }
+        let fields: Vec<&str> = text.split(':').collect();
+        if fields.len() >= 3 {
+            return Some(LsmLabel::SeLinux {
+                context: text.into(),
+                kind: fields[2].into(),
+            });
+        }
+        Some(LsmLabel::AppArmor {
+            profile: text.into(),
+            mode: None,
+        })
+    }
+}
+
+/// The process's label: AppArmor's own attribute file first (kernels since 5.8 keep one per
+/// module), then the first module's `attr/current`. A kernel with no labelling module answers
+/// `EINVAL`: no label.
+fn lsm_label(host: &Host, pid: u32) -> Result<Option<LsmLabel>, String> {
+    let mut last = Ok(None);
+    for file in ["attr/apparmor/current", "attr/current"] {
+        match host.proc_read(&format!("{pid}/{file}"), PROC_CAP) {
+            Ok(bytes) => {
+                if let Some(label) = LsmLabel::parse(&String::from_utf8_lossy(&bytes)) {
+                    return Ok(Some(label));
+                }
+            }
+            Err(FileError::NotFound(_)) => {}
+            Err(FileError::Io { message, .. }) if message.contains("os error 22") => {}
+            Err(e) => last = Err(e.to_string()),
+        }
+    }
+    last
 }
 
 fn memory_limit(host: &Host, placement: &CgroupPlacement) -> Result<Option<u64>, String> {
@@ -423,6 +493,7 @@ pub fn gather(host: &Host, processes: &[Process]) -> Vec<ContainerProcess> {
                 cap_effective: p.cap_effective,
                 no_new_privs: p.no_new_privs,
                 seccomp: p.seccomp,
+                lsm_label: lsm_label(host, p.pid),
                 host_namespaces: shared,
                 memory_limit: memory_limit(host, &placement),
                 shell: first_present(host, p.pid, SHELLS),
@@ -480,6 +551,32 @@ mod tests {
         ];
         let p = placement(&lines).expect("v1");
         assert!(!p.v2 && p.path.ends_with(ID));
+    }
+
+    #[test]
+    fn labels_of_both_modules() {
+        assert_eq!(
+            LsmLabel::parse("cri-containerd.apparmor.d (enforce)\n"),
+            Some(LsmLabel::AppArmor {
+                profile: "cri-containerd.apparmor.d".into(),
+                mode: Some("enforce".into())
+            })
+        );
+        assert_eq!(
+            LsmLabel::parse("unconfined\n"),
+            Some(LsmLabel::AppArmor {
+                profile: "unconfined".into(),
+                mode: None
+            })
+        );
+        assert_eq!(
+            LsmLabel::parse("system_u:system_r:container_t:s0:c12,c345\0"),
+            Some(LsmLabel::SeLinux {
+                context: "system_u:system_r:container_t:s0:c12,c345".into(),
+                kind: "container_t".into()
+            })
+        );
+        assert_eq!(LsmLabel::parse("\0\n"), None);
     }
 
     #[test]

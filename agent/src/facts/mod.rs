@@ -9,8 +9,10 @@ pub mod containers;
 pub mod control_plane;
 pub mod identity;
 pub mod k3s;
+pub mod kernel;
 pub mod kubelet;
 pub mod listeners;
+pub mod lsm;
 pub mod process;
 pub mod sshd;
 
@@ -92,6 +94,10 @@ pub struct Facts {
     pub cni: Option<cni::CniFacts>,
     /// Every container process.
     pub containers: Vec<containers::ContainerProcess>,
+    /// The kernel's sysctls and swap.
+    pub kernel: kernel::KernelFacts,
+    /// The kernel's security modules.
+    pub lsm: lsm::LsmFacts,
     /// Roles detected from processes and manifests.
     pub detected_roles: Vec<Role>,
     /// Processes that claimed a component's name and were not taken for it, by area: never
@@ -127,6 +133,8 @@ impl Facts {
             kube_proxy: None,
             cni: None,
             containers: Vec::new(),
+            kernel: kernel::KernelFacts::unread(),
+            lsm: lsm::LsmFacts::Unknown(why.clone()),
             detected_roles: vec![Role::Host],
             ignored: Default::default(),
             warnings: Vec::new(),
@@ -232,7 +240,11 @@ pub fn gather(host: &Host) -> Facts {
     let detected_roles = detect_roles(&trusted, manifests);
     drop(trusted);
     let containers = containers::gather(host, &processes);
+    let kernel = kernel::gather(host);
+    let lsm = lsm::gather(host);
     Facts {
+        kernel,
+        lsm,
         host: info,
         kubelet,
         apiserver,

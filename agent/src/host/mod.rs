@@ -98,6 +98,18 @@ impl FileError {
     }
 }
 
+/// Whose network namespace a proc tree's `/proc/sys/net` shows ([`Host::sysctl_net_view`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NetView {
+    /// The host's: nodecheck shares pid 1's network namespace.
+    Host,
+    /// Another namespace's, or it cannot be told: the values are not the node's. Why.
+    Other(String),
+    /// A copied proc tree (a snapshot, a fixture): it holds what was recorded, and a snapshot
+    /// records `/proc/sys/net` only from the host's namespace.
+    Recorded,
+}
+
 /// Why the host could not be opened at all (exit code 2).
 #[derive(Debug, thiserror::Error)]
 pub enum HostError {
@@ -692,6 +704,32 @@ impl Host {
                 tracing::debug!("{e}; reading /proc/1/net instead");
                 None
             }
+        }
+    }
+
+    /// Whose network namespace the proc tree's `/proc/sys/net` shows. The kernel answers a read
+    /// of `/proc/sys/net` from the namespace of the process reading it, whatever procfs mount
+    /// it goes through: on a live procfs that is nodecheck's own namespace, the host's only
+    /// when it shares pid 1's (compared as `live_listeners` does, by the inode of `net/tcp`).
+    pub fn sysctl_net_view(&self) -> NetView {
+        use std::os::unix::fs::MetadataExt;
+        match &self.proc {
+            Backend::Dir(tree) if tree.is_procfs() => {
+                let inode = |p: &str| std::fs::metadata(tree.path().join(p)).map(|m| m.ino());
+                match (inode("1/net/tcp"), inode("self/net/tcp")) {
+                    (Ok(host), Ok(own)) if host == own => NetView::Host,
+                    (Ok(_), Ok(_)) => NetView::Other(
+                        "nodecheck runs in a network namespace of its own (a pod without \
+                         hostNetwork), and /proc/sys/net shows the namespace of the process \
+                         reading it, not the node's"
+                            .into(),
+                    ),
+                    (Err(e), _) | (_, Err(e)) => NetView::Other(format!(
+                        "nodecheck's network namespace cannot be compared with the host's ({e})"
+                    )),
+                }
+            }
+            _ => NetView::Recorded,
         }
     }
 

@@ -363,6 +363,15 @@ fn specs() -> Vec<Spec> {
         Some("protect-kernel-defaults"),
         both(Bool(false)),
     );
+    // The kubelet refuses to start on a node with swap on unless this is false.
+    add(
+        "failSwapOn",
+        Kind::Bool,
+        Some("fail-swap-on"),
+        both(Bool(true)),
+    );
+    // Unset, its default changed across versions (UnlimitedSwap before 1.30, NoSwap since).
+    add("memorySwap.swapBehavior", Kind::Str, None, (None, None));
     add(
         "staticPodPath",
         Kind::Path,

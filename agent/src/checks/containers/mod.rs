@@ -1,4 +1,4 @@
-//! The containers area: 8 checks on every container process, judged from its live `/proc`
+//! The containers area: 9 checks on every container process, judged from its live `/proc`
 //! entries (never from manifests: what runs is what counts).
 //!
 //! Containers of the namespaces and pods in the `exempt` parameter (system components that
@@ -6,6 +6,7 @@
 //! are listed in the evidence as exempt and do not fail the check.
 
 pub mod host_namespaces;
+pub mod lsm_confined;
 pub mod memory_limit;
 pub mod no_new_privs;
 pub mod package_manager;
@@ -153,7 +154,7 @@ mod tests {
 
     /// A hardened container: non-root, few capabilities, NoNewPrivs, seccomp, limited, no
     /// shell, no package manager, own namespaces.
-    fn hardened(id: char, namespace: &str) -> ContainerProcess {
+    pub(crate) fn hardened(id: char, namespace: &str) -> ContainerProcess {
         ContainerProcess {
             pid: 500 + id as u32,
             program: "app".into(),
@@ -174,6 +175,9 @@ mod tests {
             cap_effective: 0,
             no_new_privs: Some(true),
             seccomp: Some(2),
+            lsm_label: Ok(crate::facts::containers::LsmLabel::parse(
+                "cri-containerd.apparmor.d (enforce)",
+            )),
             host_namespaces: Vec::new(),
             memory_limit: Ok(Some(256 * 1024 * 1024)),
             shell: Ok(None),
@@ -197,7 +201,7 @@ mod tests {
     #[test]
     fn each_check_passes_fails_exempts_and_errors() {
         type Breaker = fn(&mut ContainerProcess);
-        let cases: [(&Check, Breaker, Option<Breaker>); 8] = [
+        let cases: [(&Check, Breaker, Option<Breaker>); 9] = [
             (&root_user::CHECK, |c| c.uid = 0, None),
             (
                 &privileged::CHECK,
@@ -233,6 +237,11 @@ mod tests {
                 &host_namespaces::CHECK,
                 |c| c.host_namespaces = vec!["net"],
                 None,
+            ),
+            (
+                &lsm_confined::CHECK,
+                |c| c.lsm_label = Ok(crate::facts::containers::LsmLabel::parse("unconfined")),
+                Some(|c| c.lsm_label = Err("unreadable".into())),
             ),
         ];
         for (check, break_it, error) in cases {

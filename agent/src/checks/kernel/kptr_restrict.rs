@@ -1,0 +1,69 @@
+//! `kernel.kptr-restrict`: Kernel addresses are hidden from unprivileged readers.
+
+use super::{Want, judge};
+use crate::checks::{Check, CheckMeta, Ctx, Verdict};
+use nodecheck_report::Severity;
+
+pub const CHECK: Check = Check {
+    meta: CheckMeta {
+        id: "kernel.kptr-restrict",
+        title: "Kernel addresses are hidden from unprivileged readers",
+        area: super::AREA,
+        severity: Severity::Medium,
+        roles: super::ALL,
+        rationale: "With `kernel.kptr_restrict` 0 every user, and every container process, reads the kernel's addresses in /proc/kallsyms, /proc/modules and friends: the kernel's address-space randomisation is undone, and a kernel exploit from inside a container no longer has to guess where its targets are.",
+        remediation: "`echo 'kernel.kptr_restrict = 1' > /etc/sysctl.d/60-kernel-hardening.conf && sysctl --system` (2 hides them from root as well).",
+        cis: &[],
+        references: &["https://docs.kernel.org/admin-guide/sysctl/kernel.html#kptr-restrict"],
+        params: &[],
+    },
+    run,
+};
+
+const WANTS: &[Want] = &[Want::new("kernel.kptr_restrict", "1 or 2", |v| {
+    v == 1 || v == 2
+})];
+
+fn run(ctx: &Ctx<'_>) -> Verdict {
+    judge(ctx, WANTS, "kernel.kptr_restrict hides kernel addresses")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::kernel::testing::*;
+    use nodecheck_report::Status;
+
+    #[test]
+    fn verdicts() {
+        assert_eq!(
+            judge_all(
+                &CHECK,
+                &with_sysctls(&[("kernel.kptr_restrict", Some("1"))])
+            )
+            .status,
+            Status::Pass
+        );
+        assert_eq!(
+            judge_all(
+                &CHECK,
+                &with_sysctls(&[("kernel.kptr_restrict", Some("2"))])
+            )
+            .status,
+            Status::Pass
+        );
+        assert_eq!(
+            judge_all(
+                &CHECK,
+                &with_sysctls(&[("kernel.kptr_restrict", Some("0"))])
+            )
+            .status,
+            Status::Fail
+        );
+        // A copy of a node that recorded no sysctl cannot pass.
+        assert_eq!(
+            judge_all(&CHECK, &crate::checks::testing::empty_facts()).status,
+            Status::Error
+        );
+    }
+}

@@ -1,0 +1,63 @@
+//! `kernel.log-martians`: Packets with impossible addresses are logged.
+
+use super::{Want, judge};
+use crate::checks::{Check, CheckMeta, Ctx, Verdict};
+use nodecheck_report::Severity;
+
+pub const CHECK: Check = Check {
+    meta: CheckMeta {
+        id: "kernel.log-martians",
+        title: "Packets with impossible addresses are logged",
+        area: super::AREA,
+        severity: Severity::Low,
+        roles: super::ALL,
+        rationale: "Martian packets (a source address that cannot arrive on that interface) are the trace of spoofing, from a pod or a neighbour; logged, they can be alerted on.",
+        remediation: "Set `net.ipv4.conf.all.log_martians = 1` and `net.ipv4.conf.default.log_martians = 1` in /etc/sysctl.d/60-net-hardening.conf; `sysctl --system`.",
+        cis: &[],
+        references: &["https://docs.kernel.org/networking/ip-sysctl.html"],
+        params: &[],
+    },
+    run,
+};
+
+const WANTS: &[Want] = &[
+    Want::new("net.ipv4.conf.all.log_martians", "1", |v| v == 1),
+    Want::new("net.ipv4.conf.default.log_martians", "1", |v| v == 1),
+];
+
+fn run(ctx: &Ctx<'_>) -> Verdict {
+    judge(ctx, WANTS, "martian packets are logged")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::kernel::testing::*;
+    use nodecheck_report::Status;
+
+    #[test]
+    fn verdicts() {
+        let good = with_sysctls(&[
+            ("net.ipv4.conf.all.log_martians", Some("1")),
+            ("net.ipv4.conf.default.log_martians", Some("1")),
+        ]);
+        assert_eq!(judge_all(&CHECK, &good).status, Status::Pass);
+        let bad = with_sysctls(&[
+            ("net.ipv4.conf.all.log_martians", Some("0")),
+            ("net.ipv4.conf.default.log_martians", Some("1")),
+        ]);
+        let v = judge_all(&CHECK, &bad);
+        assert_eq!(v.status, Status::Fail);
+        assert!(
+            v.message.contains("net.ipv4.conf.all.log_martians is 0"),
+            "{}",
+            v.message
+        );
+        // In a pod's own network namespace the node's values cannot be read.
+        let mut hidden = good.clone();
+        net_hidden(&mut hidden);
+        let v = judge_all(&CHECK, &hidden);
+        assert_eq!(v.status, Status::NotApplicable);
+        assert!(v.message.contains("network namespace"), "{}", v.message);
+    }
+}

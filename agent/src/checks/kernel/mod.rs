@@ -1,0 +1,263 @@
+//! The kernel area: the running sysctls that decide how much a process that escapes its
+//! container, or a local user, can learn and do — judged from `/proc/sys`, with the file that
+//! will set each one at the next boot named where it disagrees ([`crate::facts::kernel`]).
+//!
+//! `net.*` keys are the node's only where nodecheck shares the host's network namespace: in
+//! the DaemonSet those checks are `not_applicable`, with the reason in the message.
+
+pub mod aslr;
+pub mod dmesg_restrict;
+pub mod icmp_redirects;
+pub mod ip_forward;
+pub mod kptr_restrict;
+pub mod kubelet_tunables;
+pub mod link_protection;
+pub mod log_martians;
+pub mod ptrace_scope;
+pub mod rp_filter;
+pub mod source_route;
+pub mod suid_dumpable;
+pub mod swap;
+pub mod tcp_syncookies;
+pub mod unprivileged_bpf;
+pub mod user_namespaces;
+
+use super::{Ctx, Verdict, failing_entries};
+use crate::facts::kernel::{Running, Sysctl};
+use nodecheck_report::{Evidence, Role, Source, Status};
+
+pub const AREA: &str = "kernel";
+pub const ALL: &[Role] = super::ALL_ROLES;
+pub const NODES: &[Role] = &[Role::Worker, Role::ControlPlane];
+
+/// What one check wants of one sysctl.
+#[derive(Debug, Clone, Copy)]
+pub struct Want {
+    pub key: &'static str,
+    /// `1 or 2`, as the evidence says it.
+    pub expected: &'static str,
+    pub ok: fn(i64) -> bool,
+    /// What a kernel without the key means.
+    pub when_missing: Missing,
+}
+
+/// What it means that the running kernel has no such key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Missing {
+    /// Every supported kernel has it: the read is wrong.
+    Error,
+    /// The feature is not built in, and its absence is harmless (why).
+    NotApplicable(&'static str),
+    /// The feature is not built in, and that is the weakness (what that means).
+    Fail(&'static str),
+}
+
+impl Want {
+    pub const fn new(key: &'static str, expected: &'static str, ok: fn(i64) -> bool) -> Want {
+        Want {
+            key,
+            expected,
+            ok,
+            when_missing: Missing::Error,
+        }
+    }
+
+    pub const fn or_missing(self, when_missing: Missing) -> Want {
+        Want {
+            when_missing,
+            ..self
+        }
+    }
+}
+
+/// What the next boot will set, said where it differs from the running value.
+pub fn next_boot_note(s: &Sysctl) -> Option<String> {
+    let running = match &s.running {
+        Running::Value(v) => v.split_whitespace().collect::<Vec<_>>().join(" "),
+        _ => return None,
+    };
+    match &s.next_boot {
+        Some(a) if a.value.split_whitespace().collect::<Vec<_>>().join(" ") != running => {
+            let via = a
+                .pattern
+                .as_ref()
+                .map(|p| format!(" (through the pattern {p})"))
+                .unwrap_or_default();
+            Some(format!(
+                "at the next boot {}:{} sets {}{via}",
+                a.path, a.line, a.value
+            ))
+        }
+        _ => None,
+    }
+}
+
+/// Evidence for one sysctl: its running value against `want`, the next boot noted.
+pub fn sysctl_evidence(s: &Sysctl, want: &Want) -> Evidence {
+    let source = Source::file(s.proc_path(), None);
+    let item = |observed: String, status: Status, note: Option<String>| Evidence {
+        subject: s.key.to_string(),
+        observed: Some(observed),
+        expected: want.expected.to_string(),
+        status,
+        source: source.clone(),
+        note,
+    };
+    match &s.running {
+        Running::Value(v) => match v.parse::<i64>() {
+            Ok(n) => {
+                let pass = (want.ok)(n);
+                let mut note = next_boot_note(s);
+                if !pass && s.next_boot.is_none() {
+                    note = Some(
+                        "no sysctl.d file sets it: the kernel's default returns at the next boot"
+                            .into(),
+                    );
+                }
+                item(
+                    v.clone(),
+                    if pass { Status::Pass } else { Status::Fail },
+                    note,
+                )
+            }
+            Err(_) => item(format!("{v:?}, not a number"), Status::Error, None),
+        },
+        Running::Missing => match want.when_missing {
+            Missing::NotApplicable(why) => item(
+                "not in this kernel".into(),
+                Status::NotApplicable,
+                Some(why.into()),
+            ),
+            Missing::Fail(what) => item(what.into(), Status::Fail, None),
+            Missing::Error => item(
+                "not in this kernel".into(),
+                Status::Error,
+                Some("every supported kernel has this setting".into()),
+            ),
+        },
+        Running::Hidden(why) => item("not visible".into(), Status::NotApplicable, Some(why.clone())),
+        Running::NotRecorded => item(
+            "not recorded".into(),
+            Status::Error,
+            Some("this copy of the node's proc tree holds no sysctl (a snapshot older than nodecheck's kernel checks)".into()),
+        ),
+        Running::Unreadable(e) => item(e.clone(), Status::Error, None),
+    }
+}
+
+/// Judges `wants` against the running kernel. When every key is hidden (`net.*` outside the
+/// host's network namespace) or missing-and-not-applicable, the check does not apply.
+pub fn judge(ctx: &Ctx<'_>, wants: &[Want], pass_message: &str) -> Verdict {
+    if let Err(v) = recorded(ctx) {
+        return v;
+    }
+    let items: Vec<Evidence> = wants
+        .iter()
+        .map(|w| sysctl_evidence(&ctx.facts.kernel.get(w.key), w))
+        .collect();
+    verdict(items, pass_message)
+}
+
+/// The error verdict of facts that hold no sysctl at all.
+pub fn recorded(ctx: &Ctx<'_>) -> Result<(), Verdict> {
+    if ctx.facts.kernel.is_recorded() {
+        return Ok(());
+    }
+    Err(Verdict::error(
+        "the kernel's settings are not in this copy of the node: it holds no /proc/sys (a snapshot made before nodecheck judged the kernel)",
+        vec![Evidence {
+            subject: "/proc/sys".into(),
+            observed: Some("not recorded".into()),
+            expected: "the node's running sysctls".into(),
+            status: Status::Error,
+            source: Source::file("/proc/sys", None),
+            note: None,
+        }],
+    ))
+}
+
+/// A verdict from sysctl evidence (as [`judge`]).
+pub fn verdict(items: Vec<Evidence>, pass_message: &str) -> Verdict {
+    if let Some(first) = items.first()
+        && items.iter().all(|e| e.status == Status::NotApplicable)
+    {
+        return Verdict::new(
+            Status::NotApplicable,
+            format!(
+                "{} is not judged here: {}",
+                first.subject,
+                first.note.as_deref().unwrap_or("not visible")
+            ),
+            items,
+        );
+    }
+    Verdict::from_evidence(items, pass_message, |failing| {
+        let mut expected: Vec<&str> = Vec::new();
+        for e in failing {
+            if !expected.contains(&e.expected.as_str()) {
+                expected.push(&e.expected);
+            }
+        }
+        format!(
+            "{}; expected {}",
+            failing_entries(failing),
+            expected.join(" / ")
+        )
+    })
+}
+
+#[cfg(test)]
+pub mod testing {
+    use crate::facts::Facts;
+    use crate::facts::kernel::{Assignment, KernelFacts, Running, Sysctl};
+
+    /// Facts of a node whose sysctls are `values` (`None`: not in this kernel), and whose
+    /// sysctl.d files set `persisted`.
+    pub fn with_sysctls(values: &[(&'static str, Option<&str>)]) -> Facts {
+        let mut kernel = KernelFacts {
+            sysctls: Default::default(),
+            swaps: Ok(Vec::new()),
+            problems: Vec::new(),
+        };
+        for (key, value) in values {
+            kernel.sysctls.insert(
+                key,
+                Sysctl {
+                    key,
+                    running: value.map_or(Running::Missing, |v| Running::Value(v.into())),
+                    next_boot: None,
+                },
+            );
+        }
+        Facts {
+            kernel,
+            ..crate::checks::testing::empty_facts()
+        }
+    }
+
+    /// Marks `key` as set to `value` by `path` line 1 at the next boot.
+    pub fn persisted(facts: &mut Facts, key: &'static str, value: &str, path: &str) {
+        if let Some(s) = facts.kernel.sysctls.get_mut(key) {
+            s.next_boot = Some(Assignment {
+                value: value.into(),
+                path: path.into(),
+                line: 1,
+                pattern: None,
+            });
+        }
+    }
+
+    /// Runs a check on a plain host (kernel checks apply to every role).
+    pub fn judge_all(check: &crate::checks::Check, facts: &Facts) -> crate::checks::Verdict {
+        crate::checks::testing::judge(check, facts)
+    }
+
+    /// Marks every `net.*` key hidden.
+    pub fn net_hidden(facts: &mut Facts) {
+        for s in facts.kernel.sysctls.values_mut() {
+            if s.key.starts_with("net.") {
+                s.running = Running::Hidden("a pod's own network namespace".into());
+            }
+        }
+    }
+}

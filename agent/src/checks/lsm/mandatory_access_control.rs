@@ -1,0 +1,100 @@
+//! `lsm.mandatory-access-control`: AppArmor or SELinux is active.
+
+use crate::checks::{Check, CheckMeta, Ctx, Verdict};
+use crate::facts::lsm::{AppArmor, SeLinux};
+use nodecheck_report::{Evidence, Severity, Source, Status};
+
+pub const CHECK: Check = Check {
+    meta: CheckMeta {
+        id: "lsm.mandatory-access-control",
+        title: "AppArmor or SELinux confines processes",
+        area: super::AREA,
+        severity: Severity::Medium,
+        roles: crate::checks::ALL_ROLES,
+        rationale: "Namespaces and capabilities decide what a container can see; a mandatory access control module decides what it may do with what it sees, whatever its uid. The runtimes' default AppArmor profile and SELinux's container_t policy have each stopped real container escapes (writes to /proc/sys, mounting, ptrace of host processes) that the rest of the stack let through. Without AppArmor or SELinux active, no container on the node is confined by either.",
+        remediation: "Enable AppArmor (Debian, Ubuntu, SUSE: `apparmor=1 security=apparmor` on the kernel command line, the apparmor package installed) or SELinux in enforcing mode (RHEL, Fedora, Bottlerocket), and restart the container runtime so its default profile or policy applies.",
+        cis: &[],
+        references: &[
+            "https://kubernetes.io/docs/tutorials/security/apparmor/",
+            "https://kubernetes.io/docs/tasks/configure-pod-container/security-context/#assign-selinux-labels-to-a-container",
+            "https://docs.kernel.org/admin-guide/LSM/index.html",
+        ],
+        params: &[],
+    },
+    run,
+};
+
+fn run(ctx: &Ctx<'_>) -> Verdict {
+    let lsm = match super::known(ctx) {
+        Ok(l) => l,
+        Err(v) => return v,
+    };
+    let apparmor = matches!(lsm.apparmor, AppArmor::Active { .. });
+    let selinux = match &lsm.selinux {
+        SeLinux::Inactive => None,
+        SeLinux::Enforcing => Some("enforcing"),
+        SeLinux::Permissive => Some("permissive"),
+        SeLinux::Unreadable(_) => Some("mode unreadable"),
+    };
+    let observed = match (apparmor, selinux) {
+        (true, Some(mode)) => format!("AppArmor and SELinux ({mode}) active"),
+        (true, None) => "AppArmor active".to_string(),
+        (false, Some(mode)) => format!("SELinux active ({mode})"),
+        (false, None) => format!(
+            "neither AppArmor nor SELinux is active (active modules: {})",
+            super::active_modules(lsm)
+        ),
+    };
+    let pass = apparmor || selinux.is_some();
+    let item = Evidence {
+        subject: "security modules".into(),
+        observed: Some(observed.clone()),
+        expected: "AppArmor or SELinux active".into(),
+        status: if pass { Status::Pass } else { Status::Fail },
+        source: Source::file(lsm.source.clone(), None),
+        note: None,
+    };
+    if pass {
+        Verdict::new(Status::Pass, observed, vec![item])
+    } else {
+        Verdict::new(
+            Status::Fail,
+            format!(
+                "{observed}: no container on this node is confined by mandatory access control"
+            ),
+            vec![item],
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::lsm::testing::with_lsm;
+    use crate::checks::testing::{empty_facts, judge};
+
+    #[test]
+    fn verdicts() {
+        let apparmor = with_lsm(
+            &["lockdown", "capability", "apparmor"],
+            &[],
+            SeLinux::Inactive,
+        );
+        assert_eq!(judge(&CHECK, &apparmor).status, Status::Pass);
+        let selinux = with_lsm(&["selinux"], &[], SeLinux::Permissive);
+        assert_eq!(judge(&CHECK, &selinux).status, Status::Pass);
+        let none = with_lsm(
+            &["lockdown", "capability", "landlock", "bpf"],
+            &[],
+            SeLinux::Inactive,
+        );
+        let v = judge(&CHECK, &none);
+        assert_eq!(v.status, Status::Fail);
+        assert!(
+            v.message.contains("lockdown,capability,landlock,bpf"),
+            "{}",
+            v.message
+        );
+        assert_eq!(judge(&CHECK, &empty_facts()).status, Status::Error);
+    }
+}
