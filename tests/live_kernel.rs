@@ -3,7 +3,7 @@
 //! - Every sysctl a kernel check judges is compared with `sysctl -n` (procps).
 //! - In a new network namespace (`unshare -n`, as a DaemonSet pod without hostNetwork sees it)
 //!   the `net.*` checks are not applicable and say why, never reporting the namespace's values
-//!   as the node's.
+//!   as the node's; in new network and pid namespaces too (pid 1 is then not the host's init).
 //! - With securityfs mounted in a private mount namespace (`unshare -m`), the active security
 //!   modules come from the kernel's own list, and equal it.
 //!
@@ -119,6 +119,21 @@ fn sysctls_match_the_kernel_and_net_is_judged_only_in_the_host_namespace() {
             );
         }
     }
+    // A pid namespace of its own too (a pod without hostPID): pid 1 is not the host's init,
+    // so its network namespace proves nothing.
+    let isolated = scan(
+        &["unshare", "--net", "--pid", "--fork", "--mount-proc"],
+        "kernel.rp-filter",
+    );
+    let finding = &findings(&isolated)[0];
+    assert_eq!(finding["status"], "not_applicable", "{finding}");
+    assert!(
+        finding["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("pid namespace of its own"),
+        "{finding}"
+    );
     // The rest is the same kernel, judged the same.
     let status = |r: &Value, id: &str| {
         findings(r)

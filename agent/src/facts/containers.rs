@@ -244,8 +244,8 @@ pub struct ContainerProcess {
     pub cap_effective: u64,
     pub no_new_privs: Option<bool>,
     pub seccomp: Option<u8>,
-    /// Its security module label ([`LsmLabel`]); `Ok(None)` when no module labels processes.
-    pub lsm_label: Result<Option<LsmLabel>, String>,
+    /// Its security module label; `Ok(None)` when no module labels processes.
+    pub lsm_label: Result<Option<RawLabel>, String>,
     /// Host namespaces shared (`net`, `pid`, `ipc`).
     pub host_namespaces: Vec<&'static str>,
     /// `Ok(None)`: no limit.
@@ -305,64 +305,39 @@ fn uid_map_root(text: &str) -> Option<Option<u32>> {
     if host_userns { None } else { Some(root) }
 }
 
-/// A process's label from AppArmor or SELinux.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LsmLabel {
-    /// `unconfined`, or a profile and its mode (`cri-containerd.apparmor.d`, `enforce`).
-    AppArmor {
-        profile: String,
-        mode: Option<String>,
-    },
-    /// `user:role:type:level`; the type decides confinement.
-    SeLinux { context: String, kind: String },
+/// Which attribute file a process's security label came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LabelFile {
+    /// `attr/apparmor/current`: AppArmor's own, whatever else is stacked.
+    AppArmor,
+    /// `attr/current`: the first labelling module's (SELinux, or AppArmor on kernels before 5.8).
+    Current,
 }
 
-impl LsmLabel {
-    /// What `attr/current` (or `attr/apparmor/current`) says, by its shape: AppArmor's
-    /// `name (mode)` or `unconfined`, SELinux's `user:role:type[:level]`.
-    pub fn parse(text: &str) -> Option<LsmLabel> {
-        let text = text.trim_matches(|c: char| c == '\0' || c.is_whitespace());
-        if text.is_empty() {
-            return None;
-        }
-        if text == "unconfined" {
-            return Some(LsmLabel::AppArmor {
-                profile: text.into(),
-                mode: None,
-            });
-        }
-        if let Some((profile, mode)) = text.rsplit_once(" (")
-            && let Some(mode) = mode.strip_suffix(')')
-        {
-            return Some(LsmLabel::AppArmor {
-                profile: profile.into(),
-                mode: Some(mode.into()),
-            });
-        }
-        let fields: Vec<&str> = text.split(':').collect();
-        if fields.len() >= 3 {
-            return Some(LsmLabel::SeLinux {
-                context: text.into(),
-                kind: fields[2].into(),
-            });
-        }
-        Some(LsmLabel::AppArmor {
-            profile: text.into(),
-            mode: None,
-        })
-    }
+/// A process's security label, as the kernel wrote it, and where it came from: which module
+/// wrote it is decided with the node's modules ([`crate::facts::lsm`]), never from its shape.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawLabel {
+    pub file: LabelFile,
+    pub text: String,
 }
 
 /// The process's label: AppArmor's own attribute file first (kernels since 5.8 keep one per
 /// module), then the first module's `attr/current`. A kernel with no labelling module answers
 /// `EINVAL`: no label.
-fn lsm_label(host: &Host, pid: u32) -> Result<Option<LsmLabel>, String> {
+fn lsm_label(host: &Host, pid: u32) -> Result<Option<RawLabel>, String> {
     let mut last = Ok(None);
-    for file in ["attr/apparmor/current", "attr/current"] {
-        match host.proc_read(&format!("{pid}/{file}"), PROC_CAP) {
+    for (file, name) in [
+        (LabelFile::AppArmor, "attr/apparmor/current"),
+        (LabelFile::Current, "attr/current"),
+    ] {
+        match host.proc_read(&format!("{pid}/{name}"), PROC_CAP) {
             Ok(bytes) => {
-                if let Some(label) = LsmLabel::parse(&String::from_utf8_lossy(&bytes)) {
-                    return Ok(Some(label));
+                let text = String::from_utf8_lossy(&bytes)
+                    .trim_matches(|c: char| c == '\0' || c.is_whitespace())
+                    .to_string();
+                if !text.is_empty() {
+                    return Ok(Some(RawLabel { file, text }));
                 }
             }
             Err(FileError::NotFound(_)) => {}
@@ -551,32 +526,6 @@ mod tests {
         ];
         let p = placement(&lines).expect("v1");
         assert!(!p.v2 && p.path.ends_with(ID));
-    }
-
-    #[test]
-    fn labels_of_both_modules() {
-        assert_eq!(
-            LsmLabel::parse("cri-containerd.apparmor.d (enforce)\n"),
-            Some(LsmLabel::AppArmor {
-                profile: "cri-containerd.apparmor.d".into(),
-                mode: Some("enforce".into())
-            })
-        );
-        assert_eq!(
-            LsmLabel::parse("unconfined\n"),
-            Some(LsmLabel::AppArmor {
-                profile: "unconfined".into(),
-                mode: None
-            })
-        );
-        assert_eq!(
-            LsmLabel::parse("system_u:system_r:container_t:s0:c12,c345\0"),
-            Some(LsmLabel::SeLinux {
-                context: "system_u:system_r:container_t:s0:c12,c345".into(),
-                kind: "container_t".into()
-            })
-        );
-        assert_eq!(LsmLabel::parse("\0\n"), None);
     }
 
     #[test]

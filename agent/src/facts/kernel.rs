@@ -71,6 +71,8 @@ pub const FILES_MAX: usize = 256;
 const FILE_CAP: u64 = 256 * 1024;
 /// Assignments kept at most, over all files.
 const ASSIGNMENTS_MAX: usize = 16_384;
+/// Longest key read (a longer one is no /proc/sys path).
+const KEY_MAX: usize = 512;
 
 /// What `/proc/sys` says of one key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -120,10 +122,33 @@ impl Sysctl {
     }
 }
 
+/// Per-interface keys read (`net.ipv4.conf.<interface>.<key>`): the kernel ORs
+/// `send_redirects` and `secure_redirects` (and `accept_redirects` on an interface that does not
+/// forward) with `conf.all`, so `all` at 0 does not turn them off on an interface set to 1.
+pub const INTERFACE_KEYS: &[&str] = &[
+    "accept_redirects",
+    "forwarding",
+    "secure_redirects",
+    "send_redirects",
+];
+/// Interfaces read at most (a node has one per pod).
+pub const INTERFACES_MAX: usize = 1024;
+
+/// One network interface's per-interface settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Interface {
+    pub name: String,
+    /// By [`INTERFACE_KEYS`] key.
+    pub values: BTreeMap<&'static str, Running>,
+}
+
 /// The kernel's facts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KernelFacts {
     pub sysctls: BTreeMap<&'static str, Sysctl>,
+    /// `net.ipv4.conf.<interface>` for every interface but `all` and `default`, when the
+    /// node's network namespace is visible; else why not.
+    pub interfaces: Result<Vec<Interface>, String>,
     /// Active swap areas (`/proc/swaps`), or why they cannot be read.
     pub swaps: Result<Vec<String>, String>,
     /// Problems with the persisted configuration (an unreadable file, a budget).
@@ -152,6 +177,7 @@ impl KernelFacts {
     pub fn unread() -> KernelFacts {
         KernelFacts {
             sysctls: BTreeMap::new(),
+            interfaces: Err("not read".into()),
             swaps: Err("not read".into()),
             problems: Vec::new(),
         }
@@ -198,6 +224,11 @@ pub fn gather(host: &Host) -> KernelFacts {
             (key, sysctl)
         })
         .collect();
+    let interfaces = match (&net_view, recorded && net_recorded) {
+        (NetView::Other(why), _) => Err(why.clone()),
+        (_, false) => Err("not recorded in this proc tree".into()),
+        _ => read_interfaces(host),
+    };
     let swaps = match host.proc_read("swaps", PROC_CAP) {
         Ok(bytes) => Ok(parse_swaps(&String::from_utf8_lossy(&bytes))),
         Err(FileError::NotFound(_)) if copied => Err("not recorded in this proc tree".into()),
@@ -206,9 +237,49 @@ pub fn gather(host: &Host) -> KernelFacts {
     };
     KernelFacts {
         sysctls,
+        interfaces,
         swaps,
         problems,
     }
+}
+
+/// Every interface's [`INTERFACE_KEYS`], `all` and `default` aside.
+fn read_interfaces(host: &Host) -> Result<Vec<Interface>, String> {
+    let names = host
+        .proc_list("sys/net/ipv4/conf")
+        .map_err(|e| e.to_string())?;
+    let names: Vec<String> = names
+        .into_iter()
+        .filter(|n| n != "all" && n != "default" && !n.contains('/'))
+        .collect();
+    if names.len() > INTERFACES_MAX {
+        return Err(format!(
+            "{} interfaces, more than the {INTERFACES_MAX} read",
+            names.len()
+        ));
+    }
+    Ok(names
+        .into_iter()
+        .map(|name| Interface {
+            values: INTERFACE_KEYS
+                .iter()
+                .map(|&key| {
+                    // By path: an interface name may hold a dot (eth0.100).
+                    let value = match host
+                        .proc_read(&format!("sys/net/ipv4/conf/{name}/{key}"), PROC_CAP)
+                    {
+                        Ok(bytes) => {
+                            Running::Value(String::from_utf8_lossy(&bytes).trim().to_string())
+                        }
+                        Err(FileError::NotFound(_)) => Running::Missing,
+                        Err(e) => Running::Unreadable(e.to_string()),
+                    };
+                    (key, value)
+                })
+                .collect(),
+            name,
+        })
+        .collect())
 }
 
 /// The active swap areas of `/proc/swaps` (its header line skipped).
@@ -233,11 +304,12 @@ struct Line {
     pattern: Option<String>,
 }
 
-/// A key in `/proc/sys` path form: if its first separator is a dot, dots and slashes swap
-/// (`net.ipv4.conf.eth0/100.rp_filter` is `net/ipv4/conf/eth0.100/rp_filter`); if a slash,
-/// it is a path already.
+/// A key in `/proc/sys` path form, as systemd's `sysctl_normalize` makes it: if its first
+/// separator is a dot, dots and slashes swap (`net.ipv4.conf.eth0/100.rp_filter` is
+/// `net/ipv4/conf/eth0.100/rp_filter`); if a slash, it is a path already; then empty and `.`
+/// components go (`kernel..panic` and `/kernel/panic` are `kernel/panic`).
 pub fn key_path(key: &str) -> String {
-    match key.find(['.', '/']) {
+    let swapped: String = match key.find(['.', '/']) {
         Some(i) if key.as_bytes()[i] == b'.' => key
             .chars()
             .map(|c| match c {
@@ -247,16 +319,57 @@ pub fn key_path(key: &str) -> String {
             })
             .collect(),
         _ => key.to_string(),
-    }
+    };
+    swapped
+        .split('/')
+        .filter(|c| !c.is_empty() && *c != ".")
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
-/// The assignments of every sysctl.d file, in the order systemd-sysctl applies them: files
-/// sorted by name whatever their directory, a name in a higher-priority directory hiding the
-/// same name lower down (a link to `/dev/null` masks it).
+/// An integer as the kernel's `proc_dointvec` reads one: an optional `-`, then base 0 (`0x`
+/// hex, a leading `0` octal, else decimal); anything else (a `+`, trailing text) is refused.
+pub fn kernel_int(text: &str) -> Option<i64> {
+    let text = text.trim();
+    let (negative, digits) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let value = if let Some(hex) = digits
+        .strip_prefix("0x")
+        .or_else(|| digits.strip_prefix("0X"))
+    {
+        i64::from_str_radix(hex, 16).ok()?
+    } else if digits.len() > 1 && digits.starts_with('0') {
+        i64::from_str_radix(&digits[1..], 8).ok()?
+    } else if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        digits.parse().ok()?
+    } else {
+        return None;
+    };
+    Some(if negative { -value } else { value })
+}
+
+/// Whether `dir/name` is a file systemd-sysctl reads: a `.conf` name that is not hidden, and
+/// not a directory (a directory named `x.conf` neither counts nor hides a file).
+fn is_config_file(host: &Host, dir: &str, name: &str) -> bool {
+    name.ends_with(".conf")
+        && !name.starts_with('.')
+        && !host
+            .stat(&format!("{dir}/{name}"))
+            .is_ok_and(|m| m.kind == crate::host::EntryKind::Dir)
+}
+
+/// The assignments systemd-sysctl will make at the next boot, in its order: files sorted by
+/// name whatever their directory, a name in a higher-priority directory hiding the same name
+/// lower down (a link to `/dev/null` masks it), `/run/sysctl.d` left out (a tmpfs, empty after
+/// a reboot). Like systemd's ordered map, a key assigned again keeps its place when the value
+/// is the same, and moves to the end (later globs win) when it changes; `-key` alone replaces
+/// an assignment with none.
 fn persisted_assignments(host: &Host, problems: &mut Vec<String>) -> Vec<Line> {
     let mut by_name: BTreeMap<String, String> = BTreeMap::new();
     let mut seen_dirs: Vec<String> = Vec::new();
-    for dir in SYSCTL_DIRS {
+    for dir in SYSCTL_DIRS.iter().filter(|d| **d != "/run/sysctl.d") {
         // /lib is /usr/lib on a merged-/usr system: one directory, read once.
         let Ok(resolved) = host.resolve(dir) else {
             continue;
@@ -273,20 +386,29 @@ fn persisted_assignments(host: &Host, problems: &mut Vec<String>) -> Vec<Line> {
                 continue;
             }
         };
-        for name in names.into_iter().filter(|n| n.ends_with(".conf")) {
-            by_name
-                .entry(name.clone())
-                .or_insert_with(|| format!("{dir}/{name}"));
+        let conf: Vec<String> = names.into_iter().filter(|n| n.ends_with(".conf")).collect();
+        if conf.len() > FILES_MAX {
+            problems.push(format!(
+                "{dir} holds {} .conf files, more than the {FILES_MAX} read: the next boot's values are not known",
+                conf.len()
+            ));
+            continue;
+        }
+        for name in conf {
+            if !by_name.contains_key(&name) && is_config_file(host, dir, &name) {
+                by_name.insert(name.clone(), format!("{dir}/{name}"));
+            }
         }
     }
     if by_name.len() > FILES_MAX {
         problems.push(format!(
-            "{} sysctl.d files; the first {FILES_MAX} by name were read",
+            "{} sysctl.d files, more than the {FILES_MAX} read: the next boot's values are not known",
             by_name.len()
         ));
+        return Vec::new();
     }
-    let mut lines = Vec::new();
-    for path in by_name.values().take(FILES_MAX) {
+    let mut lines: Vec<Line> = Vec::new();
+    for path in by_name.values() {
         if host.resolve(path).is_ok_and(|r| r == "/dev/null") {
             continue;
         }
@@ -294,19 +416,38 @@ fn persisted_assignments(host: &Host, problems: &mut Vec<String>) -> Vec<Line> {
             Ok(text) => text,
             Err(e) if e.is_not_found() => continue,
             Err(e) => {
-                problems.push(e.to_string());
+                problems.push(format!(
+                    "{e}: the next boot's values are not known (systemd-sysctl reads it)"
+                ));
                 continue;
             }
         };
-        parse_file(path, &text, &mut lines);
-        if lines.len() > ASSIGNMENTS_MAX {
-            problems.push(format!(
-                "more than {ASSIGNMENTS_MAX} sysctl assignments; files after {path} were not read"
-            ));
-            break;
+        let mut parsed = Vec::new();
+        parse_file(path, &text, &mut parsed);
+        for line in parsed {
+            merge(&mut lines, line);
+            if lines.len() > ASSIGNMENTS_MAX {
+                problems.push(format!(
+                    "more than {ASSIGNMENTS_MAX} sysctl assignments (at {path}): the next boot's values are not known"
+                ));
+                return Vec::new();
+            }
         }
     }
     lines
+}
+
+/// Adds a line to systemd-sysctl's ordered map of assignments: a key assigned again keeps its
+/// place when the value is the same, else the old entry goes and the new one is last.
+fn merge(map: &mut Vec<Line>, line: Line) {
+    match map.iter().position(|l| l.path == line.path) {
+        Some(i) if map[i].value == line.value => {}
+        Some(i) => {
+            map.remove(i);
+            map.push(line);
+        }
+        None => map.push(line),
+    }
 }
 
 /// The lines of one sysctl.d file, as systemd-sysctl reads them.
@@ -324,8 +465,9 @@ fn parse_file(file: &str, text: &str, lines: &mut Vec<Line>) {
             Some(k) => (true, k.trim()),
             None => (false, key),
         };
-        // A bare key without `-` is a syntax error systemd-sysctl skips.
-        if key.is_empty() || (value.is_none() && !excluding) {
+        // A bare key without `-` is a syntax error systemd-sysctl skips; no /proc/sys path is
+        // anywhere near this long, and a longer pattern only costs matching time.
+        if key.is_empty() || key.len() > KEY_MAX || (value.is_none() && !excluding) {
             continue;
         }
         let path = key_path(key);
@@ -346,26 +488,17 @@ fn glob_matches(pattern: &str, path: &str) -> bool {
     p.len() == k.len() && p.iter().zip(&k).all(|(p, k)| crate::host::fnmatch(p, k))
 }
 
-/// What systemd-sysctl writes to `key` at boot: the last explicit assignment of the key; with
-/// none, the last glob that matches it, unless a `-key` line excludes it from globs.
+/// What systemd-sysctl writes to `key` at boot: its own entry (`-key` alone: nothing, and no
+/// glob either); without one, the last glob in the map's order that matches it.
 fn winner(lines: &[Line], key: &str) -> Option<Assignment> {
     let path = key_path(key);
-    let explicit = lines
-        .iter()
-        .rev()
-        .find(|l| l.pattern.is_none() && l.path == path && l.value.is_some());
-    let chosen = explicit.or_else(|| {
-        let excluded = lines
-            .iter()
-            .any(|l| l.pattern.is_none() && l.path == path && l.value.is_none());
-        if excluded {
-            return None;
-        }
-        lines
+    let chosen = match lines.iter().find(|l| l.pattern.is_none() && l.path == path) {
+        Some(own) => own.value.as_ref().map(|_| own),
+        None => lines
             .iter()
             .rev()
-            .find(|l| l.value.is_some() && l.pattern.is_some() && glob_matches(&l.path, &path))
-    })?;
+            .find(|l| l.value.is_some() && l.pattern.is_some() && glob_matches(&l.path, &path)),
+    }?;
     Some(Assignment {
         value: chosen.value.clone().unwrap_or_default(),
         path: chosen.file.clone(),
@@ -396,9 +529,47 @@ mod tests {
     fn lines(files: &[(&str, &str)]) -> Vec<Line> {
         let mut out = Vec::new();
         for (file, text) in files {
-            parse_file(file, text, &mut out);
+            let mut parsed = Vec::new();
+            parse_file(file, text, &mut parsed);
+            for line in parsed {
+                merge(&mut out, line);
+            }
         }
         out
+    }
+
+    #[test]
+    fn values_are_read_as_the_kernel_reads_them() {
+        assert_eq!(kernel_int("10"), Some(10));
+        assert_eq!(kernel_int("010"), Some(8));
+        assert_eq!(kernel_int("0x10"), Some(16));
+        assert_eq!(kernel_int("-1"), Some(-1));
+        assert_eq!(kernel_int("0"), Some(0));
+        assert_eq!(kernel_int("+10"), None);
+        assert_eq!(kernel_int("10 # x"), None);
+        assert_eq!(kernel_int(""), None);
+        assert_eq!(key_path("kernel..panic"), "kernel/panic");
+        assert_eq!(key_path("/kernel/panic"), "kernel/panic");
+    }
+
+    #[test]
+    fn a_dash_key_cancels_an_assignment_and_globs_keep_their_first_place() {
+        let l = lines(&[
+            (
+                "/etc/sysctl.d/10-a.conf",
+                "kernel.panic = 10\nvm.panic_on_oo? = 1\n",
+            ),
+            ("/etc/sysctl.d/20-b.conf", "vm.panic_on_?om = 0\n"),
+            // The same value again keeps the first place: 20-b's glob stays the last one.
+            (
+                "/etc/sysctl.d/30-c.conf",
+                "vm.panic_on_oo? = 1\n-kernel.panic\n",
+            ),
+        ]);
+        // `-kernel.panic` replaced the explicit assignment: not written, and kept out of globs.
+        assert!(winner(&l, "kernel.panic").is_none());
+        let w = winner(&l, "vm.panic_on_oom").map(|w| w.value);
+        assert_eq!(w.as_deref(), Some("0"));
     }
 
     #[test]
@@ -435,6 +606,17 @@ mod tests {
     fn files_are_ordered_by_name_and_etc_hides_usr_lib() {
         let root = TempRoot::new();
         root.file("usr/lib/sysctl.d/10-a.conf", "kernel.panic = 5\n", 0o644)
+            .file("etc/sysctl.d/.95-hidden.conf", "kernel.panic = 1\n", 0o644)
+            .file(
+                "run/sysctl.d/97-gone-at-reboot.conf",
+                "kernel.panic = 2\n",
+                0o644,
+            )
+            .file(
+                "etc/sysctl.d/10-a.conf/x",
+                "a directory does not hide a file\n",
+                0o644,
+            )
             .file("usr/lib/sysctl.d/90-b.conf", "kernel.panic = 7\n", 0o644)
             .file(
                 "etc/sysctl.d/90-b.conf",

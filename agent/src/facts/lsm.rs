@@ -69,10 +69,10 @@ pub struct KnownLsm {
 }
 
 impl KnownLsm {
-    /// Whether AppArmor or SELinux confines processes.
+    /// Whether AppArmor or an enforcing SELinux confines processes (permissive SELinux only
+    /// logs).
     pub fn mandatory_access_control(&self) -> bool {
-        matches!(self.apparmor, AppArmor::Active { .. })
-            || !matches!(self.selinux, SeLinux::Inactive)
+        matches!(self.apparmor, AppArmor::Active { .. }) || self.selinux == SeLinux::Enforcing
     }
 }
 

@@ -98,6 +98,9 @@ impl FileError {
     }
 }
 
+/// The link of the kernel's initial pid namespace (`PROC_PID_INIT_INO`, 0xEFFFFFFC).
+const INITIAL_PID_NAMESPACE: &str = "pid:[4026531836]";
+
 /// Whose network namespace a proc tree's `/proc/sys/net` shows ([`Host::sysctl_net_view`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NetView {
@@ -715,6 +718,26 @@ impl Host {
         use std::os::unix::fs::MetadataExt;
         match &self.proc {
             Backend::Dir(tree) if tree.is_procfs() => {
+                // pid 1 must be the host's init: in a pid namespace of its own (a pod without
+                // hostPID, `unshare --pid`) pid 1 shares nodecheck's network namespace whatever
+                // that is. nodecheck's own pid namespace (its `self` link, readable without
+                // ptrace access to pid 1) being the initial one (a fixed inode,
+                // PROC_PID_INIT_INO) and `self` resolving in this procfs make it the initial
+                // namespace's procfs: a task is visible only in its own and ancestor namespaces.
+                match std::fs::read_link(tree.path().join("self/ns/pid")) {
+                    Ok(link) if link.as_os_str() == INITIAL_PID_NAMESPACE => {}
+                    Ok(link) => {
+                        return NetView::Other(format!(
+                            "nodecheck runs in a pid namespace of its own ({}), so this proc tree's pid 1 is not known to be the host's init",
+                            link.display()
+                        ));
+                    }
+                    Err(e) => {
+                        return NetView::Other(format!(
+                            "nodecheck's own pid namespace cannot be read in this proc tree ({e}), so the host's network namespace cannot be told"
+                        ));
+                    }
+                }
                 let inode = |p: &str| std::fs::metadata(tree.path().join(p)).map(|m| m.ino());
                 match (inode("1/net/tcp"), inode("self/net/tcp")) {
                     (Ok(host), Ok(own)) if host == own => NetView::Host,

@@ -175,9 +175,10 @@ mod tests {
             cap_effective: 0,
             no_new_privs: Some(true),
             seccomp: Some(2),
-            lsm_label: Ok(crate::facts::containers::LsmLabel::parse(
-                "cri-containerd.apparmor.d (enforce)",
-            )),
+            lsm_label: Ok(Some(crate::facts::containers::RawLabel {
+                file: crate::facts::containers::LabelFile::AppArmor,
+                text: "cri-containerd.apparmor.d (enforce)".into(),
+            })),
             host_namespaces: Vec::new(),
             memory_limit: Ok(Some(256 * 1024 * 1024)),
             shell: Ok(None),
@@ -240,7 +241,12 @@ mod tests {
             ),
             (
                 &lsm_confined::CHECK,
-                |c| c.lsm_label = Ok(crate::facts::containers::LsmLabel::parse("unconfined")),
+                |c| {
+                    c.lsm_label = Ok(Some(crate::facts::containers::RawLabel {
+                        file: crate::facts::containers::LabelFile::AppArmor,
+                        text: "unconfined".into(),
+                    }))
+                },
                 Some(|c| c.lsm_label = Err("unreadable".into())),
             ),
         ];

@@ -47,14 +47,24 @@ fn run(ctx: &Ctx<'_>) -> Verdict {
         .map(|&(key, want, kernel_default)| {
             let s = ctx.facts.kernel.get(key);
             let source = Source::file(s.proc_path(), None);
-            let persisted = s.next_boot.as_ref().map(|a| (a.value.trim().parse::<i64>().ok(), a));
+            let persisted = s
+                .next_boot
+                .as_ref()
+                .map(|a| (crate::facts::kernel::kernel_int(&a.value), a));
             let (status, observed, note) = match &s.running {
                 Running::Value(v) => {
                     let running_ok = v.parse::<i64>().ok() == Some(want);
                     let (boot_ok, boot) = match persisted {
-                        Some((value, a)) => (
-                            value == Some(want),
+                        Some((Some(value), a)) => (
+                            value == want,
                             format!("{} at the next boot ({}:{})", a.value, a.path, a.line),
+                        ),
+                        Some((None, a)) => (
+                            false,
+                            format!(
+                                "{:?} at the next boot ({}:{}), which the kernel refuses",
+                                a.value, a.path, a.line
+                            ),
                         ),
                         None if kernel_default => (true, "the kernel's default at the next boot".into()),
                         None => (false, "no sysctl.d file sets it".into()),
@@ -80,6 +90,16 @@ fn run(ctx: &Ctx<'_>) -> Verdict {
             }
         })
         .collect();
+    // Without every sysctl.d file read, the next boot's values are not known.
+    let mut items = items;
+    items.extend(ctx.facts.kernel.problems.iter().map(|p| Evidence {
+        subject: "sysctl.d".into(),
+        observed: Some(p.clone()),
+        expected: "every file systemd-sysctl reads at boot read".into(),
+        status: Status::Error,
+        source: Source::file("/etc/sysctl.d", None),
+        note: None,
+    }));
     Verdict::from_evidence(
         items,
         "the kernel tunables the kubelet demands are running and persisted",
@@ -148,6 +168,34 @@ mod tests {
         let v = judge_worker(&CHECK, &facts);
         assert_eq!(v.status, Status::Fail);
         assert!(v.message.contains("kernel.panic"), "{}", v.message);
+        // The kernel reads 010 as octal 8 and refuses +10.
+        persisted(
+            &mut facts,
+            "kernel.panic",
+            "010",
+            "/etc/sysctl.d/99-sysctl.conf",
+        );
+        assert_eq!(judge_worker(&CHECK, &facts).status, Status::Fail);
+        persisted(
+            &mut facts,
+            "kernel.panic",
+            "+10",
+            "/etc/sysctl.d/99-sysctl.conf",
+        );
+        assert_eq!(judge_worker(&CHECK, &facts).status, Status::Fail);
+        persisted(
+            &mut facts,
+            "kernel.panic",
+            "0xa",
+            "/etc/sysctl.d/99-sysctl.conf",
+        );
+        assert_eq!(judge_worker(&CHECK, &facts).status, Status::Pass);
+        // An unreadable sysctl.d file: what the next boot sets is not known.
+        facts
+            .kernel
+            .problems
+            .push("/etc/sysctl.d/99-zz.conf: larger than 256 KiB".into());
+        assert_eq!(judge_worker(&CHECK, &facts).status, Status::Error);
         let mut wrong = node(&[("vm.overcommit_memory", Some("0"))]);
         persisted(
             &mut wrong,

@@ -76,8 +76,15 @@ pub fn next_boot_note(s: &Sysctl) -> Option<String> {
         Running::Value(v) => v.split_whitespace().collect::<Vec<_>>().join(" "),
         _ => return None,
     };
+    let same = |a: &str| match (
+        crate::facts::kernel::kernel_int(a),
+        crate::facts::kernel::kernel_int(&running),
+    ) {
+        (Some(x), Some(y)) => x == y,
+        _ => a.split_whitespace().collect::<Vec<_>>().join(" ") == running,
+    };
     match &s.next_boot {
-        Some(a) if a.value.split_whitespace().collect::<Vec<_>>().join(" ") != running => {
+        Some(a) if !same(&a.value) => {
             let via = a
                 .pattern
                 .as_ref()
@@ -216,6 +223,7 @@ pub mod testing {
     pub fn with_sysctls(values: &[(&'static str, Option<&str>)]) -> Facts {
         let mut kernel = KernelFacts {
             sysctls: Default::default(),
+            interfaces: Ok(Vec::new()),
             swaps: Ok(Vec::new()),
             problems: Vec::new(),
         };
@@ -254,6 +262,7 @@ pub mod testing {
 
     /// Marks every `net.*` key hidden.
     pub fn net_hidden(facts: &mut Facts) {
+        facts.kernel.interfaces = Err("a pod's own network namespace".into());
         for s in facts.kernel.sysctls.values_mut() {
             if s.key.starts_with("net.") {
                 s.running = Running::Hidden("a pod's own network namespace".into());

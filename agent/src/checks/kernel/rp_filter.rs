@@ -30,7 +30,13 @@ const DEFAULT: &str = "net.ipv4.conf.default.rp_filter";
 
 /// The CNI whose needs decide, from its agent process or its configuration file.
 pub fn cni_plugin(facts: &Facts) -> Option<&'static str> {
-    let runs = |name: &str| facts.processes.iter().any(|p| p.program() == name);
+    // Root's processes only: any local user can name a program cilium-agent.
+    let runs = |name: &str| {
+        facts
+            .processes
+            .iter()
+            .any(|p| p.program() == name && p.uids[1] == 0)
+    };
     let configured = |name: &str| {
         facts.cni.as_ref().is_some_and(|c| {
             c.entries
@@ -112,6 +118,11 @@ mod tests {
         cilium_strict.processes = cilium.processes.clone();
         assert_eq!(judge_all(&CHECK, &cilium_strict).status, Status::Fail);
         // Calico refuses loose mode in conf.all.
+        // A user's process that calls itself cilium-agent changes nothing.
+        let mut impostor = off.clone();
+        impostor.processes = cilium.processes.clone();
+        impostor.processes[0].uids = [1000; 4];
+        assert_eq!(judge_all(&CHECK, &impostor).status, Status::Fail);
         let mut calico = with_sysctls(&[(ALL, Some("2")), (DEFAULT, Some("2"))]);
         calico.processes.push(crate::facts::Process {
             pid: 41,

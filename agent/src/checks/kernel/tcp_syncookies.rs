@@ -11,7 +11,7 @@ pub const CHECK: Check = Check {
         area: super::AREA,
         severity: Severity::Low,
         roles: super::ALL,
-        rationale: "Without SYN cookies a flood of half-open connections fills a listener's backlog: the API server, etcd and the kubelet stop accepting connections from the cluster.",
+        rationale: "Without SYN cookies (1: when the backlog overflows; 2: always) a flood of half-open connections fills a listener's backlog: the API server, etcd and the kubelet stop accepting connections from the cluster.",
         remediation: "Set `net.ipv4.tcp_syncookies = 1` in /etc/sysctl.d/60-net-hardening.conf; `sysctl --system`.",
         cis: &[],
         references: &["https://docs.kernel.org/networking/ip-sysctl.html"],
@@ -20,7 +20,9 @@ pub const CHECK: Check = Check {
     run,
 };
 
-const WANTS: &[Want] = &[Want::new("net.ipv4.tcp_syncookies", "1", |v| v == 1)];
+const WANTS: &[Want] = &[Want::new("net.ipv4.tcp_syncookies", "1 or 2", |v| {
+    v == 1 || v == 2
+})];
 
 fn run(ctx: &Ctx<'_>) -> Verdict {
     judge(ctx, WANTS, "TCP SYN cookies are on")
@@ -36,6 +38,9 @@ mod tests {
     fn verdicts() {
         let good = with_sysctls(&[("net.ipv4.tcp_syncookies", Some("1"))]);
         assert_eq!(judge_all(&CHECK, &good).status, Status::Pass);
+        // 2 sends cookies always: still protected.
+        let always = with_sysctls(&[("net.ipv4.tcp_syncookies", Some("2"))]);
+        assert_eq!(judge_all(&CHECK, &always).status, Status::Pass);
         let bad = with_sysctls(&[("net.ipv4.tcp_syncookies", Some("0"))]);
         let v = judge_all(&CHECK, &bad);
         assert_eq!(v.status, Status::Fail);

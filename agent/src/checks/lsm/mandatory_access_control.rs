@@ -45,17 +45,42 @@ fn run(ctx: &Ctx<'_>) -> Verdict {
             super::active_modules(lsm)
         ),
     };
-    let pass = apparmor || selinux.is_some();
+    // Permissive SELinux denies nothing; a mode that cannot be read cannot be credited.
+    let status = if apparmor || lsm.selinux == SeLinux::Enforcing {
+        Status::Pass
+    } else if matches!(lsm.selinux, SeLinux::Unreadable(_)) {
+        Status::Error
+    } else {
+        Status::Fail
+    };
+    let pass = status == Status::Pass;
     let item = Evidence {
         subject: "security modules".into(),
         observed: Some(observed.clone()),
-        expected: "AppArmor or SELinux active".into(),
-        status: if pass { Status::Pass } else { Status::Fail },
+        expected: "AppArmor active, or SELinux enforcing".into(),
+        status,
         source: Source::file(lsm.source.clone(), None),
         note: None,
     };
     if pass {
         Verdict::new(Status::Pass, observed, vec![item])
+    } else if status == Status::Error {
+        let why = match &lsm.selinux {
+            SeLinux::Unreadable(why) => why.clone(),
+            _ => String::new(),
+        };
+        Verdict::error(
+            format!("SELinux is active but its mode cannot be read: {why}"),
+            vec![item],
+        )
+    } else if selinux.is_some() {
+        Verdict::new(
+            Status::Fail,
+            format!(
+                "{observed}: permissive SELinux only logs, so nothing on this node is confined by it"
+            ),
+            vec![item],
+        )
     } else {
         Verdict::new(
             Status::Fail,
@@ -81,8 +106,12 @@ mod tests {
             SeLinux::Inactive,
         );
         assert_eq!(judge(&CHECK, &apparmor).status, Status::Pass);
-        let selinux = with_lsm(&["selinux"], &[], SeLinux::Permissive);
+        let selinux = with_lsm(&["selinux"], &[], SeLinux::Enforcing);
         assert_eq!(judge(&CHECK, &selinux).status, Status::Pass);
+        let permissive = with_lsm(&["selinux"], &[], SeLinux::Permissive);
+        assert_eq!(judge(&CHECK, &permissive).status, Status::Fail);
+        let unreadable = with_lsm(&["selinux"], &[], SeLinux::Unreadable("x".into()));
+        assert_eq!(judge(&CHECK, &unreadable).status, Status::Error);
         let none = with_lsm(
             &["lockdown", "capability", "landlock", "bpf"],
             &[],

@@ -45,14 +45,15 @@ pub fn active_modules(lsm: &KnownLsm) -> String {
 /// The container runtime that runs on the node, by its process: its AppArmor default profile's
 /// name and the runtime's name.
 pub fn runtime(ctx: &Ctx<'_>) -> Option<(&'static str, &'static str)> {
-    let runs = |name: &str| ctx.facts.processes.iter().any(|p| p.program() == name);
-    if runs("containerd")
-        || ctx
-            .facts
-            .processes
-            .iter()
-            .any(|p| p.comm.starts_with("k3s-"))
-    {
+    // Root's processes only: any local user can name a program containerd.
+    let root: Vec<&crate::facts::Process> = ctx
+        .facts
+        .processes
+        .iter()
+        .filter(|p| p.uids[1] == 0)
+        .collect();
+    let runs = |name: &str| root.iter().any(|p| p.program() == name);
+    if runs("containerd") || root.iter().any(|p| p.comm.starts_with("k3s-")) {
         Some(("cri-containerd.apparmor.d", "containerd"))
     } else if runs("crio") {
         Some(("crio-default", "CRI-O"))

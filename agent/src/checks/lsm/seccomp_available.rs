@@ -29,6 +29,10 @@ fn run(ctx: &Ctx<'_>) -> Verdict {
         Ok(l) => l,
         Err(v) => return v,
     };
+    // A copy of the node without /proc/sys cannot say the actions file is absent.
+    if let Err(v) = crate::checks::kernel::recorded(ctx) {
+        return v;
+    }
     let item = |observed: String, status| Evidence {
         subject: "seccomp filter actions".into(),
         observed: Some(observed),
@@ -79,6 +83,11 @@ mod tests {
     #[test]
     fn verdicts() {
         let mut facts = with_lsm(&["apparmor"], &[], SeLinux::Inactive);
+        // Facts with no sysctl recorded cannot tell.
+        assert_eq!(judge_worker(&CHECK, &facts).status, Status::Error);
+        facts.kernel =
+            crate::checks::kernel::testing::with_sysctls(&[("vm.overcommit_memory", Some("0"))])
+                .kernel;
         assert_eq!(judge_worker(&CHECK, &facts).status, Status::Pass);
         if let LsmFacts::Known(k) = &mut facts.lsm {
             k.seccomp_actions = Ok(None);
