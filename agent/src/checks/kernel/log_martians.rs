@@ -33,31 +33,17 @@ fn run(ctx: &Ctx<'_>) -> Verdict {
 mod tests {
     use super::*;
     use crate::checks::kernel::testing::*;
-    use nodecheck_report::Status;
 
     #[test]
     fn verdicts() {
-        let good = with_sysctls(&[
-            ("net.ipv4.conf.all.log_martians", Some("1")),
-            ("net.ipv4.conf.default.log_martians", Some("1")),
-        ]);
-        assert_eq!(judge_all(&CHECK, &good).status, Status::Pass);
-        let bad = with_sysctls(&[
-            ("net.ipv4.conf.all.log_martians", Some("0")),
-            ("net.ipv4.conf.default.log_martians", Some("1")),
-        ]);
-        let v = judge_all(&CHECK, &bad);
-        assert_eq!(v.status, Status::Fail);
-        assert!(
-            v.message.contains("net.ipv4.conf.all.log_martians is 0"),
-            "{}",
-            v.message
+        assert_net_check(
+            &CHECK,
+            &[
+                ("net.ipv4.conf.all.log_martians", Some("1")),
+                ("net.ipv4.conf.default.log_martians", Some("1")),
+            ],
+            "net.ipv4.conf.all.log_martians",
+            "0",
         );
-        // In a pod's own network namespace the node's values cannot be read.
-        let mut hidden = good.clone();
-        net_hidden(&mut hidden);
-        let v = judge_all(&CHECK, &hidden);
-        assert_eq!(v.status, Status::NotApplicable);
-        assert!(v.message.contains("network namespace"), "{}", v.message);
     }
 }

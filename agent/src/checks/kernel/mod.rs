@@ -260,6 +260,36 @@ pub mod testing {
         crate::checks::testing::judge(check, facts)
     }
 
+    /// Asserts what every `net.*` check must do: pass on `good`, fail naming `key` when only it
+    /// is set to `bad`, and not apply in a pod's own network namespace. Returns `good`.
+    pub fn assert_net_check(
+        check: &crate::checks::Check,
+        good: &[(&'static str, Option<&str>)],
+        key: &'static str,
+        bad: &str,
+    ) -> Facts {
+        use nodecheck_report::Status;
+        let facts = with_sysctls(good);
+        assert_eq!(judge_all(check, &facts).status, Status::Pass);
+        let broken: Vec<(&'static str, Option<&str>)> = good
+            .iter()
+            .map(|&(k, v)| if k == key { (k, Some(bad)) } else { (k, v) })
+            .collect();
+        let v = judge_all(check, &with_sysctls(&broken));
+        assert_eq!(v.status, Status::Fail);
+        assert!(
+            v.message.contains(&format!("{key} is {bad}")),
+            "{}",
+            v.message
+        );
+        let mut hidden = facts.clone();
+        net_hidden(&mut hidden);
+        let v = judge_all(check, &hidden);
+        assert_eq!(v.status, Status::NotApplicable);
+        assert!(v.message.contains("network namespace"), "{}", v.message);
+        facts
+    }
+
     /// Marks every `net.*` key hidden.
     pub fn net_hidden(facts: &mut Facts) {
         facts.kernel.interfaces = Err("a pod's own network namespace".into());
