@@ -273,7 +273,7 @@ fn machine_formats_and_exit_code_options() {
     );
     let junit = stdout(&run(&["--root", &r, "--format", "junit"]));
     assert!(junit.contains("<testcase classname=\"sshd\" name=\"sshd.password-authentication\">"));
-    assert_eq!(junit.matches("<testcase ").count(), 134);
+    assert_eq!(junit.matches("<testcase ").count(), 138);
     assert_eq!(
         run(&["--root", &r, "--fail-on", "none"]).status.code(),
         Some(0)
@@ -346,11 +346,11 @@ fn usage_errors_exit_2_with_one_clear_line() {
 #[test]
 fn checks_and_explain() {
     let list = stdout(&run(&["checks"]));
-    assert_eq!(list.lines().count(), 134);
+    assert_eq!(list.lines().count(), 138);
     assert!(list.contains("sshd.permit-root-login"));
     let json: Value =
         serde_json::from_slice(&run(&["checks", "--format", "json"]).stdout).expect("json");
-    assert_eq!(json.as_array().map(Vec::len), Some(134));
+    assert_eq!(json.as_array().map(Vec::len), Some(138));
     let explain = stdout(&run(&["explain", "sshd.max-auth-tries"]));
     assert!(
         explain.contains("## Why") && explain.contains("`max`"),

@@ -114,6 +114,10 @@ pub static CHECKS: &[Check] = &[
     ports::kubelet_read_only::CHECK,
     ports::unexpected_listener::CHECK,
     runtime::cni_file_permissions::CHECK,
+    runtime::containerd_config::CHECK,
+    runtime::crio_config::CHECK,
+    runtime::escape_advisories::CHECK,
+    runtime::socket_permissions::CHECK,
     scheduler::bind_address::CHECK,
     scheduler::kubeconfig_permissions::CHECK,
     scheduler::manifest_permissions::CHECK,
@@ -273,6 +277,10 @@ ports.insecure-apiserver
 ports.kubelet-read-only
 ports.unexpected-listener
 runtime.cni-file-permissions
+runtime.containerd-config
+runtime.crio-config
+runtime.escape-advisories
+runtime.socket-permissions
 scheduler.bind-address
 scheduler.kubeconfig-permissions
 scheduler.manifest-permissions

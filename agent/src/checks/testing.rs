@@ -25,6 +25,7 @@ pub fn empty_facts() -> Facts {
         scheduler: None,
         kube_proxy: None,
         cni: None,
+        runtime: None,
         containers: Vec::new(),
         kernel: crate::facts::kernel::KernelFacts::unread(),
         lsm: crate::facts::lsm::LsmFacts::Unknown("not read".into()),

@@ -12,7 +12,6 @@ use crate::host::{Content, Host};
 use nodecheck_report::Source;
 
 pub const DEFAULT_CONF_DIR: &str = "/etc/cni/net.d";
-const CONTAINERD_CONFIG: &str = "/etc/containerd/config.toml";
 const CRIO_CONFIG: &str = "/etc/crio/crio.conf";
 const CRIO_CONFIG_DIR: &str = "/etc/crio/crio.conf.d";
 const CONFIG_CAP: u64 = 1024 * 1024;
@@ -85,69 +84,6 @@ fn crio_network_dir(text: &str) -> Result<Option<String>, String> {
         .map(str::to_string))
 }
 
-/// What a snapshot keeps of a container runtime's configuration (containerd's or CRI-O's,
-/// whose registry sections may hold credentials): only the settings read here, written anew
-/// as TOML. `None` when the file is not TOML.
-pub fn reduced(text: &str) -> Option<String> {
-    let doc: toml::Table = text.parse().ok()?;
-    let mut kept = toml::Table::new();
-    for key in ["version", "imports"] {
-        if let Some(value) = doc.get(key) {
-            kept.insert(key.into(), value.clone());
-        }
-    }
-    let mut plugins = toml::Table::new();
-    for plugin in [
-        "io.containerd.cri.v1.runtime",
-        "io.containerd.grpc.v1.cri",
-        "cri",
-    ] {
-        if let Some(dir) = doc
-            .get("plugins")
-            .and_then(|p| p.get(plugin))
-            .and_then(|p| p.get("cni"))
-            .and_then(|c| c.get("conf_dir"))
-        {
-            let mut cni = toml::Table::new();
-            cni.insert("conf_dir".into(), dir.clone());
-            let mut table = toml::Table::new();
-            table.insert("cni".into(), toml::Value::Table(cni));
-            plugins.insert(plugin.into(), toml::Value::Table(table));
-        }
-    }
-    if !plugins.is_empty() {
-        kept.insert("plugins".into(), toml::Value::Table(plugins));
-    }
-    if let Some(dir) = doc
-        .get("crio")
-        .and_then(|c| c.get("network"))
-        .and_then(|n| n.get("network_dir"))
-    {
-        let mut network = toml::Table::new();
-        network.insert("network_dir".into(), dir.clone());
-        let mut crio = toml::Table::new();
-        crio.insert("network".into(), toml::Value::Table(network));
-        kept.insert("crio".into(), toml::Value::Table(crio));
-    }
-    toml::to_string(&kept).ok()
-}
-
-/// The containerd config a running containerd reads: its `--config`/`-c`, else the default.
-fn containerd_config_path(containerd: &Process) -> String {
-    let args = &containerd.argv;
-    for (i, arg) in args.iter().enumerate() {
-        if let Some(value) = arg.strip_prefix("--config=") {
-            return value.to_string();
-        }
-        if (arg == "--config" || arg == "-c")
-            && let Some(value) = args.get(i + 1)
-        {
-            return value.to_string();
-        }
-    }
-    CONTAINERD_CONFIG.to_string()
-}
-
 /// The CNI directory the last of a containerd config's imports sets, if any.
 fn imported_conf_dir(
     host: &Host,
@@ -185,7 +121,7 @@ fn conf_dir(host: &Host, processes: &[Process], problems: &mut Vec<String>) -> (
         )
     };
     if let Some(containerd) = processes.iter().find(|p| p.program() == "containerd") {
-        let path = containerd_config_path(containerd);
+        let path = super::runtime::containerd_config_path(containerd);
         return match host.read_text(&path, CONFIG_CAP, Content::RuntimeConfig) {
             Ok(text) => match containerd_conf_dir(&text) {
                 Ok(main) => {
@@ -321,22 +257,6 @@ mod tests {
         let wrong = v3.replace("version = 3", "version = 2");
         assert_eq!(containerd_conf_dir(&wrong), Ok(None));
         assert!(containerd_conf_dir("version = [").is_err());
-    }
-
-    #[test]
-    fn a_snapshot_keeps_only_the_directory() {
-        let config = "version = 2\n[plugins.\"io.containerd.grpc.v1.cri\".cni]\nconf_dir = \"/x\"\nbin_dir = \"/y\"\n[plugins.\"io.containerd.grpc.v1.cri\".registry.configs.\"r.example\".auth]\nusername = \"u\"\npassword = \"hunter2\"\n";
-        let kept = reduced(config).expect("toml");
-        assert!(
-            !kept.contains("hunter2") && !kept.contains("bin_dir"),
-            "{kept}"
-        );
-        assert_eq!(containerd_conf_dir(&kept), Ok(Some("/x".into())));
-        let crio =
-            "[crio.network]\nnetwork_dir = \"/n\"\n[crio.image]\nglobal_auth_file = \"/a\"\n";
-        let kept = reduced(crio).expect("toml");
-        assert_eq!(crio_network_dir(&kept), Ok(Some("/n".into())));
-        assert!(!kept.contains("global_auth_file"));
     }
 
     #[test]

@@ -127,6 +127,13 @@ pub const SPECS: &[Spec] = &[
         port: None,
     },
     Spec {
+        name: "cri-dockerd",
+        areas: &["runtime"],
+        claims: |p| named(p, &["cri-dockerd"]),
+        users: &[],
+        port: None,
+    },
+    Spec {
         name: "sshd",
         areas: &["sshd"],
         claims: |p| named(p, &["sshd"]),

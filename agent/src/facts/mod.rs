@@ -14,6 +14,7 @@ pub mod kubelet;
 pub mod listeners;
 pub mod lsm;
 pub mod process;
+pub mod runtime;
 pub mod sshd;
 
 use crate::host::{Content, FileError, FileMeta, Host, PROC_CAP};
@@ -92,6 +93,8 @@ pub struct Facts {
     pub kube_proxy: Option<components::ComponentFacts>,
     /// The CNI configuration directory the container runtime reads, when there is one.
     pub cni: Option<cni::CniFacts>,
+    /// The container runtime beneath the kubelet, when there is a kubelet or a runtime.
+    pub runtime: Option<runtime::RuntimeFacts>,
     /// Every container process.
     pub containers: Vec<containers::ContainerProcess>,
     /// The kernel's sysctls and swap.
@@ -132,6 +135,7 @@ impl Facts {
             scheduler: None,
             kube_proxy: None,
             cni: None,
+            runtime: None,
             containers: Vec::new(),
             kernel: kernel::KernelFacts::unread(),
             lsm: lsm::LsmFacts::Unknown(why.clone()),
@@ -237,6 +241,7 @@ pub fn gather(host: &Host) -> Facts {
     let scheduler = component(&components::SCHEDULER);
     let kube_proxy = component(&components::KUBE_PROXY);
     let cni = cni::gather(host, &trusted);
+    let runtime = runtime::gather(host, &processes, &trusted, kubelet.as_ref());
     let detected_roles = detect_roles(&trusted, manifests);
     drop(trusted);
     let containers = containers::gather(host, &processes);
@@ -253,6 +258,7 @@ pub fn gather(host: &Host) -> Facts {
         scheduler,
         kube_proxy,
         cni,
+        runtime,
         containers,
         detected_roles,
         ignored: screened.ignored,

@@ -222,6 +222,24 @@ impl Backend {
         }
     }
 
+    /// Runs `f` on a file that can be read at any offset (a binary's headers and sections).
+    pub fn with_seekable<T>(
+        &self,
+        path: &str,
+        f: impl FnOnce(&mut dyn super::elf::ReadSeek) -> io::Result<T>,
+    ) -> io::Result<T> {
+        match self {
+            Backend::Dir(tree) => f(&mut tree.open_file(path)?),
+            Backend::Tar { image, prefix } => {
+                let entry = Self::tar_entry(image, prefix, path)?;
+                if entry.meta.kind != EntryKind::File {
+                    return Err(io::Error::other("not a regular file"));
+                }
+                f(&mut io::Cursor::new(entry.data.as_slice()))
+            }
+        }
+    }
+
     /// Names in a directory, sorted.
     pub fn list(&self, path: &str) -> io::Result<Vec<String>> {
         let mut names = match self {

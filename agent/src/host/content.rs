@@ -530,7 +530,7 @@ pub fn keep(content: Content, data: &[u8]) -> Option<Vec<u8>> {
         return Some(kept.into_bytes());
     }
     if content == Content::RuntimeConfig {
-        return crate::facts::cni::reduced(text).map(String::into_bytes);
+        return crate::facts::runtime::reduced(text).map(String::into_bytes);
     }
     let doc = crate::parse::yaml::parse(text).ok()?;
     if let Some(kinds) = expected_kinds(content) {

@@ -1,7 +1,8 @@
 //! Fixture hosts for tests and benchmarks: a directory with a `MANIFEST` (one entry a line:
 //! `path mode uid gid` for a file whose content is `files/<path>`, `path/ mode uid gid` for a
-//! directory, `path -> target` for a symlink) built into a `.tar.gz` that `--root` reads with
-//! exactly those modes and owners, whoever builds it.
+//! directory, `path -> target` for a symlink, `path mode uid gid special` for a socket or
+//! other special file, which git cannot hold and a snapshot records as a FIFO) built into a
+//! `.tar.gz` that `--root` reads with exactly those modes and owners, whoever builds it.
 
 use std::io::{self, Write};
 use std::path::Path;
@@ -35,12 +36,20 @@ pub fn build_snapshot(fixture: &Path, out: &Path) -> io::Result<()> {
             continue;
         }
         let fields: Vec<&str> = line.split_whitespace().collect();
-        let [path, mode, uid, gid] = fields[..] else {
-            return Err(bad(line));
+        let (path, mode, uid, gid, special) = match fields[..] {
+            [path, mode, uid, gid] => (path, mode, uid, gid, false),
+            [path, mode, uid, gid, "special"] => (path, mode, uid, gid, true),
+            _ => return Err(bad(line)),
         };
         header.set_mode(u32::from_str_radix(mode, 8).map_err(|_| bad(line))?);
         header.set_uid(uid.parse().map_err(|_| bad(line))?);
         header.set_gid(gid.parse().map_err(|_| bad(line))?);
+        if special {
+            header.set_entry_type(tar::EntryType::Fifo);
+            header.set_size(0);
+            builder.append_data(&mut header, path, io::empty())?;
+            continue;
+        }
         if path.ends_with('/') {
             header.set_entry_type(tar::EntryType::Directory);
             header.set_size(0);

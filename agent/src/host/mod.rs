@@ -16,6 +16,7 @@
 mod backend;
 pub mod content;
 mod dirtree;
+pub mod elf;
 pub mod fixture;
 mod pattern;
 mod resolve;
@@ -558,9 +559,23 @@ impl Host {
             .root
             .with_reader(&resolved, |reader| find_excerpts(reader, needle))
             .map_err(|e| FileError::from_io(path, &e))?;
-        self.touch(|t| {
-            t.excerpts.insert(resolved, found.clone());
-        });
+        self.touch(|t| keep_excerpt(&mut t.excerpts, resolved, None, Some(&found)));
+        Ok(found)
+    }
+
+    /// The Go build information of a host binary ([`crate::parse::go_build`]), found by its
+    /// ELF section in a few small reads; `None` when the file holds none. A snapshot keeps the
+    /// section's bytes in place of the binary, which read the same again.
+    pub fn go_build_info(&self, path: &str) -> Result<Option<Vec<u8>>, FileError> {
+        let resolved = self.resolve(path)?;
+        let found = self
+            .root
+            .with_seekable(&resolved, elf::go_build_info)
+            .map_err(|e| FileError::from_io(path, &e))?;
+        if let Some(bytes) = &found {
+            self.charge(path, bytes.len())?;
+            self.touch(|t| keep_excerpt(&mut t.excerpts, resolved, Some(bytes), None));
+        }
         Ok(found)
     }
 
@@ -987,6 +1002,31 @@ pub const EXCERPT_MAX: usize = 32;
 /// Bytes of a file searched.
 pub const STREAM_CAP: u64 = 512 * 1024 * 1024;
 
+/// Records what a snapshot keeps of a binary in place of its bytes: its Go build information
+/// (first, where [`elf::go_build_info`] finds it again) and the excerpts around a needle
+/// (after a NUL, where [`find_excerpts`] finds them again). Either may come first in a scan;
+/// the other part is kept.
+fn keep_excerpt(
+    kept: &mut BTreeMap<String, Vec<u8>>,
+    path: String,
+    build_info: Option<&[u8]>,
+    excerpts: Option<&[u8]>,
+) {
+    let old = kept.remove(&path).unwrap_or_default();
+    let old_build_len = crate::parse::go_build::extent(&old).unwrap_or(0);
+    let (old_build, old_excerpts) = old.split_at(old_build_len);
+    let build = build_info
+        .map(|b| &b[..crate::parse::go_build::extent(b).unwrap_or(b.len())])
+        .unwrap_or(old_build);
+    let excerpts = excerpts.unwrap_or(old_excerpts.strip_prefix(&[0]).unwrap_or(old_excerpts));
+    let mut out = build.to_vec();
+    if !build.is_empty() && !excerpts.is_empty() {
+        out.push(0);
+    }
+    out.extend_from_slice(excerpts);
+    kept.insert(path, out);
+}
+
 /// The excerpts around `needle` in a stream (see [`Host::excerpts`]).
 fn find_excerpts(reader: &mut dyn std::io::Read, needle: &[u8]) -> std::io::Result<Vec<u8>> {
     let window = EXCERPT_BEFORE + needle.len() + EXCERPT_AFTER;
@@ -1197,6 +1237,40 @@ mod tests {
         assert_eq!(host.glob("/d/*.conf"), ["/d/a.conf", "/d/b.conf"]);
         assert!(host.glob("/nothing/*.conf").is_empty());
         assert_eq!(host.glob("/d/c.txt"), ["/d/c.txt"]);
+    }
+
+    #[test]
+    fn a_snapshot_keeps_build_information_and_excerpts_of_one_binary() {
+        // k3s's binary is searched for its version (+k3s) and read for the containerd it
+        // embeds: whichever comes first, the kept bytes answer both again.
+        let info = crate::parse::go_build::encode("go1.24", "path\tgithub.com/k3s-io/k3s\n");
+        let mut padded = info.clone();
+        padded.resize(info.len() + 500, 0);
+        let excerpt = b"version v1.32.3+k3s1 here".to_vec();
+        for build_first in [true, false] {
+            let mut kept = BTreeMap::new();
+            let path = "/usr/local/bin/k3s".to_string();
+            if build_first {
+                keep_excerpt(&mut kept, path.clone(), Some(&padded), None);
+                keep_excerpt(&mut kept, path.clone(), None, Some(&excerpt));
+            } else {
+                keep_excerpt(&mut kept, path.clone(), None, Some(&excerpt));
+                keep_excerpt(&mut kept, path.clone(), Some(&padded), None);
+            }
+            let bytes = kept.get(&path).expect("kept").clone();
+            let again = elf::go_build_info(&mut std::io::Cursor::new(bytes.clone()))
+                .expect("reads")
+                .expect("found");
+            assert_eq!(
+                crate::parse::go_build::parse(&again),
+                crate::parse::go_build::parse(&info)
+            );
+            let found = find_excerpts(&mut bytes.as_slice(), b"+k3s").expect("reads");
+            assert!(
+                String::from_utf8_lossy(&found).contains("v1.32.3+k3s1"),
+                "{build_first}"
+            );
+        }
     }
 
     #[test]

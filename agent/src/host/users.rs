@@ -13,6 +13,26 @@ pub struct UserDb {
 }
 
 impl UserDb {
+    /// The users in group `gid`: its members in `/etc/group` and those whose primary group it
+    /// is, sorted.
+    pub fn group_members(&self, gid: u32) -> Vec<String> {
+        let mut members: Vec<String> = self
+            .groups_by_name
+            .values()
+            .filter(|(g, _)| *g == gid)
+            .flat_map(|(_, m)| m.iter().cloned())
+            .chain(
+                self.users_by_name
+                    .iter()
+                    .filter(|(_, (_, primary))| *primary == gid)
+                    .map(|(name, _)| name.clone()),
+            )
+            .collect();
+        members.sort();
+        members.dedup();
+        members
+    }
+
     /// Parses passwd and group text; malformed lines are skipped.
     pub fn parse(passwd: &str, group: &str) -> UserDb {
         let mut db = UserDb::default();

@@ -372,6 +372,13 @@ fn specs() -> Vec<Spec> {
     );
     // Unset, its default changed across versions (UnlimitedSwap before 1.30, NoSwap since).
     add("memorySwap.swapBehavior", Kind::Str, None, (None, None));
+    // A config field since 1.27, re-defaulted when empty; the flag is bound to it.
+    add(
+        "containerRuntimeEndpoint",
+        Kind::Str,
+        Some("container-runtime-endpoint"),
+        both(Str("unix:///run/containerd/containerd.sock".into())),
+    );
     add(
         "staticPodPath",
         Kind::Path,
