@@ -1,6 +1,7 @@
 //! Criterion benchmarks of a scan: the sshd area and a full scan of the machine running the
-//! benchmark (read through the same host layer as `nodecheck`), and the sshd model alone on
-//! Debian 12's stock configuration held in memory.
+//! benchmark (read through the same host layer as `nodecheck`), the kernel, lsm and runtime
+//! areas' facts alone, and the sshd model alone on Debian 12's stock configuration held in
+//! memory.
 //!
 //! `cd bench && cargo bench`. `scripts/bench-sshd.sh` times the binary next to `sshd -T`.
 
@@ -50,6 +51,40 @@ fn benches(c: &mut Criterion) {
         })
     });
     let _ = std::fs::remove_file(&snapshot);
+    // The areas beneath Kubernetes (issue 15), each alone: what they add to a full scan.
+    let live = Host::open(Path::new("/"), None).expect("open /");
+    c.bench_function("kernel + lsm facts of this machine", |b| {
+        b.iter(|| {
+            black_box(nodecheck::facts::kernel::gather(&live));
+            black_box(nodecheck::facts::lsm::gather(&live))
+        })
+    });
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/hosts/debian-12-worker");
+    let snapshot = std::env::temp_dir().join(format!("nodecheck-bench-d12-{}.tar.gz", std::process::id()));
+    nodecheck::host::fixture::build_snapshot(&fixture, &snapshot).expect("fixture snapshot");
+    let worker = Host::open(&snapshot, None).expect("open snapshot");
+    let facts = nodecheck::facts::gather(&worker);
+    c.bench_function("runtime facts of the Debian 12 worker fixture", |b| {
+        b.iter(|| {
+            black_box(nodecheck::facts::runtime::gather(
+                &worker,
+                &facts.processes,
+                &facts.processes,
+                facts.kubelet.as_ref(),
+            ))
+        })
+    });
+    let _ = std::fs::remove_file(&snapshot);
+    if let Ok(status) = std::fs::read_to_string("/var/lib/dpkg/status") {
+        c.bench_function("this machine's dpkg status: the runtime's packages", |b| {
+            b.iter(|| {
+                black_box(nodecheck::parse::dpkg::installed(
+                    &status,
+                    &["runc", "containerd", "containerd.io", "cri-o"],
+                ))
+            })
+        });
+    }
     let source = MemorySource::new(&[
         ("/etc/ssh/sshd_config", DEBIAN_STOCK),
         ("/etc/ssh/sshd_config.d/50-cloud-init.conf", "PasswordAuthentication no\n"),

@@ -52,6 +52,11 @@ pub struct Spec {
     pub users: &'static [&'static str],
     /// The port it listens on, to choose between two plausible processes.
     pub port: Option<u16>,
+    /// A daemon of the host itself (the container runtimes): never in a container, never
+    /// started by a runtime's shim, and several may run at once (k3s's containerd beside
+    /// Docker's), so none is ignored for another — the runtime facts judge the one serving the
+    /// kubelet's socket.
+    pub host_daemon: bool,
 }
 
 fn named(p: &Process, names: &[&str]) -> bool {
@@ -69,6 +74,7 @@ pub const SPECS: &[Spec] = &[
         },
         users: &[],
         port: Some(10250),
+        host_daemon: false,
     },
     Spec {
         name: "k3s",
@@ -76,6 +82,7 @@ pub const SPECS: &[Spec] = &[
         claims: |p| p.comm == "k3s-server" || p.comm == "k3s-agent",
         users: &[],
         port: None,
+        host_daemon: false,
     },
     Spec {
         name: "kube-apiserver",
@@ -83,6 +90,7 @@ pub const SPECS: &[Spec] = &[
         claims: |p| named(p, &["kube-apiserver"]),
         users: &["kube-apiserver", "kube"],
         port: Some(6443),
+        host_daemon: false,
     },
     Spec {
         name: "etcd",
@@ -90,6 +98,7 @@ pub const SPECS: &[Spec] = &[
         claims: |p| named(p, &["etcd"]),
         users: &["etcd"],
         port: Some(2379),
+        host_daemon: false,
     },
     Spec {
         name: "kube-controller-manager",
@@ -97,6 +106,7 @@ pub const SPECS: &[Spec] = &[
         claims: |p| named(p, &["kube-controller-manager", "kube-controller"]),
         users: &["kube"],
         port: Some(10257),
+        host_daemon: false,
     },
     Spec {
         name: "kube-scheduler",
@@ -104,6 +114,7 @@ pub const SPECS: &[Spec] = &[
         claims: |p| named(p, &["kube-scheduler"]),
         users: &["kube"],
         port: Some(10259),
+        host_daemon: false,
     },
     Spec {
         name: "kube-proxy",
@@ -111,6 +122,7 @@ pub const SPECS: &[Spec] = &[
         claims: |p| named(p, &["kube-proxy"]),
         users: &[],
         port: Some(10249),
+        host_daemon: false,
     },
     Spec {
         name: "containerd",
@@ -118,6 +130,7 @@ pub const SPECS: &[Spec] = &[
         claims: |p| named(p, &["containerd"]),
         users: &[],
         port: None,
+        host_daemon: true,
     },
     Spec {
         name: "crio",
@@ -125,6 +138,7 @@ pub const SPECS: &[Spec] = &[
         claims: |p| named(p, &["crio"]),
         users: &[],
         port: None,
+        host_daemon: true,
     },
     Spec {
         name: "cri-dockerd",
@@ -132,6 +146,7 @@ pub const SPECS: &[Spec] = &[
         claims: |p| named(p, &["cri-dockerd"]),
         users: &[],
         port: None,
+        host_daemon: true,
     },
     Spec {
         name: "sshd",
@@ -139,6 +154,7 @@ pub const SPECS: &[Spec] = &[
         claims: |p| named(p, &["sshd"]),
         users: &[],
         port: Some(22),
+        host_daemon: false,
     },
 ];
 
@@ -272,13 +288,23 @@ fn distrust(
         }
     }
     let parent = by_pid.get(&p.ppid);
+    // A host daemon is started by init or by k3s/rke2, never by a shim: a pod's process
+    // running as root, named containerd, is a shim's child.
+    let launchers: &[&str] = if spec.host_daemon {
+        &["k3s-server", "k3s-agent", "rke2"]
+    } else {
+        LAUNCHERS
+    };
     let launched = p.ppid == 1
         || parent.is_some_and(|parent| {
             parent.uids[1] == 0
-                && LAUNCHERS
+                && launchers
                     .iter()
                     .any(|l| parent.comm == *l || parent.program() == *l)
         });
+    if spec.host_daemon && super::containers::placement(&p.cgroups).is_some() {
+        reasons.push("a container process (in a pod's cgroup), not the host's daemon".into());
+    }
     if !launched {
         let by = parent.map_or_else(
             || format!("parent pid {} is not visible", p.ppid),
@@ -376,7 +402,7 @@ pub fn screen(
                 Some(reason) => screened.ignore(p.pid, spec, reason),
             }
         }
-        if plausible.len() < 2 {
+        if plausible.len() < 2 || spec.host_daemon {
             continue;
         }
         // Two plausible components: the one owning the component's port is judged.
@@ -660,6 +686,44 @@ mod tests {
         assert!(screened.ignored_pids.contains(&200));
         assert!(!screened.ignored_pids.contains(&300));
         assert!(screened.ignored["runtime"][0].reason.contains("uid 1000"));
+    }
+
+    #[test]
+    fn a_pods_root_process_named_containerd_is_not_the_runtime() {
+        // F1 of the issue-15 red team: any pod running as root is a shim's child; named
+        // containerd, with a lower pid than a restarted host containerd, it was taken for the
+        // runtime, and the real one ignored. A runtime is the host's daemon: started by init
+        // or k3s, never in a pod's cgroup, and two real ones (k3s's beside Docker's) both stay.
+        let mut f = Fixture::new();
+        f.file("usr/bin/containerd-shim-runc-v2", "", 0o755, 0);
+        f.process(
+            20,
+            "containerd-shim-runc-v2",
+            1,
+            0,
+            "/usr/bin/containerd-shim-runc-v2",
+        );
+        f.file("usr/bin/containerd", "", 0o755, 0);
+        f.process(30, "containerd", 20, 0, "/usr/bin/containerd");
+        f.file(
+            "proc/30/cgroup",
+            "0::/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod1b4e5c1a_7d2e_4b8a_9f3c_2a1b0c9d8e7f.slice/cri-containerd-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.scope\n",
+            0o444,
+            0,
+        );
+        f.process(800, "containerd", 1, 0, "/usr/bin/containerd");
+        f.file("usr/local/bin/k3s", "", 0o755, 0);
+        f.process(900, "k3s-server", 1, 0, "/usr/local/bin/k3s");
+        f.process(950, "containerd", 900, 0, "/usr/bin/containerd");
+        let screened = f.screen(&[]);
+        assert!(screened.ignored_pids.contains(&30), "{screened:?}");
+        let why = &screened.ignored["runtime"][0].reason;
+        assert!(
+            why.contains("not started by the init system") && why.contains("pod's cgroup"),
+            "{why}"
+        );
+        assert!(!screened.ignored_pids.contains(&800), "{screened:?}");
+        assert!(!screened.ignored_pids.contains(&950), "{screened:?}");
     }
 
     #[test]

@@ -67,14 +67,17 @@ impl Layout {
 }
 
 /// The build information of the Go binary `file`, or `None` when it has none to find: the
-/// bytes of its `.go.buildinfo` section (at most [`go_build::CAP`]), or, for the excerpt a
-/// snapshot or a fixture keeps in place of a binary, the file itself when it starts with the
-/// magic.
-pub fn go_build_info(file: &mut dyn ReadSeek) -> io::Result<Option<Vec<u8>>> {
+/// bytes of its `.go.buildinfo` section (at most [`go_build::CAP`]), or, when `kept` (a
+/// snapshot, whose excerpt stands in place of the binary), the file itself when it starts
+/// with the magic. On a live root such a file is no program at all, and holds no version.
+pub fn go_build_info(file: &mut dyn ReadSeek, kept: bool) -> io::Result<Option<Vec<u8>>> {
     let mut ident = [0u8; 16];
     file.seek(SeekFrom::Start(0))?;
     let n = file.read(&mut ident)?;
     if ident[..n].starts_with(go_build::MAGIC) {
+        if !kept {
+            return Ok(None);
+        }
         file.seek(SeekFrom::Start(0))?;
         let mut out = Vec::new();
         file.take(go_build::CAP as u64).read_to_end(&mut out)?;
@@ -191,7 +194,7 @@ mod tests {
     use std::io::Cursor;
 
     fn find(bytes: &[u8]) -> Option<Vec<u8>> {
-        go_build_info(&mut Cursor::new(bytes.to_vec()))
+        go_build_info(&mut Cursor::new(bytes.to_vec()), true)
             .ok()
             .flatten()
     }
@@ -201,8 +204,12 @@ mod tests {
         let info = go_build::encode("go1.22.5", "path\tgithub.com/opencontainers/runc\n");
         let elf = minimal_elf(&info);
         assert_eq!(find(&elf).as_deref(), Some(info.as_slice()));
-        // The excerpt a snapshot keeps reads the same.
+        // The excerpt a snapshot keeps reads the same; on a live root it is no binary.
         assert_eq!(find(&info).as_deref(), Some(info.as_slice()));
+        assert_eq!(
+            go_build_info(&mut Cursor::new(info.clone()), false).expect("reads"),
+            None
+        );
     }
 
     #[test]
@@ -214,20 +221,20 @@ mod tests {
         // Every truncation and every single corrupted byte of the headers: an answer or an
         // error, never a panic, never more than the caps read.
         for cut in 0..elf.len() {
-            let _ = go_build_info(&mut Cursor::new(elf[..cut].to_vec()));
+            let _ = go_build_info(&mut Cursor::new(elf[..cut].to_vec()), true);
         }
         for at in 0..64 {
             for value in [0u8, 0x7f, 0xff] {
                 let mut bad = elf.clone();
                 bad[at] = value;
-                let _ = go_build_info(&mut Cursor::new(bad));
+                let _ = go_build_info(&mut Cursor::new(bad), true);
             }
         }
         let table = elf.len() - 3 * 64;
         for at in table..elf.len() {
             let mut bad = elf.clone();
             bad[at] = 0xff;
-            let _ = go_build_info(&mut Cursor::new(bad));
+            let _ = go_build_info(&mut Cursor::new(bad), true);
         }
     }
 }

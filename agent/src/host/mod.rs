@@ -570,7 +570,7 @@ impl Host {
         let resolved = self.resolve(path)?;
         let found = self
             .root
-            .with_seekable(&resolved, elf::go_build_info)
+            .with_seekable(&resolved, |f| elf::go_build_info(f, self.is_snapshot()))
             .map_err(|e| FileError::from_io(path, &e))?;
         if let Some(bytes) = &found {
             self.charge(path, bytes.len())?;
@@ -1258,7 +1258,7 @@ mod tests {
                 keep_excerpt(&mut kept, path.clone(), Some(&padded), None);
             }
             let bytes = kept.get(&path).expect("kept").clone();
-            let again = elf::go_build_info(&mut std::io::Cursor::new(bytes.clone()))
+            let again = elf::go_build_info(&mut std::io::Cursor::new(bytes.clone()), true)
                 .expect("reads")
                 .expect("found");
             assert_eq!(

@@ -135,8 +135,9 @@ pub struct Installed {
 }
 
 /// The installed packages among `wanted`, from the text of `/var/lib/dpkg/status`. A stanza
-/// counts only when its `Status` is `install ok installed`; others (removed, half-configured,
-/// config-files) did not leave a working binary, or are not what runs.
+/// counts only when its `Status` ends `ok installed` (`install`, `hold` — what `apt-mark hold`
+/// writes — or `deinstall` before removal); others (half-configured, config-files, removed)
+/// did not leave a working binary, or are not what runs.
 pub fn installed(status: &str, wanted: &[&str]) -> Vec<Installed> {
     let mut found = Vec::new();
     let mut stanza: Option<(String, u32)> = None;
@@ -177,7 +178,12 @@ pub fn installed(status: &str, wanted: &[&str]) -> Vec<Installed> {
                 flush(&mut stanza, &mut version, &mut source, &mut ok);
                 stanza = Some((value.to_string(), u32::try_from(n + 1).unwrap_or(u32::MAX)));
             }
-            "Status" => ok = value == "install ok installed",
+            // `want ok status`: held (`hold ok installed`) or marked for removal, a package
+            // is installed until its third word says otherwise.
+            "Status" => {
+                let words: Vec<&str> = value.split_whitespace().collect();
+                ok = words.len() == 3 && words[1] == "ok" && words[2] == "installed";
+            }
             "Version" => version = Some(value.to_string()),
             "Source" => {
                 source = value
@@ -243,7 +249,7 @@ mod tests {
 
     #[test]
     fn installed_packages_only() {
-        let status = "Package: runc\nStatus: install ok installed\nPriority: optional\nVersion: 1.1.5+ds1-1+deb12u1\nDescription: x\n continued: line\n\nPackage: containerd\nStatus: deinstall ok config-files\nVersion: 1.6.20~ds1-1\n\nPackage: containerd.io\nStatus: install ok installed\nSource: containerd.io (1.7.27-1)\nVersion: 1.7.27-1\n\nPackage: cri-o\nStatus: install ok installed\nSource: cri-o-src\nVersion: 1.30.1-1\n";
+        let status = "Package: runc\nStatus: hold ok installed\nPriority: optional\nVersion: 1.1.5+ds1-1+deb12u1\nDescription: x\n continued: line\n\nPackage: containerd\nStatus: deinstall ok config-files\nVersion: 1.6.20~ds1-1\n\nPackage: containerd.io\nStatus: install ok installed\nSource: containerd.io (1.7.27-1)\nVersion: 1.7.27-1\n\nPackage: cri-o\nStatus: install ok installed\nSource: cri-o-src\nVersion: 1.30.1-1\n";
         let found = installed(status, &["runc", "containerd", "containerd.io", "cri-o"]);
         assert_eq!(
             found,

@@ -56,10 +56,11 @@ impl GoBuild {
     }
 
     /// The value of `-X <symbol>=<value>` in the recorded `-ldflags` (recorded only when the
-    /// binary was not built with `-trimpath`).
+    /// binary was not built with `-trimpath`); the last one given, as the linker keeps it.
     pub fn linker_string(&self, symbol: &str) -> Option<String> {
         let flags = self.setting("-ldflags")?;
         let words = split_quoted(flags);
+        let mut found = None;
         let mut i = 0;
         while i < words.len() {
             let word = &words[i];
@@ -73,11 +74,11 @@ impl GoBuild {
             if let Some((name, value)) = assignment.and_then(|a| a.split_once('='))
                 && name == symbol
             {
-                return Some(value.to_string());
+                found = Some(value.to_string());
             }
             i += 1;
         }
-        None
+        found
     }
 
     /// The dependency at `path`, when this binary links it.
@@ -270,7 +271,7 @@ mod tests {
 
     #[test]
     fn reads_what_go_version_m_prints() {
-        let modinfo = "path\tgithub.com/opencontainers/runc\nmod\tgithub.com/opencontainers/runc\t(devel)\t\ndep\tgithub.com/containerd/containerd\tv1.7.27\t\n=>\tgithub.com/k3s-io/containerd\tv1.7.27-k3s1\th1:x=\nbuild\t-ldflags=\"-X main.gitCommit=abc -X 'main.version=1.1.12 extra' -X=main.other=1\"\nbuild\t-trimpath=true\nbuild\tCGO_ENABLED=1\n";
+        let modinfo = "path\tgithub.com/opencontainers/runc\nmod\tgithub.com/opencontainers/runc\t(devel)\t\ndep\tgithub.com/containerd/containerd\tv1.7.27\t\n=>\tgithub.com/k3s-io/containerd\tv1.7.27-k3s1\th1:x=\nbuild\t-ldflags=\"-X main.version=1.1.11 -X main.gitCommit=abc -X 'main.version=1.1.12 extra' -X=main.other=1\"\nbuild\t-trimpath=true\nbuild\tCGO_ENABLED=1\n";
         let build = parse(&encode("go1.20.13", modinfo)).expect("parses");
         assert_eq!(build.go_version, "go1.20.13");
         assert_eq!(

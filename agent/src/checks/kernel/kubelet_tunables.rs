@@ -12,7 +12,7 @@ pub const CHECK: Check = Check {
         area: super::AREA,
         severity: Severity::Low,
         roles: &[Role::Worker],
-        rationale: "With `protectKernelDefaults: true` (kubelet.protect-kernel-defaults) the kubelet refuses to start unless vm.overcommit_memory is 1, vm.panic_on_oom 0, kernel.panic 10, kernel.panic_on_oops 1, kernel.keys.root_maxkeys 1000000 and kernel.keys.root_maxbytes 25000000. Without it the kubelet writes these values itself at start, so the running kernel matches and says nothing about the next boot: turning the protection on, or rebooting a node that has it, then stops the kubelet. The values must be running and persisted in sysctl.d (vm.panic_on_oom is already 0 by the kernel's default).",
+        rationale: "With `protectKernelDefaults: true` (kubelet.protect-kernel-defaults) the kubelet refuses to start unless vm.overcommit_memory is 1, vm.panic_on_oom 0, kernel.panic 10, kernel.panic_on_oops 1, kernel.keys.root_maxkeys 1000000 and kernel.keys.root_maxbytes 25000000. Without it the kubelet writes these values itself at start, so the running kernel matches and says nothing about the next boot: turning the protection on, or rebooting a node that has it, then stops the kubelet. The values must be running and persisted in sysctl.d, except those the kernel itself defaults to (vm.panic_on_oom 0; kernel.keys.root_maxkeys 1000000 and root_maxbytes 25000000 since Linux 3.17, security/keys/key.c).",
         remediation: "Persist the values: `printf 'vm.overcommit_memory = 1\\nvm.panic_on_oom = 0\\nkernel.panic = 10\\nkernel.panic_on_oops = 1\\nkernel.keys.root_maxkeys = 1000000\\nkernel.keys.root_maxbytes = 25000000\\n' > /etc/sysctl.d/90-kubelet.conf && sysctl --system`; then `protectKernelDefaults: true` in the kubelet configuration.",
         cis: &[],
         references: &[
@@ -31,8 +31,10 @@ pub const DESIRED: &[(&str, i64, bool)] = &[
     ("vm.panic_on_oom", 0, true),
     ("kernel.panic", 10, false),
     ("kernel.panic_on_oops", 1, false),
-    ("kernel.keys.root_maxkeys", 1_000_000, false),
-    ("kernel.keys.root_maxbytes", 25_000_000, false),
+    // security/keys/key.c: key_quota_root_maxkeys and _maxbytes (raised to these values in
+    // Linux 3.17; 200 and 20000 before).
+    ("kernel.keys.root_maxkeys", 1_000_000, true),
+    ("kernel.keys.root_maxbytes", 25_000_000, true),
 ];
 
 fn run(ctx: &Ctx<'_>) -> Verdict {
@@ -142,6 +144,9 @@ mod tests {
         let v = judge_worker(&CHECK, &facts);
         assert_eq!(v.status, Status::Fail);
         assert!(!v.message.contains("vm.panic_on_oom"), "{}", v.message);
+        // The kernel's own defaults need no file: only the three the kernel does not default.
+        assert!(!v.message.contains("root_maxkeys"), "{}", v.message);
+        assert!(v.message.contains("vm.overcommit_memory"), "{}", v.message);
         assert!(
             v.evidence[0]
                 .note

@@ -3,6 +3,7 @@
 //! it, or the runtime's default).
 
 use crate::checks::{Ctx, Verdict, evidence};
+use crate::facts::FileFact;
 use crate::facts::runtime::{Runtime, RuntimeConfig, RuntimeKind};
 use nodecheck_report::{Evidence, Source, Status};
 
@@ -39,7 +40,33 @@ pub fn runtime_config<'a>(
     })
 }
 
+/// Evidence that only root may write `file` (a runtime's configuration, its directory, a
+/// binary it runs): whoever may write it decides what every container runs with.
+pub fn root_only(file: &FileFact, what: &str) -> Evidence {
+    let source = Source::FileMetadata {
+        path: file.path.clone(),
+    };
+    match &file.meta {
+        Ok(m) => evidence(
+            format!("{what} {}", file.path),
+            Some(file.describe()),
+            "root's, writable by root only",
+            m.uid == 0 && m.mode & 0o022 == 0,
+            source,
+        ),
+        Err(e) => Evidence {
+            subject: format!("{what} {}", file.path),
+            observed: Some(e.to_string()),
+            expected: "root's, writable by root only".into(),
+            status: Status::Error,
+            source,
+            note: None,
+        },
+    }
+}
+
 /// Evidence items for the settings of one configuration.
+#[derive(Debug)]
 pub struct ConfigItems<'a> {
     config: &'a RuntimeConfig,
     name: &'static str,
@@ -104,6 +131,9 @@ impl<'a> ConfigItems<'a> {
         } else {
             self.config.files.join(", ")
         };
+        for file in &self.config.file_facts {
+            self.items.push(root_only(file, "configuration"));
+        }
         for problem in &self.config.problems {
             self.items.push(Evidence {
                 subject: format!("{} configuration", self.name),

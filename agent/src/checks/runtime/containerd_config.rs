@@ -88,13 +88,18 @@ fn run(ctx: &Ctx<'_>) -> Verdict {
         |v| v.as_str().is_some_and(is_loopback),
     );
     let tcp = ["grpc", "tcp_address"].map(String::from).to_vec();
-    let mutual_tls = config
-        .get(&["grpc", "tcp_tls_ca"])
-        .and_then(|s| s.str())
-        .is_some_and(|s| !s.is_empty());
+    // containerd reads tcp_tls_ca only when tcp_tls_cert is set: a CA alone leaves the
+    // listener plain TCP, unauthenticated.
+    let set = |key: &str| {
+        config
+            .get(&["grpc", key])
+            .and_then(|s| s.str())
+            .is_some_and(|s| !s.is_empty())
+    };
+    let mutual_tls = set("tcp_tls_cert") && set("tcp_tls_key") && set("tcp_tls_ca");
     items.judge(
         &tcp,
-        "unset, or client certificates required (tcp_tls_ca)",
+        "unset, or TLS with client certificates required (tcp_tls_cert, tcp_tls_key and tcp_tls_ca)",
         "\"\" (no TCP listener)",
         |v| v.as_str().is_none_or(str::is_empty) || mutual_tls,
     );
@@ -171,9 +176,16 @@ mod tests {
             status("version = 2\n[grpc]\ntcp_address = \"0.0.0.0:8888\"\n"),
             Status::Fail
         );
+        // containerd reads the CA only with a certificate: a CA alone is plain TCP.
         assert_eq!(
             status(
                 "version = 2\n[grpc]\ntcp_address = \"0.0.0.0:8888\"\ntcp_tls_ca = \"/ca.pem\"\n"
+            ),
+            Status::Fail
+        );
+        assert_eq!(
+            status(
+                "version = 2\n[grpc]\ntcp_address = \"0.0.0.0:8888\"\ntcp_tls_ca = \"/ca.pem\"\ntcp_tls_cert = \"/c.pem\"\ntcp_tls_key = \"/k.pem\"\n"
             ),
             Status::Pass
         );

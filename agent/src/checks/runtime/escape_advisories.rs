@@ -48,6 +48,13 @@ fn run(ctx: &Ctx<'_>) -> Verdict {
     let mut items = Vec::new();
     for installed in &runtime.versions {
         let source = installed.source();
+        // A binary others may write is theirs to replace: its version proves nothing.
+        if installed.file.meta.is_ok() {
+            items.push(super::config_items::root_only(
+                &installed.file,
+                installed.component,
+            ));
+        }
         let found = match &installed.version {
             Ok(found) => found,
             Err(why) => {
@@ -131,6 +138,7 @@ mod tests {
         facts.runtime.as_mut().expect("runtime").versions = vec![Versioned {
             component: "runc",
             binary: "/usr/sbin/runc".into(),
+            file: crate::checks::testing::file("/usr/sbin/runc", 0o755, "root", "root"),
             version,
         }];
         facts
@@ -199,5 +207,10 @@ mod tests {
             judge(&CHECK, &with_runc(package("1.2.5-1", ("fedora", "41")))).status,
             Status::Error
         );
+        // A runc others may write is theirs: whatever version it claims, it fails.
+        let mut writable = with_runc(binary("1.3.3"));
+        writable.runtime.as_mut().expect("runtime").versions[0].file =
+            crate::checks::testing::file("/usr/sbin/runc", 0o777, "alice", "alice");
+        assert_eq!(judge(&CHECK, &writable).status, Status::Fail);
     }
 }

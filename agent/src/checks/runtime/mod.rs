@@ -4,7 +4,7 @@
 
 pub mod advisories;
 pub mod cni_file_permissions;
-mod config_items;
+pub mod config_items;
 pub mod containerd_config;
 pub mod crio_config;
 pub mod escape_advisories;

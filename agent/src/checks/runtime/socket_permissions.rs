@@ -27,21 +27,31 @@ pub const CHECK: Check = Check {
 };
 
 /// Whether anyone but root may write `entry`: the owner is not root, others may write, or
-/// the group may and has members (`members`).
-fn others_may_write(entry: &FileFact, members: &[String]) -> Option<bool> {
+/// the group may and has members other than root (`members`; group root's count too). A
+/// sticky directory lets nobody rename what root owns in it, so its write bits are harmless
+/// on the way to a root-owned socket.
+fn others_may_write(entry: &FileFact, members: &[String], sticky_ok: bool) -> Option<bool> {
     let m = entry.meta.as_ref().ok()?;
-    Some(
-        m.uid != 0
-            || m.mode & 0o002 != 0
-            || (m.mode & 0o020 != 0 && m.gid != 0 && !members.is_empty()),
-    )
+    if m.uid != 0 {
+        return Some(true);
+    }
+    if sticky_ok && m.mode & 0o1000 != 0 {
+        return Some(false);
+    }
+    Some(m.mode & 0o002 != 0 || (m.mode & 0o020 != 0 && !members.is_empty()))
 }
 
-fn file_item(entry: &FileFact, what: &str, members: &[String], expected: &str) -> Evidence {
+fn file_item(
+    entry: &FileFact,
+    what: &str,
+    members: &[String],
+    sticky_ok: bool,
+    expected: &str,
+) -> Evidence {
     let source = Source::FileMetadata {
         path: entry.path.clone(),
     };
-    match others_may_write(entry, members) {
+    match others_may_write(entry, members, sticky_ok) {
         Some(open) => {
             let mut item = evidence(
                 format!("{what} {}", entry.path),
@@ -140,11 +150,21 @@ fn run(ctx: &Ctx<'_>) -> Verdict {
         );
     };
     let mut items = vec![served_item(socket)];
+    if socket.path.split('/').any(|c| c == "..") {
+        items.push(evidence(
+            "containerRuntimeEndpoint",
+            Some(endpoint.address.clone()),
+            "a path without `..` (which socket it reaches depends on every symlink on the way)",
+            false,
+            endpoint.source.clone(),
+        ));
+    }
     let mut file = file_item(
         &socket.file,
         "socket",
         &socket.group_members,
-        "root's, writable by root (and an empty group) only",
+        false,
+        "root's, writable by root (and a group without members) only",
     );
     if socket
         .file
@@ -162,12 +182,15 @@ fn run(ctx: &Ctx<'_>) -> Verdict {
         ));
     }
     items.push(file);
-    items.push(file_item(
-        &socket.dir,
-        "directory",
-        &socket.dir_group_members,
-        "root's, writable by root only",
-    ));
+    for (dir, members) in &socket.dirs {
+        items.push(file_item(
+            dir,
+            "directory",
+            members,
+            true,
+            "root's, writable by root only (or sticky)",
+        ));
+    }
     Verdict::from_evidence(
         items,
         format!(
@@ -185,4 +208,142 @@ fn run(ctx: &Ctx<'_>) -> Verdict {
             )
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::runtime::testing::with_runtime;
+    use crate::checks::testing::{file, judge};
+    use crate::facts::runtime::{Endpoint, RuntimeKind};
+
+    fn socket_file(mode: u32, group: &str) -> FileFact {
+        let mut f = file("/run/containerd/containerd.sock", mode, "root", group);
+        if let Ok(m) = &mut f.meta {
+            m.kind = EntryKind::Other;
+            m.gid = 0;
+        }
+        f
+    }
+
+    fn dir(path: &str, mode: u32, owner: &str) -> (FileFact, Vec<String>) {
+        let mut f = file(path, mode, owner, "root");
+        if let Ok(m) = &mut f.meta {
+            m.kind = EntryKind::Dir;
+            m.gid = 0;
+        }
+        (f, Vec::new())
+    }
+
+    fn node(
+        address: &str,
+        served: Served,
+        members: &[&str],
+        dirs: Vec<(FileFact, Vec<String>)>,
+    ) -> crate::facts::Facts {
+        let mut facts = with_runtime(RuntimeKind::Containerd, None, None);
+        let runtime = facts.runtime.as_mut().expect("runtime");
+        let endpoint = Endpoint {
+            address: address.into(),
+            source: Source::default_value("test"),
+        };
+        runtime.socket = endpoint.socket_path().map(|path| Socket {
+            path,
+            file: socket_file(0o660, "root"),
+            group_members: members.iter().map(|m| m.to_string()).collect(),
+            dirs,
+            served,
+        });
+        runtime.endpoint = Some(endpoint);
+        facts
+    }
+
+    fn containerd() -> Served {
+        Served::By {
+            pid: 900,
+            name: "containerd".into(),
+            kind: Some(RuntimeKind::Containerd),
+            trusted: true,
+        }
+    }
+
+    fn dirs() -> Vec<(FileFact, Vec<String>)> {
+        vec![
+            dir("/run/containerd", 0o711, "root"),
+            dir("/run", 0o755, "root"),
+            dir("/", 0o755, "root"),
+        ]
+    }
+
+    const SOCKET: &str = "unix:///run/containerd/containerd.sock";
+
+    #[test]
+    fn verdicts() {
+        assert_eq!(
+            judge(&CHECK, &node(SOCKET, containerd(), &[], dirs())).status,
+            Status::Pass
+        );
+        // An impostor holding the socket.
+        let impostor = Served::By {
+            pid: 4242,
+            name: "containerd".into(),
+            kind: Some(RuntimeKind::Containerd),
+            trusted: false,
+        };
+        assert_eq!(
+            judge(&CHECK, &node(SOCKET, impostor, &[], dirs())).status,
+            Status::Fail
+        );
+        // Group root with a member who is not root (F8).
+        assert_eq!(
+            judge(&CHECK, &node(SOCKET, containerd(), &["alice"], dirs())).status,
+            Status::Fail
+        );
+        // A user may rename an ancestor (F9); a sticky one is fine.
+        let mut open = dirs();
+        open[1] = dir("/run", 0o777, "alice");
+        assert_eq!(
+            judge(&CHECK, &node(SOCKET, containerd(), &[], open)).status,
+            Status::Fail
+        );
+        let mut sticky = dirs();
+        sticky[1] = dir("/run", 0o1777, "root");
+        assert_eq!(
+            judge(&CHECK, &node(SOCKET, containerd(), &[], sticky)).status,
+            Status::Pass
+        );
+        // `..` in the endpoint (F13), TCP, and no socket bound.
+        assert_eq!(
+            judge(
+                &CHECK,
+                &node(
+                    "unix:///tmp/x/../../run/containerd/containerd.sock",
+                    containerd(),
+                    &[],
+                    dirs()
+                )
+            )
+            .status,
+            Status::Fail
+        );
+        assert_eq!(
+            judge(
+                &CHECK,
+                &node("tcp://10.0.0.1:2375", containerd(), &[], dirs())
+            )
+            .status,
+            Status::Fail
+        );
+        let nobody = Served::Nobody {
+            looked_in: "/proc/1/net/unix".into(),
+        };
+        assert_eq!(
+            judge(&CHECK, &node(SOCKET, nobody, &[], dirs())).status,
+            Status::Error
+        );
+        assert_eq!(
+            judge(&CHECK, &crate::checks::testing::empty_facts()).status,
+            Status::NotApplicable
+        );
+    }
 }
