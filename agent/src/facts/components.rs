@@ -212,22 +212,11 @@ fn absolute(cwd: Option<&str>, path: &str) -> String {
 /// Metadata of a file a component names: inside its container's root when it runs in one.
 fn stat_named(host: &Host, container_pid: Option<u32>, path: &str) -> FileFact {
     match container_pid {
-        Some(pid) => {
-            let meta = host.stat_in_process_root(pid, path);
-            let (owner, group) = match &meta {
-                Ok(m) => (
-                    host.users().user_label(m.uid),
-                    host.users().group_label(m.gid),
-                ),
-                Err(_) => (String::new(), String::new()),
-            };
-            FileFact {
-                path: format!("/proc/{pid}/root{path}"),
-                meta,
-                owner,
-                group,
-            }
-        }
+        Some(pid) => FileFact::named(
+            host,
+            format!("/proc/{pid}/root{path}"),
+            host.stat_in_process_root(pid, path),
+        ),
         None => FileFact::stat(host, path),
     }
 }

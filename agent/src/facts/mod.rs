@@ -35,7 +35,11 @@ pub struct FileFact {
 
 impl FileFact {
     pub fn stat(host: &Host, path: &str) -> FileFact {
-        let meta = host.stat(path);
+        FileFact::named(host, path.to_string(), host.stat(path))
+    }
+
+    /// A stat's result under the name `path`, with owner names from the host's user database.
+    pub fn named(host: &Host, path: String, meta: Result<FileMeta, FileError>) -> FileFact {
         let (owner, group) = match &meta {
             Ok(m) => (
                 host.users().user_label(m.uid),

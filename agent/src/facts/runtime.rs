@@ -393,22 +393,9 @@ fn served_by(
 }
 
 fn stat_fact(host: &Host, pid: Option<u32>, path: &str) -> FileFact {
-    let Some(pid) = pid else {
-        return FileFact::stat(host, path);
-    };
-    let meta = host.stat_in_process_root(pid, path);
-    let (owner, group) = match &meta {
-        Ok(m) => (
-            host.users().user_label(m.uid),
-            host.users().group_label(m.gid),
-        ),
-        Err(_) => (String::new(), String::new()),
-    };
-    FileFact {
-        path: path.to_string(),
-        meta,
-        owner,
-        group,
+    match pid {
+        Some(pid) => FileFact::named(host, path.to_string(), host.stat_in_process_root(pid, path)),
+        None => FileFact::stat(host, path),
     }
 }
 

@@ -124,6 +124,43 @@ impl<'a> ConfigItems<'a> {
         self.items.push(item);
     }
 
+    /// Judges every runtime handler under `handlers_at` whose `runtime_type` (unset:
+    /// `type_default`) `sandboxed` accepts: a sandbox (Kata's VM, gVisor) handed every host
+    /// device by a privileged pod is no sandbox, so `privileged_without_host_devices` must be
+    /// true there (its default is false in both runtimes).
+    pub fn sandboxed_handlers(
+        &mut self,
+        handlers_at: &[&str],
+        type_default: &str,
+        sandboxed: impl Fn(&str) -> bool,
+    ) {
+        for handler in self.config.tables_under(handlers_at) {
+            let key = |k: &str| {
+                let mut path: Vec<String> = handlers_at.iter().map(|s| s.to_string()).collect();
+                path.extend([handler.clone(), k.to_string()]);
+                path
+            };
+            let runtime_type = self
+                .config
+                .settings
+                .get(&key("runtime_type"))
+                .and_then(|s| s.str())
+                .unwrap_or(type_default)
+                .to_string();
+            if !sandboxed(&runtime_type) {
+                continue;
+            }
+            let default = format!("false ({} default)", self.name);
+            self.judge_with_default(
+                &key("privileged_without_host_devices"),
+                &format!("true (handler {handler} runs {runtime_type})"),
+                &default,
+                false,
+                |v| v.as_bool() == Some(true),
+            );
+        }
+    }
+
     /// The verdict: every setting as judged, and the configuration's problems as errors.
     pub fn verdict(mut self, runtime: &Runtime) -> Verdict {
         let files = if self.config.files.is_empty() {

@@ -103,29 +103,11 @@ fn run(ctx: &Ctx<'_>) -> Verdict {
         "\"\" (no TCP listener)",
         |v| v.as_str().is_none_or(str::is_empty) || mutual_tls,
     );
-    let handlers_at = ["plugins", runtime_plugin, "containerd", "runtimes"];
-    for handler in config.tables_under(&handlers_at) {
-        let key = |k: &str| {
-            let mut path: Vec<String> = handlers_at.iter().map(|s| s.to_string()).collect();
-            path.extend([handler.clone(), k.to_string()]);
-            path
-        };
-        let runtime_type = config
-            .settings
-            .get(&key("runtime_type"))
-            .and_then(|s| s.str())
-            .unwrap_or("io.containerd.runc.v2");
-        if runtime_type.starts_with("io.containerd.runc.") {
-            continue;
-        }
-        items.judge_with_default(
-            &key("privileged_without_host_devices"),
-            &format!("true (handler {handler} runs {runtime_type})"),
-            "false (containerd default)",
-            false,
-            |v| v.as_bool() == Some(true),
-        );
-    }
+    items.sandboxed_handlers(
+        &["plugins", runtime_plugin, "containerd", "runtimes"],
+        "io.containerd.runc.v2",
+        |t| !t.starts_with("io.containerd.runc."),
+    );
     items.verdict(runtime)
 }
 

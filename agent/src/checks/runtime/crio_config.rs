@@ -93,28 +93,7 @@ fn run(ctx: &Ctx<'_>) -> Verdict {
         "[] (CRI-O default)",
         |v| v.as_array().is_none_or(Vec::is_empty),
     );
-    for handler in config.tables_under(&["crio", "runtime", "runtimes"]) {
-        let runtime_type = config
-            .get(&["crio", "runtime", "runtimes", &handler, "runtime_type"])
-            .and_then(|s| s.str())
-            .unwrap_or("oci");
-        if runtime_type != "vm" {
-            continue;
-        }
-        items.judge_with_default(
-            &key(&[
-                "crio",
-                "runtime",
-                "runtimes",
-                &handler,
-                "privileged_without_host_devices",
-            ]),
-            &format!("true (handler {handler} is a VM runtime)"),
-            "false (CRI-O default)",
-            false,
-            |v| v.as_bool() == Some(true),
-        );
-    }
+    items.sandboxed_handlers(&["crio", "runtime", "runtimes"], "oci", |t| t == "vm");
     items.verdict(runtime)
 }
 
