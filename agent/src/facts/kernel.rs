@@ -124,10 +124,13 @@ impl Sysctl {
 
 /// Per-interface keys read (`net.ipv4.conf.<interface>.<key>`): the kernel ORs
 /// `send_redirects` and `secure_redirects` (and `accept_redirects` on an interface that does not
-/// forward) with `conf.all`, so `all` at 0 does not turn them off on an interface set to 1.
+/// forward) with `conf.all`, so `all` at 0 does not turn them off on an interface set to 1; it
+/// applies the larger of `conf.all.rp_filter` and the interface's, so `all` at 0 still filters
+/// on an interface set to 1 or 2 (systemd's `50-default.conf` relies on it).
 pub const INTERFACE_KEYS: &[&str] = &[
     "accept_redirects",
     "forwarding",
+    "rp_filter",
     "secure_redirects",
     "send_redirects",
 ];

@@ -54,6 +54,22 @@ pub fn cni_plugin(facts: &Facts) -> Option<&'static str> {
     }
 }
 
+/// Whether every interface but loopback (which never sees a spoofed packet from outside)
+/// filters by its own `rp_filter` (1 or 2); false when the interfaces cannot be read or none is.
+fn every_interface_filters(facts: &Facts) -> bool {
+    let Ok(interfaces) = &facts.kernel.interfaces else {
+        return false;
+    };
+    let judged: Vec<_> = interfaces.iter().filter(|i| i.name != "lo").collect();
+    !judged.is_empty()
+        && judged.iter().all(|i| {
+            matches!(
+                i.values.get("rp_filter"),
+                Some(crate::facts::kernel::Running::Value(v)) if v == "1" || v == "2"
+            )
+        })
+}
+
 fn run(ctx: &Ctx<'_>) -> Verdict {
     if let Err(v) = super::recorded(ctx) {
         return v;
@@ -71,6 +87,17 @@ fn run(ctx: &Ctx<'_>) -> Verdict {
             }),
             Want::new(DEFAULT, "1 or 2", |v| v == 1 || v == 2),
             "Calico's Felix sets strict mode on its own interfaces and refuses loose mode in conf.all",
+        ),
+        None if every_interface_filters(ctx.facts) => (
+            Want::new(
+                ALL,
+                "1 or 2, or 0 while every interface filters (the kernel applies the larger of conf.all and the interface's)",
+                |v| (0..=2).contains(&v),
+            ),
+            Want::new(DEFAULT, "1 or 2 (interfaces created later filter)", |v| {
+                v == 1 || v == 2
+            }),
+            "every interface but lo has its own rp_filter 1 or 2 (as systemd's 50-default.conf sets it through default)",
         ),
         None => (
             Want::new(ALL, "1 or 2", |v| v == 1 || v == 2),
@@ -142,5 +169,25 @@ mod tests {
         let mut hidden = strict;
         net_hidden(&mut hidden);
         assert_eq!(judge_all(&CHECK, &hidden).status, Status::NotApplicable);
+    }
+
+    #[test]
+    fn conf_all_off_still_filters_where_every_interface_does() {
+        // systemd's 50-default.conf (and Bottlerocket) leave conf.all at 0 and set default and
+        // lo to 2: every interface then filters loosely, because the kernel takes the larger.
+        use crate::facts::kernel::{Interface, Running};
+        let iface = |name: &str, rp: &str| Interface {
+            name: name.into(),
+            values: [("rp_filter", Running::Value(rp.into()))]
+                .into_iter()
+                .collect(),
+        };
+        let mut facts = with_sysctls(&[(ALL, Some("0")), (DEFAULT, Some("2"))]);
+        facts.kernel.interfaces = Ok(vec![iface("eth0", "2"), iface("lo", "0")]);
+        assert_eq!(judge_all(&CHECK, &facts).status, Status::Pass);
+        facts.kernel.interfaces = Ok(vec![iface("eth0", "2"), iface("veth1", "0")]);
+        assert_eq!(judge_all(&CHECK, &facts).status, Status::Fail);
+        facts.kernel.interfaces = Ok(vec![iface("lo", "0")]);
+        assert_eq!(judge_all(&CHECK, &facts).status, Status::Fail);
     }
 }
