@@ -140,62 +140,67 @@ pub struct Installed {
 /// did not leave a working binary, or are not what runs.
 pub fn installed(status: &str, wanted: &[&str]) -> Vec<Installed> {
     let mut found = Vec::new();
-    let mut stanza: Option<(String, u32)> = None;
-    let (mut version, mut source, mut ok) = (None, None, false);
-    let mut flush = |stanza: &mut Option<(String, u32)>,
-                     version: &mut Option<String>,
-                     source: &mut Option<String>,
-                     ok: &mut bool| {
-        if let (Some((package, line)), Some(v)) = (stanza.take(), version.take())
-            && *ok
-            && wanted.contains(&package.as_str())
-        {
-            found.push(Installed {
-                package,
-                version: v,
-                source: source.take(),
-                line,
-            });
-        }
-        *version = None;
-        *source = None;
-        *ok = false;
-    };
-    for (n, line) in status.lines().enumerate() {
-        if line.trim().is_empty() {
-            flush(&mut stanza, &mut version, &mut source, &mut ok);
-            continue;
-        }
-        if line.starts_with([' ', '\t']) {
-            continue;
-        }
-        let Some((field, value)) = line.split_once(':') else {
+    // A server's database holds thousands of stanzas and a few MB: stanzas are found by their
+    // blank-line separators and skipped by their first line, and only the wanted ones are read
+    // field by field (lines are counted in bulk, for the evidence).
+    let mut line = 1u32;
+    for stanza in status.split("\n\n") {
+        let start_line = line;
+        let lines_in = u32::try_from(memchr::memchr_iter(b'\n', stanza.as_bytes()).count())
+            .unwrap_or(u32::MAX);
+        line = line.saturating_add(lines_in).saturating_add(2);
+        let trimmed = stanza.trim_start_matches('\n');
+        // Blank lines beyond the separator's own (three newlines in a row) start the piece.
+        let leading = u32::try_from(stanza.len() - trimmed.len()).unwrap_or(u32::MAX);
+        let stanza = trimmed;
+        let Some((at, name)) = stanza
+            .lines()
+            .enumerate()
+            .find_map(|(i, l)| l.strip_prefix("Package:").map(|n| (i, n.trim())))
+        else {
             continue;
         };
-        let value = value.trim();
-        match field {
-            "Package" => {
-                flush(&mut stanza, &mut version, &mut source, &mut ok);
-                stanza = Some((value.to_string(), u32::try_from(n + 1).unwrap_or(u32::MAX)));
+        if !wanted.contains(&name) {
+            continue;
+        }
+        let (mut version, mut source, mut ok) = (None, None, false);
+        for l in stanza.lines() {
+            if l.starts_with([' ', '\t']) {
+                continue;
             }
-            // `want ok status`: held (`hold ok installed`) or marked for removal, a package
-            // is installed until its third word says otherwise.
-            "Status" => {
-                let words: Vec<&str> = value.split_whitespace().collect();
-                ok = words.len() == 3 && words[1] == "ok" && words[2] == "installed";
+            let Some((field, value)) = l.split_once(':') else {
+                continue;
+            };
+            let value = value.trim();
+            match field {
+                // `want ok status`: held (`hold ok installed`) or marked for removal, a
+                // package is installed until its third word says otherwise.
+                "Status" => {
+                    let words: Vec<&str> = value.split_whitespace().collect();
+                    ok = words.len() == 3 && words[1] == "ok" && words[2] == "installed";
+                }
+                "Version" => version = Some(value.to_string()),
+                "Source" => {
+                    source = value
+                        .split_whitespace()
+                        .next()
+                        .filter(|s| *s != name)
+                        .map(str::to_string);
+                }
+                _ => {}
             }
-            "Version" => version = Some(value.to_string()),
-            "Source" => {
-                source = value
-                    .split_whitespace()
-                    .next()
-                    .map(str::to_string)
-                    .filter(|s| Some(s.as_str()) != stanza.as_ref().map(|(p, _)| p.as_str()));
-            }
-            _ => {}
+        }
+        if let (true, Some(version)) = (ok, version) {
+            found.push(Installed {
+                package: name.to_string(),
+                version,
+                source,
+                line: start_line
+                    .saturating_add(leading)
+                    .saturating_add(u32::try_from(at).unwrap_or(u32::MAX)),
+            });
         }
     }
-    flush(&mut stanza, &mut version, &mut source, &mut ok);
     found
 }
 
@@ -275,5 +280,8 @@ mod tests {
             ]
         );
         assert!(installed("garbage\0\n::\n", &["runc"]).is_empty());
+        // Extra blank lines keep the line numbers right.
+        let spaced = "Package: a\nStatus: install ok installed\nVersion: 1\n\n\n\nPackage: runc\nStatus: install ok installed\nVersion: 2\n";
+        assert_eq!(installed(spaced, &["runc"])[0].line, 7);
     }
 }
