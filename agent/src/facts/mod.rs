@@ -244,8 +244,21 @@ pub fn gather(host: &Host) -> Facts {
     let controller_manager = component(&components::CONTROLLER_MANAGER);
     let scheduler = component(&components::SCHEDULER);
     let kube_proxy = component(&components::KUBE_PROXY);
-    let cni = cni::gather(host, &trusted);
     let runtime = runtime::gather(host, &processes, &trusted, kubelet.as_ref());
+    // The CNI directory is the kubelet's runtime's: with two containerds (Bottlerocket's
+    // host-containerd, Docker's beside k3s's), the one serving the kubelet's socket.
+    let serving = runtime
+        .as_ref()
+        .and_then(|r| r.runtime.as_ref())
+        .map(|r| r.pid);
+    let runtimes: Vec<Process> = serving
+        .and_then(|pid| trusted.iter().find(|p| p.pid == pid))
+        .into_iter()
+        .chain(trusted.iter().filter(|p| Some(p.pid) != serving))
+        .filter(|p| matches!(p.program(), "containerd" | "crio") || p.comm == "containerd")
+        .cloned()
+        .collect();
+    let cni = cni::gather(host, &runtimes);
     let detected_roles = detect_roles(&trusted, manifests);
     drop(trusted);
     let containers = containers::gather(host, &processes);
