@@ -35,27 +35,15 @@ mod tests {
     #[test]
     fn verdicts() {
         assert_eq!(
-            judge_all(
-                &CHECK,
-                &with_sysctls(&[("kernel.randomize_va_space", Some("2"))])
-            )
-            .status,
+            status_with(&CHECK, &[("kernel.randomize_va_space", Some("2"))]),
             Status::Pass
         );
         assert_eq!(
-            judge_all(
-                &CHECK,
-                &with_sysctls(&[("kernel.randomize_va_space", Some("1"))])
-            )
-            .status,
+            status_with(&CHECK, &[("kernel.randomize_va_space", Some("1"))]),
             Status::Fail
         );
         assert_eq!(
-            judge_all(
-                &CHECK,
-                &with_sysctls(&[("kernel.randomize_va_space", Some("x"))])
-            )
-            .status,
+            status_with(&CHECK, &[("kernel.randomize_va_space", Some("x"))]),
             Status::Error
         );
         // A copy of a node that recorded no sysctl cannot pass.

@@ -39,19 +39,11 @@ mod tests {
     #[test]
     fn verdicts() {
         assert_eq!(
-            judge_all(
-                &CHECK,
-                &with_sysctls(&[("kernel.dmesg_restrict", Some("1"))])
-            )
-            .status,
+            status_with(&CHECK, &[("kernel.dmesg_restrict", Some("1"))]),
             Status::Pass
         );
         assert_eq!(
-            judge_all(
-                &CHECK,
-                &with_sysctls(&[("kernel.dmesg_restrict", Some("0"))])
-            )
-            .status,
+            status_with(&CHECK, &[("kernel.dmesg_restrict", Some("0"))]),
             Status::Fail
         );
         // A copy of a node that recorded no sysctl cannot pass.

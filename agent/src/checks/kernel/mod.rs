@@ -260,6 +260,14 @@ pub mod testing {
         crate::checks::testing::judge(check, facts)
     }
 
+    /// The status of `check` on a node whose running sysctls are `values`.
+    pub fn status_with(
+        check: &crate::checks::Check,
+        values: &[(&'static str, Option<&str>)],
+    ) -> nodecheck_report::Status {
+        judge_all(check, &with_sysctls(values)).status
+    }
+
     /// Asserts what every `net.*` check must do: pass on `good`, fail naming `key` when only it
     /// is set to `bad`, and not apply in a pod's own network namespace. Returns `good`.
     pub fn assert_net_check(

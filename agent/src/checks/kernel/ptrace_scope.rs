@@ -40,23 +40,15 @@ mod tests {
     #[test]
     fn verdicts() {
         assert_eq!(
-            judge_all(
-                &CHECK,
-                &with_sysctls(&[("kernel.yama.ptrace_scope", Some("1"))])
-            )
-            .status,
+            status_with(&CHECK, &[("kernel.yama.ptrace_scope", Some("1"))]),
             Status::Pass
         );
         assert_eq!(
-            judge_all(
-                &CHECK,
-                &with_sysctls(&[("kernel.yama.ptrace_scope", Some("0"))])
-            )
-            .status,
+            status_with(&CHECK, &[("kernel.yama.ptrace_scope", Some("0"))]),
             Status::Fail
         );
         assert_eq!(
-            judge_all(&CHECK, &with_sysctls(&[("kernel.yama.ptrace_scope", None)])).status,
+            status_with(&CHECK, &[("kernel.yama.ptrace_scope", None)]),
             Status::Fail
         );
         // A copy of a node that recorded no sysctl cannot pass.

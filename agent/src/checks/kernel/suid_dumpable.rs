@@ -41,15 +41,15 @@ mod tests {
     #[test]
     fn verdicts() {
         assert_eq!(
-            judge_all(&CHECK, &with_sysctls(&[("fs.suid_dumpable", Some("0"))])).status,
+            status_with(&CHECK, &[("fs.suid_dumpable", Some("0"))]),
             Status::Pass
         );
         assert_eq!(
-            judge_all(&CHECK, &with_sysctls(&[("fs.suid_dumpable", Some("2"))])).status,
+            status_with(&CHECK, &[("fs.suid_dumpable", Some("2"))]),
             Status::Pass
         );
         assert_eq!(
-            judge_all(&CHECK, &with_sysctls(&[("fs.suid_dumpable", Some("1"))])).status,
+            status_with(&CHECK, &[("fs.suid_dumpable", Some("1"))]),
             Status::Fail
         );
         // A copy of a node that recorded no sysctl cannot pass.

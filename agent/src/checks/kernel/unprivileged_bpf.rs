@@ -49,27 +49,15 @@ mod tests {
     #[test]
     fn verdicts() {
         assert_eq!(
-            judge_all(
-                &CHECK,
-                &with_sysctls(&[("kernel.unprivileged_bpf_disabled", Some("2"))])
-            )
-            .status,
+            status_with(&CHECK, &[("kernel.unprivileged_bpf_disabled", Some("2"))]),
             Status::Pass
         );
         assert_eq!(
-            judge_all(
-                &CHECK,
-                &with_sysctls(&[("kernel.unprivileged_bpf_disabled", Some("0"))])
-            )
-            .status,
+            status_with(&CHECK, &[("kernel.unprivileged_bpf_disabled", Some("0"))]),
             Status::Fail
         );
         assert_eq!(
-            judge_all(
-                &CHECK,
-                &with_sysctls(&[("kernel.unprivileged_bpf_disabled", None)])
-            )
-            .status,
+            status_with(&CHECK, &[("kernel.unprivileged_bpf_disabled", None)]),
             Status::NotApplicable
         );
         // A copy of a node that recorded no sysctl cannot pass.
