@@ -8,7 +8,8 @@
 
 use nodecheck_collector::auth;
 use nodecheck_collector::store::{
-    Ingested, NodeCursor, NodeFilter, NodeRow, NodeSort, Store, StoreError, TokenSpec,
+    ChangeFilter, ChangeRow, Direction, DriftFilter, DriftRow, Ingested, NodeCursor, NodeFilter,
+    NodeRow, NodeSort, Store, StoreError, TokenSpec,
 };
 use nodecheck_report::*;
 use std::cell::Cell;
@@ -99,6 +100,15 @@ const CASES: &[(&str, Case)] = &[
         "a check left out of the latest report is not failing",
         a_check_left_out_is_not_failing,
     ),
+    (
+        "changes between consecutive reports",
+        changes_between_consecutive_reports,
+    ),
+    (
+        "the change feed pages and filters",
+        change_feed_pages_and_filters,
+    ),
+    ("drift from peers is counted", drift_from_peers_is_counted),
 ];
 
 fn run_suite(backend: &Backend<'_>) {
@@ -1434,4 +1444,397 @@ fn an_older_sqlite_database_keeps_its_reports_through_the_migration() {
         .collect::<Result<_, _>>()
         .expect("pk");
     assert_eq!(key, ["cluster", "node", "id"]);
+}
+
+/// A report of `prod/name` with inventory and settings to compare: `failing` fails
+/// `sshd.permit-root-login`; `listeners` are host listeners `(port, process)`; `shells` are
+/// images of containers with a shell; `settings` its judged settings.
+fn rich_report(
+    id: &str,
+    name: &str,
+    failing: bool,
+    listeners: &[(u16, &str)],
+    shells: &[&str],
+    settings: &[(&str, Option<&str>)],
+) -> Report {
+    let mut report = report(id, "prod", name, failing);
+    report.inventory.listeners = listeners
+        .iter()
+        .map(|(port, process)| Listener {
+            protocol: "tcp".into(),
+            address: "0.0.0.0".into(),
+            port: *port,
+            netns: "host".into(),
+            processes: vec![ListenerProcess {
+                pid: 100 + u32::from(*port),
+                name: (*process).into(),
+            }],
+        })
+        .collect();
+    report.inventory.containers = shells
+        .iter()
+        .enumerate()
+        .map(|(i, image)| Container {
+            pid: 1000 + i as u32,
+            id: format!("{i:064x}"),
+            runtime: "containerd".into(),
+            namespace: Some("default".into()),
+            pod: Some(format!("pod-{i}")),
+            name: Some("app".into()),
+            program: "app".into(),
+            image: Some((*image).into()),
+            uid: 0,
+            gid: 0,
+            user_namespace_root: None,
+            capabilities: Vec::new(),
+            no_new_privs: None,
+            seccomp: None,
+            host_namespaces: Vec::new(),
+            memory_limit: None,
+            shell: Some("/bin/sh".into()),
+            package_manager: None,
+        })
+        .collect();
+    report.settings = settings
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.map(str::to_string)))
+        .collect();
+    report
+}
+
+fn feed(store: &Store, filter: ChangeFilter) -> Vec<ChangeRow> {
+    store
+        .changes(&ChangeFilter {
+            limit: if filter.limit == 0 {
+                1000
+            } else {
+                filter.limit
+            },
+            ..filter
+        })
+        .expect("changes")
+}
+
+/// `kind subject before→after direction` of each change, oldest first.
+fn lines(rows: &[ChangeRow]) -> Vec<String> {
+    rows.iter()
+        .rev()
+        .map(|c| {
+            format!(
+                "{} {} {}→{} {}",
+                c.kind,
+                c.subject,
+                c.before.as_deref().unwrap_or("-"),
+                c.after.as_deref().unwrap_or("-"),
+                c.direction
+            )
+        })
+        .collect()
+}
+
+/// Reports posted in sequence give the feed each report's differences from the one before,
+/// computed from the stored state: an identical report gives none.
+fn changes_between_consecutive_reports(backend: &Backend<'_>) {
+    let store = backend.store();
+    let ingest = |report: Report, at: i64| {
+        assert_eq!(store.ingest(report, at).expect("ingest"), Ingested::Stored)
+    };
+    ingest(
+        rich_report("r1", "a", false, &[(22, "sshd")], &[], &[]),
+        100,
+    );
+    assert_eq!(
+        lines(&feed(&store, ChangeFilter::default())),
+        ["node  -→reporting neutral"]
+    );
+    // The same report again: no change.
+    ingest(
+        rich_report("r2", "a", false, &[(22, "sshd")], &[], &[]),
+        200,
+    );
+    assert_eq!(feed(&store, ChangeFilter::default()).len(), 1);
+    // Root login opens, the read-only port opens, an image with a shell starts, the kubelet
+    // and the agent are upgraded.
+    let mut worse = rich_report(
+        "r3",
+        "a",
+        true,
+        &[(22, "sshd"), (10255, "kubelet")],
+        &["docker.io/library/debian:12"],
+        &[],
+    );
+    worse.node.kubelet_version = Some("v1.31.2".into());
+    worse.agent.version = "0.2.0".into();
+    ingest(worse.clone(), 300);
+    let third: Vec<String> = lines(&feed(&store, ChangeFilter::default()))
+        .into_iter()
+        .skip(1)
+        .collect();
+    assert_eq!(
+        third,
+        [
+            "score  100→62 worse",
+            "agent-version  0.1.0→0.2.0 neutral",
+            "kubelet-version  -→v1.31.2 neutral",
+            "listener tcp 0.0.0.0:10255 (kubelet) -→tcp 0.0.0.0:10255 (kubelet) worse",
+            "shell-image docker.io/library/debian:12 -→docker.io/library/debian:12 worse",
+            "check sshd.permit-root-login pass→fail worse",
+        ]
+    );
+    let check = &feed(&store, ChangeFilter::default())
+        .into_iter()
+        .find(|c| c.kind == "check")
+        .expect("check change");
+    assert_eq!(
+        (
+            check.severity.as_deref(),
+            check.detail.as_str(),
+            check.report_id.as_str(),
+            check.at
+        ),
+        (Some("high"), "PermitRootLogin is yes", "r3", 300)
+    );
+    // Fixed again, the port closed, the image gone; the check no longer reported at all on
+    // the next one.
+    let mut better = rich_report("r4", "a", false, &[(22, "sshd")], &[], &[]);
+    better.node.kubelet_version = Some("v1.31.2".into());
+    better.agent.version = "0.2.0".into();
+    ingest(better.clone(), 400);
+    let mut without = better.clone();
+    without.id = "r5".into();
+    without
+        .findings
+        .retain(|f| f.id != "sshd.permit-root-login");
+    ingest(without, 500);
+    let later: Vec<String> = lines(&feed(
+        &store,
+        ChangeFilter {
+            since: Some(400),
+            ..Default::default()
+        },
+    ));
+    assert_eq!(
+        later,
+        [
+            "score  62→100 better",
+            "listener tcp 0.0.0.0:10255 (kubelet) tcp 0.0.0.0:10255 (kubelet)→- better",
+            "shell-image docker.io/library/debian:12 docker.io/library/debian:12→- better",
+            "check sshd.permit-root-login fail→pass better",
+            "check sshd.permit-root-login pass→- neutral",
+        ]
+    );
+    // Kept as long as full reports: pruning before 350 drops the changes found before then.
+    let before = feed(&store, ChangeFilter::default()).len();
+    store.prune(350).expect("prune");
+    let kept = feed(&store, ChangeFilter::default());
+    assert_eq!(kept.len(), before - 7);
+    assert!(kept.iter().all(|c| c.at >= 350));
+}
+
+/// Filters combine, and a cursor pages through the feed newest first, every change once.
+fn change_feed_pages_and_filters(backend: &Backend<'_>) {
+    let store = backend.store();
+    for (i, name) in ["a", "b", "c"].iter().enumerate() {
+        let at = 100 + i as i64;
+        store
+            .ingest(report(&format!("{name}1"), "prod", name, false), at)
+            .expect("first");
+        store
+            .ingest(report(&format!("{name}2"), "prod", name, true), at + 100)
+            .expect("second");
+    }
+    store
+        .ingest(report("x1", "staging", "a", false), 100)
+        .expect("staging");
+    let worse = feed(
+        &store,
+        ChangeFilter {
+            cluster: Some("prod".into()),
+            direction: Some(Direction::Worse),
+            check: Some("sshd.permit-root-login".into()),
+            severity: Some("high".into()),
+            ..Default::default()
+        },
+    );
+    let nodes: Vec<&str> = worse.iter().map(|c| c.node.as_str()).collect();
+    assert_eq!(nodes, ["c", "b", "a"], "newest first");
+    let of_b = feed(
+        &store,
+        ChangeFilter {
+            cluster: Some("prod".into()),
+            node: Some("b".into()),
+            ..Default::default()
+        },
+    );
+    assert_eq!(
+        lines(&of_b),
+        [
+            "node  -→reporting neutral",
+            "score  100→62 worse",
+            "check sshd.permit-root-login pass→fail worse"
+        ]
+    );
+    assert!(
+        feed(
+            &store,
+            ChangeFilter {
+                kind: Some("score".into()),
+                direction: Some(Direction::Better),
+                ..Default::default()
+            }
+        )
+        .is_empty()
+    );
+    // Two at a time through all ten.
+    let all = feed(&store, ChangeFilter::default());
+    assert_eq!(all.len(), 10);
+    let mut paged = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = feed(
+            &store,
+            ChangeFilter {
+                before_id: cursor,
+                limit: 2,
+                ..Default::default()
+            },
+        );
+        paged.extend(page.iter().map(|c| c.id));
+        if page.len() < 2 {
+            break;
+        }
+        cursor = page.last().map(|c| c.id);
+        assert!(paged.len() <= 10, "the cursor moves on");
+    }
+    assert_eq!(paged, all.iter().map(|c| c.id).collect::<Vec<_>>());
+}
+
+/// `setting majority(nodes) | minority(nodes)[examples] …` of each drifting setting.
+fn drift_lines(rows: &[DriftRow]) -> Vec<String> {
+    rows.iter()
+        .map(|d| {
+            let value = |v: &Option<String>| v.clone().unwrap_or_else(|| "null".into());
+            let minority: Vec<String> = d
+                .minority
+                .iter()
+                .map(|m| format!("{}({})[{}]", value(&m.value), m.nodes, m.examples.join(",")))
+                .collect();
+            format!(
+                "{}/{} {} {}({}) | {}",
+                d.cluster,
+                d.peer_group,
+                d.setting,
+                value(&d.majority.value),
+                d.majority.nodes,
+                minority.join(" ")
+            )
+        })
+        .collect()
+}
+
+/// Value counts per cluster, peer group and setting follow each report; the drift list names
+/// the settings where a minority differs from a strict majority, with example nodes; a node's
+/// own drift lists what it differs on; stale nodes stop counting until they report again.
+fn drift_from_peers_is_counted(backend: &Backend<'_>) {
+    let store = backend.store();
+    let worker = |id: &str, name: &str, port: &str, listeners: &[(u16, &str)], at: i64| {
+        let report = rich_report(
+            id,
+            name,
+            false,
+            listeners,
+            &[],
+            &[
+                ("kubelet:readOnlyPort", Some(port)),
+                ("kubelet:tlsCipherSuites", None),
+                ("kubelet:address", Some(name)),
+            ],
+        );
+        store.ingest(report, at).expect("ingest");
+    };
+    let drift = |filter: DriftFilter| {
+        drift_lines(
+            &store
+                .drift(&DriftFilter {
+                    limit: 100,
+                    ..filter
+                })
+                .expect("drift"),
+        )
+    };
+    for name in ["w1", "w2", "w3", "w4"] {
+        worker(&format!("{name}-1"), name, "0", &[(10250, "kubelet")], 100);
+    }
+    assert!(drift(DriftFilter::default()).is_empty(), "all alike");
+    // w4 opens the read-only port: 1 of 4 differs on the setting and on the port. Every
+    // node's own address differs, with no majority: no drift.
+    worker(
+        "w4-2",
+        "w4",
+        "10255",
+        &[(10250, "kubelet"), (10255, "kubelet")],
+        200,
+    );
+    assert_eq!(
+        drift(DriftFilter::default()),
+        [
+            "prod/worker kubelet:readOnlyPort 0(3) | 10255(1)[w4]",
+            "prod/worker ports:tcp/10255 (absent)(3) | kubelet(1)[w4]",
+        ]
+    );
+    assert_eq!(
+        drift(DriftFilter {
+            setting: Some("kubelet:".into()),
+            ..Default::default()
+        }),
+        ["prod/worker kubelet:readOnlyPort 0(3) | 10255(1)[w4]"]
+    );
+    let own = |name: &str| {
+        drift(DriftFilter {
+            cluster: Some("prod".into()),
+            node: Some(name.into()),
+            ..Default::default()
+        })
+    };
+    assert_eq!(own("w4").len(), 2);
+    assert!(own("w1").is_empty(), "w1 holds the majority values");
+    // Control planes are not workers' peers.
+    let mut control = rich_report(
+        "c1",
+        "c1",
+        false,
+        &[],
+        &[],
+        &[("kubelet:readOnlyPort", Some("10255"))],
+    );
+    control.node.roles = vec![Role::ControlPlane, Role::Worker];
+    store.ingest(control, 200).expect("control plane");
+    assert_eq!(drift(DriftFilter::default()).len(), 2);
+    assert!(
+        drift(DriftFilter {
+            role: Some("control-plane".into()),
+            ..Default::default()
+        })
+        .is_empty()
+    );
+    // w4 closes the port again: no drift.
+    worker("w4-3", "w4", "0", &[(10250, "kubelet")], 300);
+    assert!(drift(DriftFilter::default()).is_empty());
+    // w1..w3 go stale (one interval is 600 s): they stop counting, and w4 alone is no drift
+    // with itself. w4 opening the port then is the whole group's value.
+    assert!(
+        store
+            .withdraw_stale_drift(300 + 3 * 600 + 1)
+            .expect("withdraw")
+            >= 3
+    );
+    worker("w4-4", "w4", "10255", &[(10250, "kubelet")], 2200);
+    assert!(drift(DriftFilter::default()).is_empty());
+    // w1 and w2 report again, as before: 2 of 3 hold 0.
+    worker("w1-2", "w1", "0", &[(10250, "kubelet")], 2300);
+    worker("w2-2", "w2", "0", &[(10250, "kubelet")], 2300);
+    assert_eq!(
+        drift(DriftFilter::default()),
+        ["prod/worker kubelet:readOnlyPort 0(2) | 10255(1)[w4]"]
+    );
 }

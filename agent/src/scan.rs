@@ -197,6 +197,7 @@ pub fn scan(
             os: facts.host.os.clone(),
             kernel: facts.host.kernel.clone(),
             labels: options.labels.clone(),
+            kubelet_version: facts.kubelet.as_ref().and_then(|k| k.version.clone()),
         },
         agent: Agent {
             version: env!("CARGO_PKG_VERSION").to_string(),
@@ -210,6 +211,7 @@ pub fn scan(
         duration_ms: u64::try_from(duration.as_millis()).unwrap_or(u64::MAX),
         score: nodecheck_report::score(&summary),
         summary,
+        settings: settings(&findings),
         findings,
         inventory: inventory(facts),
     };
@@ -224,6 +226,54 @@ pub fn scan(
         report.score = nodecheck_report::score(&report.summary);
     }
     report
+}
+
+/// The judged settings of a report: each evidence item that judged a setting (its value read
+/// from a file line, a command-line flag or a named default), keyed `area:subject`. The first
+/// finding to judge a setting names its value; a value over the format's limit is left out
+/// rather than cut, since a cut value could compare equal to another.
+///
+/// Metadata of files, listeners and processes are not settings: they are per-file or per-pid,
+/// and the inventory carries the listeners.
+fn settings(findings: &[Finding]) -> std::collections::BTreeMap<String, Option<String>> {
+    use nodecheck_report::{Source, limits};
+    let mut settings = std::collections::BTreeMap::new();
+    for finding in findings {
+        for item in &finding.evidence {
+            let setting = matches!(
+                item.source,
+                Source::File { .. } | Source::Flag { .. } | Source::Default { .. }
+            );
+            if !setting || item.status == Status::Error || item.subject.is_empty() {
+                continue;
+            }
+            let key = format!("{}:{}", finding.area, without_process_root(&item.subject));
+            let fits = key.chars().count() <= limits::SETTING_KEY_MAX
+                && item
+                    .observed
+                    .as_ref()
+                    .is_none_or(|v| v.chars().count() <= limits::SETTING_VALUE_MAX);
+            if fits && settings.len() < limits::SETTINGS_MAX {
+                settings.entry(key).or_insert_with(|| item.observed.clone());
+            }
+        }
+    }
+    settings
+}
+
+/// `metricsBindAddress (/proc/2300/root/var/lib/kube-proxy/config.conf)` as every node says
+/// it: `metricsBindAddress (/var/lib/kube-proxy/config.conf)`. A file read inside a
+/// container's root is named by a pid, which is no part of the setting.
+fn without_process_root(subject: &str) -> std::borrow::Cow<'_, str> {
+    let Some(at) = subject.find("/proc/") else {
+        return subject.into();
+    };
+    let rest = &subject[at + "/proc/".len()..];
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    match rest[digits..].strip_prefix("/root/") {
+        Some(path) if digits > 0 => format!("{}/{path}", &subject[..at]).into(),
+        _ => subject.into(),
+    }
 }
 
 /// Listeners the inventory lists (all are judged); a node with more lists the first ones.
@@ -276,6 +326,7 @@ fn inventory(facts: &Facts) -> Inventory {
                 memory_limit: c.memory_limit.clone().ok().flatten(),
                 shell: c.shell.clone().ok().flatten(),
                 package_manager: c.package_manager.clone().ok().flatten(),
+                image: c.image.clone(),
             })
             .collect(),
     }
@@ -292,6 +343,71 @@ mod tests {
             cluster: "prod".into(),
             ..ScanOptions::default()
         }
+    }
+
+    #[test]
+    fn settings_are_the_judged_values_keyed_by_area_and_subject() {
+        use nodecheck_report::{Evidence, Source};
+        let item = |subject: &str, observed: Option<&str>, source: Source| Evidence {
+            subject: subject.into(),
+            observed: observed.map(str::to_string),
+            expected: "x".into(),
+            status: Status::Pass,
+            source,
+            note: None,
+        };
+        let mut kubelet = crate::output::fixture::report().findings[0].clone();
+        kubelet.area = "kubelet".into();
+        kubelet.evidence = vec![
+            item(
+                "readOnlyPort",
+                Some("0"),
+                Source::file("/var/lib/kubelet/config.yaml", Some(3)),
+            ),
+            item("tlsCipherSuites", None, Source::default_value("not set")),
+            item(
+                "/etc/kubernetes/kubelet.conf",
+                Some("0600 root:root"),
+                Source::FileMetadata {
+                    path: "/etc/kubernetes/kubelet.conf".into(),
+                },
+            ),
+            item(
+                "metricsBindAddress (/proc/2300/root/var/lib/kube-proxy/config.conf)",
+                Some("0.0.0.0:10249"),
+                Source::Flag {
+                    flag: "--config".into(),
+                    pid: 2300,
+                },
+            ),
+        ];
+        let mut again = kubelet.clone();
+        again.evidence = vec![item(
+            "readOnlyPort",
+            Some("10255"),
+            Source::default_value("d"),
+        )];
+        let settings = settings(&[kubelet, again]);
+        assert_eq!(
+            settings.into_iter().collect::<Vec<_>>(),
+            [
+                (
+                    "kubelet:metricsBindAddress (/var/lib/kube-proxy/config.conf)".to_string(),
+                    Some("0.0.0.0:10249".to_string())
+                ),
+                ("kubelet:readOnlyPort".to_string(), Some("0".to_string())),
+                ("kubelet:tlsCipherSuites".to_string(), None),
+            ],
+            "file metadata is no setting; the first finding names the value"
+        );
+        assert_eq!(
+            without_process_root("/proc/self/root/x"),
+            "/proc/self/root/x"
+        );
+        assert_eq!(
+            without_process_root("a /proc/12/rootfs"),
+            "a /proc/12/rootfs"
+        );
     }
 
     #[test]

@@ -10,7 +10,10 @@
 
 use crate::auth::{self, Admin, Agent, Enroller, Reader};
 use crate::ingest::{MAX_BODY_BYTES, Parsed, parse_report, read_body};
-use crate::store::{Ingested, NodeCursor, NodeFilter, NodeSort, Store, StoreError, TokenSpec};
+use crate::store::{
+    ChangeFilter, Direction, DriftFilter, Ingested, NodeCursor, NodeFilter, NodeSort, Store,
+    StoreError, TokenSpec,
+};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -195,12 +198,7 @@ pub struct NodesQuery {
 /// The node filter of a query string; a bad one is refused (after authentication, in the
 /// API's JSON error shape) with what is wrong in it.
 fn filter(query: Result<Query<NodesQuery>, QueryRejection>) -> Result<NodeFilter, ApiError> {
-    let Query(query) = query.map_err(|rejection| {
-        let detail = rejection.body_text();
-        bad(detail
-            .strip_prefix("Failed to deserialize query string: ")
-            .map_or(detail.clone(), |d| format!("bad query string: {d}")))
-    })?;
+    let query = query_of(query)?;
     let sort = match query.sort.as_deref() {
         None => NodeSort::Name,
         Some(text) => NodeSort::parse(text).ok_or_else(|| {
@@ -340,6 +338,170 @@ async fn check(
     Ok(Json(
         serde_json::json!({ "check": row, "failing_nodes": failing }),
     ))
+}
+
+/// A bad query string refused in the API's JSON error shape, with what is wrong in it.
+fn query_of<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
+    let Query(query) = query.map_err(|rejection| {
+        let detail = rejection.body_text();
+        bad(detail
+            .strip_prefix("Failed to deserialize query string: ")
+            .map_or(detail.clone(), |d| format!("bad query string: {d}")))
+    })?;
+    Ok(query)
+}
+
+/// `since`: Unix seconds, or a time ago (`90s`, `30m`, `24h`, `7d`).
+pub fn parse_since(text: &str, now: i64) -> Option<i64> {
+    if let Ok(unix) = text.parse::<i64>() {
+        return (unix >= 0).then_some(unix);
+    }
+    let split = text.len().checked_sub(1)?;
+    let (number, unit) = text.split_at(split);
+    let number: i64 = number.parse().ok().filter(|n| *n >= 0)?;
+    let seconds = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return None,
+    };
+    Some(now.saturating_sub(number.checked_mul(seconds)?))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangesQuery {
+    cluster: Option<String>,
+    node: Option<String>,
+    check: Option<String>,
+    severity: Option<String>,
+    /// `worse`, `better` or `neutral`.
+    direction: Option<String>,
+    kind: Option<String>,
+    /// Unix seconds, or a time ago (`24h`).
+    since: Option<String>,
+    limit: Option<usize>,
+    /// `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+/// The kinds of change, for a `kind` filter.
+const CHANGE_KINDS: &[&str] = &[
+    crate::store::change_kind::CHECK,
+    crate::store::change_kind::SCORE,
+    crate::store::change_kind::LISTENER,
+    crate::store::change_kind::SHELL_IMAGE,
+    crate::store::change_kind::AGENT_VERSION,
+    crate::store::change_kind::KUBELET_VERSION,
+    crate::store::change_kind::NODE,
+];
+
+/// The change filter of a query string, or what is wrong with it.
+pub fn change_filter(query: ChangesQuery, now: i64) -> Result<ChangeFilter, ApiError> {
+    let direction = match query.direction.as_deref() {
+        None => None,
+        Some(text) => Some(Direction::parse(text).ok_or_else(|| {
+            bad(format!(
+                "unknown direction {text:?}: expected one of {}",
+                Direction::NAMES
+            ))
+        })?),
+    };
+    if let Some(severity) = &query.severity
+        && nodecheck_report::Severity::parse(severity).is_none()
+    {
+        return Err(bad(format!(
+            "unknown severity {severity:?}: expected critical, high, medium, low or info"
+        )));
+    }
+    if let Some(kind) = &query.kind
+        && !CHANGE_KINDS.contains(&kind.as_str())
+    {
+        return Err(bad(format!(
+            "unknown kind {kind:?}: expected one of {}",
+            CHANGE_KINDS.join(", ")
+        )));
+    }
+    let since = match &query.since {
+        None => None,
+        Some(text) => Some(parse_since(text, now).ok_or_else(|| {
+            bad(format!(
+                "since {text:?} must be Unix seconds or a time ago such as 30m, 24h or 7d"
+            ))
+        })?),
+    };
+    let before_id = match &query.cursor {
+        None => None,
+        Some(cursor) => Some(
+            cursor
+                .parse::<i64>()
+                .ok()
+                .filter(|id| *id > 0)
+                .ok_or_else(|| bad("cursor must be a next_cursor returned by this endpoint"))?,
+        ),
+    };
+    Ok(ChangeFilter {
+        cluster: query.cluster,
+        node: query.node,
+        check: query.check,
+        severity: query.severity,
+        direction,
+        kind: query.kind,
+        since,
+        before_id,
+        limit: query.limit.unwrap_or(100).clamp(1, 1000),
+    })
+}
+
+async fn changes(
+    State(app): State<Shared>,
+    _reader: Reader,
+    query: Result<Query<ChangesQuery>, QueryRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let filter = change_filter(query_of(query)?, now())?;
+    let limit = filter.limit;
+    let rows = blocking(&app, move |s| s.changes(&filter)).await?;
+    let next = (rows.len() == limit)
+        .then(|| rows.last().map(|r| r.id.to_string()))
+        .flatten();
+    Ok(Json(
+        serde_json::json!({ "changes": rows, "next_cursor": next }),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DriftQuery {
+    cluster: Option<String>,
+    role: Option<String>,
+    /// Settings whose key begins so (`kubelet:`).
+    setting: Option<String>,
+    /// One node's drift (with `cluster`).
+    node: Option<String>,
+    limit: Option<usize>,
+}
+
+async fn drift(
+    State(app): State<Shared>,
+    _reader: Reader,
+    query: Result<Query<DriftQuery>, QueryRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let query = query_of(query)?;
+    if query.node.is_some() && query.cluster.is_none() {
+        return Err(bad(
+            "node needs cluster: a node is named within its cluster",
+        ));
+    }
+    let filter = DriftFilter {
+        cluster: query.cluster,
+        role: query.role,
+        setting: query.setting,
+        node: query.node,
+        limit: query.limit.unwrap_or(100).clamp(1, 1000),
+    };
+    let rows = blocking(&app, move |s| s.drift(&filter)).await?;
+    Ok(Json(serde_json::json!({ "drift": rows })))
 }
 
 /// Escapes an OpenMetrics label value: the format's three escapes, and any other control
@@ -628,6 +790,8 @@ pub fn router(app: Shared) -> Router {
         .route("/api/v1/nodes.csv", get(nodes_csv))
         .route("/api/v1/nodes/{cluster}/{name}", get(node))
         .route("/api/v1/checks", get(checks))
+        .route("/api/v1/changes", get(changes))
+        .route("/api/v1/drift", get(drift))
         .route("/api/v1/tokens", get(list_tokens).post(create_token))
         .route("/api/v1/tokens/{id}", axum::routing::delete(revoke_token))
         .route("/api/v1/enroll", post(enroll))

@@ -506,7 +506,8 @@ async fn serve(
             tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
         }
     });
-    // Nodes that stopped reporting stop counting for how unknown checks are described.
+    // Nodes that stopped reporting stop counting for how unknown checks are described, and
+    // for what their peers' settings are.
     let withdrawer = app.clone();
     tokio::spawn(async move {
         loop {
@@ -518,6 +519,15 @@ async fn serve(
                     "{n} descriptions of unknown checks by stale nodes no longer count"
                 ),
                 Ok(Err(e)) => tracing::warn!("withdrawing stale nodes' descriptions failed: {e}"),
+                _ => {}
+            }
+            // Nor for which settings their peers hold.
+            let app = withdrawer.clone();
+            match tokio::task::spawn_blocking(move || app.store.withdraw_stale_drift(now())).await {
+                Ok(Ok(n)) if n > 0 => {
+                    tracing::info!("{n} stale nodes no longer count in drift from peers")
+                }
+                Ok(Err(e)) => tracing::warn!("withdrawing stale nodes from drift failed: {e}"),
                 _ => {}
             }
             tokio::time::sleep(std::time::Duration::from_secs(300)).await;

@@ -55,6 +55,18 @@ pub struct Report {
     #[schemars(length(max = limits::FINDINGS_MAX))]
     pub findings: Vec<Finding>,
     pub inventory: Inventory,
+    /// The effective value of each setting the findings judged, keyed `area:subject`
+    /// (`kubelet:readOnlyPort`, `sshd:PermitRootLogin`, `kernel:net.ipv4.ip_forward`); null
+    /// when the setting is judged unset. The same values as the evidence, gathered so that a
+    /// collector can compare a node with its peers without reading every finding. Optional:
+    /// reports of agents before 0.2 have none.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(extend(
+        "maxProperties" = limits::SETTINGS_MAX,
+        "propertyNames" = { "maxLength": limits::SETTING_KEY_MAX },
+        "additionalProperties" = { "type": ["string", "null"], "maxLength": limits::SETTING_VALUE_MAX }
+    ))]
+    pub settings: BTreeMap<String, Option<String>>,
 }
 
 /// The node the report is about.
@@ -84,6 +96,11 @@ pub struct Node {
         "additionalProperties" = { "type": "string", "maxLength": limits::LABEL_NAME_MAX, "pattern": limits::LABEL_VALUE_PATTERN }
     ))]
     pub labels: BTreeMap<String, String>,
+    /// The kubelet's version (`v1.31.2`, as the Node object's `kubeletVersion` says it), when
+    /// a kubelet runs and its version could be read from its package or its binary.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = limits::VERSION_MAX), pattern(limits::VERSION_PATTERN))]
+    pub kubelet_version: Option<String>,
 }
 
 /// The program that made the report.
@@ -430,6 +447,11 @@ pub struct Container {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     pub program: String,
+    /// The image the container was created from, as the runtime recorded it in the
+    /// container's OCI bundle (`registry.k8s.io/pause:3.10`, `docker.io/library/nginx@sha256:…`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = limits::IMAGE_MAX), pattern(limits::IMAGE_PATTERN))]
+    pub image: Option<String>,
     /// Host UID and GID (effective).
     pub uid: u32,
     pub gid: u32,

@@ -71,6 +71,13 @@ pub const LISTENER_PROCESSES_MAX: usize = 16;
 pub const CONTAINERS_MAX: usize = 16_384;
 /// Capabilities and host namespaces of one container.
 pub const CAPABILITIES_MAX: usize = 64;
+/// A container's image reference: a registry host, path, tag and digest, in ASCII.
+pub const IMAGE_MAX: usize = 512;
+pub const IMAGE_PATTERN: &str = "^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,511}$";
+/// Judged settings one report carries, the length of a key (`area:subject`) and of a value.
+pub const SETTINGS_MAX: usize = 4096;
+pub const SETTING_KEY_MAX: usize = 256;
+pub const SETTING_VALUE_MAX: usize = 1024;
 
 /// Why a report was refused: the field, as a path into the report, and the limit it broke.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -263,6 +270,51 @@ fn check_count(field: impl FnOnce() -> String, count: usize, max: usize) -> Resu
     Ok(())
 }
 
+fn is_version(version: &str) -> bool {
+    !version.is_empty()
+        && version.len() <= VERSION_MAX
+        && version
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'+' | b'_' | b'~' | b'-'))
+}
+
+fn check_version(field: &str, version: &str) -> Result<(), Invalid> {
+    is_version(version).then_some(()).ok_or_else(|| {
+        invalid(
+            field,
+            format!("must be 1 to {VERSION_MAX} letters, digits, '.', '+', '_', '~' or '-'"),
+        )
+    })
+}
+
+/// An image reference as [`IMAGE_PATTERN`] says.
+pub fn is_image(image: &str) -> bool {
+    let bytes = image.as_bytes();
+    !bytes.is_empty()
+        && bytes.len() <= IMAGE_MAX
+        && bytes[0].is_ascii_alphanumeric()
+        && bytes.iter().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'/' | b'@' | b'+' | b'-')
+        })
+}
+
+/// A setting key: `area:subject`, bounded, shown as it is (no control or invisible character).
+fn check_setting_key(key: &str) -> Result<(), Invalid> {
+    let ok = !key.is_empty()
+        && key.chars().count() <= SETTING_KEY_MAX
+        && key.contains(':')
+        && !key.chars().any(|c| c.is_control() || is_invisible(c));
+    ok.then_some(()).ok_or_else(|| {
+        invalid(
+            "settings",
+            format!(
+                "key {} must be `area:subject`, 1 to {SETTING_KEY_MAX} characters without control or invisible characters",
+                quote(key)
+            ),
+        )
+    })
+}
+
 /// Checks `report` against every limit of the format; the first field over one is named.
 pub fn validate(report: &Report) -> Result<(), Invalid> {
     check_id(|| "id".into(), &report.id)?;
@@ -297,17 +349,9 @@ pub fn validate(report: &Report) -> Result<(), Invalid> {
             ));
         }
     }
-    let version = &report.agent.version;
-    let version_ok = !version.is_empty()
-        && version.len() <= VERSION_MAX
-        && version
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'+' | b'_' | b'~' | b'-'));
-    if !version_ok {
-        return Err(invalid(
-            "agent.version",
-            format!("must be 1 to {VERSION_MAX} letters, digits, '.', '+', '_', '~' or '-'"),
-        ));
+    check_version("agent.version", &report.agent.version)?;
+    if let Some(version) = &node.kubelet_version {
+        check_version("node.kubelet_version", version)?;
     }
     if let Some(interval) = report.agent.interval_s
         && !(INTERVAL_S_MIN..=INTERVAL_S_MAX).contains(&interval)
@@ -390,6 +434,16 @@ pub fn validate(report: &Report) -> Result<(), Invalid> {
             }
         }
         check_text(|| format!("{at}.program"), &container.program, PATH_MAX)?;
+        if let Some(image) = &container.image
+            && !is_image(image)
+        {
+            return Err(invalid(
+                format!("{at}.image"),
+                format!(
+                    "must be an image reference: 1 to {IMAGE_MAX} letters, digits, '.', '_', ':', '/', '@', '+' or '-', beginning with a letter or digit"
+                ),
+            ));
+        }
         for (field, list) in [
             ("capabilities", &container.capabilities),
             ("host_namespaces", &container.host_namespaces),
@@ -398,6 +452,17 @@ pub fn validate(report: &Report) -> Result<(), Invalid> {
             for (j, item) in list.iter().enumerate() {
                 check_short(|| format!("{at}.{field}[{j}]"), item)?;
             }
+        }
+    }
+    check_count(|| "settings".into(), report.settings.len(), SETTINGS_MAX)?;
+    for (key, value) in &report.settings {
+        check_setting_key(key)?;
+        if let Some(value) = value {
+            check_text(
+                || format!("settings[{}]", quote(key)),
+                value,
+                SETTING_VALUE_MAX,
+            )?;
         }
     }
     Ok(())
@@ -660,12 +725,46 @@ pub fn clamp(report: &mut Report) -> Vec<String> {
         {
             fit_text("inventory.containers", text, PATH_MAX, &mut changed);
         }
+        if container.image.as_deref().is_some_and(|i| !is_image(i)) {
+            changed.push(format!(
+                "inventory.containers.image: {} dropped (not an image reference)",
+                quote(container.image.as_deref().unwrap_or_default())
+            ));
+            container.image = None;
+        }
         for list in [&mut container.capabilities, &mut container.host_namespaces] {
             list.truncate(CAPABILITIES_MAX);
             for item in list {
                 fit_short("inventory.containers", item, &mut changed);
             }
         }
+    }
+    if report
+        .node
+        .kubelet_version
+        .as_deref()
+        .is_some_and(|v| !is_version(v))
+    {
+        changed.push("node.kubelet_version: dropped (not a version)".into());
+        report.node.kubelet_version = None;
+    }
+    // A setting that cannot be carried whole is left out rather than cut: a cut value would
+    // compare equal on two nodes whose settings differ.
+    let before = report.settings.len();
+    report.settings.retain(|key, value| {
+        check_setting_key(key).is_ok()
+            && value
+                .as_deref()
+                .is_none_or(|v| v.chars().count() <= SETTING_VALUE_MAX && !v.contains('\0'))
+    });
+    while report.settings.len() > SETTINGS_MAX {
+        report.settings.pop_last();
+    }
+    if report.settings.len() != before {
+        changed.push(format!(
+            "settings: kept {} of {before} (keys `area:subject` of {SETTING_KEY_MAX} characters, values of {SETTING_VALUE_MAX}, {SETTINGS_MAX} at most)",
+            report.settings.len()
+        ));
     }
     changed
 }
@@ -739,6 +838,7 @@ mod tests {
                 os: Some("Debian GNU/Linux 12 (bookworm)".into()),
                 kernel: Some("6.1.0-18-amd64".into()),
                 labels: [("kubernetes.io/os".to_string(), "linux".to_string())].into(),
+                kubelet_version: None,
             },
             agent: Agent {
                 version: "0.1.0".into(),
@@ -767,6 +867,7 @@ mod tests {
                 waiver: None,
             }],
             inventory: Inventory::default(),
+            settings: Default::default(),
         }
     }
 
@@ -833,6 +934,43 @@ mod tests {
                 Box::new(|r| r.agent.interval_s = Some(INTERVAL_S_MAX + 1)),
                 "agent.interval_s",
                 "one week",
+            ),
+            (
+                Box::new(|r| r.node.kubelet_version = Some("v1.31 <b>".into())),
+                "node.kubelet_version",
+                "1 to 64",
+            ),
+            (
+                Box::new(|r| {
+                    r.settings.insert("no area".into(), None);
+                }),
+                "settings",
+                "must be `area:subject`",
+            ),
+            (
+                Box::new(|r| {
+                    r.settings
+                        .insert("kubelet:x\u{202E}".into(), Some("1".into()));
+                }),
+                "settings",
+                "without control or invisible characters",
+            ),
+            (
+                Box::new(|r| {
+                    r.settings
+                        .insert("kubelet:x".into(), Some("1".repeat(SETTING_VALUE_MAX + 1)));
+                }),
+                "settings[\"kubelet:x\"]",
+                "longer than 1024",
+            ),
+            (
+                Box::new(|r| {
+                    r.settings = (0..=SETTINGS_MAX)
+                        .map(|i| (format!("kernel:{i}"), None))
+                        .collect();
+                }),
+                "settings",
+                "at most 4096",
             ),
             (
                 Box::new(|r| r.agent.interval_s = Some(0)),
@@ -955,6 +1093,47 @@ mod tests {
                 .starts_with("Evil\\u{202e}OS")
         );
         assert!(!r.node.labels.contains_key("bad key"));
+        // Settings that cannot be carried whole are left out, not cut; an image that is no
+        // image reference and a kubelet version that is no version are dropped.
+        let mut r = report();
+        r.settings
+            .insert("kubelet:readOnlyPort".into(), Some("0".into()));
+        r.settings.insert(
+            "kubelet:long".into(),
+            Some("x".repeat(SETTING_VALUE_MAX + 1)),
+        );
+        r.settings.insert("noarea".into(), None);
+        r.node.kubelet_version = Some("v1.31.2\n".into());
+        r.inventory.containers = vec![Container {
+            pid: 1,
+            id: "0".repeat(64),
+            runtime: "containerd".into(),
+            namespace: None,
+            pod: None,
+            name: None,
+            program: "sh".into(),
+            image: Some("evil\u{202E}image:1".into()),
+            uid: 0,
+            gid: 0,
+            user_namespace_root: None,
+            capabilities: Vec::new(),
+            no_new_privs: None,
+            seccomp: None,
+            host_namespaces: Vec::new(),
+            memory_limit: None,
+            shell: None,
+            package_manager: None,
+        }];
+        assert!(validate(&r).is_err());
+        let changed = clamp(&mut r);
+        assert_eq!(changed.len(), 3, "{changed:?}");
+        assert_eq!(validate(&r), Ok(()));
+        assert_eq!(
+            r.settings.keys().collect::<Vec<_>>(),
+            ["kubelet:readOnlyPort"]
+        );
+        assert_eq!(r.node.kubelet_version, None);
+        assert_eq!(r.inventory.containers[0].image, None);
         // A report within the limits is left as it is.
         let mut honest = report();
         assert!(clamp(&mut honest).is_empty());

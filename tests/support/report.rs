@@ -20,6 +20,7 @@ pub fn report(id: &str, cluster: &str, name: &str, findings: Vec<Finding>) -> Re
             os: None,
             kernel: None,
             labels: Default::default(),
+            kubelet_version: None,
         },
         agent: Agent {
             version: "0.1.0".into(),
@@ -35,6 +36,7 @@ pub fn report(id: &str, cluster: &str, name: &str, findings: Vec<Finding>) -> Re
         summary,
         findings,
         inventory: Inventory::default(),
+        settings: Default::default(),
     }
 }
 

@@ -252,6 +252,8 @@ pub struct ContainerProcess {
     pub memory_limit: Result<Option<u64>, String>,
     pub shell: Result<Option<String>, String>,
     pub package_manager: Result<Option<String>, String>,
+    /// The image it was created from, as its runtime wrote it in the container's OCI bundle.
+    pub image: Option<String>,
 }
 
 impl ContainerProcess {
@@ -414,6 +416,82 @@ fn host_namespaces(host: &Host) -> BTreeMap<&'static str, String> {
     out
 }
 
+/// The annotations of an OCI bundle's `config.json` that name the container's image:
+/// containerd's CRI plugin, CRI-O, and containerd's for a pod sandbox (pause) image.
+const IMAGE_ANNOTATIONS: &[&str] = &[
+    "io.kubernetes.cri.image-name",
+    "io.kubernetes.cri-o.ImageName",
+    "io.kubernetes.cri.podsandbox.image-name",
+];
+
+/// Where each runtime keeps a container's OCI bundle, `{}` for the container id: containerd's
+/// v2 shims under its state directory (k3s's too), CRI-O's under its run root.
+const BUNDLES: &[(&str, &str)] = &[
+    (
+        "containerd",
+        "/run/containerd/io.containerd.runtime.v2.task/k8s.io/{}/config.json",
+    ),
+    (
+        "containerd",
+        "/run/k3s/containerd/io.containerd.runtime.v2.task/k8s.io/{}/config.json",
+    ),
+    (
+        "cri-o",
+        "/run/containers/storage/overlay-containers/{}/userdata/config.json",
+    ),
+];
+
+/// A bundle's `config.json` is a few kilobytes; one with huge annotations is read this far.
+const BUNDLE_CAP: u64 = 1 << 20;
+
+#[derive(serde::Deserialize)]
+struct Bundle {
+    #[serde(default)]
+    annotations: BTreeMap<String, String>,
+}
+
+/// The image named in a bundle's `config.json`, when it is an image reference.
+fn bundle_image(text: &str) -> Option<String> {
+    let bundle: Bundle = serde_json::from_str(text).ok()?;
+    IMAGE_ANNOTATIONS
+        .iter()
+        .find_map(|key| bundle.annotations.get(*key))
+        .filter(|image| nodecheck_report::limits::is_image(image))
+        .cloned()
+}
+
+/// What a snapshot keeps of a bundle's `config.json`: the image annotations alone.
+pub fn bundle_reduced(text: &str) -> Option<String> {
+    let bundle: Bundle = serde_json::from_str(text).ok()?;
+    let kept: BTreeMap<&str, &str> = bundle
+        .annotations
+        .iter()
+        .filter(|(key, _)| IMAGE_ANNOTATIONS.contains(&key.as_str()))
+        .map(|(key, value)| (key.as_str(), value.as_str()))
+        .collect();
+    serde_json::to_string(&serde_json::json!({ "annotations": kept })).ok()
+}
+
+/// The container's image, from the first bundle of its runtime that names one.
+fn image_of(host: &Host, placement: &CgroupPlacement) -> Option<String> {
+    let runtimes: &[&str] = match placement.runtime {
+        "containerd or cri-o" => &["containerd", "cri-o"],
+        "containerd" => &["containerd"],
+        "cri-o" => &["cri-o"],
+        // docker writes no CRI annotations.
+        _ => return None,
+    };
+    BUNDLES
+        .iter()
+        .filter(|(runtime, _)| runtimes.contains(runtime))
+        .find_map(|(_, pattern)| {
+            let path = pattern.replace("{}", &placement.container_id);
+            host.read_text(&path, BUNDLE_CAP, Content::OciBundle)
+                .ok()
+                .and_then(|text| bundle_image(&text))
+        })
+}
+
 /// Every container process of the host.
 pub fn gather(host: &Host, processes: &[Process]) -> Vec<ContainerProcess> {
     let placed: Vec<(&Process, CgroupPlacement)> = processes
@@ -473,6 +551,7 @@ pub fn gather(host: &Host, processes: &[Process]) -> Vec<ContainerProcess> {
                 memory_limit: memory_limit(host, &placement),
                 shell: first_present(host, p.pid, SHELLS),
                 package_manager: first_present(host, p.pid, PACKAGE_MANAGERS),
+                image: image_of(host, &placement),
                 placement,
             }
         })

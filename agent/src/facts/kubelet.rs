@@ -47,6 +47,8 @@ pub struct KubeletFacts {
     pub client_ca_file: Option<FileFact>,
     /// The systemd unit and its drop-ins (empty without systemd units).
     pub unit_files: Vec<FileFact>,
+    /// Its version (`v1.31.2`, `v1.32.3+k3s1`), from its package or binary, when found.
+    pub version: Option<String>,
 }
 
 /// The kubelet process, and whether it is embedded in k3s.
@@ -234,6 +236,14 @@ pub fn gather(
             .as_deref(),
     );
     let client_ca_file = file(config.str("authentication.x509.clientCAFile"));
+    let version = match &flavour {
+        Flavour::K3s { version } => version.clone(),
+        Flavour::Standalone => process
+            .exe
+            .as_deref()
+            .map(|exe| exe.trim_end_matches(" (deleted)"))
+            .and_then(|exe| super::runtime::kubelet_version(host, exe)),
+    };
     Some(KubeletFacts {
         pid: process.pid,
         program: process.program().to_string(),
@@ -245,6 +255,7 @@ pub fn gather(
         kubeconfig_file,
         client_ca_file,
         unit_files: unit_files(host),
+        version,
     })
 }
 

@@ -860,6 +860,8 @@ const PACKAGES: &[(&str, &[&str])] = &[
     // Docker's containerd.io bundles runc too, but its version is containerd's.
     ("containerd", &["containerd", "containerd.io"]),
     ("cri-o", &["cri-o"]),
+    // pkgs.k8s.io's package.
+    ("kubelet", &["kubelet"]),
 ];
 
 /// The installed package that ships `binary`, by its file list (usr-merged paths count).
@@ -918,6 +920,10 @@ fn binary_version(host: &Host, component: &str, binary: &str) -> Result<Found, S
                 "github.com/containerd/containerd/v2",
                 "github.com/containerd/containerd",
             ],
+        ),
+        "kubelet" => (
+            &["k8s.io/component-base/version.gitVersion"],
+            &["k8s.io/kubernetes"],
         ),
         _ => (&[], &["github.com/cri-o/cri-o"]),
     };
@@ -988,6 +994,31 @@ fn version_of(
         binary,
         version,
     }
+}
+
+/// The kubelet's upstream version (`v1.31.2`) from the package that installed `binary`
+/// (`1.31.2-1.1` of pkgs.k8s.io) or the version linked into it; `None` when neither says.
+pub fn kubelet_version(host: &Host, binary: &str) -> Option<String> {
+    let packages = host
+        .read_text(DPKG_STATUS, STATUS_CAP, Content::Plain)
+        .map(|text| dpkg::installed(&text, &["kubelet"]))
+        .unwrap_or_default();
+    let found = version_of(host, "kubelet", binary.to_string(), &packages, &None)
+        .version
+        .ok()?;
+    let version = found
+        .version
+        .rsplit_once(':')
+        .map_or(found.version.as_str(), |(_, v)| v);
+    let upstream = match found.from {
+        // The Debian revision is the packager's, not Kubernetes'.
+        VersionFrom::Package { .. } => version.rsplit_once('-').map_or(version, |(u, _)| u),
+        VersionFrom::Binary { .. } => version,
+    };
+    let upstream = upstream.trim_start_matches('v');
+    upstream
+        .starts_with(|c: char| c.is_ascii_digit())
+        .then(|| format!("v{upstream}"))
 }
 
 /// The major version of a package or upstream version (`1:1.6.20~ds1-1` → 1, `v2.1.5` → 2).

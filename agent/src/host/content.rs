@@ -46,6 +46,9 @@ pub enum Content {
     /// A container runtime's TOML configuration (containerd, CRI-O): only the CNI directory
     /// settings, since registry sections may hold credentials.
     RuntimeConfig,
+    /// A container's OCI runtime bundle `config.json`: only the annotations naming its image;
+    /// never its environment, mounts or anything else.
+    OciBundle,
     /// An OpenSSH public key or certificate (`ssh_host_rsa_key.pub`): only its algorithm and
     /// size, as [`crate::parse::ssh_key::derived`] writes them; never key bytes.
     SshPublicKey,
@@ -512,7 +515,8 @@ fn expected_kinds(content: Content) -> Option<&'static [&'static str]> {
         | Content::K3sConfig
         | Content::EtcdConfig
         | Content::SshPublicKey
-        | Content::RuntimeConfig => None,
+        | Content::RuntimeConfig
+        | Content::OciBundle => None,
     }
 }
 
@@ -531,6 +535,9 @@ pub fn keep(content: Content, data: &[u8]) -> Option<Vec<u8>> {
     }
     if content == Content::RuntimeConfig {
         return crate::facts::runtime::reduced(text).map(String::into_bytes);
+    }
+    if content == Content::OciBundle {
+        return crate::facts::containers::bundle_reduced(text).map(String::into_bytes);
     }
     let doc = crate::parse::yaml::parse(text).ok()?;
     if let Some(kinds) = expected_kinds(content) {
@@ -554,7 +561,7 @@ pub fn keep(content: Content, data: &[u8]) -> Option<Vec<u8>> {
         Content::EncryptionConfig => &encryption_config,
         Content::EtcdConfig => &etcd_config,
         Content::ComponentConfig => &component_config,
-        Content::SshPublicKey | Content::RuntimeConfig => return None,
+        Content::SshPublicKey | Content::RuntimeConfig | Content::OciBundle => return None,
     };
     redact::redact_lines(text, policy)
         .ok()

@@ -170,6 +170,7 @@ pub(crate) mod fixture {
                 os: Some("Debian GNU/Linux 12 (bookworm)".into()),
                 kernel: Some("6.1.0-28-amd64".into()),
                 labels: BTreeMap::new(),
+                kubelet_version: None,
             },
             agent: Agent {
                 version: "0.1.0".into(),
@@ -185,6 +186,7 @@ pub(crate) mod fixture {
             summary,
             findings,
             inventory: Inventory::default(),
+            settings: Default::default(),
         }
     }
 }

@@ -5,6 +5,8 @@
 //! keys, so that concurrent batches on PostgreSQL never wait on each other in a cycle. Also the
 //! facts read from the cluster's Node objects (kubelet versions).
 
+use super::changes::{self, Before, Change, Comparable};
+use super::drift::{self, DriftDeltas};
 use super::{
     BODIES_LOCK, COLLECTOR_CHECKS, KUBERNETES_VERSION_CHECK, KnownChecks, RETRIES, Store,
     StoreError, day_of, lock_key,
@@ -191,6 +193,8 @@ pub struct Incoming {
     /// For each finding of a check the catalogue does not know, the digest of its description
     /// ([`description_digest`]); computed here, in parallel, not in the single writer.
     digests: Vec<Option<Digest>>,
+    /// What the node's next report is compared with.
+    comparable: Comparable,
 }
 
 impl Incoming {
@@ -236,6 +240,7 @@ impl Incoming {
         Ok(Self {
             hash: sha2::Sha256::digest(&json).into(),
             body: compress(&json)?,
+            comparable: Comparable::of(&report),
             report,
             creator: None,
             digests,
@@ -317,6 +322,7 @@ struct Deltas {
     buckets: BTreeMap<i64, i64>,
     /// Day → (score sum, reports).
     days: BTreeMap<i64, (i64, i64)>,
+    drift: DriftDeltas,
 }
 
 #[derive(Default)]
@@ -404,6 +410,7 @@ impl Deltas {
                 &values![*day, *sum, *reports],
             )?;
         }
+        self.drift.write(tx)?;
         if self.reports > 0 {
             tx.execute(
                 "UPDATE counts SET value = value + ?1 WHERE name = 'reports'",
@@ -596,13 +603,22 @@ fn ingest_one(
         "INSERT INTO report_bodies (hash, body) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
         &values![&incoming.hash[..], &incoming.body[..]],
     )?;
-    let previous_score: Option<Option<i64>> = tx
-        .query_opt(
-            "SELECT score FROM nodes WHERE cluster = ?1 AND name = ?2",
-            &values![cluster, name],
-        )?
-        .map(|r| r.get(0))
+    let before: Option<Before> = tx
+        .query_opt(changes::BEFORE_SQL, &values![cluster, name])?
+        .map(|r| Before::from_row(&r))
         .transpose()?;
+    let previous_score = before.as_ref().map(|b| b.score);
+    let comparable = &incoming.comparable;
+    // A body the same as the last one (the per-report parts aside) changes nothing.
+    let same_body = before
+        .as_ref()
+        .is_some_and(|b| b.body_hash.as_deref() == Some(&incoming.hash[..]));
+    let mut found: Vec<Change> = Vec::new();
+    match &before {
+        Some(before) if !same_body => changes::node_changes(before, report, comparable, &mut found),
+        Some(_) => {}
+        None => found.push(changes::first_report()),
+    }
     let failing_of = |severity: Option<Severity>| {
         report
             .findings
@@ -617,12 +633,15 @@ fn ingest_one(
     let roles: Vec<&str> = report.node.roles.iter().map(|r| r.as_str()).collect();
     tx.execute(
         "INSERT INTO nodes (cluster, name, first_seen, last_seen, roles, labels, agent_version, interval_s, score, failing,
-            last_report, failing_critical, failing_high, created_by)
-         VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+            last_report, failing_critical, failing_high, created_by, body_hash, listeners, shell_images, kubelet_version,
+            peer_group)
+         VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
          ON CONFLICT (cluster, name) DO UPDATE SET last_seen = excluded.last_seen, roles = excluded.roles,
             labels = excluded.labels, agent_version = excluded.agent_version, interval_s = excluded.interval_s,
             score = excluded.score, failing = excluded.failing, last_report = excluded.last_report,
-            failing_critical = excluded.failing_critical, failing_high = excluded.failing_high",
+            failing_critical = excluded.failing_critical, failing_high = excluded.failing_high,
+            body_hash = excluded.body_hash, listeners = excluded.listeners, shell_images = excluded.shell_images,
+            kubelet_version = excluded.kubelet_version, peer_group = excluded.peer_group",
         &values![
             cluster,
             name,
@@ -636,9 +655,27 @@ fn ingest_one(
             &report.id,
             failing_critical,
             failing_high,
-            incoming.creator.map(|c| c.token_id)
+            incoming.creator.map(|c| c.token_id),
+            &incoming.hash[..],
+            &comparable.listeners,
+            &comparable.shell_images,
+            &report.node.kubelet_version,
+            &comparable.peer_group
         ],
     )?;
+    // Drift: the node's settings rows and its share of its peer group's counts.
+    let counted_in = before.as_ref().and_then(|b| b.peer_group.as_deref());
+    if !(same_body && counted_in == Some(comparable.peer_group.as_str())) {
+        drift::record(
+            tx,
+            cluster,
+            name,
+            counted_in,
+            before.is_some(),
+            comparable,
+            &mut deltas.drift,
+        )?;
+    }
     // Score distribution: move the node from its old bucket to its new one.
     let bucket = |score: Option<i64>| score.map_or(-1, |s| (s / 10).min(9));
     if let Some(old) = previous_score {
@@ -744,6 +781,18 @@ fn ingest_one(
                 .or_default()
                 .reporting += 1;
         }
+        if known_node
+            && !same_body
+            && let Some(change) = changes::check_change(
+                &finding.id,
+                severity,
+                previous.map(|p| p.status.as_str()),
+                Some(status),
+                &finding.message,
+            )
+        {
+            found.push(change);
+        }
         let was_failing = previous.is_some_and(|p| p.status == "fail");
         let now_failing = status == "fail";
         if was_failing != now_failing {
@@ -785,6 +834,13 @@ fn ingest_one(
             "DELETE FROM node_checks WHERE cluster = ?1 AND name = ?2 AND check_id = ?3",
             &values![cluster, name, check_id],
         )?;
+        found.extend(changes::check_change(
+            check_id,
+            &previous.severity,
+            Some(&previous.status),
+            None,
+            "",
+        ));
         let delta = deltas.checks.entry(check_id.clone()).or_default();
         if previous.status == "fail" {
             delta.failing -= 1;
@@ -803,6 +859,7 @@ fn ingest_one(
         day.0 += score;
         day.1 += 1;
     }
+    changes::write(tx, report, now, &found)?;
     Ok(Ingested::Stored)
 }
 

@@ -18,15 +18,20 @@
 //! together migrate once.
 //!
 //! By concern: [`schema`] (migrations), [`ingest`] (the writes of a report batch), [`fleet`]
-//! (the queries behind the API and the dashboard), [`tokens`] (tokens and sessions) and
-//! [`retention`] (pruning). This module holds the store itself: opening, connections, locks.
+//! (the queries behind the API and the dashboard), [`changes`] (what changed between a node's
+//! reports, found at ingest) and [`drift`] (where a node differs from its peers, counted at
+//! ingest), [`tokens`] (tokens and sessions) and [`retention`] (pruning). This module holds the store itself: opening, connections, locks.
 
+mod changes;
+mod drift;
 mod fleet;
 mod ingest;
 mod retention;
 mod schema;
 mod tokens;
 
+pub use changes::{ChangeFilter, ChangeRow, Direction, kind as change_kind};
+pub use drift::{ABSENT, DriftFilter, DriftRow, DriftValue};
 pub use fleet::{CheckRow, FailingNode, NodeCursor, NodeFilter, NodeRow, NodeSort, ScoreHistory};
 pub use ingest::{Creator, Incoming, Ingested};
 pub use tokens::{Enrolled, TokenRow, TokenSpec};

@@ -1,5 +1,6 @@
 //! Retention: full reports older than the retention period are deleted in chunks (the latest
-//! report of every node is kept), with the bodies no report uses any more; on PostgreSQL one
+//! report of every node is kept), with the bodies no report uses any more and the changes
+//! found in them; on PostgreSQL one
 //! replica prunes at a time. And what a node that stopped reporting said about checks the
 //! catalogue does not know stops counting.
 
@@ -53,6 +54,18 @@ impl Store {
                 Ok::<_, StoreError>(pruned)
             })?;
             total += usize::try_from(pruned).unwrap_or(usize::MAX);
+            if pruned < PRUNE_CHUNK as u64 {
+                break;
+            }
+        }
+        // Changes are kept as long as full reports are.
+        loop {
+            let pruned = self.lock()?.transaction(|tx| {
+                tx.execute(
+                    "DELETE FROM changes WHERE id IN (SELECT id FROM changes WHERE at < ?1 ORDER BY id LIMIT ?2)",
+                    &values![before, PRUNE_CHUNK],
+                )
+            })?;
             if pruned < PRUNE_CHUNK as u64 {
                 break;
             }

@@ -25,6 +25,7 @@ const SQLITE_MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0012_enrollment.sql"),
     include_str!("../../migrations/sqlite/0013_check_reporters.sql"),
     include_str!("../../migrations/sqlite/0014_check_descriptions.sql"),
+    include_str!("../../migrations/sqlite/0015_changes_and_drift.sql"),
 ];
 
 /// PostgreSQL migrations, in order. The first is the schema SQLite reached in its six; keys are
@@ -40,6 +41,7 @@ const POSTGRES_MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0007_enrollment.sql"),
     include_str!("../../migrations/postgres/0008_check_reporters.sql"),
     include_str!("../../migrations/postgres/0009_check_descriptions.sql"),
+    include_str!("../../migrations/postgres/0010_changes_and_drift.sql"),
 ];
 
 /// Brings the schema to the newest version this collector knows, in one transaction; on

@@ -183,6 +183,7 @@ mod tests {
             memory_limit: Ok(Some(256 * 1024 * 1024)),
             shell: Ok(None),
             package_manager: Ok(None),
+            image: None,
         }
     }
 

@@ -1,0 +1,53 @@
+-- Changes between each node's consecutive reports, found at ingest (issue 16): checks that
+-- flipped, score moves, listeners and images with a shell that came or went, agent and
+-- kubelet versions. Kept as long as full reports are.
+CREATE TABLE changes (
+   id INTEGER PRIMARY KEY AUTOINCREMENT,
+   at INTEGER NOT NULL,
+   cluster TEXT NOT NULL,
+   node TEXT NOT NULL,
+   report_id TEXT NOT NULL,
+   kind TEXT NOT NULL,
+   subject TEXT NOT NULL,
+   severity TEXT,
+   direction TEXT NOT NULL,
+   before TEXT,
+   after TEXT,
+   detail TEXT NOT NULL
+);
+CREATE INDEX changes_by_time ON changes (at);
+CREATE INDEX changes_by_node ON changes (cluster, node, id);
+CREATE INDEX changes_by_subject ON changes (subject, id);
+CREATE INDEX changes_by_direction ON changes (direction, id);
+-- What the next report is compared with: the body it had (an identical body changes
+-- nothing), its host listeners and images with a shell, its kubelet version, and the peer
+-- group (cluster and sorted roles) its settings are counted in (NULL: not counted).
+ALTER TABLE nodes ADD COLUMN body_hash BLOB;
+ALTER TABLE nodes ADD COLUMN listeners TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE nodes ADD COLUMN shell_images TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE nodes ADD COLUMN kubelet_version TEXT;
+ALTER TABLE nodes ADD COLUMN peer_group TEXT;
+-- Each node's judged settings (values JSON-encoded: a string, or null for unset), and per
+-- cluster, peer group and setting how many counted nodes hold each value.
+CREATE TABLE node_settings (
+   cluster TEXT NOT NULL,
+   name TEXT NOT NULL,
+   key TEXT NOT NULL,
+   value TEXT NOT NULL,
+   PRIMARY KEY (cluster, name, key)
+);
+CREATE INDEX node_settings_by_value ON node_settings (cluster, key, value);
+CREATE TABLE drift_values (
+   cluster TEXT NOT NULL,
+   peer_group TEXT NOT NULL,
+   key TEXT NOT NULL,
+   value TEXT NOT NULL,
+   nodes INTEGER NOT NULL,
+   PRIMARY KEY (cluster, peer_group, key, value)
+);
+CREATE TABLE drift_groups (
+   cluster TEXT NOT NULL,
+   peer_group TEXT NOT NULL,
+   nodes INTEGER NOT NULL,
+   PRIMARY KEY (cluster, peer_group)
+);

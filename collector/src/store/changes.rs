@@ -1,0 +1,558 @@
+//! Changes: what differs between a node's consecutive reports, found at ingest from the node's
+//! stored state (never by reading old reports again) and kept for the retention period.
+//!
+//! A report is compared with what its node's row and check rows hold: the statuses of its
+//! checks, its score, its agent and kubelet versions, the host listeners and the images of
+//! containers that ship a shell. A report whose body is byte-for-byte the last one's (most of
+//! them, on a quiet fleet) changes nothing and costs one comparison of hashes.
+//!
+//! Each change has a direction: `worse` (a check started failing or erring, the score fell, a
+//! listener or an image with a shell appeared), `better` (the reverse) or `neutral` (versions,
+//! a node's first report, a check no longer judged). The feed is read newest first by id, a
+//! cursor being the last id seen.
+
+use super::{Store, StoreError};
+use crate::db::{Connection, DbError, Row};
+use crate::values;
+use nodecheck_report::Report;
+
+/// Which way a change goes, for the node's security.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    Worse,
+    Better,
+    Neutral,
+}
+
+impl Direction {
+    pub const NAMES: &'static str = "worse, better, neutral";
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Worse => "worse",
+            Direction::Better => "better",
+            Direction::Neutral => "neutral",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Direction> {
+        match text {
+            "worse" => Some(Direction::Worse),
+            "better" => Some(Direction::Better),
+            "neutral" => Some(Direction::Neutral),
+            _ => None,
+        }
+    }
+
+    /// From how bad a thing was to how bad it is.
+    fn of(before: i64, after: i64) -> Direction {
+        match after.cmp(&before) {
+            std::cmp::Ordering::Greater => Direction::Worse,
+            std::cmp::Ordering::Less => Direction::Better,
+            std::cmp::Ordering::Equal => Direction::Neutral,
+        }
+    }
+}
+
+/// What changed: the kinds of change, as stored and filtered on.
+pub mod kind {
+    /// A check's status (`subject` is its id).
+    pub const CHECK: &str = "check";
+    pub const SCORE: &str = "score";
+    /// A host listener (`tcp 0.0.0.0:10255 (kubelet)`).
+    pub const LISTENER: &str = "listener";
+    /// An image of a container that ships a shell.
+    pub const SHELL_IMAGE: &str = "shell-image";
+    pub const AGENT_VERSION: &str = "agent-version";
+    pub const KUBELET_VERSION: &str = "kubelet-version";
+    /// A node's first report.
+    pub const NODE: &str = "node";
+}
+
+/// One change of one node, as ingest finds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Change {
+    pub kind: &'static str,
+    pub subject: String,
+    /// The check's severity, for a check's change.
+    pub severity: Option<String>,
+    pub direction: Direction,
+    pub before: Option<String>,
+    pub after: Option<String>,
+    /// One line: the finding's message now, or what the change means.
+    pub detail: String,
+}
+
+/// How bad a stored check status is: a pass, an inapplicable or a waived check is fine, an
+/// error cannot be verified, a failure is a failure.
+fn badness(status: &str) -> i64 {
+    match status {
+        "fail" => 2,
+        "error" => 1,
+        _ => 0,
+    }
+}
+
+/// A check's status went from `before` (`None`: the node did not report the check) to
+/// `after` (`None`: it no longer does). A check that appears passing is no change.
+pub(super) fn check_change(
+    id: &str,
+    severity: &str,
+    before: Option<&str>,
+    after: Option<&str>,
+    message: &str,
+) -> Option<Change> {
+    let direction = match (before, after) {
+        (Some(b), Some(a)) if b == a => return None,
+        (Some(b), Some(a)) => Direction::of(badness(b), badness(a)),
+        (None, Some(a)) if badness(a) == 0 => return None,
+        (None, Some(_)) => Direction::Worse,
+        (Some(_), None) => Direction::Neutral,
+        (None, None) => return None,
+    };
+    let detail = match after {
+        Some(_) => message.to_string(),
+        None => "no longer reported (the profile or the agent changed)".to_string(),
+    };
+    Some(Change {
+        kind: kind::CHECK,
+        subject: id.to_string(),
+        severity: Some(severity.to_string()),
+        direction,
+        before: before.map(str::to_string),
+        after: after.map(str::to_string),
+        detail,
+    })
+}
+
+/// What a report says that its next report is compared with, computed where the report is
+/// parsed (in parallel), not in the single writer.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Comparable {
+    /// Host listeners, `tcp 0.0.0.0:10255 (kubelet)`, sorted, as JSON.
+    pub listeners: String,
+    /// Images of containers with a shell, sorted, as JSON.
+    pub shell_images: String,
+    /// The peer group its settings are counted in: the sorted roles.
+    pub peer_group: String,
+    /// Judged settings and host ports, key → JSON-encoded value.
+    pub settings: std::collections::BTreeMap<String, String>,
+}
+
+/// A host listener as a change and a setting name it: protocol, address and port, and the
+/// processes holding it.
+fn listener_line(listener: &nodecheck_report::Listener) -> String {
+    let address = if listener.address.contains(':') {
+        format!("[{}]", listener.address)
+    } else {
+        listener.address.clone()
+    };
+    format!(
+        "{} {address}:{} ({})",
+        listener.protocol,
+        listener.port,
+        holders(listener)
+    )
+}
+
+/// The names of the processes holding a listener, sorted, without repeats.
+fn holders(listener: &nodecheck_report::Listener) -> String {
+    let mut names: Vec<&str> = listener.processes.iter().map(|p| p.name.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    if names.is_empty() {
+        "no process named".into()
+    } else {
+        names.join(", ")
+    }
+}
+
+impl Comparable {
+    pub fn of(report: &Report) -> Comparable {
+        let host = || {
+            report
+                .inventory
+                .listeners
+                .iter()
+                .filter(|l| l.netns == "host")
+        };
+        let mut listeners: Vec<String> = host().map(listener_line).collect();
+        listeners.sort_unstable();
+        listeners.dedup();
+        let mut images: Vec<&str> = report
+            .inventory
+            .containers
+            .iter()
+            .filter(|c| c.shell.is_some())
+            .filter_map(|c| c.image.as_deref())
+            .collect();
+        images.sort_unstable();
+        images.dedup();
+        let mut roles: Vec<&str> = report.node.roles.iter().map(|r| r.as_str()).collect();
+        roles.sort_unstable();
+        roles.dedup();
+        let mut settings: std::collections::BTreeMap<String, String> = report
+            .settings
+            .iter()
+            .map(|(key, value)| (key.clone(), encode(value.as_deref())))
+            .collect();
+        // Listening ports by process: `ports:tcp/10250` → `kubelet`. The address is left out
+        // (nodes listen on their own IPs); a port some peers do not listen on shows as absent.
+        let mut ports: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        for listener in host() {
+            ports
+                .entry(format!("ports:{}/{}", listener.protocol, listener.port))
+                .or_default()
+                .push(holders(listener));
+        }
+        for (key, mut holders) in ports {
+            holders.sort_unstable();
+            holders.dedup();
+            settings.insert(key, encode(Some(&holders.join("; "))));
+        }
+        Comparable {
+            listeners: serde_json::to_string(&listeners).unwrap_or_default(),
+            shell_images: serde_json::to_string(&images).unwrap_or_default(),
+            peer_group: roles.join(","),
+            settings,
+        }
+    }
+}
+
+/// A setting's value as kept: JSON, so that unset (`null`) is told from every string.
+pub(super) fn encode(value: Option<&str>) -> String {
+    serde_json::to_string(&value).unwrap_or_default()
+}
+
+/// A kept value shown: the string, or `None` for unset.
+pub fn decode(value: &str) -> Option<String> {
+    serde_json::from_str::<Option<String>>(value).ok().flatten()
+}
+
+/// What the node's row held before this report.
+#[derive(Debug, Clone)]
+pub(super) struct Before {
+    pub score: Option<i64>,
+    pub body_hash: Option<Vec<u8>>,
+    pub listeners: String,
+    pub shell_images: String,
+    pub agent_version: String,
+    pub kubelet_version: Option<String>,
+    /// The peer group its settings are counted in; `None` when they are not (withdrawn as
+    /// stale).
+    pub peer_group: Option<String>,
+}
+
+pub(super) const BEFORE_SQL: &str =
+    "SELECT score, body_hash, listeners, shell_images, agent_version, kubelet_version, peer_group
+     FROM nodes WHERE cluster = ?1 AND name = ?2";
+
+impl Before {
+    pub(super) fn from_row(row: &Row) -> Result<Before, DbError> {
+        Ok(Before {
+            score: row.get(0)?,
+            body_hash: row.get(1)?,
+            listeners: row.get(2)?,
+            shell_images: row.get(3)?,
+            agent_version: row.get(4)?,
+            kubelet_version: row.get(5)?,
+            peer_group: row.get(6)?,
+        })
+    }
+}
+
+/// Items of one JSON list that the other lacks, each way: (gone, new).
+fn set_difference(before: &str, after: &str) -> (Vec<String>, Vec<String>) {
+    let parse = |text: &str| -> std::collections::BTreeSet<String> {
+        serde_json::from_str::<Vec<String>>(text)
+            .unwrap_or_default()
+            .into_iter()
+            .collect()
+    };
+    let (before, after) = (parse(before), parse(after));
+    (
+        before.difference(&after).cloned().collect(),
+        after.difference(&before).cloned().collect(),
+    )
+}
+
+/// The changes of the node as a whole (score, versions, listeners, images with a shell)
+/// between `before` and this report; check changes are found where check rows are compared.
+pub(super) fn node_changes(
+    before: &Before,
+    report: &Report,
+    comparable: &Comparable,
+    changes: &mut Vec<Change>,
+) {
+    let score = report.score.map(i64::from);
+    if before.score != score {
+        let direction = match (before.score, score) {
+            // Lower is worse, so the badness is the negated score.
+            (Some(b), Some(a)) => Direction::of(-b, -a),
+            _ => Direction::Neutral,
+        };
+        let show = |s: Option<i64>| s.map_or("none".to_string(), |s| s.to_string());
+        changes.push(Change {
+            kind: kind::SCORE,
+            subject: String::new(),
+            severity: None,
+            direction,
+            before: before.score.map(|s| s.to_string()),
+            after: score.map(|s| s.to_string()),
+            detail: format!("score {} → {}", show(before.score), show(score)),
+        });
+    }
+    let versions = [
+        (
+            kind::AGENT_VERSION,
+            "agent",
+            Some(before.agent_version.as_str()),
+            Some(report.agent.version.as_str()),
+        ),
+        (
+            kind::KUBELET_VERSION,
+            "kubelet",
+            before.kubelet_version.as_deref(),
+            report.node.kubelet_version.as_deref(),
+        ),
+    ];
+    for (kind, what, was, is) in versions {
+        if was != is {
+            changes.push(Change {
+                kind,
+                subject: String::new(),
+                severity: None,
+                direction: Direction::Neutral,
+                before: was.map(str::to_string),
+                after: is.map(str::to_string),
+                detail: format!(
+                    "{what} {} → {}",
+                    was.unwrap_or("unknown"),
+                    is.unwrap_or("unknown")
+                ),
+            });
+        }
+    }
+    for (kind, was, is, noun) in [
+        (
+            kind::LISTENER,
+            &before.listeners,
+            &comparable.listeners,
+            "listener",
+        ),
+        (
+            kind::SHELL_IMAGE,
+            &before.shell_images,
+            &comparable.shell_images,
+            "container image with a shell",
+        ),
+    ] {
+        if was == is {
+            continue;
+        }
+        let (gone, new) = set_difference(was, is);
+        for item in new {
+            changes.push(Change {
+                kind,
+                detail: format!("new {noun}: {item}"),
+                subject: item.clone(),
+                severity: None,
+                direction: Direction::Worse,
+                before: None,
+                after: Some(item),
+            });
+        }
+        for item in gone {
+            changes.push(Change {
+                kind,
+                detail: format!("{noun} gone: {item}"),
+                subject: item.clone(),
+                severity: None,
+                direction: Direction::Better,
+                before: Some(item),
+                after: None,
+            });
+        }
+    }
+}
+
+/// The change a node's first report is.
+pub(super) fn first_report() -> Change {
+    Change {
+        kind: kind::NODE,
+        subject: String::new(),
+        severity: None,
+        direction: Direction::Neutral,
+        before: None,
+        after: Some("reporting".into()),
+        detail: "first report of this node".into(),
+    }
+}
+
+/// Writes a node's changes found in one report.
+pub(super) fn write(
+    tx: &mut Connection,
+    report: &Report,
+    now: i64,
+    changes: &[Change],
+) -> Result<(), StoreError> {
+    for change in changes {
+        tx.execute(
+            "INSERT INTO changes (at, cluster, node, report_id, kind, subject, severity, direction, before, after, detail)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            &values![
+                now,
+                &report.node.cluster,
+                &report.node.name,
+                &report.id,
+                change.kind,
+                &change.subject,
+                change.severity.as_deref(),
+                change.direction.as_str(),
+                change.before.as_deref(),
+                change.after.as_deref(),
+                &change.detail
+            ],
+        )?;
+    }
+    Ok(())
+}
+
+/// A change as the feed lists it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ChangeRow {
+    pub id: i64,
+    pub at: i64,
+    pub cluster: String,
+    pub node: String,
+    pub report_id: String,
+    pub kind: String,
+    pub subject: String,
+    pub severity: Option<String>,
+    pub direction: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+    pub detail: String,
+}
+
+/// Filters of the change feed; every one given must hold.
+#[derive(Debug, Clone, Default)]
+pub struct ChangeFilter {
+    pub cluster: Option<String>,
+    pub node: Option<String>,
+    /// A check id: its changes alone.
+    pub check: Option<String>,
+    pub severity: Option<String>,
+    pub direction: Option<Direction>,
+    pub kind: Option<String>,
+    /// Received at or after (Unix seconds).
+    pub since: Option<i64>,
+    /// Older than this id (the previous page's `next_cursor`).
+    pub before_id: Option<i64>,
+    pub limit: usize,
+}
+
+impl Store {
+    /// The change feed, newest first.
+    pub fn changes(&self, filter: &ChangeFilter) -> Result<Vec<ChangeRow>, StoreError> {
+        let mut sql = String::from(
+            "SELECT id, at, cluster, node, report_id, kind, subject, severity, direction, before, after, detail
+             FROM changes WHERE 1 = 1",
+        );
+        let mut params: Vec<crate::db::Value<'_>> = Vec::new();
+        let mut condition = |sql: &mut String, clause: &str, value: crate::db::Value<'static>| {
+            params.push(value);
+            sql.push_str(&format!(" AND {clause} ?{}", params.len()));
+        };
+        if let Some(cluster) = &filter.cluster {
+            condition(&mut sql, "cluster =", cluster.clone().into());
+        }
+        if let Some(node) = &filter.node {
+            condition(&mut sql, "node =", node.clone().into());
+        }
+        if let Some(check) = &filter.check {
+            condition(
+                &mut sql,
+                "kind = 'check' AND subject =",
+                check.clone().into(),
+            );
+        }
+        if let Some(severity) = &filter.severity {
+            condition(&mut sql, "severity =", severity.clone().into());
+        }
+        if let Some(direction) = filter.direction {
+            condition(&mut sql, "direction =", direction.as_str().into());
+        }
+        if let Some(kind) = &filter.kind {
+            condition(&mut sql, "kind =", kind.clone().into());
+        }
+        if let Some(since) = filter.since {
+            condition(&mut sql, "at >=", since.into());
+        }
+        if let Some(before_id) = filter.before_id {
+            condition(&mut sql, "id <", before_id.into());
+        }
+        params.push(i64::try_from(filter.limit).unwrap_or(i64::MAX).into());
+        sql.push_str(&format!(" ORDER BY id DESC LIMIT ?{}", params.len()));
+        let rows = self.read()?.query(&sql, &params)?;
+        rows.iter()
+            .map(|r| {
+                Ok(ChangeRow {
+                    id: r.get(0)?,
+                    at: r.get(1)?,
+                    cluster: r.get(2)?,
+                    node: r.get(3)?,
+                    report_id: r.get(4)?,
+                    kind: r.get(5)?,
+                    subject: r.get(6)?,
+                    severity: r.get(7)?,
+                    direction: r.get(8)?,
+                    before: r.get(9)?,
+                    after: r.get(10)?,
+                    detail: r.get(11)?,
+                })
+            })
+            .collect::<Result<_, DbError>>()
+            .map_err(StoreError::from)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn check_flips_have_directions() {
+        let flip = |b, a| check_change("x", "high", b, a, "m").map(|c| c.direction);
+        assert_eq!(flip(Some("pass"), Some("fail")), Some(Direction::Worse));
+        assert_eq!(flip(Some("fail"), Some("pass")), Some(Direction::Better));
+        assert_eq!(flip(Some("pass"), Some("error")), Some(Direction::Worse));
+        assert_eq!(flip(Some("error"), Some("fail")), Some(Direction::Worse));
+        assert_eq!(flip(Some("fail"), Some("waived")), Some(Direction::Better));
+        assert_eq!(
+            flip(Some("pass"), Some("not_applicable")),
+            Some(Direction::Neutral)
+        );
+        assert_eq!(flip(Some("fail"), Some("fail")), None);
+        assert_eq!(flip(None, Some("pass")), None, "a new passing check");
+        assert_eq!(flip(None, Some("fail")), Some(Direction::Worse));
+        assert_eq!(flip(Some("fail"), None), Some(Direction::Neutral));
+    }
+
+    #[test]
+    fn set_differences_each_way() {
+        let (gone, new) = set_difference(r#"["a","b"]"#, r#"["b","c"]"#);
+        assert_eq!((gone, new), (vec!["a".to_string()], vec!["c".to_string()]));
+        let (gone, new) = set_difference("not json", r#"["c"]"#);
+        assert_eq!((gone.len(), new), (0, vec!["c".to_string()]));
+    }
+
+    #[test]
+    fn settings_values_tell_unset_from_strings() {
+        assert_eq!(encode(None), "null");
+        assert_eq!(encode(Some("null")), "\"null\"");
+        assert_eq!(decode(&encode(Some("0"))), Some("0".into()));
+        assert_eq!(decode(&encode(None)), None);
+    }
+}
