@@ -123,6 +123,50 @@ enum FleetView {
         #[command(flatten)]
         output: FleetOutput,
     },
+    /// What changed on nodes between consecutive reports, newest first: checks that
+    /// flipped, score moves, listeners and images with a shell, agent and kubelet versions.
+    Changes {
+        #[command(flatten)]
+        output: FleetOutput,
+        /// How far back: 30m, 24h, 7d.
+        #[arg(long, default_value = "24h", value_parser = parse_age)]
+        since: String,
+        /// Only this cluster's nodes.
+        #[arg(long)]
+        cluster: Option<String>,
+        /// Only this node (with --cluster when names repeat across clusters).
+        #[arg(long)]
+        node: Option<String>,
+        /// Only regressions (worse), improvements (better) or neither (neutral).
+        #[arg(long, value_parser = ["worse", "better", "neutral"])]
+        direction: Option<String>,
+        /// Only changes of this check.
+        #[arg(long)]
+        check: Option<String>,
+        /// How many changes to show (the collector gives 1000 at most).
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u16).range(1..=1000))]
+        limit: u16,
+    },
+    /// Settings on which nodes differ from most of their cluster-and-role peers (kubelet and
+    /// sshd values, sysctls, listening ports), even where every value passes.
+    Drift {
+        #[command(flatten)]
+        output: FleetOutput,
+        /// Only this cluster.
+        #[arg(long)]
+        cluster: Option<String>,
+        /// Only peer groups with this role (worker, control-plane).
+        #[arg(long)]
+        role: Option<String>,
+        /// Only settings beginning so (kubelet:, sshd:PermitRootLogin).
+        #[arg(long)]
+        setting: Option<String>,
+        /// Only what this node differs on (needs --cluster).
+        #[arg(long, requires = "cluster")]
+        node: Option<String>,
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u16).range(1..=1000))]
+        limit: u16,
+    },
     /// One node's failing checks with their evidence.
     Node {
         #[command(flatten)]
@@ -269,6 +313,15 @@ enum LogFormat {
 }
 
 /// `90s`, `10m`, `1h`, or plain seconds.
+/// A time ago as the collector takes it: a number and s, m, h or d.
+fn parse_age(text: &str) -> Result<String, String> {
+    let ok = text.len() > 1
+        && text[..text.len() - 1].bytes().all(|b| b.is_ascii_digit())
+        && text.ends_with(['s', 'm', 'h', 'd']);
+    ok.then(|| text.to_string())
+        .ok_or_else(|| format!("{text:?} is not a time ago (like 30m, 24h or 7d)"))
+}
+
 fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     let text = text.trim();
     let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
@@ -446,6 +499,8 @@ fn fleet_command(collector: &CollectorArgs, view: &FleetView) -> anyhow::Result<
     let client = collector.client(None)?;
     let (FleetView::Nodes { output, .. }
     | FleetView::Checks { output }
+    | FleetView::Changes { output, .. }
+    | FleetView::Drift { output, .. }
     | FleetView::Node { output, .. }) = view;
     let (format, no_color) = (output.format, output.no_color);
     let paint = Paint(
@@ -492,6 +547,65 @@ fn fleet_command(collector: &CollectorArgs, view: &FleetView) -> anyhow::Result<
                 let rows: Vec<FleetCheck> = serde_json::from_value(checks)
                     .context("the collector's check list is not what nodecheck reads")?;
                 fleet::checks(&rows, paint)
+            }
+        }
+        FleetView::Changes {
+            since,
+            cluster,
+            node,
+            direction,
+            check,
+            limit,
+            ..
+        } => {
+            let mut path = format!("/api/v1/changes?since={since}&limit={limit}");
+            for (name, value) in [
+                ("cluster", cluster),
+                ("node", node),
+                ("direction", direction),
+                ("check", check),
+            ] {
+                if let Some(value) = value {
+                    path.push_str(&format!("&{name}={}", percent_encode(value)));
+                }
+            }
+            let mut changes = parse(client.get_json(&path)?, "changes")?;
+            if json {
+                serde_json::to_string_pretty(&changes)?
+            } else {
+                crate::text::terminal_safe_json(&mut changes);
+                let rows: Vec<fleet::FleetChange> = serde_json::from_value(changes)
+                    .context("the collector's change feed is not what nodecheck reads")?;
+                fleet::changes(&rows, since, now, paint)
+            }
+        }
+        FleetView::Drift {
+            cluster,
+            role,
+            setting,
+            node,
+            limit,
+            ..
+        } => {
+            let mut path = format!("/api/v1/drift?limit={limit}");
+            for (name, value) in [
+                ("cluster", cluster),
+                ("role", role),
+                ("setting", setting),
+                ("node", node),
+            ] {
+                if let Some(value) = value {
+                    path.push_str(&format!("&{name}={}", percent_encode(value)));
+                }
+            }
+            let mut drift = parse(client.get_json(&path)?, "drift")?;
+            if json {
+                serde_json::to_string_pretty(&drift)?
+            } else {
+                crate::text::terminal_safe_json(&mut drift);
+                let rows: Vec<fleet::FleetDrift> = serde_json::from_value(drift)
+                    .context("the collector's drift list is not what nodecheck reads")?;
+                fleet::drift(&rows, paint)
             }
         }
         FleetView::Node { name, cluster, .. } => {

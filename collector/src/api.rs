@@ -550,11 +550,12 @@ async fn metrics(State(app): State<Shared>, _reader: Reader) -> Result<Response,
         "nodecheck_stale_nodes {}\n",
         nodes.iter().filter(|n| n.stale).count()
     ));
-    out.push_str("# TYPE nodecheck_check_failing_nodes gauge\n# HELP nodecheck_check_failing_nodes Nodes failing a check.\n");
+    out.push_str("# TYPE nodecheck_check_failing_nodes gauge\n# HELP nodecheck_check_failing_nodes Nodes failing a check, with the check's severity.\n");
     for c in &checks {
         out.push_str(&format!(
-            "nodecheck_check_failing_nodes{{check=\"{}\"}} {}\n",
+            "nodecheck_check_failing_nodes{{check=\"{}\",severity=\"{}\"}} {}\n",
             label(&c.id),
+            label(&c.severity),
             c.failing_nodes
         ));
     }

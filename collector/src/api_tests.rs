@@ -408,7 +408,7 @@ async fn reads_aggregates_csv_and_metrics() {
     assert!(
         metrics.contains("nodecheck_nodes 3")
             && metrics
-                .contains("nodecheck_check_failing_nodes{check=\"sshd.permit-root-login\"} 1")
+                .contains("nodecheck_check_failing_nodes{check=\"sshd.permit-root-login\",severity=\"high\"} 1")
             && metrics.ends_with("# EOF\n"),
         "{metrics}"
     );
@@ -510,7 +510,60 @@ async fn dashboard_needs_a_session_and_escapes_everything_from_nodes() {
     assert_eq!(status, StatusCode::OK, "{html}");
     let (_, overview) = call(&f.app, with_cookie("/")).await;
     let (_, check) = call(&f.app, with_cookie("/checks/sshd.permit-root-login")).await;
-    for page in [&html, &overview, &check] {
+    // A second report with hostile text in what the change and drift pages show.
+    let mut next = report("01DDE", "prod", "web-x", false);
+    next.findings[0].message = "<script>alert('n')</script>".into();
+    next.agent.version = "0.2.0+evil".into();
+    next.settings.insert(
+        "kubelet:<img src=x onerror=alert(3)>".into(),
+        Some("<b>bold</b>".into()),
+    );
+    assert_eq!(
+        call(&f.app, post(Some(&f.agent), json(&next), false))
+            .await
+            .0,
+        StatusCode::CREATED
+    );
+    let (status, changes) = call(&f.app, with_cookie("/changes?node=web-x&cluster=prod")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(changes.contains("sshd.permit-root-login"), "{changes}");
+    for (id, name) in [("01DDF", "web-y"), ("01DDG", "web-z")] {
+        let mut peer = report(id, "prod", name, false);
+        peer.settings.insert(
+            "kubelet:<img src=x onerror=alert(3)>".into(),
+            Some("0".into()),
+        );
+        call(&f.app, post(Some(&f.agent), json(&peer), false)).await;
+    }
+    let (status, drift) = call(&f.app, with_cookie("/drift?setting=kubelet%3A%3Cimg")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        drift.contains("kubelet:&lt;img src=x onerror=alert(3)&gt;")
+            && drift.contains("&lt;b&gt;bold&lt;/b&gt;")
+            && drift.contains(r#"<a href="/nodes/prod/web-x">web-x</a>"#),
+        "{drift}"
+    );
+    let (_, node_after) = call(&f.app, with_cookie("/nodes/prod/web-x")).await;
+    assert!(
+        node_after.contains(
+            "sshd.permit-root-login</code></a> <span class=\"sev high\">high</span> fail → pass"
+        ),
+        "{node_after}"
+    );
+    let (_, overview_after) = call(&f.app, with_cookie("/")).await;
+    assert!(
+        overview_after.contains("Recent changes"),
+        "{overview_after}"
+    );
+    for page in [
+        &html,
+        &overview,
+        &check,
+        &changes,
+        &drift,
+        &node_after,
+        &overview_after,
+    ] {
         assert!(
             !page.contains("<img src=x")
                 && !page.contains("<script>alert")
@@ -838,6 +891,120 @@ async fn the_openapi_document_matches_the_router() {
     returned.sort();
     documented.sort();
     assert_eq!(returned, documented, "Check fields in the document");
+    // A second report makes changes; a minority value makes drift.
+    let mut again = report("01D2", "prod", "web-1", false);
+    again
+        .settings
+        .insert("kubelet:readOnlyPort".into(), Some("0".into()));
+    for (id, name, port) in [("01D3", "web-2", "10255"), ("01D4", "web-3", "0")] {
+        let mut other = report(id, "prod", name, false);
+        other
+            .settings
+            .insert("kubelet:readOnlyPort".into(), Some(port.into()));
+        call(&f.app, post(Some(&f.agent), json(&other), false)).await;
+    }
+    call(&f.app, post(Some(&f.agent), json(&again), false)).await;
+    for (path, list, schema) in [
+        ("/api/v1/changes", "changes", "Change"),
+        ("/api/v1/drift", "drift", "Drift"),
+    ] {
+        let (_, text) = call(&f.app, get(path, Some(&f.viewer))).await;
+        let listed: serde_json::Value = serde_json::from_str(&text).expect("json");
+        let mut returned: Vec<&String> = listed[list][0]
+            .as_object()
+            .unwrap_or_else(|| panic!("{path}: {text}"))
+            .keys()
+            .collect();
+        let mut documented: Vec<&String> = doc["components"]["schemas"][schema]["properties"]
+            .as_object()
+            .expect(schema)
+            .keys()
+            .collect();
+        returned.sort();
+        documented.sort();
+        assert_eq!(returned, documented, "{schema} fields in the document");
+    }
+}
+
+#[tokio::test]
+async fn changes_and_drift_are_read_with_filters_and_bad_ones_are_named() {
+    let f = fixture(false);
+    for (id, failing) in [("01C1", false), ("01C2", true)] {
+        let r = report(id, "prod", "web-1", failing);
+        assert_eq!(
+            call(&f.app, post(Some(&f.agent), json(&r), false)).await.0,
+            StatusCode::CREATED
+        );
+    }
+    assert_eq!(
+        call(&f.app, get("/api/v1/changes", None)).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        call(&f.app, get("/api/v1/drift", Some(&f.agent))).await.0,
+        StatusCode::FORBIDDEN
+    );
+    let (status, text) = call(
+        &f.app,
+        get(
+            "/api/v1/changes?direction=worse&since=1h&cluster=prod&limit=1",
+            Some(&f.viewer),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let page: serde_json::Value = serde_json::from_str(&text).expect("json");
+    assert_eq!(page["changes"].as_array().map(Vec::len), Some(1));
+    let cursor = page["next_cursor"]
+        .as_str()
+        .expect("a next page")
+        .to_string();
+    let (_, text) = call(
+        &f.app,
+        get(
+            &format!("/api/v1/changes?direction=worse&cursor={cursor}"),
+            Some(&f.viewer),
+        ),
+    )
+    .await;
+    let next: serde_json::Value = serde_json::from_str(&text).expect("json");
+    let kinds: Vec<&str> = page["changes"]
+        .as_array()
+        .into_iter()
+        .chain(next["changes"].as_array())
+        .flatten()
+        .filter_map(|c| c["kind"].as_str())
+        .collect();
+    assert_eq!(kinds, ["check", "score"], "newest first, every one once");
+    for (query, says) in [
+        ("direction=sideways", "unknown direction \"sideways\""),
+        ("severity=urgent", "unknown severity \"urgent\""),
+        ("kind=mood", "unknown kind \"mood\""),
+        ("since=yesterday", "since \"yesterday\" must be"),
+        ("cursor=abc", "cursor must be"),
+        ("colour=red", "unknown field `colour`"),
+    ] {
+        let (status, text) = call(
+            &f.app,
+            get(&format!("/api/v1/changes?{query}"), Some(&f.viewer)),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}");
+        let error: serde_json::Value = serde_json::from_str(&text).expect("json");
+        assert!(
+            error["error"].as_str().is_some_and(|e| e.contains(says)),
+            "{query}: {text}"
+        );
+    }
+    let (status, text) = call(&f.app, get("/api/v1/drift?node=web-1", Some(&f.viewer))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(text.contains("node needs cluster"), "{text}");
+    let (status, text) = call(
+        &f.app,
+        get("/api/v1/drift?cluster=prod&node=web-1", Some(&f.viewer)),
+    )
+    .await;
+    assert_eq!((status, text.as_str()), (StatusCode::OK, r#"{"drift":[]}"#));
 }
 
 /// A check page has what it needs without opening reports: the rationale and remediation

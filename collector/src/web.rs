@@ -1,5 +1,6 @@
 //! The dashboard: server-rendered HTML that needs no JavaScript, at stable URLs (`/`,
-//! `/nodes/{cluster}/{name}`, `/checks/{id}`, `/login`), with inline SVG charts.
+//! `/nodes/{cluster}/{name}`, `/checks/{id}`, `/changes`, `/drift`, `/login`), with inline
+//! SVG charts.
 //!
 //! Everything that came from a node (names, labels, messages, evidence) is HTML-escaped, and
 //! URL path segments built from it are percent-encoded. The login form trades a viewer token
@@ -8,7 +9,7 @@
 use crate::app::App;
 use crate::auth::principal::same_origin;
 use crate::auth::{self, Page, Role, SESSION_COOKIE, SESSION_SECONDS};
-use crate::store::NodeRow;
+use crate::store::{ChangeFilter, ChangeRow, Direction, DriftFilter, DriftRow, NodeRow};
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -62,10 +63,11 @@ table{{border-collapse:collapse;width:100%}} td,th{{text-align:left;padding:5px 
 th{{font-weight:600;color:#4a5266;font-size:12px;text-transform:uppercase}}
 .sev{{font-size:11px;font-weight:700;padding:1px 6px;border-radius:4px;color:#fff}}
 .critical{{background:#8b1a1a}} .high{{background:#c0392b}} .medium{{background:#d68910}} .low{{background:#7f8c8d}} .info{{background:#95a5a6}}
+.worse{{color:#c0392b;font-weight:600}} .better{{color:#1e8449;font-weight:600}} .neutral{{color:#6b7385}}
 .fail{{color:#c0392b;font-weight:600}} .error{{color:#b9770e;font-weight:600}} .pass{{color:#1e8449}} .na{{color:#95a5a6}}
 code{{background:#f0f2f5;padding:1px 4px;border-radius:3px;word-break:break-all}} details{{margin:4px 0}}
 a{{color:#2457c5}}
-</style></head><body><header><strong>nodecheck</strong><a href="/">Fleet</a><a href="/api/v1/summary">API</a><a href="/api/v1/nodes.csv">CSV</a><form method="post" action="/logout" style="margin-left:auto"><button type="submit">Log out</button></form></header>
+</style></head><body><header><strong>nodecheck</strong><a href="/">Fleet</a><a href="/changes">Changes</a><a href="/drift">Drift</a><a href="/api/v1/summary">API</a><a href="/api/v1/nodes.csv">CSV</a><form method="post" action="/logout" style="margin-left:auto"><button type="submit">Log out</button></form></header>
 <main>{body}</main></body></html>"#,
         title = esc(title)
     ))
@@ -143,6 +145,130 @@ fn score_cell(score: Option<i64>) -> String {
     )
 }
 
+/// "3m ago", "2h ago", "5d ago".
+fn ago(seconds: i64) -> String {
+    match seconds.max(0) {
+        s @ 0..60 => format!("{s}s ago"),
+        s @ 60..3600 => format!("{}m ago", s / 60),
+        s @ 3600..86_400 => format!("{}h ago", s / 3600),
+        s => format!("{}d ago", s / 86_400),
+    }
+}
+
+/// What a change says: the check and its statuses, or the change's own line.
+fn change_text(c: &ChangeRow) -> String {
+    if c.kind == crate::store::change_kind::CHECK {
+        let severity = c
+            .severity
+            .as_deref()
+            .map(|s| format!(r#" <span class="sev {s}">{s}</span>"#, s = esc(s)))
+            .unwrap_or_default();
+        let message = if c.after.is_some() && !c.detail.is_empty() {
+            format!(r#"<div class="muted">{}</div>"#, esc(&c.detail))
+        } else {
+            String::new()
+        };
+        format!(
+            r#"<a href="/checks/{}"><code>{}</code></a>{severity} {} → {}{message}"#,
+            seg(&c.subject),
+            esc(&c.subject),
+            esc(c.before.as_deref().unwrap_or("new")),
+            esc(c.after.as_deref().unwrap_or("not reported")),
+        )
+    } else {
+        esc(&c.detail)
+    }
+}
+
+/// Rows of changes, newest first; `with_node` adds the node's column.
+fn change_rows(changes: &[ChangeRow], with_node: bool, now: i64) -> String {
+    let mut out = String::from("<table><tr><th>When</th>");
+    if with_node {
+        out.push_str("<th>Node</th>");
+    }
+    out.push_str("<th></th><th>Change</th></tr>");
+    for c in changes {
+        let node = if with_node {
+            format!(
+                r#"<td><a href="/nodes/{}/{}">{}/{}</a></td>"#,
+                seg(&c.cluster),
+                seg(&c.node),
+                esc(&c.cluster),
+                esc(&c.node)
+            )
+        } else {
+            String::new()
+        };
+        let _ = write!(
+            out,
+            r#"<tr class="change"><td title="report {}">{}</td>{node}<td class="{d}">{d}</td><td>{}</td></tr>"#,
+            esc(&c.report_id),
+            ago(now - c.at),
+            change_text(c),
+            d = esc(&c.direction),
+        );
+    }
+    out.push_str("</table>");
+    out
+}
+
+/// A drifting setting as a table row.
+fn drift_row(d: &DriftRow) -> String {
+    let value = |v: &Option<String>| match v {
+        None => "<span class=\"muted\">unset</span>".to_string(),
+        Some(v) => format!("<code>{}</code>", esc(v)),
+    };
+    let mut minority = String::new();
+    for m in &d.minority {
+        let names: Vec<String> = m
+            .examples
+            .iter()
+            .map(|n| {
+                format!(
+                    r#"<a href="/nodes/{}/{}">{}</a>"#,
+                    seg(&d.cluster),
+                    seg(n),
+                    esc(n)
+                )
+            })
+            .collect();
+        let more = m.nodes - m.examples.len() as i64;
+        let more = if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        };
+        let _ = write!(
+            minority,
+            r#"<div><span class="worse">{}</span> of {}: {} <span class="muted">({}{more})</span></div>"#,
+            m.nodes,
+            d.group_nodes,
+            value(&m.value),
+            names.join(", ")
+        );
+    }
+    format!(
+        r#"<tr class="drift"><td>{}</td><td>{}</td><td><code>{}</code></td><td>{} of {}: {}</td><td>{minority}</td></tr>"#,
+        esc(&d.cluster),
+        esc(&d.peer_group),
+        esc(&d.setting),
+        d.majority.nodes,
+        d.group_nodes,
+        value(&d.majority.value)
+    )
+}
+
+fn drift_table(drift: &[DriftRow]) -> String {
+    let mut out = String::from(
+        "<table><tr><th>Cluster</th><th>Peers</th><th>Setting</th><th>Most nodes</th><th>The others</th></tr>",
+    );
+    for d in drift {
+        out.push_str(&drift_row(d));
+    }
+    out.push_str("</table>");
+    out
+}
+
 fn internal(e: impl std::fmt::Display) -> Response {
     tracing::error!("dashboard: {e}");
     (
@@ -165,10 +291,14 @@ async fn overview(State(app): State<Shared>, _page: Page) -> Response {
             s.worst_nodes(10, now)?,
             s.checks()?,
             s.stale_nodes(20, now)?,
+            s.changes(&ChangeFilter {
+                limit: 15,
+                ..Default::default()
+            })?,
         ))
     })
     .await;
-    let (summary, worst, checks, stale) = match data {
+    let (summary, worst, checks, stale, recent) = match data {
         Ok(Ok(d)) => d,
         Ok(Err(e)) => return internal(e),
         Err(e) => return internal(e),
@@ -243,7 +373,16 @@ async fn overview(State(app): State<Shared>, _page: Page) -> Response {
         }
         body.push_str("</table>");
     }
-    body.push_str("</div></div>");
+    body.push_str(
+        r#"</div></div><div class="card" style="margin-top:16px"><h2>Recent changes</h2>"#,
+    );
+    if recent.is_empty() {
+        body.push_str("<p class=\"muted\">No node has changed since it first reported.</p>");
+    } else {
+        body.push_str(&change_rows(&recent, true, now()));
+        body.push_str(r#"<p><a href="/changes">All changes</a> · <a href="/changes?direction=worse">Regressions</a> · <a href="/drift">Drift from peers</a></p>"#);
+    }
+    body.push_str("</div>");
     page("Fleet", &body).into_response()
 }
 
@@ -263,12 +402,32 @@ async fn node_page(
 ) -> Response {
     let store_app = app.clone();
     let (c, n) = (cluster.clone(), name.clone());
-    let found = match tokio::task::spawn_blocking(move || store_app.store.node(&c, &n)).await {
-        Ok(Ok(found)) => found,
+    let found = match tokio::task::spawn_blocking(move || {
+        let s = &store_app.store;
+        let Some(node) = s.node(&c, &n)? else {
+            return Ok(None);
+        };
+        let changes = s.changes(&ChangeFilter {
+            cluster: Some(c.clone()),
+            node: Some(n.clone()),
+            limit: 30,
+            ..Default::default()
+        })?;
+        let drift = s.drift(&DriftFilter {
+            cluster: Some(c),
+            node: Some(n),
+            limit: 50,
+            ..Default::default()
+        })?;
+        Ok::<_, crate::store::StoreError>(Some((node, changes, drift)))
+    })
+    .await
+    {
+        Ok(Ok(found)) => found.map(|(node, changes, drift)| (node, (changes, drift))),
         Ok(Err(e)) => return internal(e),
         Err(e) => return internal(e),
     };
-    let Some((report, history)) = found else {
+    let Some(((report, history), (changes, drift))) = found else {
         return (
             StatusCode::NOT_FOUND,
             page("Not found", "<h1>No such node</h1>"),
@@ -349,6 +508,23 @@ async fn node_page(
         }
         body.push_str("</div>");
     }
+    body.push_str(
+        r#"<div class="grid" style="margin-top:16px"><div class="card"><h2>Changes</h2>"#,
+    );
+    if changes.is_empty() {
+        body.push_str("<p class=\"muted\">No change between its reports yet.</p>");
+    } else {
+        body.push_str(&change_rows(&changes, false, now()));
+    }
+    body.push_str(r#"</div><div class="card"><h2>Unlike its peers</h2>"#);
+    if drift.is_empty() {
+        body.push_str(
+            "<p class=\"muted\">Its settings are those of most nodes of its cluster and roles.</p>",
+        );
+    } else {
+        body.push_str(&drift_table(&drift));
+    }
+    body.push_str("</div></div>");
     let passed = report
         .findings
         .iter()
@@ -368,6 +544,137 @@ async fn node_page(
         &body,
     )
     .into_response()
+}
+
+/// The change feed's page filters, as the query string gives them.
+#[derive(Debug, Default, serde::Deserialize)]
+struct ChangesPageQuery {
+    cluster: Option<String>,
+    node: Option<String>,
+    check: Option<String>,
+    direction: Option<String>,
+    before: Option<i64>,
+}
+
+async fn changes_page(
+    State(app): State<Shared>,
+    _page: Page,
+    query: Result<axum::extract::Query<ChangesPageQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    // A query string the form did not make shows the unfiltered page.
+    let query = query.map(|q| q.0).unwrap_or_default();
+    let filter = ChangeFilter {
+        cluster: query.cluster.clone().filter(|c| !c.is_empty()),
+        node: query.node.clone().filter(|n| !n.is_empty()),
+        check: query.check.clone().filter(|c| !c.is_empty()),
+        direction: query.direction.as_deref().and_then(Direction::parse),
+        before_id: query.before,
+        limit: 100,
+        ..Default::default()
+    };
+    let store_app = app.clone();
+    let reading = filter.clone();
+    let changes = match tokio::task::spawn_blocking(move || store_app.store.changes(&reading)).await
+    {
+        Ok(Ok(changes)) => changes,
+        Ok(Err(e)) => return internal(e),
+        Err(e) => return internal(e),
+    };
+    let mut body = String::from("<h1>Changes</h1>");
+    let selected = |d: &str| {
+        if filter.direction.map(Direction::as_str) == Some(d) {
+            " selected"
+        } else {
+            ""
+        }
+    };
+    let _ = write!(
+        body,
+        r#"<form method="get" action="/changes" class="card">Cluster <input name="cluster" value="{}"> Node <input name="node" value="{}"> Check <input name="check" value="{}"> <select name="direction"><option value="">any direction</option><option{} value="worse">worse</option><option{} value="better">better</option><option{} value="neutral">neutral</option></select> <button type="submit">Filter</button></form><div class="card" style="margin-top:16px">"#,
+        esc(filter.cluster.as_deref().unwrap_or_default()),
+        esc(filter.node.as_deref().unwrap_or_default()),
+        esc(filter.check.as_deref().unwrap_or_default()),
+        selected("worse"),
+        selected("better"),
+        selected("neutral"),
+    );
+    if changes.is_empty() {
+        body.push_str("<p class=\"muted\">No change matches.</p>");
+    } else {
+        body.push_str(&change_rows(&changes, true, now()));
+    }
+    if changes.len() == filter.limit
+        && let Some(last) = changes.last()
+    {
+        let mut more = format!("before={}", last.id);
+        for (name, value) in [
+            ("cluster", &filter.cluster),
+            ("node", &filter.node),
+            ("check", &filter.check),
+        ] {
+            if let Some(value) = value {
+                more.push_str(&format!("&{name}={}", seg(value)));
+            }
+        }
+        if let Some(direction) = filter.direction {
+            more.push_str(&format!("&direction={}", direction.as_str()));
+        }
+        let _ = write!(
+            body,
+            r#"<p><a href="/changes?{}">Older changes</a></p>"#,
+            esc(&more)
+        );
+    }
+    body.push_str("</div>");
+    page("Changes", &body).into_response()
+}
+
+/// The drift page's filters.
+#[derive(Debug, Default, serde::Deserialize)]
+struct DriftPageQuery {
+    cluster: Option<String>,
+    role: Option<String>,
+    setting: Option<String>,
+}
+
+async fn drift_page(
+    State(app): State<Shared>,
+    _page: Page,
+    query: Result<axum::extract::Query<DriftPageQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    // A query string the form did not make shows the unfiltered page.
+    let query = query.map(|q| q.0).unwrap_or_default();
+    let filter = DriftFilter {
+        cluster: query.cluster.filter(|c| !c.is_empty()),
+        role: query.role.filter(|r| !r.is_empty()),
+        setting: query.setting.filter(|s| !s.is_empty()),
+        node: None,
+        limit: 500,
+    };
+    let store_app = app.clone();
+    let reading = filter.clone();
+    let drift = match tokio::task::spawn_blocking(move || store_app.store.drift(&reading)).await {
+        Ok(Ok(drift)) => drift,
+        Ok(Err(e)) => return internal(e),
+        Err(e) => return internal(e),
+    };
+    let mut body = String::from(
+        "<h1>Drift from peers</h1><p class=\"muted\">Settings on which some nodes differ from most nodes of their cluster and roles, even where every value passes. Nodes that stopped reporting do not count.</p>",
+    );
+    let _ = write!(
+        body,
+        r#"<form method="get" action="/drift" class="card">Cluster <input name="cluster" value="{}"> Role <input name="role" value="{}"> Setting <input name="setting" value="{}" placeholder="kubelet:"> <button type="submit">Filter</button></form><div class="card" style="margin-top:16px">"#,
+        esc(filter.cluster.as_deref().unwrap_or_default()),
+        esc(filter.role.as_deref().unwrap_or_default()),
+        esc(filter.setting.as_deref().unwrap_or_default()),
+    );
+    if drift.is_empty() {
+        body.push_str("<p class=\"muted\">Every peer group is configured alike.</p>");
+    } else {
+        body.push_str(&drift_table(&drift));
+    }
+    body.push_str("</div>");
+    page("Drift", &body).into_response()
 }
 
 async fn check_page(State(app): State<Shared>, _page: Page, Path(id): Path<String>) -> Response {
@@ -602,6 +909,8 @@ pub fn router(app: Shared) -> Router {
         .route("/", get(overview))
         .route("/nodes/{cluster}/{name}", get(node_page))
         .route("/checks/{id}", get(check_page))
+        .route("/changes", get(changes_page))
+        .route("/drift", get(drift_page))
         .route("/login", get(login_form).post(login))
         .route("/logout", axum::routing::post(logout))
         .with_state(app)

@@ -38,6 +38,44 @@ pub struct FleetCheck {
     pub title: String,
 }
 
+/// A change as the collector's feed lists it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+pub struct FleetChange {
+    pub at: i64,
+    pub cluster: String,
+    pub node: String,
+    pub kind: String,
+    #[serde(default)]
+    pub subject: String,
+    pub severity: Option<String>,
+    pub direction: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+    #[serde(default)]
+    pub detail: String,
+}
+
+/// One value of a drifting setting.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+pub struct FleetDriftValue {
+    pub value: Option<String>,
+    pub nodes: i64,
+    #[serde(default)]
+    pub examples: Vec<String>,
+}
+
+/// A setting on which some nodes differ from most of their peers.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+pub struct FleetDrift {
+    pub cluster: String,
+    pub peer_group: String,
+    pub setting: String,
+    pub group_nodes: i64,
+    pub majority: FleetDriftValue,
+    #[serde(default)]
+    pub minority: Vec<FleetDriftValue>,
+}
+
 /// Colours, or none.
 #[derive(Debug, Clone, Copy)]
 pub struct Paint(pub bool);
@@ -211,6 +249,112 @@ pub fn node(report: &Report, last_seen: Option<i64>, now: i64, paint: Paint) -> 
     out
 }
 
+/// What a change says, in one line: `sshd.permit-root-login pass → fail (high): …`.
+fn change_text(c: &FleetChange) -> String {
+    match c.kind.as_str() {
+        "check" => format!(
+            "{} {} → {}{}{}",
+            c.subject,
+            c.before.as_deref().unwrap_or("new"),
+            c.after.as_deref().unwrap_or("not reported"),
+            c.severity
+                .as_deref()
+                .map_or(String::new(), |s| format!(" ({s})")),
+            if c.detail.is_empty() || c.after.is_none() {
+                String::new()
+            } else {
+                format!(": {}", c.detail)
+            }
+        ),
+        _ => c.detail.clone(),
+    }
+}
+
+/// The change feed, newest first as the collector gives it: when, which node and which way
+/// (regressions in red), then what changed, wrapped.
+pub fn changes(changes: &[FleetChange], since: &str, now: i64, paint: Paint) -> String {
+    let mut out = String::new();
+    for c in changes {
+        let mark = match c.direction.as_str() {
+            "worse" => paint.wrap("1;31", "worse"),
+            "better" => paint.wrap("32", "better"),
+            other => other.to_string(),
+        };
+        let _ = writeln!(out, "{}  {}/{}  {mark}", ago(now - c.at), c.cluster, c.node);
+        let _ = writeln!(out, "  {}", wrap(&change_text(c), WIDTH, 2, 4));
+    }
+    let worse = changes.iter().filter(|c| c.direction == "worse").count();
+    let _ = writeln!(
+        out,
+        "{} changes in the last {since} ({worse} for the worse)",
+        changes.len()
+    );
+    out
+}
+
+/// A setting's value shown: unset, absent, or the value.
+fn value_text(value: &Option<String>) -> String {
+    match value {
+        None => "unset".into(),
+        Some(v) if v.is_empty() => "\"\"".into(),
+        Some(v) => v.clone(),
+    }
+}
+
+/// Settings where nodes differ from the majority of their peers, most differing first.
+pub fn drift(drift: &[FleetDrift], paint: Paint) -> String {
+    let mut out = String::new();
+    for d in drift {
+        let _ = writeln!(
+            out,
+            "{}",
+            fit(
+                &format!("{}/{}: {}", d.cluster, d.peer_group, d.setting),
+                WIDTH
+            )
+            .trim_end()
+        );
+        let _ = writeln!(
+            out,
+            "  {}",
+            wrap(
+                &format!(
+                    "{} of {} nodes: {}",
+                    d.majority.nodes,
+                    d.group_nodes,
+                    value_text(&d.majority.value)
+                ),
+                WIDTH,
+                2,
+                4
+            )
+        );
+        for m in &d.minority {
+            let more = m.nodes - m.examples.len() as i64;
+            let names = if m.examples.is_empty() {
+                String::new()
+            } else if more > 0 {
+                format!(" ({} and {more} more)", m.examples.join(", "))
+            } else {
+                format!(" ({})", m.examples.join(", "))
+            };
+            let line = format!(
+                "{} of {} nodes: {}{names}",
+                m.nodes,
+                d.group_nodes,
+                value_text(&m.value)
+            );
+            let _ = writeln!(out, "  {}", paint.wrap("33", &wrap(&line, WIDTH, 2, 4)));
+        }
+    }
+    let _ = writeln!(
+        out,
+        "{} settings where nodes differ from most of their peers",
+        drift.len()
+    );
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -280,6 +424,56 @@ mod tests {
         for line in text.lines().filter(|l| !l.contains('/')) {
             assert!(line.chars().count() <= 80, "{line:?}");
         }
+    }
+
+    #[test]
+    fn changes_and_drift_read_in_80_columns() {
+        let change = FleetChange {
+            at: 1_000,
+            cluster: "prod".into(),
+            node: "web-1".into(),
+            kind: "check".into(),
+            subject: "sshd.permit-root-login".into(),
+            severity: Some("high".into()),
+            direction: "worse".into(),
+            before: Some("pass".into()),
+            after: Some("fail".into()),
+            detail: "PermitRootLogin yes (sshd -T); expected no or prohibit-password".into(),
+        };
+        let text = changes(std::slice::from_ref(&change), "24h", 1_120, Paint(false));
+        assert!(text.lines().all(|l| l.chars().count() <= 80), "{text}");
+        assert!(
+            text.starts_with(
+                "2m ago  prod/web-1  worse\n  sshd.permit-root-login pass → fail (high): PermitRootLogin"
+            ),
+            "{text}"
+        );
+        assert!(text.ends_with("1 changes in the last 24h (1 for the worse)\n"));
+        let coloured = changes(&[change], "24h", 1_120, Paint(true));
+        assert!(coloured.contains("\x1b[1;31mworse\x1b[0m"));
+        let listed = drift(
+            &[FleetDrift {
+                cluster: "prod".into(),
+                peer_group: "worker".into(),
+                setting: "kubelet:readOnlyPort".into(),
+                group_nodes: 412,
+                majority: FleetDriftValue {
+                    value: Some("0".into()),
+                    nodes: 409,
+                    examples: vec![],
+                },
+                minority: vec![FleetDriftValue {
+                    value: Some("10255".into()),
+                    nodes: 3,
+                    examples: vec!["w4".into(), "w7".into()],
+                }],
+            }],
+            Paint(false),
+        );
+        assert_eq!(
+            listed,
+            "prod/worker: kubelet:readOnlyPort\n  409 of 412 nodes: 0\n  3 of 412 nodes: 10255 (w4, w7 and 1 more)\n1 settings where nodes differ from most of their peers\n"
+        );
     }
 
     #[test]
