@@ -16,6 +16,8 @@ python3 -c 'import ensurepip, venv' 2>/dev/null || need+=(python3-venv)
 [ -x /usr/bin/python3.11 ] || need+=(python3.11)
 command -v systemd-analyze >/dev/null || need+=(systemd)
 command -v buildah >/dev/null || need+=(buildah)
+# promtool and the Prometheus server check packaging/monitoring (tests/monitoring.rs).
+{ command -v promtool && command -v prometheus; } >/dev/null || need+=(prometheus)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "scripts/test.sh: missing ${need[*]}; run as root or install them with apt-get" >&2

@@ -109,6 +109,10 @@ const CASES: &[(&str, Case)] = &[
         change_feed_pages_and_filters,
     ),
     ("drift from peers is counted", drift_from_peers_is_counted),
+    (
+        "webhook deliveries are enqueued, retried and dead-lettered",
+        webhook_deliveries_are_enqueued_retried_and_dead_lettered,
+    ),
 ];
 
 fn run_suite(backend: &Backend<'_>) {
@@ -1836,5 +1840,181 @@ fn drift_from_peers_is_counted(backend: &Backend<'_>) {
     assert_eq!(
         drift(DriftFilter::default()),
         ["prod/worker kubelet:readOnlyPort 0(2) | 10255(1)[w4]"]
+    );
+}
+
+fn webhook(
+    dir: &std::path::Path,
+    name: &str,
+    extra: &str,
+) -> nodecheck_collector::webhooks::Webhook {
+    let secret = dir.join(format!("{name}.secret"));
+    std::fs::write(&secret, "key\n").expect("secret");
+    let text = format!(
+        "[[webhooks]]\nname = \"{name}\"\nurl = \"http://127.0.0.1:9/\"\nsecret_file = {:?}\nretry_initial_s = 5\nmax_attempts = 2\n{extra}",
+        secret.display().to_string()
+    );
+    let config = nodecheck_collector::config::FileConfig::parse(&text).expect("config");
+    nodecheck_collector::webhooks::Webhook::from_config(&config.webhooks[0]).expect("webhook")
+}
+
+/// Events found at ingest and by the stale sweep become deliveries in the same transaction,
+/// once per event and webhook; claimed deliveries are leased, failures retried after the
+/// backoff and dead-lettered after the last attempt, and a dead one can be sent again.
+fn webhook_deliveries_are_enqueued_retried_and_dead_lettered(backend: &Backend<'_>) {
+    use nodecheck_collector::webhooks::Outcome;
+    let dir = Scratch::new("webhooks");
+    let mut store = backend.store();
+    let chat = webhook(&dir, "chat", "");
+    let only_critical = webhook(
+        &dir,
+        "pager",
+        "severities = [\"critical\"]\nevents = [\"check-failing\"]",
+    );
+    store.set_webhooks(vec![chat.clone(), only_critical.clone()]);
+    let events = |store: &Store| -> Vec<String> {
+        let mut rows = store.deliveries(None, None, 100).expect("deliveries");
+        rows.reverse();
+        rows.iter()
+            .map(|d| format!("{} {} {}/{}", d.webhook, d.event, d.cluster, d.node))
+            .collect()
+    };
+    store
+        .ingest(report("r1", "prod", "a", false), 100)
+        .expect("r1");
+    assert!(events(&store).is_empty(), "a first report tells nothing");
+    store
+        .ingest(report("r2", "prod", "a", true), 200)
+        .expect("r2");
+    store
+        .ingest(report("r2", "prod", "a", true), 200)
+        .expect("again");
+    store
+        .ingest(report("r3", "prod", "a", true), 300)
+        .expect("same body");
+    // The high check: chat only; the score fell from 100 to 62: chat.
+    assert_eq!(
+        events(&store),
+        ["chat score-drop prod/a", "chat check-failing prod/a"]
+    );
+    let rows = store.deliveries(None, None, 100).expect("rows");
+    for row in &rows {
+        let body: serde_json::Value = serde_json::from_str(&row.body).expect("json body");
+        assert_eq!(body["delivery_id"], row.idempotency_key.as_str());
+        assert_eq!(body["report_id"], "r2");
+    }
+    // Claimed, they are leased: not due again until they fail.
+    let due = store.claim_deliveries(300, 16).expect("claim");
+    assert_eq!(due.len(), 2);
+    assert!(store.claim_deliveries(301, 16).expect("leased").is_empty());
+    for delivery in &due {
+        store
+            .record_attempt(
+                delivery,
+                Some(&chat),
+                &Outcome::Failed("HTTP 503".into()),
+                300,
+            )
+            .expect("failed");
+    }
+    assert!(store.claim_deliveries(304, 16).expect("backoff").is_empty());
+    let again = store.claim_deliveries(305, 16).expect("retry");
+    assert_eq!(again.len(), 2);
+    assert_eq!(
+        again[0].idempotency_key, due[0].idempotency_key,
+        "the same key every time"
+    );
+    store
+        .record_attempt(&again[0], Some(&chat), &Outcome::Delivered, 305)
+        .expect("delivered");
+    store
+        .record_attempt(
+            &again[1],
+            Some(&chat),
+            &Outcome::Failed("refused".into()),
+            305,
+        )
+        .expect("dead");
+    let dead = store
+        .deliveries(Some("dead"), None, 10)
+        .expect("dead letters");
+    assert_eq!(dead.len(), 1);
+    assert_eq!(
+        (dead[0].attempts, dead[0].last_error.as_deref()),
+        (2, Some("refused"))
+    );
+    assert!(store.claim_deliveries(10_000, 16).expect("none").is_empty());
+    assert!(store.retry_delivery(dead[0].id, 400).expect("retry"));
+    assert!(!store.retry_delivery(dead[0].id, 400).expect("not dead now"));
+    assert_eq!(
+        store.claim_deliveries(400, 16).expect("sent again").len(),
+        1
+    );
+    // A critical check failing reaches the pager too.
+    let mut critical = report("r4", "prod", "b", false);
+    store.ingest(critical.clone(), 400).expect("b1");
+    critical.id = "r5".into();
+    critical.findings[1].status = Status::Fail;
+    critical.summary = summarize(&critical.findings);
+    critical.score = score(&critical.summary);
+    store.ingest(critical, 500).expect("b2");
+    let told: Vec<String> = events(&store).into_iter().skip(2).collect();
+    assert_eq!(
+        told,
+        [
+            "chat score-drop prod/b",
+            "chat check-failing prod/b",
+            "pager check-failing prod/b"
+        ]
+    );
+    // Stale: told once per time a node goes stale (interval 600 s: after 1800 s).
+    assert_eq!(store.tell_stale(500 + 1801).expect("sweep"), 2);
+    assert_eq!(store.tell_stale(500 + 1900).expect("again"), 0);
+    store
+        .ingest(report("r6", "prod", "a", false), 3000)
+        .expect("back");
+    assert_eq!(
+        store.tell_stale(3000 + 1801).expect("stale again"),
+        1,
+        "a again; b was told already"
+    );
+    let stale = events(&store)
+        .iter()
+        .filter(|e| e.contains("stale"))
+        .count();
+    assert_eq!(
+        stale, 3,
+        "chat is told each time; the pager takes no stale event"
+    );
+    // Drift: c leaves the value its peers hold.
+    let peer = |id: &str, name: &str, port: &str, at: i64| {
+        let mut r = report(id, "edge", name, false);
+        r.settings
+            .insert("kubelet:readOnlyPort".into(), Some(port.into()));
+        store.ingest(r, at).expect("peer");
+    };
+    for name in ["c", "d", "e"] {
+        peer(&format!("{name}1"), name, "0", 4000);
+    }
+    peer("c2", "c", "10255", 4100);
+    let drift: Vec<serde_json::Value> = store
+        .deliveries(None, None, 100)
+        .expect("rows")
+        .iter()
+        .filter(|d| d.event == "drift")
+        .map(|d| serde_json::from_str(&d.body).expect("json"))
+        .collect();
+    assert_eq!(drift.len(), 1, "{drift:?}");
+    assert_eq!(drift[0]["subject"], "kubelet:readOnlyPort");
+    assert_eq!(
+        (drift[0]["before"].as_str(), drift[0]["after"].as_str()),
+        (Some("0"), Some("10255"))
+    );
+    assert!(
+        drift[0]["text"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("2 of 3 worker nodes hold 0"),
+        "{drift:?}"
     );
 }

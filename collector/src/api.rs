@@ -504,6 +504,73 @@ async fn drift(
     Ok(Json(serde_json::json!({ "drift": rows })))
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveriesQuery {
+    /// `pending`, `delivered` or `dead` (the dead-letter list).
+    state: Option<String>,
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+/// Webhook deliveries, newest first: the dead-letter list with `state=dead`.
+async fn deliveries(
+    State(app): State<Shared>,
+    _reader: Reader,
+    query: Result<Query<DeliveriesQuery>, QueryRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let query = query_of(query)?;
+    if let Some(state) = &query.state
+        && !crate::store::DELIVERY_STATES.contains(&state.as_str())
+    {
+        return Err(bad(format!(
+            "unknown state {state:?}: expected one of {}",
+            crate::store::DELIVERY_STATES.join(", ")
+        )));
+    }
+    let before_id = match &query.cursor {
+        None => None,
+        Some(cursor) => Some(
+            cursor
+                .parse::<i64>()
+                .ok()
+                .filter(|id| *id > 0)
+                .ok_or_else(|| bad("cursor must be a next_cursor returned by this endpoint"))?,
+        ),
+    };
+    let limit = query.limit.unwrap_or(100).clamp(1, 1000);
+    let state = query.state;
+    let rows = blocking(&app, move |s| {
+        s.deliveries(state.as_deref(), before_id, limit)
+    })
+    .await?;
+    let next = (rows.len() as i64 == limit)
+        .then(|| rows.last().map(|r| r.id.to_string()))
+        .flatten();
+    Ok(Json(
+        serde_json::json!({ "deliveries": rows, "next_cursor": next }),
+    ))
+}
+
+/// Sends a dead-lettered delivery again, its attempts starting over.
+async fn retry_delivery(
+    State(app): State<Shared>,
+    _admin: Admin,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let id: i64 = id
+        .parse()
+        .map_err(|_| bad(format!("delivery id {id:?} is not a number")))?;
+    if blocking(&app, move |s| s.retry_delivery(id, now())).await? {
+        Ok(StatusCode::ACCEPTED)
+    } else {
+        Err(ApiError(
+            StatusCode::NOT_FOUND,
+            format!("no dead-lettered delivery with id {id}"),
+        ))
+    }
+}
+
 /// Escapes an OpenMetrics label value: the format's three escapes, and any other control
 /// character (CR, ESC, …) replaced by U+FFFD so no scraper or terminal acts on it.
 fn label(value: &str) -> String {
@@ -526,10 +593,15 @@ async fn metrics(State(app): State<Shared>, _reader: Reader) -> Result<Response,
             limit: usize::MAX,
             ..NodeFilter::default()
         };
-        Ok((s.nodes(&filter, now())?, s.checks()?, s.report_count()?))
+        Ok((
+            s.nodes(&filter, now())?,
+            s.checks()?,
+            s.report_count()?,
+            s.delivery_counts()?,
+        ))
     })
     .await?;
-    let (nodes, checks, reports) = data;
+    let (nodes, checks, reports, deliveries) = data;
     let mut out = String::new();
     out.push_str("# TYPE nodecheck_node_score gauge\n# HELP nodecheck_node_score Latest score of a node (0-100).\n");
     for n in &nodes {
@@ -557,6 +629,16 @@ async fn metrics(State(app): State<Shared>, _reader: Reader) -> Result<Response,
             label(&c.id),
             label(&c.severity),
             c.failing_nodes
+        ));
+    }
+    out.push_str("# TYPE nodecheck_webhook_deliveries gauge\n# HELP nodecheck_webhook_deliveries Webhook deliveries kept, by state (dead: dead-lettered).\n");
+    for state in crate::store::DELIVERY_STATES {
+        let count = deliveries
+            .iter()
+            .find(|(s, _)| s == state)
+            .map_or(0, |(_, n)| *n);
+        out.push_str(&format!(
+            "nodecheck_webhook_deliveries{{state=\"{state}\"}} {count}\n"
         ));
     }
     out.push_str("# TYPE nodecheck_reports_stored gauge\n# HELP nodecheck_reports_stored Full reports kept.\n");
@@ -793,6 +875,8 @@ pub fn router(app: Shared) -> Router {
         .route("/api/v1/checks", get(checks))
         .route("/api/v1/changes", get(changes))
         .route("/api/v1/drift", get(drift))
+        .route("/api/v1/deliveries", get(deliveries))
+        .route("/api/v1/deliveries/{id}/retry", post(retry_delivery))
         .route("/api/v1/tokens", get(list_tokens).post(create_token))
         .route("/api/v1/tokens/{id}", axum::routing::delete(revoke_token))
         .route("/api/v1/enroll", post(enroll))

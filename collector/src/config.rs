@@ -29,6 +29,114 @@ pub struct FileConfig {
     pub tls_key: Option<PathBuf>,
     /// The server's limits (`[limits]`).
     pub limits: Option<LimitsConfig>,
+    /// Receivers told of regressions (`[[webhooks]]`).
+    #[serde(default)]
+    pub webhooks: Vec<WebhookConfig>,
+}
+
+/// A `[[webhooks]]` entry: a receiver, what it is told, and how it is retried.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookConfig {
+    /// Names the receiver in deliveries, logs and metrics: lowercase letters, digits, `-`.
+    pub name: String,
+    /// `http://` or `https://`.
+    pub url: String,
+    /// A file holding the HMAC-SHA256 key the body is signed with (read at start).
+    pub secret_file: PathBuf,
+    /// `generic` (the event as JSON, with a `text` line) or `slack` (`{"text": …}`).
+    #[serde(default)]
+    pub format: WebhookFormat,
+    /// What it is told (default: all): `check-failing`, `score-drop`, `stale`, `drift`.
+    pub events: Option<Vec<String>>,
+    /// Only these clusters (default: all).
+    pub clusters: Option<Vec<String>>,
+    /// Severities of `check-failing` (default: critical and high).
+    pub severities: Option<Vec<String>>,
+    /// Check ids of `check-failing` (`*` matches any characters; default: all).
+    pub checks: Option<Vec<String>>,
+    /// `score-drop`: a fall of more than this many points between two reports (default 10).
+    pub score_drop: Option<i64>,
+    /// Attempts before a delivery is dead-lettered (default 10).
+    pub max_attempts: Option<i64>,
+    /// Seconds before the first retry; each next one waits twice as long, at most an hour
+    /// (default 10).
+    pub retry_initial_s: Option<i64>,
+}
+
+/// How a webhook body is shaped.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WebhookFormat {
+    #[default]
+    Generic,
+    Slack,
+}
+
+/// The events a webhook may be told of.
+pub const WEBHOOK_EVENTS: &[&str] = &["check-failing", "score-drop", "stale", "drift"];
+
+impl WebhookConfig {
+    fn check(&self, seen: &mut std::collections::HashSet<String>) -> Result<(), String> {
+        let at = format!("webhooks {:?}", self.name);
+        let name_ok = !self.name.is_empty()
+            && self.name.len() <= 63
+            && self
+                .name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if !name_ok {
+            return Err(format!(
+                "{at}: name must be 1 to 63 lowercase letters, digits or '-'"
+            ));
+        }
+        if !seen.insert(self.name.clone()) {
+            return Err(format!("{at}: two webhooks have this name"));
+        }
+        let url_ok = (self.url.starts_with("https://") || self.url.starts_with("http://"))
+            && self
+                .url
+                .parse::<axum::http::Uri>()
+                .is_ok_and(|u| u.host().is_some());
+        if !url_ok {
+            return Err(format!(
+                "{at}: url {:?} must be an http:// or https:// URL with a host",
+                self.url
+            ));
+        }
+        for event in self.events.iter().flatten() {
+            if !WEBHOOK_EVENTS.contains(&event.as_str()) {
+                return Err(format!(
+                    "{at}: unknown event {event:?}: expected {}",
+                    WEBHOOK_EVENTS.join(", ")
+                ));
+            }
+        }
+        for severity in self.severities.iter().flatten() {
+            if nodecheck_report::Severity::parse(severity).is_none() {
+                return Err(format!(
+                    "{at}: unknown severity {severity:?}: expected critical, high, medium, low or info"
+                ));
+            }
+        }
+        let ranges = [
+            ("score_drop", self.score_drop, 1..=100),
+            ("max_attempts", self.max_attempts, 1..=100),
+            ("retry_initial_s", self.retry_initial_s, 1..=3600),
+        ];
+        for (key, value, range) in ranges {
+            if let Some(value) = value
+                && !range.contains(&value)
+            {
+                return Err(format!(
+                    "{at}: {key} = {value} is out of range ({} to {})",
+                    range.start(),
+                    range.end()
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The `[limits]` table: each key as the flag of the same name (`--max-connections`, …).
@@ -127,6 +235,10 @@ impl FileConfig {
         if let Some(limits) = &config.limits {
             limits.check()?;
         }
+        let mut names = std::collections::HashSet::new();
+        for webhook in &config.webhooks {
+            webhook.check(&mut names)?;
+        }
         if config.tls_cert.is_some() != config.tls_key.is_some() {
             return Err("tls_cert and tls_key go together: give both or neither".into());
         }
@@ -208,5 +320,47 @@ max_ingest = 8
         // toml names the line and column.
         let message = FileConfig::parse("listen = \"a\"\nlisten_port = 1\n").expect_err("unknown");
         assert!(message.contains("line 2, column 1"), "{message}");
+    }
+
+    #[test]
+    fn webhooks_are_read_and_checked() {
+        let hook = |extra: &str| {
+            format!(
+                "[[webhooks]]\nname = \"chat\"\nurl = \"https://hooks.example.com/x\"\nsecret_file = \"/s\"\n{extra}"
+            )
+        };
+        let config = FileConfig::parse(&hook(
+            "format = \"slack\"\nevents = [\"check-failing\", \"stale\"]\nclusters = [\"prod\"]\nseverities = [\"critical\"]\nchecks = [\"kubelet.*\"]\nscore_drop = 5\nmax_attempts = 3\nretry_initial_s = 2",
+        ))
+        .expect("valid");
+        let webhook = &config.webhooks[0];
+        assert_eq!(webhook.format, WebhookFormat::Slack);
+        assert_eq!(
+            webhook.checks.as_deref(),
+            Some(&["kubelet.*".to_string()][..])
+        );
+        assert_eq!(webhook.retry_initial_s, Some(2));
+        for (extra, expected) in [
+            ("events = [\"regression\"]", "unknown event \"regression\""),
+            ("severities = [\"urgent\"]", "unknown severity \"urgent\""),
+            (
+                "score_drop = 0",
+                "score_drop = 0 is out of range (1 to 100)",
+            ),
+            ("format = \"teams\"", "unknown variant `teams`"),
+            ("secret = \"x\"", "unknown field `secret`"),
+        ] {
+            let message = FileConfig::parse(&hook(extra)).expect_err(extra);
+            assert!(message.contains(expected), "{extra}: {message}");
+        }
+        let message =
+            FileConfig::parse(&hook("").replace("https://hooks.example.com/x", "ftp://x"))
+                .expect_err("ftp");
+        assert!(
+            message.contains("must be an http:// or https:// URL"),
+            "{message}"
+        );
+        let message = FileConfig::parse(&format!("{}\n{}", hook(""), hook(""))).expect_err("twice");
+        assert!(message.contains("two webhooks have this name"), "{message}");
     }
 }

@@ -19,6 +19,7 @@ pub mod server;
 pub mod store;
 pub mod tls;
 pub mod web;
+pub mod webhooks;
 
 #[cfg(test)]
 mod api_tests;

@@ -464,6 +464,65 @@ fn enrich_from_nodes(app: Arc<App>, minimum: (u32, u32)) {
     });
 }
 
+/// Sends the webhooks' deliveries as they fall due, and every minute enqueues the nodes that
+/// went stale. Each delivery is claimed for a lease, so replicas share the work and a sender
+/// that dies leaves its deliveries to the others.
+fn tell_by_webhooks(app: Arc<App>) {
+    let sweeper = app.clone();
+    tokio::spawn(async move {
+        loop {
+            let app = sweeper.clone();
+            match tokio::task::spawn_blocking(move || app.store.tell_stale(now())).await {
+                Ok(Ok(n)) if n > 0 => tracing::info!("{n} nodes went stale"),
+                Ok(Err(e)) => tracing::warn!("finding stale nodes to tell of failed: {e}"),
+                _ => {}
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+        }
+    });
+    tokio::spawn(async move {
+        let agent = nodecheck_collector::webhooks::client();
+        loop {
+            let task = app.clone();
+            let agent = agent.clone();
+            let sent = tokio::task::spawn_blocking(move || {
+                let store = &task.store;
+                let due = store.claim_deliveries(now(), 16)?;
+                for delivery in &due {
+                    let webhook = store.webhooks().iter().find(|w| w.name == delivery.webhook);
+                    let outcome = match webhook {
+                        Some(webhook) => {
+                            nodecheck_collector::webhooks::send(&agent, webhook, delivery)
+                        }
+                        None => nodecheck_collector::webhooks::Outcome::Failed(
+                            "this webhook is no longer configured".into(),
+                        ),
+                    };
+                    if let nodecheck_collector::webhooks::Outcome::Failed(why) = &outcome {
+                        tracing::warn!(
+                            "webhook {}: delivery {} failed (attempt {}): {why}",
+                            delivery.webhook,
+                            delivery.idempotency_key,
+                            delivery.attempts + 1
+                        );
+                    }
+                    store.record_attempt(delivery, webhook, &outcome, now())?;
+                }
+                Ok::<_, nodecheck_collector::store::StoreError>(due.len())
+            })
+            .await;
+            match sent {
+                // A full batch: more may be due at once.
+                Ok(Ok(16)) => continue,
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => tracing::warn!("webhook deliveries: {e}"),
+                Err(e) => tracing::warn!("webhook deliveries: {e}"),
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        }
+    });
+}
+
 async fn serve(
     listen: Listen,
     store: Store,
@@ -491,6 +550,9 @@ async fn serve(
     let stats = app.server.clone();
     let app = Arc::new(app);
     enrich_from_nodes(app.clone(), kubernetes_min_version);
+    if !app.store.webhooks().is_empty() {
+        tell_by_webhooks(app.clone());
+    }
     let pruner = app.clone();
     tokio::spawn(async move {
         loop {
@@ -602,8 +664,20 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             // Opened before the runtime starts: the PostgreSQL client blocks on a runtime of
             // its own, which cannot run inside another; from then on the store is used only
             // on blocking threads.
-            let store = open_store(&place)?;
+            let mut store = open_store(&place)?;
             first_start_tokens(&store, &place.data_dir)?;
+            // A webhook whose secret cannot be read stops the start: notifications must not
+            // be lost quietly.
+            let webhooks = file
+                .webhooks
+                .iter()
+                .map(nodecheck_collector::webhooks::Webhook::from_config)
+                .collect::<Result<Vec<_>, String>>()
+                .map_err(|e| anyhow::anyhow!(e))?;
+            for webhook in &webhooks {
+                tracing::info!("webhook {} tells {}", webhook.name, webhook.url);
+            }
+            store.set_webhooks(webhooks);
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;

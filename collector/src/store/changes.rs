@@ -390,6 +390,41 @@ pub(super) fn first_report() -> Change {
     }
 }
 
+/// The event a change is for webhooks, when it is one: a check that starts failing, a score
+/// that falls (by how much, for each webhook's threshold).
+pub(super) fn event_of(
+    change: &Change,
+    report: &Report,
+    now: i64,
+) -> Option<crate::webhooks::Event> {
+    use crate::webhooks::event;
+    let kind = match change.kind {
+        kind::CHECK
+            if change.direction == Direction::Worse && change.after.as_deref() == Some("fail") =>
+        {
+            event::CHECK_FAILING
+        }
+        kind::SCORE if change.direction == Direction::Worse => event::SCORE_DROP,
+        _ => return None,
+    };
+    let score = |s: &Option<String>| s.as_deref().and_then(|s| s.parse::<i64>().ok());
+    Some(crate::webhooks::Event {
+        kind,
+        cluster: report.node.cluster.clone(),
+        node: report.node.name.clone(),
+        at: now,
+        subject: change.subject.clone(),
+        severity: change.severity.clone(),
+        before: change.before.clone(),
+        after: change.after.clone(),
+        detail: change.detail.clone(),
+        report_id: Some(report.id.clone()),
+        drop: score(&change.before)
+            .zip(score(&change.after))
+            .map(|(b, a)| b - a),
+    })
+}
+
 /// Writes a node's changes found in one report.
 pub(super) fn write(
     tx: &mut Connection,

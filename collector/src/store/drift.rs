@@ -26,6 +26,22 @@ pub const ABSENT: &str = "(absent)";
 pub(super) struct DriftDeltas {
     pub groups: BTreeMap<(String, String), i64>,
     pub values: BTreeMap<(String, String, String, String), i64>,
+    /// Settings that counted nodes changed in the batch, to tell of those that moved away
+    /// from what most of their peers hold ([`moved_away`]).
+    pub moved: Vec<Moved>,
+}
+
+/// A setting a counted node changed in its peer group.
+#[derive(Debug, Clone)]
+pub(super) struct Moved {
+    cluster: String,
+    group: String,
+    node: String,
+    key: String,
+    /// Encoded values; [`ABSENT`] for none.
+    from: String,
+    to: String,
+    report_id: String,
 }
 
 impl DriftDeltas {
@@ -89,17 +105,21 @@ fn stored_settings(
         .map_err(StoreError::from)
 }
 
-/// Brings a node's settings rows and its share of the counts to this report. `counted_in`
+/// Brings a node's settings rows and its share of the counts to `report`. `counted_in`
 /// is the peer group the node was counted in (`None`: new, or withdrawn as stale).
 pub(super) fn record(
     tx: &mut Connection,
-    cluster: &str,
-    name: &str,
+    report: &nodecheck_report::Report,
     counted_in: Option<&str>,
     known_node: bool,
     now: &Comparable,
     deltas: &mut DriftDeltas,
 ) -> Result<(), StoreError> {
+    let (cluster, name, report_id) = (
+        report.node.cluster.as_str(),
+        report.node.name.as_str(),
+        report.id.as_str(),
+    );
     let before = if known_node {
         stored_settings(tx, cluster, name)?
     } else {
@@ -137,8 +157,80 @@ pub(super) fn record(
             )?;
         }
     }
+    // A node counted in the same group before: what it changed may set it apart.
+    if counted_in == Some(group) {
+        let keys: std::collections::BTreeSet<&String> =
+            before.keys().chain(now.settings.keys()).collect();
+        for key in keys {
+            let (from, to) = (before.get(key), now.settings.get(key));
+            if from != to {
+                deltas.moved.push(Moved {
+                    cluster: cluster.into(),
+                    group: group.into(),
+                    node: name.into(),
+                    key: key.clone(),
+                    from: from.map_or(ABSENT, String::as_str).into(),
+                    to: to.map_or(ABSENT, String::as_str).into(),
+                    report_id: report_id.into(),
+                });
+            }
+        }
+    }
     // Values counted out and in again (most of them) cancel in the batch's deltas.
     Ok(())
+}
+
+/// Drift events: of the settings nodes changed (counts already written), those where a node
+/// left the value more than half its peer group holds for another.
+pub(super) fn moved_away(
+    tx: &mut Connection,
+    moved: &[Moved],
+    now: i64,
+) -> Result<Vec<crate::webhooks::Event>, StoreError> {
+    let mut events = Vec::new();
+    for m in moved {
+        let group_nodes: i64 = match tx.query_opt(
+            "SELECT nodes FROM drift_groups WHERE cluster = ?1 AND peer_group = ?2",
+            &values![&m.cluster, &m.group],
+        )? {
+            Some(row) => row.get(0)?,
+            None => continue,
+        };
+        let rows = tx.query(
+            "SELECT value, nodes FROM drift_values WHERE cluster = ?1 AND peer_group = ?2 AND key = ?3",
+            &values![&m.cluster, &m.group, &m.key],
+        )?;
+        let mut counts: Vec<(String, i64)> = rows
+            .iter()
+            .map(|r| Ok((r.get(0)?, r.get(1)?)))
+            .collect::<Result<_, DbError>>()?;
+        let holding: i64 = counts.iter().map(|(_, n)| n).sum();
+        counts.push((ABSENT.to_string(), group_nodes - holding));
+        let Some((majority, nodes)) = counts.iter().max_by_key(|(_, n)| *n).cloned() else {
+            continue;
+        };
+        if nodes * 2 <= group_nodes || m.from != majority || m.to == majority {
+            continue;
+        }
+        events.push(crate::webhooks::Event {
+            kind: crate::webhooks::event::DRIFT,
+            cluster: m.cluster.clone(),
+            node: m.node.clone(),
+            at: now,
+            subject: m.key.clone(),
+            severity: None,
+            before: shown(&m.from),
+            after: shown(&m.to),
+            detail: format!(
+                "{nodes} of {group_nodes} {} nodes hold {}",
+                m.group,
+                shown(&majority).unwrap_or_else(|| "unset".into())
+            ),
+            report_id: Some(m.report_id.clone()),
+            drop: None,
+        });
+    }
+    Ok(events)
 }
 
 /// One value of a drifting setting and the nodes holding it.

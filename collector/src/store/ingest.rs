@@ -53,7 +53,9 @@ impl Store {
         let mut known = self.known_checks.lock().map_err(|_| StoreError::Poisoned)?;
         let mut attempt = 0;
         loop {
-            let result = connection.transaction(|tx| write_batch(tx, reports, now, &mut known));
+            let webhooks = &self.webhooks;
+            let result =
+                connection.transaction(|tx| write_batch(tx, reports, now, &mut known, webhooks));
             match result {
                 Ok(outcomes) => return Ok(outcomes),
                 Err(e) => {
@@ -323,6 +325,10 @@ struct Deltas {
     /// Day → (score sum, reports).
     days: BTreeMap<i64, (i64, i64)>,
     drift: DriftDeltas,
+    /// Whether any webhook listens: events are found only then.
+    telling: bool,
+    /// Events found in the batch's reports, enqueued at its end.
+    events: Vec<crate::webhooks::Event>,
 }
 
 #[derive(Default)]
@@ -512,6 +518,7 @@ fn write_batch(
     reports: &[Incoming],
     now: i64,
     known: &mut KnownChecks,
+    webhooks: &[crate::webhooks::Webhook],
 ) -> Result<Vec<Ingested>, StoreError> {
     if tx.dialect() == Dialect::Postgres {
         tx.execute(
@@ -539,12 +546,20 @@ fn write_batch(
             tx.execute("SELECT pg_advisory_xact_lock(?1)", &values![key])?;
         }
     }
-    let mut deltas = Deltas::default();
+    let mut deltas = Deltas {
+        telling: !webhooks.is_empty(),
+        ..Deltas::default()
+    };
     let mut outcomes = Vec::with_capacity(reports.len());
     for incoming in reports {
         outcomes.push(ingest_one(tx, incoming, now, known, &mut deltas)?);
     }
     deltas.write(tx, known, now)?;
+    if deltas.telling {
+        let mut events = std::mem::take(&mut deltas.events);
+        events.extend(drift::moved_away(tx, &deltas.drift.moved, now)?);
+        super::deliveries::enqueue(tx, webhooks, &events, now)?;
+    }
     Ok(outcomes)
 }
 
@@ -641,7 +656,7 @@ fn ingest_one(
             score = excluded.score, failing = excluded.failing, last_report = excluded.last_report,
             failing_critical = excluded.failing_critical, failing_high = excluded.failing_high,
             body_hash = excluded.body_hash, listeners = excluded.listeners, shell_images = excluded.shell_images,
-            kubelet_version = excluded.kubelet_version, peer_group = excluded.peer_group",
+            kubelet_version = excluded.kubelet_version, peer_group = excluded.peer_group, stale_told = 0",
         &values![
             cluster,
             name,
@@ -668,8 +683,7 @@ fn ingest_one(
     if !(same_body && counted_in == Some(comparable.peer_group.as_str())) {
         drift::record(
             tx,
-            cluster,
-            name,
+            report,
             counted_in,
             before.is_some(),
             comparable,
@@ -860,6 +874,13 @@ fn ingest_one(
         day.1 += 1;
     }
     changes::write(tx, report, now, &found)?;
+    if deltas.telling {
+        deltas.events.extend(
+            found
+                .iter()
+                .filter_map(|c| changes::event_of(c, report, now)),
+        );
+    }
     Ok(Ingested::Stored)
 }
 

@@ -23,6 +23,7 @@
 //! ingest), [`tokens`] (tokens and sessions) and [`retention`] (pruning). This module holds the store itself: opening, connections, locks.
 
 mod changes;
+mod deliveries;
 mod drift;
 mod fleet;
 mod ingest;
@@ -31,6 +32,7 @@ mod schema;
 mod tokens;
 
 pub use changes::{ChangeFilter, ChangeRow, Direction, kind as change_kind};
+pub use deliveries::{DELIVERY_STATES, DeliveryRow};
 pub use drift::{ABSENT, DriftFilter, DriftRow, DriftValue};
 pub use fleet::{CheckRow, FailingNode, NodeCursor, NodeFilter, NodeRow, NodeSort, ScoreHistory};
 pub use ingest::{Creator, Incoming, Ingested};
@@ -113,6 +115,9 @@ pub struct Store {
     /// row only when a report describes it differently (a new check, a new agent version).
     /// Emptied when a batch fails, since its writes were rolled back.
     known_checks: Mutex<KnownChecks>,
+    /// The receivers told of regressions ([`crate::webhooks`]); deliveries are enqueued at
+    /// ingest only when there are some.
+    webhooks: std::sync::Arc<[crate::webhooks::Webhook]>,
 }
 
 /// What this process last wrote about checks, so that what did not change is not written again.
@@ -224,6 +229,7 @@ impl Store {
             writer: Mutex::new(connection),
             reader: None,
             known_checks: Mutex::new(KnownChecks::default()),
+            webhooks: std::sync::Arc::from(Vec::new()),
         })
     }
 
@@ -238,6 +244,16 @@ impl Store {
             Some(reader) => reader.lock().map_err(|_| StoreError::Poisoned),
             None => self.lock(),
         }
+    }
+
+    /// The webhooks told of regressions found from now on.
+    pub fn set_webhooks(&mut self, webhooks: Vec<crate::webhooks::Webhook>) {
+        self.webhooks = webhooks.into();
+    }
+
+    /// The configured webhooks.
+    pub fn webhooks(&self) -> &[crate::webhooks::Webhook] {
+        &self.webhooks
     }
 
     /// Whether the database answers (for /readyz).

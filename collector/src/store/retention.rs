@@ -1,6 +1,6 @@
 //! Retention: full reports older than the retention period are deleted in chunks (the latest
-//! report of every node is kept), with the bodies no report uses any more and the changes
-//! found in them; on PostgreSQL one
+//! report of every node is kept), with the bodies no report uses any more, the changes
+//! found in them and the webhook deliveries done with; on PostgreSQL one
 //! replica prunes at a time. And what a node that stopped reporting said about checks the
 //! catalogue does not know stops counting.
 
@@ -61,10 +61,18 @@ impl Store {
         // Changes are kept as long as full reports are.
         loop {
             let pruned = self.lock()?.transaction(|tx| {
-                tx.execute(
+                let changes = tx.execute(
                     "DELETE FROM changes WHERE id IN (SELECT id FROM changes WHERE at < ?1 ORDER BY id LIMIT ?2)",
                     &values![before, PRUNE_CHUNK],
-                )
+                )?;
+                // Deliveries done with (delivered or dead-lettered); pending ones are kept
+                // until they are.
+                let deliveries = tx.execute(
+                    "DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries
+                        WHERE created_at < ?1 AND state != 'pending' ORDER BY id LIMIT ?2)",
+                    &values![before, PRUNE_CHUNK],
+                )?;
+                Ok::<_, crate::db::DbError>(changes.max(deliveries))
             })?;
             if pruned < PRUNE_CHUNK as u64 {
                 break;
