@@ -92,8 +92,12 @@ fn finding(id: &str, status: Status, hostile: bool) -> Finding {
 mod sample;
 
 fn report(id: &str, name: &str, hostile: bool) -> String {
+    sample::json(&report_of(id, name, hostile, Status::Fail))
+}
+
+fn report_of(id: &str, name: &str, hostile: bool, status: Status) -> Report {
     let findings = vec![
-        finding("sshd.permit-root-login", Status::Fail, hostile),
+        finding("sshd.permit-root-login", status, hostile),
         finding("sshd.password-authentication", Status::Pass, false),
     ];
     let mut report = sample::report(id, "prod", name, findings);
@@ -103,6 +107,40 @@ fn report(id: &str, name: &str, hostile: bool) -> String {
             .labels
             .insert("team".to_string(), "platform".to_string());
     }
+    report
+}
+
+/// A second report of each node: the hostile node fixes the check (a change whose line is its
+/// hostile message), opens a listener held by a process with a hostile name, and holds a
+/// hostile value of a setting its peers hold alike (drift).
+fn second_report(id: &str, name: &str, hostile: bool) -> String {
+    let mut report = report_of(
+        id,
+        name,
+        hostile,
+        if hostile { Status::Pass } else { Status::Fail },
+    );
+    let (value, process) = if hostile {
+        (
+            format!("no{PAYLOAD_EVIDENCE}"),
+            format!("sshd{PAYLOAD_MESSAGE}"),
+        )
+    } else {
+        ("no".to_string(), "sshd".to_string())
+    };
+    report
+        .settings
+        .insert("sshd:PermitRootLogin".into(), Some(value));
+    report.inventory.listeners.push(Listener {
+        protocol: "tcp".into(),
+        address: "0.0.0.0".into(),
+        port: 2222,
+        netns: "host".into(),
+        processes: vec![ListenerProcess {
+            pid: 42,
+            name: process,
+        }],
+    });
     sample::json(&report)
 }
 
@@ -298,4 +336,51 @@ fn chromium_renders_hostile_node_data_as_text_and_runs_none_of_it() {
         ),
         "{node}"
     );
+
+    for (id, name, hostile) in [
+        ("s1", "web-1", false),
+        ("s2", "web-2", false),
+        ("s3", NODE, true),
+    ] {
+        let (status, body) = request(
+            port,
+            "POST",
+            "/api/v1/reports",
+            &agent,
+            &second_report(id, name, hostile),
+        )
+        .expect("post");
+        assert_eq!(status, 201, "{name}: {body}");
+    }
+    // The change feed, the drift page, and the node's timeline and drift, with what the node
+    // sent in a change's line, a listener's process and a setting's value.
+    let escaped_message = "PermitRootLogin is yes &lt;script&gt;document.body.setAttribute('data-pwned','message')&lt;/script&gt;";
+    let escaped_value =
+        "no\"&gt;&lt;img src=x onerror=\"document.body.setAttribute('data-pwned','evidence')\"&gt;";
+    let changes = dump_dom(&browser, &profile, &format!("{base}/changes"));
+    assert_inert("changes page", &changes);
+    for text in [
+        escaped_message,
+        "new listener: tcp 0.0.0.0:2222 (sshd&lt;script&gt;",
+        "fail → pass",
+    ] {
+        assert!(
+            changes.contains(text),
+            "changes page shows {text:?}:\n{changes}"
+        );
+    }
+    let drift = dump_dom(&browser, &profile, &format!("{base}/drift"));
+    assert_inert("drift page", &drift);
+    for text in ["sshd:PermitRootLogin", escaped_value, "2 of 3"] {
+        assert!(drift.contains(text), "drift page shows {text:?}:\n{drift}");
+    }
+    let node = dump_dom(&browser, &profile, &node_url);
+    assert_inert("node page after changes", &node);
+    assert!(
+        node.contains(escaped_message) && node.contains(escaped_value),
+        "the node page shows its changes and drift:\n{node}"
+    );
+    let overview = dump_dom(&browser, &profile, &format!("{base}/"));
+    assert_inert("overview after changes", &overview);
+    assert!(overview.contains("Recent changes"), "{overview}");
 }

@@ -1946,9 +1946,32 @@ fn webhook_deliveries_are_enqueued_retried_and_dead_lettered(backend: &Backend<'
     assert!(store.claim_deliveries(10_000, 16).expect("none").is_empty());
     assert!(store.retry_delivery(dead[0].id, 400).expect("retry"));
     assert!(!store.retry_delivery(dead[0].id, 400).expect("not dead now"));
-    assert_eq!(
-        store.claim_deliveries(400, 16).expect("sent again").len(),
-        1
+    let slow = store.claim_deliveries(400, 16).expect("sent again");
+    assert_eq!(slow.len(), 1);
+    // Its sender is slow past the lease: another takes it and delivers it; the first one's
+    // late failure then changes nothing.
+    let fast = store.claim_deliveries(461, 16).expect("lease ran out");
+    assert_eq!(fast.len(), 1);
+    store
+        .record_attempt(&fast[0], Some(&chat), &Outcome::Delivered, 462)
+        .expect("delivered");
+    store
+        .record_attempt(
+            &slow[0],
+            Some(&chat),
+            &Outcome::Failed("timeout".into()),
+            470,
+        )
+        .expect("late");
+    let delivered = store
+        .deliveries(Some("delivered"), None, 10)
+        .expect("delivered");
+    assert_eq!(delivered.len(), 2, "{delivered:?}");
+    assert!(
+        store
+            .deliveries(Some("dead"), None, 10)
+            .expect("dead")
+            .is_empty()
     );
     // A critical check failing reaches the pager too.
     let mut critical = report("r4", "prod", "b", false);

@@ -113,3 +113,66 @@ fn distribution_fixtures_match_their_reviewed_verdicts() {
     let _ = std::fs::remove_dir_all(&tmp);
     assert!(stale.is_empty(), "verdicts changed:\n{}", stale.join("\n"));
 }
+
+/// The kubelet's version is its package's (pkgs.k8s.io's `1.31.2-1.1` is Kubernetes v1.31.2),
+/// or the one k3s carries; a kubelet neither names has none. A container's image comes from
+/// its OCI bundle, which a snapshot keeps without the container's environment.
+#[test]
+fn kubelet_versions_and_images_are_read_where_the_node_keeps_them() {
+    let tmp = std::env::temp_dir().join(format!("nodecheck-versions-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).expect("temp");
+    let mut seen = Vec::new();
+    for name in ["debian-12-worker", "k3s-1.32", "kubeadm-worker"] {
+        let snapshot = tmp.join(format!("{name}.tar.gz"));
+        build_snapshot(&fixtures_dir().join(name), &snapshot);
+        let report = scan(&snapshot, "default");
+        seen.push((
+            name,
+            report["node"]["kubelet_version"]
+                .as_str()
+                .map(str::to_string),
+        ));
+        if name != "debian-12-worker" {
+            continue;
+        }
+        assert_eq!(
+            report["inventory"]["containers"][0]["image"],
+            "docker.io/library/nginx:1.27.3"
+        );
+        // A snapshot of it keeps the image annotation, not the environment beside it.
+        let again = tmp.join("debian-12-worker-again.tar.gz");
+        let out = Command::new(env!("CARGO_BIN_EXE_nodecheck"))
+            .args(["snapshot", "--root"])
+            .arg(&snapshot)
+            .arg("--output")
+            .arg(&again)
+            .output()
+            .expect("run nodecheck snapshot");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut bytes = Vec::new();
+        use std::io::Read;
+        flate2::read::GzDecoder::new(std::fs::File::open(&again).expect("open"))
+            .read_to_end(&mut bytes)
+            .expect("gunzip");
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(text.contains("docker.io/library/nginx:1.27.3"));
+        assert!(!text.contains("fixture-secret-never-in-a-snapshot"));
+        assert_eq!(
+            scan(&again, "default")["inventory"]["containers"][0]["image"],
+            "docker.io/library/nginx:1.27.3"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&tmp);
+    assert_eq!(
+        seen,
+        [
+            ("debian-12-worker", Some("v1.31.2".to_string())),
+            ("k3s-1.32", Some("v1.32.5+k3s1".to_string())),
+            ("kubeadm-worker", None),
+        ]
+    );
+}

@@ -13,6 +13,13 @@
 //! catalogue does not know (each is then described by what most nodes say, the costlier
 //! path); with `NODECHECK_LOAD_CATALOGUE=1` the findings are the catalogue's checks instead, as
 //! agents of the collector's own version send them (the catalogue's 78, then unknown ones).
+//!
+//! Reports carry 100 judged `settings` and 8 host listeners, as agents since issue 16 do (with
+//! a minority of nodes holding other values, so there is drift to count), and the changed
+//! report in ten also flips a check, a setting and a listener, so the change and drift
+//! bookkeeping is measured; `NODECHECK_LOAD_SETTINGS=0` leaves settings out, for collectors
+//! from before that field. `NODECHECK_LOAD_COLLECTOR=PATH` runs another collector binary (an
+//! older build, side by side).
 
 use nodecheck_report::*;
 
@@ -148,12 +155,37 @@ fn report(id: &str, node: usize) -> String {
             waiver: None,
         })
         .collect();
-    sample::json(&sample::report(
-        id,
-        "load",
-        &format!("node-{node:05}"),
-        findings,
-    ))
+    let mut report = sample::report(id, "load", &format!("node-{node:05}"), findings);
+    report.inventory.listeners = [22, 10250, 10256, 9100, 2379, 2380, 6443, 30000]
+        .iter()
+        .map(|port| Listener {
+            protocol: "tcp".into(),
+            address: "0.0.0.0".into(),
+            port: *port,
+            netns: "host".into(),
+            processes: vec![ListenerProcess {
+                pid: 100 + u32::from(*port),
+                name: format!("daemon-{port}"),
+            }],
+        })
+        .collect();
+    if std::env::var("NODECHECK_LOAD_SETTINGS").as_deref() != Ok("0") {
+        // One node in fifty holds other values for a few settings: drift to find.
+        report.settings = (0..100)
+            .map(|k| {
+                let value = if node.is_multiple_of(50) && k < 5 {
+                    "other"
+                } else {
+                    "usual"
+                };
+                (
+                    format!("area{}:setting-{k:03}", k % 6),
+                    Some(value.to_string()),
+                )
+            })
+            .collect();
+    }
+    sample::json(&report)
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
@@ -202,13 +234,18 @@ fn post_reports(
                         &format!("\"r{i:08}\""),
                         1,
                     );
-                    // Churn: one report in ten differs from its node's previous one.
+                    // Churn: one report in ten differs from its node's previous one: a
+                    // message, a check's status, a setting and a listener.
                     if i % 10 == 0 {
-                        body = body.replacen(
-                            "observed value and",
-                            &format!("observed value {i} and"),
-                            1,
-                        );
+                        body = body
+                            .replacen("observed value and", &format!("observed value {i} and"), 1)
+                            .replacen("\"status\":\"pass\"", "\"status\":\"fail\"", 1)
+                            .replacen(
+                                "\"area0:setting-000\":\"usual\"",
+                                "\"area0:setting-000\":\"changed\"",
+                                1,
+                            )
+                            .replacen("\"port\":30000", "\"port\":30001", 1);
                     }
                     let t = Instant::now();
                     match client.post("/api/v1/reports", &agent, &body) {
@@ -306,6 +343,29 @@ fn seed_history(data: &std::path::Path, days: i64) -> rusqlite::Result<usize> {
         "UPDATE counts SET value = value + ?1 WHERE name = 'reports'",
         [reports as i64],
     )?;
+    // Changes, where the collector keeps them: the changed report in five of every node's
+    // history flipped a check and moved its score.
+    let has_changes: bool = tx
+        .query_row(
+            "SELECT COUNT(*) FROM sqlite_master WHERE name = 'changes'",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .map(|n| n > 0)?;
+    if has_changes {
+        tx.execute(
+            "WITH RECURSIVE hours(h) AS (SELECT 5 UNION ALL SELECT h + 5 FROM hours WHERE h + 5 <= ?1)
+             INSERT INTO changes (at, cluster, node, report_id, kind, subject, severity, direction, before, after, detail)
+             SELECT ?2 - h * 3600, n.cluster, n.name, printf('history-%s-%05d', n.name, h), c.kind, c.subject,
+                    c.severity, c.direction, c.before, c.after, 'from the seeded history'
+             FROM hours, nodes n,
+                  (SELECT 'check' AS kind, 'area1.check-01' AS subject, 'high' AS severity, 'worse' AS direction,
+                          'pass' AS before, 'fail' AS after
+                   UNION ALL SELECT 'score', '', NULL, 'worse', '90', '84') c
+             ORDER BY h DESC",
+            rusqlite::params![hours, now],
+        )?;
+    }
     tx.commit()?;
     Ok(reports)
 }
@@ -326,10 +386,13 @@ fn main() {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .unwrap_or(18099);
-    let binary = std::env::current_exe()
-        .ok()
-        .and_then(|p| p.parent()?.parent().map(|d| d.join("nodecheck-collector")))
-        .unwrap_or_default();
+    let binary = match std::env::var_os("NODECHECK_LOAD_COLLECTOR") {
+        Some(path) => std::path::PathBuf::from(path),
+        None => std::env::current_exe()
+            .ok()
+            .and_then(|p| p.parent()?.parent().map(|d| d.join("nodecheck-collector")))
+            .unwrap_or_default(),
+    };
     // If the load generator is killed (a timeout, ^C), its collector goes with it instead of
     // living on as an orphan: util-linux's setpriv sets the parent-death signal and execs it.
     if !binary.is_file() {
@@ -480,14 +543,28 @@ fn main() {
     } else {
         String::new()
     };
-    for path in [
+    let mut paths = vec![
         "/api/v1/summary",
         "/api/v1/nodes?limit=100",
         "/api/v1/checks/area0.check-00",
         "/api/v1/nodes/load/node-00001",
         "/",
         "/nodes/load/node-00001",
-    ] {
+    ];
+    if std::env::var_os("NODECHECK_LOAD_COLLECTOR").is_none() {
+        paths.extend([
+            "/api/v1/changes",
+            "/api/v1/changes?since=24h&direction=worse",
+            "/api/v1/changes?cluster=load&node=node-00050",
+            "/api/v1/changes?check=area1.check-01&severity=high",
+            "/api/v1/changes?cluster=elsewhere",
+            "/api/v1/drift",
+            "/api/v1/drift?cluster=load&node=node-00050",
+            "/changes",
+            "/drift",
+        ]);
+    }
+    for path in paths {
         let mut times = Vec::new();
         for _ in 0..200 {
             let t = Instant::now();

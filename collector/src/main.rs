@@ -468,6 +468,7 @@ fn enrich_from_nodes(app: Arc<App>, minimum: (u32, u32)) {
 /// went stale. Each delivery is claimed for a lease, so replicas share the work and a sender
 /// that dies leaves its deliveries to the others.
 fn tell_by_webhooks(app: Arc<App>) {
+    const CLAIM: i64 = nodecheck_collector::store::CLAIM_MAX;
     let sweeper = app.clone();
     tokio::spawn(async move {
         loop {
@@ -487,7 +488,7 @@ fn tell_by_webhooks(app: Arc<App>) {
             let agent = agent.clone();
             let sent = tokio::task::spawn_blocking(move || {
                 let store = &task.store;
-                let due = store.claim_deliveries(now(), 16)?;
+                let due = store.claim_deliveries(now(), CLAIM)?;
                 for delivery in &due {
                     let webhook = store.webhooks().iter().find(|w| w.name == delivery.webhook);
                     let outcome = match webhook {
@@ -512,8 +513,8 @@ fn tell_by_webhooks(app: Arc<App>) {
             })
             .await;
             match sent {
-                // A full batch: more may be due at once.
-                Ok(Ok(16)) => continue,
+                // A full claim: more may be due at once.
+                Ok(Ok(n)) if n as i64 == CLAIM => continue,
                 Ok(Ok(_)) => {}
                 Ok(Err(e)) => tracing::warn!("webhook deliveries: {e}"),
                 Err(e) => tracing::warn!("webhook deliveries: {e}"),

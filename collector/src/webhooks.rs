@@ -296,6 +296,9 @@ pub struct Due {
     pub idempotency_key: String,
     pub body: String,
     pub attempts: i64,
+    /// Until when this sender holds it: the claim's mark, which an attempt's outcome is
+    /// recorded against (another sender that took it after the lease ran out wins).
+    pub lease_until: i64,
 }
 
 /// How an attempt ended.

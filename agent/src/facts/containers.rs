@@ -565,6 +565,43 @@ mod tests {
     const ID: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
     #[test]
+    fn images_come_from_bundle_annotations_and_snapshots_keep_only_those() {
+        let config = r#"{"ociVersion":"1.1.0","process":{"env":["DB_PASSWORD=hunter2"]},
+            "annotations":{"io.kubernetes.cri.container-type":"container",
+            "io.kubernetes.cri.image-name":"docker.io/library/nginx:1.27",
+            "io.kubernetes.cri.sandbox-id":"abc"}}"#;
+        assert_eq!(
+            bundle_image(config).as_deref(),
+            Some("docker.io/library/nginx:1.27")
+        );
+        let kept = bundle_reduced(config).expect("reduced");
+        assert!(
+            !kept.contains("hunter2") && !kept.contains("sandbox-id"),
+            "{kept}"
+        );
+        assert_eq!(
+            bundle_image(&kept).as_deref(),
+            Some("docker.io/library/nginx:1.27")
+        );
+        let crio =
+            r#"{"annotations":{"io.kubernetes.cri-o.ImageName":"quay.io/app/api@sha256:0123"}}"#;
+        assert_eq!(
+            bundle_image(crio).as_deref(),
+            Some("quay.io/app/api@sha256:0123")
+        );
+        let sandbox = r#"{"annotations":{"io.kubernetes.cri.podsandbox.image-name":"registry.k8s.io/pause:3.10"}}"#;
+        assert_eq!(
+            bundle_image(sandbox).as_deref(),
+            Some("registry.k8s.io/pause:3.10")
+        );
+        // What a pod spec can put there that is no image reference is not reported.
+        let hostile = r#"{"annotations":{"io.kubernetes.cri.image-name":"nginx<script>"}}"#;
+        assert_eq!(bundle_image(hostile), None);
+        assert_eq!(bundle_image("not json"), None);
+        assert_eq!(bundle_reduced("not json"), None);
+    }
+
+    #[test]
     fn cgroup_layouts() {
         let systemd = format!(
             "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod1b4e5c1a_7d2e_4b8a_9f3c_2a1b0c9d8e7f.slice/cri-containerd-{ID}.scope"

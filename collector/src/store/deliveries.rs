@@ -8,9 +8,12 @@ use crate::db::{Connection, DbError, Dialect};
 use crate::values;
 use crate::webhooks::{Due, Event, Outcome, Webhook, body, event};
 
-/// How long a claimed delivery is left to its sender before another may take it: longer
-/// than an attempt (ten seconds) takes.
+/// How long claimed deliveries are left to their sender before another may take them: longer
+/// than the attempts of a claim ([`CLAIM_MAX`] of at most ten seconds each) take.
 const LEASE_S: i64 = 60;
+
+/// Deliveries claimed at once.
+pub const CLAIM_MAX: i64 = 4;
 
 /// Writes a delivery of each event to each webhook that takes it; an event already enqueued
 /// for a webhook (the same idempotency key) is not enqueued again.
@@ -65,8 +68,10 @@ pub struct DeliveryRow {
 pub const DELIVERY_STATES: &[&str] = &["pending", "delivered", "dead"];
 
 impl Store {
-    /// Claims up to `limit` deliveries due at `now` for [`LEASE_S`] seconds.
+    /// Claims up to `limit` deliveries (at most [`CLAIM_MAX`]) due at `now` for [`LEASE_S`]
+    /// seconds.
     pub fn claim_deliveries(&self, now: i64, limit: i64) -> Result<Vec<Due>, StoreError> {
+        let limit = limit.clamp(1, CLAIM_MAX);
         let lock = match self.lock()?.dialect() {
             Dialect::Sqlite => "",
             Dialect::Postgres => " FOR UPDATE SKIP LOCKED",
@@ -90,6 +95,7 @@ impl Store {
                     idempotency_key: r.get(3)?,
                     body: r.get(4)?,
                     attempts: r.get(5)?,
+                    lease_until: now + LEASE_S,
                 })
             })
             .collect::<Result<_, DbError>>()?;
@@ -99,7 +105,8 @@ impl Store {
 
     /// Records how an attempt ended: delivered; or failed, retried after the webhook's
     /// backoff or dead after its last attempt (`webhook` is `None` when it is no longer
-    /// configured: dead at once).
+    /// configured: dead at once). Only while the claim holds: a delivery another sender took
+    /// after the lease ran out (and may have delivered) is left as that sender records it.
     pub fn record_attempt(
         &self,
         due: &Due,
@@ -112,17 +119,20 @@ impl Store {
         match (outcome, webhook) {
             (Outcome::Delivered, _) => connection.execute(
                 "UPDATE deliveries SET state = 'delivered', attempts = ?2, delivered_at = ?3, last_error = NULL
-                 WHERE id = ?1",
-                &values![due.id, attempts, now],
+                 WHERE id = ?1 AND state = 'pending' AND next_attempt_at = ?4",
+                &values![due.id, attempts, now, due.lease_until],
             )?,
             (Outcome::Failed(error), Some(webhook)) if attempts < webhook.max_attempts => connection
                 .execute(
-                    "UPDATE deliveries SET attempts = ?2, next_attempt_at = ?3, last_error = ?4 WHERE id = ?1",
-                    &values![due.id, attempts, now + webhook.backoff(attempts), error],
+                    "UPDATE deliveries SET attempts = ?2, next_attempt_at = ?3, last_error = ?4
+                     WHERE id = ?1 AND state = 'pending' AND next_attempt_at = ?5",
+                    &values![due.id, attempts, now + webhook.backoff(attempts), error, due.lease_until],
                 )?,
+            // Dead: never tried again, so its next attempt is none (shown as when it died).
             (Outcome::Failed(error), _) => connection.execute(
-                "UPDATE deliveries SET state = 'dead', attempts = ?2, last_error = ?3 WHERE id = ?1",
-                &values![due.id, attempts, error],
+                "UPDATE deliveries SET state = 'dead', attempts = ?2, last_error = ?3, next_attempt_at = ?4
+                 WHERE id = ?1 AND state = 'pending' AND next_attempt_at = ?5",
+                &values![due.id, attempts, error, now, due.lease_until],
             )?,
         };
         Ok(())

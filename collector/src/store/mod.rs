@@ -32,7 +32,7 @@ mod schema;
 mod tokens;
 
 pub use changes::{ChangeFilter, ChangeRow, Direction, kind as change_kind};
-pub use deliveries::{DELIVERY_STATES, DeliveryRow};
+pub use deliveries::{CLAIM_MAX, DELIVERY_STATES, DeliveryRow};
 pub use drift::{ABSENT, DriftFilter, DriftRow, DriftValue};
 pub use fleet::{CheckRow, FailingNode, NodeCursor, NodeFilter, NodeRow, NodeSort, ScoreHistory};
 pub use ingest::{Creator, Incoming, Ingested};
