@@ -8,8 +8,8 @@
 
 use nodecheck_collector::auth;
 use nodecheck_collector::store::{
-    ChangeFilter, ChangeRow, Direction, DriftFilter, DriftRow, Ingested, NodeCursor, NodeFilter,
-    NodeRow, NodeSort, Store, StoreError, TokenSpec,
+    ChangeFilter, ChangeRow, Direction, DriftFilter, DriftRow, Incoming, Ingested, NodeCursor,
+    NodeFilter, NodeRow, NodeSort, Store, StoreError, TokenSpec,
 };
 use nodecheck_report::*;
 use std::cell::Cell;
@@ -112,6 +112,10 @@ const CASES: &[(&str, Case)] = &[
     (
         "webhook deliveries are enqueued, retried and dead-lettered",
         webhook_deliveries_are_enqueued_retried_and_dead_lettered,
+    ),
+    (
+        "a hostile node's changes, drift and events stay bounded",
+        a_hostile_nodes_changes_drift_and_events_stay_bounded,
     ),
 ];
 
@@ -2039,5 +2043,116 @@ fn webhook_deliveries_are_enqueued_retried_and_dead_lettered(backend: &Backend<'
             .unwrap_or_default()
             .contains("2 of 3 worker nodes hold 0"),
         "{drift:?}"
+    );
+}
+
+/// A node flipping between two prepared reports, each within the format's limits: huge
+/// listener lines (more than a PostgreSQL index entry holds), kilobyte setting values of
+/// multi-byte characters, hundreds of listeners coming and going, dozens of checks failing,
+/// settings no peer has. Its reports are stored; its changes, its webhook events and the
+/// drift it makes stay bounded, and the other nodes' reports in the same batch are stored.
+fn a_hostile_nodes_changes_drift_and_events_stay_bounded(backend: &Backend<'_>) {
+    let dir = Scratch::new("hostile-changes");
+    let mut store = backend.store();
+    store.set_webhooks(vec![webhook(
+        &dir,
+        "chat",
+        "severities = [\"info\", \"low\", \"medium\", \"high\", \"critical\"]",
+    )]);
+    let long_name = "p".repeat(limits::PATH_MAX);
+    let flip = |id: &str, round: usize| {
+        let mut r = report(id, "prod", "evil", round % 2 == 1);
+        r.findings.extend((0..40).map(|i| {
+            sample::finding(
+                &format!("evil.check-{i:02}"),
+                Severity::Critical,
+                if round % 2 == 1 {
+                    Status::Fail
+                } else {
+                    Status::Pass
+                },
+                "m",
+            )
+        }));
+        r.summary = summarize(&r.findings);
+        r.score = score(&r.summary);
+        let offset = if round % 2 == 1 { 1000 } else { 2000 };
+        r.inventory.listeners = (0..300u16)
+            .map(|i| Listener {
+                protocol: "tcp".into(),
+                address: format!("10.{}.0.1", "9".repeat(3000)),
+                port: offset + i,
+                netns: "host".into(),
+                processes: vec![
+                    ListenerProcess {
+                        pid: 1,
+                        name: long_name.clone()
+                    };
+                    16
+                ],
+            })
+            .collect();
+        r.settings = (0..50)
+            .map(|i| {
+                (
+                    format!("evil:invented-{round}-{i}"),
+                    Some("語".repeat(limits::SETTING_VALUE_MAX)),
+                )
+            })
+            .collect();
+        r
+    };
+    // Two honest peers, so the group has a majority to drift from.
+    for name in ["a", "b"] {
+        store
+            .ingest(report(&format!("{name}1"), "prod", name, false), 100)
+            .expect("peer");
+    }
+    let mut batch = vec![Incoming::new(flip("e0", 0)).expect("incoming")];
+    batch.push(Incoming::new(report("a2", "prod", "a", false)).expect("incoming"));
+    let outcomes = store
+        .ingest_batch(&batch, 200)
+        .expect("a batch with the hostile node");
+    assert_eq!(outcomes, [Ingested::Stored, Ingested::Stored]);
+    for round in 1..=4 {
+        let outcome = store
+            .ingest(flip(&format!("e{round}"), round), 200 + round as i64)
+            .expect("flip");
+        assert_eq!(outcome, Ingested::Stored);
+    }
+    let of_evil = store
+        .changes(&ChangeFilter {
+            cluster: Some("prod".into()),
+            node: Some("evil".into()),
+            since: Some(204),
+            limit: 1000,
+            ..Default::default()
+        })
+        .expect("changes");
+    let listener_rows = of_evil.iter().filter(|c| c.kind == "listener").count();
+    assert_eq!(
+        listener_rows, 101,
+        "100 kept, and one saying how many more (round 4)"
+    );
+    assert!(
+        of_evil
+            .iter()
+            .any(|c| c.kind == "listener" && c.detail.starts_with("and 500 more"))
+    );
+    assert!(
+        of_evil
+            .iter()
+            .all(|c| c.subject.chars().count() <= 201 && c.detail.chars().count() <= 501)
+    );
+    let events = store.deliveries(None, None, 1000).expect("deliveries");
+    let check_failing = events.iter().filter(|d| d.event == "check-failing").count();
+    assert_eq!(
+        check_failing, 20,
+        "ten per report, in the two rounds it started failing"
+    );
+    assert!(events.iter().all(|d| d.body.chars().count() < 4000));
+    assert!(
+        events.iter().all(|d| d.event != "drift"),
+        "invented settings no peer holds are no drift to tell"
     );
 }

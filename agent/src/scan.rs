@@ -244,7 +244,11 @@ fn settings(findings: &[Finding]) -> std::collections::BTreeMap<String, Option<S
                 item.source,
                 Source::File { .. } | Source::Flag { .. } | Source::Default { .. }
             );
-            if !setting || item.status == Status::Error || item.subject.is_empty() {
+            if !setting
+                || item.status == Status::Error
+                || item.subject.is_empty()
+                || is_per_interface(&item.subject)
+            {
                 continue;
             }
             let key = format!("{}:{}", finding.area, without_process_root(&item.subject));
@@ -259,6 +263,18 @@ fn settings(findings: &[Finding]) -> std::collections::BTreeMap<String, Option<S
         }
     }
     settings
+}
+
+/// A sysctl of one network interface (`net.ipv4.conf.veth1a2b.send_redirects`): interfaces
+/// come and go with pods and are named differently on every node, so they are no setting to
+/// compare with peers (`all` and `default` are).
+fn is_per_interface(subject: &str) -> bool {
+    ["net.ipv4.conf.", "net.ipv6.conf."].iter().any(|prefix| {
+        subject
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.split_once('.'))
+            .is_some_and(|(interface, _)| !matches!(interface, "all" | "default"))
+    })
 }
 
 /// `metricsBindAddress (/proc/2300/root/var/lib/kube-proxy/config.conf)` as every node says
@@ -404,6 +420,10 @@ mod tests {
             without_process_root("/proc/self/root/x"),
             "/proc/self/root/x"
         );
+        assert!(is_per_interface("net.ipv4.conf.veth1a2b.send_redirects"));
+        assert!(!is_per_interface("net.ipv4.conf.all.send_redirects"));
+        assert!(!is_per_interface("net.ipv6.conf.default.accept_ra"));
+        assert!(!is_per_interface("net.ipv4.ip_forward"));
         assert_eq!(
             without_process_root("a /proc/12/rootfs"),
             "a /proc/12/rootfs"

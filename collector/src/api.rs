@@ -356,8 +356,8 @@ pub fn parse_since(text: &str, now: i64) -> Option<i64> {
     if let Ok(unix) = text.parse::<i64>() {
         return (unix >= 0).then_some(unix);
     }
-    let split = text.len().checked_sub(1)?;
-    let (number, unit) = text.split_at(split);
+    let unit_len = text.chars().last()?.len_utf8();
+    let (number, unit) = text.split_at(text.len() - unit_len);
     let number: i64 = number.parse().ok().filter(|n| *n >= 0)?;
     let seconds = match unit {
         "s" => 1,
@@ -399,6 +399,11 @@ const CHANGE_KINDS: &[&str] = &[
 
 /// The change filter of a query string, or what is wrong with it.
 pub fn change_filter(query: ChangesQuery, now: i64) -> Result<ChangeFilter, ApiError> {
+    if query.node.is_some() && query.cluster.is_none() {
+        return Err(bad(
+            "node needs cluster: a node is named within its cluster",
+        ));
+    }
     let direction = match query.direction.as_deref() {
         None => None,
         Some(text) => Some(Direction::parse(text).ok_or_else(|| {
@@ -552,15 +557,19 @@ async fn deliveries(
     ))
 }
 
+/// A row id from the path, or a 400 naming what it should have been.
+fn numeric_id(what: &str, id: &str) -> Result<i64, ApiError> {
+    id.parse()
+        .map_err(|_| bad(format!("{what} id {id:?} is not a number")))
+}
+
 /// Sends a dead-lettered delivery again, its attempts starting over.
 async fn retry_delivery(
     State(app): State<Shared>,
     _admin: Admin,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let id: i64 = id
-        .parse()
-        .map_err(|_| bad(format!("delivery id {id:?} is not a number")))?;
+    let id = numeric_id("delivery", &id)?;
     if blocking(&app, move |s| s.retry_delivery(id, now())).await? {
         Ok(StatusCode::ACCEPTED)
     } else {
@@ -781,9 +790,7 @@ async fn revoke_token(
     _admin: Admin,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let id: i64 = id
-        .parse()
-        .map_err(|_| bad(format!("token id {id:?} is not a number")))?;
+    let id = numeric_id("token", &id)?;
     if blocking(&app, move |s| s.revoke_token(id, now())).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {

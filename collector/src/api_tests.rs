@@ -981,6 +981,8 @@ async fn changes_and_drift_are_read_with_filters_and_bad_ones_are_named() {
         ("severity=urgent", "unknown severity \"urgent\""),
         ("kind=mood", "unknown kind \"mood\""),
         ("since=yesterday", "since \"yesterday\" must be"),
+        ("since=1%C3%A9", "since \"1é\" must be"),
+        ("node=web-1", "node needs cluster"),
         ("cursor=abc", "cursor must be"),
         ("colour=red", "unknown field `colour`"),
     ] {

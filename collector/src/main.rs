@@ -676,7 +676,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 .collect::<Result<Vec<_>, String>>()
                 .map_err(|e| anyhow::anyhow!(e))?;
             for webhook in &webhooks {
-                tracing::info!("webhook {} tells {}", webhook.name, webhook.url);
+                // Only where: an incoming-webhook URL's path is a credential.
+                tracing::info!("webhook {} tells {}", webhook.name, webhook.origin());
             }
             store.set_webhooks(webhooks);
             let runtime = tokio::runtime::Builder::new_multi_thread()

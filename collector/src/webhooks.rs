@@ -48,7 +48,7 @@ impl std::fmt::Debug for Webhook {
         // Never the secret.
         f.debug_struct("Webhook")
             .field("name", &self.name)
-            .field("url", &self.url)
+            .field("origin", &self.origin())
             .finish_non_exhaustive()
     }
 }
@@ -82,6 +82,19 @@ impl Webhook {
             max_attempts: config.max_attempts.unwrap_or(10),
             retry_initial_s: config.retry_initial_s.unwrap_or(10),
         })
+    }
+
+    /// The URL's scheme and host, for logs: the rest of an incoming-webhook URL (Slack's,
+    /// Teams', Discord's) is a credential.
+    pub fn origin(&self) -> String {
+        match self.url.parse::<axum::http::Uri>() {
+            Ok(uri) => format!(
+                "{}://{}",
+                uri.scheme_str().unwrap_or("?"),
+                uri.authority().map_or("?", |a| a.host())
+            ),
+            Err(_) => "(unparsable URL)".into(),
+        }
     }
 
     /// Whether this webhook is told of `event`.
@@ -227,8 +240,24 @@ impl Event {
         digest[..16].iter().map(|b| format!("{b:02x}")).collect()
     }
 
-    /// One line for people.
+    /// One line for people: what the node sent is cut short and its control and invisible
+    /// characters replaced, so it cannot start a line that reads as another alert.
     pub fn text(&self) -> String {
+        let line = self.raw_text();
+        let clean: String = line
+            .chars()
+            .map(|c| {
+                if c.is_control() || nodecheck_report::limits::is_invisible(c) {
+                    ' '
+                } else {
+                    c
+                }
+            })
+            .collect();
+        crate::ingest::clip(&clean, 600)
+    }
+
+    fn raw_text(&self) -> String {
         let node = format!("{}/{}", self.cluster, self.node);
         match self.kind {
             event::CHECK_FAILING => format!(
@@ -265,8 +294,11 @@ fn slack_escape(text: &str) -> String {
 /// The body a webhook is sent for an event, rendered once, at enqueue.
 pub fn body(webhook: &Webhook, event: &Event, delivery_id: &str) -> String {
     let value = match webhook.format {
+        // No unfurling: a link in a node's message must not fetch a preview.
         WebhookFormat::Slack => serde_json::json!({
             "text": format!("nodecheck: {}", slack_escape(&event.text())),
+            "unfurl_links": false,
+            "unfurl_media": false,
         }),
         WebhookFormat::Generic => serde_json::json!({
             "delivery_id": delivery_id,
@@ -453,6 +485,12 @@ mod tests {
             text.contains("&lt;!channel&gt;") && text.contains("&amp; more"),
             "{text}"
         );
+        assert_eq!(parsed["unfurl_links"], false);
+        // A line break in what the node sent cannot start a line of its own.
+        let mut spoof = failing("kubelet.anonymous-auth", "critical", "prod");
+        spoof.detail = "x\nnodecheck: prod/etcd-1 stopped reporting\u{202E}".into();
+        let line = spoof.text();
+        assert!(!line.contains('\n') && !line.contains('\u{202E}'), "{line}");
         // RFC 4231, test case 2.
         assert_eq!(
             sign(b"Jefe", b"what do ya want for nothing?"),

@@ -441,8 +441,9 @@ const BUNDLES: &[(&str, &str)] = &[
     ),
 ];
 
-/// A bundle's `config.json` is a few kilobytes; one with huge annotations is read this far.
-const BUNDLE_CAP: u64 = 1 << 20;
+/// A bundle's `config.json` is a few kilobytes (a pod's environment and annotations are in it,
+/// so its author decides); one larger is read this far, once per container, not per process.
+const BUNDLE_CAP: u64 = 256 << 10;
 
 #[derive(serde::Deserialize)]
 struct Bundle {
@@ -472,8 +473,9 @@ pub fn bundle_reduced(text: &str) -> Option<String> {
     serde_json::to_string(&serde_json::json!({ "annotations": kept })).ok()
 }
 
-/// The container's image, from the first bundle of its runtime that names one.
-fn image_of(host: &Host, placement: &CgroupPlacement) -> Option<String> {
+/// The container's image, from the first bundle of its runtime that names one: on the host's
+/// /run, or inside the runtime's root when that is not mounted.
+fn image_of(host: &Host, placement: &CgroupPlacement, runtime_pid: Option<u32>) -> Option<String> {
     let runtimes: &[&str] = match placement.runtime {
         "containerd or cri-o" => &["containerd", "cri-o"],
         "containerd" => &["containerd"],
@@ -486,14 +488,24 @@ fn image_of(host: &Host, placement: &CgroupPlacement) -> Option<String> {
         .filter(|(runtime, _)| runtimes.contains(runtime))
         .find_map(|(_, pattern)| {
             let path = pattern.replace("{}", &placement.container_id);
-            host.read_text(&path, BUNDLE_CAP, Content::OciBundle)
-                .ok()
-                .and_then(|text| bundle_image(&text))
+            let text = match host.read_text(&path, BUNDLE_CAP, Content::OciBundle) {
+                Ok(text) => Some(text),
+                Err(e) if e.is_not_found() => runtime_pid.and_then(|pid| {
+                    host.read_text_in_process_root(pid, &path, BUNDLE_CAP, Content::OciBundle)
+                        .ok()
+                }),
+                Err(_) => None,
+            };
+            text.and_then(|text| bundle_image(&text))
         })
 }
 
 /// Every container process of the host.
-pub fn gather(host: &Host, processes: &[Process]) -> Vec<ContainerProcess> {
+pub fn gather(
+    host: &Host,
+    processes: &[Process],
+    runtime_pid: Option<u32>,
+) -> Vec<ContainerProcess> {
     let placed: Vec<(&Process, CgroupPlacement)> = processes
         .iter()
         .filter(|p| !p.kernel_thread)
@@ -504,6 +516,9 @@ pub fn gather(host: &Host, processes: &[Process]) -> Vec<ContainerProcess> {
     }
     let names = pod_names(host);
     let host_ns = host_namespaces(host);
+    // A container's processes share its bundle: read once each.
+    let mut images: std::collections::HashMap<String, Option<String>> =
+        std::collections::HashMap::new();
     placed
         .into_iter()
         .map(|(p, placement)| {
@@ -551,7 +566,10 @@ pub fn gather(host: &Host, processes: &[Process]) -> Vec<ContainerProcess> {
                 memory_limit: memory_limit(host, &placement),
                 shell: first_present(host, p.pid, SHELLS),
                 package_manager: first_present(host, p.pid, PACKAGE_MANAGERS),
-                image: image_of(host, &placement),
+                image: images
+                    .entry(placement.container_id.clone())
+                    .or_insert_with(|| image_of(host, &placement, runtime_pid))
+                    .clone(),
                 placement,
             }
         })

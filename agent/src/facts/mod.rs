@@ -261,7 +261,13 @@ pub fn gather(host: &Host) -> Facts {
     let cni = cni::gather(host, &runtimes);
     let detected_roles = detect_roles(&trusted, manifests);
     drop(trusted);
-    let containers = containers::gather(host, &processes);
+    // Bundles are read through the runtime's own root where the host's /run is not mounted
+    // (the DaemonSet mounts no /run).
+    let runtime_pid = runtime
+        .as_ref()
+        .and_then(|r| r.runtime.as_ref())
+        .map(|r| r.pid);
+    let containers = containers::gather(host, &processes, runtime_pid);
     let kernel = kernel::gather(host);
     let lsm = lsm::gather(host);
     Facts {

@@ -19,6 +19,9 @@ CREATE INDEX changes_by_time ON changes (at);
 CREATE INDEX changes_by_node ON changes (cluster, node, id);
 CREATE INDEX changes_by_subject ON changes (subject, id);
 CREATE INDEX changes_by_direction ON changes (direction, id);
+CREATE INDEX changes_by_cluster ON changes (cluster, id);
+CREATE INDEX changes_by_kind ON changes (kind, id);
+CREATE INDEX changes_by_severity ON changes (severity, id);
 -- What the next report is compared with: the body it had (an identical body changes
 -- nothing), its host listeners and images with a shell, its kubelet version, and the peer
 -- group (cluster and sorted roles) its settings are counted in (NULL: not counted).
@@ -28,22 +31,26 @@ ALTER TABLE nodes ADD COLUMN shell_images TEXT NOT NULL DEFAULT '[]';
 ALTER TABLE nodes ADD COLUMN kubelet_version TEXT;
 ALTER TABLE nodes ADD COLUMN peer_group TEXT;
 -- Each node's judged settings (values JSON-encoded: a string, or null for unset), and per
--- cluster, peer group and setting how many counted nodes hold each value.
+-- cluster, peer group and setting how many counted nodes hold each value. Values are found
+-- and keyed by their digest (the first 16 bytes of their SHA-256): a value may be a kilobyte
+-- of any characters, more than an index entry holds.
 CREATE TABLE node_settings (
    cluster TEXT NOT NULL,
    name TEXT NOT NULL,
    key TEXT NOT NULL,
    value TEXT NOT NULL,
+   digest BLOB NOT NULL,
    PRIMARY KEY (cluster, name, key)
 );
-CREATE INDEX node_settings_by_value ON node_settings (cluster, key, value);
+CREATE INDEX node_settings_by_value ON node_settings (cluster, key, digest);
 CREATE TABLE drift_values (
    cluster TEXT NOT NULL,
    peer_group TEXT NOT NULL,
    key TEXT NOT NULL,
+   digest BLOB NOT NULL,
    value TEXT NOT NULL,
    nodes INTEGER NOT NULL,
-   PRIMARY KEY (cluster, peer_group, key, value)
+   PRIMARY KEY (cluster, peer_group, key, digest)
 );
 CREATE TABLE drift_groups (
    cluster TEXT NOT NULL,

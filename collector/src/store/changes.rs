@@ -140,6 +140,15 @@ pub struct Comparable {
     pub settings: std::collections::BTreeMap<String, String>,
 }
 
+/// The first port of Linux's default ephemeral range (`ip_local_port_range` 32768–60999).
+const EPHEMERAL_PORTS: u16 = 32_768;
+
+fn is_loopback(address: &str) -> bool {
+    address
+        .parse::<std::net::IpAddr>()
+        .is_ok_and(|ip| ip.is_loopback())
+}
+
 /// A host listener as a change and a setting name it: protocol, address and port, and the
 /// processes holding it.
 fn listener_line(listener: &nodecheck_report::Listener) -> String {
@@ -170,12 +179,13 @@ fn holders(listener: &nodecheck_report::Listener) -> String {
 
 impl Comparable {
     pub fn of(report: &Report) -> Comparable {
+        // Host listeners others can reach on a port that is configured: loopback listeners
+        // and ephemeral ports (a runtime's streaming server on a random 127.0.0.1 port) change
+        // with every restart and would be noise in the feed and in drift.
         let host = || {
-            report
-                .inventory
-                .listeners
-                .iter()
-                .filter(|l| l.netns == "host")
+            report.inventory.listeners.iter().filter(|l| {
+                l.netns == "host" && l.port < EPHEMERAL_PORTS && !is_loopback(&l.address)
+            })
         };
         let mut listeners: Vec<String> = host().map(listener_line).collect();
         listeners.sort_unstable();
@@ -303,20 +313,24 @@ pub(super) fn node_changes(
             detail: format!("score {} → {}", show(before.score), show(score)),
         });
     }
-    let versions = [
-        (
-            kind::AGENT_VERSION,
-            "agent",
-            Some(before.agent_version.as_str()),
-            Some(report.agent.version.as_str()),
-        ),
-        (
-            kind::KUBELET_VERSION,
-            "kubelet",
-            before.kubelet_version.as_deref(),
-            report.node.kubelet_version.as_deref(),
-        ),
-    ];
+    let versions = if before.body_hash.is_none() {
+        Vec::new()
+    } else {
+        vec![
+            (
+                kind::AGENT_VERSION,
+                "agent",
+                Some(before.agent_version.as_str()),
+                Some(report.agent.version.as_str()),
+            ),
+            (
+                kind::KUBELET_VERSION,
+                "kubelet",
+                before.kubelet_version.as_deref(),
+                report.node.kubelet_version.as_deref(),
+            ),
+        ]
+    };
     for (kind, what, was, is) in versions {
         if was != is {
             changes.push(Change {
@@ -333,6 +347,11 @@ pub(super) fn node_changes(
                 ),
             });
         }
+    }
+    // A node last seen by a collector from before changes were kept has no stored listeners or
+    // images to compare with: this report is its baseline, not hundreds of "new" ones.
+    if before.body_hash.is_none() {
+        return;
     }
     for (kind, was, is, noun) in [
         (
@@ -399,8 +418,12 @@ pub(super) fn event_of(
 ) -> Option<crate::webhooks::Event> {
     use crate::webhooks::event;
     let kind = match change.kind {
+        // A check the node judged before (a check new in an agent release failing on every
+        // node as it upgrades is no regression).
         kind::CHECK
-            if change.direction == Direction::Worse && change.after.as_deref() == Some("fail") =>
+            if change.direction == Direction::Worse
+                && change.after.as_deref() == Some("fail")
+                && change.before.is_some() =>
         {
             event::CHECK_FAILING
         }
@@ -408,16 +431,22 @@ pub(super) fn event_of(
         _ => return None,
     };
     let score = |s: &Option<String>| s.as_deref().and_then(|s| s.parse::<i64>().ok());
+    // The severity a webhook filters on is the catalogue's for a check it knows, not the one a
+    // node claims.
+    let severity = match crate::catalogue::get(&change.subject) {
+        Some(entry) if kind == event::CHECK_FAILING => Some(entry.severity.clone()),
+        _ => change.severity.clone(),
+    };
     Some(crate::webhooks::Event {
         kind,
         cluster: report.node.cluster.clone(),
         node: report.node.name.clone(),
         at: now,
-        subject: change.subject.clone(),
-        severity: change.severity.clone(),
+        subject: crate::ingest::clip(&change.subject, TEXT_MAX),
+        severity,
         before: change.before.clone(),
         after: change.after.clone(),
-        detail: change.detail.clone(),
+        detail: crate::ingest::clip(&change.detail, DETAIL_MAX),
         report_id: Some(report.id.clone()),
         drop: score(&change.before)
             .zip(score(&change.after))
@@ -425,14 +454,60 @@ pub(super) fn event_of(
     })
 }
 
-/// Writes a node's changes found in one report.
+/// Changes of one kind kept per report; past them one more row says how many were left out.
+/// A node flipping between two prepared reports must not fill the feed (a report may hold
+/// thousands of findings, listeners and containers).
+pub const CHANGES_PER_KIND: usize = 100;
+
+/// Texts of a change (subject, values, detail) are cut to this many characters: they are
+/// shown in lists and kept in indexes.
+const TEXT_MAX: usize = 200;
+const DETAIL_MAX: usize = 500;
+
+/// Writes a node's changes found in one report: at most [`CHANGES_PER_KIND`] of each kind,
+/// their texts cut short.
 pub(super) fn write(
     tx: &mut Connection,
     report: &Report,
     now: i64,
     changes: &[Change],
 ) -> Result<(), StoreError> {
+    let mut per_kind: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    let mut kept = Vec::with_capacity(changes.len().min(CHANGES_PER_KIND));
     for change in changes {
+        let count = per_kind.entry(change.kind).or_default();
+        *count += 1;
+        if *count <= CHANGES_PER_KIND {
+            kept.push(change.clone());
+        }
+    }
+    for (kind, count) in per_kind {
+        if count > CHANGES_PER_KIND {
+            kept.push(Change {
+                kind,
+                subject: String::new(),
+                severity: None,
+                direction: Direction::Neutral,
+                before: None,
+                after: None,
+                detail: format!(
+                    "and {} more changes of this kind in report {} (the report has them all)",
+                    count - CHANGES_PER_KIND,
+                    report.id
+                ),
+            });
+        }
+    }
+    let clip = |text: &str, max: usize| crate::ingest::clip(text, max);
+    for change in &kept {
+        let (subject, detail) = (
+            clip(&change.subject, TEXT_MAX),
+            clip(&change.detail, DETAIL_MAX),
+        );
+        let (before, after) = (
+            change.before.as_deref().map(|t| clip(t, TEXT_MAX)),
+            change.after.as_deref().map(|t| clip(t, TEXT_MAX)),
+        );
         tx.execute(
             "INSERT INTO changes (at, cluster, node, report_id, kind, subject, severity, direction, before, after, detail)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
@@ -442,12 +517,12 @@ pub(super) fn write(
                 &report.node.name,
                 &report.id,
                 change.kind,
-                &change.subject,
+                &subject,
                 change.severity.as_deref(),
                 change.direction.as_str(),
-                change.before.as_deref(),
-                change.after.as_deref(),
-                &change.detail
+                before.as_deref(),
+                after.as_deref(),
+                &detail
             ],
         )?;
     }

@@ -72,19 +72,28 @@ impl Store {
     /// seconds.
     pub fn claim_deliveries(&self, now: i64, limit: i64) -> Result<Vec<Due>, StoreError> {
         let limit = limit.clamp(1, CLAIM_MAX);
+        // Only the webhooks this collector knows: a replica configured without one (in the
+        // middle of a rolling change) leaves its deliveries to the replicas that have it.
+        if self.webhooks.is_empty() {
+            return Ok(Vec::new());
+        }
         let lock = match self.lock()?.dialect() {
             Dialect::Sqlite => "",
             Dialect::Postgres => " FOR UPDATE SKIP LOCKED",
         };
+        let names: Vec<String> = (0..self.webhooks.len())
+            .map(|i| format!("?{}", i + 4))
+            .collect();
         let sql = format!(
             "UPDATE deliveries SET next_attempt_at = ?2
              WHERE id IN (SELECT id FROM deliveries WHERE state = 'pending' AND next_attempt_at <= ?1
-                          ORDER BY next_attempt_at, id LIMIT ?3{lock})
-             RETURNING id, webhook, event, idempotency_key, body, attempts"
+                          AND webhook IN ({}) ORDER BY next_attempt_at, id LIMIT ?3{lock})
+             RETURNING id, webhook, event, idempotency_key, body, attempts",
+            names.join(", ")
         );
-        let rows = self
-            .lock()?
-            .transaction(|tx| tx.query(&sql, &values![now, now + LEASE_S, limit]))?;
+        let mut params: Vec<crate::db::Value<'_>> = values![now, now + LEASE_S, limit].into();
+        params.extend(self.webhooks.iter().map(|w| w.name.as_str().into()));
+        let rows = self.lock()?.transaction(|tx| tx.query(&sql, &params))?;
         let mut due: Vec<Due> = rows
             .iter()
             .map(|r| {
@@ -219,10 +228,14 @@ impl Store {
             for row in &rows {
                 let (cluster, node, last_seen, interval): (String, String, i64, i64) =
                     (row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?);
-                tx.execute(
-                    "UPDATE nodes SET stale_told = 1 WHERE cluster = ?1 AND name = ?2",
-                    &values![&cluster, &node],
+                // Unless it reported meanwhile (on another replica): then it is not stale.
+                let marked = tx.execute(
+                    "UPDATE nodes SET stale_told = 1 WHERE cluster = ?1 AND name = ?2 AND last_seen = ?3",
+                    &values![&cluster, &node, last_seen],
                 )?;
+                if marked == 0 {
+                    continue;
+                }
                 events.push(Event {
                     kind: event::STALE,
                     cluster,
@@ -243,7 +256,7 @@ impl Store {
                 });
             }
             enqueue(tx, &webhooks, &events, now)?;
-            Ok::<_, StoreError>(rows.len())
+            Ok::<_, StoreError>(events.len())
         })
     }
 }

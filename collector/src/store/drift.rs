@@ -12,10 +12,19 @@
 //! node's own address) has no majority and is no drift.
 
 use super::changes::{Comparable, decode};
-use super::{STALE_SQL, Store, StoreError, lock_key};
-use crate::db::{Connection, DbError, Dialect};
+use super::{STALE_SQL, Store, StoreError};
+use crate::db::{Connection, DbError};
 use crate::values;
 use std::collections::BTreeMap;
+
+/// What a kept value is found by: the first 16 bytes of its SHA-256 (a value may be more than
+/// an index entry holds).
+fn digest(value: &str) -> [u8; 16] {
+    use sha2::Digest as _;
+    let mut digest = [0; 16];
+    digest.copy_from_slice(&sha2::Sha256::digest(value.as_bytes())[..16]);
+    digest
+}
 
 /// The value of a setting absent from a node's report, as counts and the API name it.
 pub const ABSENT: &str = "(absent)";
@@ -64,24 +73,25 @@ impl DriftDeltas {
             }
         }
         for ((cluster, group, key, value), delta) in &self.values {
+            let digest = digest(value);
             if *delta > 0 {
                 tx.execute(
-                    "INSERT INTO drift_values (cluster, peer_group, key, value, nodes) VALUES (?1, ?2, ?3, ?4, ?5)
-                     ON CONFLICT (cluster, peer_group, key, value) DO UPDATE SET nodes = drift_values.nodes + excluded.nodes",
-                    &values![cluster, group, key, value, *delta],
+                    "INSERT INTO drift_values (cluster, peer_group, key, digest, value, nodes) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                     ON CONFLICT (cluster, peer_group, key, digest) DO UPDATE SET nodes = drift_values.nodes + excluded.nodes",
+                    &values![cluster, group, key, &digest[..], value, *delta],
                 )?;
             } else if *delta < 0 {
                 tx.execute(
                     "UPDATE drift_values SET nodes = nodes + ?5
-                     WHERE cluster = ?1 AND peer_group = ?2 AND key = ?3 AND value = ?4",
-                    &values![cluster, group, key, value, *delta],
+                     WHERE cluster = ?1 AND peer_group = ?2 AND key = ?3 AND digest = ?4",
+                    &values![cluster, group, key, &digest[..], *delta],
                 )?;
                 // A value no node holds any more is forgotten: one node sending a new value
                 // in every report must not grow the table forever.
                 tx.execute(
                     "DELETE FROM drift_values
-                     WHERE cluster = ?1 AND peer_group = ?2 AND key = ?3 AND value = ?4 AND nodes <= 0",
-                    &values![cluster, group, key, value],
+                     WHERE cluster = ?1 AND peer_group = ?2 AND key = ?3 AND digest = ?4 AND nodes <= 0",
+                    &values![cluster, group, key, &digest[..]],
                 )?;
             }
         }
@@ -143,9 +153,9 @@ pub(super) fn record(
         deltas.add(cluster, group, key, value, 1);
         if before.get(key) != Some(value) {
             tx.execute(
-                "INSERT INTO node_settings (cluster, name, key, value) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (cluster, name, key) DO UPDATE SET value = excluded.value",
-                &values![cluster, name, key, value],
+                "INSERT INTO node_settings (cluster, name, key, value, digest) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (cluster, name, key) DO UPDATE SET value = excluded.value, digest = excluded.digest",
+                &values![cluster, name, key, value, &digest(value)[..]],
             )?;
         }
     }
@@ -209,7 +219,24 @@ pub(super) fn moved_away(
         let Some((majority, nodes)) = counts.iter().max_by_key(|(_, n)| *n).cloned() else {
             continue;
         };
-        if nodes * 2 <= group_nodes || m.from != majority || m.to == majority {
+        // Told only when the node leaves a value most of its peers hold for another: not
+        // for a setting most peers lack (a node's agent newer than theirs reports settings
+        // they do not yet; a hostile node invents keys), and at most a few per report.
+        if nodes * 2 <= group_nodes
+            || m.from != majority
+            || m.to == majority
+            || majority == ABSENT
+            || m.from == ABSENT
+        {
+            continue;
+        }
+        let told = events
+            .iter()
+            .filter(|e: &&crate::webhooks::Event| {
+                e.report_id.as_deref() == Some(m.report_id.as_str()) && e.node == m.node
+            })
+            .count();
+        if told >= 10 {
             continue;
         }
         events.push(crate::webhooks::Event {
@@ -302,6 +329,9 @@ impl Tally {
     }
 }
 
+/// Other values listed per drifting setting.
+const MINORITY_VALUES: usize = 10;
+
 /// Example nodes named per minority value.
 const EXAMPLES: i64 = 5;
 
@@ -319,6 +349,25 @@ impl Store {
     /// nodes first.
     pub fn drift(&self, filter: &DriftFilter) -> Result<Vec<DriftRow>, StoreError> {
         let mut connection = self.read()?;
+        // For one node's drift: its group and its values.
+        let node_view = match (&filter.node, &filter.cluster) {
+            (Some(node), Some(cluster)) => {
+                let group: Option<String> = connection
+                    .query_opt(
+                        "SELECT peer_group FROM nodes WHERE cluster = ?1 AND name = ?2",
+                        &values![cluster, node],
+                    )?
+                    .map(|r| r.get(0))
+                    .transpose()?
+                    .flatten();
+                match group {
+                    Some(group) => Some((group, stored_settings(&mut connection, cluster, node)?)),
+                    // Not counted (stale, or never reported): it differs from no one.
+                    None => return Ok(Vec::new()),
+                }
+            }
+            _ => None,
+        };
         let mut sql = String::from(
             "SELECT v.cluster, v.peer_group, v.key, v.value, v.nodes, g.nodes
              FROM drift_values v JOIN drift_groups g ON g.cluster = v.cluster AND g.peer_group = v.peer_group
@@ -328,6 +377,11 @@ impl Store {
         if let Some(cluster) = &filter.cluster {
             params.push(cluster.as_str().into());
             sql.push_str(&format!(" AND v.cluster = ?{}", params.len()));
+        }
+        if let Some((group, _)) = &node_view {
+            // One node's drift: its own group only.
+            params.push(group.as_str().into());
+            sql.push_str(&format!(" AND v.peer_group = ?{}", params.len()));
         }
         if let Some(setting) = &filter.setting {
             // A prefix, compared bytewise (no LIKE: `_` and `%` are common in keys).
@@ -369,25 +423,6 @@ impl Store {
                 .cmp(&a.differing())
                 .then_with(|| (&a.cluster, &a.group, &a.key).cmp(&(&b.cluster, &b.group, &b.key)))
         });
-        // For one node's drift: its group and its values.
-        let node_view = match (&filter.node, &filter.cluster) {
-            (Some(node), Some(cluster)) => {
-                let group: Option<String> = connection
-                    .query_opt(
-                        "SELECT peer_group FROM nodes WHERE cluster = ?1 AND name = ?2",
-                        &values![cluster, node],
-                    )?
-                    .map(|r| r.get(0))
-                    .transpose()?
-                    .flatten();
-                match group {
-                    Some(group) => Some((group, stored_settings(&mut connection, cluster, node)?)),
-                    // Not counted (stale, or never reported): it differs from no one.
-                    None => return Ok(Vec::new()),
-                }
-            }
-            _ => None,
-        };
         let mut out = Vec::new();
         for tally in drifting {
             if out.len() >= filter.limit {
@@ -410,7 +445,9 @@ impl Store {
                 }
             }
             let mut minority = Vec::new();
-            for (value, nodes) in values.into_iter().skip(1) {
+            // The values most held after the majority; a setting every other node holds
+            // differently (a path, an address) would otherwise list the whole group.
+            for (value, nodes) in values.into_iter().skip(1).take(MINORITY_VALUES) {
                 minority.push(DriftValue {
                     value: shown(&value),
                     nodes,
@@ -452,22 +489,7 @@ impl Store {
         let mut total = 0;
         loop {
             let withdrawn = self.lock()?.transaction(|tx| {
-                let mut rows = tx.query(&stale, &values![now])?;
-                if tx.dialect() == Dialect::Postgres && !rows.is_empty() {
-                    // The nodes' locks, in key order as ingest takes them, then the rows
-                    // again: a node that reported meanwhile is no longer stale.
-                    let mut keys: Vec<i64> = Vec::new();
-                    for row in &rows {
-                        let (cluster, name): (String, String) = (row.get(0)?, row.get(1)?);
-                        keys.push(lock_key(&format!("node/{cluster}/{name}")));
-                    }
-                    keys.sort_unstable();
-                    keys.dedup();
-                    for key in keys {
-                        tx.execute("SELECT pg_advisory_xact_lock(?1)", &values![key])?;
-                    }
-                    rows = tx.query(&stale, &values![now])?;
-                }
+                let rows = super::stale_rows_locked(tx, &stale, &values![now])?;
                 let mut deltas = DriftDeltas::default();
                 for row in &rows {
                     let (cluster, name, group): (String, String, String) =
@@ -515,9 +537,9 @@ fn minority_nodes(
     } else {
         connection.query(
             "SELECT s.name FROM node_settings s JOIN nodes n ON n.cluster = s.cluster AND n.name = s.name
-             WHERE s.cluster = ?1 AND s.key = ?2 AND s.value = ?3 AND n.peer_group = ?4
+             WHERE s.cluster = ?1 AND s.key = ?2 AND s.digest = ?3 AND n.peer_group = ?4
              ORDER BY s.name LIMIT ?5",
-            &values![cluster, key, value, group, limit],
+            &values![cluster, key, &digest(value)[..], group, limit],
         )?
     };
     rows.iter()

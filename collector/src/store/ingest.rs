@@ -16,6 +16,9 @@ use crate::values;
 use nodecheck_report::{Report, Severity, Status};
 use std::collections::BTreeMap;
 
+/// Webhook events of one kind one report may raise.
+const EVENTS_PER_KIND: usize = 10;
+
 /// The outcome of an ingest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ingested {
@@ -875,11 +878,19 @@ fn ingest_one(
     }
     changes::write(tx, report, now, &found)?;
     if deltas.telling {
-        deltas.events.extend(
-            found
-                .iter()
-                .filter_map(|c| changes::event_of(c, report, now)),
-        );
+        // At most a few events of a kind per report: a node flipping between two prepared
+        // reports must not bury other nodes' notifications (the feed keeps every change).
+        let mut per_kind: std::collections::HashMap<&str, usize> = Default::default();
+        for event in found
+            .iter()
+            .filter_map(|c| changes::event_of(c, report, now))
+        {
+            let count = per_kind.entry(event.kind).or_default();
+            *count += 1;
+            if *count <= EVENTS_PER_KIND {
+                deltas.events.push(event);
+            }
+        }
     }
     Ok(Ingested::Stored)
 }

@@ -39,6 +39,7 @@ pub use ingest::{Creator, Incoming, Ingested};
 pub use tokens::{Enrolled, TokenRow, TokenSpec};
 
 use crate::db::{Connection, DbError};
+use crate::values;
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -100,6 +101,39 @@ fn lock_key(name: &str) -> i64 {
     let mut first = [0u8; 8];
     first.copy_from_slice(&digest[..8]);
     i64::from_be_bytes(first)
+}
+
+/// The rows of `sql` (whose first two columns are a node's cluster and name), read under
+/// those nodes' locks on PostgreSQL: the locks are taken in key order, as ingest takes them,
+/// and the rows read again, so a node that reported on another replica meanwhile is left out.
+fn stale_rows_locked(
+    tx: &mut Connection,
+    sql: &str,
+    params: &[crate::db::Value<'_>],
+) -> Result<Vec<crate::db::Row>, StoreError> {
+    let rows = tx.query(sql, params)?;
+    if tx.dialect() != crate::db::Dialect::Postgres || rows.is_empty() {
+        return Ok(rows);
+    }
+    let key_of = |row: &crate::db::Row| -> Result<i64, DbError> {
+        let (cluster, name): (String, String) = (row.get(0)?, row.get(1)?);
+        Ok(lock_key(&format!("node/{cluster}/{name}")))
+    };
+    let mut keys: Vec<i64> = rows.iter().map(key_of).collect::<Result<_, _>>()?;
+    keys.sort_unstable();
+    keys.dedup();
+    for key in &keys {
+        tx.execute("SELECT pg_advisory_xact_lock(?1)", &values![*key])?;
+    }
+    // Read again, and keep only the nodes locked: with a limit, nodes that reported meanwhile
+    // leave room for others that were not locked.
+    let mut again = Vec::new();
+    for row in tx.query(sql, params)? {
+        if keys.binary_search(&key_of(&row)?).is_ok() {
+            again.push(row);
+        }
+    }
+    Ok(again)
 }
 
 /// The store.

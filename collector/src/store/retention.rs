@@ -114,22 +114,7 @@ impl Store {
             let mut connection = self.lock()?;
             let mut known = self.known_checks.lock().map_err(|_| StoreError::Poisoned)?;
             let result = connection.transaction(|tx| {
-                let mut rows = tx.query(&stale_rows, &values![now, WITHDRAW_CHUNK])?;
-                if tx.dialect() == Dialect::Postgres && !rows.is_empty() {
-                    // The nodes' locks, in key order as ingest takes them, then the rows again:
-                    // a node reporting on another replica meanwhile is no longer stale.
-                    let mut keys: Vec<i64> = Vec::new();
-                    for row in &rows {
-                        let (cluster, name): (String, String) = (row.get(0)?, row.get(1)?);
-                        keys.push(lock_key(&format!("node/{cluster}/{name}")));
-                    }
-                    keys.sort_unstable();
-                    keys.dedup();
-                    for key in keys {
-                        tx.execute("SELECT pg_advisory_xact_lock(?1)", &values![key])?;
-                    }
-                    rows = tx.query(&stale_rows, &values![now, WITHDRAW_CHUNK])?;
-                }
+                let rows = super::stale_rows_locked(tx, &stale_rows, &values![now, WITHDRAW_CHUNK])?;
                 let mut changes: BTreeMap<String, DescriptionChanges> = BTreeMap::new();
                 for row in &rows {
                     let (cluster, name, check_id): (String, String, String) =
