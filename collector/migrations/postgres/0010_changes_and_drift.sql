@@ -30,6 +30,9 @@ ALTER TABLE nodes ADD COLUMN listeners TEXT NOT NULL DEFAULT '[]';
 ALTER TABLE nodes ADD COLUMN shell_images TEXT NOT NULL DEFAULT '[]';
 ALTER TABLE nodes ADD COLUMN kubelet_version TEXT;
 ALTER TABLE nodes ADD COLUMN peer_group TEXT;
+-- Its settings as its last report gave them (a JSON object of encoded values), compared
+-- whole with the next report's before any row is read.
+ALTER TABLE nodes ADD COLUMN settings TEXT;
 -- Each node's judged settings (values JSON-encoded: a string, or null for unset), and per
 -- cluster, peer group and setting how many counted nodes hold each value. Values are found
 -- and keyed by their digest (the first 16 bytes of their SHA-256): a value may be a kilobyte

@@ -138,6 +138,8 @@ pub struct Comparable {
     pub peer_group: String,
     /// Judged settings and host ports, key → JSON-encoded value.
     pub settings: std::collections::BTreeMap<String, String>,
+    /// `settings` as one JSON object, kept on the node's row.
+    pub settings_json: String,
 }
 
 /// The first port of Linux's default ephemeral range (`ip_local_port_range` 32768–60999).
@@ -222,6 +224,7 @@ impl Comparable {
             settings.insert(key, encode(Some(&holders.join("; "))));
         }
         Comparable {
+            settings_json: serde_json::to_string(&settings).unwrap_or_default(),
             listeners: serde_json::to_string(&listeners).unwrap_or_default(),
             shell_images: serde_json::to_string(&images).unwrap_or_default(),
             peer_group: roles.join(","),
@@ -252,10 +255,13 @@ pub(super) struct Before {
     /// The peer group its settings are counted in; `None` when they are not (withdrawn as
     /// stale).
     pub peer_group: Option<String>,
+    /// Its settings as one JSON object ([`Comparable::settings_json`]).
+    pub settings: Option<String>,
 }
 
 pub(super) const BEFORE_SQL: &str =
-    "SELECT score, body_hash, listeners, shell_images, agent_version, kubelet_version, peer_group
+    "SELECT score, body_hash, listeners, shell_images, agent_version, kubelet_version, peer_group,
+        settings
      FROM nodes WHERE cluster = ?1 AND name = ?2";
 
 impl Before {
@@ -268,6 +274,7 @@ impl Before {
             agent_version: row.get(4)?,
             kubelet_version: row.get(5)?,
             peer_group: row.get(6)?,
+            settings: row.get(7)?,
         })
     }
 }

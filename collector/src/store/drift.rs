@@ -116,12 +116,14 @@ fn stored_settings(
 }
 
 /// Brings a node's settings rows and its share of the counts to `report`. `counted_in`
-/// is the peer group the node was counted in (`None`: new, or withdrawn as stale).
+/// is the peer group the node was counted in (`None`: new, or withdrawn as stale); `stored`
+/// is `None` for a new node, else the settings its row keeps (`None` inside: a row from
+/// before they were kept there, whose settings rows are read instead).
 pub(super) fn record(
     tx: &mut Connection,
     report: &nodecheck_report::Report,
     counted_in: Option<&str>,
-    known_node: bool,
+    stored: Option<Option<&str>>,
     now: &Comparable,
     deltas: &mut DriftDeltas,
 ) -> Result<(), StoreError> {
@@ -130,13 +132,18 @@ pub(super) fn record(
         report.node.name.as_str(),
         report.id.as_str(),
     );
-    let before = if known_node {
-        stored_settings(tx, cluster, name)?
-    } else {
-        BTreeMap::new()
+    let before: BTreeMap<String, String> = match stored {
+        None => BTreeMap::new(),
+        Some(Some(json)) => match serde_json::from_str(json) {
+            Ok(settings) => settings,
+            Err(_) => stored_settings(tx, cluster, name)?,
+        },
+        Some(None) => stored_settings(tx, cluster, name)?,
     };
     let group = now.peer_group.as_str();
-    if let Some(old) = counted_in {
+    // Counted in the same group: only the values that changed move.
+    let same_group = counted_in == Some(group);
+    if let Some(old) = counted_in.filter(|_| !same_group) {
         *deltas
             .groups
             .entry((cluster.into(), old.into()))
@@ -145,13 +152,23 @@ pub(super) fn record(
             deltas.add(cluster, old, key, value, -1);
         }
     }
-    *deltas
-        .groups
-        .entry((cluster.into(), group.into()))
-        .or_default() += 1;
+    if !same_group {
+        *deltas
+            .groups
+            .entry((cluster.into(), group.into()))
+            .or_default() += 1;
+    }
     for (key, value) in &now.settings {
-        deltas.add(cluster, group, key, value, 1);
-        if before.get(key) != Some(value) {
+        let changed = before.get(key) != Some(value);
+        if !same_group {
+            deltas.add(cluster, group, key, value, 1);
+        } else if changed {
+            if let Some(old_value) = before.get(key) {
+                deltas.add(cluster, group, key, old_value, -1);
+            }
+            deltas.add(cluster, group, key, value, 1);
+        }
+        if changed {
             tx.execute(
                 "INSERT INTO node_settings (cluster, name, key, value, digest) VALUES (?1, ?2, ?3, ?4, ?5)
                  ON CONFLICT (cluster, name, key) DO UPDATE SET value = excluded.value, digest = excluded.digest",
@@ -159,8 +176,11 @@ pub(super) fn record(
             )?;
         }
     }
-    for key in before.keys() {
+    for (key, value) in &before {
         if !now.settings.contains_key(key) {
+            if same_group {
+                deltas.add(cluster, group, key, value, -1);
+            }
             tx.execute(
                 "DELETE FROM node_settings WHERE cluster = ?1 AND name = ?2 AND key = ?3",
                 &values![cluster, name, key],
