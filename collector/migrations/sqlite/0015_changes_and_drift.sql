@@ -22,30 +22,35 @@ CREATE INDEX changes_by_direction ON changes (direction, id);
 CREATE INDEX changes_by_cluster ON changes (cluster, id);
 CREATE INDEX changes_by_kind ON changes (kind, id);
 CREATE INDEX changes_by_severity ON changes (severity, id);
--- What the next report is compared with: the body it had (an identical body changes
--- nothing), its host listeners and images with a shell, its kubelet version, and the peer
--- group (cluster and sorted roles) its settings are counted in (NULL: not counted).
-ALTER TABLE nodes ADD COLUMN body_hash BLOB;
-ALTER TABLE nodes ADD COLUMN listeners TEXT NOT NULL DEFAULT '[]';
-ALTER TABLE nodes ADD COLUMN shell_images TEXT NOT NULL DEFAULT '[]';
+-- The nodes' kubelet versions, and the peer group (cluster and sorted roles) each node's
+-- settings are counted in (NULL: not counted, as a stale node).
 ALTER TABLE nodes ADD COLUMN kubelet_version TEXT;
 ALTER TABLE nodes ADD COLUMN peer_group TEXT;
--- Its settings as its last report gave them (a JSON object of encoded values), compared
--- whole with the next report's before any row is read.
-ALTER TABLE nodes ADD COLUMN settings TEXT;
--- Each node's judged settings (values JSON-encoded: a string, or null for unset), and per
--- cluster, peer group and setting how many counted nodes hold each value. Values are found
--- and keyed by their digest (the first 16 bytes of their SHA-256): a value may be a kilobyte
--- of any characters, more than an index entry holds.
-CREATE TABLE node_settings (
+-- What a node's next report is compared with, written only when a report's body differs from
+-- the last (the nodes row is rewritten by every report, this one rarely): the body's hash
+-- (an identical body changes nothing), its host listeners and images with a shell, and its
+-- settings as one JSON object of encoded values.
+CREATE TABLE node_state (
    cluster TEXT NOT NULL,
    name TEXT NOT NULL,
-   key TEXT NOT NULL,
-   value TEXT NOT NULL,
-   digest BLOB NOT NULL,
-   PRIMARY KEY (cluster, name, key)
+   body_hash BLOB NOT NULL,
+   listeners TEXT NOT NULL,
+   shell_images TEXT NOT NULL,
+   settings TEXT NOT NULL,
+   PRIMARY KEY (cluster, name)
 );
-CREATE INDEX node_settings_by_value ON node_settings (cluster, key, digest);
+-- Which node holds which value of each setting (values JSON-encoded: a string, or null for
+-- unset), for the nodes of a drifting value; and per cluster, peer group and setting how many
+-- counted nodes hold each value. Values are keyed by their digest (the first 16 bytes of their
+-- SHA-256): a value may be a kilobyte of any characters, more than an index entry holds. The
+-- node's own values are in node_state, so this is looked up by value alone: one index.
+CREATE TABLE node_settings (
+   cluster TEXT NOT NULL,
+   key TEXT NOT NULL,
+   digest BLOB NOT NULL,
+   name TEXT NOT NULL,
+   PRIMARY KEY (cluster, key, digest, name)
+) WITHOUT ROWID;
 CREATE TABLE drift_values (
    cluster TEXT NOT NULL,
    peer_group TEXT NOT NULL,

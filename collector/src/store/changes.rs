@@ -260,17 +260,19 @@ pub(super) struct Before {
 }
 
 pub(super) const BEFORE_SQL: &str =
-    "SELECT score, body_hash, listeners, shell_images, agent_version, kubelet_version, peer_group,
-        settings
-     FROM nodes WHERE cluster = ?1 AND name = ?2";
+    "SELECT n.score, s.body_hash, s.listeners, s.shell_images, n.agent_version,
+        n.kubelet_version, n.peer_group, s.settings
+     FROM nodes n LEFT JOIN node_state s ON s.cluster = n.cluster AND s.name = n.name
+     WHERE n.cluster = ?1 AND n.name = ?2";
 
 impl Before {
     pub(super) fn from_row(row: &Row) -> Result<Before, DbError> {
         Ok(Before {
             score: row.get(0)?,
             body_hash: row.get(1)?,
-            listeners: row.get(2)?,
-            shell_images: row.get(3)?,
+            // A node stored before its state was kept compares with nothing.
+            listeners: row.get::<Option<String>>(2)?.unwrap_or_else(|| "[]".into()),
+            shell_images: row.get::<Option<String>>(3)?.unwrap_or_else(|| "[]".into()),
             agent_version: row.get(4)?,
             kubelet_version: row.get(5)?,
             peer_group: row.get(6)?,

@@ -99,20 +99,37 @@ impl DriftDeltas {
     }
 }
 
-/// A node's stored settings, key → encoded value.
+/// Node `name` no longer holds `value` for `key`.
+fn forget_holder(
+    tx: &mut Connection,
+    cluster: &str,
+    key: &str,
+    value: &str,
+    name: &str,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "DELETE FROM node_settings WHERE cluster = ?1 AND key = ?2 AND digest = ?3 AND name = ?4",
+        &values![cluster, key, &digest(value)[..], name],
+    )?;
+    Ok(())
+}
+
+/// A node's stored settings, key → encoded value (none for a node without kept state).
 fn stored_settings(
     tx: &mut Connection,
     cluster: &str,
     name: &str,
 ) -> Result<BTreeMap<String, String>, StoreError> {
-    let rows = tx.query(
-        "SELECT key, value FROM node_settings WHERE cluster = ?1 AND name = ?2",
-        &values![cluster, name],
-    )?;
-    rows.iter()
-        .map(|r| Ok((r.get(0)?, r.get(1)?)))
-        .collect::<Result<_, DbError>>()
-        .map_err(StoreError::from)
+    let json: Option<String> = tx
+        .query_opt(
+            "SELECT settings FROM node_state WHERE cluster = ?1 AND name = ?2",
+            &values![cluster, name],
+        )?
+        .map(|r| r.get(0))
+        .transpose()?;
+    Ok(json
+        .and_then(|json| serde_json::from_str(&json).ok())
+        .unwrap_or_default())
 }
 
 /// Brings a node's settings rows and its share of the counts to `report`. `counted_in`
@@ -169,10 +186,13 @@ pub(super) fn record(
             deltas.add(cluster, group, key, value, 1);
         }
         if changed {
+            if let Some(old_value) = before.get(key) {
+                forget_holder(tx, cluster, key, old_value, name)?;
+            }
             tx.execute(
-                "INSERT INTO node_settings (cluster, name, key, value, digest) VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (cluster, name, key) DO UPDATE SET value = excluded.value, digest = excluded.digest",
-                &values![cluster, name, key, value, &digest(value)[..]],
+                "INSERT INTO node_settings (cluster, key, digest, name) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT DO NOTHING",
+                &values![cluster, key, &digest(value)[..], name],
             )?;
         }
     }
@@ -181,10 +201,7 @@ pub(super) fn record(
             if same_group {
                 deltas.add(cluster, group, key, value, -1);
             }
-            tx.execute(
-                "DELETE FROM node_settings WHERE cluster = ?1 AND name = ?2 AND key = ?3",
-                &values![cluster, name, key],
-            )?;
+            forget_holder(tx, cluster, key, value, name)?;
         }
     }
     // A node counted in the same group before: what it changed may set it apart.
@@ -550,7 +567,7 @@ fn minority_nodes(
     let rows = if value == ABSENT {
         connection.query(
             "SELECT n.name FROM nodes n WHERE n.cluster = ?1 AND n.peer_group = ?2
-                AND NOT EXISTS (SELECT 1 FROM node_settings s WHERE s.cluster = n.cluster AND s.name = n.name AND s.key = ?3)
+                AND NOT EXISTS (SELECT 1 FROM node_settings s WHERE s.cluster = n.cluster AND s.key = ?3 AND s.name = n.name)
              ORDER BY n.name LIMIT ?4",
             &values![cluster, group, key, limit],
         )?

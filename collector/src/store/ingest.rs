@@ -651,16 +651,13 @@ fn ingest_one(
     let roles: Vec<&str> = report.node.roles.iter().map(|r| r.as_str()).collect();
     tx.execute(
         "INSERT INTO nodes (cluster, name, first_seen, last_seen, roles, labels, agent_version, interval_s, score, failing,
-            last_report, failing_critical, failing_high, created_by, body_hash, listeners, shell_images, kubelet_version,
-            peer_group, settings)
-         VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)
+            last_report, failing_critical, failing_high, created_by, kubelet_version, peer_group)
+         VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
          ON CONFLICT (cluster, name) DO UPDATE SET last_seen = excluded.last_seen, roles = excluded.roles,
             labels = excluded.labels, agent_version = excluded.agent_version, interval_s = excluded.interval_s,
             score = excluded.score, failing = excluded.failing, last_report = excluded.last_report,
             failing_critical = excluded.failing_critical, failing_high = excluded.failing_high,
-            body_hash = excluded.body_hash, listeners = excluded.listeners, shell_images = excluded.shell_images,
-            kubelet_version = excluded.kubelet_version, peer_group = excluded.peer_group, stale_told = 0,
-            settings = excluded.settings",
+            kubelet_version = excluded.kubelet_version, peer_group = excluded.peer_group, stale_told = 0",
         &values![
             cluster,
             name,
@@ -675,14 +672,26 @@ fn ingest_one(
             failing_critical,
             failing_high,
             incoming.creator.map(|c| c.token_id),
-            &incoming.hash[..],
-            &comparable.listeners,
-            &comparable.shell_images,
             &report.node.kubelet_version,
-            &comparable.peer_group,
-            &comparable.settings_json
+            &comparable.peer_group
         ],
     )?;
+    if !same_body {
+        tx.execute(
+            "INSERT INTO node_state (cluster, name, body_hash, listeners, shell_images, settings)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (cluster, name) DO UPDATE SET body_hash = excluded.body_hash,
+                listeners = excluded.listeners, shell_images = excluded.shell_images, settings = excluded.settings",
+            &values![
+                cluster,
+                name,
+                &incoming.hash[..],
+                &comparable.listeners,
+                &comparable.shell_images,
+                &comparable.settings_json
+            ],
+        )?;
+    }
     // Drift: the node's settings rows and its share of its peer group's counts.
     // Settings the same as last time, counted in the same group: nothing to count or write.
     let counted_in = before.as_ref().and_then(|b| b.peer_group.as_deref());
