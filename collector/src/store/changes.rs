@@ -84,13 +84,15 @@ pub(super) struct Change {
     pub detail: String,
 }
 
-/// How bad a stored check status is: a pass, an inapplicable or a waived check is fine, an
-/// error cannot be verified, a failure is a failure.
-fn badness(status: &str) -> i64 {
-    match status {
-        "fail" => 2,
-        "error" => 1,
-        _ => 0,
+/// Which way a check's status moved: to `fail` or to `error` is worse (what cannot be verified
+/// is not credited, and a check that stops being verifiable is to be looked at, even after a
+/// failure); from either to a pass, an inapplicable or a waived check is better.
+fn check_direction(before: &str, after: &str) -> Direction {
+    let bad = |status: &str| matches!(status, "fail" | "error");
+    match (bad(before), after) {
+        (_, "fail" | "error") => Direction::Worse,
+        (true, _) => Direction::Better,
+        (false, _) => Direction::Neutral,
     }
 }
 
@@ -105,8 +107,8 @@ pub(super) fn check_change(
 ) -> Option<Change> {
     let direction = match (before, after) {
         (Some(b), Some(a)) if b == a => return None,
-        (Some(b), Some(a)) => Direction::of(badness(b), badness(a)),
-        (None, Some(a)) if badness(a) == 0 => return None,
+        (Some(b), Some(a)) => check_direction(b, a),
+        (None, Some(a)) if !matches!(a, "fail" | "error") => return None,
         (None, Some(_)) => Direction::Worse,
         (Some(_), None) => Direction::Neutral,
         (None, None) => return None,
@@ -648,6 +650,8 @@ mod tests {
         assert_eq!(flip(Some("fail"), Some("pass")), Some(Direction::Better));
         assert_eq!(flip(Some("pass"), Some("error")), Some(Direction::Worse));
         assert_eq!(flip(Some("error"), Some("fail")), Some(Direction::Worse));
+        assert_eq!(flip(Some("fail"), Some("error")), Some(Direction::Worse));
+        assert_eq!(flip(Some("error"), Some("pass")), Some(Direction::Better));
         assert_eq!(flip(Some("fail"), Some("waived")), Some(Direction::Better));
         assert_eq!(
             flip(Some("pass"), Some("not_applicable")),
