@@ -386,6 +386,19 @@ pub struct ChangesQuery {
     cursor: Option<String>,
 }
 
+/// An id cursor (`next_cursor` of the change feed and the deliveries: the last id listed).
+fn id_cursor(cursor: Option<&str>) -> Result<Option<i64>, ApiError> {
+    cursor
+        .map(|cursor| {
+            cursor
+                .parse::<i64>()
+                .ok()
+                .filter(|id| *id > 0)
+                .ok_or_else(|| bad("cursor must be a next_cursor returned by this endpoint"))
+        })
+        .transpose()
+}
+
 /// The kinds of change, for a `kind` filter.
 const CHANGE_KINDS: &[&str] = &[
     crate::store::change_kind::CHECK,
@@ -436,16 +449,7 @@ pub fn change_filter(query: ChangesQuery, now: i64) -> Result<ChangeFilter, ApiE
             ))
         })?),
     };
-    let before_id = match &query.cursor {
-        None => None,
-        Some(cursor) => Some(
-            cursor
-                .parse::<i64>()
-                .ok()
-                .filter(|id| *id > 0)
-                .ok_or_else(|| bad("cursor must be a next_cursor returned by this endpoint"))?,
-        ),
-    };
+    let before_id = id_cursor(query.cursor.as_deref())?;
     Ok(ChangeFilter {
         cluster: query.cluster,
         node: query.node,
@@ -533,16 +537,7 @@ async fn deliveries(
             crate::store::DELIVERY_STATES.join(", ")
         )));
     }
-    let before_id = match &query.cursor {
-        None => None,
-        Some(cursor) => Some(
-            cursor
-                .parse::<i64>()
-                .ok()
-                .filter(|id| *id > 0)
-                .ok_or_else(|| bad("cursor must be a next_cursor returned by this endpoint"))?,
-        ),
-    };
+    let before_id = id_cursor(query.cursor.as_deref())?;
     let limit = query.limit.unwrap_or(100).clamp(1, 1000);
     let state = query.state;
     let rows = blocking(&app, move |s| {

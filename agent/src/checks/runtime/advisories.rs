@@ -115,6 +115,15 @@ const TRIXIE_FIXED: DistroFix = DistroFix {
     source: DEB_RUNC,
 };
 
+/// Where the distributions stand on the two 2025 runc advisories Debian 13 has fixed.
+const RUNC_2025_DISTROS_TRIXIE_FIXED: &[DistroFix] = &[
+    RUNC_2025_DEBIAN_OLD[0],
+    RUNC_2025_DEBIAN_OLD[1],
+    TRIXIE_FIXED,
+    RUNC_2025_UBUNTU[0],
+    RUNC_2025_UBUNTU[1],
+];
+
 const TRIXIE_UNFIXED: DistroFix = DistroFix {
     id: "debian",
     version_id: "13",
@@ -171,13 +180,7 @@ pub const ADVISORIES: &[Advisory] = &[
         summary: "masked paths: a container's /dev/null replaced by a symlink makes runc bind-mount host files writable into the container",
         url: "https://github.com/opencontainers/runc/security/advisories/GHSA-9493-h29p-rfm2",
         affected: RUNC_2025_RANGES,
-        distros: &[
-            RUNC_2025_DEBIAN_OLD[0],
-            RUNC_2025_DEBIAN_OLD[1],
-            TRIXIE_FIXED,
-            RUNC_2025_UBUNTU[0],
-            RUNC_2025_UBUNTU[1],
-        ],
+        distros: RUNC_2025_DISTROS_TRIXIE_FIXED,
     },
     Advisory {
         id: "CVE-2025-52565",
@@ -185,13 +188,7 @@ pub const ADVISORIES: &[Advisory] = &[
         summary: "/dev/console bind-mount races give the container writable copies of masked paths such as /proc/sys/kernel/core_pattern",
         url: "https://github.com/opencontainers/runc/security/advisories/GHSA-qw9x-cqr3-wc7r",
         affected: RUNC_2025_RANGES,
-        distros: &[
-            RUNC_2025_DEBIAN_OLD[0],
-            RUNC_2025_DEBIAN_OLD[1],
-            TRIXIE_FIXED,
-            RUNC_2025_UBUNTU[0],
-            RUNC_2025_UBUNTU[1],
-        ],
+        distros: RUNC_2025_DISTROS_TRIXIE_FIXED,
     },
     Advisory {
         id: "CVE-2025-52881",
