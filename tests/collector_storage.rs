@@ -79,6 +79,10 @@ const CASES: &[(&str, Case)] = &[
         "reopening migrates nothing twice",
         reopening_migrates_nothing_twice,
     ),
+    (
+        "drift is counted again after the upgrade that moved its rows",
+        drift_is_counted_again_after_the_upgrade,
+    ),
     ("a node with many checks", a_node_with_many_checks),
     (
         "kubelet versions from Node objects",
@@ -109,6 +113,10 @@ const CASES: &[(&str, Case)] = &[
         change_feed_pages_and_filters,
     ),
     ("drift from peers is counted", drift_from_peers_is_counted),
+    (
+        "drift examples are found across a large group",
+        drift_examples_are_found_across_a_large_group,
+    ),
     (
         "webhook deliveries are enqueued, retried and dead-lettered",
         webhook_deliveries_are_enqueued_retried_and_dead_lettered,
@@ -1106,6 +1114,109 @@ fn reopening_migrates_nothing_twice(backend: &Backend<'_>) {
     }
 }
 
+/// Runs `sql` (statements separated by `;`) on the database `target` directly.
+fn run_sql(target: &str, sql: &str) {
+    if target.starts_with("postgres") {
+        let mut client = postgres::Client::connect(target, postgres::NoTls).expect("connect");
+        client.batch_execute(sql).expect(sql);
+    } else {
+        let connection = rusqlite::Connection::open(target).expect("open");
+        connection.execute_batch(sql).expect(sql);
+    }
+}
+
+/// A database a collector of schema 16 left (drift counted through a row per node and setting,
+/// the kept state's hash in node_state) is migrated: the drift counts start again from each
+/// node's next report, which is compared in full, and nothing else is lost.
+fn drift_is_counted_again_after_the_upgrade(backend: &Backend<'_>) {
+    if !backend.durable {
+        return;
+    }
+    let target = (backend.fresh)();
+    let postgres = target.starts_with("postgres");
+    let dialect = if postgres { "postgres" } else { "sqlite" };
+    let version_16 = if postgres { 11 } else { 16 };
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("migrations")
+        .join(dialect);
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("migrations")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    files.sort();
+    let mut sql = String::from("CREATE TABLE schema_version (version BIGINT NOT NULL);");
+    for file in &files[..version_16] {
+        sql.push_str(&std::fs::read_to_string(file).expect("migration"));
+        sql.push(';');
+    }
+    // One node, counted as a schema-16 collector counted it, with a failing check.
+    sql.push_str(&format!(
+        "INSERT INTO schema_version (version) VALUES ({version_16});
+         INSERT INTO nodes (cluster, name, first_seen, last_seen, roles, labels, agent_version, score, failing, last_report, peer_group)
+            VALUES ('prod', 'w1', 100, 100, 'worker', '{{}}', '0.1.0', 50, 1, 'r1', 'worker');
+         INSERT INTO node_checks (cluster, name, check_id, status, severity, message)
+            VALUES ('prod', 'w1', 'sshd.permit-root-login', 'fail', 'critical', 'old');
+         INSERT INTO node_state (cluster, name, body_hash, listeners, shell_images, settings)
+            VALUES ('prod', 'w1', X'00', '[]', '[]', '{{\"kubelet:readOnlyPort\":\"\\\"0\\\"\"}}');
+         INSERT INTO node_settings (cluster, key, digest, name) VALUES ('prod', 'kubelet:readOnlyPort', X'00', 'w1');
+         INSERT INTO drift_groups (cluster, peer_group, nodes) VALUES ('prod', 'worker', 1);
+         INSERT INTO drift_values (cluster, peer_group, key, digest, value, nodes)
+            VALUES ('prod', 'worker', 'kubelet:readOnlyPort', X'00', '\"0\"', 1)"
+    ));
+    if postgres {
+        sql = sql.replace("X'00'", "'\\x00'::bytea");
+    }
+    run_sql(&target, &sql);
+    let store = (backend.open)(&target);
+    let drift = |store: &Store| {
+        drift_lines(
+            &store
+                .drift(&DriftFilter {
+                    limit: 100,
+                    ..Default::default()
+                })
+                .expect("drift"),
+        )
+    };
+    assert!(
+        drift(&store).is_empty(),
+        "counted again from the next reports"
+    );
+    let worker = |id: &str, name: &str, port: &str| {
+        rich_report(
+            id,
+            name,
+            false,
+            &[],
+            &[],
+            &[("kubelet:readOnlyPort", Some(port))],
+        )
+    };
+    store.ingest(worker("r2", "w1", "0"), 200).expect("ingest");
+    store.ingest(worker("r3", "w2", "0"), 200).expect("ingest");
+    store
+        .ingest(worker("r4", "w3", "10255"), 200)
+        .expect("ingest");
+    assert_eq!(
+        drift(&store),
+        ["prod/worker kubelet:readOnlyPort 0(2) | 10255(1)[w3]"]
+    );
+    // w1's next report was compared with what the old collector kept: its check passes now.
+    let feed = store
+        .changes(&ChangeFilter {
+            node: Some("w1".into()),
+            cluster: Some("prod".into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .expect("changes");
+    assert!(
+        feed.iter()
+            .any(|c| c.subject == "sshd.permit-root-login" && c.after.as_deref() == Some("pass")),
+        "{feed:?}"
+    );
+}
+
 fn bump_schema_version(target: &str) {
     let sql = "UPDATE schema_version SET version = version + 1";
     if target.starts_with("postgres") {
@@ -1844,6 +1955,55 @@ fn drift_from_peers_is_counted(backend: &Backend<'_>) {
     assert_eq!(
         drift(DriftFilter::default()),
         ["prod/worker kubelet:readOnlyPort 0(2) | 10255(1)[w4]"]
+    );
+}
+
+/// The example nodes of a minority value are the first by name of those holding it, however
+/// far into a large peer group they are (its nodes' settings are searched a page at a time),
+/// and follow the nodes that change; nodes lacking a setting are examples of its absence.
+fn drift_examples_are_found_across_a_large_group(backend: &Backend<'_>) {
+    let store = backend.store();
+    let open = [3, 600, 700, 800, 900, 1000, 1099];
+    let worker = |i: usize, port: &str| {
+        let name = format!("n{i:04}");
+        let mut settings = vec![("kubelet:readOnlyPort", Some(port))];
+        // The last node lacks the setting every other node holds.
+        if i != 1099 {
+            settings.push(("sshd:permitrootlogin", Some("no")));
+        }
+        rich_report(&format!("{name}-{port}"), &name, false, &[], &[], &settings)
+    };
+    let port = |i: usize| if open.contains(&i) { "10255" } else { "0" };
+    let nodes: Vec<usize> = (0..1100).collect();
+    for chunk in nodes.chunks(100) {
+        let batch: Vec<Incoming> = chunk
+            .iter()
+            .map(|&i| Incoming::new(worker(i, port(i))).expect("incoming"))
+            .collect();
+        store.ingest_batch(&batch, 100).expect("ingest");
+    }
+    let drift = || {
+        drift_lines(
+            &store
+                .drift(&DriftFilter {
+                    limit: 100,
+                    ..Default::default()
+                })
+                .expect("drift"),
+        )
+    };
+    assert_eq!(
+        drift(),
+        [
+            "prod/worker kubelet:readOnlyPort 0(1093) | 10255(7)[n0003,n0600,n0700,n0800,n0900]",
+            "prod/worker sshd:permitrootlogin no(1099) | (absent)(1)[n1099]",
+        ]
+    );
+    // n0600 closes the port: the next holder by name takes its place.
+    store.ingest(worker(600, "0"), 200).expect("ingest");
+    assert_eq!(
+        drift()[0],
+        "prod/worker kubelet:readOnlyPort 0(1094) | 10255(6)[n0003,n0700,n0800,n0900,n1000]"
     );
 }
 

@@ -41,6 +41,16 @@ pub fn get(id: &str) -> Option<&'static Entry> {
     CATALOGUE.get(id)
 }
 
+/// The SHA-256 of the embedded catalogue: what a node's kept check rows were judged with
+/// (see `store::ingest`).
+pub fn fingerprint() -> &'static [u8; 32] {
+    static FINGERPRINT: LazyLock<[u8; 32]> = LazyLock::new(|| {
+        use sha2::Digest;
+        sha2::Sha256::digest(CATALOGUE_JSON.as_bytes()).into()
+    });
+    &FINGERPRINT
+}
+
 /// How many checks the catalogue knows.
 pub fn len() -> usize {
     CATALOGUE.len()

@@ -142,6 +142,9 @@ pub struct Comparable {
     pub settings: std::collections::BTreeMap<String, String>,
     /// `settings` as one JSON object, kept on the node's row.
     pub settings_json: String,
+    /// `settings` as digests, for finding the nodes that hold a value
+    /// ([`drift::member_digests`](super::drift::member_digests)).
+    pub setting_digests: Vec<u8>,
 }
 
 /// The first port of Linux's default ephemeral range (`ip_local_port_range` 32768–60999).
@@ -227,6 +230,7 @@ impl Comparable {
         }
         Comparable {
             settings_json: serde_json::to_string(&settings).unwrap_or_default(),
+            setting_digests: super::drift::member_digests(&settings),
             listeners: serde_json::to_string(&listeners).unwrap_or_default(),
             shell_images: serde_json::to_string(&images).unwrap_or_default(),
             peer_group: roles.join(","),
@@ -245,41 +249,72 @@ pub fn decode(value: &str) -> Option<String> {
     serde_json::from_str::<Option<String>>(value).ok().flatten()
 }
 
-/// What the node's row held before this report.
+/// What the node's row held before this report. Read in two steps: the small columns of
+/// every report first, and the kept state ([`Before::load_state`]) only for a report whose
+/// body differs from the last one's, so that the common, unchanged report reads no kilobytes
+/// of settings.
 #[derive(Debug, Clone)]
 pub(super) struct Before {
     pub score: Option<i64>,
-    pub body_hash: Option<Vec<u8>>,
-    pub listeners: String,
-    pub shell_images: String,
+    /// The state hash ([`Incoming`](super::Incoming)'s) of the report its check rows and
+    /// kept state are of; `None` for a node stored before it was kept.
+    pub state_hash: Option<Vec<u8>>,
     pub agent_version: String,
     pub kubelet_version: Option<String>,
     /// The peer group its settings are counted in; `None` when they are not (withdrawn as
     /// stale).
     pub peer_group: Option<String>,
+    /// The kept state, once loaded.
+    pub state: Option<State>,
+}
+
+/// A node's kept comparison state (its `node_state` row).
+#[derive(Debug, Clone)]
+pub(super) struct State {
+    pub listeners: String,
+    pub shell_images: String,
     /// Its settings as one JSON object ([`Comparable::settings_json`]).
-    pub settings: Option<String>,
+    pub settings: String,
 }
 
 pub(super) const BEFORE_SQL: &str =
-    "SELECT n.score, s.body_hash, s.listeners, s.shell_images, n.agent_version,
-        n.kubelet_version, n.peer_group, s.settings
-     FROM nodes n LEFT JOIN node_state s ON s.cluster = n.cluster AND s.name = n.name
-     WHERE n.cluster = ?1 AND n.name = ?2";
+    "SELECT score, state_hash, agent_version, kubelet_version, peer_group
+     FROM nodes WHERE cluster = ?1 AND name = ?2";
 
 impl Before {
     pub(super) fn from_row(row: &Row) -> Result<Before, DbError> {
         Ok(Before {
             score: row.get(0)?,
-            body_hash: row.get(1)?,
-            // A node stored before its state was kept compares with nothing.
-            listeners: row.get::<Option<String>>(2)?.unwrap_or_else(|| "[]".into()),
-            shell_images: row.get::<Option<String>>(3)?.unwrap_or_else(|| "[]".into()),
-            agent_version: row.get(4)?,
-            kubelet_version: row.get(5)?,
-            peer_group: row.get(6)?,
-            settings: row.get(7)?,
+            state_hash: row.get(1)?,
+            agent_version: row.get(2)?,
+            kubelet_version: row.get(3)?,
+            peer_group: row.get(4)?,
+            state: None,
         })
+    }
+
+    /// Reads the node's kept state, when it has one.
+    pub(super) fn load_state(
+        &mut self,
+        tx: &mut Connection,
+        cluster: &str,
+        name: &str,
+    ) -> Result<(), DbError> {
+        if self.state.is_some() {
+            return Ok(());
+        }
+        let row = tx.query_opt(
+            "SELECT listeners, shell_images, settings FROM node_state WHERE cluster = ?1 AND name = ?2",
+            &values![cluster, name],
+        )?;
+        if let Some(row) = row {
+            self.state = Some(State {
+                listeners: row.get(0)?,
+                shell_images: row.get(1)?,
+                settings: row.get(2)?,
+            });
+        }
+        Ok(())
     }
 }
 
@@ -324,7 +359,9 @@ pub(super) fn node_changes(
             detail: format!("score {} → {}", show(before.score), show(score)),
         });
     }
-    let versions = if before.body_hash.is_none() {
+    // A node last seen by a collector from before changes were kept has nothing kept to
+    // compare with: this report is its baseline.
+    let versions = if before.state.is_none() {
         Vec::new()
     } else {
         vec![
@@ -361,19 +398,19 @@ pub(super) fn node_changes(
     }
     // A node last seen by a collector from before changes were kept has no stored listeners or
     // images to compare with: this report is its baseline, not hundreds of "new" ones.
-    if before.body_hash.is_none() {
+    let Some(state) = &before.state else {
         return;
-    }
+    };
     for (kind, was, is, noun) in [
         (
             kind::LISTENER,
-            &before.listeners,
+            &state.listeners,
             &comparable.listeners,
             "listener",
         ),
         (
             kind::SHELL_IMAGE,
-            &before.shell_images,
+            &state.shell_images,
             &comparable.shell_images,
             "container image with a shell",
         ),

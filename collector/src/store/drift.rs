@@ -2,9 +2,11 @@
 //! cluster and peer group (its sorted roles), even where every value passes.
 //!
 //! Each node's settings (the report's `settings`, plus the host ports it listens on by
-//! process) are kept as rows, and per cluster, peer group and setting the number of nodes
-//! holding each value, both at ingest: a report changes the counts of the settings it changed
-//! and nothing else. A node that goes stale is withdrawn from the counts (the fleet's old
+//! process) are kept with its state, and per cluster, peer group and setting the number of
+//! nodes holding each value, both at ingest: a report changes the counts of the settings it
+//! changed and nothing else. Which nodes hold a minority value (the examples a drift row
+//! names) is found when drift is read, from one row of setting digests per counted node
+//! (`drift_members`): a node's first report writes one row, not one per setting. A node that goes stale is withdrawn from the counts (the fleet's old
 //! machines must not outvote its new ones for good) and counted again when it reports.
 //!
 //! A setting drifts in a group when one value is held by more than half the group's nodes and
@@ -34,7 +36,10 @@ pub const ABSENT: &str = "(absent)";
 #[derive(Debug, Default)]
 pub(super) struct DriftDeltas {
     pub groups: BTreeMap<(String, String), i64>,
-    pub values: BTreeMap<(String, String, String, String), i64>,
+    /// Cluster → peer group → key → value → change, in the order they are written. Nested so
+    /// that counting a node's hundred settings copies no text that is already a key (a batch
+    /// of first reports holds mostly the same keys and values).
+    pub values: Nested<Nested<Nested<Nested<i64>>>>,
     /// Settings that counted nodes changed in the batch, to tell of those that moved away
     /// from what most of their peers hold ([`moved_away`]).
     pub moved: Vec<Moved>,
@@ -53,12 +58,52 @@ pub(super) struct Moved {
     report_id: String,
 }
 
+/// A map by text, looked up without copying the text.
+type Nested<V> = BTreeMap<String, V>;
+
+/// Runs `change` on the entry of `key` in `map`, made when missing.
+fn with_entry<V: Default, R>(
+    map: &mut Nested<V>,
+    key: &str,
+    change: impl FnOnce(&mut V) -> R,
+) -> R {
+    if let Some(entry) = map.get_mut(key) {
+        return change(entry);
+    }
+    let mut entry = V::default();
+    let result = change(&mut entry);
+    map.insert(key.to_string(), entry);
+    result
+}
+
 impl DriftDeltas {
     fn add(&mut self, cluster: &str, group: &str, key: &str, value: &str, change: i64) {
-        *self
-            .values
-            .entry((cluster.into(), group.into(), key.into(), value.into()))
-            .or_default() += change;
+        with_entry(&mut self.values, cluster, |groups| {
+            with_entry(groups, group, |keys| {
+                with_entry(keys, key, |values| {
+                    with_entry(values, value, |nodes| *nodes += change)
+                })
+            })
+        });
+    }
+
+    /// The value counts' changes: cluster, peer group, key, value and change, in that order.
+    fn value_changes(&self) -> impl Iterator<Item = (&str, &str, &str, &str, i64)> {
+        self.values.iter().flat_map(|(cluster, groups)| {
+            groups.iter().flat_map(move |(group, keys)| {
+                keys.iter().flat_map(move |(key, values)| {
+                    values.iter().map(move |(value, change)| {
+                        (
+                            cluster.as_str(),
+                            group.as_str(),
+                            key.as_str(),
+                            value.as_str(),
+                            *change,
+                        )
+                    })
+                })
+            })
+        })
     }
 
     /// Written with the batch's other aggregates, in key order.
@@ -72,19 +117,19 @@ impl DriftDeltas {
                 )?;
             }
         }
-        for ((cluster, group, key, value), delta) in &self.values {
+        for (cluster, group, key, value, delta) in self.value_changes() {
             let digest = digest(value);
-            if *delta > 0 {
+            if delta > 0 {
                 tx.execute(
                     "INSERT INTO drift_values (cluster, peer_group, key, digest, value, nodes) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                      ON CONFLICT (cluster, peer_group, key, digest) DO UPDATE SET nodes = drift_values.nodes + excluded.nodes",
-                    &values![cluster, group, key, &digest[..], value, *delta],
+                    &values![cluster, group, key, &digest[..], value, delta],
                 )?;
-            } else if *delta < 0 {
+            } else if delta < 0 {
                 tx.execute(
                     "UPDATE drift_values SET nodes = nodes + ?5
                      WHERE cluster = ?1 AND peer_group = ?2 AND key = ?3 AND digest = ?4",
-                    &values![cluster, group, key, &digest[..], *delta],
+                    &values![cluster, group, key, &digest[..], delta],
                 )?;
                 // A value no node holds any more is forgotten: one node sending a new value
                 // in every report must not grow the table forever.
@@ -97,21 +142,6 @@ impl DriftDeltas {
         }
         Ok(())
     }
-}
-
-/// Node `name` no longer holds `value` for `key`.
-fn forget_holder(
-    tx: &mut Connection,
-    cluster: &str,
-    key: &str,
-    value: &str,
-    name: &str,
-) -> Result<(), StoreError> {
-    tx.execute(
-        "DELETE FROM node_settings WHERE cluster = ?1 AND key = ?2 AND digest = ?3 AND name = ?4",
-        &values![cluster, key, &digest(value)[..], name],
-    )?;
-    Ok(())
 }
 
 /// A node's stored settings, key → encoded value (none for a node without kept state).
@@ -132,15 +162,66 @@ fn stored_settings(
         .unwrap_or_default())
 }
 
-/// Brings a node's settings rows and its share of the counts to `report`. `counted_in`
-/// is the peer group the node was counted in (`None`: new, or withdrawn as stale); `stored`
-/// is `None` for a new node, else the settings its row keeps (`None` inside: a row from
-/// before they were kept there, whose settings rows are read instead).
+/// Bytes of one entry of a node's setting digests: the first 8 bytes of the SHA-256 of the
+/// key, then of the encoded value.
+const MEMBER_ENTRY: usize = 16;
+
+/// A short digest of a key or an encoded value, for [`member_digests`].
+fn short_digest(text: &str) -> [u8; 8] {
+    let mut short = [0; 8];
+    short.copy_from_slice(&digest(text)[..8]);
+    short
+}
+
+/// A node's settings as the drift examples search them: one [`MEMBER_ENTRY`] per setting,
+/// sorted by key digest, so that whether a node holds a value is a binary search in a
+/// kilobyte or two, kept in one row per node, rather than a row per setting and node (which
+/// cost a node's first report a hundred index inserts). 64 bits each way leave a second
+/// preimage of another node's key or value out of reach: a node cannot pass for holding a
+/// value it does not.
+pub(super) fn member_digests(settings: &BTreeMap<String, String>) -> Vec<u8> {
+    let mut entries: Vec<[u8; MEMBER_ENTRY]> = settings
+        .iter()
+        .map(|(key, value)| {
+            let mut entry = [0; MEMBER_ENTRY];
+            entry[..8].copy_from_slice(&short_digest(key));
+            entry[8..].copy_from_slice(&short_digest(value));
+            entry
+        })
+        .collect();
+    entries.sort_unstable();
+    entries.concat()
+}
+
+/// The value digest a node's [`member_digests`] hold for a key digest, if any.
+fn held_value(digests: &[u8], key: &[u8; 8]) -> Option<[u8; 8]> {
+    let entries = digests.len() / MEMBER_ENTRY;
+    let entry = |i: usize| &digests[i * MEMBER_ENTRY..(i + 1) * MEMBER_ENTRY];
+    let (mut low, mut high) = (0, entries);
+    while low < high {
+        let middle = low + (high - low) / 2;
+        match entry(middle)[..8].cmp(&key[..]) {
+            std::cmp::Ordering::Less => low = middle + 1,
+            std::cmp::Ordering::Greater => high = middle,
+            std::cmp::Ordering::Equal => {
+                let mut value = [0; 8];
+                value.copy_from_slice(&entry(middle)[8..]);
+                return Some(value);
+            }
+        }
+    }
+    None
+}
+
+/// Brings a node's share of its peer group's counts, and its row of setting digests, to
+/// `report`. `counted_in` is the peer group the node was counted in (`None`: new, or
+/// withdrawn as stale); `stored` its kept settings JSON, which it was counted with (needed
+/// only when it was counted).
 pub(super) fn record(
     tx: &mut Connection,
     report: &nodecheck_report::Report,
     counted_in: Option<&str>,
-    stored: Option<Option<&str>>,
+    stored: Option<&str>,
     now: &Comparable,
     deltas: &mut DriftDeltas,
 ) -> Result<(), StoreError> {
@@ -149,63 +230,27 @@ pub(super) fn record(
         report.node.name.as_str(),
         report.id.as_str(),
     );
-    let before: BTreeMap<String, String> = match stored {
-        None => BTreeMap::new(),
-        Some(Some(json)) => match serde_json::from_str(json) {
-            Ok(settings) => settings,
-            Err(_) => stored_settings(tx, cluster, name)?,
-        },
-        Some(None) => stored_settings(tx, cluster, name)?,
-    };
+    let before: BTreeMap<String, String> = stored
+        .and_then(|json| serde_json::from_str(json).ok())
+        .unwrap_or_default();
     let group = now.peer_group.as_str();
-    // Counted in the same group: only the values that changed move.
-    let same_group = counted_in == Some(group);
-    if let Some(old) = counted_in.filter(|_| !same_group) {
-        *deltas
-            .groups
-            .entry((cluster.into(), old.into()))
-            .or_default() -= 1;
+    if counted_in == Some(group) {
+        // Counted in the same group: only the values that changed move.
+        for (key, value) in &now.settings {
+            let old = before.get(key);
+            if old != Some(value) {
+                if let Some(old) = old {
+                    deltas.add(cluster, group, key, old, -1);
+                }
+                deltas.add(cluster, group, key, value, 1);
+            }
+        }
         for (key, value) in &before {
-            deltas.add(cluster, old, key, value, -1);
-        }
-    }
-    if !same_group {
-        *deltas
-            .groups
-            .entry((cluster.into(), group.into()))
-            .or_default() += 1;
-    }
-    for (key, value) in &now.settings {
-        let changed = before.get(key) != Some(value);
-        if !same_group {
-            deltas.add(cluster, group, key, value, 1);
-        } else if changed {
-            if let Some(old_value) = before.get(key) {
-                deltas.add(cluster, group, key, old_value, -1);
-            }
-            deltas.add(cluster, group, key, value, 1);
-        }
-        if changed {
-            if let Some(old_value) = before.get(key) {
-                forget_holder(tx, cluster, key, old_value, name)?;
-            }
-            tx.execute(
-                "INSERT INTO node_settings (cluster, key, digest, name) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT DO NOTHING",
-                &values![cluster, key, &digest(value)[..], name],
-            )?;
-        }
-    }
-    for (key, value) in &before {
-        if !now.settings.contains_key(key) {
-            if same_group {
+            if !now.settings.contains_key(key) {
                 deltas.add(cluster, group, key, value, -1);
             }
-            forget_holder(tx, cluster, key, value, name)?;
         }
-    }
-    // A node counted in the same group before: what it changed may set it apart.
-    if counted_in == Some(group) {
+        // What it changed may set it apart from its peers.
         let keys: std::collections::BTreeSet<&String> =
             before.keys().chain(now.settings.keys()).collect();
         for key in keys {
@@ -222,7 +267,29 @@ pub(super) fn record(
                 });
             }
         }
+    } else {
+        if let Some(old) = counted_in {
+            *deltas
+                .groups
+                .entry((cluster.into(), old.into()))
+                .or_default() -= 1;
+            for (key, value) in &before {
+                deltas.add(cluster, old, key, value, -1);
+            }
+        }
+        *deltas
+            .groups
+            .entry((cluster.into(), group.into()))
+            .or_default() += 1;
+        for (key, value) in &now.settings {
+            deltas.add(cluster, group, key, value, 1);
+        }
     }
+    tx.execute(
+        "INSERT INTO drift_members (cluster, name, peer_group, digests) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (cluster, name) DO UPDATE SET peer_group = excluded.peer_group, digests = excluded.digests",
+        &values![cluster, name, group, &now.setting_digests[..]],
+    )?;
     // Values counted out and in again (most of them) cancel in the batch's deltas.
     Ok(())
 }
@@ -461,6 +528,7 @@ impl Store {
                 .then_with(|| (&a.cluster, &a.group, &a.key).cmp(&(&b.cluster, &b.group, &b.key)))
         });
         let mut out = Vec::new();
+        let mut wanted: Vec<Wanted> = Vec::new();
         for tally in drifting {
             if out.len() >= filter.limit {
                 break;
@@ -485,17 +553,17 @@ impl Store {
             // The values most held after the majority; a setting every other node holds
             // differently (a path, an address) would otherwise list the whole group.
             for (value, nodes) in values.into_iter().skip(1).take(MINORITY_VALUES) {
+                wanted.push(Wanted {
+                    row: out.len(),
+                    value: minority.len(),
+                    key: short_digest(&key),
+                    holds: (value != ABSENT).then(|| short_digest(&value)),
+                    count: usize::try_from(nodes.clamp(0, EXAMPLES)).unwrap_or(0),
+                });
                 minority.push(DriftValue {
                     value: shown(&value),
                     nodes,
-                    examples: minority_nodes(
-                        &mut connection,
-                        &cluster,
-                        &group,
-                        &key,
-                        &value,
-                        EXAMPLES,
-                    )?,
+                    examples: Vec::new(),
                 });
             }
             out.push(DriftRow {
@@ -512,6 +580,7 @@ impl Store {
                 minority,
             });
         }
+        fill_examples(&mut connection, &mut out, wanted)?;
         Ok(out)
     }
 
@@ -542,6 +611,10 @@ impl Store {
                         "UPDATE nodes SET peer_group = NULL WHERE cluster = ?1 AND name = ?2",
                         &values![&cluster, &name],
                     )?;
+                    tx.execute(
+                        "DELETE FROM drift_members WHERE cluster = ?1 AND name = ?2",
+                        &values![&cluster, &name],
+                    )?;
                 }
                 deltas.write(tx)?;
                 Ok::<_, StoreError>(rows.len())
@@ -554,33 +627,110 @@ impl Store {
     }
 }
 
-/// Counted nodes of a group holding `value` for `key` (for [`ABSENT`]: lacking the key), by
-/// name, `limit` at most.
-fn minority_nodes(
+/// A minority value of a drift row that wants example nodes.
+struct Wanted {
+    /// Its row in the drift list, and its place among the row's minority values.
+    row: usize,
+    value: usize,
+    key: [u8; 8],
+    /// The value's digest; `None` for nodes lacking the setting.
+    holds: Option<[u8; 8]>,
+    /// Examples to find: [`EXAMPLES`], or fewer when fewer nodes hold it.
+    count: usize,
+}
+
+/// Nodes' setting digests read per query when examples are looked for.
+const EXAMPLE_PAGE: i64 = 512;
+
+/// Names the example nodes of each wanted minority value of `rows`: the first counted nodes
+/// of its peer group, by name, that hold it. One pass per peer group over its nodes' setting
+/// digests ([`member_digests`]), a page at a time, stopping once every value has its
+/// examples; a common minority value is found in the first page, a value one node holds
+/// costs the group's pass (a kilobyte or two per node).
+fn fill_examples(
     connection: &mut Connection,
-    cluster: &str,
-    group: &str,
-    key: &str,
-    value: &str,
-    limit: i64,
-) -> Result<Vec<String>, StoreError> {
-    let rows = if value == ABSENT {
-        connection.query(
-            "SELECT n.name FROM nodes n WHERE n.cluster = ?1 AND n.peer_group = ?2
-                AND NOT EXISTS (SELECT 1 FROM node_settings s WHERE s.cluster = n.cluster AND s.key = ?3 AND s.name = n.name)
-             ORDER BY n.name LIMIT ?4",
-            &values![cluster, group, key, limit],
-        )?
-    } else {
-        connection.query(
-            "SELECT s.name FROM node_settings s JOIN nodes n ON n.cluster = s.cluster AND n.name = s.name
-             WHERE s.cluster = ?1 AND s.key = ?2 AND s.digest = ?3 AND n.peer_group = ?4
-             ORDER BY s.name LIMIT ?5",
-            &values![cluster, key, &digest(value)[..], group, limit],
-        )?
-    };
-    rows.iter()
-        .map(|r| r.get(0))
-        .collect::<Result<_, DbError>>()
-        .map_err(StoreError::from)
+    rows: &mut [DriftRow],
+    wanted: Vec<Wanted>,
+) -> Result<(), StoreError> {
+    let mut by_group: BTreeMap<(String, String), Vec<Wanted>> = BTreeMap::new();
+    for want in wanted.into_iter().filter(|w| w.count > 0) {
+        let row = &rows[want.row];
+        by_group
+            .entry((row.cluster.clone(), row.peer_group.clone()))
+            .or_default()
+            .push(want);
+    }
+    for ((cluster, group), mut wants) in by_group {
+        let mut after = String::new();
+        loop {
+            wants.retain(|w| rows[w.row].minority[w.value].examples.len() < w.count);
+            if wants.is_empty() {
+                break;
+            }
+            let page = connection.query(
+                "SELECT name, digests FROM drift_members WHERE cluster = ?1 AND peer_group = ?2 AND name > ?3
+                 ORDER BY name LIMIT ?4",
+                &values![&cluster, &group, &after, EXAMPLE_PAGE],
+            )?;
+            for member in &page {
+                let (name, digests): (String, Vec<u8>) = (member.get(0)?, member.get(1)?);
+                for want in &wants {
+                    let examples = &mut rows[want.row].minority[want.value].examples;
+                    if examples.len() < want.count && held_value(&digests, &want.key) == want.holds
+                    {
+                        examples.push(name.clone());
+                    }
+                }
+            }
+            match page.last() {
+                Some(last) if page.len() as i64 == EXAMPLE_PAGE => after = last.get(0)?,
+                _ => break,
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_nodes_setting_digests_answer_what_it_holds() {
+        let settings: BTreeMap<String, String> = (0..300)
+            .map(|i| (format!("kubelet:setting-{i}"), format!("\"value-{i}\"")))
+            .chain([("sshd:permitrootlogin".to_string(), "null".to_string())])
+            .collect();
+        let digests = member_digests(&settings);
+        assert_eq!(digests.len(), settings.len() * MEMBER_ENTRY);
+        for (key, value) in &settings {
+            assert_eq!(
+                held_value(&digests, &short_digest(key)),
+                Some(short_digest(value)),
+                "{key}"
+            );
+        }
+        assert_eq!(held_value(&digests, &short_digest("kubelet:absent")), None);
+        assert_eq!(held_value(&[], &short_digest("kubelet:setting-1")), None);
+        // A node holding `null` (judged unset) is told from one lacking the setting.
+        assert_ne!(short_digest("null"), short_digest(ABSENT));
+    }
+
+    #[test]
+    fn deltas_are_written_in_one_order_and_cancel() {
+        let mut deltas = DriftDeltas::default();
+        deltas.add("b", "worker", "k", "\"1\"", 1);
+        deltas.add("a", "worker", "k2", "\"2\"", 1);
+        deltas.add("a", "worker", "k1", "\"1\"", -1);
+        deltas.add("a", "worker", "k1", "\"1\"", 1);
+        let changes: Vec<_> = deltas.value_changes().collect();
+        assert_eq!(
+            changes,
+            [
+                ("a", "worker", "k1", "\"1\"", 0),
+                ("a", "worker", "k2", "\"2\"", 1),
+                ("b", "worker", "k", "\"1\"", 1)
+            ]
+        );
+    }
 }

@@ -193,6 +193,8 @@ pub struct Incoming {
     pub report: Report,
     body: Vec<u8>,
     hash: [u8; 32],
+    /// What the node's kept state is checked against ([`state_hash`]).
+    state_hash: [u8; 32],
     /// The token it came with, when that token limits the nodes it may create.
     pub creator: Option<Creator>,
     /// For each finding of a check the catalogue does not know, the digest of its description
@@ -242,8 +244,10 @@ impl Incoming {
             })
             .collect();
         use sha2::Digest;
+        let hash: [u8; 32] = sha2::Sha256::digest(&json).into();
         Ok(Self {
-            hash: sha2::Sha256::digest(&json).into(),
+            state_hash: state_hash(&hash),
+            hash,
             body: compress(&json)?,
             comparable: Comparable::of(&report),
             report,
@@ -251,6 +255,20 @@ impl Incoming {
             digests,
         })
     }
+}
+
+/// What a node's kept state (its check rows, its row in `node_state`) is the state of, kept on
+/// its `nodes` row (read by every report anyway): the
+/// SHA-256 of its report's body hash and of the catalogue the rows were judged with. A report
+/// whose state hash is the one kept changes nothing and skips every comparison; a collector
+/// with another catalogue (which describes checks, and decides which are counted by
+/// description) compares each node's next report in full once.
+fn state_hash(body_hash: &[u8; 32]) -> [u8; 32] {
+    use sha2::Digest;
+    let mut hasher = sha2::Sha256::new();
+    hasher.update(body_hash);
+    hasher.update(crate::catalogue::fingerprint());
+    hasher.finalize().into()
 }
 
 /// The first field kept as text whose value holds a NUL character (PostgreSQL's text cannot
@@ -621,19 +639,24 @@ fn ingest_one(
         "INSERT INTO report_bodies (hash, body) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
         &values![&incoming.hash[..], &incoming.body[..]],
     )?;
-    let before: Option<Before> = tx
+    let mut before: Option<Before> = tx
         .query_opt(changes::BEFORE_SQL, &values![cluster, name])?
         .map(|r| Before::from_row(&r))
         .transpose()?;
     let previous_score = before.as_ref().map(|b| b.score);
     let comparable = &incoming.comparable;
-    // A body the same as the last one (the per-report parts aside) changes nothing.
+    // A body the same as the last one kept (the per-report parts aside, judged against the same
+    // catalogue) changes nothing: no check row, change or setting is read or compared.
     let same_body = before
         .as_ref()
-        .is_some_and(|b| b.body_hash.as_deref() == Some(&incoming.hash[..]));
+        .is_some_and(|b| b.state_hash.as_deref() == Some(&incoming.state_hash[..]));
+    let counted_in = before.as_ref().and_then(|b| b.peer_group.clone());
     let mut found: Vec<Change> = Vec::new();
-    match &before {
-        Some(before) if !same_body => changes::node_changes(before, report, comparable, &mut found),
+    match &mut before {
+        Some(before) if !same_body => {
+            before.load_state(tx, cluster, name)?;
+            changes::node_changes(before, report, comparable, &mut found);
+        }
         Some(_) => {}
         None => found.push(changes::first_report()),
     }
@@ -651,13 +674,14 @@ fn ingest_one(
     let roles: Vec<&str> = report.node.roles.iter().map(|r| r.as_str()).collect();
     tx.execute(
         "INSERT INTO nodes (cluster, name, first_seen, last_seen, roles, labels, agent_version, interval_s, score, failing,
-            last_report, failing_critical, failing_high, created_by, kubelet_version, peer_group)
-         VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+            last_report, failing_critical, failing_high, created_by, kubelet_version, peer_group, state_hash)
+         VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
          ON CONFLICT (cluster, name) DO UPDATE SET last_seen = excluded.last_seen, roles = excluded.roles,
             labels = excluded.labels, agent_version = excluded.agent_version, interval_s = excluded.interval_s,
             score = excluded.score, failing = excluded.failing, last_report = excluded.last_report,
             failing_critical = excluded.failing_critical, failing_high = excluded.failing_high,
-            kubelet_version = excluded.kubelet_version, peer_group = excluded.peer_group, stale_told = 0",
+            kubelet_version = excluded.kubelet_version, peer_group = excluded.peer_group,
+            state_hash = excluded.state_hash, stale_told = 0",
         &values![
             cluster,
             name,
@@ -673,38 +697,38 @@ fn ingest_one(
             failing_high,
             incoming.creator.map(|c| c.token_id),
             &report.node.kubelet_version,
-            &comparable.peer_group
+            &comparable.peer_group,
+            &incoming.state_hash[..]
         ],
     )?;
     if !same_body {
         tx.execute(
-            "INSERT INTO node_state (cluster, name, body_hash, listeners, shell_images, settings)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-             ON CONFLICT (cluster, name) DO UPDATE SET body_hash = excluded.body_hash,
-                listeners = excluded.listeners, shell_images = excluded.shell_images, settings = excluded.settings",
+            "INSERT INTO node_state (cluster, name, listeners, shell_images, settings)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (cluster, name) DO UPDATE SET listeners = excluded.listeners,
+                shell_images = excluded.shell_images, settings = excluded.settings",
             &values![
                 cluster,
                 name,
-                &incoming.hash[..],
                 &comparable.listeners,
                 &comparable.shell_images,
                 &comparable.settings_json
             ],
         )?;
     }
-    // Drift: the node's settings rows and its share of its peer group's counts.
-    // Settings the same as last time, counted in the same group: nothing to count or write.
-    let counted_in = before.as_ref().and_then(|b| b.peer_group.as_deref());
-    let same_settings = before
+    // Drift: the node's share of its peer group's counts. Settings the same as last time (a
+    // body the same has the same), counted in the same group: nothing to count or write.
+    let stored_settings = before
         .as_ref()
-        .and_then(|b| b.settings.as_deref())
-        .is_some_and(|s| s == comparable.settings_json);
-    if !(same_settings && counted_in == Some(comparable.peer_group.as_str())) {
+        .and_then(|b| b.state.as_ref())
+        .map(|state| state.settings.as_str());
+    let same_settings = same_body || stored_settings == Some(comparable.settings_json.as_str());
+    if !(same_settings && counted_in.as_deref() == Some(comparable.peer_group.as_str())) {
         drift::record(
             tx,
             report,
-            counted_in,
-            before.as_ref().map(|b| b.settings.as_deref()),
+            counted_in.as_deref(),
+            stored_settings,
             comparable,
             &mut deltas.drift,
         )?;
@@ -715,13 +739,64 @@ fn ingest_one(
         *deltas.buckets.entry(bucket(old)).or_default() -= 1;
     }
     *deltas.buckets.entry(bucket(score)).or_default() += 1;
+    // A node's check rows: a body the same as the last one has the same rows.
+    if !same_body {
+        write_check_rows(
+            tx,
+            incoming,
+            known,
+            deltas,
+            previous_score.is_some(),
+            &mut found,
+        )?;
+    }
+    tx.execute(
+        "INSERT INTO score_history (cluster, name, at, score, report_id) VALUES (?1, ?2, ?3, ?4, ?5)",
+        &values![cluster, name, now, score, &report.id],
+    )?;
+    if let Some(score) = score {
+        let day = deltas.days.entry(day_of(now)).or_default();
+        day.0 += score;
+        day.1 += 1;
+    }
+    changes::write(tx, report, now, &found)?;
+    if deltas.telling {
+        // At most a few events of a kind per report: a node flipping between two prepared
+        // reports must not bury other nodes' notifications (the feed keeps every change).
+        let mut per_kind: std::collections::HashMap<&str, usize> = Default::default();
+        for event in found
+            .iter()
+            .filter_map(|c| changes::event_of(c, report, now))
+        {
+            let count = per_kind.entry(event.kind).or_default();
+            *count += 1;
+            if *count <= EVENTS_PER_KIND {
+                deltas.events.push(event);
+            }
+        }
+    }
+    Ok(Ingested::Stored)
+}
+
+/// Brings a node's check rows to its report: rows whose status, message, evidence or
+/// description changed are written, checks it no longer reports are removed, and the fleet's
+/// per-check counts and the changes found are added to. `known_node`: the node has check rows
+/// (a node seen for the first time has none to compare with).
+fn write_check_rows(
+    tx: &mut Connection,
+    incoming: &Incoming,
+    known: &mut KnownChecks,
+    deltas: &mut Deltas,
+    known_node: bool,
+    found: &mut Vec<Change>,
+) -> Result<(), StoreError> {
+    let report = &incoming.report;
+    let (cluster, name) = (&report.node.cluster, &report.node.name);
     // Failing nodes per check: compare with the node's previous statuses (one query). A node's
     // statuses rarely change between reports, so rows that are unchanged are not rewritten,
     // and check metadata is written only for checks described differently than last written.
     let mut before: std::collections::HashMap<String, PreviousCheck> =
         std::collections::HashMap::new();
-    // A node seen for the first time has no check rows to compare with.
-    let known_node = previous_score.is_some();
     let previous_rows = if known_node {
         tx.query(
             "SELECT check_id, status, severity, message, evidence, described FROM node_checks WHERE cluster = ?1 AND name = ?2",
@@ -815,7 +890,6 @@ fn ingest_one(
                 .reporting += 1;
         }
         if known_node
-            && !same_body
             && let Some(change) = changes::check_change(
                 &finding.id,
                 severity,
@@ -883,32 +957,7 @@ fn ingest_one(
             delta.describe(digest, -1, None);
         }
     }
-    tx.execute(
-        "INSERT INTO score_history (cluster, name, at, score, report_id) VALUES (?1, ?2, ?3, ?4, ?5)",
-        &values![cluster, name, now, score, &report.id],
-    )?;
-    if let Some(score) = score {
-        let day = deltas.days.entry(day_of(now)).or_default();
-        day.0 += score;
-        day.1 += 1;
-    }
-    changes::write(tx, report, now, &found)?;
-    if deltas.telling {
-        // At most a few events of a kind per report: a node flipping between two prepared
-        // reports must not bury other nodes' notifications (the feed keeps every change).
-        let mut per_kind: std::collections::HashMap<&str, usize> = Default::default();
-        for event in found
-            .iter()
-            .filter_map(|c| changes::event_of(c, report, now))
-        {
-            let count = per_kind.entry(event.kind).or_default();
-            *count += 1;
-            if *count <= EVENTS_PER_KIND {
-                deltas.events.push(event);
-            }
-        }
-    }
-    Ok(Ingested::Stored)
+    Ok(())
 }
 
 /// Rows per statement when a node's check rows are written, largest first. On PostgreSQL

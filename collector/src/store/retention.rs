@@ -124,6 +124,12 @@ impl Store {
                         "UPDATE node_checks SET described = NULL WHERE cluster = ?1 AND name = ?2 AND check_id = ?3",
                         &values![&cluster, &name, &check_id],
                     )?;
+                    // Its next report, even one the same as its last, counts it again: a body
+                    // the same as the kept state's skips every comparison.
+                    tx.execute(
+                        "UPDATE nodes SET state_hash = NULL WHERE cluster = ?1 AND name = ?2",
+                        &values![&cluster, &name],
+                    )?;
                     changes
                         .entry(check_id)
                         .or_default()

@@ -27,6 +27,7 @@ const SQLITE_MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0014_check_descriptions.sql"),
     include_str!("../../migrations/sqlite/0015_changes_and_drift.sql"),
     include_str!("../../migrations/sqlite/0016_webhook_deliveries.sql"),
+    include_str!("../../migrations/sqlite/0017_cheaper_bookkeeping.sql"),
 ];
 
 /// PostgreSQL migrations, in order. The first is the schema SQLite reached in its six; keys are
@@ -44,6 +45,7 @@ const POSTGRES_MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0009_check_descriptions.sql"),
     include_str!("../../migrations/postgres/0010_changes_and_drift.sql"),
     include_str!("../../migrations/postgres/0011_webhook_deliveries.sql"),
+    include_str!("../../migrations/postgres/0012_cheaper_bookkeeping.sql"),
 ];
 
 /// Brings the schema to the newest version this collector knows, in one transaction; on
