@@ -2005,6 +2005,19 @@ fn drift_examples_are_found_across_a_large_group(backend: &Backend<'_>) {
         drift()[0],
         "prod/worker kubelet:readOnlyPort 0(1094) | 10255(6)[n0003,n0700,n0800,n0900,n1000]"
     );
+    // Each distinct set of settings is kept once, counted by the nodes holding it; a set no
+    // node holds any more goes.
+    assert_eq!(store.setting_sets().expect("sets"), [1094, 5, 1]);
+    // n1099's set (the port open, no sshd value) is replaced by another of its own.
+    store.ingest(worker(1099, "0"), 300).expect("ingest");
+    assert_eq!(store.setting_sets().expect("sets"), [1094, 5, 1]);
+    assert_eq!(
+        drift(),
+        [
+            "prod/worker kubelet:readOnlyPort 0(1095) | 10255(5)[n0003,n0700,n0800,n0900,n1000]",
+            "prod/worker sshd:permitrootlogin no(1099) | (absent)(1)[n1099]",
+        ]
+    );
 }
 
 fn webhook(

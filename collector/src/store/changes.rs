@@ -140,8 +140,11 @@ pub struct Comparable {
     pub peer_group: String,
     /// Judged settings and host ports, key → JSON-encoded value.
     pub settings: std::collections::BTreeMap<String, String>,
-    /// `settings` as one JSON object, kept on the node's row.
+    /// `settings` as one JSON object, kept once per distinct set of settings (most nodes of
+    /// a group hold the same).
     pub settings_json: String,
+    /// What that set is kept by: the first 16 bytes of the SHA-256 of `settings_json`.
+    pub settings_set: [u8; 16],
     /// `settings` as digests, for finding the nodes that hold a value
     /// ([`drift::member_digests`](super::drift::member_digests)).
     pub setting_digests: Vec<u8>,
@@ -228,9 +231,12 @@ impl Comparable {
             holders.dedup();
             settings.insert(key, encode(Some(&holders.join("; "))));
         }
+        let settings_json = serde_json::to_string(&settings).unwrap_or_default();
+        let settings_set = super::drift::digest(&settings_json);
         Comparable {
-            settings_json: serde_json::to_string(&settings).unwrap_or_default(),
-            setting_digests: super::drift::member_digests(&settings),
+            setting_digests: super::drift::member_digests_of(&settings_set, &settings),
+            settings_set,
+            settings_json,
             listeners: serde_json::to_string(&listeners).unwrap_or_default(),
             shell_images: serde_json::to_string(&images).unwrap_or_default(),
             peer_group: roles.join(","),
@@ -273,7 +279,9 @@ pub(super) struct Before {
 pub(super) struct State {
     pub listeners: String,
     pub shell_images: String,
-    /// Its settings as one JSON object ([`Comparable::settings_json`]).
+    /// The set of settings it holds ([`Comparable::settings_set`]; `None`: none kept), and
+    /// that set as one JSON object (`{}` for none).
+    pub settings_set: Option<Vec<u8>>,
     pub settings: String,
 }
 
@@ -304,14 +312,17 @@ impl Before {
             return Ok(());
         }
         let row = tx.query_opt(
-            "SELECT listeners, shell_images, settings FROM node_state WHERE cluster = ?1 AND name = ?2",
+            "SELECT s.listeners, s.shell_images, s.settings_set, t.settings
+             FROM node_state s LEFT JOIN setting_sets t ON t.hash = s.settings_set
+             WHERE s.cluster = ?1 AND s.name = ?2",
             &values![cluster, name],
         )?;
         if let Some(row) = row {
             self.state = Some(State {
                 listeners: row.get(0)?,
                 shell_images: row.get(1)?,
-                settings: row.get(2)?,
+                settings_set: row.get(2)?,
+                settings: row.get::<Option<String>>(3)?.unwrap_or_else(|| "{}".into()),
             });
         }
         Ok(())

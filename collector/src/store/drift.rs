@@ -19,9 +19,9 @@ use crate::db::{Connection, DbError};
 use crate::values;
 use std::collections::BTreeMap;
 
-/// What a kept value is found by: the first 16 bytes of its SHA-256 (a value may be more than
-/// an index entry holds).
-fn digest(value: &str) -> [u8; 16] {
+/// What a kept value (or set of settings) is found by: the first 16 bytes of its SHA-256 (a
+/// value may be more than an index entry holds).
+pub(super) fn digest(value: &str) -> [u8; 16] {
     use sha2::Digest as _;
     let mut digest = [0; 16];
     digest.copy_from_slice(&sha2::Sha256::digest(value.as_bytes())[..16]);
@@ -40,9 +40,24 @@ pub(super) struct DriftDeltas {
     /// that counting a node's hundred settings copies no text that is already a key (a batch
     /// of first reports holds mostly the same keys and values).
     pub values: Nested<Nested<Nested<Nested<i64>>>>,
+    /// Nodes counted anew with all their settings, by set of settings: most nodes of a group
+    /// hold the same set, so a batch of first reports counts each set once, not each node's
+    /// hundred values. Added to `values` when written.
+    pub joined: std::collections::HashMap<[u8; 16], Joined>,
+    /// Kept sets of settings that nodes took up (+) or gave up (-), by hash; with the set
+    /// when some node took it up.
+    pub sets: BTreeMap<[u8; 16], (i64, Option<Comparable>)>,
     /// Settings that counted nodes changed in the batch, to tell of those that moved away
     /// from what most of their peers hold ([`moved_away`]).
     pub moved: Vec<Moved>,
+}
+
+/// A set of settings nodes were counted anew with, and in which groups.
+#[derive(Debug)]
+pub(super) struct Joined {
+    settings: BTreeMap<String, String>,
+    /// (cluster, peer group, nodes).
+    groups: Vec<(String, String, i64)>,
 }
 
 /// A setting a counted node changed in its peer group.
@@ -106,8 +121,74 @@ impl DriftDeltas {
         })
     }
 
+    /// Counts a node anew with every setting of `now`, in `group`.
+    fn join(&mut self, cluster: &str, group: &str, now: &Comparable) {
+        let joined = self
+            .joined
+            .entry(now.settings_set)
+            .or_insert_with(|| Joined {
+                settings: now.settings.clone(),
+                groups: Vec::new(),
+            });
+        match joined
+            .groups
+            .iter_mut()
+            .find(|(c, g, _)| c == cluster && g == group)
+        {
+            Some((_, _, nodes)) => *nodes += 1,
+            None => joined.groups.push((cluster.into(), group.into(), 1)),
+        }
+    }
+
+    /// A node's kept state moves from the set of settings `from` to `to`'s.
+    pub(super) fn keep_set(&mut self, from: Option<&[u8]>, to: &Comparable) {
+        if let Some(from) = from.and_then(|f| <[u8; 16]>::try_from(f).ok()) {
+            self.sets.entry(from).or_default().0 -= 1;
+        }
+        let entry = self.sets.entry(to.settings_set).or_default();
+        entry.0 += 1;
+        if entry.1.is_none() {
+            entry.1 = Some(Comparable {
+                settings_json: to.settings_json.clone(),
+                settings_set: to.settings_set,
+                setting_digests: to.setting_digests.clone(),
+                ..Comparable::default()
+            });
+        }
+    }
+
     /// Written with the batch's other aggregates, in key order.
-    pub(super) fn write(&self, tx: &mut Connection) -> Result<(), StoreError> {
+    pub(super) fn write(&mut self, tx: &mut Connection) -> Result<(), StoreError> {
+        for (hash, (change, set)) in &self.sets {
+            match set {
+                Some(set) if *change > 0 => {
+                    tx.execute(
+                        "INSERT INTO setting_sets (hash, settings, digests, nodes) VALUES (?1, ?2, ?3, ?4)
+                         ON CONFLICT (hash) DO UPDATE SET nodes = setting_sets.nodes + excluded.nodes",
+                        &values![&hash[..], &set.settings_json, &set.setting_digests[..], *change],
+                    )?;
+                }
+                _ if *change < 0 => {
+                    tx.execute(
+                        "UPDATE setting_sets SET nodes = nodes + ?2 WHERE hash = ?1",
+                        &values![&hash[..], *change],
+                    )?;
+                    // A set no node holds any more is forgotten.
+                    tx.execute(
+                        "DELETE FROM setting_sets WHERE hash = ?1 AND nodes <= 0",
+                        &values![&hash[..]],
+                    )?;
+                }
+                _ => {}
+            }
+        }
+        for joined in std::mem::take(&mut self.joined).into_values() {
+            for (cluster, group, nodes) in &joined.groups {
+                for (key, value) in &joined.settings {
+                    self.add(cluster, group, key, value, *nodes);
+                }
+            }
+        }
         for ((cluster, group), delta) in &self.groups {
             if *delta != 0 {
                 tx.execute(
@@ -152,7 +233,8 @@ fn stored_settings(
 ) -> Result<BTreeMap<String, String>, StoreError> {
     let json: Option<String> = tx
         .query_opt(
-            "SELECT settings FROM node_state WHERE cluster = ?1 AND name = ?2",
+            "SELECT t.settings FROM node_state s JOIN setting_sets t ON t.hash = s.settings_set
+             WHERE s.cluster = ?1 AND s.name = ?2",
             &values![cluster, name],
         )?
         .map(|r| r.get(0))
@@ -191,6 +273,32 @@ pub(super) fn member_digests(settings: &BTreeMap<String, String>) -> Vec<u8> {
         .collect();
     entries.sort_unstable();
     entries.concat()
+}
+
+/// Sets of settings whose [`member_digests`] are remembered: a fleet's reports hold few
+/// distinct sets, and each report's would otherwise cost two SHA-256 per setting.
+const REMEMBERED_SETS: usize = 256;
+
+/// [`member_digests`] of the set of settings `set` (its hash), remembered for the next
+/// report holding the same set.
+pub(super) fn member_digests_of(set: &[u8; 16], settings: &BTreeMap<String, String>) -> Vec<u8> {
+    static REMEMBERED: std::sync::Mutex<Option<std::collections::HashMap<[u8; 16], Vec<u8>>>> =
+        std::sync::Mutex::new(None);
+    if let Ok(remembered) = REMEMBERED.lock()
+        && let Some(digests) = remembered.as_ref().and_then(|r| r.get(set))
+    {
+        return digests.clone();
+    }
+    let digests = member_digests(settings);
+    if let Ok(mut remembered) = REMEMBERED.lock() {
+        let remembered = remembered.get_or_insert_with(Default::default);
+        // Nodes each holding a set of their own would fill it: it starts again.
+        if remembered.len() >= REMEMBERED_SETS {
+            remembered.clear();
+        }
+        remembered.insert(*set, digests.clone());
+    }
+    digests
 }
 
 /// The value digest a node's [`member_digests`] hold for a key digest, if any.
@@ -281,14 +389,13 @@ pub(super) fn record(
             .groups
             .entry((cluster.into(), group.into()))
             .or_default() += 1;
-        for (key, value) in &now.settings {
-            deltas.add(cluster, group, key, value, 1);
-        }
+        deltas.join(cluster, group, now);
     }
     tx.execute(
-        "INSERT INTO drift_members (cluster, name, peer_group, digests) VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT (cluster, name) DO UPDATE SET peer_group = excluded.peer_group, digests = excluded.digests",
-        &values![cluster, name, group, &now.setting_digests[..]],
+        "INSERT INTO drift_members (cluster, name, peer_group, settings_set) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (cluster, name) DO UPDATE SET peer_group = excluded.peer_group,
+            settings_set = excluded.settings_set",
+        &values![cluster, name, group, &now.settings_set[..]],
     )?;
     // Values counted out and in again (most of them) cancel in the batch's deltas.
     Ok(())
@@ -584,6 +691,17 @@ impl Store {
         Ok(out)
     }
 
+    /// Distinct sets of settings kept, and the nodes whose state holds each, most held first.
+    pub fn setting_sets(&self) -> Result<Vec<i64>, StoreError> {
+        let rows = self
+            .read()?
+            .query("SELECT nodes FROM setting_sets ORDER BY nodes DESC", &[])?;
+        rows.iter()
+            .map(|r| r.get(0))
+            .collect::<Result<_, DbError>>()
+            .map_err(StoreError::from)
+    }
+
     /// Withdraws stale nodes (three intervals without a report) from the drift counts; a node
     /// that reports again is counted again. Returns how many nodes were withdrawn.
     pub fn withdraw_stale_drift(&self, now: i64) -> Result<usize, StoreError> {
@@ -642,11 +760,14 @@ struct Wanted {
 /// Nodes' setting digests read per query when examples are looked for.
 const EXAMPLE_PAGE: i64 = 512;
 
+/// Bytes of sets' digests held at once while examples are looked for.
+const EXAMPLE_CACHE_BYTES: usize = 8 << 20;
+
 /// Names the example nodes of each wanted minority value of `rows`: the first counted nodes
 /// of its peer group, by name, that hold it. One pass per peer group over its nodes' setting
 /// digests ([`member_digests`]), a page at a time, stopping once every value has its
 /// examples; a common minority value is found in the first page, a value one node holds
-/// costs the group's pass (a kilobyte or two per node).
+/// costs the group's pass (a short row per node, and each distinct set of settings once).
 fn fill_examples(
     connection: &mut Connection,
     rows: &mut [DriftRow],
@@ -660,6 +781,9 @@ fn fill_examples(
             .or_default()
             .push(want);
     }
+    // The digests of each set of settings met, read once: most nodes of a group hold one.
+    let mut digests_of: std::collections::HashMap<Vec<u8>, Vec<u8>> = Default::default();
+    let mut cached = 0;
     for ((cluster, group), mut wants) in by_group {
         let mut after = String::new();
         loop {
@@ -668,16 +792,34 @@ fn fill_examples(
                 break;
             }
             let page = connection.query(
-                "SELECT name, digests FROM drift_members WHERE cluster = ?1 AND peer_group = ?2 AND name > ?3
+                "SELECT name, settings_set FROM drift_members WHERE cluster = ?1 AND peer_group = ?2 AND name > ?3
                  ORDER BY name LIMIT ?4",
                 &values![&cluster, &group, &after, EXAMPLE_PAGE],
             )?;
             for member in &page {
-                let (name, digests): (String, Vec<u8>) = (member.get(0)?, member.get(1)?);
+                let (name, set): (String, Vec<u8>) = (member.get(0)?, member.get(1)?);
+                if !digests_of.contains_key(&set) {
+                    // Nodes holding sets of their own each (hostile, or truly all different)
+                    // are read set by set, never all held at once.
+                    if cached >= EXAMPLE_CACHE_BYTES {
+                        digests_of.clear();
+                        cached = 0;
+                    }
+                    let digests: Vec<u8> = connection
+                        .query_opt(
+                            "SELECT digests FROM setting_sets WHERE hash = ?1",
+                            &values![&set[..]],
+                        )?
+                        .map(|r| r.get(0))
+                        .transpose()?
+                        .unwrap_or_default();
+                    cached += digests.len();
+                    digests_of.insert(set.clone(), digests);
+                }
+                let digests = digests_of.get(&set).map_or(&[][..], Vec::as_slice);
                 for want in &wants {
                     let examples = &mut rows[want.row].minority[want.value].examples;
-                    if examples.len() < want.count && held_value(&digests, &want.key) == want.holds
-                    {
+                    if examples.len() < want.count && held_value(digests, &want.key) == want.holds {
                         examples.push(name.clone());
                     }
                 }

@@ -381,7 +381,7 @@ impl CheckDelta {
 
 impl Deltas {
     fn write(
-        &self,
+        &mut self,
         tx: &mut Connection,
         known: &mut KnownChecks,
         now: i64,
@@ -701,28 +701,31 @@ fn ingest_one(
             &incoming.state_hash[..]
         ],
     )?;
+    let state = before.as_ref().and_then(|b| b.state.as_ref());
+    let kept_set = state.and_then(|state| state.settings_set.as_deref());
+    let same_settings = same_body || kept_set == Some(&comparable.settings_set[..]);
     if !same_body {
         tx.execute(
-            "INSERT INTO node_state (cluster, name, listeners, shell_images, settings)
+            "INSERT INTO node_state (cluster, name, listeners, shell_images, settings_set)
              VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT (cluster, name) DO UPDATE SET listeners = excluded.listeners,
-                shell_images = excluded.shell_images, settings = excluded.settings",
+                shell_images = excluded.shell_images, settings_set = excluded.settings_set",
             &values![
                 cluster,
                 name,
                 &comparable.listeners,
                 &comparable.shell_images,
-                &comparable.settings_json
+                &comparable.settings_set[..]
             ],
         )?;
+        // Its settings are kept once per distinct set, which every node holding it counts.
+        if !same_settings {
+            deltas.drift.keep_set(kept_set, comparable);
+        }
     }
     // Drift: the node's share of its peer group's counts. Settings the same as last time (a
     // body the same has the same), counted in the same group: nothing to count or write.
-    let stored_settings = before
-        .as_ref()
-        .and_then(|b| b.state.as_ref())
-        .map(|state| state.settings.as_str());
-    let same_settings = same_body || stored_settings == Some(comparable.settings_json.as_str());
+    let stored_settings = state.map(|state| state.settings.as_str());
     if !(same_settings && counted_in.as_deref() == Some(comparable.peer_group.as_str())) {
         drift::record(
             tx,
