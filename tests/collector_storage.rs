@@ -2005,6 +2005,24 @@ fn drift_examples_are_found_across_a_large_group(backend: &Backend<'_>) {
         drift()[0],
         "prod/worker kubelet:readOnlyPort 0(1094) | 10255(6)[n0003,n0700,n0800,n0900,n1000]"
     );
+    // A node changing its settings twice in one batch (two sets new to the database, kept
+    // only when the batch ends) is counted once, with its last.
+    let batch: Vec<Incoming> = [("a", "7"), ("b", "8"), ("c", "7")]
+        .iter()
+        .map(|(id, port)| {
+            let mut report = worker(5, port);
+            report.id = format!("n0005-twice-{id}");
+            Incoming::new(report).expect("incoming")
+        })
+        .collect();
+    store.ingest_batch(&batch, 150).expect("ingest");
+    assert_eq!(
+        drift()[0],
+        "prod/worker kubelet:readOnlyPort 0(1093) | 10255(6)[n0003,n0700,n0800,n0900,n1000] 7(1)[n0005]"
+    );
+    let mut back = worker(5, "0");
+    back.id = "n0005-back".into();
+    store.ingest(back, 160).expect("ingest");
     // Each distinct set of settings is kept once, counted by the nodes holding it; a set no
     // node holds any more goes.
     assert_eq!(store.setting_sets().expect("sets"), [1094, 5, 1]);

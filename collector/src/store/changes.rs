@@ -280,9 +280,10 @@ pub(super) struct State {
     pub listeners: String,
     pub shell_images: String,
     /// The set of settings it holds ([`Comparable::settings_set`]; `None`: none kept), and
-    /// that set as one JSON object (`{}` for none).
+    /// that set as one JSON object when it is stored (a set an earlier report of the same
+    /// batch took up is stored only when the batch ends: see `DriftDeltas::pending_set`).
     pub settings_set: Option<Vec<u8>>,
-    pub settings: String,
+    pub settings: Option<String>,
 }
 
 pub(super) const BEFORE_SQL: &str =
@@ -322,7 +323,7 @@ impl Before {
                 listeners: row.get(0)?,
                 shell_images: row.get(1)?,
                 settings_set: row.get(2)?,
-                settings: row.get::<Option<String>>(3)?.unwrap_or_else(|| "{}".into()),
+                settings: row.get(3)?,
             });
         }
         Ok(())

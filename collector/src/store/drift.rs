@@ -140,6 +140,14 @@ impl DriftDeltas {
         }
     }
 
+    /// The JSON of a set of settings a report of this batch took up (stored when the batch
+    /// ends), for a later report of the same node in the batch.
+    pub(super) fn pending_set(&self, set: &[u8]) -> Option<String> {
+        let set = <[u8; 16]>::try_from(set).ok()?;
+        let (_, taken_up) = self.sets.get(&set)?;
+        taken_up.as_ref().map(|c| c.settings_json.clone())
+    }
+
     /// A node's kept state moves from the set of settings `from` to `to`'s.
     pub(super) fn keep_set(&mut self, from: Option<&[u8]>, to: &Comparable) {
         if let Some(from) = from.and_then(|f| <[u8; 16]>::try_from(f).ok()) {
@@ -805,14 +813,18 @@ fn fill_examples(
                         digests_of.clear();
                         cached = 0;
                     }
-                    let digests: Vec<u8> = connection
+                    let digests: Option<Vec<u8>> = connection
                         .query_opt(
                             "SELECT digests FROM setting_sets WHERE hash = ?1",
                             &values![&set[..]],
                         )?
                         .map(|r| r.get(0))
-                        .transpose()?
-                        .unwrap_or_default();
+                        .transpose()?;
+                    // A set gone since the page was read (its node reported since) tells
+                    // nothing: the node is no example of any value, absence included.
+                    let Some(digests) = digests else {
+                        continue;
+                    };
                     cached += digests.len();
                     digests_of.insert(set.clone(), digests);
                 }

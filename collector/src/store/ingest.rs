@@ -257,15 +257,22 @@ impl Incoming {
     }
 }
 
+/// The form of a node's kept state: to be changed with anything that changes what ingest keeps
+/// of a report (the check rows' evidence, `Comparable::of`, the peer group, the settings'
+/// encoding), so that every node's next report is compared and kept anew.
+const STATE_FORM: &[u8] = b"nodecheck state 1\0";
+
 /// What a node's kept state (its check rows, its row in `node_state`) is the state of, kept on
 /// its `nodes` row (read by every report anyway): the
-/// SHA-256 of its report's body hash and of the catalogue the rows were judged with. A report
+/// SHA-256 of the state's form, its report's body hash and the catalogue the rows were judged
+/// with. A report
 /// whose state hash is the one kept changes nothing and skips every comparison; a collector
 /// with another catalogue (which describes checks, and decides which are counted by
 /// description) compares each node's next report in full once.
 fn state_hash(body_hash: &[u8; 32]) -> [u8; 32] {
     use sha2::Digest;
     let mut hasher = sha2::Sha256::new();
+    hasher.update(STATE_FORM);
     hasher.update(body_hash);
     hasher.update(crate::catalogue::fingerprint());
     hasher.finalize().into()
@@ -652,11 +659,23 @@ fn ingest_one(
         .is_some_and(|b| b.state_hash.as_deref() == Some(&incoming.state_hash[..]));
     let counted_in = before.as_ref().and_then(|b| b.peer_group.clone());
     let mut found: Vec<Change> = Vec::new();
-    match &mut before {
-        Some(before) if !same_body => {
-            before.load_state(tx, cluster, name)?;
-            changes::node_changes(before, report, comparable, &mut found);
+    // Counted in another group than its report's: what it was counted with must be taken out.
+    let regrouped = counted_in
+        .as_deref()
+        .is_some_and(|group| group != comparable.peer_group);
+    if let Some(before) = before.as_mut()
+        && (!same_body || regrouped)
+    {
+        before.load_state(tx, cluster, name)?;
+        if let Some(state) = before.state.as_mut()
+            && state.settings.is_none()
+            && let Some(set) = state.settings_set.as_deref()
+        {
+            state.settings = deltas.drift.pending_set(set);
         }
+    }
+    match &before {
+        Some(before) if !same_body => changes::node_changes(before, report, comparable, &mut found),
         Some(_) => {}
         None => found.push(changes::first_report()),
     }
@@ -725,7 +744,7 @@ fn ingest_one(
     }
     // Drift: the node's share of its peer group's counts. Settings the same as last time (a
     // body the same has the same), counted in the same group: nothing to count or write.
-    let stored_settings = state.map(|state| state.settings.as_str());
+    let stored_settings = state.and_then(|state| state.settings.as_deref());
     if !(same_settings && counted_in.as_deref() == Some(comparable.peer_group.as_str())) {
         drift::record(
             tx,
