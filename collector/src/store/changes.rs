@@ -138,16 +138,8 @@ pub struct Comparable {
     pub shell_images: String,
     /// The peer group its settings are counted in: the sorted roles.
     pub peer_group: String,
-    /// Judged settings and host ports, key → JSON-encoded value.
-    pub settings: std::collections::BTreeMap<String, String>,
-    /// `settings` as one JSON object, kept once per distinct set of settings (most nodes of
-    /// a group hold the same).
-    pub settings_json: String,
-    /// What that set is kept by: the first 16 bytes of the SHA-256 of `settings_json`.
-    pub settings_set: [u8; 16],
-    /// `settings` as digests, for finding the nodes that hold a value
-    /// ([`drift::member_digests`](super::drift::member_digests)).
-    pub setting_digests: Vec<u8>,
+    /// Judged settings and host ports: one set, shared by every report holding the same.
+    pub set: std::sync::Arc<SettingSet>,
 }
 
 /// The first port of Linux's default ephemeral range (`ip_local_port_range` 32768–60999).
@@ -212,36 +204,117 @@ impl Comparable {
         let mut roles: Vec<&str> = report.node.roles.iter().map(|r| r.as_str()).collect();
         roles.sort_unstable();
         roles.dedup();
-        let mut settings: std::collections::BTreeMap<String, String> = report
-            .settings
-            .iter()
-            .map(|(key, value)| (key.clone(), encode(value.as_deref())))
-            .collect();
         // Listening ports by process: `ports:tcp/10250` → `kubelet`. The address is left out
         // (nodes listen on their own IPs); a port some peers do not listen on shows as absent.
-        let mut ports: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        let mut holders_of: std::collections::BTreeMap<String, Vec<String>> = Default::default();
         for listener in host() {
-            ports
+            holders_of
                 .entry(format!("ports:{}/{}", listener.protocol, listener.port))
                 .or_default()
                 .push(holders(listener));
         }
-        for (key, mut holders) in ports {
-            holders.sort_unstable();
-            holders.dedup();
-            settings.insert(key, encode(Some(&holders.join("; "))));
-        }
-        let settings_json = serde_json::to_string(&settings).unwrap_or_default();
-        let settings_set = super::drift::digest(&settings_json);
+        let ports: std::collections::BTreeMap<String, String> = holders_of
+            .into_iter()
+            .map(|(key, mut holders)| {
+                holders.sort_unstable();
+                holders.dedup();
+                (key, encode(Some(&holders.join("; "))))
+            })
+            .collect();
         Comparable {
-            setting_digests: super::drift::member_digests_of(&settings_set, &settings),
-            settings_set,
-            settings_json,
+            set: SettingSet::of(&report.settings, ports),
             listeners: serde_json::to_string(&listeners).unwrap_or_default(),
             shell_images: serde_json::to_string(&images).unwrap_or_default(),
             peer_group: roles.join(","),
-            settings,
         }
+    }
+}
+
+/// One distinct set of a node's judged settings and host ports, as kept (once for every node
+/// holding it) and counted. Most reports of a fleet hold one of a few sets, so a set is made
+/// once and shared by the reports holding it ([`SettingSet::of`]).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct SettingSet {
+    /// Key → JSON-encoded value ([`encode`]).
+    pub settings: std::collections::BTreeMap<String, String>,
+    /// `settings` as one JSON object.
+    pub json: String,
+    /// What the set is kept by: the first 16 bytes of the SHA-256 of `json`.
+    pub hash: [u8; 16],
+    /// `settings` as digests, for finding the nodes that hold a value
+    /// ([`drift::member_digests`](super::drift::member_digests)).
+    pub digests: Vec<u8>,
+}
+
+/// Bytes of sets' JSON remembered for reports to come ([`SettingSet::of`]).
+const REMEMBERED_BYTES: usize = 32 << 20;
+
+impl SettingSet {
+    /// The set of a report's `settings` and host `ports` (ports win over a setting of the same
+    /// key). A set met before is taken from those remembered, by a SHA-256 of its entries
+    /// (counted and length-prefixed, so that no two sets feed it the same bytes), instead of
+    /// being encoded, serialized and digested again.
+    pub fn of(
+        settings: &std::collections::BTreeMap<String, Option<String>>,
+        ports: std::collections::BTreeMap<String, String>,
+    ) -> std::sync::Arc<SettingSet> {
+        use sha2::Digest;
+        type Remembered = (
+            std::collections::HashMap<[u8; 32], std::sync::Arc<SettingSet>>,
+            usize,
+        );
+        static REMEMBERED: std::sync::Mutex<Option<Remembered>> = std::sync::Mutex::new(None);
+        let own = || settings.iter().filter(|(key, _)| !ports.contains_key(*key));
+        let mut hasher = sha2::Sha256::new();
+        let mut feed = |text: &str| {
+            hasher.update((text.len() as u64).to_le_bytes());
+            hasher.update(text.as_bytes());
+        };
+        feed(&own().count().to_string());
+        for (key, value) in own() {
+            feed(key);
+            match value {
+                Some(value) => {
+                    feed("some");
+                    feed(value);
+                }
+                None => feed("none"),
+            }
+        }
+        for (key, value) in &ports {
+            feed(key);
+            feed(value);
+        }
+        let fingerprint: [u8; 32] = hasher.finalize().into();
+        if let Ok(remembered) = REMEMBERED.lock()
+            && let Some(set) = remembered
+                .as_ref()
+                .and_then(|(sets, _)| sets.get(&fingerprint))
+        {
+            return set.clone();
+        }
+        let mut all: std::collections::BTreeMap<String, String> = own()
+            .map(|(key, value)| (key.clone(), encode(value.as_deref())))
+            .collect();
+        all.extend(ports);
+        let json = serde_json::to_string(&all).unwrap_or_default();
+        let set = std::sync::Arc::new(SettingSet {
+            hash: super::drift::digest(&json),
+            digests: super::drift::member_digests(&all),
+            settings: all,
+            json,
+        });
+        if let Ok(mut remembered) = REMEMBERED.lock() {
+            let (sets, bytes) = remembered.get_or_insert_with(Default::default);
+            // Nodes each holding a set of their own would fill it: it starts again.
+            if *bytes + set.json.len() > REMEMBERED_BYTES {
+                sets.clear();
+                *bytes = 0;
+            }
+            *bytes += set.json.len();
+            sets.insert(fingerprint, set.clone());
+        }
+        set
     }
 }
 
@@ -691,6 +764,63 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_set_of_settings_is_made_once_and_told_from_every_other() {
+        let settings = |pairs: &[(&str, Option<&str>)]| {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.map(str::to_string)))
+                .collect::<std::collections::BTreeMap<_, _>>()
+        };
+        let ports = |pairs: &[(&str, &str)]| {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect::<std::collections::BTreeMap<_, _>>()
+        };
+        let usual = settings(&[("kubelet:readOnlyPort", Some("0")), ("sshd:x", None)]);
+        let first = SettingSet::of(&usual, ports(&[("ports:tcp/22", "\"sshd\"")]));
+        let again = SettingSet::of(&usual, ports(&[("ports:tcp/22", "\"sshd\"")]));
+        assert!(std::sync::Arc::ptr_eq(&first, &again), "remembered");
+        assert_eq!(
+            first.json,
+            r#"{"kubelet:readOnlyPort":"\"0\"","ports:tcp/22":"\"sshd\"","sshd:x":"null"}"#
+        );
+        assert_eq!(first.hash, super::super::drift::digest(&first.json));
+        // Unset is not the string "null"; a port wins over a setting that names it, and a
+        // setting that says what a port would is the same set (what is held is compared, not
+        // where it came from).
+        let variants = [
+            SettingSet::of(
+                &settings(&[
+                    ("kubelet:readOnlyPort", Some("0")),
+                    ("sshd:x", Some("null")),
+                ]),
+                ports(&[("ports:tcp/22", "\"sshd\"")]),
+            ),
+            SettingSet::of(
+                &settings(&[
+                    ("kubelet:readOnlyPort", Some("0")),
+                    ("sshd:x", None),
+                    ("ports:tcp/22", Some("sshd")),
+                ]),
+                ports(&[]),
+            ),
+            SettingSet::of(
+                &settings(&[
+                    ("kubelet:readOnlyPort", Some("0")),
+                    ("sshd:x", None),
+                    ("ports:tcp/22", Some("forged")),
+                ]),
+                ports(&[("ports:tcp/22", "\"sshd\"")]),
+            ),
+        ];
+        assert_ne!(variants[0].hash, first.hash);
+        assert_eq!(variants[1].hash, first.hash);
+        assert_eq!(variants[2].json, first.json, "the listener's port wins");
+        assert_eq!(variants[2].hash, first.hash);
+    }
 
     #[test]
     fn check_flips_have_directions() {

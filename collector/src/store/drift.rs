@@ -13,7 +13,7 @@
 //! some nodes hold another (or lack the setting). A setting every node holds differently (a
 //! node's own address) has no majority and is no drift.
 
-use super::changes::{Comparable, decode};
+use super::changes::{Comparable, SettingSet, decode};
 use super::{STALE_SQL, Store, StoreError};
 use crate::db::{Connection, DbError};
 use crate::values;
@@ -46,7 +46,7 @@ pub(super) struct DriftDeltas {
     pub joined: std::collections::HashMap<[u8; 16], Joined>,
     /// Kept sets of settings that nodes took up (+) or gave up (-), by hash; with the set
     /// when some node took it up.
-    pub sets: BTreeMap<[u8; 16], (i64, Option<Comparable>)>,
+    pub sets: BTreeMap<[u8; 16], (i64, Option<std::sync::Arc<SettingSet>>)>,
     /// Settings that counted nodes changed in the batch, to tell of those that moved away
     /// from what most of their peers hold ([`moved_away`]).
     pub moved: Vec<Moved>,
@@ -55,7 +55,7 @@ pub(super) struct DriftDeltas {
 /// A set of settings nodes were counted anew with, and in which groups.
 #[derive(Debug)]
 pub(super) struct Joined {
-    settings: BTreeMap<String, String>,
+    set: std::sync::Arc<SettingSet>,
     /// (cluster, peer group, nodes).
     groups: Vec<(String, String, i64)>,
 }
@@ -123,13 +123,10 @@ impl DriftDeltas {
 
     /// Counts a node anew with every setting of `now`, in `group`.
     fn join(&mut self, cluster: &str, group: &str, now: &Comparable) {
-        let joined = self
-            .joined
-            .entry(now.settings_set)
-            .or_insert_with(|| Joined {
-                settings: now.settings.clone(),
-                groups: Vec::new(),
-            });
+        let joined = self.joined.entry(now.set.hash).or_insert_with(|| Joined {
+            set: now.set.clone(),
+            groups: Vec::new(),
+        });
         match joined
             .groups
             .iter_mut()
@@ -145,7 +142,7 @@ impl DriftDeltas {
     pub(super) fn pending_set(&self, set: &[u8]) -> Option<String> {
         let set = <[u8; 16]>::try_from(set).ok()?;
         let (_, taken_up) = self.sets.get(&set)?;
-        taken_up.as_ref().map(|c| c.settings_json.clone())
+        taken_up.as_ref().map(|set| set.json.clone())
     }
 
     /// A node's kept state moves from the set of settings `from` to `to`'s.
@@ -153,16 +150,9 @@ impl DriftDeltas {
         if let Some(from) = from.and_then(|f| <[u8; 16]>::try_from(f).ok()) {
             self.sets.entry(from).or_default().0 -= 1;
         }
-        let entry = self.sets.entry(to.settings_set).or_default();
+        let entry = self.sets.entry(to.set.hash).or_default();
         entry.0 += 1;
-        if entry.1.is_none() {
-            entry.1 = Some(Comparable {
-                settings_json: to.settings_json.clone(),
-                settings_set: to.settings_set,
-                setting_digests: to.setting_digests.clone(),
-                ..Comparable::default()
-            });
-        }
+        entry.1.get_or_insert_with(|| to.set.clone());
     }
 
     /// Written with the batch's other aggregates, in key order.
@@ -173,7 +163,7 @@ impl DriftDeltas {
                     tx.execute(
                         "INSERT INTO setting_sets (hash, settings, digests, nodes) VALUES (?1, ?2, ?3, ?4)
                          ON CONFLICT (hash) DO UPDATE SET nodes = setting_sets.nodes + excluded.nodes",
-                        &values![&hash[..], &set.settings_json, &set.setting_digests[..], *change],
+                        &values![&hash[..], &set.json, &set.digests[..], *change],
                     )?;
                 }
                 _ if *change < 0 => {
@@ -192,7 +182,7 @@ impl DriftDeltas {
         }
         for joined in std::mem::take(&mut self.joined).into_values() {
             for (cluster, group, nodes) in &joined.groups {
-                for (key, value) in &joined.settings {
+                for (key, value) in &joined.set.settings {
                     self.add(cluster, group, key, value, *nodes);
                 }
             }
@@ -283,32 +273,6 @@ pub(super) fn member_digests(settings: &BTreeMap<String, String>) -> Vec<u8> {
     entries.concat()
 }
 
-/// Sets of settings whose [`member_digests`] are remembered: a fleet's reports hold few
-/// distinct sets, and each report's would otherwise cost two SHA-256 per setting.
-const REMEMBERED_SETS: usize = 256;
-
-/// [`member_digests`] of the set of settings `set` (its hash), remembered for the next
-/// report holding the same set.
-pub(super) fn member_digests_of(set: &[u8; 16], settings: &BTreeMap<String, String>) -> Vec<u8> {
-    static REMEMBERED: std::sync::Mutex<Option<std::collections::HashMap<[u8; 16], Vec<u8>>>> =
-        std::sync::Mutex::new(None);
-    if let Ok(remembered) = REMEMBERED.lock()
-        && let Some(digests) = remembered.as_ref().and_then(|r| r.get(set))
-    {
-        return digests.clone();
-    }
-    let digests = member_digests(settings);
-    if let Ok(mut remembered) = REMEMBERED.lock() {
-        let remembered = remembered.get_or_insert_with(Default::default);
-        // Nodes each holding a set of their own would fill it: it starts again.
-        if remembered.len() >= REMEMBERED_SETS {
-            remembered.clear();
-        }
-        remembered.insert(*set, digests.clone());
-    }
-    digests
-}
-
 /// The value digest a node's [`member_digests`] hold for a key digest, if any.
 fn held_value(digests: &[u8], key: &[u8; 8]) -> Option<[u8; 8]> {
     let entries = digests.len() / MEMBER_ENTRY;
@@ -352,7 +316,7 @@ pub(super) fn record(
     let group = now.peer_group.as_str();
     if counted_in == Some(group) {
         // Counted in the same group: only the values that changed move.
-        for (key, value) in &now.settings {
+        for (key, value) in &now.set.settings {
             let old = before.get(key);
             if old != Some(value) {
                 if let Some(old) = old {
@@ -362,15 +326,15 @@ pub(super) fn record(
             }
         }
         for (key, value) in &before {
-            if !now.settings.contains_key(key) {
+            if !now.set.settings.contains_key(key) {
                 deltas.add(cluster, group, key, value, -1);
             }
         }
         // What it changed may set it apart from its peers.
         let keys: std::collections::BTreeSet<&String> =
-            before.keys().chain(now.settings.keys()).collect();
+            before.keys().chain(now.set.settings.keys()).collect();
         for key in keys {
-            let (from, to) = (before.get(key), now.settings.get(key));
+            let (from, to) = (before.get(key), now.set.settings.get(key));
             if from != to {
                 deltas.moved.push(Moved {
                     cluster: cluster.into(),
@@ -403,7 +367,7 @@ pub(super) fn record(
         "INSERT INTO drift_members (cluster, name, peer_group, settings_set) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (cluster, name) DO UPDATE SET peer_group = excluded.peer_group,
             settings_set = excluded.settings_set",
-        &values![cluster, name, group, &now.settings_set[..]],
+        &values![cluster, name, group, &now.set.hash[..]],
     )?;
     // Values counted out and in again (most of them) cancel in the batch's deltas.
     Ok(())

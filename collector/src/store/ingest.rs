@@ -722,7 +722,7 @@ fn ingest_one(
     )?;
     let state = before.as_ref().and_then(|b| b.state.as_ref());
     let kept_set = state.and_then(|state| state.settings_set.as_deref());
-    let same_settings = same_body || kept_set == Some(&comparable.settings_set[..]);
+    let same_settings = same_body || kept_set == Some(&comparable.set.hash[..]);
     if !same_body {
         tx.execute(
             "INSERT INTO node_state (cluster, name, listeners, shell_images, settings_set)
@@ -734,7 +734,7 @@ fn ingest_one(
                 name,
                 &comparable.listeners,
                 &comparable.shell_images,
-                &comparable.settings_set[..]
+                &comparable.set.hash[..]
             ],
         )?;
         // Its settings are kept once per distinct set, which every node holding it counts.
