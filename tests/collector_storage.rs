@@ -1168,16 +1168,7 @@ fn drift_is_counted_again_after_the_upgrade(backend: &Backend<'_>) {
     }
     run_sql(&target, &sql);
     let store = (backend.open)(&target);
-    let drift = |store: &Store| {
-        drift_lines(
-            &store
-                .drift(&DriftFilter {
-                    limit: 100,
-                    ..Default::default()
-                })
-                .expect("drift"),
-        )
-    };
+    let drift = all_drift;
     assert!(
         drift(&store).is_empty(),
         "counted again from the next reports"
@@ -1829,6 +1820,18 @@ fn change_feed_pages_and_filters(backend: &Backend<'_>) {
 }
 
 /// `setting majority(nodes) | minority(nodes)[examples] …` of each drifting setting.
+/// The whole fleet's drift, as [`drift_lines`].
+fn all_drift(store: &Store) -> Vec<String> {
+    drift_lines(
+        &store
+            .drift(&DriftFilter {
+                limit: 100,
+                ..Default::default()
+            })
+            .expect("drift"),
+    )
+}
+
 fn drift_lines(rows: &[DriftRow]) -> Vec<String> {
     rows.iter()
         .map(|d| {
@@ -1982,16 +1985,7 @@ fn drift_examples_are_found_across_a_large_group(backend: &Backend<'_>) {
             .collect();
         store.ingest_batch(&batch, 100).expect("ingest");
     }
-    let drift = || {
-        drift_lines(
-            &store
-                .drift(&DriftFilter {
-                    limit: 100,
-                    ..Default::default()
-                })
-                .expect("drift"),
-        )
-    };
+    let drift = || all_drift(&store);
     assert_eq!(
         drift(),
         [
