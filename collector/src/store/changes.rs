@@ -246,7 +246,8 @@ pub struct SettingSet {
     pub digests: Vec<u8>,
 }
 
-/// Bytes of sets' JSON remembered for reports to come ([`SettingSet::of`]).
+/// Sets remembered for reports to come ([`SettingSet::of`]), and the memory they may take.
+const REMEMBERED_SETS: usize = 4096;
 const REMEMBERED_BYTES: usize = 32 << 20;
 
 impl SettingSet {
@@ -286,12 +287,17 @@ impl SettingSet {
             feed(value);
         }
         let fingerprint: [u8; 32] = hasher.finalize().into();
-        if let Ok(remembered) = REMEMBERED.lock()
-            && let Some(set) = remembered
-                .as_ref()
-                .and_then(|(sets, _)| sets.get(&fingerprint))
+        // What is remembered is derived data: a thread that panicked holding it left it whole.
+        let lock = || {
+            REMEMBERED
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        };
+        if let Some(set) = lock()
+            .as_ref()
+            .and_then(|(sets, _)| sets.get(&fingerprint).cloned())
         {
-            return set.clone();
+            return set;
         }
         let mut all: std::collections::BTreeMap<String, String> = own()
             .map(|(key, value)| (key.clone(), encode(value.as_deref())))
@@ -304,16 +310,19 @@ impl SettingSet {
             settings: all,
             json,
         });
-        if let Ok(mut remembered) = REMEMBERED.lock() {
-            let (sets, bytes) = remembered.get_or_insert_with(Default::default);
-            // Nodes each holding a set of their own would fill it: it starts again.
-            if *bytes + set.json.len() > REMEMBERED_BYTES {
-                sets.clear();
-                *bytes = 0;
-            }
-            *bytes += set.json.len();
-            sets.insert(fingerprint, set.clone());
+        // What the set takes: its texts twice (map and JSON), its digests, and the map's and
+        // the cache's own bookkeeping per entry.
+        let size = 2 * set.json.len() + set.digests.len() + 96 * set.settings.len() + 256;
+        let mut remembered = lock();
+        let (sets, bytes) = remembered.get_or_insert_with(Default::default);
+        // Nodes each holding a set of their own would fill it: it starts again.
+        if sets.len() >= REMEMBERED_SETS || *bytes + size > REMEMBERED_BYTES {
+            sets.clear();
+            *bytes = 0;
         }
+        *bytes += size;
+        sets.insert(fingerprint, set.clone());
+        drop(remembered);
         set
     }
 }
