@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 #[path = "http.rs"]
-mod http;
+pub mod http;
 pub use http::request;
 #[path = "scratch.rs"]
 mod scratch;

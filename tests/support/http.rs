@@ -20,6 +20,11 @@ pub fn request(
         body.len()
     );
     stream.write_all(request.as_bytes())?;
+    read_response(&mut stream)
+}
+
+/// The answer of a request whose connection closes after it (never chunked): (status, body).
+pub fn read_response(stream: &mut TcpStream) -> std::io::Result<(u16, String)> {
     let mut response = String::new();
     stream.read_to_string(&mut response)?;
     let status = response
