@@ -897,23 +897,6 @@ fn metrics_are_served_only_when_asked_for() {
     assert_eq!(status, 404);
 }
 
-/// `nodecheck-collector token create …` as an operator runs it: the token it prints.
-fn collector_token(data: &Path, args: &[&str]) -> String {
-    let out = Command::new(support::bin())
-        .args(["token", "--data-dir"])
-        .arg(data)
-        .arg("create")
-        .args(args)
-        .output()
-        .expect("token create");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
 /// Enrollment end to end, outside Kubernetes: two nodes enroll with one enrollment token, each
 /// keeps its own node token (0600) and can post only for itself; a third attempt to enroll a
 /// name already enrolled is refused; once an admin revokes that node's token, it enrolls again.
@@ -929,7 +912,7 @@ fn nodes_enroll_once_and_then_speak_only_for_themselves() {
     let enroll = scratch.join("enroll.token");
     std::fs::write(
         &enroll,
-        collector_token(
+        support::create_token(
             &data,
             &[
                 "--role",

@@ -1570,16 +1570,7 @@ fn rich_report(
     let mut report = report(id, "prod", name, failing);
     report.inventory.listeners = listeners
         .iter()
-        .map(|(port, process)| Listener {
-            protocol: "tcp".into(),
-            address: "0.0.0.0".into(),
-            port: *port,
-            netns: "host".into(),
-            processes: vec![ListenerProcess {
-                pid: 100 + u32::from(*port),
-                name: (*process).into(),
-            }],
-        })
+        .map(|(port, process)| sample::host_listener(*port, process))
         .collect();
     report.inventory.containers = shells
         .iter()

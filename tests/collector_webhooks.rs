@@ -634,18 +634,7 @@ fn a_receiver_that_never_accepts_gets_a_dead_letter_an_admin_sends_again() {
     let (status, body) = request(port, "POST", &retry, &viewer, "").expect("retry");
     assert_eq!(status, 403, "{body}");
     assert_eq!(deliveries(port, &viewer, "dead").len(), 1);
-    let out = std::process::Command::new(collector::bin())
-        .args(["token", "--data-dir"])
-        .arg(&data)
-        .args(["create", "--role", "admin", "--name", "webhook-test"])
-        .output()
-        .expect("token create");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let admin = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let admin = collector::create_token(&data, &["--role", "admin", "--name", "webhook-test"]);
     let (status, body) =
         request(port, "POST", "/api/v1/deliveries/999999/retry", &admin, "").expect("retry");
     assert_eq!(status, 404, "{body}");

@@ -158,16 +158,7 @@ fn report(id: &str, node: usize) -> String {
     let mut report = sample::report(id, "load", &format!("node-{node:05}"), findings);
     report.inventory.listeners = [22, 10250, 10256, 9100, 2379, 2380, 6443, 30000]
         .iter()
-        .map(|port| Listener {
-            protocol: "tcp".into(),
-            address: "0.0.0.0".into(),
-            port: *port,
-            netns: "host".into(),
-            processes: vec![ListenerProcess {
-                pid: 100 + u32::from(*port),
-                name: format!("daemon-{port}"),
-            }],
-        })
+        .map(|port| sample::host_listener(*port, &format!("daemon-{port}")))
         .collect();
     if std::env::var("NODECHECK_LOAD_SETTINGS").as_deref() != Ok("0") {
         // One node in fifty holds other values for a few settings: drift to find.

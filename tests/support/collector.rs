@@ -101,6 +101,23 @@ pub fn spawn_wrapped(wrapper: &[&str], data: &Path, port: u16, extra: &[&str]) -
 }
 
 /// A token the collector wrote into its data dir on first start.
+/// `nodecheck-collector token create …` as an operator runs it: the token it prints.
+pub fn create_token(data: &Path, args: &[&str]) -> String {
+    let out = Command::new(bin())
+        .args(["token", "--data-dir"])
+        .arg(data)
+        .arg("create")
+        .args(args)
+        .output()
+        .expect("token create");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
 pub fn token(data: &Path, role: &str) -> String {
     std::fs::read_to_string(data.join(format!("{role}.token")))
         .expect("token file")

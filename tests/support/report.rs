@@ -3,9 +3,23 @@
 #![allow(dead_code)] // each user takes its own part
 
 use nodecheck_report::{
-    Agent, Finding, Inventory, Node, ProfileRef, Report, Role, SCHEMA_V1, Severity, Status, score,
-    summarize,
+    Agent, Finding, Inventory, Listener, ListenerProcess, Node, ProfileRef, Report, Role,
+    SCHEMA_V1, Severity, Status, score, summarize,
 };
+
+/// A TCP listener on every address of the host, held by one process.
+pub fn host_listener(port: u16, process: &str) -> Listener {
+    Listener {
+        protocol: "tcp".into(),
+        address: "0.0.0.0".into(),
+        port,
+        netns: "host".into(),
+        processes: vec![ListenerProcess {
+            pid: 100 + u32::from(port),
+            name: process.into(),
+        }],
+    }
+}
 
 /// A report of `cluster/name` with these findings.
 pub fn report(id: &str, cluster: &str, name: &str, findings: Vec<Finding>) -> Report {
