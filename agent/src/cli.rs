@@ -87,6 +87,9 @@ enum Command {
         #[arg(long, default_value = "60s", value_parser = parse_duration)]
         timeout: std::time::Duration,
     },
+    /// Propose the changes that fix the failing findings, proven by a scan of a copy of the
+    /// host with them applied; the host itself is never touched.
+    Remediate(RemediateArgs),
     /// Regenerate docs/checks and docs/report.schema.json.
     #[command(hide = true)]
     GenerateDocs { dir: PathBuf },
@@ -412,6 +415,80 @@ struct ScanArgs {
     verbose: bool,
     #[command(flatten)]
     node: NodeArgs,
+}
+
+/// How `nodecheck remediate` shows its proposal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum RemediateFormat {
+    /// What changes, what each fixes, what is left to do by hand.
+    Text,
+    /// Unified diffs of every file it changes, and the mode script.
+    Diff,
+    /// Every change with the findings it fixes, and the proof.
+    Json,
+}
+
+#[derive(Debug, Clone, Args)]
+struct RemediateArgs {
+    #[command(flatten)]
+    target: TargetArgs,
+    #[command(flatten)]
+    node: NodeArgs,
+    /// Write the proposal into DIR (new or empty): each file it adds or changes at its path
+    /// in the host's layout, and DIR/nodecheck-remediation/ with the diffs, the mode script
+    /// and a README.
+    #[arg(long, short, value_name = "DIR", conflicts_with = "format")]
+    output: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = RemediateFormat::Text)]
+    format: RemediateFormat,
+}
+
+/// `nodecheck remediate`: scan, propose, prove on an in-memory copy, and show or write it.
+fn remediate_command(args: &RemediateArgs) -> anyhow::Result<i32> {
+    let Scanned {
+        report,
+        facts,
+        timed_out,
+        host,
+        profile,
+        options,
+    } = scan_target(&args.target, &args.node, None)?;
+    let host = match host {
+        Some(host) if !timed_out => host,
+        _ => bail!(
+            "the scan did not finish within --timeout {}, so no change can be proven; try a longer --timeout",
+            crate::host::seconds(args.target.timeout)
+        ),
+    };
+    // The real sshd checks the proposal only on this machine's own root, whose host keys,
+    // users and version are the ones it sees.
+    let sshd_binary = crate::facts::sshd::BINARY_PATHS
+        .iter()
+        .find(|p| std::path::Path::new(p).is_file())
+        .filter(|_| args.target.host.root == std::path::Path::new("/") && !host.is_snapshot())
+        .map(|p| p.to_string());
+    let prover = crate::remediate::Prover {
+        host: &host,
+        profile: &profile,
+        options: &options,
+        sshd_binary,
+    };
+    let proposal = crate::remediate::propose(&prover, &facts, report);
+    let rendered = match (&args.output, args.format) {
+        (Some(dir), _) => {
+            crate::remediate::render::write_dir(&proposal, &host, dir)?;
+            crate::remediate::render::summary(&proposal, Some(dir))
+        }
+        (None, RemediateFormat::Text) => crate::remediate::render::summary(&proposal, None),
+        (None, RemediateFormat::Diff) => crate::remediate::render::diffs(&proposal),
+        (None, RemediateFormat::Json) => {
+            serde_json::to_string_pretty(&crate::remediate::render::json(&proposal))
+                .context("cannot serialize the proposal")?
+                + "\n"
+        }
+    };
+    let _ = std::io::stdout().lock().write_all(rendered.as_bytes());
+    Ok(0)
 }
 
 /// Runs the command line; returns the process exit code.
@@ -740,6 +817,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             host,
             timeout,
         }) => snapshot_command(&output, &host, timeout),
+        Some(Command::Remediate(args)) => remediate_command(&args),
         Some(Command::GenerateMan { dir }) => {
             use clap::CommandFactory;
             let n = write_man_pages(Cli::command(), &dir)
@@ -856,11 +934,15 @@ fn gather_within(host: Host, timeout: std::time::Duration) -> Result<(facts::Fac
     })
 }
 
-/// A scan: its report, the facts it was judged on, and whether it ran past its deadline.
+/// A scan: its report, the facts it was judged on, whether it ran past its deadline, and the
+/// host it read (gone when a read never returned).
 struct Scanned {
     report: Report,
     facts: facts::Facts,
     timed_out: bool,
+    host: Option<Host>,
+    profile: profile::Profile,
+    options: ScanOptions,
 }
 
 /// Scans `target` for `node`.
@@ -874,12 +956,12 @@ fn scan_target(
     let profile = profile::load(&target.profile).map_err(|e| anyhow!("{e}"))?;
     warn_all(&profile.warnings);
     let host = open_host(&target.host)?;
-    let (facts, timed_out) = match gather_within(host, target.timeout) {
+    let (facts, timed_out, host) = match gather_within(host, target.timeout) {
         Ok((facts, host)) => {
             let late = host.deadline_passed();
-            (facts, late)
+            (facts, late, Some(host))
         }
-        Err(unfinished) => (facts::Facts::unread(unfinished), true),
+        Err(unfinished) => (facts::Facts::unread(unfinished), true, None),
     };
     warn_all(&facts.warnings);
     warn_all(&facts.incomplete);
@@ -902,6 +984,9 @@ fn scan_target(
         report,
         facts,
         timed_out,
+        host,
+        profile,
+        options,
     })
 }
 

@@ -16,6 +16,7 @@ pub mod output;
 pub mod parse;
 pub mod profile;
 pub mod registry;
+pub mod remediate;
 pub mod scan;
 pub mod text;
 /// Dates, timestamps and report IDs live with the report format, shared with the collector.

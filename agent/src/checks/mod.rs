@@ -10,6 +10,7 @@ pub mod component;
 pub mod containers;
 pub mod controller_manager;
 pub mod etcd;
+pub mod fix;
 pub mod kernel;
 pub mod kube_proxy;
 pub mod kubelet;
@@ -20,6 +21,7 @@ pub mod scheduler;
 pub mod sshd;
 
 use crate::facts::{Facts, FileFact};
+pub use fix::{Fix, Remedy};
 use nodecheck_report::{Evidence, Role, Severity, Source, Status};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -199,6 +201,8 @@ pub const ALL_ROLES: &[Role] = &[Role::Worker, Role::ControlPlane, Role::Host];
 pub struct Check {
     pub meta: CheckMeta,
     pub run: fn(&Ctx<'_>) -> Verdict,
+    /// What to change when it fails ([`fix`]): `nodecheck remediate` places and proves it.
+    pub fix: Fix,
 }
 
 impl fmt::Debug for Check {

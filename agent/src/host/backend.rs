@@ -71,6 +71,121 @@ pub enum Backend {
         image: Arc<TarImage>,
         prefix: String,
     },
+    /// Changes held in memory laid over another tree: a proposed remediation, scanned before
+    /// anyone applies it.
+    Overlay {
+        base: Box<Backend>,
+        layer: Arc<Layer>,
+    },
+}
+
+/// Files added or replaced, and modes and owners changed, over a tree; keyed like a tar image
+/// (`etc/ssh/sshd_config`, relative to the tree).
+#[derive(Debug, Default, Clone)]
+pub struct Layer {
+    entries: BTreeMap<String, Laid>,
+}
+
+/// One path of a [`Layer`].
+#[derive(Debug, Clone)]
+enum Laid {
+    /// A regular file with this content (new, or replacing whatever was there).
+    File {
+        data: Vec<u8>,
+        mode: u32,
+        uid: u32,
+        gid: u32,
+    },
+    /// The entry beneath, with another mode or owner.
+    Meta {
+        mode: Option<u32>,
+        uid: Option<u32>,
+        gid: Option<u32>,
+    },
+}
+
+impl Layer {
+    fn key(path: &str) -> String {
+        path.trim_start_matches('/').to_string()
+    }
+
+    /// Puts a regular file at `path` (a path of the tree, `/etc/ssh/x`).
+    pub fn put_file(&mut self, path: &str, data: Vec<u8>, mode: u32, uid: u32, gid: u32) {
+        self.entries.insert(
+            Self::key(path),
+            Laid::File {
+                data,
+                mode: mode & 0o7777,
+                uid,
+                gid,
+            },
+        );
+    }
+
+    /// Changes the mode or owner of what is at `path` (a file put earlier keeps its content).
+    pub fn set_meta(&mut self, path: &str, mode: Option<u32>, uid: Option<u32>, gid: Option<u32>) {
+        let key = Self::key(path);
+        match self.entries.get_mut(&key) {
+            Some(Laid::File {
+                mode: m,
+                uid: u,
+                gid: g,
+                ..
+            }) => {
+                *m = mode.map_or(*m, |mode| mode & 0o7777);
+                *u = uid.unwrap_or(*u);
+                *g = gid.unwrap_or(*g);
+            }
+            Some(Laid::Meta {
+                mode: m,
+                uid: u,
+                gid: g,
+            }) => {
+                *m = mode.map(|mode| mode & 0o7777).or(*m);
+                *u = uid.or(*u);
+                *g = gid.or(*g);
+            }
+            None => {
+                self.entries.insert(
+                    key,
+                    Laid::Meta {
+                        mode: mode.map(|mode| mode & 0o7777),
+                        uid,
+                        gid,
+                    },
+                );
+            }
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The names directly below `path` that the layer adds.
+    fn children(&self, path: &str) -> Vec<String> {
+        let key = Self::key(path);
+        let prefix = if key.is_empty() {
+            String::new()
+        } else {
+            format!("{key}/")
+        };
+        self.entries
+            .range(prefix.clone()..)
+            .take_while(|(k, _)| k.starts_with(&prefix))
+            .filter(|(_, laid)| matches!(laid, Laid::File { .. }))
+            .filter_map(|(k, _)| k[prefix.len()..].split('/').next())
+            .filter(|n| !n.is_empty())
+            .map(str::to_string)
+            .collect()
+    }
+
+    fn file(&self, path: &str) -> Option<&[u8]> {
+        match self.entries.get(&Self::key(path)) {
+            Some(Laid::File { data, .. }) => Some(data),
+            _ => None,
+        }
+    }
 }
 
 fn not_found() -> io::Error {
@@ -97,6 +212,48 @@ impl Backend {
 
     pub fn lstat(&self, path: &str) -> io::Result<RawMeta> {
         match self {
+            Backend::Overlay { base, layer } => match layer.entries.get(&Layer::key(path)) {
+                Some(Laid::File {
+                    data,
+                    mode,
+                    uid,
+                    gid,
+                }) => Ok(RawMeta {
+                    kind: EntryKind::File,
+                    mode: *mode,
+                    uid: *uid,
+                    gid: *gid,
+                    size: data.len() as u64,
+                    inode: 0,
+                }),
+                Some(Laid::Meta { mode, uid, gid }) => {
+                    let under = base.lstat(path)?;
+                    Ok(RawMeta {
+                        mode: mode.unwrap_or(under.mode),
+                        uid: uid.unwrap_or(under.uid),
+                        gid: gid.unwrap_or(under.gid),
+                        ..under
+                    })
+                }
+                None => match base.lstat(path) {
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                        // A directory the layer creates by putting a file in it.
+                        if layer.children(path).is_empty() {
+                            Err(e)
+                        } else {
+                            Ok(RawMeta {
+                                kind: EntryKind::Dir,
+                                mode: 0o755,
+                                uid: 0,
+                                gid: 0,
+                                size: 0,
+                                inode: 0,
+                            })
+                        }
+                    }
+                    other => other,
+                },
+            },
             Backend::Dir(tree) => {
                 use nix::sys::stat::SFlag;
                 let st = tree.lstat(path)?;
@@ -151,6 +308,10 @@ impl Backend {
     pub fn readlink(&self, path: &str) -> io::Result<String> {
         match self {
             Backend::Dir(tree) => tree.readlink(path),
+            Backend::Overlay { base, layer } => match layer.file(path) {
+                Some(_) => Err(io::Error::from(io::ErrorKind::InvalidInput)),
+                None => base.readlink(path),
+            },
             Backend::Tar { image, prefix } => Self::tar_entry(image, prefix, path)?
                 .link_target
                 .clone()
@@ -161,6 +322,11 @@ impl Backend {
     /// Reads a regular file (not following a final symlink), refusing more than `cap` bytes.
     pub fn read(&self, path: &str, cap: u64) -> Result<Vec<u8>, RawReadError> {
         match self {
+            Backend::Overlay { base, layer } => match layer.file(path) {
+                Some(data) if data.len() as u64 > cap => Err(RawReadError::TooLarge(cap)),
+                Some(data) => Ok(data.to_vec()),
+                None => base.read(path, cap),
+            },
             Backend::Dir(tree) => {
                 let mut file = tree.open_file(path).map_err(RawReadError::Io)?;
                 // One read usually does it. A proc file is generated per read: a seq_file
@@ -219,6 +385,10 @@ impl Backend {
                 }
                 f(&mut entry.data.as_slice())
             }
+            Backend::Overlay { base, layer } => match layer.file(path) {
+                Some(mut data) => f(&mut data),
+                None => base.with_reader(path, f),
+            },
         }
     }
 
@@ -237,6 +407,32 @@ impl Backend {
                 }
                 f(&mut io::Cursor::new(entry.data.as_slice()))
             }
+            Backend::Overlay { base, layer } => match layer.file(path) {
+                Some(data) => f(&mut io::Cursor::new(data)),
+                None => base.with_seekable(path, f),
+            },
+        }
+    }
+
+    /// The tree this one is laid over, or itself: what a live host's special files (procfs,
+    /// sockets) are asked through.
+    pub fn innermost(&self) -> &Backend {
+        match self {
+            Backend::Overlay { base, .. } => base.innermost(),
+            other => other,
+        }
+    }
+
+    /// The root filesystem of process `pid` in a proc tree (`<pid>/root`), as a tree of its
+    /// own: a container's files, never changed by an overlay.
+    pub fn process_root(&self, pid: u32) -> io::Result<Backend> {
+        match self.innermost() {
+            Backend::Dir(tree) => Ok(Backend::Dir(tree.process_root(pid)?)),
+            Backend::Tar { image, prefix } => Ok(Backend::Tar {
+                image: image.clone(),
+                prefix: format!("{prefix}/{pid}/root"),
+            }),
+            Backend::Overlay { .. } => Err(io::Error::other("nested overlay")),
         }
     }
 
@@ -262,6 +458,17 @@ impl Backend {
                 if names.is_empty() && self.lstat(path)?.kind != EntryKind::Dir {
                     return Err(io::Error::from(io::ErrorKind::NotADirectory));
                 }
+                names
+            }
+            Backend::Overlay { base, layer } => {
+                let added = layer.children(path);
+                let mut names = match base.list(path) {
+                    Err(e) if e.kind() == io::ErrorKind::NotFound && !added.is_empty() => {
+                        Vec::new()
+                    }
+                    other => other?,
+                };
+                names.extend(added);
                 names
             }
         };

@@ -25,7 +25,7 @@ mod sock_diag;
 mod tarball;
 mod users;
 
-pub use backend::{EntryKind, RawMeta};
+pub use backend::{EntryKind, Layer, RawMeta};
 pub use content::Content;
 pub use pattern::{fnmatch, has_glob_meta};
 pub use sock_diag::DiagSocket;
@@ -419,7 +419,32 @@ impl Host {
     }
 
     pub fn is_snapshot(&self) -> bool {
-        matches!(self.root, Backend::Tar { .. })
+        matches!(self.root.innermost(), Backend::Tar { .. })
+    }
+
+    /// This host with `root` laid over its root filesystem and `proc` over its proc tree,
+    /// held in memory: what the host would look like once a proposal is applied. Reads go to
+    /// the same files as this host's (nothing is written anywhere); the budgets start afresh.
+    pub fn with_overlay(&self, root: Layer, proc: Layer) -> Host {
+        let over = |backend: &Backend, layer: Layer| {
+            if layer.is_empty() {
+                backend.clone()
+            } else {
+                Backend::Overlay {
+                    base: Box::new(backend.clone()),
+                    layer: Arc::new(layer),
+                }
+            }
+        };
+        Host {
+            root: over(&self.root, root),
+            proc: over(&self.proc, proc),
+            description: self.description.clone(),
+            warnings: self.warnings.clone(),
+            users: OnceLock::new(),
+            touched: None,
+            budget: Budget::default(),
+        }
     }
 
     fn touch(&self, f: impl FnOnce(&mut Touched)) {
@@ -703,7 +728,9 @@ impl Host {
         if self.touched.is_some() || std::env::var_os("NODECHECK_NO_SOCK_DIAG").is_some() {
             return None;
         }
-        let (Backend::Dir(root), Backend::Dir(proc)) = (&self.root, &self.proc) else {
+        let (Backend::Dir(root), Backend::Dir(proc)) =
+            (self.root.innermost(), self.proc.innermost())
+        else {
             return None;
         };
         if root.path() != Path::new("/") || proc.path() != Path::new("/proc") || !proc.is_procfs() {
@@ -731,7 +758,7 @@ impl Host {
     /// when it shares pid 1's (compared as `live_listeners` does, by the inode of `net/tcp`).
     pub fn sysctl_net_view(&self) -> NetView {
         use std::os::unix::fs::MetadataExt;
-        match &self.proc {
+        match self.proc.innermost() {
             Backend::Dir(tree) if tree.is_procfs() => {
                 // pid 1 must be the host's init: in a pid namespace of its own (a pod without
                 // hostPID, `unshare --pid`) pid 1 shares nodecheck's network namespace whatever
@@ -775,7 +802,7 @@ impl Host {
     /// On a live proc tree it is the inode of `<pid>/net/tcp` (each namespace has its own
     /// entry), which needs no ptrace access to the process; in a snapshot, the `ns/net` link.
     pub fn netns_id(&self, pid: u32) -> Option<String> {
-        match &self.proc {
+        match self.proc.innermost() {
             Backend::Dir(tree) if self.touched.is_none() && tree.is_procfs() => tree
                 .lstat(&format!("{pid}/net/tcp"))
                 .ok()
@@ -788,16 +815,7 @@ impl Host {
     /// (`/proc/<pid>/root`), resolved inside that root: an absolute symlink in a container
     /// image points into the image, never to the host.
     pub fn exists_in_process_root(&self, pid: u32, path: &str) -> Result<bool, FileError> {
-        let backend = match &self.proc {
-            Backend::Dir(tree) => Backend::Dir(
-                tree.process_root(pid)
-                    .map_err(|e| FileError::from_io(&format!("/proc/{pid}/root"), &e))?,
-            ),
-            Backend::Tar { image, prefix } => Backend::Tar {
-                image: image.clone(),
-                prefix: format!("{prefix}/{pid}/root"),
-            },
-        };
+        let backend = self.process_root_backend(pid)?;
         let record = |p: &str| {
             self.touch(|t| {
                 t.proc_links.insert(format!("{pid}/root{p}"));
@@ -821,16 +839,9 @@ impl Host {
     /// The tree of process `pid`'s root filesystem (`/proc/<pid>/root`), and how to name it
     /// for the snapshot's record.
     fn process_root_backend(&self, pid: u32) -> Result<Backend, FileError> {
-        Ok(match &self.proc {
-            Backend::Dir(tree) => Backend::Dir(
-                tree.process_root(pid)
-                    .map_err(|e| FileError::from_io(&format!("/proc/{pid}/root"), &e))?,
-            ),
-            Backend::Tar { image, prefix } => Backend::Tar {
-                image: image.clone(),
-                prefix: format!("{prefix}/{pid}/root"),
-            },
-        })
+        self.proc
+            .process_root(pid)
+            .map_err(|e| FileError::from_io(&format!("/proc/{pid}/root"), &e))
     }
 
     /// Metadata of `path` inside the root filesystem of process `pid`, resolved inside that
@@ -923,7 +934,7 @@ impl Host {
     pub fn process_exe(&self, pid: u32, exe: &str) -> Result<RawMeta, FileError> {
         let path = exe.trim_end_matches(" (deleted)");
         let shown = format!("/proc/{pid}/exe");
-        if let Backend::Dir(tree) = &self.proc
+        if let Backend::Dir(tree) = self.proc.innermost()
             && tree.is_procfs()
         {
             if self.touched.is_some() {
@@ -944,16 +955,10 @@ impl Host {
         }
         let has_root = self.proc.lstat(&format!("{pid}/root")).is_ok();
         if has_root && self.exists_in_process_root(pid, path)? {
-            let backend = match &self.proc {
-                Backend::Dir(tree) => Backend::Dir(
-                    tree.process_root(pid)
-                        .map_err(|e| FileError::from_io(&shown, &e))?,
-                ),
-                Backend::Tar { image, prefix } => Backend::Tar {
-                    image: image.clone(),
-                    prefix: format!("{prefix}/{pid}/root"),
-                },
-            };
+            let backend = self
+                .proc
+                .process_root(pid)
+                .map_err(|e| FileError::from_io(&shown, &e))?;
             let resolved = resolve::resolve(&backend, path, true, &mut |_| {})?;
             return backend
                 .lstat(&resolved)

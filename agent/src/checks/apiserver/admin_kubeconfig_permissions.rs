@@ -1,6 +1,6 @@
 //! `apiserver.admin-kubeconfig-permissions`: the administrators' kubeconfigs are root-only.
 
-use crate::checks::{Check, CheckMeta, Ctx, Verdict, judge_files, strict_file_rule};
+use crate::checks::{Check, CheckMeta, Ctx, Fix, Verdict, judge_files, strict_file_rule};
 use nodecheck_report::Severity;
 
 pub const CHECK: Check = Check {
@@ -19,6 +19,7 @@ pub const CHECK: Check = Check {
         params: &[],
     },
     run,
+    fix: Fix::Settings(fix),
 };
 
 fn run(ctx: &Ctx<'_>) -> Verdict {
@@ -37,6 +38,11 @@ fn run(ctx: &Ctx<'_>) -> Verdict {
         "administrator kubeconfigs",
         &strict_file_rule(0o600),
     )
+}
+
+/// Each failing file 0600 or stricter, owned by root:root.
+fn fix(_: &Ctx<'_>, verdict: &Verdict) -> Vec<crate::checks::Remedy> {
+    crate::checks::fix::root_owned_modes(verdict, 0o600)
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! `apiserver.anonymous-auth`: Anonymous requests to the API server are refused.
 
-use crate::checks::{Check, CheckMeta, Ctx, Verdict};
+use crate::checks::{Check, CheckMeta, Ctx, Fix, Verdict};
 use crate::parse::flags::parse_bool;
 use nodecheck_report::Severity;
 
@@ -20,6 +20,7 @@ pub const CHECK: Check = Check {
         params: &[],
     },
     run,
+    fix: Fix::Manual,
 };
 
 fn run(ctx: &Ctx<'_>) -> Verdict {

@@ -1,6 +1,6 @@
 //! `apiserver.audit-log-retention`: audit logs are kept long enough to investigate.
 
-use crate::checks::{Check, CheckMeta, Ctx, ParamDefault, ParamSpec, Verdict, evidence};
+use crate::checks::{Check, CheckMeta, Ctx, Fix, ParamDefault, ParamSpec, Verdict, evidence};
 use nodecheck_report::{Evidence, Severity, Source, Status};
 
 pub const MIN_AGE_DAYS: ParamSpec = ParamSpec {
@@ -38,6 +38,7 @@ pub const CHECK: Check = Check {
         params: &[MIN_AGE_DAYS, MIN_BACKUPS, MIN_SIZE_MB, REQUIRE_EXPLICIT],
     },
     run,
+    fix: Fix::Manual,
 };
 
 fn run(ctx: &Ctx<'_>) -> Verdict {

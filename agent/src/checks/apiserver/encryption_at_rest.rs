@@ -1,6 +1,6 @@
 //! `apiserver.encryption-at-rest`: secrets are encrypted in etcd.
 
-use crate::checks::{Check, CheckMeta, Ctx, Verdict, evidence};
+use crate::checks::{Check, CheckMeta, Ctx, Fix, Verdict, evidence};
 use nodecheck_report::{Evidence, Severity, Source, Status};
 
 pub const CHECK: Check = Check {
@@ -17,6 +17,7 @@ pub const CHECK: Check = Check {
         params: &[],
     },
     run,
+    fix: Fix::Manual,
 };
 
 fn run(ctx: &Ctx<'_>) -> Verdict {

@@ -1,7 +1,7 @@
 //! `apiserver.file-permissions`: the API server's manifest and encryption config are
 //! root-only (its PKI is `apiserver.pki-permissions`).
 
-use crate::checks::{Check, CheckMeta, Ctx, Verdict, judge_files, strict_file_rule};
+use crate::checks::{Check, CheckMeta, Ctx, Fix, Verdict, judge_files, strict_file_rule};
 use crate::facts::FileFact;
 use nodecheck_report::Severity;
 
@@ -21,6 +21,7 @@ pub const CHECK: Check = Check {
         params: &[],
     },
     run,
+    fix: Fix::Settings(fix),
 };
 
 fn run(ctx: &Ctx<'_>) -> Verdict {
@@ -31,6 +32,11 @@ fn run(ctx: &Ctx<'_>) -> Verdict {
     let mut files: Vec<FileFact> = apiserver.manifest_file.iter().cloned().collect();
     files.extend(apiserver.encryption.iter().map(|e| e.file.clone()));
     judge_files(&files, "API server files", &strict_file_rule(0o600))
+}
+
+/// Each failing file 0600 or stricter, owned by root:root.
+fn fix(_: &Ctx<'_>, verdict: &Verdict) -> Vec<crate::checks::Remedy> {
+    crate::checks::fix::root_owned_modes(verdict, 0o600)
 }
 
 #[cfg(test)]

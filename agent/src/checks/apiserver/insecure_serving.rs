@@ -1,6 +1,6 @@
 //! `apiserver.insecure-serving`: no unauthenticated plain-HTTP port.
 
-use crate::checks::{Check, CheckMeta, Ctx, Verdict, evidence};
+use crate::checks::{Check, CheckMeta, Ctx, Fix, Verdict, evidence};
 use nodecheck_report::Severity;
 
 pub const CHECK: Check = Check {
@@ -17,6 +17,7 @@ pub const CHECK: Check = Check {
         params: &[],
     },
     run,
+    fix: Fix::Manual,
 };
 
 fn run(ctx: &Ctx<'_>) -> Verdict {

@@ -1,6 +1,6 @@
 //! `apiserver.pki-permissions`: the cluster's PKI directory, certificates and keys.
 
-use crate::checks::{Check, CheckMeta, Ctx, Verdict, failing_entries, owned_entry_evidence};
+use crate::checks::{Check, CheckMeta, Ctx, Fix, Verdict, failing_entries, owned_entry_evidence};
 use crate::facts::FileFact;
 use crate::host::EntryKind;
 use nodecheck_report::{Evidence, Severity, Source, Status};
@@ -19,6 +19,7 @@ pub const CHECK: Check = Check {
         params: &[],
     },
     run,
+    fix: Fix::Manual,
 };
 
 /// What a PKI entry is, by name: private keys (`*.key`, and `sa.key`), certificates

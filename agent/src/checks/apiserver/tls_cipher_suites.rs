@@ -1,7 +1,7 @@
 //! `apiserver.tls-cipher-suites`: the API server offers only strong TLS cipher suites.
 
 use crate::checks::{
-    Check, CheckMeta, Ctx, ParamDefault, ParamSpec, STRONG_TLS_CIPHER_SUITES, Verdict,
+    Check, CheckMeta, Ctx, Fix, ParamDefault, ParamSpec, STRONG_TLS_CIPHER_SUITES, Verdict,
 };
 use nodecheck_report::{Severity, Status};
 
@@ -27,6 +27,7 @@ pub const CHECK: Check = Check {
         params: &[REQUIRE_EXPLICIT],
     },
     run,
+    fix: Fix::Manual,
 };
 
 fn run(ctx: &Ctx<'_>) -> Verdict {

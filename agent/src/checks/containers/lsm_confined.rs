@@ -1,7 +1,7 @@
 //! `containers.lsm-confined`: Container processes run under an AppArmor profile or a
 //! confined SELinux type.
 
-use crate::checks::{Check, CheckMeta, Ctx, Verdict};
+use crate::checks::{Check, CheckMeta, Ctx, Fix, Verdict};
 use crate::facts::containers::LabelFile;
 use crate::facts::lsm::{AppArmor, LsmFacts, SeLinux};
 use nodecheck_report::Severity;
@@ -23,6 +23,7 @@ pub const CHECK: Check = Check {
         params: &[super::EXEMPT_PARAM],
     },
     run,
+    fix: Fix::Manual,
 };
 
 /// SELinux types that confine a container (the container-selinux policy's, and the older

@@ -1,6 +1,6 @@
 //! `containers.privileged`: No container process is privileged.
 
-use crate::checks::{Check, CheckMeta, Ctx, Verdict};
+use crate::checks::{Check, CheckMeta, Ctx, Fix, Verdict};
 use crate::facts::containers::{CAP_SYS_ADMIN, capability_names};
 use nodecheck_report::Severity;
 
@@ -24,6 +24,7 @@ pub const CHECK: Check = Check {
         params: &[super::EXEMPT_PARAM],
     },
     run,
+    fix: Fix::Manual,
 };
 
 fn run(ctx: &Ctx<'_>) -> Verdict {

@@ -1,6 +1,6 @@
 //! `containers.root-user`: No container process runs as host root.
 
-use crate::checks::{Check, CheckMeta, Ctx, Verdict};
+use crate::checks::{Check, CheckMeta, Ctx, Fix, Verdict};
 use nodecheck_report::Severity;
 
 pub const CHECK: Check = Check {
@@ -21,6 +21,7 @@ pub const CHECK: Check = Check {
         params: &[super::EXEMPT_PARAM],
     },
     run,
+    fix: Fix::Manual,
 };
 
 fn run(ctx: &Ctx<'_>) -> Verdict {

@@ -1,6 +1,6 @@
 //! `controller-manager.manifest-permissions`: the controller manager's static pod manifest is root-only.
 
-use crate::checks::{Check, CheckMeta, Ctx, Verdict};
+use crate::checks::{Check, CheckMeta, Ctx, Fix, Verdict};
 use nodecheck_report::Severity;
 
 pub const CHECK: Check = Check {
@@ -17,10 +17,16 @@ pub const CHECK: Check = Check {
         params: &[],
     },
     run,
+    fix: Fix::Settings(fix),
 };
 
 fn run(ctx: &Ctx<'_>) -> Verdict {
     crate::checks::component::judge_manifest(super::found(ctx), super::NAME)
+}
+
+/// Each failing file 0600 or stricter, owned by root:root.
+fn fix(_: &Ctx<'_>, verdict: &Verdict) -> Vec<crate::checks::Remedy> {
+    crate::checks::fix::root_owned_modes(verdict, 0o600)
 }
 
 #[cfg(test)]

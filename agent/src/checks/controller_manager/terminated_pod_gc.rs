@@ -1,6 +1,6 @@
 //! `controller-manager.terminated-pod-gc`: terminated pods are garbage-collected at a bound.
 
-use crate::checks::{Check, CheckMeta, Ctx, ParamDefault, ParamSpec, Verdict};
+use crate::checks::{Check, CheckMeta, Ctx, Fix, ParamDefault, ParamSpec, Verdict};
 use nodecheck_report::Severity;
 
 pub const CHECK: Check = Check {
@@ -19,6 +19,7 @@ pub const CHECK: Check = Check {
         params: &[REQUIRE_EXPLICIT],
     },
     run,
+    fix: Fix::Manual,
 };
 
 pub const REQUIRE_EXPLICIT: ParamSpec = ParamSpec {

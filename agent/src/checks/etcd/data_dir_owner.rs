@@ -1,6 +1,6 @@
 //! `etcd.data-dir-owner`: the data directory belongs to the user etcd runs as.
 
-use crate::checks::{Check, CheckMeta, Ctx, ParamDefault, ParamSpec, Verdict, evidence};
+use crate::checks::{Check, CheckMeta, Ctx, Fix, ParamDefault, ParamSpec, Verdict, evidence};
 use nodecheck_report::{Severity, Source};
 
 pub const REQUIRE_ETCD_USER: ParamSpec = ParamSpec {
@@ -23,6 +23,7 @@ pub const CHECK: Check = Check {
         params: &[REQUIRE_ETCD_USER],
     },
     run,
+    fix: Fix::Manual,
 };
 
 fn run(ctx: &Ctx<'_>) -> Verdict {

@@ -1,6 +1,6 @@
 //! `etcd.data-dir-permissions`: nobody but etcd reads the data directory.
 
-use crate::checks::{Check, CheckMeta, Ctx, Verdict, mode_within};
+use crate::checks::{Check, CheckMeta, Ctx, Fix, Verdict, mode_within};
 use nodecheck_report::{Severity, Source, Status};
 
 pub const CHECK: Check = Check {
@@ -17,6 +17,7 @@ pub const CHECK: Check = Check {
         params: &[],
     },
     run,
+    fix: Fix::Manual,
 };
 
 fn run(ctx: &Ctx<'_>) -> Verdict {

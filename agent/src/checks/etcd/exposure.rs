@@ -1,6 +1,6 @@
 //! `etcd.exposure`: etcd is not reachable off the host without client certificates.
 
-use crate::checks::{Check, CheckMeta, Ctx, Verdict, evidence};
+use crate::checks::{Check, CheckMeta, Ctx, Fix, Verdict, evidence};
 use nodecheck_report::{Role, Severity, Status};
 
 pub const CHECK: Check = Check {
@@ -17,6 +17,7 @@ pub const CHECK: Check = Check {
         params: &[],
     },
     run,
+    fix: Fix::Manual,
 };
 
 const PORTS: [u16; 2] = [2379, 2380];

@@ -1,6 +1,6 @@
 //! `etcd.key-permissions`: etcd's TLS private keys are private.
 
-use crate::checks::{Check, CheckMeta, Ctx, Verdict, judge_files, mode_within};
+use crate::checks::{Check, CheckMeta, Ctx, Fix, Verdict, judge_files, mode_within};
 use crate::facts::FileFact;
 use nodecheck_report::Severity;
 
@@ -18,6 +18,7 @@ pub const CHECK: Check = Check {
         params: &[],
     },
     run,
+    fix: Fix::Manual,
 };
 
 fn rule(f: &FileFact) -> (bool, String) {

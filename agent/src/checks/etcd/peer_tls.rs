@@ -1,6 +1,6 @@
 //! `etcd.peer-tls`: etcd members talk to each other over TLS.
 
-use crate::checks::{Check, CheckMeta, Ctx, Verdict};
+use crate::checks::{Check, CheckMeta, Ctx, Fix, Verdict};
 use nodecheck_report::{Severity, Status};
 
 pub const CHECK: Check = Check {
@@ -17,6 +17,7 @@ pub const CHECK: Check = Check {
         params: &[],
     },
     run,
+    fix: Fix::Manual,
 };
 
 /// A single member: `--initial-cluster` names at most one member and no peer URL is

@@ -1,6 +1,6 @@
 //! `etcd.trusted-ca`: etcd trusts its own CA, not the Kubernetes one.
 
-use crate::checks::{Check, CheckMeta, Ctx, Verdict, evidence};
+use crate::checks::{Check, CheckMeta, Ctx, Fix, Verdict, evidence};
 use nodecheck_report::{Severity, Source};
 
 pub const CHECK: Check = Check {
@@ -17,6 +17,7 @@ pub const CHECK: Check = Check {
         params: &[],
     },
     run,
+    fix: Fix::Manual,
 };
 
 fn run(ctx: &Ctx<'_>) -> Verdict {

@@ -1,7 +1,7 @@
 //! `kernel.aslr`: Address-space layout randomisation is full.
 
 use super::{Want, judge};
-use crate::checks::{Check, CheckMeta, Ctx, Verdict};
+use crate::checks::{Check, CheckMeta, Ctx, Fix, Verdict};
 use nodecheck_report::Severity;
 
 pub const CHECK: Check = Check {
@@ -18,6 +18,7 @@ pub const CHECK: Check = Check {
         params: &[],
     },
     run,
+    fix: Fix::Manual,
 };
 
 const WANTS: &[Want] = &[Want::new("kernel.randomize_va_space", "2", |v| v == 2)];

@@ -1,7 +1,7 @@
 //! `kernel.icmp-redirects`: ICMP redirects are neither accepted nor sent.
 
 use super::{Want, sysctl_evidence, verdict};
-use crate::checks::{Check, CheckMeta, Ctx, Verdict};
+use crate::checks::{Check, CheckMeta, Ctx, Fix, Verdict};
 use crate::facts::kernel::Running;
 use nodecheck_report::{Evidence, Severity, Source, Status};
 
@@ -19,6 +19,7 @@ pub const CHECK: Check = Check {
         params: &[],
     },
     run,
+    fix: Fix::Manual,
 };
 
 const WANTS: &[Want] = &[

@@ -1,7 +1,7 @@
 //! `kernel.ip-forward`: IP forwarding is on only where Kubernetes routes pod traffic.
 
 use super::{Want, judge};
-use crate::checks::{Check, CheckMeta, Ctx, Verdict};
+use crate::checks::{Check, CheckMeta, Ctx, Fix, Verdict};
 use nodecheck_report::{Role, Severity};
 
 pub const CHECK: Check = Check {
@@ -21,6 +21,7 @@ pub const CHECK: Check = Check {
         params: &[],
     },
     run,
+    fix: Fix::Manual,
 };
 
 const KEY: &str = "net.ipv4.ip_forward";

@@ -1,7 +1,7 @@
 //! `kernel.kubelet-tunables`: The tunables `protectKernelDefaults` demands hold now and after
 //! a reboot.
 
-use crate::checks::{Check, CheckMeta, Ctx, Verdict};
+use crate::checks::{Check, CheckMeta, Ctx, Fix, Verdict};
 use crate::facts::kernel::Running;
 use nodecheck_report::{Evidence, Role, Severity, Source, Status};
 
@@ -22,6 +22,7 @@ pub const CHECK: Check = Check {
         params: &[],
     },
     run,
+    fix: Fix::Manual,
 };
 
 /// The kubelet's desired state (`setupKernelTunables`), and whether the kernel's own default is

@@ -1,7 +1,7 @@
 //! `kernel.ptrace-scope`: Processes cannot ptrace other processes of their user.
 
 use super::{Missing, Want, judge};
-use crate::checks::{Check, CheckMeta, Ctx, Verdict};
+use crate::checks::{Check, CheckMeta, Ctx, Fix, Verdict};
 use nodecheck_report::Severity;
 
 pub const CHECK: Check = Check {
@@ -18,6 +18,7 @@ pub const CHECK: Check = Check {
         params: &[],
     },
     run,
+    fix: Fix::Manual,
 };
 
 const WANTS: &[Want] = &[Want::new("kernel.yama.ptrace_scope", "1, 2 or 3", |v| {

@@ -1,7 +1,7 @@
 //! `kernel.rp-filter`: Reverse-path filtering drops spoofed source addresses, as the CNI allows.
 
 use super::{Want, sysctl_evidence, verdict};
-use crate::checks::{Check, CheckMeta, Ctx, Verdict};
+use crate::checks::{Check, CheckMeta, Ctx, Fix, Verdict};
 use crate::facts::Facts;
 use nodecheck_report::Severity;
 
@@ -23,6 +23,7 @@ pub const CHECK: Check = Check {
         params: &[],
     },
     run,
+    fix: Fix::Manual,
 };
 
 const ALL: &str = "net.ipv4.conf.all.rp_filter";

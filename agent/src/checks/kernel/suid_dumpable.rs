@@ -1,7 +1,7 @@
 //! `kernel.suid-dumpable`: Set-uid programs do not leave readable core dumps.
 
 use super::{Want, judge};
-use crate::checks::{Check, CheckMeta, Ctx, Verdict};
+use crate::checks::{Check, CheckMeta, Ctx, Fix, Verdict};
 use nodecheck_report::Severity;
 
 pub const CHECK: Check = Check {
@@ -18,6 +18,7 @@ pub const CHECK: Check = Check {
         params: &[],
     },
     run,
+    fix: Fix::Manual,
 };
 
 const WANTS: &[Want] = &[Want::new("fs.suid_dumpable", "0, or 2 (root only)", |v| {

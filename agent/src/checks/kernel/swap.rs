@@ -1,7 +1,7 @@
 //! `kernel.swap`: Swap on a kubelet node is a deliberate, configured choice.
 
 use crate::checks::kubelet::{accepted, field_evidence};
-use crate::checks::{Check, CheckMeta, Ctx, Verdict};
+use crate::checks::{Check, CheckMeta, Ctx, Fix, Verdict};
 use nodecheck_report::{Evidence, Role, Severity, Source, Status};
 
 pub const CHECK: Check = Check {
@@ -21,6 +21,7 @@ pub const CHECK: Check = Check {
         params: &[],
     },
     run,
+    fix: Fix::Manual,
 };
 
 fn run(ctx: &Ctx<'_>) -> Verdict {

@@ -1,7 +1,7 @@
 //! `kernel.tcp-syncookies`: TCP SYN cookies protect listeners from SYN floods.
 
 use super::{Want, judge};
-use crate::checks::{Check, CheckMeta, Ctx, Verdict};
+use crate::checks::{Check, CheckMeta, Ctx, Fix, Verdict};
 use nodecheck_report::Severity;
 
 pub const CHECK: Check = Check {
@@ -18,6 +18,7 @@ pub const CHECK: Check = Check {
         params: &[],
     },
     run,
+    fix: Fix::Manual,
 };
 
 const WANTS: &[Want] = &[Want::new("net.ipv4.tcp_syncookies", "1 or 2", |v| {

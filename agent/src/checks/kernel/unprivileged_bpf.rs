@@ -1,7 +1,7 @@
 //! `kernel.unprivileged-bpf`: Unprivileged users cannot load BPF programs.
 
 use super::{Missing, Want, judge};
-use crate::checks::{Check, CheckMeta, Ctx, Verdict};
+use crate::checks::{Check, CheckMeta, Ctx, Fix, Verdict};
 use nodecheck_report::Severity;
 
 pub const CHECK: Check = Check {
@@ -21,6 +21,7 @@ pub const CHECK: Check = Check {
         params: &[],
     },
     run,
+    fix: Fix::Manual,
 };
 
 const WANTS: &[Want] = &[

@@ -2,7 +2,7 @@
 //! node's pods need them.
 
 use super::{Missing, Want, sysctl_evidence};
-use crate::checks::{Check, CheckMeta, Ctx, Verdict};
+use crate::checks::{Check, CheckMeta, Ctx, Fix, Verdict};
 use crate::facts::lsm::{AppArmor, LsmFacts};
 use nodecheck_report::{Evidence, Severity, Source, Status};
 
@@ -24,6 +24,7 @@ pub const CHECK: Check = Check {
         params: &[],
     },
     run,
+    fix: Fix::Manual,
 };
 
 const MAX: &str = "user.max_user_namespaces";

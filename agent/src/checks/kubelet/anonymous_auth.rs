@@ -1,6 +1,6 @@
 //! `kubelet.anonymous-auth`: Anonymous requests to the kubelet are refused.
 
-use crate::checks::{Check, CheckMeta, Ctx, Verdict};
+use crate::checks::{Check, CheckMeta, Ctx, Fix, Verdict};
 use crate::parse::kubelet::KValue;
 use nodecheck_report::Severity;
 
@@ -20,6 +20,7 @@ pub const CHECK: Check = Check {
         params: &[],
     },
     run,
+    fix: Fix::Manual,
 };
 
 fn run(ctx: &Ctx<'_>) -> Verdict {

@@ -1,6 +1,6 @@
 //! `kubelet.kubeconfig-permissions`: The kubelet's kubeconfig is 0600 root:root.
 
-use crate::checks::{Check, CheckMeta, Ctx, Verdict, judge_files, strict_file_rule};
+use crate::checks::{Check, CheckMeta, Ctx, Fix, Verdict, judge_files, strict_file_rule};
 use crate::facts::FileFact;
 use nodecheck_report::Severity;
 
@@ -18,6 +18,7 @@ pub const CHECK: Check = Check {
         params: &[],
     },
     run,
+    fix: Fix::Settings(fix),
 };
 
 fn run(ctx: &Ctx<'_>) -> Verdict {
@@ -28,6 +29,11 @@ fn run(ctx: &Ctx<'_>) -> Verdict {
         }
         Err(v) => v,
     }
+}
+
+/// Each failing file 0600 or stricter, owned by root:root.
+fn fix(_: &Ctx<'_>, verdict: &Verdict) -> Vec<crate::checks::Remedy> {
+    crate::checks::fix::root_owned_modes(verdict, 0o600)
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! `kubelet.read-only-port`: the unauthenticated read-only port is closed.
 
-use crate::checks::{Check, CheckMeta, Ctx, Verdict, evidence};
+use crate::checks::{Check, CheckMeta, Ctx, Fix, Verdict, evidence};
 use crate::parse::kubelet::KValue;
 use nodecheck_report::Severity;
 
@@ -18,6 +18,7 @@ pub const CHECK: Check = Check {
         params: &[],
     },
     run,
+    fix: Fix::Manual,
 };
 
 fn run(ctx: &Ctx<'_>) -> Verdict {

@@ -1,6 +1,6 @@
 //! `kubelet.tls-cipher-suites`: only strong TLS cipher suites.
 
-use crate::checks::{Check, CheckMeta, Ctx, ParamDefault, ParamSpec, Verdict};
+use crate::checks::{Check, CheckMeta, Ctx, Fix, ParamDefault, ParamSpec, Verdict};
 use crate::parse::kubelet::KValue;
 use nodecheck_report::{Severity, Status};
 
@@ -26,6 +26,7 @@ pub const CHECK: Check = Check {
         params: &[REQUIRE_EXPLICIT],
     },
     run,
+    fix: Fix::Manual,
 };
 
 fn run(ctx: &Ctx<'_>) -> Verdict {

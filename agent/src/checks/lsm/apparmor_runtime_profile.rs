@@ -1,6 +1,6 @@
 //! `lsm.apparmor-runtime-profile`: The container runtime's default AppArmor profile is loaded.
 
-use crate::checks::{Check, CheckMeta, Ctx, Verdict};
+use crate::checks::{Check, CheckMeta, Ctx, Fix, Verdict};
 use crate::facts::lsm::AppArmor;
 use nodecheck_report::{Evidence, Severity, Source, Status};
 
@@ -21,6 +21,7 @@ pub const CHECK: Check = Check {
         params: &[],
     },
     run,
+    fix: Fix::Manual,
 };
 
 fn run(ctx: &Ctx<'_>) -> Verdict {

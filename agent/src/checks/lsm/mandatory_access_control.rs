@@ -1,6 +1,6 @@
 //! `lsm.mandatory-access-control`: AppArmor or SELinux is active.
 
-use crate::checks::{Check, CheckMeta, Ctx, Verdict};
+use crate::checks::{Check, CheckMeta, Ctx, Fix, Verdict};
 use crate::facts::lsm::{AppArmor, SeLinux};
 use nodecheck_report::{Evidence, Severity, Source, Status};
 
@@ -22,6 +22,7 @@ pub const CHECK: Check = Check {
         params: &[],
     },
     run,
+    fix: Fix::Manual,
 };
 
 fn run(ctx: &Ctx<'_>) -> Verdict {

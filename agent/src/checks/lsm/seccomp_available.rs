@@ -1,6 +1,6 @@
 //! `lsm.seccomp-available`: The kernel filters system calls with seccomp.
 
-use crate::checks::{Check, CheckMeta, Ctx, Verdict};
+use crate::checks::{Check, CheckMeta, Ctx, Fix, Verdict};
 use nodecheck_report::{Evidence, Severity, Source, Status};
 
 pub const CHECK: Check = Check {
@@ -20,6 +20,7 @@ pub const CHECK: Check = Check {
         params: &[],
     },
     run,
+    fix: Fix::Manual,
 };
 
 const ACTIONS: &str = "/proc/sys/kernel/seccomp/actions_avail";

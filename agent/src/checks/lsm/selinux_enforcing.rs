@@ -1,6 +1,6 @@
 //! `lsm.selinux-enforcing`: SELinux, where active, enforces.
 
-use crate::checks::{Check, CheckMeta, Ctx, Verdict};
+use crate::checks::{Check, CheckMeta, Ctx, Fix, Verdict};
 use crate::facts::lsm::SeLinux;
 use nodecheck_report::{Evidence, Severity, Source, Status};
 
@@ -21,6 +21,7 @@ pub const CHECK: Check = Check {
         params: &[],
     },
     run,
+    fix: Fix::Manual,
 };
 
 const ENFORCE: &str = "/sys/fs/selinux/enforce";

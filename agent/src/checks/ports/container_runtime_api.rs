@@ -1,6 +1,6 @@
 //! `ports.container-runtime-api`: no container runtime API over TCP.
 
-use crate::checks::{Check, CheckMeta, Ctx, Verdict};
+use crate::checks::{Check, CheckMeta, Ctx, Fix, Verdict};
 use nodecheck_report::Severity;
 
 pub const CHECK: Check = Check {
@@ -17,6 +17,7 @@ pub const CHECK: Check = Check {
         params: &[],
     },
     run,
+    fix: Fix::Manual,
 };
 
 const RUNTIMES: &[&str] = &[

@@ -1,6 +1,6 @@
 //! `ports.kubelet-read-only`: nothing serves the kubelet's read-only port.
 
-use crate::checks::{Check, CheckMeta, Ctx, Verdict};
+use crate::checks::{Check, CheckMeta, Ctx, Fix, Verdict};
 use crate::parse::kubelet::KValue;
 use nodecheck_report::Severity;
 
@@ -18,6 +18,7 @@ pub const CHECK: Check = Check {
         params: &[],
     },
     run,
+    fix: Fix::Manual,
 };
 
 fn run(ctx: &Ctx<'_>) -> Verdict {

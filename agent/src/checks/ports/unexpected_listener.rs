@@ -1,6 +1,6 @@
 //! `ports.unexpected-listener`: every listener off loopback is expected.
 
-use crate::checks::{Check, CheckMeta, Ctx, ParamDefault, ParamSpec, Verdict, evidence};
+use crate::checks::{Check, CheckMeta, Ctx, Fix, ParamDefault, ParamSpec, Verdict, evidence};
 use crate::facts::Listener;
 use nodecheck_report::{Severity, Status};
 
@@ -71,6 +71,7 @@ pub const CHECK: Check = Check {
         params: &[ALLOWED],
     },
     run,
+    fix: Fix::Manual,
 };
 
 /// The `process:NAME` entry that allows a listener by one of its owners.

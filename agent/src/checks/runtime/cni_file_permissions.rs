@@ -1,6 +1,6 @@
 //! `runtime.cni-file-permissions`: the CNI configuration is root's.
 
-use crate::checks::{Check, CheckMeta, Ctx, Verdict, failing_entries, owned_entry_evidence};
+use crate::checks::{Check, CheckMeta, Ctx, Fix, Verdict, failing_entries, owned_entry_evidence};
 use crate::host::EntryKind;
 use nodecheck_report::{Evidence, Severity, Status};
 
@@ -21,6 +21,7 @@ pub const CHECK: Check = Check {
         params: &[],
     },
     run,
+    fix: Fix::Manual,
 };
 
 fn run(ctx: &Ctx<'_>) -> Verdict {

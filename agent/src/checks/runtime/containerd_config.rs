@@ -1,7 +1,7 @@
 //! `runtime.containerd-config`: containerd's CRI configuration keeps containers confined.
 
 use super::config_items::{ConfigItems, runtime_config};
-use crate::checks::{Check, CheckMeta, Ctx, Verdict};
+use crate::checks::{Check, CheckMeta, Ctx, Fix, Verdict};
 use crate::facts::lsm::{LsmFacts, SeLinux};
 use crate::facts::runtime::{RuntimeConfig, RuntimeKind};
 
@@ -23,6 +23,7 @@ pub const CHECK: Check = Check {
         params: &[],
     },
     run,
+    fix: Fix::Manual,
 };
 
 use nodecheck_report::Severity;

@@ -1,7 +1,7 @@
 //! `runtime.crio-config`: CRI-O's configuration keeps containers confined.
 
 use super::config_items::{ConfigItems, runtime_config};
-use crate::checks::{Check, CheckMeta, Ctx, Verdict};
+use crate::checks::{Check, CheckMeta, Ctx, Fix, Verdict};
 use crate::facts::lsm::{LsmFacts, SeLinux};
 use crate::facts::runtime::RuntimeKind;
 use nodecheck_report::Severity;
@@ -23,6 +23,7 @@ pub const CHECK: Check = Check {
         params: &[],
     },
     run,
+    fix: Fix::Manual,
 };
 
 /// CRI-O's default capabilities (`internal/config/capabilities`, the same from 1.24 to 1.36).

@@ -1,7 +1,7 @@
 //! `runtime.escape-advisories`: no known container escape in the installed runtime and runc.
 
 use super::advisories::{ADVISORIES, Exposure, TABLE_DATE, judge_package, judge_upstream};
-use crate::checks::{Check, CheckMeta, Ctx, Verdict};
+use crate::checks::{Check, CheckMeta, Ctx, Fix, Verdict};
 use crate::facts::runtime::{Found, VersionFrom};
 use nodecheck_report::{Evidence, Severity, Status};
 
@@ -27,6 +27,7 @@ pub const CHECK: Check = Check {
         params: &[],
     },
     run,
+    fix: Fix::Manual,
 };
 
 fn describe(found: &Found) -> String {

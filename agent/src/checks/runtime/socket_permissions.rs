@@ -1,6 +1,6 @@
 //! `runtime.socket-permissions`: only root can talk to the container runtime.
 
-use crate::checks::{Check, CheckMeta, Ctx, Verdict, evidence};
+use crate::checks::{Check, CheckMeta, Ctx, Fix, Verdict, evidence};
 use crate::facts::FileFact;
 use crate::facts::runtime::{Served, Socket};
 use crate::host::EntryKind;
@@ -24,6 +24,7 @@ pub const CHECK: Check = Check {
         params: &[],
     },
     run,
+    fix: Fix::Manual,
 };
 
 /// Whether anyone but root may write `entry`: the owner is not root, others may write, or

@@ -1,6 +1,6 @@
 //! `scheduler.profiling`: scheduler profiling is off.
 
-use crate::checks::{Check, CheckMeta, Ctx, Verdict};
+use crate::checks::{Check, CheckMeta, Ctx, Fix, Verdict};
 use crate::parse::flags::parse_bool;
 use nodecheck_report::Severity;
 
@@ -21,6 +21,7 @@ pub const CHECK: Check = Check {
         params: &[],
     },
     run,
+    fix: Fix::Manual,
 };
 
 fn run(ctx: &Ctx<'_>) -> Verdict {

@@ -1,6 +1,6 @@
 //! `sshd.access-restriction`: sshd limits who may log in.
 
-use crate::checks::{ALL_ROLES, Check, CheckMeta, Ctx, Verdict, evidence};
+use crate::checks::{ALL_ROLES, Check, CheckMeta, Ctx, Fix, Verdict, evidence};
 use nodecheck_report::{Severity, Source};
 
 pub const CHECK: Check = Check {
@@ -20,6 +20,7 @@ pub const CHECK: Check = Check {
         params: &[],
     },
     run,
+    fix: Fix::Manual,
 };
 
 const LISTS: [(&str, &str); 4] = [

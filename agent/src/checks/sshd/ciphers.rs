@@ -1,6 +1,8 @@
 //! `sshd.ciphers`: No weak ciphers are offered.
 
-use crate::checks::{ALL_ROLES, Check, CheckMeta, Ctx, ParamDefault, ParamSpec, Verdict};
+use crate::checks::{
+    ALL_ROLES, Check, CheckMeta, Ctx, Fix, ParamDefault, ParamSpec, Remedy, Verdict,
+};
 use nodecheck_report::Severity;
 
 /// Weak Ciphers (patterns with `*`), as CHECKS.md lists them.
@@ -45,9 +47,12 @@ pub const CHECK: Check = Check {
         params: &[WEAK_PARAM, CHACHA20_BEFORE_TERRAPIN_FIX],
     },
     run,
+    fix: Fix::Settings(fix),
 };
 
-fn run(ctx: &Ctx<'_>) -> Verdict {
+/// The profile's weak ciphers, with ChaCha20-Poly1305 on an sshd without the Terrapin fix
+/// when the profile asks.
+fn weak_names(ctx: &Ctx<'_>) -> Vec<String> {
     let mut weak: Vec<String> = ctx.params.list(&WEAK_PARAM);
     if ctx.params.flag(&CHACHA20_BEFORE_TERRAPIN_FIX)
         && let Ok(sshd) = super::loaded(ctx)
@@ -55,7 +60,22 @@ fn run(ctx: &Ctx<'_>) -> Verdict {
     {
         weak.push("chacha20-poly1305@openssh.com".into());
     }
-    super::judge_algorithms(ctx, "ciphers", "Ciphers", &weak)
+    weak
+}
+
+fn run(ctx: &Ctx<'_>) -> Verdict {
+    super::judge_algorithms(ctx, "ciphers", "Ciphers", &weak_names(ctx))
+}
+
+/// nodecheck's recommended line, less what the profile calls weak.
+fn fix(ctx: &Ctx<'_>, verdict: &Verdict) -> Vec<Remedy> {
+    super::fix_algorithms(
+        ctx,
+        verdict,
+        "Ciphers",
+        recommended_ciphers!(),
+        &weak_names(ctx),
+    )
 }
 
 #[cfg(test)]

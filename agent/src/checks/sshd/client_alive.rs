@@ -1,6 +1,8 @@
 //! `sshd.client-alive`: idle sessions are probed and dropped.
 
-use crate::checks::{ALL_ROLES, Check, CheckMeta, Ctx, ParamDefault, ParamSpec, Verdict};
+use crate::checks::{
+    ALL_ROLES, Check, CheckMeta, Ctx, Fix, ParamDefault, ParamSpec, Remedy, Verdict,
+};
 use nodecheck_report::Severity;
 
 pub const MAX_INTERVAL: ParamSpec = ParamSpec {
@@ -29,6 +31,7 @@ pub const CHECK: Check = Check {
         params: &[MAX_INTERVAL, MAX_COUNT],
     },
     run,
+    fix: Fix::Settings(fix),
 };
 
 fn run(ctx: &Ctx<'_>) -> Verdict {
@@ -67,6 +70,19 @@ fn run(ctx: &Ctx<'_>) -> Verdict {
             sshd.global.value("clientalivecountmax")
         ),
         |failing| super::failing_message(failing, "both above 0 and within the bounds"),
+    )
+}
+
+/// The profile's bounds themselves (300 seconds, 3 probes by default).
+fn fix(ctx: &Ctx<'_>, verdict: &Verdict) -> Vec<Remedy> {
+    let interval = ctx.params.int(&MAX_INTERVAL).max(1).to_string();
+    let count = ctx.params.int(&MAX_COUNT).max(1).to_string();
+    crate::checks::fix::sshd_values(
+        verdict,
+        &[
+            ("ClientAliveInterval", &interval),
+            ("ClientAliveCountMax", &count),
+        ],
     )
 }
 

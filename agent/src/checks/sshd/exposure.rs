@@ -1,6 +1,8 @@
 //! `sshd.exposure`: sshd on a Kubernetes node is not reachable from everywhere.
 
-use crate::checks::{ALL_ROLES, Check, CheckMeta, Ctx, ParamDefault, ParamSpec, Verdict, evidence};
+use crate::checks::{
+    ALL_ROLES, Check, CheckMeta, Ctx, Fix, ParamDefault, ParamSpec, Verdict, evidence,
+};
 use crate::facts::Listener;
 use nodecheck_report::{Role, Severity};
 use std::net::IpAddr;
@@ -25,6 +27,7 @@ pub const CHECK: Check = Check {
         params: &[ALLOWED_NETWORKS],
     },
     run,
+    fix: Fix::Manual,
 };
 
 fn parse_cidr(text: &str) -> Option<(IpAddr, u8)> {

@@ -1,7 +1,9 @@
 //! `sshd.forwarding`: no TCP, Unix-socket, X11 or agent forwarding.
 
 use super::View;
-use crate::checks::{ALL_ROLES, Check, CheckMeta, Ctx, ParamDefault, ParamSpec, Verdict, evidence};
+use crate::checks::{
+    ALL_ROLES, Check, CheckMeta, Ctx, Fix, ParamDefault, ParamSpec, Remedy, Verdict, evidence,
+};
 use crate::parse::sshd::{OpenSshVersion, Setting};
 use nodecheck_report::{Evidence, Severity, Source};
 
@@ -29,6 +31,7 @@ pub const CHECK: Check = Check {
         params: &[ALLOW_TCP_FORWARDING],
     },
     run,
+    fix: Fix::Settings(fix),
 };
 
 const OPTIONS: [(&str, &str); 7] = [
@@ -166,6 +169,20 @@ fn run(ctx: &Ctx<'_>) -> Verdict {
     Verdict::from_evidence(items, "forwarding is disabled", |failing| {
         super::failing_message(failing, "no, or DisableForwarding yes")
     })
+}
+
+/// Each failing forwarding turned off, in the block that sets it.
+fn fix(_: &Ctx<'_>, verdict: &Verdict) -> Vec<Remedy> {
+    crate::checks::fix::sshd_values(
+        verdict,
+        &[
+            ("AllowTcpForwarding", "no"),
+            ("AllowStreamLocalForwarding", "no"),
+            ("X11Forwarding", "no"),
+            ("AllowAgentForwarding", "no"),
+            ("PermitListen", "none"),
+        ],
+    )
 }
 
 #[cfg(test)]

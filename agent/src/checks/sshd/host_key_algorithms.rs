@@ -5,7 +5,9 @@
 //! fails only while an RSA host key is loaded, and the evidence says when a weak name is
 //! allowed but not offered.
 
-use crate::checks::{ALL_ROLES, Check, CheckMeta, Ctx, ParamDefault, ParamSpec, Verdict, evidence};
+use crate::checks::{
+    ALL_ROLES, Check, CheckMeta, Ctx, Fix, ParamDefault, ParamSpec, Remedy, Verdict, evidence,
+};
 use crate::facts::sshd::LoadedSshd;
 use crate::parse::ssh_key::PublicKeyInfo;
 use crate::parse::sshd::offered_host_key_algorithms;
@@ -48,6 +50,7 @@ pub const CHECK: Check = Check {
         params: &[WEAK_PARAM],
     },
     run,
+    fix: Fix::Settings(fix),
 };
 
 /// The host keys sshd offers, with their types, and those it offers but whose type nodecheck
@@ -175,6 +178,34 @@ fn run(ctx: &Ctx<'_>) -> Verdict {
             }
         },
     )
+}
+
+/// The effective list less its weak names: every loaded key keeps the names it is offered
+/// with (an ECDSA-only host keeps ECDSA), and only the weak ones go.
+fn fix(ctx: &Ctx<'_>, verdict: &Verdict) -> Vec<Remedy> {
+    let Ok(sshd) = super::accepted(ctx) else {
+        return Vec::new();
+    };
+    let weak = ctx.params.list(&WEAK_PARAM);
+    let failing = crate::checks::fix::failing(verdict).any(|e| {
+        e.subject == "host key algorithms offered" && e.observed.as_deref() != Some("(nothing)")
+    });
+    let Some(setting) = sshd.global.get("hostkeyalgorithms") else {
+        return Vec::new();
+    };
+    let kept: Vec<&str> = setting
+        .value()
+        .split(',')
+        .filter(|n| !n.is_empty() && !weak.iter().any(|w| crate::host::fnmatch(w, n)))
+        .collect();
+    if !failing || kept.is_empty() {
+        return Vec::new();
+    }
+    vec![Remedy::Sshd {
+        keyword: "HostKeyAlgorithms".into(),
+        value: kept.join(","),
+        scope: crate::checks::fix::SshdScope::Global,
+    }]
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! `sshd.host-key-permissions`: private host keys are private.
 
-use crate::checks::{ALL_ROLES, Check, CheckMeta, Ctx, Verdict, mode_within};
+use crate::checks::{ALL_ROLES, Check, CheckMeta, Ctx, Fix, Verdict, mode_within};
 use crate::facts::FileFact;
 use nodecheck_report::Severity;
 
@@ -18,6 +18,7 @@ pub const CHECK: Check = Check {
         params: &[],
     },
     run,
+    fix: Fix::Manual,
 };
 
 /// Owner root, and either group root with 0600 or a key-reader group (`ssh_keys`, `_ssh`)

@@ -5,7 +5,9 @@
 //! judged on what its conventional name says (`ssh_host_dsa_key`), and the evidence says so.
 
 use super::KeyState;
-use crate::checks::{ALL_ROLES, Check, CheckMeta, Ctx, ParamDefault, ParamSpec, Verdict, evidence};
+use crate::checks::{
+    ALL_ROLES, Check, CheckMeta, Ctx, Fix, ParamDefault, ParamSpec, Verdict, evidence,
+};
 use crate::facts::sshd::LoadedSshd;
 use crate::parse::ssh_key::{KeyFamily, PublicKeyInfo, named_key};
 use nodecheck_report::{Evidence, Severity, Source, Status};
@@ -40,6 +42,7 @@ pub const CHECK: Check = Check {
         params: &[MIN_RSA_BITS, ALLOW_ECDSA],
     },
     run,
+    fix: Fix::Manual,
 };
 
 /// How one key is judged: whether it passes, what was expected, and a note.

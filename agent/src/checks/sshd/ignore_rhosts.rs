@@ -1,6 +1,6 @@
 //! `sshd.ignore-rhosts`: sshd ignores .rhosts and .shosts files.
 
-use crate::checks::{ALL_ROLES, Check, CheckMeta, Ctx, Verdict};
+use crate::checks::{ALL_ROLES, Check, CheckMeta, Ctx, Fix, Remedy, Verdict};
 use nodecheck_report::Severity;
 
 pub const CHECK: Check = Check {
@@ -17,10 +17,16 @@ pub const CHECK: Check = Check {
         params: &[],
     },
     run,
+    fix: Fix::Settings(fix),
 };
 
 fn run(ctx: &Ctx<'_>) -> Verdict {
     super::judge_values(ctx, "ignorerhosts", "IgnoreRhosts", &["yes"])
+}
+
+/// `IgnoreRhosts yes` wherever it fails.
+fn fix(_: &Ctx<'_>, verdict: &Verdict) -> Vec<Remedy> {
+    crate::checks::fix::sshd_values(verdict, &[("IgnoreRhosts", "yes")])
 }
 
 #[cfg(test)]

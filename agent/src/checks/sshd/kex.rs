@@ -1,6 +1,8 @@
 //! `sshd.kex`: No weak key exchange algorithms are offered.
 
-use crate::checks::{ALL_ROLES, Check, CheckMeta, Ctx, ParamDefault, ParamSpec, Verdict};
+use crate::checks::{
+    ALL_ROLES, Check, CheckMeta, Ctx, Fix, ParamDefault, ParamSpec, Remedy, Verdict,
+};
 use nodecheck_report::Severity;
 
 /// Weak KexAlgorithms (patterns with `*`), as CHECKS.md lists them.
@@ -34,6 +36,7 @@ pub const CHECK: Check = Check {
         params: &[WEAK_PARAM],
     },
     run,
+    fix: Fix::Settings(fix),
 };
 
 fn run(ctx: &Ctx<'_>) -> Verdict {
@@ -41,6 +44,17 @@ fn run(ctx: &Ctx<'_>) -> Verdict {
         ctx,
         "kexalgorithms",
         "KexAlgorithms",
+        &ctx.params.list(&WEAK_PARAM),
+    )
+}
+
+/// nodecheck's recommended line, less what the profile calls weak.
+fn fix(ctx: &Ctx<'_>, verdict: &Verdict) -> Vec<Remedy> {
+    super::fix_algorithms(
+        ctx,
+        verdict,
+        "KexAlgorithms",
+        recommended_kex!(),
         &ctx.params.list(&WEAK_PARAM),
     )
 }

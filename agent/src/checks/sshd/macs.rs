@@ -1,6 +1,8 @@
 //! `sshd.macs`: No weak MACs are offered.
 
-use crate::checks::{ALL_ROLES, Check, CheckMeta, Ctx, ParamDefault, ParamSpec, Verdict};
+use crate::checks::{
+    ALL_ROLES, Check, CheckMeta, Ctx, Fix, ParamDefault, ParamSpec, Remedy, Verdict,
+};
 use nodecheck_report::Severity;
 
 /// Weak MACs (patterns with `*`), as CHECKS.md lists them.
@@ -41,10 +43,22 @@ pub const CHECK: Check = Check {
         params: &[WEAK_PARAM],
     },
     run,
+    fix: Fix::Settings(fix),
 };
 
 fn run(ctx: &Ctx<'_>) -> Verdict {
     super::judge_algorithms(ctx, "macs", "MACs", &ctx.params.list(&WEAK_PARAM))
+}
+
+/// nodecheck's recommended line, less what the profile calls weak.
+fn fix(ctx: &Ctx<'_>, verdict: &Verdict) -> Vec<Remedy> {
+    super::fix_algorithms(
+        ctx,
+        verdict,
+        "MACs",
+        recommended_macs!(),
+        &ctx.params.list(&WEAK_PARAM),
+    )
 }
 
 #[cfg(test)]

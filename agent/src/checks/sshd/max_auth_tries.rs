@@ -1,6 +1,8 @@
 //! `sshd.max-auth-tries`: few authentication attempts per connection.
 
-use crate::checks::{ALL_ROLES, Check, CheckMeta, Ctx, ParamDefault, ParamSpec, Verdict};
+use crate::checks::{
+    ALL_ROLES, Check, CheckMeta, Ctx, Fix, ParamDefault, ParamSpec, Remedy, Verdict,
+};
 use nodecheck_report::Severity;
 
 pub const MAX: ParamSpec = ParamSpec {
@@ -23,6 +25,7 @@ pub const CHECK: Check = Check {
         params: &[MAX],
     },
     run,
+    fix: Fix::Settings(fix),
 };
 
 fn run(ctx: &Ctx<'_>) -> Verdict {
@@ -34,6 +37,12 @@ fn run(ctx: &Ctx<'_>) -> Verdict {
         &format!("{max} or less"),
         &|v| v <= max,
     )
+}
+
+/// The profile's bound itself (4 by default).
+fn fix(ctx: &Ctx<'_>, verdict: &Verdict) -> Vec<Remedy> {
+    let value = ctx.params.int(&MAX).to_string();
+    crate::checks::fix::sshd_values(verdict, &[("MaxAuthTries", &value)])
 }
 
 #[cfg(test)]

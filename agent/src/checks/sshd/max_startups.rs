@@ -1,6 +1,8 @@
 //! `sshd.max-startups`: unauthenticated connections are throttled.
 
-use crate::checks::{ALL_ROLES, Check, CheckMeta, Ctx, ParamDefault, ParamSpec, Verdict};
+use crate::checks::{
+    ALL_ROLES, Check, CheckMeta, Ctx, Fix, ParamDefault, ParamSpec, Remedy, Verdict,
+};
 use nodecheck_report::Severity;
 
 pub const MAX: ParamSpec = ParamSpec {
@@ -23,6 +25,7 @@ pub const CHECK: Check = Check {
         params: &[MAX],
     },
     run,
+    fix: Fix::Settings(fix),
 };
 
 fn run(ctx: &Ctx<'_>) -> Verdict {
@@ -55,6 +58,15 @@ fn run(ctx: &Ctx<'_>) -> Verdict {
             .collect();
         fields.len() == 3 && fields.iter().zip(&bounds).all(|(v, max)| v <= max)
     })
+}
+
+/// The profile's bounds themselves (`10:30:60` by default).
+fn fix(ctx: &Ctx<'_>, verdict: &Verdict) -> Vec<Remedy> {
+    let bounds = ctx.params.list(&MAX);
+    if bounds.len() != 3 || bounds.iter().any(|b| b.parse::<u32>().is_err()) {
+        return Vec::new();
+    }
+    crate::checks::fix::sshd_values(verdict, &[("MaxStartups", &bounds.join(":"))])
 }
 
 #[cfg(test)]

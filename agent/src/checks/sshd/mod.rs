@@ -613,6 +613,46 @@ pub fn judge_algorithms(ctx: &Ctx<'_>, option: &str, display: &str, weak: &[Stri
     )
 }
 
+/// The remedy of an algorithm list that offers something weak: `recommended` (a line of
+/// [`RECOMMENDED_CRYPTO`]) less the names the profile calls weak and those this version does not
+/// know; when nothing of it is left, the effective list less its weak names.
+pub fn fix_algorithms(
+    ctx: &Ctx<'_>,
+    verdict: &Verdict,
+    keyword: &str,
+    recommended: &str,
+    weak: &[String],
+) -> Vec<crate::checks::Remedy> {
+    let Ok(sshd) = accepted(ctx) else {
+        return Vec::new();
+    };
+    let option = keyword.to_ascii_lowercase();
+    let is_weak = |name: &str| weak.iter().any(|w| crate::host::fnmatch(w, name));
+    let supported = crate::parse::sshd::defaults::AlgorithmClass::for_option(&option)
+        .map(|class| class.supported(&sshd.config.version))
+        .unwrap_or_default();
+    let line = recommended
+        .strip_prefix(keyword)
+        .unwrap_or(recommended)
+        .trim();
+    let mut names: Vec<&str> = line
+        .split(',')
+        .filter(|n| !is_weak(n) && supported.contains(n))
+        .collect();
+    if names.is_empty() {
+        names = sshd
+            .global
+            .value(&option)
+            .split(',')
+            .filter(|n| !n.is_empty() && !is_weak(n))
+            .collect();
+    }
+    if names.is_empty() {
+        return Vec::new();
+    }
+    crate::checks::fix::sshd_values(verdict, &[(keyword, &names.join(","))])
+}
+
 /// Judges an integer option against `ok`.
 pub fn judge_integer(
     ctx: &Ctx<'_>,

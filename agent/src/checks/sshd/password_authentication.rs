@@ -1,6 +1,8 @@
 //! `sshd.password-authentication`: no password logins over SSH.
 
-use crate::checks::{ALL_ROLES, Check, CheckMeta, Ctx, ParamDefault, ParamSpec, Verdict};
+use crate::checks::{
+    ALL_ROLES, Check, CheckMeta, Ctx, Fix, ParamDefault, ParamSpec, Remedy, Verdict,
+};
 use nodecheck_report::Severity;
 
 pub const PAM_MFA: ParamSpec = ParamSpec {
@@ -23,6 +25,7 @@ pub const CHECK: Check = Check {
         params: &[PAM_MFA],
     },
     run,
+    fix: Fix::Settings(fix),
 };
 
 fn run(ctx: &Ctx<'_>) -> Verdict {
@@ -53,6 +56,17 @@ fn run(ctx: &Ctx<'_>) -> Verdict {
     Verdict::from_evidence(items, "password logins are disabled", |failing| {
         super::failing_message(failing, "no")
     })
+}
+
+/// Each failing value set to `no`.
+fn fix(_: &Ctx<'_>, verdict: &Verdict) -> Vec<Remedy> {
+    crate::checks::fix::sshd_values(
+        verdict,
+        &[
+            ("PasswordAuthentication", "no"),
+            ("KbdInteractiveAuthentication", "no"),
+        ],
+    )
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! `sshd.permit-empty-passwords`: Logins with empty passwords are refused.
 
-use crate::checks::{ALL_ROLES, Check, CheckMeta, Ctx, Verdict};
+use crate::checks::{ALL_ROLES, Check, CheckMeta, Ctx, Fix, Remedy, Verdict};
 use nodecheck_report::Severity;
 
 pub const CHECK: Check = Check {
@@ -20,10 +20,16 @@ pub const CHECK: Check = Check {
         params: &[],
     },
     run,
+    fix: Fix::Settings(fix),
 };
 
 fn run(ctx: &Ctx<'_>) -> Verdict {
     super::judge_values(ctx, "permitemptypasswords", "PermitEmptyPasswords", &["no"])
+}
+
+/// `PermitEmptyPasswords no` wherever it fails.
+fn fix(_: &Ctx<'_>, verdict: &Verdict) -> Vec<Remedy> {
+    crate::checks::fix::sshd_values(verdict, &[("PermitEmptyPasswords", "no")])
 }
 
 #[cfg(test)]

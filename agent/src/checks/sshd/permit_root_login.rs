@@ -1,6 +1,8 @@
 //! `sshd.permit-root-login`: root cannot log in over SSH.
 
-use crate::checks::{ALL_ROLES, Check, CheckMeta, Ctx, ParamDefault, ParamSpec, Verdict};
+use crate::checks::{
+    ALL_ROLES, Check, CheckMeta, Ctx, Fix, ParamDefault, ParamSpec, Remedy, Verdict,
+};
 use nodecheck_report::Severity;
 
 pub const ALLOW_PROHIBIT_PASSWORD: ParamSpec = ParamSpec {
@@ -26,6 +28,7 @@ pub const CHECK: Check = Check {
         params: &[ALLOW_PROHIBIT_PASSWORD],
     },
     run,
+    fix: Fix::Settings(fix),
 };
 
 fn run(ctx: &Ctx<'_>) -> Verdict {
@@ -39,6 +42,11 @@ fn run(ctx: &Ctx<'_>) -> Verdict {
     } else {
         super::judge_values(ctx, "permitrootlogin", "PermitRootLogin", &["no"])
     }
+}
+
+/// `PermitRootLogin no` wherever it fails (administrators log in as themselves and use sudo).
+fn fix(_: &Ctx<'_>, verdict: &Verdict) -> Vec<Remedy> {
+    crate::checks::fix::sshd_values(verdict, &[("PermitRootLogin", "no")])
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! `sshd.permit-user-environment`: Users cannot pass environment variables to sshd.
 
-use crate::checks::{ALL_ROLES, Check, CheckMeta, Ctx, Verdict};
+use crate::checks::{ALL_ROLES, Check, CheckMeta, Ctx, Fix, Remedy, Verdict};
 use nodecheck_report::Severity;
 
 pub const CHECK: Check = Check {
@@ -17,6 +17,7 @@ pub const CHECK: Check = Check {
         params: &[],
     },
     run,
+    fix: Fix::Settings(fix),
 };
 
 fn run(ctx: &Ctx<'_>) -> Verdict {
@@ -26,6 +27,11 @@ fn run(ctx: &Ctx<'_>) -> Verdict {
         "PermitUserEnvironment",
         &["no"],
     )
+}
+
+/// `PermitUserEnvironment no` wherever it fails.
+fn fix(_: &Ctx<'_>, verdict: &Verdict) -> Vec<Remedy> {
+    crate::checks::fix::sshd_values(verdict, &[("PermitUserEnvironment", "no")])
 }
 
 #[cfg(test)]

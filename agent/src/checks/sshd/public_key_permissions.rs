@@ -1,6 +1,6 @@
 //! `sshd.public-key-permissions`: public host keys cannot be replaced.
 
-use crate::checks::{ALL_ROLES, Check, CheckMeta, Ctx, Verdict};
+use crate::checks::{ALL_ROLES, Check, CheckMeta, Ctx, Fix, Verdict};
 use nodecheck_report::Severity;
 
 pub const CHECK: Check = Check {
@@ -17,6 +17,7 @@ pub const CHECK: Check = Check {
         params: &[],
     },
     run,
+    fix: Fix::Settings(fix),
 };
 
 fn run(ctx: &Ctx<'_>) -> Verdict {
@@ -27,6 +28,11 @@ fn run(ctx: &Ctx<'_>) -> Verdict {
             &super::strict_file_rule(0o644),
         )
     })
+}
+
+/// Each failing file 0644 or stricter, owned by root:root.
+fn fix(_: &Ctx<'_>, verdict: &Verdict) -> Vec<crate::checks::Remedy> {
+    crate::checks::fix::root_owned_modes(verdict, 0o644)
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! `sshd.tunnels`: no tunnel devices and no forwarded ports open to the network.
 
 use super::View;
-use crate::checks::{ALL_ROLES, Check, CheckMeta, Ctx, Verdict, evidence};
+use crate::checks::{ALL_ROLES, Check, CheckMeta, Ctx, Fix, Remedy, Verdict, evidence};
 use crate::parse::sshd::{OpenSshVersion, Setting};
 use nodecheck_report::{Evidence, Severity};
 
@@ -23,6 +23,7 @@ pub const CHECK: Check = Check {
         params: &[],
     },
     run,
+    fix: Fix::Settings(fix),
 };
 
 const OPTIONS: [&str; 4] = [
@@ -102,6 +103,11 @@ fn run(ctx: &Ctx<'_>) -> Verdict {
     Verdict::from_evidence(items, "no tunnel devices or gateway ports", |failing| {
         super::failing_message(failing, "no")
     })
+}
+
+/// Each failing value set to `no`, in the block that sets it.
+fn fix(_: &Ctx<'_>, verdict: &Verdict) -> Vec<Remedy> {
+    crate::checks::fix::sshd_values(verdict, &[("PermitTunnel", "no"), ("GatewayPorts", "no")])
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! `sshd.x11-forwarding`: X11 forwarding is disabled.
 
-use crate::checks::{ALL_ROLES, Check, CheckMeta, Ctx, Verdict};
+use crate::checks::{ALL_ROLES, Check, CheckMeta, Ctx, Fix, Remedy, Verdict};
 use nodecheck_report::Severity;
 
 pub const CHECK: Check = Check {
@@ -20,10 +20,16 @@ pub const CHECK: Check = Check {
         params: &[],
     },
     run,
+    fix: Fix::Settings(fix),
 };
 
 fn run(ctx: &Ctx<'_>) -> Verdict {
     super::judge_values(ctx, "x11forwarding", "X11Forwarding", &["no"])
+}
+
+/// `X11Forwarding no` wherever it fails.
+fn fix(_: &Ctx<'_>, verdict: &Verdict) -> Vec<Remedy> {
+    crate::checks::fix::sshd_values(verdict, &[("X11Forwarding", "no")])
 }
 
 #[cfg(test)]

@@ -1,0 +1,184 @@
+//! What a check proposes to change when it fails: settings, not files.
+//!
+//! A check knows which value passes; it does not know where the component reads that value
+//! from, or how a value is written so that it wins there. So a check's [`Fix`] names the
+//! setting and the value ([`Remedy`]), and [`crate::remediate`] places it: in an sshd drop-in
+//! read first, a patch of the line of a `Match` block, a `sysctl.d` file, a `chmod` line.
+//! Whatever it proposes is then proven on a copy of the host by a second scan.
+//!
+//! A remedy only ever names a setting whose evidence failed: a check that passes some of its
+//! items and fails others proposes nothing for the items that pass.
+
+use super::{Ctx, Verdict};
+use nodecheck_report::{Evidence, Source, Status};
+
+/// How a failing check can be fixed.
+#[derive(Clone, Copy)]
+pub enum Fix {
+    /// Not by configuration (a weak host key, a listener that should not exist, a container
+    /// running as root): the check's remediation text is the manual step.
+    Manual,
+    /// The settings to change, from the facts and the failing verdict. An empty list means
+    /// that this failure needs the manual step after all.
+    Settings(fn(&Ctx<'_>, &Verdict) -> Vec<Remedy>),
+}
+
+impl std::fmt::Debug for Fix {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Fix::Manual => "Manual",
+            Fix::Settings(_) => "Settings",
+        })
+    }
+}
+
+/// One setting to change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Remedy {
+    /// An sshd option, by its keyword as written in sshd_config (`PasswordAuthentication`).
+    /// `scope` says whether the global value or a `Match` block's line fails.
+    Sshd {
+        keyword: String,
+        value: String,
+        scope: SshdScope,
+    },
+    /// A kernel parameter (`net.ipv4.conf.all.rp_filter`).
+    Sysctl { key: String, value: String },
+    /// A file's mode and owner: `max_mode` or stricter (the bits beyond it removed, nothing
+    /// added) and, when given, owned by `uid`/`gid`.
+    Mode {
+        path: String,
+        max_mode: u32,
+        uid: Option<u32>,
+        gid: Option<u32>,
+    },
+}
+
+/// Where an sshd value fails.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SshdScope {
+    /// The global value (what `sshd -T` prints without `-C`).
+    Global,
+    /// The line of a `Match` block that sets it: fixed in that line, since a matching block's
+    /// value overrides the global one.
+    MatchLine { path: String, line: u32 },
+}
+
+impl Remedy {
+    /// The setting, as an operator names it.
+    pub fn setting(&self) -> String {
+        match self {
+            Remedy::Sshd { keyword, scope, .. } => match scope {
+                SshdScope::Global => keyword.clone(),
+                SshdScope::MatchLine { path, line } => format!("{keyword} ({path}:{line})"),
+            },
+            Remedy::Sysctl { key, .. } => key.clone(),
+            Remedy::Mode { path, .. } => format!("{path} mode and owner"),
+        }
+    }
+}
+
+/// The failing items of a verdict (a `fail` status; `error` items are not known to be wrong).
+pub fn failing(verdict: &Verdict) -> impl Iterator<Item = &Evidence> {
+    verdict.evidence.iter().filter(|e| e.status == Status::Fail)
+}
+
+/// sshd remedies for the failing items of a verdict whose subject is `display` (an sshd
+/// keyword): the global value set to `value`, and each failing `Match` line likewise.
+pub fn sshd_values(verdict: &Verdict, wanted: &[(&str, &str)]) -> Vec<Remedy> {
+    let mut out = Vec::new();
+    for item in failing(verdict) {
+        let Some((keyword, value)) = wanted.iter().find(|(k, _)| *k == item.subject) else {
+            continue;
+        };
+        let scope = match (&item.source, item.note.as_deref()) {
+            (
+                Source::File {
+                    path,
+                    line: Some(line),
+                },
+                Some(note),
+            ) if note.starts_with("Match ") => SshdScope::MatchLine {
+                path: path.clone(),
+                line: *line,
+            },
+            _ => SshdScope::Global,
+        };
+        let remedy = Remedy::Sshd {
+            keyword: keyword.to_string(),
+            value: value.to_string(),
+            scope,
+        };
+        if !out.contains(&remedy) {
+            out.push(remedy);
+        }
+    }
+    out
+}
+
+/// Mode remedies for the failing file-metadata items of a verdict: `max_mode` or stricter,
+/// owned by root:root; a directory that holds a judged file (`… (holds …)`) owned by root and
+/// writable by root only. Files seen inside a container's root (`/proc/<pid>/root/…`) belong to
+/// the container's image or volume, not to the host: they are left to the manual step.
+pub fn root_owned_modes(verdict: &Verdict, max_mode: u32) -> Vec<Remedy> {
+    let mut out = Vec::new();
+    for item in failing(verdict) {
+        let Source::FileMetadata { path } = &item.source else {
+            continue;
+        };
+        if path.starts_with("/proc/") {
+            continue;
+        }
+        let remedy = if item.subject.contains(" (holds ") {
+            Remedy::Mode {
+                path: path.clone(),
+                max_mode: 0o7755,
+                uid: Some(0),
+                gid: None,
+            }
+        } else {
+            Remedy::Mode {
+                path: path.clone(),
+                max_mode,
+                uid: Some(0),
+                gid: Some(0),
+            }
+        };
+        if !out.contains(&remedy) {
+            out.push(remedy);
+        }
+    }
+    out
+}
+
+/// Sysctl remedies for the failing items whose subject is a sysctl key: each set to `value`.
+/// Per-interface keys (`net.ipv4.conf.eth0.…`) are left out: interfaces come and go, and the
+/// `all`/`default` keys cover them.
+pub fn sysctls(verdict: &Verdict, value: &dyn Fn(&str) -> Option<String>) -> Vec<Remedy> {
+    let mut out = Vec::new();
+    for item in failing(verdict) {
+        let key = item.subject.as_str();
+        if !key.contains('.') || key.contains(' ') || per_interface(key) {
+            continue;
+        }
+        if let Some(value) = value(key) {
+            let remedy = Remedy::Sysctl {
+                key: key.to_string(),
+                value,
+            };
+            if !out.contains(&remedy) {
+                out.push(remedy);
+            }
+        }
+    }
+    out
+}
+
+/// `net.ipv4.conf.eth0.rp_filter`: a key of one interface.
+fn per_interface(key: &str) -> bool {
+    ["net.ipv4.conf.", "net.ipv6.conf."].iter().any(|prefix| {
+        key.strip_prefix(prefix)
+            .and_then(|rest| rest.split_once('.'))
+            .is_some_and(|(interface, _)| !matches!(interface, "all" | "default"))
+    })
+}

@@ -1,0 +1,412 @@
+//! Writing a proposal out: a summary for people, unified diffs, JSON, and a directory in the
+//! layout of the host.
+
+use super::{Manual, ModeEdit, Proposal, SshdTest};
+use nodecheck_report::Status;
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// The schema name of `--format json`.
+pub const SCHEMA: &str = "nodecheck.remediation/v1";
+
+/// The folder of `--output DIR` that holds the diffs, the mode script and the README.
+pub const NOTES_DIR: &str = "nodecheck-remediation";
+
+/// The shell script of the mode and owner changes, with the current values in comments;
+/// `None` when there are none.
+pub fn mode_script(modes: &[ModeEdit]) -> Option<String> {
+    if modes.is_empty() {
+        return None;
+    }
+    let mut out = String::from(
+        "#!/bin/sh\n# Written by `nodecheck remediate`: mode and owner changes, each with the value it replaces.\nset -eu\n",
+    );
+    for m in modes {
+        let _ = writeln!(out, "\n# {}", m.checks.join(", "));
+        let _ = writeln!(
+            out,
+            "# now {:04o} {}:{}",
+            m.from.mode, m.from_names.0, m.from_names.1
+        );
+        let path = shell_quote(&m.path);
+        if (m.to.uid, m.to.gid) != (m.from.uid, m.from.gid) {
+            let _ = writeln!(out, "chown {}:{} {path}", m.to.uid, m.to.gid);
+        }
+        if m.to.mode != m.from.mode {
+            let _ = writeln!(out, "chmod {:04o} {path}", m.to.mode);
+        }
+    }
+    Some(out)
+}
+
+/// `'text'` for sh, with any `'` closed, escaped and reopened.
+fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+/// Every file change as a unified diff, then the mode script as a new file.
+pub fn diffs(proposal: &Proposal) -> String {
+    let mut out = String::new();
+    for file in &proposal.planned.files {
+        out.push_str(&super::unified(
+            &file.path,
+            file.before.as_deref(),
+            &file.after,
+        ));
+    }
+    if let Some(script) = mode_script(&proposal.planned.modes) {
+        out.push_str(&super::unified(
+            &format!("/{NOTES_DIR}/modes.sh"),
+            None,
+            &script,
+        ));
+    }
+    out
+}
+
+/// The proposal as JSON.
+pub fn json(proposal: &Proposal) -> serde_json::Value {
+    use serde_json::json;
+    let score = |r: &nodecheck_report::Report| r.score;
+    let areas: serde_json::Map<String, serde_json::Value> = proposal
+        .before
+        .summary
+        .areas
+        .iter()
+        .map(|(area, before)| {
+            let after = proposal.after.summary.areas.get(area).and_then(|a| a.score);
+            (
+                area.clone(),
+                json!({"before": before.score, "after": after}),
+            )
+        })
+        .collect();
+    let files: Vec<serde_json::Value> = proposal
+        .planned
+        .files
+        .iter()
+        .map(|f| {
+            json!({
+                "kind": "file",
+                "path": f.path,
+                "action": if f.before.is_some() { "modify" } else { "create" },
+                "mode": format!("{:04o}", f.mode),
+                "fixes": f.fixes.iter().map(|(check, setting)| json!({"check": check, "setting": setting})).collect::<Vec<_>>(),
+                "takes_effect": f.takes_effect,
+                "diff": super::unified(&f.path, f.before.as_deref(), &f.after),
+                // A snapshot's files are stored without their secrets: its whole files are
+                // not written out, only the diff.
+                "content": (!proposal.from_snapshot).then(|| f.after.clone()),
+            })
+        })
+        .collect();
+    let modes: Vec<serde_json::Value> = proposal
+        .planned
+        .modes
+        .iter()
+        .map(|m| {
+            json!({
+                "kind": "mode",
+                "path": m.path,
+                "from": {"mode": format!("{:04o}", m.from.mode), "owner": m.from_names.0, "group": m.from_names.1},
+                "to": {"mode": format!("{:04o}", m.to.mode), "owner": m.to_names.0, "group": m.to_names.1},
+                "fixes": m.checks.iter().map(|check| json!({"check": check})).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let moved = |m: &super::Moved| json!({"id": m.id, "severity": m.severity, "before": m.before, "after": m.after, "message": m.message});
+    let manual: Vec<serde_json::Value> = proposal
+        .manual
+        .iter()
+        .map(|m| {
+            json!({"id": m.id, "severity": m.severity, "message": m.message, "why": m.why, "step": m.step})
+        })
+        .collect();
+    let sshd_test = match &proposal.sshd_test {
+        SshdTest::Accepted { binary } => json!({"result": "accepted", "binary": binary}),
+        SshdTest::Refused { binary, output } => {
+            json!({"result": "refused", "binary": binary, "output": output})
+        }
+        SshdTest::NotRun(why) => json!({"result": "not_run", "why": why}),
+    };
+    let mut value = json!({
+        "schema": SCHEMA,
+        "node": {"name": proposal.before.node.name, "cluster": proposal.before.node.cluster},
+        "profile": proposal.before.profile.name,
+        "score": {"before": score(&proposal.before), "after": score(&proposal.after)},
+        "areas": areas,
+        "changes": files.into_iter().chain(modes).collect::<Vec<_>>(),
+        "fixed": proposal.fixed.iter().map(moved).collect::<Vec<_>>(),
+        "worsened": proposal.worsened.iter().map(moved).collect::<Vec<_>>(),
+        "manual": manual,
+        "withdrawn": proposal.withdrawn.iter().map(|w| json!({"check": w.check, "why": w.why})).collect::<Vec<_>>(),
+        "sshd_test": sshd_test,
+    });
+    crate::text::terminal_safe_json(&mut value);
+    value
+}
+
+/// What the proposal does, for people: the score before and after, each change with what it
+/// fixes, what is left to do by hand, and how to apply it.
+pub fn summary(proposal: &Proposal, written_to: Option<&Path>) -> String {
+    let safe = |s: &str| crate::text::terminal_safe(s).into_owned();
+    let mut out = String::new();
+    let score = |s: Option<u8>| s.map_or("—".to_string(), |s| s.to_string());
+    let _ = writeln!(
+        out,
+        "nodecheck remediate · node {} · profile {}",
+        safe(&proposal.before.node.name),
+        safe(&proposal.before.profile.name)
+    );
+    let _ = writeln!(
+        out,
+        "score {} → {} on a copy of this host with the changes below ({} fixed, {} left to do by hand)",
+        score(proposal.before.score),
+        score(proposal.after.score),
+        proposal.fixed.len(),
+        proposal.manual.len()
+    );
+    if !proposal.worsened.is_empty() {
+        let _ = writeln!(out, "\nWORSE on the copy (not expected: please report):");
+        for m in &proposal.worsened {
+            let _ = writeln!(
+                out,
+                "  {} {} → {}",
+                m.id,
+                m.before.as_str(),
+                m.after.as_str()
+            );
+        }
+    }
+    if proposal.planned.is_empty() {
+        let _ = writeln!(out, "\nNo change to propose.");
+    } else {
+        let _ = writeln!(out, "\nChanges:");
+    }
+    for file in &proposal.planned.files {
+        let action = if file.before.is_some() {
+            "edit"
+        } else {
+            "add "
+        };
+        let _ = writeln!(out, "  {action} {}", safe(&file.path));
+        for (check, setting) in &file.fixes {
+            let _ = writeln!(out, "         {} ({})", safe(setting), check);
+        }
+        if !file.takes_effect.is_empty() {
+            let _ = writeln!(out, "         then {}", file.takes_effect);
+        }
+    }
+    for m in &proposal.planned.modes {
+        let _ = writeln!(
+            out,
+            "  mode {} {:04o} {}:{} → {:04o} {}:{} ({})",
+            safe(&m.path),
+            m.from.mode,
+            safe(&m.from_names.0),
+            safe(&m.from_names.1),
+            m.to.mode,
+            safe(&m.to_names.0),
+            safe(&m.to_names.1),
+            m.checks.join(", ")
+        );
+    }
+    match &proposal.sshd_test {
+        SshdTest::Accepted { binary } => {
+            let _ = writeln!(out, "  {binary} -t accepts the proposed sshd configuration");
+        }
+        SshdTest::Refused { binary, output } => {
+            let _ = writeln!(
+                out,
+                "  {binary} -t refused the proposed sshd configuration ({}); its changes were withdrawn",
+                safe(output)
+            );
+        }
+        SshdTest::NotRun(_) => {}
+    }
+    if !proposal.manual.is_empty() {
+        let _ = writeln!(out, "\nLeft to do by hand:");
+        for m in &proposal.manual {
+            write_manual(&mut out, m);
+        }
+    }
+    let _ = writeln!(out);
+    match written_to {
+        Some(dir) if !proposal.planned.is_empty() => {
+            let dir = dir.display();
+            if proposal.from_snapshot {
+                let _ = writeln!(
+                    out,
+                    "Written to {dir}/{NOTES_DIR}/ (a snapshot's files are stored without their secrets, so only the diffs and the mode script): apply changes.diff with `patch -p1 -d /` on the node."
+                );
+            } else {
+                let _ = writeln!(
+                    out,
+                    "Written to {dir}/ in the layout of the host, with {dir}/{NOTES_DIR}/ (diffs, mode script, README). To apply: review, copy the files over / (`cp -a {dir}/etc/. /etc/` …), run {dir}/{NOTES_DIR}/modes.sh if present, then reload what each change names."
+                );
+            }
+        }
+        Some(_) => {}
+        None if !proposal.planned.is_empty() => {
+            let _ = writeln!(
+                out,
+                "Nothing was written. Review with `nodecheck remediate --format diff`; write the files with `nodecheck remediate --output DIR`."
+            );
+        }
+        None => {}
+    }
+    out
+}
+
+fn write_manual(out: &mut String, m: &Manual) {
+    let safe = |s: &str| crate::text::terminal_safe(s).into_owned();
+    let status = match m.status {
+        Status::Error => " (error)",
+        _ => "",
+    };
+    let _ = writeln!(out, "  {:<8} {}{status}", m.severity.to_string(), m.id);
+    if let Some(why) = &m.why {
+        let _ = writeln!(out, "           not proposed: {}", safe(why));
+    }
+    let _ = writeln!(out, "           {}", safe(&m.step));
+}
+
+/// Why `--output DIR` could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error(
+        "{0} exists and is not empty: give a new directory, so that it holds only this proposal"
+    )]
+    NotEmpty(String),
+    #[error("{path}: {message}")]
+    Io { path: String, message: String },
+    #[error("{0}: not a path nodecheck writes (it leads out of the output directory)")]
+    BadPath(String),
+}
+
+/// Writes the proposal under `dir`: each changed file's new content at its host path (not
+/// from a snapshot), and `NOTES_DIR` with the diffs, the mode script and a README.
+/// Directories are created with the mode and owner of the host's, so copying `dir` over `/`
+/// leaves them as they are.
+pub fn write_dir(
+    proposal: &Proposal,
+    host: &crate::host::Host,
+    dir: &Path,
+) -> Result<(), WriteError> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let io = |path: &Path, e: std::io::Error| WriteError::Io {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    };
+    match std::fs::read_dir(dir) {
+        Ok(mut entries) => {
+            if entries.next().is_some() {
+                return Err(WriteError::NotEmpty(dir.display().to_string()));
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+        }
+        Err(e) => return Err(io(dir, e)),
+    }
+    let write = |path: &Path, data: &[u8], mode: u32| -> Result<(), WriteError> {
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .open(path)
+            .map_err(|e| io(path, e))?;
+        std::io::Write::write_all(&mut file, data).map_err(|e| io(path, e))?;
+        // The umask may have taken bits the host's file has.
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+            .map_err(|e| io(path, e))
+    };
+    if !proposal.from_snapshot {
+        for file in &proposal.planned.files {
+            let rel = relative(&file.path)?;
+            let target = dir.join(&rel);
+            make_parents(host, dir, &rel)?;
+            write(&target, file.after.as_bytes(), file.mode)?;
+            // Owners only matter (and can only be set) when nodecheck runs as root.
+            let _ = std::os::unix::fs::chown(&target, Some(file.uid), Some(file.gid));
+        }
+    }
+    let notes = dir.join(NOTES_DIR);
+    std::fs::create_dir(&notes).map_err(|e| io(&notes, e))?;
+    write(
+        &notes.join("changes.diff"),
+        diffs(proposal).as_bytes(),
+        0o644,
+    )?;
+    if let Some(script) = mode_script(&proposal.planned.modes) {
+        write(&notes.join("modes.sh"), script.as_bytes(), 0o755)?;
+    }
+    let report = serde_json::to_string_pretty(&json(proposal)).unwrap_or_default() + "\n";
+    write(&notes.join("proposal.json"), report.as_bytes(), 0o644)?;
+    write(
+        &notes.join("README"),
+        readme(proposal, dir).as_bytes(),
+        0o644,
+    )?;
+    Ok(())
+}
+
+/// `etc/ssh/x` for `/etc/ssh/x`, refusing anything that could lead out of the directory.
+fn relative(path: &str) -> Result<std::path::PathBuf, WriteError> {
+    let rel = path.trim_start_matches('/');
+    let ok = path.starts_with('/')
+        && !rel.is_empty()
+        && rel
+            .split('/')
+            .all(|c| !c.is_empty() && c != "." && c != ".." && !c.contains('\0'))
+        && !rel.starts_with(NOTES_DIR);
+    if !ok {
+        return Err(WriteError::BadPath(path.to_string()));
+    }
+    Ok(std::path::PathBuf::from(rel))
+}
+
+/// Creates the directories above `rel` under `dir`, each with the host's mode and owner for
+/// that directory (0755 root:root where the host has none).
+fn make_parents(host: &crate::host::Host, dir: &Path, rel: &Path) -> Result<(), WriteError> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut host_path = String::new();
+    let mut here = dir.to_path_buf();
+    let components: Vec<_> = rel.components().collect();
+    for component in &components[..components.len().saturating_sub(1)] {
+        let name = component.as_os_str().to_string_lossy();
+        host_path.push('/');
+        host_path.push_str(&name);
+        here.push(name.as_ref());
+        if here.is_dir() {
+            continue;
+        }
+        std::fs::create_dir(&here).map_err(|e| WriteError::Io {
+            path: here.display().to_string(),
+            message: e.to_string(),
+        })?;
+        let (mode, uid, gid) = match host.stat(&host_path) {
+            Ok(m) if m.kind == crate::host::EntryKind::Dir => (m.mode, m.uid, m.gid),
+            _ => (0o755, 0, 0),
+        };
+        let _ = std::fs::set_permissions(&here, std::fs::Permissions::from_mode(mode));
+        let _ = std::os::unix::fs::chown(&here, Some(uid), Some(gid));
+    }
+    Ok(())
+}
+
+/// The README of `NOTES_DIR`: what each change fixes and how to apply it.
+fn readme(proposal: &Proposal, dir: &Path) -> String {
+    let mut out = String::from("nodecheck remediate: a proposal, not applied\n\n");
+    out.push_str(&summary(proposal, Some(dir)));
+    out.push_str("\nFiles here:\n  changes.diff   every change as a unified diff (`patch -p1 -d /` applies it)\n");
+    if !proposal.planned.modes.is_empty() {
+        out.push_str(
+            "  modes.sh       the chmod and chown lines, each with the value it replaces\n",
+        );
+    }
+    out.push_str(
+        "  proposal.json  the proposal as `nodecheck remediate --format json` prints it\n",
+    );
+    out
+}
