@@ -445,3 +445,183 @@ fn generated_sshd_configs_remediated_are_accepted_by_sshd() {
     }
     assert!(values_checked >= remediated, "the drop-ins set values");
 }
+
+/// A Debian-like bastion root: `Include` first, cloud-init turning passwords back on, the
+/// main file readable by all.
+fn bastion_root(root: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(root.join("etc/ssh/sshd_config.d")).expect("mkdir");
+    std::fs::create_dir_all(root.join("var/lib/dpkg")).expect("mkdir");
+    std::fs::write(root.join("var/lib/dpkg/status"), dpkg_status()).expect("dpkg");
+    std::fs::write(
+        root.join("etc/ssh/sshd_config"),
+        "Include /etc/ssh/sshd_config.d/*.conf\nKbdInteractiveAuthentication no\nUsePAM yes\nX11Forwarding yes\n",
+    )
+    .expect("write");
+    std::fs::set_permissions(
+        root.join("etc/ssh/sshd_config"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .expect("chmod");
+    std::fs::write(
+        root.join("etc/ssh/sshd_config.d/50-cloud-init.conf"),
+        "PasswordAuthentication yes\n",
+    )
+    .expect("write");
+    std::fs::set_permissions(
+        root.join("etc/ssh/sshd_config.d/50-cloud-init.conf"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .expect("chmod");
+}
+
+fn nodecheck(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_nodecheck"))
+        .args(args)
+        .env_remove("NODECHECK_CLUSTER")
+        .output()
+        .expect("run nodecheck")
+}
+
+fn finding_status(report: &[u8], id: &str) -> String {
+    let report: serde_json::Value = serde_json::from_slice(report).expect("report");
+    report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["id"] == id)
+        .map(|f| f["status"].as_str().unwrap_or_default().to_string())
+        .unwrap_or_default()
+}
+
+#[test]
+fn the_output_directory_copied_over_the_root_fixes_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let scratch = Scratch::new("remediate-output");
+    let root = scratch.join("root");
+    bastion_root(&root);
+    let root_arg = root.display().to_string();
+    let scan = |root: &str| {
+        nodecheck(&[
+            "--root",
+            root,
+            "--format",
+            "json",
+            "--node-name",
+            "bastion",
+            "--only",
+            "sshd",
+        ])
+    };
+    assert_eq!(
+        finding_status(&scan(&root_arg).stdout, "sshd.password-authentication"),
+        "fail"
+    );
+
+    let out = scratch.join("fix");
+    let written = nodecheck(&[
+        "remediate",
+        "--root",
+        &root_arg,
+        "--node-name",
+        "bastion",
+        "--output",
+        &out.display().to_string(),
+    ]);
+    let summary = String::from_utf8_lossy(&written.stdout);
+    assert!(
+        written.status.success(),
+        "{}",
+        String::from_utf8_lossy(&written.stderr)
+    );
+    let drop_in = out.join("etc/ssh/sshd_config.d/00-nodecheck.conf");
+    let text = std::fs::read_to_string(&drop_in).expect("the drop-in is written");
+    assert!(text.contains("\nPasswordAuthentication no\n"), "{text}");
+    assert_eq!(
+        std::fs::metadata(&drop_in)
+            .expect("meta")
+            .permissions()
+            .mode()
+            & 0o7777,
+        0o600,
+        "sshd.config-permissions wants every included file 0600"
+    );
+    assert!(
+        summary.contains("sshd.password-authentication"),
+        "{summary}"
+    );
+    let notes = out.join("nodecheck-remediation");
+    for file in ["changes.diff", "modes.sh", "README", "proposal.json"] {
+        assert!(notes.join(file).is_file(), "{file} is written");
+    }
+    let modes = std::fs::read_to_string(notes.join("modes.sh")).expect("modes");
+    assert!(
+        modes.contains("# now 0644") && modes.contains("chmod 0600 '/etc/ssh/sshd_config'"),
+        "{modes}"
+    );
+
+    // The same directory again is refused: it would mix two proposals.
+    let again = nodecheck(&[
+        "remediate",
+        "--root",
+        &root_arg,
+        "--output",
+        &out.display().to_string(),
+    ]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("not empty"));
+
+    // `--format diff` applied with patch gives the same files as the directory.
+    let patched = scratch.join("patched");
+    bastion_root(&patched);
+    let diff = nodecheck(&["remediate", "--root", &root_arg, "--format", "diff"]);
+    if Path::new("/usr/bin/patch").exists() {
+        let mut child = Command::new("/usr/bin/patch")
+            .args(["-p1", "-s"])
+            .current_dir(&patched)
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .expect("patch");
+        std::io::Write::write_all(child.stdin.as_mut().expect("stdin"), &diff.stdout)
+            .expect("write");
+        drop(child.stdin.take());
+        assert!(child.wait().expect("wait").success());
+        assert_eq!(
+            std::fs::read_to_string(patched.join("etc/ssh/sshd_config.d/00-nodecheck.conf"))
+                .expect("patched"),
+            text
+        );
+    }
+
+    // Copy the proposal over the root, run the mode script's changes there: the scan passes.
+    let copy = Command::new("cp")
+        .args([
+            "-a",
+            &format!("{}/etc/.", out.display()),
+            &format!("{root_arg}/etc/"),
+        ])
+        .status()
+        .expect("cp");
+    assert!(copy.success());
+    std::fs::set_permissions(
+        root.join("etc/ssh/sshd_config"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .expect("chmod");
+    let after = scan(&root_arg);
+    for id in [
+        "sshd.password-authentication",
+        "sshd.config-permissions",
+        "sshd.x11-forwarding",
+        "sshd.max-auth-tries",
+    ] {
+        assert_eq!(finding_status(&after.stdout, id), "pass", "{id}");
+    }
+    let json = nodecheck(&["remediate", "--root", &root_arg, "--format", "json"]);
+    let proposal: serde_json::Value = serde_json::from_slice(&json.stdout).expect("json");
+    assert_eq!(proposal["schema"], "nodecheck.remediation/v1");
+    assert!(
+        proposal["changes"].as_array().is_some_and(|c| c.is_empty()),
+        "a second run on the remediated root proposes nothing more for sshd: {proposal}"
+    );
+}

@@ -42,6 +42,14 @@ pub enum Remedy {
         value: String,
         scope: SshdScope,
     },
+    /// A field of the kubelet's configuration, by its dotted path
+    /// (`authentication.anonymous.enabled`), and the JSON value it must have.
+    Kubelet {
+        field: String,
+        value: serde_json::Value,
+    },
+    /// No change is right here, and why (the fix is the manual step after all).
+    NotHere { why: String },
     /// A kernel parameter (`net.ipv4.conf.all.rp_filter`).
     Sysctl { key: String, value: String },
     /// A file's mode and owner: `max_mode` or stricter (the bits beyond it removed, nothing
@@ -72,7 +80,9 @@ impl Remedy {
                 SshdScope::Global => keyword.clone(),
                 SshdScope::MatchLine { path, line } => format!("{keyword} ({path}:{line})"),
             },
+            Remedy::Kubelet { field, value } => format!("{field}: {value}"),
             Remedy::Sysctl { key, .. } => key.clone(),
+            Remedy::NotHere { .. } => String::new(),
             Remedy::Mode { path, .. } => format!("{path} mode and owner"),
         }
     }
@@ -116,6 +126,23 @@ pub fn sshd_values(verdict: &Verdict, wanted: &[(&str, &str)]) -> Vec<Remedy> {
     out
 }
 
+/// Kubelet remedies for the failing items whose subject is a configuration field of `wanted`.
+pub fn kubelet_values(verdict: &Verdict, wanted: &[(&str, serde_json::Value)]) -> Vec<Remedy> {
+    let mut out = Vec::new();
+    for item in failing(verdict) {
+        if let Some((field, value)) = wanted.iter().find(|(f, _)| *f == item.subject) {
+            let remedy = Remedy::Kubelet {
+                field: field.to_string(),
+                value: value.clone(),
+            };
+            if !out.contains(&remedy) {
+                out.push(remedy);
+            }
+        }
+    }
+    out
+}
+
 /// Mode remedies for the failing file-metadata items of a verdict: `max_mode` or stricter,
 /// owned by root:root; a directory that holds a judged file (`… (holds …)`) owned by root and
 /// writable by root only. Files seen inside a container's root (`/proc/<pid>/root/…`) belong to
@@ -151,21 +178,23 @@ pub fn root_owned_modes(verdict: &Verdict, max_mode: u32) -> Vec<Remedy> {
     out
 }
 
-/// Sysctl remedies for the failing items whose subject is a sysctl key: each set to `value`.
-/// Per-interface keys (`net.ipv4.conf.eth0.…`) are left out: interfaces come and go, and the
-/// `all`/`default` keys cover them.
+/// Sysctl remedies for the failing items whose subject is a sysctl key, each set to what
+/// `value` says for it. A key of one interface (`net.ipv4.conf.eth0.send_redirects`) becomes the
+/// glob over every interface (`net.ipv4.conf.*.send_redirects`): interfaces come and go with
+/// pods, and the glob also sets the ones to come.
 pub fn sysctls(verdict: &Verdict, value: &dyn Fn(&str) -> Option<String>) -> Vec<Remedy> {
     let mut out = Vec::new();
     for item in failing(verdict) {
         let key = item.subject.as_str();
-        if !key.contains('.') || key.contains(' ') || per_interface(key) {
+        if !key.contains('.') || key.contains(' ') {
             continue;
         }
-        if let Some(value) = value(key) {
-            let remedy = Remedy::Sysctl {
-                key: key.to_string(),
-                value,
-            };
+        let key = match per_interface(key) {
+            Some((family, param)) => format!("net.{family}.conf.*.{param}"),
+            None => key.to_string(),
+        };
+        if let Some(value) = value(&key) {
+            let remedy = Remedy::Sysctl { key, value };
             if !out.contains(&remedy) {
                 out.push(remedy);
             }
@@ -174,11 +203,11 @@ pub fn sysctls(verdict: &Verdict, value: &dyn Fn(&str) -> Option<String>) -> Vec
     out
 }
 
-/// `net.ipv4.conf.eth0.rp_filter`: a key of one interface.
-fn per_interface(key: &str) -> bool {
-    ["net.ipv4.conf.", "net.ipv6.conf."].iter().any(|prefix| {
-        key.strip_prefix(prefix)
-            .and_then(|rest| rest.split_once('.'))
-            .is_some_and(|(interface, _)| !matches!(interface, "all" | "default"))
+/// `net.ipv4.conf.eth0.rp_filter`: a key of one interface, as its family and parameter.
+fn per_interface(key: &str) -> Option<(&str, &str)> {
+    ["ipv4", "ipv6"].into_iter().find_map(|family| {
+        let rest = key.strip_prefix(&format!("net.{family}.conf."))?;
+        let (interface, param) = rest.split_once('.')?;
+        (!matches!(interface, "all" | "default")).then_some((family, param))
     })
 }

@@ -11,8 +11,10 @@
 //! is what was proven. Nothing here writes to the host; [`render`] writes the proposal out.
 
 mod diff;
+mod kubelet;
 pub mod render;
 mod sshd;
+mod sysctl;
 
 use crate::checks::{Fix, Remedy};
 use crate::facts::{self, Facts};
@@ -78,12 +80,25 @@ pub struct Unplaced {
     pub why: String,
 }
 
+/// What a restart the proposal asks for changes in the proc tree (a component's command line
+/// without a removed flag, a listener gone): laid over the proc tree for the proof only, never
+/// written anywhere.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcEdit {
+    /// Relative to the proc tree (`1400/cmdline`).
+    pub path: String,
+    pub data: Vec<u8>,
+    pub why: String,
+}
+
 /// Changes placed on the host's files.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Planned {
     pub files: Vec<FileEdit>,
     pub modes: Vec<ModeEdit>,
     pub unplaced: Vec<Unplaced>,
+    /// How the restarts the changes need show in the proc tree.
+    pub proc: Vec<ProcEdit>,
 }
 
 impl Planned {
@@ -120,7 +135,11 @@ impl Planned {
                 Some(mode.to.gid),
             );
         }
-        (root, Layer::default())
+        let mut proc = Layer::default();
+        for edit in &self.proc {
+            proc.put_file(&edit.path, edit.data.clone(), 0o444, 0, 0);
+        }
+        (root, proc)
     }
 }
 
@@ -324,7 +343,7 @@ pub fn propose(prover: &Prover<'_>, facts: &Facts, before: Report) -> Proposal {
                     let configurable =
                         registry::find(&f.id).is_some_and(|c| matches!(c.fix, Fix::Settings(_)));
                     configurable.then(|| {
-                        "nodecheck cannot tell which value would be right here".to_string()
+                        "nodecheck has no change it can prove right for this case".to_string()
                     })
                 } else if planned_checks.contains(&f.id) {
                     Some(format!(
@@ -383,6 +402,45 @@ pub fn plan(host: &Host, facts: &Facts, remedies: &[Tagged]) -> Planned {
             })),
         }
     }
+    let kubelet: Vec<&Tagged> = remedies
+        .iter()
+        .filter(|t| matches!(t.remedy, Remedy::Kubelet { .. }))
+        .collect();
+    if !kubelet.is_empty() {
+        match &facts.kubelet {
+            Some(k) => {
+                let argv = facts
+                    .processes
+                    .iter()
+                    .find(|p| p.pid == k.pid)
+                    .map(|p| p.argv.clone())
+                    .unwrap_or_default();
+                kubelet::place(
+                    &mut edits,
+                    k,
+                    &kubelet,
+                    &argv,
+                    &mut planned.unplaced,
+                    &mut planned.proc,
+                );
+            }
+            None => planned.unplaced.extend(kubelet.iter().map(|t| Unplaced {
+                check: t.check.to_string(),
+                setting: t.remedy.setting(),
+                why: "no kubelet runs".into(),
+            })),
+        }
+    }
+    let sysctls: Vec<&Tagged> = remedies
+        .iter()
+        .filter(|t| matches!(t.remedy, Remedy::Sysctl { .. }))
+        .collect();
+    sysctl::place(
+        &mut edits,
+        &sysctls,
+        &mut planned.unplaced,
+        &mut planned.proc,
+    );
     for tagged in remedies {
         match &tagged.remedy {
             Remedy::Mode {
@@ -399,12 +457,12 @@ pub fn plan(host: &Host, facts: &Facts, remedies: &[Tagged]) -> Planned {
                 *uid,
                 *gid,
             ),
-            Remedy::Sysctl { .. } => planned.unplaced.push(Unplaced {
+            Remedy::NotHere { why } => planned.unplaced.push(Unplaced {
                 check: tagged.check.to_string(),
-                setting: tagged.remedy.setting(),
-                why: "kernel parameters are not written by nodecheck remediate yet".into(),
+                setting: String::new(),
+                why: why.clone(),
             }),
-            Remedy::Sshd { .. } => {}
+            Remedy::Sshd { .. } | Remedy::Kubelet { .. } | Remedy::Sysctl { .. } => {}
         }
     }
     planned.files = edits.finish();

@@ -95,7 +95,7 @@ pub(super) fn place(
                         if !first_read.iter().any(|(_, k, _)| k == keyword) {
                             first_read.push((tagged.check, keyword.clone(), value.clone()));
                         }
-                        first_read_for.push((tagged.check, keyword.clone()));
+                        first_read_for.push((tagged.check, format!("{keyword} {value}")));
                     }
                 }
             }

@@ -18,13 +18,18 @@ pub const CHECK: Check = Check {
         params: &[],
     },
     run,
-    fix: Fix::Manual,
+    fix: Fix::Settings(fix),
 };
 
 const WANTS: &[Want] = &[Want::new("kernel.randomize_va_space", "2", |v| v == 2)];
 
 fn run(ctx: &Ctx<'_>) -> Verdict {
     judge(ctx, WANTS, "kernel.randomize_va_space is 2")
+}
+
+/// Each failing key in a `sysctl.d` file read last.
+fn fix(ctx: &Ctx<'_>, verdict: &Verdict) -> Vec<crate::checks::Remedy> {
+    super::fix_wants(ctx, verdict, WANTS)
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ pub const CHECK: Check = Check {
         params: &[],
     },
     run,
-    fix: Fix::Manual,
+    fix: Fix::Settings(fix),
 };
 
 const WANTS: &[Want] = &[Want::new("kernel.dmesg_restrict", "1", |v| v == 1)];
@@ -29,6 +29,11 @@ fn run(ctx: &Ctx<'_>) -> Verdict {
         WANTS,
         "kernel.dmesg_restrict keeps the kernel log to privileged users",
     )
+}
+
+/// Each failing key in a `sysctl.d` file read last.
+fn fix(ctx: &Ctx<'_>, verdict: &Verdict) -> Vec<crate::checks::Remedy> {
+    super::fix_wants(ctx, verdict, WANTS)
 }
 
 #[cfg(test)]

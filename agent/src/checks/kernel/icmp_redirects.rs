@@ -19,7 +19,7 @@ pub const CHECK: Check = Check {
         params: &[],
     },
     run,
-    fix: Fix::Manual,
+    fix: Fix::Settings(fix),
 };
 
 const WANTS: &[Want] = &[
@@ -84,6 +84,11 @@ fn run(ctx: &Ctx<'_>) -> Verdict {
         Err(_) => {}
     }
     verdict(items, "the node neither accepts nor sends ICMP redirects")
+}
+
+/// Each failing key in a `sysctl.d` file read last.
+fn fix(ctx: &Ctx<'_>, verdict: &Verdict) -> Vec<crate::checks::Remedy> {
+    super::fix_wants(ctx, verdict, WANTS)
 }
 
 #[cfg(test)]

@@ -22,7 +22,7 @@ pub const CHECK: Check = Check {
         params: &[],
     },
     run,
-    fix: Fix::Manual,
+    fix: Fix::Settings(fix),
 };
 
 /// The kubelet's desired state (`setupKernelTunables`), and whether the kernel's own default is
@@ -115,6 +115,16 @@ fn run(ctx: &Ctx<'_>) -> Verdict {
             )
         },
     )
+}
+
+/// Each failing tunable at the value the kubelet demands.
+fn fix(_: &Ctx<'_>, verdict: &Verdict) -> Vec<crate::checks::Remedy> {
+    crate::checks::fix::sysctls(verdict, &|key| {
+        DESIRED
+            .iter()
+            .find(|(k, _, _)| *k == key)
+            .map(|(_, value, _)| value.to_string())
+    })
 }
 
 #[cfg(test)]

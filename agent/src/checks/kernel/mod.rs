@@ -70,6 +70,39 @@ impl Want {
     }
 }
 
+/// The sysctl remedies of a failing check: each failing key set to the first of 1, 0 and 2 its
+/// [`Want`] accepts (so `kptr_restrict` 1, `suid_dumpable` 0, `randomize_va_space` 2), and keys
+/// of one interface through the glob over all of them. A key the running kernel does not have
+/// (Yama not built in) is no file's to set.
+pub fn fix_wants(ctx: &Ctx<'_>, verdict: &Verdict, wants: &[Want]) -> Vec<crate::checks::Remedy> {
+    let kernel = &ctx.facts.kernel;
+    let missing = std::cell::RefCell::new(Vec::new());
+    let remedies = crate::checks::fix::sysctls(verdict, &|key| {
+        // A glob stands for the interfaces' keys: it wants what `all` wants.
+        let want = wants
+            .iter()
+            .find(|w| w.key == key || w.key == key.replace(".*.", ".all."))?;
+        if !key.contains('*') && !matches!(kernel.get(want.key).running, Running::Value(_)) {
+            missing.borrow_mut().push(key.to_string());
+            return None;
+        }
+        [1, 0, 2]
+            .into_iter()
+            .find(|v| (want.ok)(*v))
+            .map(|v| v.to_string())
+    });
+    let missing = missing.into_inner();
+    if remedies.is_empty() && !missing.is_empty() {
+        return vec![crate::checks::Remedy::NotHere {
+            why: format!(
+                "the running kernel has no {}: no sysctl.d file can set it",
+                missing.join(", ")
+            ),
+        }];
+    }
+    remedies
+}
+
 /// What the next boot will set, said where it differs from the running value.
 pub fn next_boot_note(s: &Sysctl) -> Option<String> {
     let running = match &s.running {

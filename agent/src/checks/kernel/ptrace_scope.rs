@@ -18,7 +18,7 @@ pub const CHECK: Check = Check {
         params: &[],
     },
     run,
-    fix: Fix::Manual,
+    fix: Fix::Settings(fix),
 };
 
 const WANTS: &[Want] = &[Want::new("kernel.yama.ptrace_scope", "1, 2 or 3", |v| {
@@ -30,6 +30,11 @@ const WANTS: &[Want] = &[Want::new("kernel.yama.ptrace_scope", "1, 2 or 3", |v| 
 
 fn run(ctx: &Ctx<'_>) -> Verdict {
     judge(ctx, WANTS, "Yama restricts ptrace")
+}
+
+/// Each failing key in a `sysctl.d` file read last.
+fn fix(ctx: &Ctx<'_>, verdict: &Verdict) -> Vec<crate::checks::Remedy> {
+    super::fix_wants(ctx, verdict, WANTS)
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ pub const CHECK: Check = Check {
         params: &[],
     },
     run,
-    fix: Fix::Manual,
+    fix: Fix::Settings(fix),
 };
 
 const WANTS: &[Want] = &[Want::new("fs.suid_dumpable", "0, or 2 (root only)", |v| {
@@ -31,6 +31,11 @@ fn run(ctx: &Ctx<'_>) -> Verdict {
         WANTS,
         "fs.suid_dumpable gives no user a privileged process's core",
     )
+}
+
+/// Each failing key in a `sysctl.d` file read last.
+fn fix(ctx: &Ctx<'_>, verdict: &Verdict) -> Vec<crate::checks::Remedy> {
+    super::fix_wants(ctx, verdict, WANTS)
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ pub const CHECK: Check = Check {
         params: &[],
     },
     run,
-    fix: Fix::Manual,
+    fix: Fix::Settings(fix),
 };
 
 const WANTS: &[Want] = &[Want::new("net.ipv4.tcp_syncookies", "1 or 2", |v| {
@@ -27,6 +27,11 @@ const WANTS: &[Want] = &[Want::new("net.ipv4.tcp_syncookies", "1 or 2", |v| {
 
 fn run(ctx: &Ctx<'_>) -> Verdict {
     judge(ctx, WANTS, "TCP SYN cookies are on")
+}
+
+/// Each failing key in a `sysctl.d` file read last.
+fn fix(ctx: &Ctx<'_>, verdict: &Verdict) -> Vec<crate::checks::Remedy> {
+    super::fix_wants(ctx, verdict, WANTS)
 }
 
 #[cfg(test)]

@@ -21,7 +21,7 @@ pub const CHECK: Check = Check {
         params: &[],
     },
     run,
-    fix: Fix::Manual,
+    fix: Fix::Settings(fix),
 };
 
 const WANTS: &[Want] = &[
@@ -39,6 +39,11 @@ fn run(ctx: &Ctx<'_>) -> Verdict {
         WANTS,
         "kernel.unprivileged_bpf_disabled keeps BPF to privileged users",
     )
+}
+
+/// Each failing key in a `sysctl.d` file read last.
+fn fix(ctx: &Ctx<'_>, verdict: &Verdict) -> Vec<crate::checks::Remedy> {
+    super::fix_wants(ctx, verdict, WANTS)
 }
 
 #[cfg(test)]

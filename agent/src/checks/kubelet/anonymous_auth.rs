@@ -20,13 +20,21 @@ pub const CHECK: Check = Check {
         params: &[],
     },
     run,
-    fix: Fix::Manual,
+    fix: Fix::Settings(fix),
 };
 
 fn run(ctx: &Ctx<'_>) -> Verdict {
     super::judge_field(ctx, "authentication.anonymous.enabled", "false", &|v| {
         matches!(v, Some(KValue::Bool(false)))
     })
+}
+
+/// `authentication.anonymous.enabled: false`.
+fn fix(_: &Ctx<'_>, verdict: &Verdict) -> Vec<crate::checks::Remedy> {
+    crate::checks::fix::kubelet_values(
+        verdict,
+        &[("authentication.anonymous.enabled", serde_json::json!(false))],
+    )
 }
 
 #[cfg(test)]

@@ -20,7 +20,7 @@ pub const CHECK: Check = Check {
         params: &[],
     },
     run,
-    fix: Fix::Manual,
+    fix: Fix::Settings(fix),
 };
 
 fn run(ctx: &Ctx<'_>) -> Verdict {
@@ -29,6 +29,14 @@ fn run(ctx: &Ctx<'_>) -> Verdict {
         "authorization.mode",
         "not AlwaysAllow",
         &|v| matches!(v, Some(KValue::Str(m)) if m != "AlwaysAllow"),
+    )
+}
+
+/// `authorization.mode: Webhook` (the kubelet asks the API server).
+fn fix(_: &Ctx<'_>, verdict: &Verdict) -> Vec<crate::checks::Remedy> {
+    crate::checks::fix::kubelet_values(
+        verdict,
+        &[("authorization.mode", serde_json::json!("Webhook"))],
     )
 }
 

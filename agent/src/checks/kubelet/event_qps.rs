@@ -18,7 +18,7 @@ pub const CHECK: Check = Check {
         params: &[],
     },
     run,
-    fix: Fix::Manual,
+    fix: Fix::Settings(fix),
 };
 
 fn run(ctx: &Ctx<'_>) -> Verdict {
@@ -28,6 +28,11 @@ fn run(ctx: &Ctx<'_>) -> Verdict {
         "above 0 (0 means no limit)",
         &|v| matches!(v, Some(KValue::Int(q)) if *q > 0),
     )
+}
+
+/// `eventRecordQPS: 50`, the kubelet's own default.
+fn fix(_: &Ctx<'_>, verdict: &Verdict) -> Vec<crate::checks::Remedy> {
+    crate::checks::fix::kubelet_values(verdict, &[("eventRecordQPS", serde_json::json!(50))])
 }
 
 #[cfg(test)]

@@ -18,13 +18,21 @@ pub const CHECK: Check = Check {
         params: &[],
     },
     run,
-    fix: Fix::Manual,
+    fix: Fix::Settings(fix),
 };
 
 fn run(ctx: &Ctx<'_>) -> Verdict {
     super::judge_field(ctx, "makeIPTablesUtilChains", "true", &|v| {
         matches!(v, Some(KValue::Bool(true)))
     })
+}
+
+/// `makeIPTablesUtilChains: true`.
+fn fix(_: &Ctx<'_>, verdict: &Verdict) -> Vec<crate::checks::Remedy> {
+    crate::checks::fix::kubelet_values(
+        verdict,
+        &[("makeIPTablesUtilChains", serde_json::json!(true))],
+    )
 }
 
 #[cfg(test)]

@@ -18,13 +18,29 @@ pub const CHECK: Check = Check {
         params: &[],
     },
     run,
-    fix: Fix::Manual,
+    fix: Fix::Settings(fix),
 };
 
 fn run(ctx: &Ctx<'_>) -> Verdict {
     super::judge_field(ctx, "protectKernelDefaults", "true", &|v| {
         matches!(v, Some(KValue::Bool(true)))
     })
+}
+
+/// `protectKernelDefaults: true`, when the kernel's tunables already are what it demands.
+fn fix(ctx: &Ctx<'_>, verdict: &Verdict) -> Vec<crate::checks::Remedy> {
+    // A kubelet that protects kernel defaults refuses to start on a kernel whose tunables
+    // differ: proposed only once kernel.kubelet-tunables passes.
+    let tunables = crate::checks::kernel::kubelet_tunables::CHECK;
+    if (tunables.run)(ctx).status != nodecheck_report::Status::Pass {
+        return vec![crate::checks::Remedy::NotHere {
+            why: "the kernel's tunables are not yet what a kubelet that protects them demands (kernel.kubelet-tunables), and such a kubelet would not start".into(),
+        }];
+    }
+    crate::checks::fix::kubelet_values(
+        verdict,
+        &[("protectKernelDefaults", serde_json::json!(true))],
+    )
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ pub const CHECK: Check = Check {
         params: &[],
     },
     run,
-    fix: Fix::Manual,
+    fix: Fix::Settings(fix),
 };
 
 fn run(ctx: &Ctx<'_>) -> Verdict {
@@ -59,6 +59,11 @@ fn run(ctx: &Ctx<'_>) -> Verdict {
     Verdict::from_evidence(items, "the read-only port is disabled", |failing| {
         super::failing_message(failing, "readOnlyPort 0 and nothing listening on it")
     })
+}
+
+/// `readOnlyPort: 0`; the kubelet stops listening on it once restarted.
+fn fix(_: &Ctx<'_>, verdict: &Verdict) -> Vec<crate::checks::Remedy> {
+    crate::checks::fix::kubelet_values(verdict, &[("readOnlyPort", serde_json::json!(0))])
 }
 
 #[cfg(test)]

@@ -18,13 +18,18 @@ pub const CHECK: Check = Check {
         params: &[],
     },
     run,
-    fix: Fix::Manual,
+    fix: Fix::Settings(fix),
 };
 
 fn run(ctx: &Ctx<'_>) -> Verdict {
     super::judge_field(ctx, "rotateCertificates", "true", &|v| {
         matches!(v, Some(KValue::Bool(true)))
     })
+}
+
+/// `rotateCertificates: true`.
+fn fix(_: &Ctx<'_>, verdict: &Verdict) -> Vec<crate::checks::Remedy> {
+    crate::checks::fix::kubelet_values(verdict, &[("rotateCertificates", serde_json::json!(true))])
 }
 
 #[cfg(test)]

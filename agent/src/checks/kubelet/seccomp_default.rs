@@ -18,7 +18,7 @@ pub const CHECK: Check = Check {
         params: &[],
     },
     run,
-    fix: Fix::Manual,
+    fix: Fix::Settings(fix),
 };
 
 fn run(ctx: &Ctx<'_>) -> Verdict {
@@ -53,6 +53,11 @@ fn run(ctx: &Ctx<'_>) -> Verdict {
         "the default seccomp profile applies to every container",
         |failing| super::failing_message(failing, "seccompDefault true (flag OR config)"),
     )
+}
+
+/// `seccompDefault: true`.
+fn fix(_: &Ctx<'_>, verdict: &Verdict) -> Vec<crate::checks::Remedy> {
+    crate::checks::fix::kubelet_values(verdict, &[("seccompDefault", serde_json::json!(true))])
 }
 
 #[cfg(test)]

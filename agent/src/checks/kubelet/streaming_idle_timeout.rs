@@ -18,7 +18,7 @@ pub const CHECK: Check = Check {
         params: &[],
     },
     run,
-    fix: Fix::Manual,
+    fix: Fix::Settings(fix),
 };
 
 fn run(ctx: &Ctx<'_>) -> Verdict {
@@ -27,6 +27,17 @@ fn run(ctx: &Ctx<'_>) -> Verdict {
         "streamingConnectionIdleTimeout",
         "not 0",
         &|v| matches!(v, Some(KValue::Str(d)) if parse_duration(d) != Some(0)),
+    )
+}
+
+/// `streamingConnectionIdleTimeout: 4h0m0s`, the kubelet's own default.
+fn fix(_: &Ctx<'_>, verdict: &Verdict) -> Vec<crate::checks::Remedy> {
+    crate::checks::fix::kubelet_values(
+        verdict,
+        &[(
+            "streamingConnectionIdleTimeout",
+            serde_json::json!("4h0m0s"),
+        )],
     )
 }
 

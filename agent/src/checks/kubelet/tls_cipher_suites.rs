@@ -26,7 +26,7 @@ pub const CHECK: Check = Check {
         params: &[REQUIRE_EXPLICIT],
     },
     run,
-    fix: Fix::Manual,
+    fix: Fix::Settings(fix),
 };
 
 fn run(ctx: &Ctx<'_>) -> Verdict {
@@ -80,6 +80,24 @@ fn run(ctx: &Ctx<'_>) -> Verdict {
             Verdict::new(status, message, vec![item])
         }
     }
+}
+
+/// The configured suites less the weak ones (none left: nothing is guessed).
+fn fix(ctx: &Ctx<'_>, verdict: &Verdict) -> Vec<crate::checks::Remedy> {
+    let Ok(kubelet) = super::accepted(ctx) else {
+        return Vec::new();
+    };
+    let Some(KValue::List(suites)) = kubelet.config.get("tlsCipherSuites").map(|f| &f.value) else {
+        return Vec::new();
+    };
+    let strong: Vec<&String> = suites
+        .iter()
+        .filter(|s| STRONG.contains(&s.as_str()))
+        .collect();
+    if strong.is_empty() {
+        return Vec::new();
+    }
+    crate::checks::fix::kubelet_values(verdict, &[("tlsCipherSuites", serde_json::json!(strong))])
 }
 
 #[cfg(test)]
