@@ -37,6 +37,7 @@ fn propose(host: &Host, profile: &str) -> Proposal {
         profile: &profile,
         options: &options,
         sshd_binary: None,
+        timeout: std::time::Duration::from_secs(60),
     };
     nodecheck::remediate::propose(&prover, &facts, before)
 }

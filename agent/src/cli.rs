@@ -443,6 +443,10 @@ struct RemediateArgs {
     format: RemediateFormat,
 }
 
+/// How many scans' worth of time a remediation's proof may take before it is abandoned (each
+/// proof scan has the scan's own deadline; withdrawing a change costs another proof).
+const REMEDIATE_SCANS: u32 = 8;
+
 /// `nodecheck remediate`: scan, propose, prove on an in-memory copy, and show or write it.
 fn remediate_command(args: &RemediateArgs) -> anyhow::Result<i32> {
     let Scanned {
@@ -467,13 +471,28 @@ fn remediate_command(args: &RemediateArgs) -> anyhow::Result<i32> {
         .find(|p| std::path::Path::new(p).is_file())
         .filter(|_| args.target.host.root == std::path::Path::new("/") && !host.is_snapshot())
         .map(|p| p.to_string());
-    let prover = crate::remediate::Prover {
-        host: &host,
-        profile: &profile,
-        options: &options,
-        sshd_binary,
+    // Each proof's reads have the scan's deadline; a read the kernel never returns from (a
+    // hung mount) is abandoned with the whole remediation after a bounded wait.
+    let timeout = args.target.timeout;
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let prover = crate::remediate::Prover {
+            host: &host,
+            profile: &profile,
+            options: &options,
+            sshd_binary,
+            timeout,
+        };
+        let proposal = crate::remediate::propose(&prover, &facts, report);
+        let _ = done.send((proposal, host));
+    });
+    let patience = timeout.saturating_mul(REMEDIATE_SCANS) + DEADLINE_GRACE;
+    let Ok((proposal, host)) = finished.recv_timeout(patience) else {
+        bail!(
+            "the remediation's proof did not finish within {} (a read that never returned?); nothing was proposed",
+            crate::host::seconds(patience)
+        );
     };
-    let proposal = crate::remediate::propose(&prover, &facts, report);
     let rendered = match (&args.output, args.format) {
         (Some(dir), _) => {
             crate::remediate::render::write_dir(&proposal, &host, dir)?;
@@ -481,11 +500,7 @@ fn remediate_command(args: &RemediateArgs) -> anyhow::Result<i32> {
         }
         (None, RemediateFormat::Text) => crate::remediate::render::summary(&proposal, None),
         (None, RemediateFormat::Diff) => crate::remediate::render::diffs(&proposal),
-        (None, RemediateFormat::Json) => {
-            serde_json::to_string_pretty(&crate::remediate::render::json(&proposal))
-                .context("cannot serialize the proposal")?
-                + "\n"
-        }
+        (None, RemediateFormat::Json) => crate::remediate::render::json_text(&proposal),
     };
     let _ = std::io::stdout().lock().write_all(rendered.as_bytes());
     Ok(0)

@@ -33,7 +33,7 @@ pub(super) fn place(
     edits: &mut Edits<'_>,
     kubelet: &KubeletFacts,
     remedies: &[&super::Tagged],
-    process_argv: &[String],
+    process: Option<&crate::facts::process::Process>,
     unplaced: &mut Vec<Unplaced>,
     proc: &mut Vec<ProcEdit>,
 ) {
@@ -82,7 +82,8 @@ pub(super) fn place(
                         note_fix(file, check, &format!("{spelled} removed"));
                         file.takes_effect = RESTART.into();
                     }
-                    let args = argv.get_or_insert_with(|| process_argv.to_vec());
+                    let args = argv
+                        .get_or_insert_with(|| process.map(|p| p.argv.clone()).unwrap_or_default());
                     remove_tokens(args, spelled);
                 }
                 Err(why) => {
@@ -150,8 +151,8 @@ pub(super) fn place(
             .int("readOnlyPort")
             .filter(|p| *p > 0)
             .unwrap_or(10255);
-        if let Ok(port) = u16::try_from(port) {
-            close_listener(edits.host(), port, proc);
+        if let (Ok(port), Some(process)) = (u16::try_from(port), process) {
+            close_listener(edits.host(), port, &process.socket_inodes, proc);
         }
     }
 }
@@ -170,7 +171,7 @@ fn remove_flag(
         .collect();
     let mut found: Vec<String> = Vec::new();
     for path in &candidates {
-        if !edits.host().exists(path) {
+        if !edits.has(path).unwrap_or(false) {
             continue;
         }
         let Ok(file) = edits.existing(path) else {
@@ -206,17 +207,25 @@ fn remove_flag(
 }
 
 /// Where `token` stands in `text` as whole words (bounded by the start, the end, a blank or a
-/// quote).
+/// quote), on a line that is no comment.
 fn token_at(text: &str, token: &str) -> Option<(usize, usize)> {
     let bounded = |c: Option<char>| c.is_none_or(|c| c.is_whitespace() || c == '"' || c == '\'');
-    let mut from = 0;
-    while let Some(at) = text[from..].find(token) {
-        let start = from + at;
-        let end = start + token.len();
-        if bounded(text[..start].chars().next_back()) && bounded(text[end..].chars().next()) {
-            return Some((start, end));
+    let mut line_start = 0;
+    for line in text.split_inclusive('\n') {
+        let offset = line_start;
+        line_start += line.len();
+        if line.trim_start().starts_with('#') || line.trim_start().starts_with(';') {
+            continue;
         }
-        from = end;
+        let mut from = 0;
+        while let Some(at) = line[from..].find(token) {
+            let start = from + at;
+            let end = start + token.len();
+            if bounded(line[..start].chars().next_back()) && bounded(line[end..].chars().next()) {
+                return Some((offset + start, offset + end));
+            }
+            from = end;
+        }
     }
     None
 }
@@ -242,11 +251,15 @@ fn write_drop_in(
     dir: &str,
     fields: &[(&str, &str, &serde_json::Value)],
 ) -> Result<String, String> {
+    // The kubelet walks the directory depth first in name order (WalkDir): a drop-in in a
+    // subdirectory is read when its directory's name comes, so paths relative to the
+    // directory are compared.
+    let prefix = format!("{}/", dir.trim_end_matches('/'));
     let last = kubelet
         .config
         .drop_ins
         .iter()
-        .filter_map(|p| p.rsplit_once('/').map(|(_, n)| n.to_string()))
+        .map(|p| p.strip_prefix(&prefix).unwrap_or(p).to_string())
         .max();
     let name = DROP_IN_NAMES
         .iter()
@@ -259,7 +272,8 @@ fn write_drop_in(
         })?;
     let path = format!("{}/{name}", dir.trim_end_matches('/'));
     let mut tree = serde_json::Map::new();
-    if edits.host().exists(&path) {
+    let exists = edits.has(&path)?;
+    if exists {
         // A second run keeps what the first one wrote.
         let file = edits.existing(&path)?;
         if let Ok(node) = yaml::parse(&file.after) {
@@ -278,13 +292,9 @@ fn write_drop_in(
         "# Written by `nodecheck remediate`: read after the --config file and the drop-ins before it,\n# so its values win over theirs (flags still win over every file).\n",
     );
     write_yaml(&mut text, &tree, 0);
-    let file = if edits.host().exists(&path) {
-        edits.existing(&path)?
-    } else {
-        edits.added(&path, 0o600)
-    };
+    let file = edits.added(&path, 0o600)?;
     file.after = text;
-    Ok(path)
+    Ok(file.path.clone())
 }
 
 /// The `--config` file with each field set: in place where the file has it, else added under
@@ -498,9 +508,14 @@ fn set_yaml(text: &str, path: &str, value: &serde_json::Value) -> Result<String,
     Ok(out)
 }
 
-/// The host's socket tables without the listeners on `port` (what a kubelet restarted with
-/// the read-only port closed leaves).
-fn close_listener(host: &crate::host::Host, port: u16, proc: &mut Vec<ProcEdit>) {
+/// The host's socket tables without the kubelet's own listeners on `port` (what a kubelet
+/// restarted with the read-only port closed leaves); another process's listener there stays.
+fn close_listener(
+    host: &crate::host::Host,
+    port: u16,
+    kubelet_sockets: &[u64],
+    proc: &mut Vec<ProcEdit>,
+) {
     let hex = format!(":{port:04X}");
     for table in ["1/net/tcp", "1/net/tcp6"] {
         let Ok(bytes) = host.proc_read(table, crate::host::PROC_CAP) else {
@@ -511,8 +526,13 @@ fn close_listener(host: &crate::host::Host, port: u16, proc: &mut Vec<ProcEdit>)
         let mut removed = false;
         for (i, line) in text.lines().enumerate() {
             let fields: Vec<&str> = line.split_whitespace().collect();
-            let listening =
-                i > 0 && fields.len() > 3 && fields[1].ends_with(&hex) && fields[3] == "0A";
+            let listening = i > 0
+                && fields.len() > 9
+                && fields[1].ends_with(&hex)
+                && fields[3] == "0A"
+                && fields[9]
+                    .parse::<u64>()
+                    .is_ok_and(|inode| kubelet_sockets.contains(&inode));
             if listening {
                 removed = true;
                 continue;
@@ -595,6 +615,13 @@ mod tests {
         assert_eq!(&env[start..end], "--event-qps=0");
         assert_eq!(start, "KUBELET_KUBEADM_ARGS=\"".len());
         assert!(token_at(env, "--event-qps=1").is_none());
+        // A commented-out copy above the real line is no place to remove it from.
+        let commented = "# KUBELET_KUBEADM_ARGS=\"--read-only-port=10255\"\nKUBELET_KUBEADM_ARGS=\"--read-only-port=10255\"\n";
+        let (start, _) = token_at(commented, "--read-only-port=10255").expect("found");
+        assert!(
+            start > commented.find('\n').expect("two lines"),
+            "the real line's"
+        );
         let mut args: Vec<String> = ["--a", "--hostname-override", "n1", "--b"]
             .iter()
             .map(|s| s.to_string())

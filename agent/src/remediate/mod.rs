@@ -208,11 +208,28 @@ pub struct Prover<'a> {
     /// Run the real `sshd -t` on the proposed sshd configuration (only meaningful when the root
     /// is this machine's `/`, whose host keys and users the binary sees).
     pub sshd_binary: Option<String>,
+    /// The deadline of each read of the host while planning and of each proof's scan (as
+    /// `--timeout` bounds a scan).
+    pub timeout: std::time::Duration,
+}
+
+impl Prover<'_> {
+    /// The host as the proof sees it: `planned` laid over it, with a budget and deadline of
+    /// its own.
+    fn host_with(&self, planned: &Planned) -> Host {
+        let (root, proc) = planned.layers();
+        self.host
+            .with_overlay(root, proc)
+            .with_deadline(self.timeout)
+    }
 }
 
 /// Computes, places and proves the changes that fix `before`'s failing findings.
 pub fn propose(prover: &Prover<'_>, facts: &Facts, before: Report) -> Proposal {
     let roles = scan::roles(facts, prover.profile);
+    // What the proof is compared with: the host scanned again the same way, with nothing laid
+    // over it, so that what changed on a live host since the first scan is no one's fault.
+    let baseline = rescan(prover, &Planned::default()).0;
     let mut remedies: Vec<Tagged> = Vec::new();
     let mut no_fix: Vec<&nodecheck_report::Finding> = Vec::new();
     for finding in before.findings.iter().filter(|f| needs_fix(f)) {
@@ -251,10 +268,10 @@ pub fn propose(prover: &Prover<'_>, facts: &Facts, before: Report) -> Proposal {
             .filter(|t| kept.contains(t.check))
             .cloned()
             .collect();
-        let planned = plan(prover.host, facts, &chosen);
+        let planned = plan(&prover.host_with(&Planned::default()), facts, &chosen);
         let (after, after_facts) = rescan(prover, &planned);
-        let worse = worsened(&before, &after);
-        let sshd_test = test_sshd(prover, &planned, &after_facts);
+        let worse = worsened(&baseline, &after);
+        let sshd_test = test_sshd(prover, &planned, facts, &after_facts);
         if let SshdTest::Refused { output, .. } = &sshd_test {
             // sshd refuses the configuration: none of the sshd changes is proposed.
             let sshd_checks: Vec<&'static str> = chosen
@@ -275,7 +292,41 @@ pub fn propose(prover: &Prover<'_>, facts: &Facts, before: Report) -> Proposal {
                 continue;
             }
         }
-        if worse.is_empty() || kept.is_empty() {
+        if worse.is_empty() {
+            // A change that does not make its check pass on the copy is not proposed.
+            let passing: BTreeSet<&str> = after
+                .findings
+                .iter()
+                .filter(|f| f.status == Status::Pass)
+                .map(|f| f.id.as_str())
+                .collect();
+            let idle: Vec<&'static str> = kept
+                .iter()
+                .copied()
+                .filter(|c| planned.checks().contains(*c) && !passing.contains(c))
+                .collect();
+            if idle.is_empty() {
+                break (planned, after, sshd_test);
+            }
+            for check in idle {
+                kept.remove(check);
+                let message = after
+                    .findings
+                    .iter()
+                    .find(|f| f.id == check)
+                    .map(|f| f.message.clone())
+                    .unwrap_or_default();
+                withdrawn.push(Unplaced {
+                    check: check.to_string(),
+                    setting: String::new(),
+                    why: format!(
+                        "the change does not make it pass on the remediated copy: {message}"
+                    ),
+                });
+            }
+            continue;
+        }
+        if kept.is_empty() {
             break (planned, after, sshd_test);
         }
         // Something got worse: find the checks whose changes do it alone, once; when none does
@@ -289,8 +340,9 @@ pub fn propose(prover: &Prover<'_>, facts: &Facts, before: Report) -> Proposal {
                     .filter(|t| t.check == check)
                     .cloned()
                     .collect();
-                let (report, _) = rescan(prover, &plan(prover.host, facts, &alone));
-                if !worsened(&before, &report).is_empty() {
+                let alone = plan(&prover.host_with(&Planned::default()), facts, &alone);
+                let (report, _) = rescan(prover, &alone);
+                if !worsened(&baseline, &report).is_empty() {
                     culprits.push(check);
                 }
             }
@@ -315,9 +367,10 @@ pub fn propose(prover: &Prover<'_>, facts: &Facts, before: Report) -> Proposal {
         }
     };
 
+    let before = baseline;
     let fixed = moved(&before, &after)
         .into_iter()
-        .filter(|m| rank(m.after) < rank(m.before) && rank(m.after) == 0)
+        .filter(|m| rank(m.after) < rank(m.before) && m.after == Status::Pass)
         .collect::<Vec<_>>();
     let worse = worsened(&before, &after);
     let fixed_ids: BTreeSet<&str> = fixed.iter().map(|m| m.id.as_str()).collect();
@@ -336,24 +389,32 @@ pub fn propose(prover: &Prover<'_>, facts: &Facts, before: Report) -> Proposal {
     let manual = after
         .findings
         .iter()
-        .filter(|f| needs_fix(f) && !fixed_ids.contains(f.id.as_str()))
+        .filter(|f| {
+            matches!(f.status, Status::Fail | Status::Error)
+                && f.waiver.is_none()
+                && !fixed_ids.contains(f.id.as_str())
+        })
         .map(|f| {
-            let why = why_by_check.get(&f.id).cloned().or_else(|| {
-                if no_fix_ids.contains(f.id.as_str()) {
-                    let configurable =
-                        registry::find(&f.id).is_some_and(|c| matches!(c.fix, Fix::Settings(_)));
-                    configurable.then(|| {
-                        "nodecheck has no change it can prove right for this case".to_string()
-                    })
-                } else if planned_checks.contains(&f.id) {
-                    Some(format!(
-                        "the proposed change does not make it pass: {}",
-                        f.message
-                    ))
-                } else {
-                    None
-                }
-            });
+            let unjudged = (f.status == Status::Error)
+                .then(|| format!("nodecheck could not judge it: {}", f.message));
+            let why = unjudged
+                .or_else(|| why_by_check.get(&f.id).cloned())
+                .or_else(|| {
+                    if no_fix_ids.contains(f.id.as_str()) {
+                        let configurable = registry::find(&f.id)
+                            .is_some_and(|c| matches!(c.fix, Fix::Settings(_)));
+                        configurable.then(|| {
+                            "nodecheck has no change it can prove right for this case".to_string()
+                        })
+                    } else if planned_checks.contains(&f.id) {
+                        Some(format!(
+                            "the proposed change does not make it pass: {}",
+                            f.message
+                        ))
+                    } else {
+                        None
+                    }
+                });
             Manual {
                 id: f.id.clone(),
                 severity: f.severity,
@@ -409,17 +470,12 @@ pub fn plan(host: &Host, facts: &Facts, remedies: &[Tagged]) -> Planned {
     if !kubelet.is_empty() {
         match &facts.kubelet {
             Some(k) => {
-                let argv = facts
-                    .processes
-                    .iter()
-                    .find(|p| p.pid == k.pid)
-                    .map(|p| p.argv.clone())
-                    .unwrap_or_default();
+                let process = facts.processes.iter().find(|p| p.pid == k.pid);
                 kubelet::place(
                     &mut edits,
                     k,
                     &kubelet,
-                    &argv,
+                    process,
                     &mut planned.unplaced,
                     &mut planned.proc,
                 );
@@ -500,6 +556,14 @@ fn place_mode(
     };
     // chmod and chown follow symlinks: the change is the target's.
     let path = meta.resolved.clone();
+    if path.chars().any(crate::text::is_terminal_unsafe) {
+        planned.unplaced.push(Unplaced {
+            check: check.to_string(),
+            setting: format!("{path:?} mode and owner"),
+            why: "its path holds control characters: change it by hand".into(),
+        });
+        return;
+    }
     let from = Ownership {
         mode: meta.mode,
         uid: meta.uid,
@@ -558,19 +622,73 @@ impl<'a> Edits<'a> {
         self.host
     }
 
+    /// Where the proposal keeps `path`: its directory resolved inside the root (a relocated
+    /// `/var/lib/kubelet` is edited where it really is, which is where the proof's scan reads),
+    /// its name as it is.
+    pub(crate) fn place_of(&self, path: &str) -> String {
+        let path = crate::host::normalise_lexically(path);
+        match path.rsplit_once('/') {
+            Some((dir, name)) if !name.is_empty() => {
+                let dir = if dir.is_empty() { "/" } else { dir };
+                match self.host.resolve(dir) {
+                    Ok(resolved) if resolved == "/" => format!("/{name}"),
+                    Ok(resolved) => format!("{resolved}/{name}"),
+                    Err(_) => path,
+                }
+            }
+            _ => path,
+        }
+    }
+
+    /// Whether the proposal has (or the host has) a file at `path`; `Err` when that cannot be
+    /// told (a budget ran out), so that nothing is taken for absent that was not looked at.
+    pub(crate) fn has(&self, path: &str) -> Result<bool, String> {
+        let path = self.place_of(path);
+        if self.files.contains_key(&path) {
+            return Ok(true);
+        }
+        match self.host.stat(&path) {
+            Ok(_) => Ok(true),
+            Err(e) if e.is_not_found() => Ok(false),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
     /// The file at `path` as the proposal has it so far (read from the host the first time),
-    /// or why it cannot be edited.
+    /// or why it cannot be edited: a symlink (its target may be anything, a private key
+    /// too), a file not owned by root (anyone could have put anything there), text holding
+    /// control characters (the diff would drive the operator's terminal).
     pub(crate) fn existing(&mut self, path: &str) -> Result<&mut FileEdit, String> {
-        if !self.files.contains_key(path) {
-            let meta = self.host.stat(path).map_err(|e| e.to_string())?;
+        let path = self.place_of(path);
+        if !self.files.contains_key(&path) {
+            let meta = self.host.stat(&path).map_err(|e| e.to_string())?;
+            if meta.is_symlink {
+                return Err(format!(
+                    "{path} is a symlink: change the file it points to by hand"
+                ));
+            }
+            if meta.kind != crate::host::EntryKind::File {
+                return Err(format!("{path} is not a regular file"));
+            }
+            if meta.uid != 0 {
+                return Err(format!(
+                    "{path} is not owned by root: make it root's (and check what it holds) first"
+                ));
+            }
             let text = self
                 .host
-                .read_text(path, crate::host::CONFIG_CAP, crate::host::Content::Plain)
+                .read_text(&path, crate::host::CONFIG_CAP, crate::host::Content::Plain)
                 .map_err(|e| e.to_string())?;
+            if text
+                .chars()
+                .any(|c| crate::text::is_terminal_unsafe(c) && !matches!(c, '\n' | '\t'))
+            {
+                return Err(format!("{path} holds control characters: edit it by hand"));
+            }
             self.files.insert(
-                path.to_string(),
+                path.clone(),
                 FileEdit {
-                    path: path.to_string(),
+                    path: path.clone(),
                     before: Some(text.clone()),
                     after: text,
                     mode: meta.mode,
@@ -582,24 +700,30 @@ impl<'a> Edits<'a> {
             );
         }
         self.files
-            .get_mut(path)
+            .get_mut(&path)
             .ok_or_else(|| format!("{path}: not read"))
     }
 
-    /// A file the proposal adds (or the one it added already).
-    pub(crate) fn added(&mut self, path: &str, mode: u32) -> &mut FileEdit {
-        self.files
-            .entry(path.to_string())
-            .or_insert_with(|| FileEdit {
-                path: path.to_string(),
-                before: None,
-                after: String::new(),
-                mode,
-                uid: 0,
-                gid: 0,
-                fixes: Vec::new(),
-                takes_effect: String::new(),
-            })
+    /// A file the proposal adds (or the one it added already), or the existing one (see
+    /// [`Edits::existing`]) when the host has it.
+    pub(crate) fn added(&mut self, path: &str, mode: u32) -> Result<&mut FileEdit, String> {
+        if self.has(path)? {
+            return self.existing(path);
+        }
+        let path = self.place_of(path);
+        if path.chars().any(crate::text::is_terminal_unsafe) {
+            return Err(format!("{path:?} holds control characters"));
+        }
+        Ok(self.files.entry(path.clone()).or_insert_with(|| FileEdit {
+            path,
+            before: None,
+            after: String::new(),
+            mode,
+            uid: 0,
+            gid: 0,
+            fixes: Vec::new(),
+            takes_effect: String::new(),
+        }))
     }
 
     fn finish(self) -> Vec<FileEdit> {
@@ -621,8 +745,7 @@ pub(crate) fn note_fix(file: &mut FileEdit, check: &str, setting: &str) {
 /// Scans the host with `planned` laid over it.
 fn rescan(prover: &Prover<'_>, planned: &Planned) -> (Report, Facts) {
     let started = crate::time::now();
-    let (root, proc) = planned.layers();
-    let host = prover.host.with_overlay(root, proc);
+    let host = prover.host_with(planned);
     let facts = facts::gather(&host);
     let report = scan::scan(&facts, prover.profile, prover.options, started);
     (report, facts)
@@ -685,7 +808,7 @@ fn worsened(before: &Report, after: &Report) -> Vec<Moved> {
 }
 
 /// Runs the real `sshd -t` on the proposed configuration, when it changes sshd's files.
-fn test_sshd(prover: &Prover<'_>, planned: &Planned, after: &Facts) -> SshdTest {
+fn test_sshd(prover: &Prover<'_>, planned: &Planned, before: &Facts, after: &Facts) -> SshdTest {
     let touches_sshd = planned
         .files
         .iter()
@@ -701,7 +824,109 @@ fn test_sshd(prover: &Prover<'_>, planned: &Planned, after: &Facts) -> SshdTest 
     let facts::SshdFacts::Loaded(loaded) = &after.sshd else {
         return SshdTest::NotRun("the remediated sshd configuration was not loaded".into());
     };
-    let (root, proc) = planned.layers();
-    let host = prover.host.with_overlay(root, proc);
-    sshd::run_sshd_test(&host, loaded, binary)
+    // The daemon's own `-o` options are given again only when it is root's: a process that
+    // merely calls itself sshd chooses nothing root runs.
+    let options: Vec<String> = loaded
+        .process
+        .as_ref()
+        .filter(|p| {
+            after
+                .processes
+                .iter()
+                .any(|q| q.pid == p.pid && q.uids.iter().all(|u| *u == 0))
+        })
+        .map(|p| p.command_line.options.clone())
+        .unwrap_or_default();
+    let baseline = match &before.sshd {
+        facts::SshdFacts::Loaded(before) => Some((prover.host_with(&Planned::default()), before)),
+        _ => None,
+    };
+    sshd::run_sshd_test(
+        &prover.host_with(planned),
+        loaded,
+        baseline
+            .as_ref()
+            .map(|(host, loaded)| (host, loaded.as_ref())),
+        &options,
+        binary,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::testing::TempRoot;
+
+    /// A file an edit would read is never one a link or another user chose: a drop-in name
+    /// planted as a link to a private key must not carry the key into the proposal.
+    #[test]
+    fn an_edit_refuses_links_other_users_files_and_control_characters() {
+        let root = TempRoot::new();
+        root.file(
+            "etc/ssh/ssh_host_ed25519_key",
+            "-----BEGIN OPENSSH PRIVATE KEY-----\nsecret\n",
+            0o600,
+        )
+        .symlink(
+            "etc/sysctl.d/99-zz-nodecheck.conf",
+            "/etc/ssh/ssh_host_ed25519_key",
+        )
+        .file(
+            "etc/ssh/sshd_config.d/10-user.conf",
+            "X11Forwarding yes\n",
+            0o600,
+        )
+        .file(
+            "etc/ssh/sshd_config",
+            "Banner /etc/issue\x1b]0;pwned\x07\n",
+            0o600,
+        );
+        std::os::unix::fs::chown(
+            root.join("etc/ssh/sshd_config.d/10-user.conf"),
+            Some(1000),
+            Some(1000),
+        )
+        .expect("chown");
+        let host = root.host();
+        let mut edits = Edits::new(&host);
+        let link = edits
+            .existing("/etc/sysctl.d/99-zz-nodecheck.conf")
+            .expect_err("a link is not edited");
+        assert!(link.contains("symlink"), "{link}");
+        let added = edits
+            .added("/etc/sysctl.d/99-zz-nodecheck.conf", 0o644)
+            .expect_err("nor replaced");
+        assert!(added.contains("symlink"), "{added}");
+        let theirs = edits
+            .existing("/etc/ssh/sshd_config.d/10-user.conf")
+            .expect_err("another user's file is not edited");
+        assert!(theirs.contains("not owned by root"), "{theirs}");
+        let escape = edits
+            .existing("/etc/ssh/sshd_config")
+            .expect_err("a file with escapes is not diffed");
+        assert!(escape.contains("control characters"), "{escape}");
+        assert!(edits.finish().is_empty());
+    }
+
+    /// A new file goes where its directory really is, so the proof's scan reads it there.
+    #[test]
+    fn a_new_file_is_placed_in_its_resolved_directory() {
+        let root = TempRoot::new();
+        root.file(
+            "data/kubelet/config.yaml",
+            "kind: KubeletConfiguration\n",
+            0o600,
+        )
+        .symlink("var/lib/kubelet", "/data/kubelet");
+        let host = root.host();
+        let mut edits = Edits::new(&host);
+        let file = edits
+            .added("/var/lib/kubelet/conf.d/99-nodecheck.conf", 0o600)
+            .expect("added");
+        assert_eq!(file.path, "/data/kubelet/conf.d/99-nodecheck.conf");
+        let file = edits
+            .existing("/var/lib/kubelet/./config.yaml")
+            .expect("existing");
+        assert_eq!(file.path, "/data/kubelet/config.yaml");
+    }
 }

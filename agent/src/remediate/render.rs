@@ -29,6 +29,12 @@ pub fn mode_script(modes: &[ModeEdit]) -> Option<String> {
             m.from.mode, m.from_names.0, m.from_names.1
         );
         let path = shell_quote(&m.path);
+        // A link put in its place since the scan is not followed.
+        let _ = writeln!(
+            out,
+            "[ -L {path} ] && {{ echo \"nodecheck: {} is now a symlink; not changed\" >&2; exit 1; }}",
+            m.path.replace(['"', '\\', '$', '`'], "?")
+        );
         if (m.to.uid, m.to.gid) != (m.from.uid, m.from.gid) {
             let _ = writeln!(out, "chown {}:{} {path}", m.to.uid, m.to.gid);
         }
@@ -129,7 +135,7 @@ pub fn json(proposal: &Proposal) -> serde_json::Value {
         }
         SshdTest::NotRun(why) => json!({"result": "not_run", "why": why}),
     };
-    let mut value = json!({
+    let value = json!({
         "schema": SCHEMA,
         "node": {"name": proposal.before.node.name, "cluster": proposal.before.node.cluster},
         "profile": proposal.before.profile.name,
@@ -142,8 +148,14 @@ pub fn json(proposal: &Proposal) -> serde_json::Value {
         "withdrawn": proposal.withdrawn.iter().map(|w| json!({"check": w.check, "why": w.why})).collect::<Vec<_>>(),
         "sshd_test": sshd_test,
     });
-    crate::text::terminal_safe_json(&mut value);
     value
+}
+
+/// [`json`] serialized, every terminal-unsafe character in it written as a `\uXXXX` escape (the
+/// same JSON, which a terminal shows without obeying).
+pub fn json_text(proposal: &Proposal) -> String {
+    let text = serde_json::to_string_pretty(&json(proposal)).unwrap_or_default() + "\n";
+    crate::text::json_terminal_safe(text)
 }
 
 /// What the proposal does, for people: the score before and after, each change with what it
@@ -280,8 +292,12 @@ pub enum WriteError {
     NotEmpty(String),
     #[error("{path}: {message}")]
     Io { path: String, message: String },
-    #[error("{0}: not a path nodecheck writes (it leads out of the output directory)")]
+    #[error(
+        "{0}: not a path nodecheck writes (it leads out of the output directory, or holds control characters)"
+    )]
     BadPath(String),
+    #[error("not writing the proposal: {0}")]
+    Unsafe(String),
 }
 
 /// Writes the proposal under `dir`: each changed file's new content at its host path (not
@@ -298,57 +314,127 @@ pub fn write_dir(
         path: path.display().to_string(),
         message: e.to_string(),
     };
-    match std::fs::read_dir(dir) {
-        Ok(mut entries) => {
-            if entries.next().is_some() {
-                return Err(WriteError::NotEmpty(dir.display().to_string()));
-            }
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
-        }
-        Err(e) => return Err(io(dir, e)),
-    }
-    let write = |path: &Path, data: &[u8], mode: u32| -> Result<(), WriteError> {
+    // Every path is checked before anything is written, so a refusal leaves nothing behind.
+    let files: Vec<(std::path::PathBuf, &super::FileEdit)> = if proposal.from_snapshot {
+        Vec::new()
+    } else {
+        proposal
+            .planned
+            .files
+            .iter()
+            .map(|f| relative(&f.path).map(|rel| (rel, f)))
+            .collect::<Result<_, _>>()?
+    };
+    private_dir(dir)?;
+    // Files are created, never opened through a link (`create_new` refuses any existing
+    // name, a symlink too), and their mode and owner set on the open file.
+    let write = |path: &Path, data: &[u8], mode: u32, owner: Option<(u32, u32)>| {
         let mut file = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
-            .mode(mode)
+            .mode(0o600)
+            .custom_flags(nix::libc::O_NOFOLLOW)
             .open(path)
             .map_err(|e| io(path, e))?;
         std::io::Write::write_all(&mut file, data).map_err(|e| io(path, e))?;
-        // The umask may have taken bits the host's file has.
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+        if let Some((uid, gid)) = owner {
+            // Owners only matter (and can only be set) when nodecheck runs as root.
+            let _ = std::os::unix::fs::fchown(&file, Some(uid), Some(gid));
+        }
+        // After the owner: chown clears setuid bits, and the umask took bits the host's file has.
+        file.set_permissions(std::fs::Permissions::from_mode(mode))
             .map_err(|e| io(path, e))
     };
-    if !proposal.from_snapshot {
-        for file in &proposal.planned.files {
-            let rel = relative(&file.path)?;
-            let target = dir.join(&rel);
-            make_parents(host, dir, &rel)?;
-            write(&target, file.after.as_bytes(), file.mode)?;
-            // Owners only matter (and can only be set) when nodecheck runs as root.
-            let _ = std::os::unix::fs::chown(&target, Some(file.uid), Some(file.gid));
-        }
+    for (rel, file) in &files {
+        make_parents(host, dir, rel)?;
+        write(
+            &dir.join(rel),
+            file.after.as_bytes(),
+            file.mode,
+            Some((file.uid, file.gid)),
+        )?;
     }
     let notes = dir.join(NOTES_DIR);
     std::fs::create_dir(&notes).map_err(|e| io(&notes, e))?;
     write(
         &notes.join("changes.diff"),
         diffs(proposal).as_bytes(),
-        0o644,
+        0o600,
+        None,
     )?;
     if let Some(script) = mode_script(&proposal.planned.modes) {
-        write(&notes.join("modes.sh"), script.as_bytes(), 0o755)?;
+        write(&notes.join("modes.sh"), script.as_bytes(), 0o700, None)?;
     }
-    let report = serde_json::to_string_pretty(&json(proposal)).unwrap_or_default() + "\n";
-    write(&notes.join("proposal.json"), report.as_bytes(), 0o644)?;
+    write(
+        &notes.join("proposal.json"),
+        json_text(proposal).as_bytes(),
+        0o600,
+        None,
+    )?;
     write(
         &notes.join("README"),
         readme(proposal, dir).as_bytes(),
-        0o644,
+        0o600,
+        None,
     )?;
     Ok(())
+}
+
+/// Makes `dir` the proposal's own: created 0700 when new; when it exists, empty, a real
+/// directory (not a link) owned by this user, then made 0700. Its parent must be writable by
+/// nobody else (or sticky, as /tmp is), so no other user can swap the directory for a link
+/// while it is written. With it private, nothing inside can be reached by anyone else, whatever
+/// the modes and owners its subdirectories copy from the host.
+fn private_dir(dir: &Path) -> Result<(), WriteError> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+    let io = |path: &Path, e: std::io::Error| WriteError::Io {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    };
+    let me = nix::unistd::geteuid().as_raw();
+    let parent = match dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let parent_meta = std::fs::metadata(&parent).map_err(|e| io(&parent, e))?;
+    let others_write = parent_meta.mode() & 0o022 != 0 && parent_meta.mode() & 0o1000 == 0;
+    if (parent_meta.uid() != me && parent_meta.uid() != 0) || others_write {
+        return Err(WriteError::Unsafe(format!(
+            "{}: another user can write it, and so swap {} for a link while nodecheck writes",
+            parent.display(),
+            dir.display()
+        )));
+    }
+    match std::fs::symlink_metadata(dir) {
+        Ok(meta) => {
+            if !meta.is_dir() {
+                return Err(WriteError::Unsafe(format!(
+                    "{} is not a directory (a link?)",
+                    dir.display()
+                )));
+            }
+            if meta.uid() != me {
+                return Err(WriteError::Unsafe(format!(
+                    "{} belongs to another user",
+                    dir.display()
+                )));
+            }
+            if std::fs::read_dir(dir)
+                .map_err(|e| io(dir, e))?
+                .next()
+                .is_some()
+            {
+                return Err(WriteError::NotEmpty(dir.display().to_string()));
+            }
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+                .map_err(|e| io(dir, e))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(dir)
+            .map_err(|e| io(dir, e)),
+        Err(e) => Err(io(dir, e)),
+    }
 }
 
 /// `etc/ssh/x` for `/etc/ssh/x`, refusing anything that could lead out of the directory.
@@ -356,9 +442,12 @@ fn relative(path: &str) -> Result<std::path::PathBuf, WriteError> {
     let rel = path.trim_start_matches('/');
     let ok = path.starts_with('/')
         && !rel.is_empty()
-        && rel
-            .split('/')
-            .all(|c| !c.is_empty() && c != "." && c != ".." && !c.contains('\0'))
+        && rel.split('/').all(|c| {
+            !c.is_empty()
+                && c != "."
+                && c != ".."
+                && !c.chars().any(crate::text::is_terminal_unsafe)
+        })
         && !rel.starts_with(NOTES_DIR);
     if !ok {
         return Err(WriteError::BadPath(path.to_string()));
@@ -378,19 +467,21 @@ fn make_parents(host: &crate::host::Host, dir: &Path, rel: &Path) -> Result<(), 
         host_path.push('/');
         host_path.push_str(&name);
         here.push(name.as_ref());
-        if here.is_dir() {
+        if std::fs::symlink_metadata(&here).is_ok_and(|m| m.is_dir()) {
             continue;
         }
         std::fs::create_dir(&here).map_err(|e| WriteError::Io {
             path: here.display().to_string(),
             message: e.to_string(),
         })?;
+        // Inside the private directory no one else can reach it, so the host's owner can be
+        // copied too: `cp -a` over / then leaves the host's directories as they are.
         let (mode, uid, gid) = match host.stat(&host_path) {
             Ok(m) if m.kind == crate::host::EntryKind::Dir => (m.mode, m.uid, m.gid),
             _ => (0o755, 0, 0),
         };
+        let _ = std::os::unix::fs::lchown(&here, Some(uid), Some(gid));
         let _ = std::fs::set_permissions(&here, std::fs::Permissions::from_mode(mode));
-        let _ = std::os::unix::fs::chown(&here, Some(uid), Some(gid));
     }
     Ok(())
 }
@@ -409,4 +500,91 @@ fn readme(proposal: &Proposal, dir: &Path) -> String {
         "  proposal.json  the proposal as `nodecheck remediate --format json` prints it\n",
     );
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn scratch(name: &str) -> std::path::PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("nodecheck-render-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("scratch");
+        dir
+    }
+
+    /// Another user who can write the output directory's parent could swap the directory for
+    /// a link while root writes into it: refused before anything is written.
+    #[test]
+    fn an_output_directory_another_user_could_swap_is_refused() {
+        let base = scratch("swap");
+        let shared = base.join("shared");
+        std::fs::create_dir(&shared).expect("mkdir");
+        std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+        let refused = private_dir(&shared.join("fix")).expect_err("parent writable by all");
+        assert!(refused.to_string().contains("another user"), "{refused}");
+        assert!(!shared.join("fix").exists(), "nothing is created");
+
+        // Sticky, as /tmp: others cannot rename what they do not own.
+        std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o1777)).expect("chmod");
+        private_dir(&shared.join("fix")).expect("a sticky parent is fine");
+        let mode = std::fs::metadata(shared.join("fix"))
+            .expect("meta")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o700, "the directory is private");
+
+        // An existing directory of another user, or a link, is not written into.
+        let theirs = base.join("theirs");
+        std::fs::create_dir(&theirs).expect("mkdir");
+        std::os::unix::fs::chown(&theirs, Some(1000), Some(1000)).expect("chown");
+        assert!(private_dir(&theirs).is_err());
+        std::os::unix::fs::symlink("/etc", base.join("link")).expect("symlink");
+        assert!(private_dir(&base.join("link")).is_err());
+        let _ = std::fs::remove_dir_all(&base);
+    }
+
+    #[test]
+    fn paths_that_lead_out_or_hold_control_characters_are_refused() {
+        for bad in [
+            "etc/x",
+            "/",
+            "/etc/../x",
+            "/etc/./x",
+            "/etc//x",
+            "/etc/\u{1b}[2J",
+            "/nodecheck-remediation/x",
+        ] {
+            assert!(relative(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(
+            relative("/etc/ssh/sshd_config.d/00-nodecheck.conf").expect("fine"),
+            std::path::PathBuf::from("etc/ssh/sshd_config.d/00-nodecheck.conf")
+        );
+    }
+
+    #[test]
+    fn the_mode_script_does_not_follow_a_link_planted_since() {
+        let script = mode_script(&[crate::remediate::ModeEdit {
+            path: "/etc/it's".into(),
+            from: crate::remediate::Ownership {
+                mode: 0o644,
+                uid: 0,
+                gid: 0,
+            },
+            to: crate::remediate::Ownership {
+                mode: 0o600,
+                uid: 0,
+                gid: 0,
+            },
+            from_names: ("root".into(), "root".into()),
+            to_names: ("root".into(), "root".into()),
+            checks: vec!["sshd.config-permissions".into()],
+        }])
+        .expect("script");
+        assert!(script.contains("[ -L '/etc/it'\\''s' ] && {"), "{script}");
+        assert!(script.contains("chmod 0600 '/etc/it'\\''s'"), "{script}");
+    }
 }

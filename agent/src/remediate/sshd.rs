@@ -215,12 +215,12 @@ fn write_drop_in(
     path: &str,
     values: &[(&str, String, String)],
 ) -> Result<String, String> {
-    if edits.host().exists(path) {
+    if edits.has(path)? {
         let file = edits.existing(path)?;
         file.after = merged(&file.after, values);
-        return Ok(path.to_string());
+        return Ok(file.path.clone());
     }
-    let file = edits.added(path, 0o600);
+    let file = edits.added(path, 0o600)?;
     let mut text = String::from(
         "# Written by `nodecheck remediate`. sshd keeps the first value it reads for each of these\n# keywords, and this file is read before every other one.\n",
     );
@@ -229,17 +229,28 @@ fn write_drop_in(
         text.push('\n');
     }
     file.after = text;
-    Ok(path.to_string())
+    Ok(file.path.clone())
 }
 
 /// `text` with each keyword of `values` set: its line rewritten where it has one, the rest
 /// appended.
 fn merged(text: &str, values: &[(&str, String, String)]) -> String {
     let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    // Only global lines are rewritten, and new ones go before the first `Match`: after it
+    // they would belong to that block.
+    let first_match = lines
+        .iter()
+        .position(|l| {
+            lex::lex_line(l)
+                .ok()
+                .flatten()
+                .is_some_and(|lexed| lexed.keyword.eq_ignore_ascii_case("match"))
+        })
+        .unwrap_or(lines.len());
     let mut missing: Vec<(&str, String, String)> = Vec::new();
     for (check, keyword, value) in values {
         let option = keywords::lookup(keyword).map(|k| k.option);
-        let at = lines.iter().position(|l| {
+        let at = lines[..first_match].iter().position(|l| {
             lex::lex_line(l)
                 .ok()
                 .flatten()
@@ -252,7 +263,7 @@ fn merged(text: &str, values: &[(&str, String, String)]) -> String {
             None => missing.push((check, keyword.clone(), value.clone())),
         }
     }
-    lines.extend(value_lines(&missing));
+    lines.splice(first_match..first_match, value_lines(&missing));
     let mut out = lines.join("\n");
     out.push('\n');
     out
@@ -325,34 +336,55 @@ fn patch_line(
 
 /// Runs `binary -t` on the configuration as `host` (the remediated copy) has it: every file
 /// sshd reads is copied into a private temporary directory, its `Include` lines pointed there,
-/// and the running daemon's command-line options given again.
-pub(super) fn run_sshd_test(host: &Host, sshd: &LoadedSshd, binary: &str) -> super::SshdTest {
+/// and the running daemon's command-line `options` given again. A refusal counts against the
+/// proposal only when sshd accepts the configuration as it is now (`baseline`): a machine
+/// whose sshd refuses even that (no host keys, no privilege separation directory) says nothing
+/// about the change.
+pub(super) fn run_sshd_test(
+    host: &Host,
+    sshd: &LoadedSshd,
+    baseline: Option<(&Host, &LoadedSshd)>,
+    options: &[String],
+    binary: &str,
+) -> super::SshdTest {
     use super::SshdTest;
-    let dir = match private_temp_dir() {
-        Ok(dir) => dir,
-        Err(e) => return SshdTest::NotRun(format!("no temporary directory: {e}")),
-    };
+    match sshd_t(host, sshd, options, binary) {
+        Ok((true, _)) => SshdTest::Accepted {
+            binary: binary.to_string(),
+        },
+        Ok((false, output)) => match baseline.map(|(h, s)| sshd_t(h, s, options, binary)) {
+            Some(Ok((false, now))) => SshdTest::NotRun(format!(
+                "{binary} -t refuses the configuration as it is now too ({now})"
+            )),
+            Some(Err(e)) => SshdTest::NotRun(e),
+            _ => SshdTest::Refused {
+                binary: binary.to_string(),
+                output,
+            },
+        },
+        Err(e) => SshdTest::NotRun(e),
+    }
+}
+
+/// One `sshd -t` on a private copy of the configuration as `host` has it: whether sshd
+/// accepted it, and what it said.
+fn sshd_t(
+    host: &Host,
+    sshd: &LoadedSshd,
+    options: &[String],
+    binary: &str,
+) -> Result<(bool, String), String> {
+    let dir = private_temp_dir().map_err(|e| format!("no temporary directory: {e}"))?;
     let result = copy_config(host, sshd, &dir).and_then(|main| {
         let mut command = std::process::Command::new(binary);
         command.arg("-t").arg("-f").arg(&main);
-        if let Some(process) = &sshd.process {
-            for option in &process.command_line.options {
-                command.arg("-o").arg(option);
-            }
+        for option in options {
+            command.arg("-o").arg(option);
         }
         run_bounded(command, std::time::Duration::from_secs(20))
     });
     let _ = std::fs::remove_dir_all(&dir);
-    match result {
-        Ok((true, _)) => SshdTest::Accepted {
-            binary: binary.to_string(),
-        },
-        Ok((false, output)) => SshdTest::Refused {
-            binary: binary.to_string(),
-            output,
-        },
-        Err(e) => SshdTest::NotRun(e),
-    }
+    result
 }
 
 /// A directory only this user can enter, under the system's temporary directory.
@@ -438,18 +470,37 @@ fn redirect_include(line: &str, prefix: &str) -> String {
     }
 }
 
-/// Runs a command with a deadline; returns whether it succeeded and what it printed (cut).
+/// Runs a command with a deadline; returns whether it succeeded and what it printed (the
+/// first 16 KiB). Its output is drained while it runs, so a chatty program cannot block on a
+/// full pipe.
 fn run_bounded(
     mut command: std::process::Command,
     timeout: std::time::Duration,
 ) -> Result<(bool, String), String> {
     use std::io::Read;
+    const KEPT: usize = 16 * 1024;
     let mut child = command
         .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .map_err(|e| format!("cannot run sshd -t: {e}"))?;
+    let reader = child.stderr.take().map(|mut stderr| {
+        std::thread::spawn(move || {
+            let mut kept = Vec::new();
+            let mut chunk = [0u8; 8192];
+            loop {
+                match stderr.read(&mut chunk) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        let room = KEPT.saturating_sub(kept.len());
+                        kept.extend_from_slice(&chunk[..n.min(room)]);
+                    }
+                }
+            }
+            kept
+        })
+    });
     let deadline = std::time::Instant::now() + timeout;
     let status = loop {
         match child.try_wait() {
@@ -468,18 +519,8 @@ fn run_bounded(
             Err(e) => return Err(format!("sshd -t: {e}")),
         }
     };
-    let mut output = String::new();
-    for stream in [
-        child.stderr.take().map(|s| Box::new(s) as Box<dyn Read>),
-        child.stdout.take().map(|s| Box::new(s) as Box<dyn Read>),
-    ]
-    .into_iter()
-    .flatten()
-    {
-        let mut bytes = Vec::new();
-        let _ = stream.take(16 * 1024).read_to_end(&mut bytes);
-        output.push_str(&String::from_utf8_lossy(&bytes));
-    }
+    let bytes = reader.and_then(|r| r.join().ok()).unwrap_or_default();
+    let output = String::from_utf8_lossy(&bytes);
     let output = crate::text::terminal_safe(output.trim()).into_owned();
     Ok((status.success(), output))
 }

@@ -12,7 +12,10 @@ use crate::host::{Host, fnmatch};
 const FILE_NAMES: &[&str] = &["99-zz-nodecheck.conf", "zz-nodecheck.conf"];
 
 /// What makes the change take effect now (the file keeps it at the next boot).
-const APPLY: &str = "run `sysctl --system` (the file keeps the values at every boot)";
+/// (`systemctl restart systemd-sysctl` applies them in systemd's order, as the next boot does;
+/// procps' `sysctl --system` would apply /etc/sysctl.conf after them.)
+const APPLY: &str =
+    "run `systemctl restart systemd-sysctl` (the file keeps the values at every boot)";
 
 /// Places the sysctl remedies.
 pub(super) fn place(
@@ -56,7 +59,19 @@ pub(super) fn place(
     };
     let path = format!("/etc/sysctl.d/{name}");
     let mut lines: Vec<String> = Vec::new();
-    let existing = host.exists(&path);
+    let existing = match edits.has(&path) {
+        Ok(existing) => existing,
+        Err(why) => {
+            for (check, key, value) in &values {
+                unplaced.push(Unplaced {
+                    check: check.to_string(),
+                    setting: format!("{key} = {value}"),
+                    why: why.clone(),
+                });
+            }
+            return;
+        }
+    };
     if existing {
         match edits.existing(&path) {
             Ok(file) => lines = file.after.lines().map(str::to_string).collect(),
@@ -95,12 +110,7 @@ pub(super) fn place(
         }
         running(host, key, value, proc);
     }
-    let file = if existing {
-        edits.existing(&path).ok()
-    } else {
-        Some(edits.added(&path, 0o644))
-    };
-    if let Some(file) = file {
+    if let Ok(file) = edits.added(&path, 0o644) {
         file.after = lines.join("\n") + "\n";
         for (check, key, value) in &values {
             note_fix(file, check, &format!("{key} = {value}"));
