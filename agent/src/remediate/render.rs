@@ -245,7 +245,8 @@ pub fn summary(proposal: &Proposal, written_to: Option<&Path>) -> String {
     let _ = writeln!(out);
     match written_to {
         Some(dir) if !proposal.planned.is_empty() => {
-            let dir = dir.display();
+            // `fix/` said as `fix`, so the paths below read `fix/etc/…`.
+            let dir = dir.components().as_path().display();
             if proposal.from_snapshot {
                 let _ = writeln!(
                     out,
