@@ -401,15 +401,7 @@ fn generated_sshd_configs_remediated_are_accepted_by_sshd() {
     if !sshd_available() {
         return;
     }
-    let seed: u64 = std::env::var("NODECHECK_DIFF_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(1, |d| d.as_nanos() as u64)
-                | 1
-        });
+    let seed = sshd_gen::seed();
     eprintln!("generated sshd configs: seed {seed} (replay with NODECHECK_DIFF_SEED={seed})");
     let mut rng = sshd_gen::Rng(seed);
     let scratch = Scratch::new("remediate-generated");

@@ -312,15 +312,7 @@ fn generated_configs_agree_with_sshd() {
     if !sshd_available() {
         return;
     }
-    let seed: u64 = std::env::var("NODECHECK_DIFF_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(1, |d| d.as_nanos() as u64)
-                | 1
-        });
+    let seed = sshd_gen::seed();
     let cases: usize = std::env::var("NODECHECK_DIFF_CASES")
         .ok()
         .and_then(|s| s.parse().ok())

@@ -7,6 +7,19 @@ use std::path::{Path, PathBuf};
 /// A small deterministic generator (xorshift64*), so a failing run can be replayed by seed.
 pub struct Rng(pub u64);
 
+/// The seed of a generated run: `NODECHECK_DIFF_SEED` to replay one, else the clock.
+pub fn seed() -> u64 {
+    std::env::var("NODECHECK_DIFF_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(1, |d| d.as_nanos() as u64)
+                | 1
+        })
+}
+
 impl Rng {
     pub fn next(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;

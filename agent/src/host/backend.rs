@@ -31,6 +31,19 @@ pub struct RawMeta {
     pub inode: u64,
 }
 
+impl RawMeta {
+    /// A directory no entry describes, only implied by the files below it (a tar need not
+    /// carry every directory; an overlay adds files in directories it creates).
+    pub const IMPLIED_DIR: RawMeta = RawMeta {
+        kind: EntryKind::Dir,
+        mode: 0o755,
+        uid: 0,
+        gid: 0,
+        size: 0,
+        inode: 0,
+    };
+}
+
 /// Why a raw read failed.
 #[derive(Debug)]
 pub enum RawReadError {
@@ -241,14 +254,7 @@ impl Backend {
                         if layer.children(path).is_empty() {
                             Err(e)
                         } else {
-                            Ok(RawMeta {
-                                kind: EntryKind::Dir,
-                                mode: 0o755,
-                                uid: 0,
-                                gid: 0,
-                                size: 0,
-                                inode: 0,
-                            })
+                            Ok(RawMeta::IMPLIED_DIR)
                         }
                     }
                     other => other,
@@ -290,14 +296,7 @@ impl Backend {
                     .next()
                     .is_some_and(|(k, _)| k.starts_with(&dir_prefix));
                 if has_children || key.is_empty() {
-                    Ok(RawMeta {
-                        kind: EntryKind::Dir,
-                        mode: 0o755,
-                        uid: 0,
-                        gid: 0,
-                        size: 0,
-                        inode: 0,
-                    })
+                    Ok(RawMeta::IMPLIED_DIR)
                 } else {
                     Err(not_found())
                 }

@@ -9,7 +9,7 @@
 //! flag gone from its command line and, when the read-only port closes, without its listener.
 //! A kubelet without `--config` (flags only) or inside k3s is left to the operator.
 
-use super::{Edits, ProcEdit, Unplaced, note_fix};
+use super::{Edits, ProcEdit, Unplaced, note_fix, unplace_all};
 use crate::checks::Remedy;
 use crate::facts::kubelet::{Flavour, KubeletFacts};
 use crate::parse::kubelet::{Mode, Origin};
@@ -44,15 +44,15 @@ pub(super) fn place(
             _ => None,
         })
         .collect();
-    let refuse = |unplaced: &mut Vec<Unplaced>, why: &str| {
-        for (check, field, value) in &fields {
-            unplaced.push(Unplaced {
-                check: check.to_string(),
-                setting: format!("{field}: {value}"),
-                why: why.to_string(),
-            });
-        }
-    };
+    let settings =
+        |fields: &[(&'static str, &str, &serde_json::Value)]| -> Vec<(&'static str, String)> {
+            fields
+                .iter()
+                .map(|(check, field, value)| (*check, format!("{field}: {value}")))
+                .collect()
+        };
+    let refuse =
+        |unplaced: &mut Vec<Unplaced>, why: &str| unplace_all(unplaced, settings(&fields), why);
     if let Flavour::K3s { .. } = kubelet.flavour {
         refuse(
             unplaced,
@@ -131,13 +131,7 @@ pub(super) fn place(
             }
         }
         Err(why) => {
-            for (check, field, value) in &placed {
-                unplaced.push(Unplaced {
-                    check: check.to_string(),
-                    setting: format!("{field}: {value}"),
-                    why: why.clone(),
-                });
-            }
+            unplace_all(unplaced, settings(&placed), &why);
             return;
         }
     }

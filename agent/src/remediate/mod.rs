@@ -456,11 +456,11 @@ pub fn plan(host: &Host, facts: &Facts, remedies: &[Tagged]) -> Planned {
             facts::SshdFacts::Loaded(loaded) => {
                 sshd::place(&mut edits, loaded, &sshd, &mut planned.unplaced);
             }
-            _ => planned.unplaced.extend(sshd.iter().map(|t| Unplaced {
-                check: t.check.to_string(),
-                setting: t.remedy.setting(),
-                why: "the sshd configuration was not loaded".into(),
-            })),
+            _ => unplace_all(
+                &mut planned.unplaced,
+                sshd.iter().map(|t| (t.check, t.remedy.setting())),
+                "the sshd configuration was not loaded",
+            ),
         }
     }
     let kubelet: Vec<&Tagged> = remedies
@@ -480,11 +480,11 @@ pub fn plan(host: &Host, facts: &Facts, remedies: &[Tagged]) -> Planned {
                     &mut planned.proc,
                 );
             }
-            None => planned.unplaced.extend(kubelet.iter().map(|t| Unplaced {
-                check: t.check.to_string(),
-                setting: t.remedy.setting(),
-                why: "no kubelet runs".into(),
-            })),
+            None => unplace_all(
+                &mut planned.unplaced,
+                kubelet.iter().map(|t| (t.check, t.remedy.setting())),
+                "no kubelet runs",
+            ),
         }
     }
     let sysctls: Vec<&Tagged> = remedies
@@ -732,6 +732,20 @@ impl<'a> Edits<'a> {
             .filter(|f| f.before.as_deref() != Some(f.after.as_str()))
             .collect()
     }
+}
+
+/// Leaves each of `settings` (a check and the setting it wanted) to the operator, for one
+/// reason.
+pub(crate) fn unplace_all<'a>(
+    unplaced: &mut Vec<Unplaced>,
+    settings: impl IntoIterator<Item = (&'a str, String)>,
+    why: &str,
+) {
+    unplaced.extend(settings.into_iter().map(|(check, setting)| Unplaced {
+        check: check.to_string(),
+        setting,
+        why: why.to_string(),
+    }));
 }
 
 /// Records on `file` that it fixes `setting` for `check`.

@@ -10,7 +10,7 @@
 //! whatever came first. A value that sshd's own command line sets (`-o`) cannot be fixed in a
 //! file, and is left to the operator.
 
-use super::{Edits, Unplaced, note_fix};
+use super::{Edits, Unplaced, note_fix, unplace_all};
 use crate::checks::{Remedy, fix::SshdScope};
 use crate::facts::sshd::LoadedSshd;
 use crate::host::{Host, fnmatch, has_glob_meta};
@@ -107,13 +107,7 @@ pub(super) fn place(
     let site = match first_read_site(edits.host(), sshd) {
         Ok(site) => site,
         Err(why) => {
-            for (check, keyword) in &first_read_for {
-                unplaced.push(Unplaced {
-                    check: check.to_string(),
-                    setting: keyword.clone(),
-                    why: why.clone(),
-                });
-            }
+            unplace_all(unplaced, first_read_for, &why);
             return;
         }
     };
@@ -128,15 +122,7 @@ pub(super) fn place(
             }
             file.takes_effect = RELOAD.into();
         }
-        Err(why) => {
-            for (check, keyword) in &first_read_for {
-                unplaced.push(Unplaced {
-                    check: check.to_string(),
-                    setting: keyword.clone(),
-                    why: why.clone(),
-                });
-            }
-        }
+        Err(why) => unplace_all(unplaced, first_read_for, &why),
     }
 }
 

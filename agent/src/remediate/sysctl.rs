@@ -3,7 +3,7 @@
 //! way), and the running values as `sysctl --system` leaves them, laid over `/proc/sys` for
 //! the proof.
 
-use super::{Edits, ProcEdit, Unplaced, note_fix};
+use super::{Edits, ProcEdit, Unplaced, note_fix, unplace_all};
 use crate::checks::Remedy;
 use crate::facts::kernel::{SYSCTL_DIRS, key_path};
 use crate::host::{Host, fnmatch};
@@ -24,7 +24,7 @@ pub(super) fn place(
     unplaced: &mut Vec<Unplaced>,
     proc: &mut Vec<ProcEdit>,
 ) {
-    let values: Vec<(&str, &str, &str)> = remedies
+    let values: Vec<(&'static str, &str, &str)> = remedies
         .iter()
         .filter_map(|t| match &t.remedy {
             Remedy::Sysctl { key, value } => Some((t.check, key.as_str(), value.as_str())),
@@ -34,6 +34,12 @@ pub(super) fn place(
     if values.is_empty() {
         return;
     }
+    let settings = || {
+        values
+            .iter()
+            .map(|(check, key, value)| (*check, format!("{key} = {value}")))
+            .collect::<Vec<_>>()
+    };
     let host = edits.host();
     let last = SYSCTL_DIRS
         .iter()
@@ -45,16 +51,11 @@ pub(super) fn place(
         .iter()
         .find(|n| last.as_deref().is_none_or(|l| n.as_bytes() >= l.as_bytes()))
     else {
-        for (check, key, value) in &values {
-            unplaced.push(Unplaced {
-                check: check.to_string(),
-                setting: format!("{key} = {value}"),
-                why: format!(
-                    "a sysctl.d file ({}) sorts after every name nodecheck would give its own",
-                    last.clone().unwrap_or_default()
-                ),
-            });
-        }
+        let why = format!(
+            "a sysctl.d file ({}) sorts after every name nodecheck would give its own",
+            last.clone().unwrap_or_default()
+        );
+        unplace_all(unplaced, settings(), &why);
         return;
     };
     let path = format!("/etc/sysctl.d/{name}");
@@ -62,13 +63,7 @@ pub(super) fn place(
     let existing = match edits.has(&path) {
         Ok(existing) => existing,
         Err(why) => {
-            for (check, key, value) in &values {
-                unplaced.push(Unplaced {
-                    check: check.to_string(),
-                    setting: format!("{key} = {value}"),
-                    why: why.clone(),
-                });
-            }
+            unplace_all(unplaced, settings(), &why);
             return;
         }
     };
@@ -76,13 +71,7 @@ pub(super) fn place(
         match edits.existing(&path) {
             Ok(file) => lines = file.after.lines().map(str::to_string).collect(),
             Err(why) => {
-                for (check, key, value) in &values {
-                    unplaced.push(Unplaced {
-                        check: check.to_string(),
-                        setting: format!("{key} = {value}"),
-                        why: why.clone(),
-                    });
-                }
+                unplace_all(unplaced, settings(), &why);
                 return;
             }
         }
