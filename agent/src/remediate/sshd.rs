@@ -166,10 +166,8 @@ fn first_read_site(host: &Host, sshd: &LoadedSshd) -> Result<Site, String> {
     if has_glob_meta(dir) || dir.is_empty() {
         return Ok(Site::Top(main));
     }
+    // (The edit puts the file where the directory really is: `Edits::place_of`.)
     let matched = host.glob(&pattern);
-    // The file goes where the directory really is, so that the copy that reads it (and the
-    // operator copying it over) find it.
-    let dir = host.resolve(dir).unwrap_or_else(|_| dir.to_string());
     let matched_names: Vec<String> = matched
         .iter()
         .filter_map(|m| m.rsplit_once('/').map(|(_, n)| n.to_string()))
