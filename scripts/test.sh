@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 
 need=()
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
+# patch(1) applies `nodecheck remediate --format diff` (tests/remediate.rs, remediate::diff).
+[ -x /usr/bin/patch ] || need+=(patch)
 [ -x /usr/bin/etcd ] || need+=(etcd-server)
 command -v openssl >/dev/null || need+=(openssl)
 command -v chromium >/dev/null || need+=(chromium)

@@ -224,6 +224,10 @@ mod tests {
     #[test]
     fn patch_applies_it() {
         if !std::path::Path::new("/usr/bin/patch").exists() {
+            assert!(
+                std::env::var("NODECHECK_REQUIRE_TOOLS").as_deref() != Ok("1"),
+                "NODECHECK_REQUIRE_TOOLS=1 but patch(1) is not installed (apt-get install patch)"
+            );
             return;
         }
         let dir = crate::host::testing::TempRoot::new();

@@ -300,10 +300,11 @@ pub fn propose(prover: &Prover<'_>, facts: &Facts, before: Report) -> Proposal {
                 .filter(|f| f.status == Status::Pass)
                 .map(|f| f.id.as_str())
                 .collect();
+            let changed = planned.checks();
             let idle: Vec<&'static str> = kept
                 .iter()
                 .copied()
-                .filter(|c| planned.checks().contains(*c) && !passing.contains(c))
+                .filter(|c| changed.contains(*c) && !passing.contains(c))
                 .collect();
             if idle.is_empty() {
                 break (planned, after, sshd_test);
