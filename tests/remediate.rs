@@ -117,6 +117,27 @@ fn every_fixture_host_is_remediated_without_regressions() {
                 proposal.from_snapshot,
                 "{name}: a snapshot is said to be one"
             );
+            // The control planes' flags are fixed in their static pod manifests.
+            let expected: &[&str] = match name.as_str() {
+                "kubeadm-control-plane" => &["apiserver.profiling", "scheduler.profiling"],
+                "wide-open-control-plane" => &[
+                    "apiserver.authorization-mode",
+                    "apiserver.always-admit",
+                    "apiserver.node-restriction",
+                    "apiserver.default-admission-plugins",
+                    "controller-manager.bind-address",
+                    "scheduler.bind-address",
+                    "etcd.peer-auto-tls",
+                ],
+                _ => &[],
+            };
+            for check in expected {
+                assert!(
+                    proposal.fixed.iter().any(|f| f.id == *check),
+                    "{name} ({profile}): {check} is fixed: {:?}",
+                    (&proposal.planned.unplaced, &proposal.withdrawn)
+                );
+            }
             if !proposal.planned.is_empty() {
                 proposed_anything += 1;
                 assert!(

@@ -52,6 +52,14 @@ pub enum Remedy {
     NotHere { why: String },
     /// A kernel parameter (`net.ipv4.conf.all.rp_filter`).
     Sysctl { key: String, value: String },
+    /// A command-line flag of a control-plane component (`kube-apiserver`, `etcd`,
+    /// `kube-controller-manager`, `kube-scheduler`), changed where the component is started
+    /// from: its static pod manifest or its systemd unit.
+    ComponentFlag {
+        component: &'static str,
+        flag: String,
+        change: FlagChange,
+    },
     /// A file's mode and owner: `max_mode` or stricter (the bits beyond it removed, nothing
     /// added) and, when given, owned by `uid`/`gid`.
     Mode {
@@ -60,6 +68,27 @@ pub enum Remedy {
         uid: Option<u32>,
         gid: Option<u32>,
     },
+}
+
+/// How a component's flag changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FlagChange {
+    /// The flag set to this value (every earlier occurrence goes).
+    Set(String),
+    /// An item added to the flag's comma-separated list (the flag added when absent).
+    AddTo(String),
+    /// An item taken out of the flag's list (the flag removed when nothing is left).
+    RemoveFrom(String),
+}
+
+impl std::fmt::Display for FlagChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FlagChange::Set(value) => write!(f, "={value}"),
+            FlagChange::AddTo(item) => write!(f, " += {item}"),
+            FlagChange::RemoveFrom(item) => write!(f, " -= {item}"),
+        }
+    }
 }
 
 /// Where an sshd value fails.
@@ -84,6 +113,11 @@ impl Remedy {
             Remedy::Sysctl { key, .. } => key.clone(),
             Remedy::NotHere { .. } => String::new(),
             Remedy::Mode { path, .. } => format!("{path} mode and owner"),
+            Remedy::ComponentFlag {
+                component,
+                flag,
+                change,
+            } => format!("{component} --{flag}{change}"),
         }
     }
 }
@@ -124,6 +158,23 @@ pub fn sshd_values(verdict: &Verdict, wanted: &[(&str, &str)]) -> Vec<Remedy> {
         }
     }
     out
+}
+
+/// A control-plane flag change when the verdict has a failing item.
+pub fn component_flag(
+    verdict: &Verdict,
+    component: &'static str,
+    flag: &str,
+    change: FlagChange,
+) -> Vec<Remedy> {
+    if failing(verdict).next().is_none() {
+        return Vec::new();
+    }
+    vec![Remedy::ComponentFlag {
+        component,
+        flag: flag.to_string(),
+        change,
+    }]
 }
 
 /// Kubelet remedies for the failing items whose subject is a configuration field of `wanted`.

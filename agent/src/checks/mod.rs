@@ -21,7 +21,7 @@ pub mod scheduler;
 pub mod sshd;
 
 use crate::facts::{Facts, FileFact};
-pub use fix::{Fix, Remedy};
+pub use fix::{Fix, FlagChange, Remedy};
 use nodecheck_report::{Evidence, Role, Severity, Source, Status};
 use std::collections::BTreeMap;
 use std::fmt;

@@ -130,7 +130,16 @@ pub fn from_manifest(
     let text = host
         .read_text(path, MANIFEST_CAP, Content::StaticPod)
         .map_err(|e| e.to_string())?;
-    let doc = yaml::parse(&text).map_err(|e| format!("{path}: malformed YAML at {e}"))?;
+    manifest_text_args(&text, path, syntax)
+}
+
+/// [`from_manifest`] of a manifest's text.
+pub fn manifest_text_args(
+    text: &str,
+    path: &str,
+    syntax: &FlagSyntax,
+) -> Result<ComponentArgs, String> {
+    let doc = yaml::parse(text).map_err(|e| format!("{path}: malformed YAML at {e}"))?;
     let kind = doc.get("kind").and_then(Node::as_str);
     if kind != Some("Pod") {
         return Err(format!(

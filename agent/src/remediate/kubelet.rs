@@ -225,7 +225,7 @@ fn token_at(text: &str, token: &str) -> Option<(usize, usize)> {
 }
 
 /// `args` without the consecutive arguments that make up `spelled`.
-fn remove_tokens(args: &mut Vec<String>, spelled: &str) {
+pub(super) fn remove_tokens(args: &mut Vec<String>, spelled: &str) {
     let words: Vec<&str> = spelled.split_whitespace().collect();
     if words.is_empty() {
         return;

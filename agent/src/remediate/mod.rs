@@ -10,6 +10,7 @@
 //! error, an area's score that drops) is left out and the rest proven again, so what is proposed
 //! is what was proven. Nothing here writes to the host; [`render`] writes the proposal out.
 
+mod control_plane;
 mod diff;
 mod kubelet;
 pub mod render;
@@ -50,6 +51,9 @@ pub struct FileEdit {
     pub fixes: Vec<(String, String)>,
     /// What makes the change take effect (`reload sshd …`).
     pub takes_effect: String,
+    /// For a static pod manifest: the same change as an RFC 6902 JSON patch of the pod
+    /// (`/spec/containers/0/command/…`), for tools that patch manifests rather than copy them.
+    pub json_patch: Vec<serde_json::Value>,
 }
 
 /// A change of one file's mode or owner.
@@ -488,6 +492,19 @@ pub fn plan(host: &Host, facts: &Facts, remedies: &[Tagged]) -> Planned {
             ),
         }
     }
+    let flags: Vec<&Tagged> = remedies
+        .iter()
+        .filter(|t| matches!(t.remedy, Remedy::ComponentFlag { .. }))
+        .collect();
+    if !flags.is_empty() {
+        control_plane::place(
+            &mut edits,
+            facts,
+            &flags,
+            &mut planned.unplaced,
+            &mut planned.proc,
+        );
+    }
     let sysctls: Vec<&Tagged> = remedies
         .iter()
         .filter(|t| matches!(t.remedy, Remedy::Sysctl { .. }))
@@ -519,7 +536,10 @@ pub fn plan(host: &Host, facts: &Facts, remedies: &[Tagged]) -> Planned {
                 setting: String::new(),
                 why: why.clone(),
             }),
-            Remedy::Sshd { .. } | Remedy::Kubelet { .. } | Remedy::Sysctl { .. } => {}
+            Remedy::Sshd { .. }
+            | Remedy::Kubelet { .. }
+            | Remedy::Sysctl { .. }
+            | Remedy::ComponentFlag { .. } => {}
         }
     }
     planned.files = edits.finish();
@@ -697,6 +717,7 @@ impl<'a> Edits<'a> {
                     gid: meta.gid,
                     fixes: Vec::new(),
                     takes_effect: String::new(),
+                    json_patch: Vec::new(),
                 },
             );
         }
@@ -724,6 +745,7 @@ impl<'a> Edits<'a> {
             gid: 0,
             fixes: Vec::new(),
             takes_effect: String::new(),
+            json_patch: Vec::new(),
         }))
     }
 

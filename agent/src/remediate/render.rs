@@ -100,6 +100,7 @@ pub fn json(proposal: &Proposal) -> serde_json::Value {
                 "fixes": f.fixes.iter().map(|(check, setting)| json!({"check": check, "setting": setting})).collect::<Vec<_>>(),
                 "takes_effect": f.takes_effect,
                 "diff": super::unified(&f.path, f.before.as_deref(), &f.after),
+                "json_patch": (!f.json_patch.is_empty()).then_some(&f.json_patch),
                 // A snapshot's files are stored without their secrets: its whole files are
                 // not written out, only the diff.
                 "content": (!proposal.from_snapshot).then(|| f.after.clone()),
@@ -366,6 +367,14 @@ pub fn write_dir(
     if let Some(script) = mode_script(&proposal.planned.modes) {
         write(&notes.join("modes.sh"), script.as_bytes(), 0o700, None)?;
     }
+    if let Some(patches) = manifest_patches(proposal) {
+        write(
+            &notes.join("manifest-patches.json"),
+            patches.as_bytes(),
+            0o600,
+            None,
+        )?;
+    }
     write(
         &notes.join("proposal.json"),
         json_text(proposal).as_bytes(),
@@ -487,6 +496,28 @@ fn make_parents(host: &crate::host::Host, dir: &Path, rel: &Path) -> Result<(), 
     Ok(())
 }
 
+/// The static pod manifests' changes as RFC 6902 JSON patches, by manifest path.
+fn manifest_patches(proposal: &Proposal) -> Option<String> {
+    let patches: serde_json::Map<String, serde_json::Value> = proposal
+        .planned
+        .files
+        .iter()
+        .filter(|f| !f.json_patch.is_empty())
+        .map(|f| {
+            (
+                f.path.clone(),
+                serde_json::Value::from(f.json_patch.clone()),
+            )
+        })
+        .collect();
+    if patches.is_empty() {
+        return None;
+    }
+    let mut text = serde_json::to_string_pretty(&patches).ok()?;
+    text.push('\n');
+    Some(text)
+}
+
 /// The README of `NOTES_DIR`: what each change fixes and how to apply it.
 fn readme(proposal: &Proposal, dir: &Path) -> String {
     let mut out = String::from("nodecheck remediate: a proposal, not applied\n\n");
@@ -496,6 +527,9 @@ fn readme(proposal: &Proposal, dir: &Path) -> String {
         out.push_str(
             "  modes.sh       the chmod and chown lines, each with the value it replaces\n",
         );
+    }
+    if manifest_patches(proposal).is_some() {
+        out.push_str("  manifest-patches.json  the static pod manifests' changes as JSON patches (RFC 6902) of each pod\n");
     }
     out.push_str(
         "  proposal.json  the proposal as `nodecheck remediate --format json` prints it\n",

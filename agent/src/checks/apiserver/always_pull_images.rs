@@ -19,11 +19,15 @@ pub const CHECK: Check = Check {
         params: &[],
     },
     run,
-    fix: Fix::Manual,
+    fix: Fix::Settings(fix),
 };
 
 fn run(ctx: &Ctx<'_>) -> Verdict {
     super::judge_admission_plugin(ctx, "AlwaysPullImages", true)
+}
+
+fn fix(_: &Ctx<'_>, verdict: &Verdict) -> Vec<crate::checks::Remedy> {
+    super::admission_fix(verdict, "AlwaysPullImages", true)
 }
 
 #[cfg(test)]

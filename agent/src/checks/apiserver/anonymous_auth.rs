@@ -20,7 +20,7 @@ pub const CHECK: Check = Check {
         params: &[],
     },
     run,
-    fix: Fix::Manual,
+    fix: Fix::Settings(fix),
 };
 
 fn run(ctx: &Ctx<'_>) -> Verdict {
@@ -31,6 +31,18 @@ fn run(ctx: &Ctx<'_>) -> Verdict {
         "false",
         &|v| matches!(v, Some(b) if parse_bool(b) == Some(false)),
     )
+}
+
+/// Never turned off here: kubeadm's (and most distributions') liveness, readiness and startup
+/// probes call `/livez` and `/readyz` without credentials, so an API server without anonymous
+/// access is restarted by its kubelet in a loop.
+fn fix(_: &Ctx<'_>, verdict: &Verdict) -> Vec<crate::checks::Remedy> {
+    if crate::checks::fix::failing(verdict).next().is_none() {
+        return Vec::new();
+    }
+    vec![crate::checks::Remedy::NotHere {
+        why: "the kubelet's probes of the API server (/livez, /readyz) are anonymous: with --anonymous-auth=false it restarts the API server in a loop. Limit anonymous access to the health endpoints with an AuthenticationConfiguration (`anonymous.conditions`, Kubernetes 1.32+) instead".into(),
+    }]
 }
 
 #[cfg(test)]

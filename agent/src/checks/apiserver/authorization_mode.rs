@@ -17,7 +17,7 @@ pub const CHECK: Check = Check {
         params: &[],
     },
     run,
-    fix: Fix::Manual,
+    fix: Fix::Settings(fix),
 };
 
 fn run(ctx: &Ctx<'_>) -> Verdict {
@@ -31,6 +31,47 @@ fn run(ctx: &Ctx<'_>) -> Verdict {
             modes.contains(&"Node") && modes.contains(&"RBAC") && !modes.contains(&"AlwaysAllow")
         },
     )
+}
+
+/// Node and RBAC added to the modes there are, AlwaysAllow taken out. An API server
+/// configured with `--authorization-config` refuses `--authorization-mode`, so it is left alone.
+fn fix(ctx: &Ctx<'_>, verdict: &Verdict) -> Vec<crate::checks::Remedy> {
+    use crate::checks::{FlagChange, Remedy};
+    if crate::checks::fix::failing(verdict).next().is_none() {
+        return Vec::new();
+    }
+    let Ok(apiserver) = super::found(ctx) else {
+        return Vec::new();
+    };
+    if let Some((path, _)) = apiserver.args.value("authorization-config") {
+        return vec![Remedy::NotHere {
+            why: format!(
+                "authorization is configured in {path} (--authorization-config), which the API server does not combine with --authorization-mode: add the Node and RBAC authorizers there"
+            ),
+        }];
+    }
+    let modes = apiserver
+        .args
+        .list("authorization-mode")
+        .map(|(modes, _)| modes)
+        .unwrap_or_default();
+    let mut changes = Vec::new();
+    if modes.iter().any(|m| m == "AlwaysAllow") {
+        changes.push(FlagChange::RemoveFrom("AlwaysAllow".into()));
+    }
+    for wanted in ["Node", "RBAC"] {
+        if !modes.iter().any(|m| m == wanted) {
+            changes.push(FlagChange::AddTo(wanted.into()));
+        }
+    }
+    changes
+        .into_iter()
+        .map(|change| Remedy::ComponentFlag {
+            component: super::NAME,
+            flag: "authorization-mode".into(),
+            change,
+        })
+        .collect()
 }
 
 #[cfg(test)]

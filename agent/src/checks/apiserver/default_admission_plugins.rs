@@ -3,6 +3,9 @@
 use crate::checks::{Check, CheckMeta, Ctx, Fix, Verdict};
 use nodecheck_report::Severity;
 
+/// The plugins judged: on by default, and what keeps service accounts and namespaces sound.
+const PLUGINS: [&str; 2] = ["ServiceAccount", "NamespaceLifecycle"];
+
 pub const CHECK: Check = Check {
     meta: CheckMeta {
         id: "apiserver.default-admission-plugins",
@@ -20,7 +23,7 @@ pub const CHECK: Check = Check {
         params: &[],
     },
     run,
-    fix: Fix::Manual,
+    fix: Fix::Settings(fix),
 };
 
 fn run(ctx: &Ctx<'_>) -> Verdict {
@@ -29,7 +32,7 @@ fn run(ctx: &Ctx<'_>) -> Verdict {
         Err(v) => return v,
     };
     let mut items = Vec::new();
-    for plugin in ["ServiceAccount", "NamespaceLifecycle"] {
+    for plugin in PLUGINS {
         let (_, mut evidence) = super::admission_plugin(&apiserver.args, plugin, true);
         items.append(&mut evidence);
     }
@@ -38,6 +41,23 @@ fn run(ctx: &Ctx<'_>) -> Verdict {
         "ServiceAccount and NamespaceLifecycle are on",
         |failing| super::failing_message(failing, "ServiceAccount and NamespaceLifecycle on"),
     )
+}
+
+fn fix(_: &Ctx<'_>, verdict: &Verdict) -> Vec<crate::checks::Remedy> {
+    let mut out = Vec::new();
+    for plugin in PLUGINS {
+        let expected = format!("{plugin} on");
+        for remedy in super::admission_fix_items(
+            crate::checks::fix::failing(verdict).filter(|e| e.expected == expected),
+            plugin,
+            true,
+        ) {
+            if !out.contains(&remedy) {
+                out.push(remedy);
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]

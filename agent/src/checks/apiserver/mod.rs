@@ -30,11 +30,13 @@ pub mod tls_cert;
 pub mod tls_cipher_suites;
 pub mod token_auth_file;
 
-use super::{Ctx, Verdict};
+use super::{Ctx, FlagChange, Remedy, Verdict};
 use crate::facts::control_plane::{ApiServerFacts, ComponentArgs};
 use nodecheck_report::{Evidence, Role, Source, Status};
 
 pub const AREA: &str = "apiserver";
+/// The program, as remedies name the component.
+pub const NAME: &str = "kube-apiserver";
 pub const ROLES: &[Role] = &[Role::ControlPlane];
 
 /// The apiserver's facts, or why there is nothing (or nothing readable) to judge.
@@ -211,6 +213,62 @@ pub fn admission_plugin(
         ));
     }
     (on, items)
+}
+
+/// The flag changes that turn `plugin` on (`want_on`) or off, from the failing items of an
+/// admission-plugin verdict: added to or removed from `--enable-admission-plugins`, removed
+/// from `--disable-admission-plugins`. The deprecated `--admission-control` replaces both
+/// lists; it is left to the operator, since moving to the newer flags changes every plugin.
+pub fn admission_fix(verdict: &Verdict, plugin: &str, want_on: bool) -> Vec<Remedy> {
+    admission_fix_items(crate::checks::fix::failing(verdict), plugin, want_on)
+}
+
+/// [`admission_fix`] of failing evidence items about `plugin`.
+pub fn admission_fix_items<'a>(
+    failing: impl Iterator<Item = &'a Evidence>,
+    plugin: &str,
+    want_on: bool,
+) -> Vec<Remedy> {
+    let mut out = Vec::new();
+    for item in failing {
+        let change = match (item.subject.as_str(), want_on) {
+            ("--admission-control", _) => {
+                return vec![Remedy::NotHere {
+                    why: "the deprecated --admission-control sets the whole plugin list: replace it with --enable-admission-plugins".into(),
+                }];
+            }
+            ("--enable-admission-plugins", true) => {
+                if DEFAULT_ON_ADMISSION_PLUGINS.contains(&plugin) {
+                    continue;
+                }
+                ("enable-admission-plugins", FlagChange::AddTo(plugin.into()))
+            }
+            ("--enable-admission-plugins", false) => (
+                "enable-admission-plugins",
+                FlagChange::RemoveFrom(plugin.into()),
+            ),
+            ("--disable-admission-plugins", true)
+                if item
+                    .observed
+                    .as_deref()
+                    .unwrap_or_default()
+                    .split(',')
+                    .any(|p| p.trim() == plugin) =>
+            {
+                (
+                    "disable-admission-plugins",
+                    FlagChange::RemoveFrom(plugin.into()),
+                )
+            }
+            _ => continue,
+        };
+        out.push(Remedy::ComponentFlag {
+            component: NAME,
+            flag: change.0.into(),
+            change: change.1,
+        });
+    }
+    out
 }
 
 /// Judges whether an admission plugin is on (`want_on`) or off.

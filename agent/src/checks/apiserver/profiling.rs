@@ -20,7 +20,7 @@ pub const CHECK: Check = Check {
         params: &[],
     },
     run,
-    fix: Fix::Manual,
+    fix: Fix::Settings(fix),
 };
 
 fn run(ctx: &Ctx<'_>) -> Verdict {
@@ -30,6 +30,15 @@ fn run(ctx: &Ctx<'_>) -> Verdict {
         Some("true"),
         "false",
         &|v| matches!(v, Some(b) if parse_bool(b) == Some(false)),
+    )
+}
+
+fn fix(_: &Ctx<'_>, verdict: &Verdict) -> Vec<crate::checks::Remedy> {
+    crate::checks::fix::component_flag(
+        verdict,
+        super::NAME,
+        "profiling",
+        crate::checks::FlagChange::Set("false".into()),
     )
 }
 

@@ -20,13 +20,22 @@ pub const CHECK: Check = Check {
         params: &[],
     },
     run,
-    fix: Fix::Manual,
+    fix: Fix::Settings(fix),
 };
 
 fn run(ctx: &Ctx<'_>) -> Verdict {
     super::judge_flag(ctx, "service-account-lookup", Some("true"), "true", &|v| {
         v.and_then(parse_bool) == Some(true)
     })
+}
+
+fn fix(_: &Ctx<'_>, verdict: &Verdict) -> Vec<crate::checks::Remedy> {
+    crate::checks::fix::component_flag(
+        verdict,
+        super::NAME,
+        "service-account-lookup",
+        crate::checks::FlagChange::Set("true".into()),
+    )
 }
 
 #[cfg(test)]

@@ -21,7 +21,7 @@ pub const CHECK: Check = Check {
         params: &[],
     },
     run,
-    fix: Fix::Manual,
+    fix: Fix::Settings(fix),
 };
 
 fn run(ctx: &Ctx<'_>) -> Verdict {
@@ -33,6 +33,15 @@ fn run(ctx: &Ctx<'_>) -> Verdict {
         Some("false"),
         "true",
         &|v| v.and_then(parse_bool) == Some(true),
+    )
+}
+
+fn fix(_: &Ctx<'_>, verdict: &Verdict) -> Vec<crate::checks::Remedy> {
+    crate::checks::fix::component_flag(
+        verdict,
+        super::NAME,
+        "use-service-account-credentials",
+        crate::checks::FlagChange::Set("true".into()),
     )
 }
 

@@ -19,7 +19,7 @@ pub const CHECK: Check = Check {
         params: &[REQUIRE_EXPLICIT],
     },
     run,
-    fix: Fix::Manual,
+    fix: Fix::Settings(fix),
 };
 
 pub const REQUIRE_EXPLICIT: ParamSpec = ParamSpec {
@@ -38,6 +38,15 @@ fn run(ctx: &Ctx<'_>) -> Verdict {
         (!require_explicit).then_some("12500"),
         "a threshold above 0",
         &|v| v.and_then(|v| v.parse::<i64>().ok()).is_some_and(|n| n > 0),
+    )
+}
+
+fn fix(_: &Ctx<'_>, verdict: &Verdict) -> Vec<crate::checks::Remedy> {
+    crate::checks::fix::component_flag(
+        verdict,
+        super::NAME,
+        "terminated-pod-gc-threshold",
+        crate::checks::FlagChange::Set("12500".into()),
     )
 }
 

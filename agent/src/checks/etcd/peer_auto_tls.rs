@@ -17,11 +17,20 @@ pub const CHECK: Check = Check {
         params: &[],
     },
     run,
-    fix: Fix::Manual,
+    fix: Fix::Settings(fix),
 };
 
 fn run(ctx: &Ctx<'_>) -> Verdict {
     super::judge_bool(ctx, "peer-auto-tls", false)
+}
+
+fn fix(_: &Ctx<'_>, verdict: &Verdict) -> Vec<crate::checks::Remedy> {
+    crate::checks::fix::component_flag(
+        verdict,
+        "etcd",
+        "peer-auto-tls",
+        crate::checks::FlagChange::Set("false".into()),
+    )
 }
 
 #[cfg(test)]

@@ -19,11 +19,20 @@ pub const CHECK: Check = Check {
         params: &[],
     },
     run,
-    fix: Fix::Manual,
+    fix: Fix::Settings(fix),
 };
 
 fn run(ctx: &Ctx<'_>) -> Verdict {
     crate::checks::component::judge_secure_bind_address(ctx, super::found(ctx), super::NAME, 10259)
+}
+
+fn fix(_: &Ctx<'_>, verdict: &Verdict) -> Vec<crate::checks::Remedy> {
+    crate::checks::fix::component_flag(
+        verdict,
+        super::NAME,
+        "bind-address",
+        crate::checks::FlagChange::Set("127.0.0.1".into()),
+    )
 }
 
 #[cfg(test)]
