@@ -244,16 +244,30 @@ fn text_output_leads_with_failures_and_explains_the_score() {
         "{text}"
     );
     assert!(!text.contains('\x1b'), "NO_COLOR and a pipe mean no colour");
-    let first_fail = text.find("FAIL ").expect("a failure");
+    // A line per failing check, most severe first, and its fix under it: the setting
+    // `remediate` would change.
+    let body: Vec<&str> = text.lines().skip(3).collect();
+    assert!(body[0].starts_with("high     sshd."), "highest severity first: {text}");
+    assert!(body[1].starts_with("         fix: "), "{text}");
     assert!(
-        text[first_fail..].starts_with("FAIL  high"),
-        "highest severity first: {text}"
-    );
-    assert!(text.contains("fix: "), "{text}");
-    assert!(
-        text.contains("score ") && text.contains("passed weight"),
+        text.contains("high     sshd.password-authentication  PasswordAuthentication = yes (/etc/ssh/sshd_config.d/50-cloud-init.conf:1)\n         fix: `PasswordAuthentication no`\n"),
         "{text}"
     );
+    assert!(!text.contains("expected no;"), "evidence only under -v: {text}");
+    assert!(text.contains("\nscore "), "{text}");
+    assert!(
+        text.contains("`nodecheck remediate` proposes changes for "),
+        "{text}"
+    );
+    // -v: the evidence table, the passes, and how the score is made.
+    let verbose = stdout(&run(&["--root", &root.display().to_string(), "-v"]));
+    let first_fail = verbose.find("FAIL ").expect("a failure");
+    assert!(
+        verbose[first_fail..].starts_with("FAIL  high"),
+        "highest severity first: {verbose}"
+    );
+    assert!(verbose.contains("PASS "), "{verbose}");
+    assert!(verbose.contains("passed weight"), "{verbose}");
 }
 
 #[test]

@@ -6,6 +6,9 @@
 //! A fixture with a `verdicts-cis.txt` is also scanned with `--profile cis`, and that list
 //! compared with it: a hardened node is proven against the benchmark, not only the defaults.
 //!
+//! Each fixture's text report, as a 100×40 terminal shows it, is kept beside it too
+//! (`report.txt`), reviewed like the verdicts.
+//!
 //! `NODECHECK_BLESS=1 cargo test --test distributions` rewrites the verdict lists after an
 //! intended change; review the diff against the README before committing it.
 
@@ -61,6 +64,31 @@ fn scan(snapshot: &Path, profile: &str) -> Value {
     serde_json::from_slice(&out.stdout).expect("json report")
 }
 
+/// The text report as a 100×40 terminal shows it (`COLUMNS`, `LINES`).
+fn text_report(snapshot: &Path) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_nodecheck"))
+        .args([
+            "--root",
+            &snapshot.display().to_string(),
+            "--node-name",
+            "fixture",
+        ])
+        .env_remove("NODECHECK_CLUSTER")
+        .env("COLUMNS", "100")
+        .env("LINES", "40")
+        .output()
+        .expect("run nodecheck");
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    for line in text.lines() {
+        assert!(
+            line.chars().count() <= 100,
+            "{}: wider than 100 columns: {line:?}",
+            snapshot.display()
+        );
+    }
+    text
+}
+
 #[test]
 fn distribution_fixtures_match_their_reviewed_verdicts() {
     let tmp = std::env::temp_dir().join(format!("nodecheck-distributions-{}", std::process::id()));
@@ -85,7 +113,20 @@ fn distribution_fixtures_match_their_reviewed_verdicts() {
         let snapshot = tmp.join(format!("{name}.tar.gz"));
         build_snapshot(fixture, &snapshot);
         let report = scan(&snapshot, "default");
-        let mut lists = vec![("verdicts.txt", verdict_list(&report))];
+        let text = text_report(&snapshot);
+        // A stock bastion's report fits one screen (issue 17); a node with more failing checks
+        // than lines keeps one line for each.
+        if name == "debian-12-bastion" {
+            assert!(
+                text.lines().count() <= 40,
+                "{name}: the text report fits a 100×40 terminal:\n{text}"
+            );
+        }
+        let mut lists = vec![
+            ("verdicts.txt", verdict_list(&report)),
+            // Reviewed like the verdicts: what an operator reads first.
+            ("report.txt", text),
+        ];
         if fixture.join("verdicts-cis.txt").exists() {
             lists.push(("verdicts-cis.txt", verdict_list(&scan(&snapshot, "cis"))));
         }

@@ -1008,19 +1008,30 @@ fn scan_target(
 /// Scans as the arguments say, writes the rendered result, and returns the report.
 fn scan_and_show(args: &ScanArgs) -> anyhow::Result<(Report, bool)> {
     let Scanned {
-        report, timed_out, ..
+        report,
+        timed_out,
+        facts,
+        profile,
+        ..
     } = scan_target(&args.target, &args.node, None)?;
-    let color = !args.no_color
-        && args.output.is_none()
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-        && std::io::stdout().is_terminal();
-    let rendered = output::render(
+    let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
+    let color =
+        !args.no_color && to_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let hints = if args.format == Format::Text {
+        crate::remediate::hints(&facts, &profile, &report)
+    } else {
+        output::FixHints::new()
+    };
+    let rendered = output::render_with_hints(
         &report,
         args.format,
         TextOptions {
             color,
             verbose: args.verbose,
+            width: text_width(to_terminal),
+            max_lines: text_height(to_terminal),
         },
+        &hints,
     );
     match &args.output {
         Some(path) => std::fs::write(path, rendered)
@@ -1032,6 +1043,38 @@ fn scan_and_show(args: &ScanArgs) -> anyhow::Result<(Report, bool)> {
         }
     }
     Ok((report, timed_out))
+}
+
+/// The columns the text report wraps at: `COLUMNS` when set, else the terminal's width; 0 (no
+/// wrapping, one line per item for grep) when the report goes to a file or a pipe.
+fn text_width(to_terminal: bool) -> usize {
+    if let Some(columns) = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok())
+    {
+        return columns;
+    }
+    if !to_terminal {
+        return 0;
+    }
+    terminal_size::terminal_size_of(std::io::stdout())
+        .map_or(100, |(terminal_size::Width(w), _)| usize::from(w))
+}
+
+/// The lines the text report may take: `LINES` when set, else the terminal's height (at least
+/// 24); 0 (every failing check in full) when the report goes to a file or a pipe.
+fn text_height(to_terminal: bool) -> usize {
+    if let Some(lines) = std::env::var("LINES")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok())
+    {
+        return lines;
+    }
+    if !to_terminal {
+        return 0;
+    }
+    terminal_size::terminal_size_of(std::io::stdout())
+        .map_or(40, |(_, terminal_size::Height(h))| usize::from(h).max(24))
 }
 
 /// 1 when a failing or error finding (unwaived) is at or above the threshold, or the score

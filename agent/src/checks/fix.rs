@@ -122,6 +122,87 @@ impl Remedy {
     }
 }
 
+impl Remedy {
+    /// The change as an operator writes it, short enough for one line of the text report
+    /// (`PasswordAuthentication no`, `kernel.kptr_restrict = 1`); `None` for [`Remedy::NotHere`].
+    pub fn hint(&self) -> Option<String> {
+        let short = |text: &str| {
+            if text.chars().count() > 48 {
+                format!("{}…", text.chars().take(47).collect::<String>())
+            } else {
+                text.to_string()
+            }
+        };
+        Some(match self {
+            Remedy::Sshd {
+                keyword,
+                value,
+                scope,
+            } => match scope {
+                SshdScope::Global => format!("`{keyword} {}`", short(value)),
+                SshdScope::MatchLine { path, line } => {
+                    format!(
+                        "`{keyword} {}` in the Match block at {path}:{line}",
+                        short(value)
+                    )
+                }
+            },
+            Remedy::Kubelet { field, value } => {
+                format!("`{field}: {}` (kubelet)", short(&value.to_string()))
+            }
+            Remedy::Sysctl { key, value } => format!("`{key} = {value}`"),
+            Remedy::Mode {
+                path,
+                max_mode,
+                uid,
+                ..
+            } => match (mode_removal(*max_mode), uid) {
+                (removal, Some(_)) if removal.is_empty() => format!("`chown root` {path}"),
+                (removal, owner) => format!(
+                    "`chmod {removal}` {path}{}",
+                    if owner.is_some() {
+                        ", owned by root"
+                    } else {
+                        ""
+                    }
+                ),
+            },
+            Remedy::ComponentFlag {
+                component,
+                flag,
+                change,
+            } => format!("`{component} --{flag}{change}`"),
+            Remedy::NotHere { .. } => return None,
+        })
+    }
+}
+
+/// The `chmod` symbolic mode that takes away every bit beyond `max_mode` (`go-rwx` for 0600).
+fn mode_removal(max_mode: u32) -> String {
+    // Whose bits go, grouped by the bits: `go-rwx` rather than `g-rwx,o-rwx`.
+    let mut parts: Vec<(String, String)> = Vec::new();
+    for (who, shift) in [('u', 6), ('g', 3), ('o', 0)] {
+        let allowed = (max_mode >> shift) & 0o7;
+        let taken: String = [(4, 'r'), (2, 'w'), (1, 'x')]
+            .into_iter()
+            .filter(|(bit, _)| allowed & bit == 0)
+            .map(|(_, name)| name)
+            .collect();
+        if taken.is_empty() {
+            continue;
+        }
+        match parts.iter_mut().find(|(_, t)| *t == taken) {
+            Some((whom, _)) => whom.push(who),
+            None => parts.push((who.to_string(), taken)),
+        }
+    }
+    parts
+        .iter()
+        .map(|(whom, taken)| format!("{whom}-{taken}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// The failing items of a verdict (a `fail` status; `error` items are not known to be wrong).
 pub fn failing(verdict: &Verdict) -> impl Iterator<Item = &Evidence> {
     verdict.evidence.iter().filter(|e| e.status == Status::Fail)

@@ -24,14 +24,35 @@ pub enum Format {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TextOptions {
     pub color: bool,
-    /// Also list every passing check (otherwise they are counted).
+    /// Every finding's evidence, and every passing check (otherwise they are counted).
     pub verbose: bool,
+    /// Columns to wrap the lines at; 0 leaves them as long as they are.
+    pub width: usize,
+    /// Lines the report may take (a terminal's height): failing checks that do not fit are
+    /// listed by id only, least severe first. 0 shows every one.
+    pub max_lines: usize,
 }
+
+/// The change `nodecheck remediate` would propose for each failing check it can fix, by check
+/// id, as an operator writes it (`PasswordAuthentication no`, `kernel.kptr_restrict = 1`).
+/// Computed from the facts, so a report rendered without them has none.
+pub type FixHints = std::collections::BTreeMap<String, Vec<String>>;
 
 /// Renders a report in a format.
 pub fn render(report: &Report, format: Format, text_options: TextOptions) -> String {
+    render_with_hints(report, format, text_options, &FixHints::new())
+}
+
+/// [`render`], with the changes `nodecheck remediate` would propose shown as the text format's
+/// fixes.
+pub fn render_with_hints(
+    report: &Report,
+    format: Format,
+    text_options: TextOptions,
+    hints: &FixHints,
+) -> String {
     match format {
-        Format::Text => text::render(report, text_options),
+        Format::Text => text::render(report, text_options, hints),
         // Machine formats keep every character, written so a terminal cannot obey it.
         Format::Json => {
             let mut out = serde_json::to_string_pretty(report).unwrap_or_default();
@@ -350,13 +371,15 @@ mod any_text_tests {
                     .any(|c| c != '\n' && crate::text::is_terminal_unsafe(c)),
                 "round {round}: raw control in sarif"
             );
-            for color in [false, true] {
+            for (color, verbose) in [(false, true), (true, true), (true, false)] {
                 let text = render(
                     &report,
                     Format::Text,
                     TextOptions {
                         color,
-                        verbose: true,
+                        verbose,
+                        width: 100,
+                        max_lines: 40,
                     },
                 );
                 // Colour adds SGR sequences of nodecheck's own; nothing else may control the

@@ -240,20 +240,7 @@ pub fn propose(prover: &Prover<'_>, facts: &Facts, before: Report) -> Proposal {
         let Some(check) = registry::find(&finding.id) else {
             continue;
         };
-        let proposed = match check.fix {
-            Fix::Manual => Vec::new(),
-            Fix::Settings(fix) => {
-                let params = prover.profile.params_of(check);
-                let verdict = crate::checks::run(check, facts, &params, &roles);
-                let ctx = crate::checks::Ctx {
-                    facts,
-                    params: &params,
-                    roles: &roles,
-                    newest_sshd: false,
-                };
-                fix(&ctx, &verdict)
-            }
-        };
+        let proposed = remedies_of(check, facts, prover.profile, &roles);
         if proposed.is_empty() {
             no_fix.push(finding);
         }
@@ -444,6 +431,48 @@ pub fn propose(prover: &Prover<'_>, facts: &Facts, before: Report) -> Proposal {
 }
 
 /// A finding the operator has to act on: failing, not waived.
+/// What `check` proposes to change on this host (nothing when it passes or is fixed by hand).
+fn remedies_of(
+    check: &crate::checks::Check,
+    facts: &Facts,
+    profile: &Profile,
+    roles: &[nodecheck_report::Role],
+) -> Vec<Remedy> {
+    match check.fix {
+        Fix::Manual => Vec::new(),
+        Fix::Settings(fix) => {
+            let params = profile.params_of(check);
+            let verdict = crate::checks::run(check, facts, &params, roles);
+            let ctx = crate::checks::Ctx {
+                facts,
+                params: &params,
+                roles,
+                newest_sshd: false,
+            };
+            fix(&ctx, &verdict)
+        }
+    }
+}
+
+/// For the text report: each failing check's changes as an operator writes them, when it
+/// proposes any (a check whose remedy is "not here" has none). These are what `remediate`
+/// starts from, not yet placed or proven.
+pub fn hints(facts: &Facts, profile: &Profile, report: &Report) -> crate::output::FixHints {
+    let roles = scan::roles(facts, profile);
+    let mut out = crate::output::FixHints::new();
+    for finding in report.findings.iter().filter(|f| needs_fix(f)) {
+        let Some(check) = registry::find(&finding.id) else {
+            continue;
+        };
+        let remedies = remedies_of(check, facts, profile, &roles);
+        let shown: Vec<String> = remedies.iter().filter_map(Remedy::hint).collect();
+        if !shown.is_empty() && shown.len() == remedies.len() {
+            out.insert(finding.id.clone(), shown);
+        }
+    }
+    out
+}
+
 fn needs_fix(finding: &nodecheck_report::Finding) -> bool {
     finding.status == Status::Fail && finding.waiver.is_none()
 }
