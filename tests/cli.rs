@@ -247,13 +247,19 @@ fn text_output_leads_with_failures_and_explains_the_score() {
     // A line per failing check, most severe first, and its fix under it: the setting
     // `remediate` would change.
     let body: Vec<&str> = text.lines().skip(3).collect();
-    assert!(body[0].starts_with("high     sshd."), "highest severity first: {text}");
+    assert!(
+        body[0].starts_with("high     sshd."),
+        "highest severity first: {text}"
+    );
     assert!(body[1].starts_with("         fix: "), "{text}");
     assert!(
         text.contains("high     sshd.password-authentication  PasswordAuthentication = yes (/etc/ssh/sshd_config.d/50-cloud-init.conf:1)\n         fix: `PasswordAuthentication no`\n"),
         "{text}"
     );
-    assert!(!text.contains("expected no;"), "evidence only under -v: {text}");
+    assert!(
+        !text.contains("expected no;"),
+        "evidence only under -v: {text}"
+    );
     assert!(text.contains("\nscore "), "{text}");
     assert!(
         text.contains("`nodecheck remediate` proposes changes for "),

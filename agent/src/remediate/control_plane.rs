@@ -528,14 +528,15 @@ const UNIT_DIRS: &[&str] = &[
     "/lib/systemd/system",
 ];
 
-/// The `.service` a process runs in, from its cgroup path.
+/// The system `.service` a process runs in, from its cgroup path: only a unit of the system
+/// manager (`/system.slice/<name>.service`), never one of a user's manager, whose units any
+/// user names as they like.
 fn service_of(process: &Process) -> Option<String> {
     process.cgroups.iter().find_map(|line| {
-        let path = line.rsplit(':').next()?;
-        path.split('/')
-            .rev()
-            .find(|part| part.ends_with(".service") && !part.contains('@'))
-            .map(str::to_string)
+        let path = line.splitn(3, ':').nth(2)?;
+        let unit = path.strip_prefix("/system.slice/")?;
+        (unit.ends_with(".service") && !unit.contains('/') && !unit.contains('@'))
+            .then(|| unit.to_string())
     })
 }
 
@@ -561,6 +562,13 @@ fn systemd_drop_in(
     process: &Process,
     wanted: &[(String, Option<String>)],
 ) -> Result<(String, String), String> {
+    // The drop-in runs this command line as root: it must be root's own process already.
+    if process.uids != [0; 4] {
+        return Err(format!(
+            "{} (pid {}) does not run as root: change its flags where it is started",
+            component.name, process.pid
+        ));
+    }
     let unit = service_of(process).ok_or_else(|| {
         format!(
             "{} (pid {}) runs neither from a static pod manifest nor from a systemd service: change its flags where it is started",
@@ -804,6 +812,52 @@ mod tests {
         assert!(why("c").contains("no kube-scheduler"), "{}", why("c"));
     }
 
+    /// A user's own process that calls itself kube-scheduler (any user can run a binary by
+    /// that name, in a unit of their own manager) never has its command line written into a
+    /// unit that root runs.
+    #[test]
+    fn a_users_process_never_becomes_a_system_units_command() {
+        let status = |uid: u32| {
+            format!(
+                "Name:\tkube-scheduler\nPPid:\t1\nUid:\t{uid}\t{uid}\t{uid}\t{uid}\nGid:\t{uid}\t{uid}\t{uid}\t{uid}\n"
+            )
+        };
+        for (uid, cgroup) in [
+            (1000, "0::/system.slice/kube-scheduler.service\n"),
+            (
+                0,
+                "0::/user.slice/user-1000.slice/user@1000.service/app.slice/kube-scheduler.service\n",
+            ),
+        ] {
+            let root = TempRoot::new();
+            root.file("proc/4242/status", &status(uid), 0o444)
+                .file(
+                    "proc/4242/cmdline",
+                    "/usr/local/bin/kube-scheduler\0--profiling=true\0--config=/home/mallory/evil.yaml\0",
+                    0o444,
+                )
+                .file("proc/4242/cgroup", cgroup, 0o444)
+                .symlink("proc/4242/exe", "/usr/local/bin/kube-scheduler");
+            let planned = planned(
+                &root,
+                &[remedy(
+                    "a",
+                    "kube-scheduler",
+                    "profiling",
+                    FlagChange::Set("false".into()),
+                )],
+            );
+            assert!(planned.files.is_empty(), "{cgroup}: {:?}", planned.files);
+            assert!(planned.proc.is_empty(), "{cgroup}: {:?}", planned.proc);
+            assert_eq!(
+                planned.unplaced.len(),
+                1,
+                "{cgroup}: {:?}",
+                planned.unplaced
+            );
+        }
+    }
+
     /// A component its systemd unit starts gets a drop-in read after the unit's others, with
     /// the command line it runs and the flag changed; the proof sees that command line.
     #[test]
@@ -859,16 +913,24 @@ mod tests {
         assert_eq!(systemd_word("--a=\"x\""), "\"--a=\\\"x\\\"\"");
     }
 
+    /// Only the system manager's units: a user's own manager runs units named as they like.
     #[test]
-    fn the_service_comes_from_the_cgroup() {
-        let process = Process {
-            cgroups: vec!["0::/system.slice/kube-apiserver.service".into()],
+    fn the_service_comes_from_the_system_slice_of_the_cgroup() {
+        let in_cgroup = |path: &str| Process {
+            cgroups: vec![format!("0::{path}")],
             ..Process::default()
         };
         assert_eq!(
-            service_of(&process).as_deref(),
+            service_of(&in_cgroup("/system.slice/kube-apiserver.service")).as_deref(),
             Some("kube-apiserver.service")
         );
+        for path in [
+            "/user.slice/user-1000.slice/user@1000.service/app.slice/kube-apiserver.service",
+            "/system.slice/containerd.service/kube-apiserver.service",
+            "/kubepods.slice/kube-apiserver.service",
+        ] {
+            assert_eq!(service_of(&in_cgroup(path)), None, "{path}");
+        }
     }
 
     #[test]
