@@ -833,7 +833,7 @@ mod tests {
             root.file("proc/4242/status", &status(uid), 0o444)
                 .file(
                     "proc/4242/cmdline",
-                    "/usr/local/bin/kube-scheduler\0--profiling=true\0--config=/home/mallory/evil.yaml\0",
+                    "/usr/local/bin/kube-scheduler\0--profiling=true\0--kubeconfig=/home/mallory/evil.conf\0",
                     0o444,
                 )
                 .file("proc/4242/cgroup", cgroup, 0o444)
