@@ -270,7 +270,7 @@ fn render_safe(report: &Report, options: TextOptions, hints: &FixHints) -> Strin
         // What does not fit on the screen loses its fix line, least severe first: every
         // failing check keeps its line, and `-v` (or `remediate`) has the rest.
         // Then the reasons checks could not judge get a line each.
-        let fixed = out.lines().count() + waivers.lines().count() + tail.lines().count() + 2;
+        let fixed = out.lines().count() + waivers.lines().count() + tail.lines().count() + 1;
         let fits = |lines: usize| options.max_lines == 0 || lines <= options.max_lines;
         // A report that cannot fit even with a line per check scrolls anyway: it keeps it all.
         let shortest = fixed
@@ -288,7 +288,9 @@ fn render_safe(report: &Report, options: TextOptions, hints: &FixHints) -> Strin
                 .map(|(i, f)| compact(f, &paint, hints, width, i < with_fix))
                 .collect();
             let rest = errors_in(error_lines);
+            let note = usize::from(with_fix < failing.len());
             let lines = fixed
+                + note
                 + rest.lines().count()
                 + blocks.iter().map(|b| b.lines().count()).sum::<usize>();
             if fits(lines) || !fits(shortest) || (with_fix == 0 && error_lines == 1) {

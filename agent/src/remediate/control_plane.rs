@@ -140,6 +140,8 @@ pub(super) fn place(
                 .push((tagged.check, flag.as_str(), change));
         }
     }
+    // A unit that runs two components (a drop-in replaces the one ExecStart) is refused.
+    let mut units: Vec<String> = Vec::new();
     for (name, changes) in by_component {
         let settings = || {
             changes
@@ -151,7 +153,7 @@ pub(super) fn place(
             unplace_all(unplaced, settings(), &format!("no {name} runs here"));
             continue;
         };
-        if let Err(why) = place_component(edits, &component, &changes, proc) {
+        if let Err(why) = place_component(edits, &component, &changes, proc, &mut units) {
             unplace_all(unplaced, settings(), &why);
         }
     }
@@ -162,6 +164,7 @@ fn place_component(
     component: &Started<'_>,
     changes: &[(&'static str, &str, &FlagChange)],
     proc: &mut Vec<ProcEdit>,
+    units: &mut Vec<String>,
 ) -> Result<(), String> {
     if let Some(why) = &component.refused {
         return Err(why.clone());
@@ -202,7 +205,7 @@ fn place_component(
             let process = component.process.ok_or_else(|| {
                 format!("{} has neither a process nor a manifest", component.name)
             })?;
-            systemd_drop_in(edits, component, process, &wanted)?
+            systemd_drop_in(edits, component, process, &wanted, units)?
         }
     };
     let file = edits.existing(&path)?;
@@ -311,7 +314,7 @@ fn items(text: &str, path: &str) -> Result<Vec<Item>, String> {
         .and_then(Node::as_seq)
         .and_then(|c| c.first())
         .ok_or_else(|| format!("{path}: the Pod has no containers"))?;
-    let mut out = Vec::new();
+    let mut out: Vec<Item> = Vec::new();
     for list in ["command", "args"] {
         let Some(seq) = container.get(list).and_then(Node::as_seq) else {
             continue;
@@ -319,6 +322,15 @@ fn items(text: &str, path: &str) -> Result<Vec<Item>, String> {
         for (index, node) in seq.iter().enumerate() {
             if list == "command" && index == 0 {
                 continue;
+            }
+            // Each item on a line of its own, in order, inside the container: an alias of an
+            // anchor elsewhere (an init container's command) would edit that other line.
+            let after = out.last().map_or(container.line, |last| last.line);
+            if node.line <= after {
+                return Err(format!(
+                    "{path}:{}: the command is not one item per line, in order: edit it by hand",
+                    node.line
+                ));
             }
             if let Some(word) = node.as_str() {
                 out.push(Item {
@@ -370,6 +382,25 @@ fn patch_manifest(
                 component.name, process.pid
             ));
         }
+    }
+    // The scan and this edit read one flag per item; the component's flag library reads the
+    // items together. A flag and its value in two items (`- --authorization-mode`,
+    // `- AlwaysAllow`) reads differently, and is left to the operator.
+    let words: Vec<String> = items.iter().map(|i| i.word.clone()).collect();
+    let together: Vec<(String, String)> = flags::parse(&words, component.syntax)
+        .flags
+        .into_iter()
+        .map(|f| (f.name, f.value))
+        .collect();
+    let one_by_one: Vec<(String, String)> = words
+        .iter()
+        .flat_map(|w| flags::parse(std::slice::from_ref(w), component.syntax).flags)
+        .map(|f| (f.name, f.value))
+        .collect();
+    if together != one_by_one {
+        return Err(format!(
+            "{path}: the command passes a flag and its value as separate items: edit it by hand"
+        ));
     }
     let mut lines: Vec<String> = text.split_inclusive('\n').map(str::to_string).collect();
     let line_of = |lines: &[String], item: &Item| -> Result<usize, String> {
@@ -547,7 +578,7 @@ fn systemd_word(word: &str) -> String {
     if !escaped.is_empty()
         && !escaped
             .chars()
-            .any(|c| c.is_whitespace() || matches!(c, '"' | '\'' | '\\' | ';'))
+            .any(|c| c.is_whitespace() || matches!(c, '"' | '\'' | '\\' | ';' | '#'))
     {
         return escaped;
     }
@@ -561,6 +592,7 @@ fn systemd_drop_in(
     component: &Started<'_>,
     process: &Process,
     wanted: &[(String, Option<String>)],
+    units: &mut Vec<String>,
 ) -> Result<(String, String), String> {
     // The drop-in runs this command line as root: it must be root's own process already.
     if process.uids != [0; 4] {
@@ -575,6 +607,22 @@ fn systemd_drop_in(
             component.name, process.pid
         )
     })?;
+    if units.contains(&unit) {
+        return Err(format!(
+            "{unit} runs more than one component: change their flags in the unit by hand"
+        ));
+    }
+    // A process in a container of its own (a `podman run` in a unit's cgroup) sees another
+    // filesystem: its command line means nothing on the host.
+    for ns in ["mnt", "pid"] {
+        let link = |pid: u32| edits.host().proc_readlink(&format!("{pid}/ns/{ns}")).ok();
+        if link(process.pid).is_none() || link(process.pid) != link(1) {
+            return Err(format!(
+                "{} (pid {}) is not in the host's {ns} namespace (or it cannot be told): change its flags where it is started",
+                component.name, process.pid
+            ));
+        }
+    }
     if crate::facts::containers::placement(&process.cgroups).is_some() {
         return Err(format!(
             "{} runs in a container that no manifest here starts: change its flags where it is started",
@@ -583,14 +631,12 @@ fn systemd_drop_in(
     }
     let mut argv = process.argv.clone();
     rewrite_argv(&mut argv, component.syntax, wanted);
-    let program = match argv.first() {
-        Some(first) if first.starts_with('/') => first.clone(),
-        _ => process
-            .exe
-            .clone()
-            .filter(|exe| exe.starts_with('/'))
-            .ok_or_else(|| format!("{unit}: the program's path is not known"))?,
-    };
+    // The program is the file the kernel runs, not what argv[0] claims.
+    let program = process
+        .exe
+        .clone()
+        .filter(|exe| exe.starts_with('/') && !exe.ends_with(" (deleted)"))
+        .ok_or_else(|| format!("{unit}: the program's file is not known (or was deleted)"))?;
     if argv.iter().any(|w| w.chars().any(char::is_control)) {
         return Err(format!("{unit}: the command line holds control characters"));
     }
@@ -613,6 +659,7 @@ fn systemd_drop_in(
         .chain(argv.into_iter().skip(1))
         .map(|w| systemd_word(&w))
         .collect();
+    units.push(unit.clone());
     let file = edits.added(&path, 0o644)?;
     file.after = format!(
         "# nodecheck remediate: {} as pid {} ran it, with its flags changed.\n# The command line is the one the process ran (variables already expanded).\n[Service]\nExecStart=\nExecStart={}\n",
@@ -824,6 +871,8 @@ mod tests {
         };
         for (uid, cgroup) in [
             (1000, "0::/system.slice/kube-scheduler.service\n"),
+            // root in a unit's cgroup, but in a container of its own (`podman run` from a unit)
+            (0, "0::/system.slice/myapp.service\n"),
             (
                 0,
                 "0::/user.slice/user-1000.slice/user@1000.service/app.slice/kube-scheduler.service\n",
@@ -837,7 +886,11 @@ mod tests {
                     0o444,
                 )
                 .file("proc/4242/cgroup", cgroup, 0o444)
-                .symlink("proc/4242/exe", "/usr/local/bin/kube-scheduler");
+                .symlink("proc/4242/exe", "/usr/local/bin/kube-scheduler")
+                .symlink("proc/4242/ns/mnt", "mnt:[4026532999]")
+                .symlink("proc/4242/ns/pid", "pid:[4026531836]")
+                .symlink("proc/1/ns/mnt", "mnt:[4026531841]")
+                .symlink("proc/1/ns/pid", "pid:[4026531836]");
             let planned = planned(
                 &root,
                 &[remedy(
@@ -858,6 +911,34 @@ mod tests {
         }
     }
 
+    /// A flag and its value in two items read differently by the component (pflag reads them
+    /// together) than one item at a time: such a command is left to the operator, or
+    /// `--authorization-mode=Node,RBAC` appended would leave AlwaysAllow on.
+    #[test]
+    fn a_flag_and_its_value_in_two_items_are_left_alone() {
+        let root = TempRoot::new();
+        root.file(
+            "etc/kubernetes/manifests/kube-apiserver.yaml",
+            "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - command:\n    - kube-apiserver\n    - --authorization-mode\n    - AlwaysAllow\n    - --secure-port=6443\n    name: kube-apiserver\n",
+            0o600,
+        );
+        let planned = planned(
+            &root,
+            &[remedy(
+                "a",
+                "kube-apiserver",
+                "authorization-mode",
+                FlagChange::AddTo("RBAC".into()),
+            )],
+        );
+        assert!(planned.files.is_empty(), "{:?}", planned.files);
+        assert!(
+            planned.unplaced[0].why.contains("separate items"),
+            "{:?}",
+            planned.unplaced
+        );
+    }
+
     /// A component its systemd unit starts gets a drop-in read after the unit's others, with
     /// the command line it runs and the flag changed; the proof sees that command line.
     #[test]
@@ -871,6 +952,10 @@ mod tests {
             )
             .file("proc/4242/cgroup", "0::/system.slice/kube-scheduler.service\n", 0o444)
             .symlink("proc/4242/exe", "/usr/local/bin/kube-scheduler")
+            .symlink("proc/4242/ns/mnt", "mnt:[4026531841]")
+            .symlink("proc/4242/ns/pid", "pid:[4026531836]")
+            .symlink("proc/1/ns/mnt", "mnt:[4026531841]")
+            .symlink("proc/1/ns/pid", "pid:[4026531836]")
             .file("etc/systemd/system/kube-scheduler.service.d/50-local.conf", "[Service]\n", 0o644)
             .file("lib/systemd/system/kube-scheduler.service.d/99-zz-vendor.conf", "[Service]\n", 0o644);
         let planned = planned(
@@ -911,6 +996,8 @@ mod tests {
         assert_eq!(systemd_word("--a=$HOME"), "--a=$$HOME");
         assert_eq!(systemd_word("--a=b c"), "\"--a=b c\"");
         assert_eq!(systemd_word("--a=\"x\""), "\"--a=\\\"x\\\"\"");
+        // systemd reads a continuation line starting with # as a comment.
+        assert_eq!(systemd_word("#x"), "\"#x\"");
     }
 
     /// Only the system manager's units: a user's own manager runs units named as they like.
