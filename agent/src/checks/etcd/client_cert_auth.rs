@@ -24,24 +24,8 @@ fn run(ctx: &Ctx<'_>) -> Verdict {
     super::judge_bool(ctx, "client-cert-auth", true)
 }
 
-/// Turned on only when etcd already names the CA it would check certificates against:
-/// without one it would refuse every client.
 fn fix(ctx: &Ctx<'_>, verdict: &Verdict) -> Vec<crate::checks::Remedy> {
-    let has_ca = super::found(ctx)
-        .ok()
-        .and_then(|etcd| etcd.args.value("trusted-ca-file"))
-        .is_some_and(|(v, _)| !v.is_empty());
-    if !has_ca {
-        return vec![crate::checks::Remedy::NotHere {
-            why: "etcd names no --trusted-ca-file: give it the etcd CA before turning on --client-cert-auth".into(),
-        }];
-    }
-    crate::checks::fix::component_flag(
-        verdict,
-        "etcd",
-        "client-cert-auth",
-        crate::checks::FlagChange::Set("true".into()),
-    )
+    super::cert_auth_fix(ctx, verdict, "client-cert-auth", "trusted-ca-file")
 }
 
 #[cfg(test)]

@@ -72,6 +72,33 @@ pub fn judge_set(ctx: &Ctx<'_>, names: &[&str], pass_message: &str) -> Verdict {
     })
 }
 
+/// Client certificate authentication (`flag`) turned on, only when etcd already names the CA
+/// (`ca_flag`) it would check certificates against: without one it would refuse every client.
+pub fn cert_auth_fix(
+    ctx: &Ctx<'_>,
+    verdict: &Verdict,
+    flag: &str,
+    ca_flag: &str,
+) -> Vec<crate::checks::Remedy> {
+    let has_ca = found(ctx)
+        .ok()
+        .and_then(|etcd| etcd.args.value(ca_flag))
+        .is_some_and(|(v, _)| !v.is_empty());
+    if !has_ca {
+        return vec![crate::checks::Remedy::NotHere {
+            why: format!(
+                "etcd names no --{ca_flag}: give it the etcd CA before turning on --{flag}"
+            ),
+        }];
+    }
+    crate::checks::fix::component_flag(
+        verdict,
+        "etcd",
+        flag,
+        crate::checks::FlagChange::Set("true".into()),
+    )
+}
+
 /// Judges a boolean setting against the wanted value (etcd's defaults are all false).
 pub fn judge_bool(ctx: &Ctx<'_>, name: &str, wanted: bool) -> Verdict {
     let etcd = match found(ctx) {
