@@ -1022,14 +1022,15 @@ fn scan_and_show(args: &ScanArgs) -> anyhow::Result<(Report, bool)> {
     } else {
         output::FixHints::new()
     };
+    let (width, max_lines) = text_size(to_terminal);
     let rendered = output::render_with_hints(
         &report,
         args.format,
         TextOptions {
             color,
             verbose: args.verbose,
-            width: text_width(to_terminal),
-            max_lines: text_height(to_terminal),
+            width,
+            max_lines,
         },
         &hints,
     );
@@ -1045,36 +1046,27 @@ fn scan_and_show(args: &ScanArgs) -> anyhow::Result<(Report, bool)> {
     Ok((report, timed_out))
 }
 
-/// The columns the text report wraps at: `COLUMNS` when set, else the terminal's width; 0 (no
-/// wrapping, one line per item for grep) when the report goes to a file or a pipe.
-fn text_width(to_terminal: bool) -> usize {
-    if let Some(columns) = std::env::var("COLUMNS")
-        .ok()
-        .and_then(|c| c.trim().parse::<usize>().ok())
-    {
-        return columns;
-    }
-    if !to_terminal {
-        return 0;
-    }
-    terminal_size::terminal_size_of(std::io::stdout())
-        .map_or(100, |(terminal_size::Width(w), _)| usize::from(w))
-}
-
-/// The lines the text report may take: `LINES` when set, else the terminal's height (at least
-/// 24); 0 (every failing check in full) when the report goes to a file or a pipe.
-fn text_height(to_terminal: bool) -> usize {
-    if let Some(lines) = std::env::var("LINES")
-        .ok()
-        .and_then(|c| c.trim().parse::<usize>().ok())
-    {
-        return lines;
-    }
-    if !to_terminal {
-        return 0;
-    }
-    terminal_size::terminal_size_of(std::io::stdout())
-        .map_or(40, |(_, terminal_size::Height(h))| usize::from(h).max(24))
+/// The text report's size in a terminal, as (columns, lines): each from `COLUMNS` / `LINES`
+/// when set, else the terminal's (at least 24 lines); 0 (no wrapping, nothing left out, one
+/// line per item for grep) when the report goes to a file or a pipe.
+fn text_size(to_terminal: bool) -> (usize, usize) {
+    let terminal = to_terminal
+        .then(|| terminal_size::terminal_size_of(std::io::stdout()))
+        .flatten()
+        .map(|(terminal_size::Width(w), terminal_size::Height(h))| {
+            (usize::from(w), usize::from(h).max(24))
+        });
+    let pick = |variable: &str, from_terminal: Option<usize>, fallback: usize| {
+        std::env::var(variable)
+            .ok()
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .or(from_terminal)
+            .unwrap_or(if to_terminal { fallback } else { 0 })
+    };
+    (
+        pick("COLUMNS", terminal.map(|t| t.0), 100),
+        pick("LINES", terminal.map(|t| t.1), 40),
+    )
 }
 
 /// 1 when a failing or error finding (unwaived) is at or above the threshold, or the score
