@@ -175,6 +175,16 @@ mod tests {
     }
 }
 
+/// `text` cut to at most `max` characters, an ellipsis marking the cut.
+pub fn shorten(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let mut short: String = text.chars().take(max.saturating_sub(1)).collect();
+    short.push('…');
+    short
+}
+
 /// Word-wraps `text` to `width` columns, the first line after `first` (already printed,
 /// counted in the width) and the others indented by `indent` spaces. A word longer than a
 /// line stands alone on its line rather than being cut.

@@ -126,13 +126,7 @@ impl Remedy {
     /// The change as an operator writes it, short enough for one line of the text report
     /// (`PasswordAuthentication no`, `kernel.kptr_restrict = 1`); `None` for [`Remedy::NotHere`].
     pub fn hint(&self) -> Option<String> {
-        let short = |text: &str| {
-            if text.chars().count() > 48 {
-                format!("{}…", text.chars().take(47).collect::<String>())
-            } else {
-                text.to_string()
-            }
-        };
+        let short = |text: &str| crate::text::shorten(text, 48);
         Some(match self {
             Remedy::Sshd {
                 keyword,

@@ -102,14 +102,7 @@ impl Paint {
 
 /// `text` cut to `width` characters (an ellipsis marks the cut), padded to it.
 fn fit(text: &str, width: usize) -> String {
-    let count = text.chars().count();
-    if count <= width {
-        format!("{text:<width$}")
-    } else {
-        let mut cut: String = text.chars().take(width.saturating_sub(1)).collect();
-        cut.push('…');
-        cut
-    }
+    format!("{:<width$}", crate::text::shorten(text, width))
 }
 
 /// "3m ago", "2h ago", "5d ago".

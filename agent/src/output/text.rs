@@ -5,6 +5,7 @@
 //! lists the passing and not-applicable checks; JSON, SARIF and JUnit always keep every detail.
 
 use super::{FixHints, TextOptions};
+use crate::text::shorten as cut;
 use nodecheck_report::{Evidence, Finding, Report, Severity, Source, Status};
 use std::fmt::Write;
 
@@ -574,16 +575,6 @@ fn short_source(source: &Source) -> Option<String> {
     }
 }
 
-/// `text` cut to at most `max` characters, marked with … when cut.
-fn cut(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_string();
-    }
-    let mut short: String = text.chars().take(max.saturating_sub(1)).collect();
-    short.push('…');
-    short
-}
-
 /// The items joined, as many as fit in `room` columns (at least one), with how many more
 /// there are.
 fn listed(items: &[String], room: usize) -> String {
@@ -635,37 +626,25 @@ fn wrapped_at_most(
         out.push('\n');
         return;
     }
-    let mut lines: Vec<String> = Vec::new();
-    let mut line = String::new();
-    let mut column = prefix_width;
-    for word in text.split(' ').filter(|w| !w.is_empty()) {
-        let len = word.chars().count();
-        if !line.is_empty() && column + 1 + len > width {
-            lines.push(std::mem::take(&mut line));
-            column = indent;
-        }
-        if !line.is_empty() {
-            line.push(' ');
-            column += 1;
-        }
-        line.push_str(word);
-        column += len;
-    }
-    lines.push(line);
+    let wrapped = crate::text::wrap(text, width, prefix_width, indent);
+    let mut lines: Vec<&str> = wrapped.lines().collect();
     let max_lines = max_lines.max(1);
+    let mut last_cut = None;
     if lines.len() > max_lines {
         lines.truncate(max_lines);
-        let lead = if max_lines == 1 { prefix_width } else { indent };
-        let room = width.saturating_sub(lead + 1);
-        if let Some(last) = lines.last_mut() {
-            *last = cut(last, room);
-            if !last.ends_with('…') {
-                last.push('…');
-            }
+        let lead = if max_lines == 1 { prefix_width } else { 0 };
+        // The kept line, its indent included, with room for the ellipsis.
+        let last = lines.last().copied().unwrap_or_default();
+        let mut short = cut(last, width.saturating_sub(lead + 1));
+        if !short.ends_with('…') {
+            short.push('…');
         }
+        last_cut = Some(short);
     }
-    let separator = format!("\n{}", " ".repeat(indent));
-    out.push_str(&lines.join(&separator));
+    if let (Some(short), Some(last)) = (&last_cut, lines.last_mut()) {
+        *last = short;
+    }
+    out.push_str(&lines.join("\n"));
     out.push('\n');
 }
 

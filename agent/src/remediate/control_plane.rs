@@ -236,7 +236,10 @@ fn new_values(
         let at = match out.iter().position(|(f, _)| f == flag) {
             Some(at) => at,
             None => {
-                out.push((flag.to_string(), current(component, flag)));
+                out.push((
+                    flag.to_string(),
+                    effective(component.args, component.slices, flag),
+                ));
                 out.len() - 1
             }
         };
@@ -266,21 +269,12 @@ fn new_values(
     out
 }
 
-/// A flag's effective value: the last occurrence, or every occurrence for a list flag.
-fn current(component: &Started<'_>, flag: &str) -> Option<String> {
-    let values: Vec<&str> = component
-        .args
-        .flags
-        .flags
-        .iter()
-        .filter(|f| f.name == flag)
-        .map(|f| f.value.as_str())
-        .collect();
-    if component.slices.contains(&flag) {
-        (!values.is_empty()).then(|| values.join(","))
-    } else {
-        values.last().map(|v| v.to_string())
-    }
+/// A flag's effective value in `args`: the last occurrence, or every occurrence for a list
+/// flag (folded as the scan folds them, [`control_plane::merge_slices`]).
+fn effective(args: &ComponentArgs, slices: &[&str], flag: &str) -> Option<String> {
+    control_plane::merge_slices(args.clone(), slices)
+        .value(flag)
+        .map(|(value, _)| value.to_string())
 }
 
 /// `argv` as the component runs with `wanted`: every occurrence of a changed flag removed and
@@ -510,37 +504,20 @@ fn check_manifest(
     path: &str,
     wanted: &[(String, Option<String>)],
 ) -> Result<(), String> {
-    let read = |text: &str| -> Result<Vec<(String, String)>, String> {
-        let args = control_plane::manifest_text_args(text, path, component.syntax)?;
-        Ok(args
+    let read = |text: &str| control_plane::manifest_text_args(text, path, component.syntax);
+    let untouched = |args: &ComponentArgs| -> Vec<(String, String)> {
+        args.flags
             .flags
-            .flags
-            .into_iter()
-            .map(|f| (f.name, f.value))
-            .collect())
-    };
-    let untouched = |flags: &[(String, String)]| -> Vec<(String, String)> {
-        flags
             .iter()
-            .filter(|(name, _)| !wanted.iter().any(|(w, _)| w == name))
-            .cloned()
+            .filter(|f| !wanted.iter().any(|(w, _)| *w == f.name))
+            .map(|f| (f.name.clone(), f.value.clone()))
             .collect()
     };
     let (old, new) = (read(before)?, read(after)?);
-    let mut ok = untouched(&old) == untouched(&new);
-    for (flag, value) in wanted {
-        let values: Vec<&str> = new
-            .iter()
-            .filter(|(n, _)| n == flag)
-            .map(|(_, v)| v.as_str())
-            .collect();
-        let effective = if component.slices.contains(&flag.as_str()) {
-            (!values.is_empty()).then(|| values.join(","))
-        } else {
-            values.last().map(|v| v.to_string())
-        };
-        ok &= effective.as_deref() == value.as_deref();
-    }
+    let ok = untouched(&old) == untouched(&new)
+        && wanted.iter().all(|(flag, value)| {
+            effective(&new, component.slices, flag).as_deref() == value.as_deref()
+        });
     if ok {
         Ok(())
     } else {
